@@ -1,0 +1,187 @@
+#include "vg/domain/account.hpp"
+
+#include <cctype>
+
+namespace vg::domain {
+namespace {
+
+bool IsControl(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp < 0xa0); }
+
+// Decodes `s` as UTF-8; returns false on malformed input. Calls `visit` per code point.
+template <typename Visit>
+bool ForEachCodePoint(std::string_view s, Visit visit) {
+    size_t i = 0;
+    while (i < s.size()) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        char32_t cp;
+        size_t len;
+        if (b0 < 0x80) {
+            cp = b0;
+            len = 1;
+        } else if ((b0 & 0xe0) == 0xc0) {
+            cp = b0 & 0x1f;
+            len = 2;
+        } else if ((b0 & 0xf0) == 0xe0) {
+            cp = b0 & 0x0f;
+            len = 3;
+        } else if ((b0 & 0xf8) == 0xf0) {
+            cp = b0 & 0x07;
+            len = 4;
+        } else {
+            return false;
+        }
+        if (i + len > s.size()) return false;
+        for (size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (b & 0x3f);
+        }
+        // Overlong encodings, surrogates and out-of-range values are malformed.
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+            return false;
+        }
+        visit(cp);
+        i += len;
+    }
+    return true;
+}
+
+bool IsBlank(std::string_view s) {
+    for (char c : s) {
+        if (!std::isspace(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
+
+std::optional<std::string> CheckText(std::string_view text, bool required, size_t max_length) {
+    if (text.empty() || IsBlank(text)) {
+        if (required) return "is required";
+        if (text.empty()) return std::nullopt;
+        return "must not be only spaces";
+    }
+    size_t length = 0;
+    bool has_control = false;
+    if (!ForEachCodePoint(text, [&](char32_t cp) {
+            ++length;
+            if (IsControl(cp)) has_control = true;
+        })) {
+        return "must be valid UTF-8 text";
+    }
+    if (has_control) return "must not contain control characters";
+    if (length > max_length) return "must be at most " + std::to_string(max_length) + " characters";
+    if (std::isspace(static_cast<unsigned char>(text.front())) || std::isspace(static_cast<unsigned char>(text.back()))) {
+        return "must not start or end with spaces";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<size_t> Utf8Length(std::string_view s) {
+    size_t n = 0;
+    if (!ForEachCodePoint(s, [&](char32_t) { ++n; })) return std::nullopt;
+    return n;
+}
+
+std::optional<std::string> CheckUserId(std::string_view id) {
+    if (id.empty()) return "is required";
+    if (id.size() < kIdMinLength || id.size() > kIdMaxLength) {
+        return "must be " + std::to_string(kIdMinLength) + " to " + std::to_string(kIdMaxLength) + " characters";
+    }
+    for (char c : id) {
+        const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+        if (!allowed) return "may contain only lowercase letters a-z, digits 0-9, '_', '.' and '-'";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> CheckPassword(std::string_view password, std::string_view id) {
+    if (password.empty()) return "is required";
+    if (password.size() > kPasswordMaxBytes) return "must be at most " + std::to_string(kPasswordMaxBytes) + " bytes";
+    auto length = Utf8Length(password);
+    if (!length) return "must be valid UTF-8 text";
+    if (*length < kPasswordMinLength) return "must be at least " + std::to_string(kPasswordMinLength) + " characters";
+    if (!id.empty() && password == id) return "must not be the same as the id";
+    return std::nullopt;
+}
+
+std::optional<std::string> CheckPersonName(std::string_view name, bool required) {
+    return CheckText(name, required, kNameMaxLength);
+}
+
+std::optional<std::string> CheckAddress(std::string_view address, bool required) {
+    return CheckText(address, required, kAddressMaxLength);
+}
+
+std::optional<std::string> CheckDeviceName(std::string_view name) { return CheckText(name, true, kDeviceNameMaxLength); }
+
+std::optional<std::string> CheckAge(int age) {
+    if (age < kAgeMin || age > kAgeMax) {
+        return "must be between " + std::to_string(kAgeMin) + " and " + std::to_string(kAgeMax);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> CheckPhoneNumber(std::string_view phone) {
+    static constexpr const char* kFormats =
+        "must be an international number like +821012345678 or a Korean number like 010-1234-5678";
+    if (phone.empty()) return "is required";
+    if (phone.front() == '+') {
+        // E.164: '+', a country code not starting with 0, at most 15 digits in all.
+        std::string_view digits = phone.substr(1);
+        if (digits.size() < 8 || digits.size() > 15 || digits.front() == '0') return kFormats;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return kFormats;
+        }
+        return std::nullopt;
+    }
+    // Korean domestic: trunk prefix 0, area/mobile code, then subscriber number; hyphens optional
+    // but, when used, in the usual places (02-123-4567, 031-1234-5678, 010-1234-5678).
+    std::string digits;
+    int groups = 1;
+    for (char c : phone) {
+        if (c == '-') {
+            ++groups;
+        } else if (c >= '0' && c <= '9') {
+            digits += c;
+        } else {
+            return kFormats;
+        }
+    }
+    if (digits.size() < 9 || digits.size() > 11 || digits[0] != '0' || digits[1] == '0') return kFormats;
+    if (groups != 1 && groups != 3) return kFormats;
+    if (phone.front() == '-' || phone.back() == '-' || phone.find("--") != std::string_view::npos) return kFormats;
+    return std::nullopt;
+}
+
+std::vector<FieldError> ValidateSignup(const SignupInput& input) {
+    std::vector<FieldError> errors;
+    auto add = [&](const char* field, std::optional<std::string> problem) {
+        if (problem) errors.push_back({field, std::move(*problem)});
+    };
+    const UserProfile& p = input.profile;
+    add("id", CheckUserId(p.id));
+    add("password", CheckPassword(input.password, p.id));
+    add("name", CheckPersonName(p.name, /*required=*/true));
+    add("age", CheckAge(p.age));
+    add("address", CheckAddress(p.address, /*required=*/true));
+    add("detailed_address", CheckAddress(p.detailed_address, /*required=*/false));
+    add("phone_num", CheckPhoneNumber(p.phone_num));
+    const bool has_guard_name = !p.guard_name.empty();
+    const bool has_guard_phone = !p.guard_phone_num.empty();
+    if (has_guard_name || has_guard_phone) {
+        // A guardian is only useful with both a name and a number to call.
+        add("guard_name", has_guard_name ? CheckPersonName(p.guard_name, true)
+                                         : std::optional<std::string>("is required when guard_phone_num is given"));
+        add("guard_phone_num", has_guard_phone
+                                   ? CheckPhoneNumber(p.guard_phone_num)
+                                   : std::optional<std::string>("is required when guard_name is given"));
+        if (has_guard_phone && p.guard_phone_num == p.phone_num) {
+            add("guard_phone_num", "must differ from the wearer's own phone_num");
+        }
+    }
+    return errors;
+}
+
+}  // namespace vg::domain

@@ -1,0 +1,108 @@
+#include "vg/domain/account.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vg::domain {
+namespace {
+
+SignupInput ValidSignup() {
+    SignupInput in;
+    in.profile.id = "grandma_kim";
+    in.password = "correct horse";
+    in.profile.name = "김영희";
+    in.profile.age = 78;
+    in.profile.address = "서울특별시 종로구 세종대로 1";
+    in.profile.detailed_address = "101동 1203호";
+    in.profile.phone_num = "010-1234-5678";
+    in.profile.guard_name = "김철수";
+    in.profile.guard_phone_num = "+821098765432";
+    return in;
+}
+
+TEST(AccountValidationTest, AcceptsACompleteKoreanSignup) { EXPECT_TRUE(ValidateSignup(ValidSignup()).empty()); }
+
+TEST(AccountValidationTest, GuardianIsOptionalButBothOrNeither) {
+    SignupInput in = ValidSignup();
+    in.profile.guard_name.clear();
+    in.profile.guard_phone_num.clear();
+    EXPECT_TRUE(ValidateSignup(in).empty());
+
+    in.profile.guard_name = "김철수";
+    auto errors = ValidateSignup(in);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].field, "guard_phone_num");
+}
+
+TEST(AccountValidationTest, ReportsEveryBadFieldAtOnce) {
+    SignupInput in;
+    in.profile.id = "AB";
+    in.password = "short";
+    in.profile.age = 0;
+    in.profile.phone_num = "12345";
+    auto errors = ValidateSignup(in);
+    std::vector<std::string> fields;
+    for (auto& e : errors) fields.push_back(e.field);
+    EXPECT_EQ(fields, (std::vector<std::string>{"id", "password", "name", "age", "address", "phone_num"}));
+}
+
+TEST(AccountValidationTest, UserIdRules) {
+    EXPECT_FALSE(CheckUserId("abcd"));
+    EXPECT_FALSE(CheckUserId("a.b-c_d9"));
+    EXPECT_FALSE(CheckUserId(std::string(32, 'a')));
+    EXPECT_TRUE(CheckUserId("abc"));
+    EXPECT_TRUE(CheckUserId(std::string(33, 'a')));
+    EXPECT_TRUE(CheckUserId("Grandma"));
+    EXPECT_TRUE(CheckUserId("kim young"));
+    EXPECT_TRUE(CheckUserId("김영희김영희"));
+    EXPECT_TRUE(CheckUserId(""));
+}
+
+TEST(AccountValidationTest, PasswordRules) {
+    EXPECT_FALSE(CheckPassword("12345678", "user"));
+    EXPECT_FALSE(CheckPassword("비밀번호는여덟자", "user"));  // 8 code points, 24 bytes
+    EXPECT_TRUE(CheckPassword("1234567", "user"));
+    EXPECT_TRUE(CheckPassword("비밀번호", "user"));  // 4 code points although 12 bytes
+    EXPECT_TRUE(CheckPassword("sameasid", "sameasid"));
+    EXPECT_TRUE(CheckPassword(std::string(1025, 'x'), "user"));
+    EXPECT_TRUE(CheckPassword("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "user"));
+}
+
+TEST(AccountValidationTest, AgeBounds) {
+    EXPECT_FALSE(CheckAge(1));
+    EXPECT_FALSE(CheckAge(130));
+    EXPECT_TRUE(CheckAge(0));
+    EXPECT_TRUE(CheckAge(131));
+    EXPECT_TRUE(CheckAge(-5));
+}
+
+TEST(AccountValidationTest, PhoneNumbers) {
+    for (const char* ok : {"+821012345678", "+14155552671", "010-1234-5678", "01012345678", "02-123-4567",
+                           "031-1234-5678", "0212345678"}) {
+        EXPECT_FALSE(CheckPhoneNumber(ok)) << ok;
+    }
+    for (const char* bad : {"", "12345", "+0123456789", "+12", "010 1234 5678", "010--1234-5678", "-010-1234-5678",
+                            "010-12345678", "(010)1234-5678", "119", "+8210123456789012", "0012345678"}) {
+        EXPECT_TRUE(CheckPhoneNumber(bad)) << bad;
+    }
+}
+
+TEST(AccountValidationTest, TextFieldsRejectControlCharactersAndOverlongValues) {
+    EXPECT_TRUE(CheckPersonName("Kim\nYoung", true));
+    EXPECT_TRUE(CheckPersonName(std::string(101, 'a'), true));
+    EXPECT_FALSE(CheckPersonName(std::string(100, 'a'), true));
+    EXPECT_FALSE(CheckPersonName("김영희", true));
+    EXPECT_TRUE(CheckPersonName("   ", true));
+    EXPECT_TRUE(CheckPersonName(" Kim", true));
+    EXPECT_TRUE(CheckAddress("", true));
+    EXPECT_FALSE(CheckAddress("", false));
+    EXPECT_TRUE(CheckAddress("\xc0\xaf", true));  // overlong encoding of '/'
+}
+
+TEST(AccountValidationTest, Utf8LengthCountsCodePoints) {
+    EXPECT_EQ(Utf8Length("abc"), 3u);
+    EXPECT_EQ(Utf8Length("김영희"), 3u);
+    EXPECT_EQ(Utf8Length("\xed\xa0\x80"), std::nullopt);  // a UTF-16 surrogate
+}
+
+}  // namespace
+}  // namespace vg::domain
