@@ -2,7 +2,7 @@
 #
 # Declares the library vg_<name> from the module folder it is called in:
 #   include/          public headers (vg/<name>/...), the module's only interface
-#   *.cpp             implementation (private)
+#   *.cpp             implementation (private); main.cpp is left to the caller (executables)
 #   *_test.cpp        hermetic GoogleTest tests -> executable vg_<name>_test, run by CTest
 #   *_benchmark.cpp   Google Benchmark -> executable vg_<name>_benchmark
 # DEPS are public (they appear in the public headers); PRIVATE_DEPS are not.
@@ -11,7 +11,7 @@
 add_library(vg_warnings INTERFACE)
 target_compile_options(vg_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-  -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
   -Wformat=2)
 
 if(VG_SANITIZE)
@@ -23,7 +23,7 @@ function(vg_module NAME)
   cmake_parse_arguments(M "" "" "DEPS;PRIVATE_DEPS;TEST_DEPS" ${ARGN})
   file(GLOB all_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   set(lib_sources ${all_sources})
-  list(FILTER lib_sources EXCLUDE REGEX "_(test|benchmark)\\.cpp$")
+  list(FILTER lib_sources EXCLUDE REGEX "(_test|_benchmark|/main)\\.cpp$")
   set(target vg_${NAME})
   if(lib_sources)
     add_library(${target} STATIC ${lib_sources})

@@ -1,0 +1,62 @@
+#pragma once
+// Api: VitalGuard's HTTP API as one http::Handler.
+//
+// Owns the routes (the seed's account API, devices, health and metrics), the
+// security every request gets (authentication by session cookie, the CSRF
+// token on state-changing requests, a same-origin check on state-changing
+// requests that carry an Origin header, security headers, no caching), the
+// per-route Prometheus metrics and the access log.
+// Thread-safety: Handle() is called concurrently from the HTTP worker pool.
+// Ownership: borrows the services and the store; they must outlive the Api.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vg/auth/account_service.hpp"
+#include "vg/common/clock.hpp"
+#include "vg/http/server.hpp"
+#include "vg/store/store.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace vg::api {
+
+struct ApiOptions {
+    std::string version = "dev";
+    // Adds "Secure" to cookies; set when clients reach the server over TLS (a reverse proxy).
+    bool secure_cookies = false;
+    // Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    bool trust_proxy = false;
+    // Origins (e.g. "https://care.example.org") allowed to make state-changing requests besides the
+    // server's own (the Host header).
+    std::vector<std::string> allowed_origins;
+    // Duplicate-id checks allowed per client address per minute (id enumeration guard).
+    int check_id_per_minute = 60;
+};
+
+class Api {
+public:
+    Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options);
+    ~Api();
+    Api(const Api&) = delete;
+    Api& operator=(const Api&) = delete;
+
+    http::Response Handle(const http::Request& request);
+
+    // Marks the service as draining (shutdown): /readyz answers 503 from then on.
+    void SetDraining() { draining_.store(true); }
+
+    // The registry behind /metrics, for other modules to register their metrics in.
+    prometheus::Registry& metrics_registry();
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+    std::atomic<bool> draining_{false};
+};
+
+}  // namespace vg::api

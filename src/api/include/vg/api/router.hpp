@@ -1,0 +1,62 @@
+#pragma once
+// Router: (method, path pattern) -> handler, with path parameters.
+//
+// Patterns are literal segments and "{name}" placeholders, e.g.
+// "/api/devices/{device_id}". Paths are matched with and without a trailing
+// slash ("/api/signup" and "/api/signup/" are the same route), as the seed's
+// API uses both. Find() tells a 404 (no such path) from a 405 (path exists,
+// other methods). Routes are added at start-up, then only read.
+// Thread-safety: Add before serving; Find from any thread afterwards.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vg/auth/account_service.hpp"
+#include "vg/http/server.hpp"
+
+namespace vg::api {
+
+// Who may call a route.
+enum class Access {
+    kPublic,   // anyone
+    kSession,  // a logged-in person (cookie session); unsafe methods also need the CSRF token
+};
+
+struct RequestContext {
+    const http::Request& request;
+    std::string client_address;
+    std::map<std::string, std::string, std::less<>> path_params;
+    std::optional<auth::AuthContext> auth;     // set for kSession routes
+    std::string session_token;                 // the raw cookie value, for kSession routes
+};
+
+using RouteHandler = std::function<http::Response(RequestContext&)>;
+
+struct Route {
+    std::string method;
+    std::string pattern;  // also the metrics label
+    Access access;
+    RouteHandler handler;
+};
+
+class Router {
+public:
+    void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
+
+    struct Match {
+        const Route* route = nullptr;  // null when nothing matched
+        std::map<std::string, std::string, std::less<>> params;
+        std::vector<std::string> allowed_methods;  // non-empty when the path exists for other methods
+    };
+    Match Find(std::string_view method, std::string_view path) const;
+
+private:
+    static std::vector<std::string_view> Split(std::string_view path);
+    std::vector<Route> routes_;
+};
+
+}  // namespace vg::api

@@ -1,0 +1,46 @@
+#pragma once
+// The composition root: the only module that knows every adapter.
+//
+// RunServe builds the embedded deployment (SQLite store, account service, API,
+// HTTP server), serves until SIGINT or SIGTERM, then shuts down gracefully:
+// /readyz turns 503, the server stops accepting and finishes requests in
+// flight, and the store commits what it has queued before closing.
+// REQUIRES: called once, from the main thread, before any other thread exists
+// (it blocks SIGINT/SIGTERM process-wide to receive them with sigwait).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "vg/common/status.hpp"
+
+namespace vg::app {
+
+struct ServeConfig {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;
+    std::string data_dir = "data";
+    std::string ready_file;  // when set, the bound port is written there once serving
+    size_t body_limit_bytes = 1024 * 1024;
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds shutdown_grace{10'000};
+    int io_threads = 1;
+    int worker_threads = 4;
+    std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
+    std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
+    int max_failed_logins_per_id = 5;
+    int max_failed_logins_per_address = 20;
+    std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
+    int check_id_per_minute = 60;
+    bool secure_cookies = false;
+    bool trust_proxy = false;
+    std::vector<std::string> allowed_origins;
+    bool sqlite_synchronous_full = true;
+};
+
+// Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).
+int RunServe(const ServeConfig& config);
+
+}  // namespace vg::app

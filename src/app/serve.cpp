@@ -1,0 +1,174 @@
+#include "vg/app/serve.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "vg/api/api.hpp"
+#include "vg/api/errors.hpp"
+#include "vg/auth/account_service.hpp"
+#include "vg/http/server.hpp"
+#include "vg/store/sqlite_store.hpp"
+
+#ifndef VG_VERSION
+#define VG_VERSION "dev"
+#endif
+
+namespace vg::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status PrepareDataDir(const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return Status::Error(ErrorCode::kUnavailable, "cannot create the data directory " + dir + ": " + ec.message());
+    }
+    // Personal health data: only the service's own user may read it.
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return Status::Ok();
+}
+
+Status WriteReadyFile(const std::string& path, uint16_t port) {
+    // Write then rename, so a reader never sees a half-written file.
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << port << "\n";
+        if (!out) return Status::Error(ErrorCode::kUnavailable, "cannot write the ready file " + path);
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) return Status::Error(ErrorCode::kUnavailable, "cannot write the ready file " + path + ": " + ec.message());
+    return Status::Ok();
+}
+
+// Deletes expired sessions now and then until stopped.
+class SessionJanitor {
+public:
+    SessionJanitor(auth::AccountService& accounts, std::chrono::milliseconds interval)
+        : thread_([this, &accounts, interval] {
+              std::unique_lock lock(mu_);
+              while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+                  lock.unlock();
+                  auto purged = accounts.PurgeExpiredSessions();
+                  if (!purged.ok()) {
+                      spdlog::warn("purging expired sessions failed: {}", purged.status().ToString());
+                  } else if (*purged > 0) {
+                      spdlog::info("purged {} expired sessions", *purged);
+                  }
+                  lock.lock();
+              }
+          }) {}
+    ~SessionJanitor() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;  // GUARDED_BY(mu_)
+    std::thread thread_;
+};
+
+}  // namespace
+
+int RunServe(const ServeConfig& config) {
+    // Block termination signals in every thread created from here on; this thread takes them with sigwait.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // A client that disconnects mid-write must not kill the server.
+    ::signal(SIGPIPE, SIG_IGN);
+
+    if (Status s = PrepareDataDir(config.data_dir); !s.ok()) {
+        spdlog::critical("{}", s.message());
+        return 1;
+    }
+    const std::string db_path = (fs::path(config.data_dir) / "vitalguard.db").string();
+    store::SqliteStoreOptions store_options;
+    store_options.path = db_path;
+    store_options.synchronous_full = config.sqlite_synchronous_full;
+    auto opened = store::SqliteStore::Open(store_options);
+    if (!opened.ok()) {
+        spdlog::critical("cannot open the database {}: {}", db_path, opened.status().message());
+        return 1;
+    }
+    std::unique_ptr<store::SqliteStore> store = std::move(opened).value();
+    const Clock& clock = SystemClock::Instance();
+
+    auth::AccountOptions account_options;
+    account_options.session_ttl = config.session_ttl;
+    account_options.idle_timeout = config.session_idle_timeout;
+    account_options.max_failed_logins_per_id = config.max_failed_logins_per_id;
+    account_options.max_failed_logins_per_address = config.max_failed_logins_per_address;
+    account_options.failed_login_window = config.failed_login_window;
+    account_options.touch_interval =
+        std::min<std::chrono::milliseconds>(std::chrono::seconds(60), config.session_idle_timeout / 4);
+    auth::AccountService accounts(*store, clock, account_options);
+
+    api::ApiOptions api_options;
+    api_options.version = VG_VERSION;
+    api_options.secure_cookies = config.secure_cookies;
+    api_options.trust_proxy = config.trust_proxy;
+    api_options.allowed_origins = config.allowed_origins;
+    api_options.check_id_per_minute = config.check_id_per_minute;
+    api::Api api(accounts, *store, clock, api_options);
+
+    http::ServerOptions server_options;
+    server_options.address = config.host;
+    server_options.port = config.port;
+    server_options.body_limit_bytes = config.body_limit_bytes;
+    server_options.header_timeout = config.header_timeout;
+    server_options.body_timeout = config.body_timeout;
+    server_options.idle_timeout = config.idle_timeout;
+    server_options.shutdown_grace = config.shutdown_grace;
+    server_options.io_threads = config.io_threads;
+    server_options.worker_threads = config.worker_threads;
+    server_options.error_response = [](ErrorCode code, std::string message) {
+        return api::ErrorResponse(Status::Error(code, std::move(message)));
+    };
+    http::Server server(server_options, [&api](const http::Request& r) { return api.Handle(r); });
+    if (Status s = server.Start(); !s.ok()) {
+        spdlog::critical("cannot listen on {}:{}: {}", config.host, config.port, s.message());
+        store->Close();
+        return 1;
+    }
+    {
+        SessionJanitor janitor(accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5),
+                                                                              config.session_idle_timeout));
+        spdlog::info("vitalguard {} serving on http://{}:{} with data in {}", VG_VERSION, config.host, server.port(),
+                     fs::absolute(config.data_dir).string());
+        if (!config.ready_file.empty()) {
+            if (Status s = WriteReadyFile(config.ready_file, server.port()); !s.ok()) {
+                spdlog::error("{}", s.message());
+            }
+        }
+
+        int received = 0;
+        sigwait(&signals, &received);
+        spdlog::info("received {}; shutting down gracefully", received == SIGINT ? "SIGINT" : "SIGTERM");
+        api.SetDraining();
+        server.Stop();
+        server.Wait();
+    }
+    store->Close();
+    spdlog::info("stopped cleanly");
+    return 0;
+}
+
+}  // namespace vg::app

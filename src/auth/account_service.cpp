@@ -1,0 +1,175 @@
+#include "vg/auth/account_service.hpp"
+
+namespace vg::auth {
+namespace {
+
+constexpr const char* kBadCredentials = "The id or password is incorrect.";
+
+Status RateLimited(int retry_after) {
+    Status s = Status::Error(ErrorCode::kRateLimited,
+                             "Too many failed login attempts. Please wait " + std::to_string(retry_after) +
+                                 " seconds and try again.");
+    s.WithRetryAfter(retry_after);
+    return s;
+}
+
+}  // namespace
+
+AccountService::AccountService(store::Store& store, const Clock& clock, AccountOptions options)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      hasher_(options.password_cost),
+      failures_by_id_(clock, {options.max_failed_logins_per_id, options.failed_login_window, 100'000}),
+      failures_by_address_(clock, {options.max_failed_logins_per_address, options.failed_login_window, 100'000}) {}
+
+Result<domain::User> AccountService::Signup(const domain::SignupInput& input) {
+    std::vector<FieldError> problems = domain::ValidateSignup(input);
+    if (!problems.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "Some fields need to be corrected.", std::move(problems));
+    }
+    auto hash = hasher_.Hash(input.password);
+    if (!hash.ok()) return hash.status();
+    store::NewUser row{input.profile, std::move(hash).value(), clock_.Now()};
+    return store_.CreateUser(row);
+}
+
+Result<bool> AccountService::IsIdAvailable(std::string_view id) {
+    if (auto problem = domain::CheckUserId(id)) {
+        return Status::Error(ErrorCode::kValidationFailed, "The id is not valid.", {{"id", *problem}});
+    }
+    auto exists = store_.UserIdExists(id);
+    if (!exists.ok()) return exists.status();
+    return !*exists;
+}
+
+Result<LoginResult> AccountService::Login(std::string_view id, std::string_view password, const ClientInfo& client) {
+    if (id.empty() || password.empty()) {
+        std::vector<FieldError> fields;
+        if (id.empty()) fields.push_back({"id", "is required"});
+        if (password.empty()) fields.push_back({"password", "is required"});
+        return Status::Error(ErrorCode::kValidationFailed, "Please enter your id and password.", std::move(fields));
+    }
+    const std::string id_key(id);
+    const std::string address_key = client.address;
+    if (int wait = failures_by_id_.RetryAfterSeconds(id_key)) return RateLimited(wait);
+    if (int wait = failures_by_address_.RetryAfterSeconds(address_key)) return RateLimited(wait);
+
+    auto user = store_.FindUserById(id);
+    bool password_ok = false;
+    if (user.ok()) {
+        password_ok = hasher_.Verify(user->password_hash, password);
+    } else if (user.status().code() == ErrorCode::kNotFound) {
+        hasher_.VerifyDummy(password);
+    } else {
+        return user.status();
+    }
+    if (!password_ok) {
+        failures_by_id_.Record(id_key);
+        failures_by_address_.Record(address_key);
+        return Status::Error(ErrorCode::kInvalidCredentials, kBadCredentials);
+    }
+    failures_by_id_.Reset(id_key);
+
+    const TimePoint now = clock_.Now();
+    LoginResult result;
+    result.token = RandomToken();
+    result.session.token_hash = HashToken(result.token);
+    result.session.user_unique_num = user->unique_num;
+    result.session.csrf_token = RandomToken();
+    result.session.created_at = now;
+    result.session.last_seen_at = now;
+    result.session.expires_at = now + options_.session_ttl;
+    result.session.client_address = client.address;
+    result.session.user_agent = client.user_agent.substr(0, 512);
+    VG_RETURN_IF_ERROR(store_.CreateSession(result.session));
+    result.user = std::move(user).value();
+    return result;
+}
+
+Result<AuthContext> AccountService::Authenticate(std::string_view session_token) {
+    if (session_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "Please log in.");
+    const std::string token_hash = HashToken(session_token);
+    auto session = store_.FindSession(token_hash);
+    if (!session.ok()) {
+        if (session.status().code() == ErrorCode::kNotFound) {
+            return Status::Error(ErrorCode::kUnauthenticated, "Your session is not valid. Please log in.");
+        }
+        return session.status();
+    }
+    const TimePoint now = clock_.Now();
+    if (session->expires_at <= now || session->last_seen_at + options_.idle_timeout <= now) {
+        Status deleted = store_.DeleteSession(token_hash);
+        (void)deleted;  // already gone is fine; the answer is the same
+        return Status::Error(ErrorCode::kSessionExpired, "Your session has expired. Please log in again.");
+    }
+    if (now - session->last_seen_at >= options_.touch_interval) {
+        Status touched = store_.TouchSession(token_hash, now);
+        if (!touched.ok() && touched.code() != ErrorCode::kNotFound) return touched;
+        session.value().last_seen_at = now;
+    }
+    auto user = store_.FindUserByUniqueNum(session->user_unique_num);
+    if (!user.ok()) {
+        if (user.status().code() == ErrorCode::kNotFound) {
+            return Status::Error(ErrorCode::kUnauthenticated, "Your account no longer exists.");
+        }
+        return user.status();
+    }
+    return AuthContext{std::move(user).value(), std::move(session).value()};
+}
+
+Status AccountService::Logout(std::string_view session_token) {
+    if (session_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "You are not logged in.");
+    Status s = store_.DeleteSession(HashToken(session_token));
+    if (s.code() == ErrorCode::kNotFound) return Status::Error(ErrorCode::kUnauthenticated, "You are not logged in.");
+    return s;
+}
+
+Result<int64_t> AccountService::PurgeExpiredSessions() {
+    const TimePoint now = clock_.Now();
+    return store_.DeleteExpiredSessions(now, now - options_.idle_timeout);
+}
+
+Result<PairedDevice> AccountService::PairDevice(int64_t user_unique_num, std::string_view name) {
+    if (auto problem = domain::CheckDeviceName(name)) {
+        return Status::Error(ErrorCode::kValidationFailed, "The device name is not valid.", {{"name", *problem}});
+    }
+    PairedDevice paired;
+    paired.token = RandomToken();
+    store::NewDevice row{user_unique_num, std::string(name), HashToken(paired.token), clock_.Now()};
+    auto device = store_.CreateDevice(row);
+    if (!device.ok()) return device.status();
+    paired.device = std::move(device).value();
+    return paired;
+}
+
+Result<std::vector<domain::Device>> AccountService::ListDevices(int64_t user_unique_num) {
+    return store_.ListDevices(user_unique_num);
+}
+
+Status AccountService::RevokeDevice(int64_t user_unique_num, int64_t device_id) {
+    return store_.RevokeDevice(user_unique_num, device_id, clock_.Now());
+}
+
+Result<domain::Device> AccountService::AuthenticateDevice(std::string_view device_token) {
+    if (device_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "A device token is required.");
+    auto device = store_.FindDeviceByTokenHash(HashToken(device_token));
+    if (!device.ok()) {
+        if (device.status().code() == ErrorCode::kNotFound) {
+            return Status::Error(ErrorCode::kUnauthenticated, "The device token is not valid.");
+        }
+        return device.status();
+    }
+    if (device->revoked_at) {
+        return Status::Error(ErrorCode::kUnauthenticated, "This device was unpaired. Please pair it again.");
+    }
+    const TimePoint now = clock_.Now();
+    if (!device->last_seen_at || now - *device->last_seen_at >= options_.touch_interval) {
+        Status touched = store_.TouchDevice(device->device_id, now);
+        if (!touched.ok() && touched.code() != ErrorCode::kNotFound) return touched;
+        device.value().last_seen_at = now;
+    }
+    return device;
+}
+
+}  // namespace vg::auth

@@ -1,0 +1,220 @@
+#include "vg/auth/account_service.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "vg/store/sqlite_store.hpp"
+
+namespace vg::auth {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+domain::SignupInput Kim() {
+    domain::SignupInput in;
+    in.profile.id = "grandma_kim";
+    in.password = "correct horse";
+    in.profile.name = "김영희";
+    in.profile.age = 78;
+    in.profile.address = "서울특별시 종로구 세종대로 1";
+    in.profile.phone_num = "010-1234-5678";
+    in.profile.guard_name = "김철수";
+    in.profile.guard_phone_num = "010-9876-5432";
+    return in;
+}
+
+class AccountServiceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("vg_auth_test_" + std::to_string(getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        store::SqliteStoreOptions options;
+        options.path = (dir_ / "test.db").string();
+        auto opened = store::SqliteStore::Open(options);
+        ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+        store_ = std::move(opened).value();
+        AccountOptions account_options;
+        account_options.password_cost = PasswordHashCost::Minimum();
+        account_options.session_ttl = std::chrono::hours(12);
+        account_options.idle_timeout = minutes(30);
+        account_options.touch_interval = minutes(1);
+        account_options.max_failed_logins_per_id = 3;
+        account_options.max_failed_logins_per_address = 5;
+        service_ = std::make_unique<AccountService>(*store_, clock_, account_options);
+    }
+    void TearDown() override {
+        service_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    const ClientInfo client_{"192.0.2.10", "test-agent"};
+    std::filesystem::path dir_;
+    ManualClock clock_;
+    std::unique_ptr<store::SqliteStore> store_;
+    std::unique_ptr<AccountService> service_;
+};
+
+TEST_F(AccountServiceTest, SignupStoresAnArgon2idHashNeverThePassword) {
+    auto user = service_->Signup(Kim());
+    ASSERT_TRUE(user.ok()) << user.status().ToString();
+    EXPECT_EQ(user->profile, Kim().profile);
+    EXPECT_EQ(user->password_hash.rfind("$argon2id$", 0), 0u);
+    EXPECT_EQ(user->password_hash.find("correct horse"), std::string::npos);
+    EXPECT_EQ(user->danger_degree, 0);
+    EXPECT_FALSE(user->user_posture.has_value());
+}
+
+TEST_F(AccountServiceTest, SignupRejectsInvalidInputAndWritesNothing) {
+    domain::SignupInput bad = Kim();
+    bad.profile.age = 200;
+    bad.profile.phone_num = "hello";
+    auto user = service_->Signup(bad);
+    ASSERT_FALSE(user.ok());
+    EXPECT_EQ(user.status().code(), ErrorCode::kValidationFailed);
+    ASSERT_EQ(user.status().fields().size(), 2u);
+    EXPECT_EQ(user.status().fields()[0].field, "age");
+    EXPECT_EQ(user.status().fields()[1].field, "phone_num");
+    EXPECT_TRUE(*service_->IsIdAvailable("grandma_kim"));
+}
+
+TEST_F(AccountServiceTest, DuplicateIdIsAConflict) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto again = service_->Signup(Kim());
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.status().code(), ErrorCode::kConflict);
+    EXPECT_FALSE(*service_->IsIdAvailable("grandma_kim"));
+    EXPECT_EQ(service_->IsIdAvailable("X").status().code(), ErrorCode::kValidationFailed);
+}
+
+TEST_F(AccountServiceTest, LoginAuthenticateLogout) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok()) << login.status().ToString();
+    EXPECT_EQ(login->token.size(), 43u);
+    EXPECT_EQ(login->session.token_hash, HashToken(login->token));
+    EXPECT_NE(login->session.csrf_token, login->token);
+
+    auto auth = service_->Authenticate(login->token);
+    ASSERT_TRUE(auth.ok()) << auth.status().ToString();
+    EXPECT_EQ(auth->user.profile.id, "grandma_kim");
+    EXPECT_EQ(auth->session.csrf_token, login->session.csrf_token);
+
+    ASSERT_TRUE(service_->Logout(login->token).ok());
+    EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kUnauthenticated);
+    EXPECT_EQ(service_->Logout(login->token).code(), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AccountServiceTest, WrongPasswordAndUnknownIdGetTheSameAnswer) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto wrong = service_->Login("grandma_kim", "wrong password", client_);
+    auto unknown = service_->Login("nobody_here", "wrong password", client_);
+    EXPECT_EQ(wrong.status().code(), ErrorCode::kInvalidCredentials);
+    EXPECT_EQ(unknown.status().code(), ErrorCode::kInvalidCredentials);
+    EXPECT_EQ(wrong.status().message(), unknown.status().message());
+}
+
+TEST_F(AccountServiceTest, SessionEndsAfterIdleTimeout) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    // Used every 20 minutes, the session stays alive past the 30-minute idle timeout...
+    for (int i = 0; i < 4; ++i) {
+        clock_.Advance(minutes(20));
+        ASSERT_TRUE(service_->Authenticate(login->token).ok()) << "use " << i;
+    }
+    // ...but not after 30 minutes without use.
+    clock_.Advance(minutes(30));
+    EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kSessionExpired);
+    // An expired session is deleted, not just refused.
+    EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AccountServiceTest, SessionEndsAtAbsoluteExpiryEvenWhenUsed) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    for (int i = 0; i < 12 * 3 - 1; ++i) {
+        clock_.Advance(minutes(20));
+        ASSERT_TRUE(service_->Authenticate(login->token).ok()) << "use " << i;
+    }
+    clock_.Advance(minutes(20));  // 12 h after login
+    EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kSessionExpired);
+}
+
+TEST_F(AccountServiceTest, PurgeDeletesOnlyExpiredSessions) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto old_login = service_->Login("grandma_kim", "correct horse", client_);
+    clock_.Advance(minutes(40));
+    auto new_login = service_->Login("grandma_kim", "correct horse", client_);
+    auto purged = service_->PurgeExpiredSessions();
+    ASSERT_TRUE(purged.ok());
+    EXPECT_EQ(*purged, 1);
+    EXPECT_TRUE(service_->Authenticate(new_login->token).ok());
+}
+
+TEST_F(AccountServiceTest, FailedLoginsLockTheIdThenTheWindowSlides) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(service_->Login("grandma_kim", "guess" + std::to_string(i) + "xxx", client_).status().code(),
+                  ErrorCode::kInvalidCredentials);
+    }
+    // Locked: even the right password is refused, with a retry time.
+    auto locked = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_EQ(locked.status().code(), ErrorCode::kRateLimited);
+    ASSERT_TRUE(locked.status().retry_after_seconds().has_value());
+    EXPECT_GT(*locked.status().retry_after_seconds(), 0);
+    // Another id from another address is not affected.
+    ASSERT_TRUE(service_->Signup([] {
+                    auto other = Kim();
+                    other.profile.id = "grandpa_lee";
+                    return other;
+                }())
+                    .ok());
+    EXPECT_TRUE(service_->Login("grandpa_lee", "correct horse", {"198.51.100.7", ""}).ok());
+    clock_.Advance(minutes(15));
+    EXPECT_TRUE(service_->Login("grandma_kim", "correct horse", client_).ok());
+}
+
+TEST_F(AccountServiceTest, FailedLoginsLockTheClientAddressAcrossIds) {
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(service_->Login("user" + std::to_string(i), "password", client_).status().code(),
+                  ErrorCode::kInvalidCredentials);
+    }
+    EXPECT_EQ(service_->Login("someone_else", "password", client_).status().code(), ErrorCode::kRateLimited);
+    EXPECT_EQ(service_->Login("someone_else", "password", {"198.51.100.7", ""}).status().code(),
+              ErrorCode::kInvalidCredentials);
+}
+
+TEST_F(AccountServiceTest, DevicePairingAuthenticationAndRevocation) {
+    auto user = service_->Signup(Kim());
+    ASSERT_TRUE(user.ok());
+    auto paired = service_->PairDevice(user->unique_num, "Galaxy Watch 6");
+    ASSERT_TRUE(paired.ok()) << paired.status().ToString();
+    EXPECT_EQ(paired->device.token_hash, HashToken(paired->token));
+
+    auto device = service_->AuthenticateDevice(paired->token);
+    ASSERT_TRUE(device.ok());
+    EXPECT_EQ(device->user_unique_num, user->unique_num);
+    EXPECT_EQ(service_->AuthenticateDevice("not-a-token").status().code(), ErrorCode::kUnauthenticated);
+
+    auto list = service_->ListDevices(user->unique_num);
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 1u);
+
+    EXPECT_EQ(service_->RevokeDevice(user->unique_num + 1, paired->device.device_id).code(), ErrorCode::kNotFound);
+    ASSERT_TRUE(service_->RevokeDevice(user->unique_num, paired->device.device_id).ok());
+    EXPECT_EQ(service_->AuthenticateDevice(paired->token).status().code(), ErrorCode::kUnauthenticated);
+    EXPECT_EQ(service_->RevokeDevice(user->unique_num, paired->device.device_id).code(), ErrorCode::kNotFound);
+
+    EXPECT_EQ(service_->PairDevice(user->unique_num, "").status().code(), ErrorCode::kValidationFailed);
+}
+
+}  // namespace
+}  // namespace vg::auth

@@ -1,0 +1,101 @@
+#pragma once
+// AccountService: sign-up, login/logout, session authentication and device
+// pairing — the account rules of VitalGuard, independent of HTTP.
+//
+// Sessions: a login creates a random 256-bit token (returned once, kept only
+// as a hash) with a CSRF token, an absolute expiry (session_ttl) and an idle
+// expiry (idle_timeout since last use). Authenticate() refreshes last use at
+// most once per touch_interval so that reads do not each cost a write.
+// Failed logins are limited per login id and per client address; a limited
+// login is refused before any password work is done.
+// Devices: a paired watch gets its own random token for posting data; it can be
+// revoked by its owner.
+//
+// Thread-safety: all methods may be called concurrently (the Store and the
+// limiters are thread-safe; the service itself holds no mutable state).
+// Ownership: borrows the Store and the Clock; both must outlive the service.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vg/auth/crypto.hpp"
+#include "vg/auth/rate_limiter.hpp"
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/domain/account.hpp"
+#include "vg/store/store.hpp"
+
+namespace vg::auth {
+
+struct AccountOptions {
+    std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};   // absolute session lifetime
+    std::chrono::milliseconds idle_timeout{30 * 60 * 1000};       // ends a session unused this long
+    std::chrono::milliseconds touch_interval{60 * 1000};          // how stale last_seen may get
+    int max_failed_logins_per_id = 5;
+    int max_failed_logins_per_address = 20;
+    std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
+    PasswordHashCost password_cost = PasswordHashCost::Interactive();
+};
+
+struct ClientInfo {
+    std::string address;     // the client's IP address as text
+    std::string user_agent;  // may be empty
+};
+
+struct LoginResult {
+    domain::User user;
+    domain::Session session;
+    std::string token;  // the bearer token; the only time it exists outside the client
+};
+
+struct AuthContext {
+    domain::User user;
+    domain::Session session;
+};
+
+struct PairedDevice {
+    domain::Device device;
+    std::string token;  // shown once
+};
+
+class AccountService {
+public:
+    AccountService(store::Store& store, const Clock& clock, AccountOptions options);
+
+    // kValidationFailed with every offending field; kConflict (field "id") when the id is taken.
+    Result<domain::User> Signup(const domain::SignupInput& input);
+    // Whether `id` is free to sign up with. kValidationFailed (field "id") when it is not a valid id.
+    Result<bool> IsIdAvailable(std::string_view id);
+
+    // kRateLimited (with retry-after) when this id or address failed too often; kInvalidCredentials
+    // for a wrong id or password (the same answer for both, by design).
+    Result<LoginResult> Login(std::string_view id, std::string_view password, const ClientInfo& client);
+    // kUnauthenticated for an unknown token; kSessionExpired when it ran out (and it is deleted).
+    Result<AuthContext> Authenticate(std::string_view session_token);
+    // Ends the session. kUnauthenticated when it does not exist.
+    Status Logout(std::string_view session_token);
+    // Deletes every expired session; returns how many.
+    Result<int64_t> PurgeExpiredSessions();
+
+    // kValidationFailed (field "name") for a bad device name.
+    Result<PairedDevice> PairDevice(int64_t user_unique_num, std::string_view name);
+    Result<std::vector<domain::Device>> ListDevices(int64_t user_unique_num);
+    // kNotFound when it is not this user's active device.
+    Status RevokeDevice(int64_t user_unique_num, int64_t device_id);
+    // kUnauthenticated for an unknown or revoked device token.
+    Result<domain::Device> AuthenticateDevice(std::string_view device_token);
+
+    const AccountOptions& options() const { return options_; }
+
+private:
+    store::Store& store_;
+    const Clock& clock_;
+    const AccountOptions options_;
+    PasswordHasher hasher_;
+    SlidingWindowLimiter failures_by_id_;
+    SlidingWindowLimiter failures_by_address_;
+};
+
+}  // namespace vg::auth

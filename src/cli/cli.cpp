@@ -1,0 +1,303 @@
+#include "vg/cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <iostream>
+
+#include "vg/app/logging.hpp"
+
+#ifndef VG_VERSION
+#define VG_VERSION "dev"
+#endif
+
+namespace vg::cli {
+namespace {
+
+constexpr const char* kPrecedence =
+    "\nEvery option can also be set by the environment variable shown (Env:) or in a config file given with\n"
+    "--config (TOML: one `key = value` per line, the key being the option name without dashes,\n"
+    "e.g. `port = 9090`, `data-dir = \"/var/lib/vitalguard\"`). A flag beats the environment, which beats\n"
+    "the config file, which beats the default.\n";
+
+// The raw text of every option, before durations are parsed.
+struct RawServeOptions {
+    std::string config_file;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    std::string data_dir = "data";
+    std::string ready_file;
+    std::string log_level = "info";
+    std::string log_format = "json";
+    size_t body_limit = 1024 * 1024;
+    std::string header_timeout = "10s";
+    std::string body_timeout = "30s";
+    std::string idle_timeout = "60s";
+    std::string shutdown_grace = "10s";
+    int io_threads = 1;
+    int worker_threads = 4;
+    std::string session_ttl = "12h";
+    std::string session_idle_timeout = "30m";
+    int max_failed_logins_per_id = 5;
+    int max_failed_logins_per_address = 20;
+    std::string failed_login_window = "15m";
+    int check_id_per_minute = 60;
+    bool secure_cookies = false;
+    bool trust_proxy = false;
+    std::vector<std::string> allowed_origins;
+    std::string sqlite_sync = "full";
+};
+
+void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
+    serve.add_option("--config", o.config_file, "Read settings from this TOML file")
+        ->envname("VG_CONFIG")
+        ->check(CLI::ExistingFile);
+    serve.add_option("--host", o.host, "Address to listen on (0.0.0.0 for every interface)")
+        ->envname("VG_HOST")
+        ->capture_default_str();
+    serve.add_option("--port", o.port, "TCP port to listen on; 0 picks a free one")
+        ->envname("VG_PORT")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    serve.add_option("--data-dir", o.data_dir, "Directory for the SQLite database (created, mode 0700)")
+        ->envname("VG_DATA_DIR")
+        ->capture_default_str();
+    serve.add_option("--ready-file", o.ready_file,
+                     "Once serving, write the bound port to this file (for supervisors and tests)")
+        ->envname("VG_READY_FILE");
+    serve.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
+        ->envname("VG_LOG_LEVEL")
+        ->capture_default_str();
+    serve.add_option("--log-format", o.log_format, "json (one object per line) or text")
+        ->envname("VG_LOG_FORMAT")
+        ->check(CLI::IsMember({"json", "text"}))
+        ->capture_default_str();
+    serve.add_option("--body-limit", o.body_limit, "Largest request body accepted, in bytes (413 beyond)")
+        ->envname("VG_BODY_LIMIT")
+        ->check(CLI::Range(size_t{1024}, size_t{64} * 1024 * 1024))
+        ->capture_default_str();
+    serve.add_option("--header-timeout", o.header_timeout, "Time a client has to send a request's headers")
+        ->envname("VG_HEADER_TIMEOUT")
+        ->capture_default_str();
+    serve.add_option("--body-timeout", o.body_timeout, "Time a client has to send a request's body")
+        ->envname("VG_BODY_TIMEOUT")
+        ->capture_default_str();
+    serve.add_option("--idle-timeout", o.idle_timeout, "Close keep-alive connections idle this long")
+        ->envname("VG_IDLE_TIMEOUT")
+        ->capture_default_str();
+    serve.add_option("--shutdown-grace", o.shutdown_grace,
+                     "On SIGTERM/SIGINT, how long requests in flight may take to finish")
+        ->envname("VG_SHUTDOWN_GRACE")
+        ->capture_default_str();
+    serve.add_option("--io-threads", o.io_threads, "Threads doing network I/O")
+        ->envname("VG_IO_THREADS")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    serve.add_option("--worker-threads", o.worker_threads,
+                     "Threads running request handlers (password hashing, database work)")
+        ->envname("VG_WORKER_THREADS")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    serve.add_option("--session-ttl", o.session_ttl, "A login session ends this long after login")
+        ->envname("VG_SESSION_TTL")
+        ->capture_default_str();
+    serve.add_option("--session-idle-timeout", o.session_idle_timeout, "A session unused this long ends")
+        ->envname("VG_SESSION_IDLE_TIMEOUT")
+        ->capture_default_str();
+    serve.add_option("--max-failed-logins-per-id", o.max_failed_logins_per_id,
+                     "Failed logins for one id within --failed-login-window before it is locked (429)")
+        ->envname("VG_MAX_FAILED_LOGINS_PER_ID")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    serve.add_option("--max-failed-logins-per-address", o.max_failed_logins_per_address,
+                     "Failed logins from one client address within the window before it is locked (429)")
+        ->envname("VG_MAX_FAILED_LOGINS_PER_ADDRESS")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve.add_option("--failed-login-window", o.failed_login_window, "Sliding window for counting failed logins")
+        ->envname("VG_FAILED_LOGIN_WINDOW")
+        ->capture_default_str();
+    serve.add_option("--check-id-per-minute", o.check_id_per_minute,
+                     "Duplicate-id checks allowed per client address per minute")
+        ->envname("VG_CHECK_ID_PER_MINUTE")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve.add_flag("--secure-cookies", o.secure_cookies,
+                   "Mark cookies Secure (set this when clients reach VitalGuard over HTTPS via a proxy)")
+        ->envname("VG_SECURE_COOKIES");
+    serve.add_flag("--trust-proxy", o.trust_proxy,
+                   "Take the client address from X-Forwarded-For (only behind your own reverse proxy)")
+        ->envname("VG_TRUST_PROXY");
+    serve.add_option("--allowed-origin", o.allowed_origins,
+                     "Another origin allowed to send state-changing requests (repeatable)")
+        ->envname("VG_ALLOWED_ORIGINS")
+        ->delimiter(',');
+    serve.add_option("--sqlite-sync", o.sqlite_sync,
+                     "full: every acknowledged write survives power loss; normal: faster, may lose the last "
+                     "moments on power loss (never on a process crash)")
+        ->envname("VG_SQLITE_SYNC")
+        ->check(CLI::IsMember({"full", "normal"}))
+        ->capture_default_str();
+    serve.footer(kPrecedence);
+}
+
+// Applies the config file's values to options that neither a flag nor the environment set.
+Status ApplyConfigFile(CLI::App& serve, const std::string& path) {
+    std::vector<CLI::ConfigItem> items;
+    try {
+        items = CLI::ConfigTOML().from_file(path);
+    } catch (const CLI::Error& e) {
+        return Status::Error(ErrorCode::kValidationFailed, "cannot read the config file " + path,
+                             {{"config", e.what()}});
+    }
+    for (const CLI::ConfigItem& item : items) {
+        if (item.name == "++" || item.name == "--") continue;  // section markers CLI11 emits
+        std::string key = item.fullname();
+        if (key.rfind("serve.", 0) == 0) key = key.substr(6);
+        for (char& c : key) c = c == '_' ? '-' : c;
+        CLI::Option* option = serve.get_option_no_throw("--" + key);
+        if (!option || key == "config") {
+            return Status::Error(ErrorCode::kValidationFailed, "unknown setting in the config file " + path,
+                                 {{key, "is not a setting of vitalguard serve"}});
+        }
+        if (option->count() > 0) continue;  // a flag or the environment wins
+        try {
+            option->add_result(item.inputs);
+            option->run_callback();
+        } catch (const CLI::Error& e) {
+            return Status::Error(ErrorCode::kValidationFailed, "bad value in the config file " + path,
+                                 {{key, e.what()}});
+        }
+    }
+    return Status::Ok();
+}
+
+Status DurationInto(const std::string& text, const char* option, std::chrono::milliseconds& out) {
+    auto d = ParseDuration(text);
+    if (!d.ok()) {
+        return Status::Error(ErrorCode::kValidationFailed, "bad duration", {{option, d.status().message()}});
+    }
+    out = *d;
+    return Status::Ok();
+}
+
+Result<ServeCommand> Finish(const RawServeOptions& o) {
+    ServeCommand cmd;
+    app::ServeConfig& c = cmd.config;
+    c.host = o.host;
+    c.port = static_cast<uint16_t>(o.port);
+    c.data_dir = o.data_dir;
+    c.ready_file = o.ready_file;
+    c.body_limit_bytes = o.body_limit;
+    VG_RETURN_IF_ERROR(DurationInto(o.header_timeout, "header-timeout", c.header_timeout));
+    VG_RETURN_IF_ERROR(DurationInto(o.body_timeout, "body-timeout", c.body_timeout));
+    VG_RETURN_IF_ERROR(DurationInto(o.idle_timeout, "idle-timeout", c.idle_timeout));
+    VG_RETURN_IF_ERROR(DurationInto(o.shutdown_grace, "shutdown-grace", c.shutdown_grace));
+    VG_RETURN_IF_ERROR(DurationInto(o.session_ttl, "session-ttl", c.session_ttl));
+    VG_RETURN_IF_ERROR(DurationInto(o.session_idle_timeout, "session-idle-timeout", c.session_idle_timeout));
+    VG_RETURN_IF_ERROR(DurationInto(o.failed_login_window, "failed-login-window", c.failed_login_window));
+    c.io_threads = o.io_threads;
+    c.worker_threads = o.worker_threads;
+    c.max_failed_logins_per_id = o.max_failed_logins_per_id;
+    c.max_failed_logins_per_address = o.max_failed_logins_per_address;
+    c.check_id_per_minute = o.check_id_per_minute;
+    c.secure_cookies = o.secure_cookies;
+    c.trust_proxy = o.trust_proxy;
+    c.allowed_origins = o.allowed_origins;
+    c.sqlite_synchronous_full = o.sqlite_sync == "full";
+    if (c.session_idle_timeout > c.session_ttl) {
+        return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
+                             {{"session-idle-timeout", "must not be longer than --session-ttl"}});
+    }
+    cmd.log_level = o.log_level;
+    cmd.log_format = o.log_format;
+    return cmd;
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+    static constexpr const char* kHelp = "must be a duration such as 500ms, 90s, 30m, 12h or 2d";
+    if (text.empty()) return Status::Error(ErrorCode::kValidationFailed, kHelp);
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || value < 0 || end == text.data()) return Status::Error(ErrorCode::kValidationFailed, kHelp);
+    std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+    int64_t ms_per_unit;
+    if (unit.empty() || unit == "s") {
+        ms_per_unit = 1000;
+    } else if (unit == "ms") {
+        ms_per_unit = 1;
+    } else if (unit == "m") {
+        ms_per_unit = 60'000;
+    } else if (unit == "h") {
+        ms_per_unit = 3'600'000;
+    } else if (unit == "d") {
+        ms_per_unit = 86'400'000;
+    } else {
+        return Status::Error(ErrorCode::kValidationFailed, kHelp);
+    }
+    if (value > INT64_MAX / ms_per_unit / 1000) return Status::Error(ErrorCode::kValidationFailed, "is too long");
+    return std::chrono::milliseconds(value * ms_per_unit);
+}
+
+Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args) {
+    CLI::App serve("Run the VitalGuard server", "vitalguard serve");
+    RawServeOptions raw;
+    DefineServeOptions(serve, raw);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    if (!reversed.empty()) reversed.pop_back();  // program name
+    if (!reversed.empty() && reversed.back() == "serve") reversed.pop_back();
+    try {
+        serve.parse(reversed);
+    } catch (const CLI::CallForHelp&) {
+        return Status::Error(ErrorCode::kBadRequest, serve.help());
+    } catch (const CLI::ParseError& e) {
+        return Status::Error(ErrorCode::kValidationFailed, e.what());
+    }
+    if (!raw.config_file.empty()) VG_RETURN_IF_ERROR(ApplyConfigFile(serve, raw.config_file));
+    return Finish(raw);
+}
+
+int RunCli(int argc, const char* const* argv) {
+    CLI::App app("VitalGuard: real-time emergency detection on smartwatch data.\n"
+                 "Watches wearers' vital signs and motion, tells them what to do, alerts their guardians\n"
+                 "and calls for help when nobody answers.",
+                 "vitalguard");
+    app.set_version_flag("--version", std::string("vitalguard ") + VG_VERSION);
+    app.require_subcommand(1);
+    app.add_subcommand("serve", "Run the server (HTTP API on SQLite; see `vitalguard serve --help`)")
+        ->allow_extras()
+        ->prefix_command()
+        ->set_help_flag();  // `serve --help` is answered by the full serve parser below
+    app.add_subcommand("version", "Print the version");
+    std::vector<std::string> args(argv, argv + argc);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (app.got_subcommand("version")) {
+        std::cout << "vitalguard " << VG_VERSION << "\n";
+        return 0;
+    }
+    auto command = ParseServeCommand(args);
+    if (!command.ok()) {
+        if (command.status().code() == ErrorCode::kBadRequest) {
+            std::cout << command.status().message();
+            return 0;
+        }
+        const Status error = command.status();
+        std::cerr << "vitalguard serve: " << error.message();
+        for (const auto& f : error.fields()) std::cerr << "\n  --" << f.field << ": " << f.problem;
+        std::cerr << "\nRun `vitalguard serve --help` for the options.\n";
+        return 2;
+    }
+    const auto format = command->log_format == "text" ? app::LogFormat::kText : app::LogFormat::kJson;
+    if (Status s = app::SetupLogging(command->log_level, format); !s.ok()) {
+        std::cerr << "vitalguard serve: --log-level: " << s.fields().front().problem << "\n";
+        return 2;
+    }
+    return app::RunServe(command->config);
+}
+
+}  // namespace vg::cli

@@ -1,0 +1,106 @@
+#include "vg/cli/cli.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace vg::cli {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ParseDurationTest, AcceptsUnits) {
+    EXPECT_EQ(*ParseDuration("500ms"), milliseconds(500));
+    EXPECT_EQ(*ParseDuration("90s"), milliseconds(90'000));
+    EXPECT_EQ(*ParseDuration("90"), milliseconds(90'000));
+    EXPECT_EQ(*ParseDuration("30m"), milliseconds(1'800'000));
+    EXPECT_EQ(*ParseDuration("12h"), milliseconds(43'200'000));
+    EXPECT_EQ(*ParseDuration("2d"), milliseconds(172'800'000));
+}
+
+TEST(ParseDurationTest, RejectsNonsense) {
+    for (const char* bad : {"", "-5s", "5 s", "5x", "s", "1.5h", "99999999999999999999d"}) {
+        EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+    }
+}
+
+class ServeCommandTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        for (const char* v : {"VG_PORT", "VG_DATA_DIR", "VG_CONFIG", "VG_SESSION_TTL", "VG_HOST"}) unsetenv(v);
+        dir_ = std::filesystem::temp_directory_path() / ("vg_cli_test_" + std::to_string(getpid()));
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override {
+        for (const char* v : {"VG_PORT", "VG_DATA_DIR", "VG_CONFIG", "VG_SESSION_TTL", "VG_HOST"}) unsetenv(v);
+        std::filesystem::remove_all(dir_);
+    }
+    std::string WriteConfig(const std::string& text) {
+        auto path = (dir_ / "vitalguard.toml").string();
+        std::ofstream(path) << text;
+        return path;
+    }
+    std::filesystem::path dir_;
+};
+
+TEST_F(ServeCommandTest, DefaultsAreTheEmbeddedLocalServer) {
+    auto cmd = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
+    EXPECT_EQ(cmd->config.host, "127.0.0.1");
+    EXPECT_EQ(cmd->config.port, 8080);
+    EXPECT_EQ(cmd->config.data_dir, "data");
+    EXPECT_EQ(cmd->config.session_ttl, milliseconds(12 * 3600 * 1000));
+    EXPECT_TRUE(cmd->config.sqlite_synchronous_full);
+}
+
+TEST_F(ServeCommandTest, FlagBeatsEnvironmentBeatsConfigFileBeatsDefault) {
+    std::string config = WriteConfig("port = 7000\ndata-dir = \"/from/config\"\nsession_ttl = \"2h\"\nhost = \"0.0.0.0\"\n");
+    setenv("VG_CONFIG", config.c_str(), 1);
+    setenv("VG_PORT", "7100", 1);
+    setenv("VG_DATA_DIR", "/from/env", 1);
+    auto cmd = ParseServeCommand({"vitalguard", "serve", "--port", "7200"});
+    ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
+    EXPECT_EQ(cmd->config.port, 7200);                                // flag
+    EXPECT_EQ(cmd->config.data_dir, "/from/env");                     // env over config
+    EXPECT_EQ(cmd->config.session_ttl, milliseconds(2 * 3600 * 1000));  // config over default
+    EXPECT_EQ(cmd->config.host, "0.0.0.0");
+    EXPECT_EQ(cmd->config.session_idle_timeout, milliseconds(30 * 60 * 1000));  // default
+}
+
+TEST_F(ServeCommandTest, UnknownConfigKeyIsAnErrorNamingIt) {
+    std::string config = WriteConfig("prot = 7000\n");
+    auto cmd = ParseServeCommand({"vitalguard", "serve", "--config", config});
+    ASSERT_FALSE(cmd.ok());
+    ASSERT_EQ(cmd.status().fields().size(), 1u);
+    EXPECT_EQ(cmd.status().fields()[0].field, "prot");
+}
+
+TEST_F(ServeCommandTest, BadValuesNameTheOption) {
+    auto bad_duration = ParseServeCommand({"vitalguard", "serve", "--session-ttl", "forever"});
+    ASSERT_FALSE(bad_duration.ok());
+    EXPECT_EQ(bad_duration.status().fields().at(0).field, "session-ttl");
+
+    auto bad_port = ParseServeCommand({"vitalguard", "serve", "--port", "70000"});
+    ASSERT_FALSE(bad_port.ok());
+    EXPECT_NE(bad_port.status().message().find("--port"), std::string::npos) << bad_port.status().message();
+
+    auto idle_longer = ParseServeCommand({"vitalguard", "serve", "--session-ttl", "1h", "--session-idle-timeout", "2h"});
+    ASSERT_FALSE(idle_longer.ok());
+    EXPECT_EQ(idle_longer.status().fields().at(0).field, "session-idle-timeout");
+}
+
+TEST_F(ServeCommandTest, HelpExplainsEveryOptionAndTheEnvironment) {
+    auto help = ParseServeCommand({"vitalguard", "serve", "--help"});
+    ASSERT_FALSE(help.ok());
+    EXPECT_EQ(help.status().code(), ErrorCode::kBadRequest);
+    const std::string& text = help.status().message();
+    for (const char* expected : {"--port", "VG_PORT", "--data-dir", "--session-idle-timeout", "--config",
+                                 "A flag beats the environment"}) {
+        EXPECT_NE(text.find(expected), std::string::npos) << expected;
+    }
+}
+
+}  // namespace
+}  // namespace vg::cli

@@ -1,0 +1,756 @@
+// vg::http::Server over Boost.Beast.
+//
+// Structure: one io_context run by `io_threads` threads; the acceptor and each
+// connection (Session) live on their own strand, so a Session's state is only
+// touched from its strand. Handlers run on a separate thread_pool because they
+// block; their Response is posted back to the Session's strand to be written.
+//
+// Timeouts use a per-Session steady_timer rather than beast::tcp_stream's
+// expiry, because tcp_stream closes the socket on expiry and we want to answer
+// a slow request with 408 first. On a read timeout the timer cancels the
+// pending read and shuts down the receive side, so a composed Beast read that
+// is between two read_some calls cannot miss the timeout.
+//
+// Session lifetime: every pending operation holds a shared_ptr to its Session;
+// the Impl only keeps weak_ptrs (for Stop and for counting). A Session is
+// "open" from accept until Close(), which closes the socket and unregisters it.
+
+#include "vg/http/server.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+namespace vg::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// After a response that closes the connection we shut down our sending side
+// and read (and discard) what the client still sends for at most this long
+// before closing. Closing a socket with unread data makes the kernel send RST,
+// which can destroy the response before the client has read it (e.g. a 413
+// sent while the client is still uploading the body).
+constexpr std::chrono::milliseconds kLingerTimeout{1000};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
+    // Connection: "keep-alive, close" style comma-separated token lists.
+    size_t pos = 0;
+    while (pos <= list.size()) {
+        size_t end = list.find(',', pos);
+        if (end == std::string_view::npos) end = list.size();
+        std::string_view item = list.substr(pos, end - pos);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (EqualsIgnoreCase(item, token)) return true;
+        pos = end + 1;
+    }
+    return false;
+}
+
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+std::string ToLower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string HttpDate() {
+    static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    // Formatted by hand: strftime's %a/%b follow the process locale.
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[static_cast<size_t>(tm.tm_wday)],
+                  tm.tm_mday, kMonths[static_cast<size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
+    return buf;
+}
+
+std::string AddressText(const tcp::endpoint& endpoint) {
+    asio::ip::address address = endpoint.address();
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; report them as IPv4.
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+    }
+    return address.to_string();
+}
+
+// Used only when the configured ErrorResponder itself throws.
+int FallbackStatus(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kBadRequest:
+            return 400;
+        case ErrorCode::kPayloadTooLarge:
+            return 413;
+        case ErrorCode::kRequestTimeout:
+            return 408;
+        case ErrorCode::kUnavailable:
+            return 503;
+        default:
+            return 500;
+    }
+}
+
+}  // namespace
+
+class Server::Impl {
+  public:
+    Impl(ServerOptions options, Handler handler)
+        : options_(std::move(options)),
+          handler_(std::move(handler)),
+          acceptor_(asio::make_strand(ioc_)),
+          grace_timer_(acceptor_.get_executor()),
+          accept_retry_timer_(acceptor_.get_executor()) {}
+
+    ~Impl() {
+        Stop();
+        Wait();
+    }
+
+    Status Start();
+    uint16_t port() const { return port_; }
+    void Stop();
+    void Wait();
+    size_t open_connections() const {
+        std::lock_guard lock(mu_);
+        return sessions_.size();
+    }
+
+  private:
+    class Session;
+
+    void DoAccept();
+    void OnAccept(error_code ec, tcp::socket socket);
+    void OnSessionClosed(uint64_t id);
+    void ForceCloseAll();
+    std::vector<std::shared_ptr<Session>> LiveSessions();  // REQUIRES: mu_ held
+    bool stopping() const { return stopping_flag_.load(std::memory_order_acquire); }
+    Response CallHandler(const Request& request) noexcept;
+    Response MakeError(ErrorCode code, std::string message) noexcept;
+
+    const ServerOptions options_;
+    const Handler handler_;
+
+    // Bookkeeping is declared before ioc_ so that it outlives it: destroying the
+    // io_context destroys queued handlers, and with them Sessions.
+    mutable std::mutex mu_;
+    std::condition_variable drained_cv_;                             // signalled when stopping_ and sessions_ is empty
+    std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+    uint64_t next_session_id_ = 0;                                   // guarded by mu_
+    bool started_ = false;                                           // guarded by mu_
+    bool stopping_ = false;                                          // guarded by mu_
+    std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on strands
+    std::mutex join_mu_;                      // serializes the joining part of Wait()
+    bool joined_ = false;                     // guarded by join_mu_
+    uint16_t port_ = 0;                       // written by Start() before it returns
+
+    asio::io_context ioc_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    tcp::acceptor acceptor_;                 // on its own strand, with the two timers below
+    asio::steady_timer grace_timer_;         // Stop(): force-closes what is left after shutdown_grace
+    asio::steady_timer accept_retry_timer_;  // back-off after accept errors such as EMFILE
+    std::optional<asio::thread_pool> workers_;
+    std::vector<std::thread> io_threads_;
+};
+
+// One TCP connection: reads requests one after the other, hands each to the
+// worker pool, writes the response. All members are touched only on the
+// socket's strand.
+class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(Impl& impl, uint64_t id, tcp::socket socket)
+        : impl_(impl), id_(id), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+        error_code ec;
+        tcp::endpoint peer = socket_.remote_endpoint(ec);
+        if (!ec) remote_address_ = AddressText(peer);
+        socket_.set_option(tcp::no_delay(true), ec);  // responses are complete messages; don't delay them
+    }
+
+    tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+    void Start() {
+        first_request_ = true;
+        BeginRequest();
+    }
+
+    // Stop() began: a connection waiting for a request is closed now; one that
+    // is reading, handling or writing a request notices stopping() later.
+    void Drain() {
+        if (phase_ == Phase::kIdle) Close();
+    }
+
+    void Close() {
+        if (phase_ == Phase::kClosed) return;
+        phase_ = Phase::kClosed;
+        ++timer_generation_;
+        timer_.cancel();
+        error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+        impl_.OnSessionClosed(id_);
+    }
+
+  private:
+    enum class Phase {
+        kIdle,       // waiting for the first byte of a request
+        kHeader,     // reading the request head
+        kBody,       // reading the request body
+        kHandling,   // the Handler runs on a worker thread
+        kWriting,    // writing a response
+        kLingering,  // response sent, waiting for the client to close
+        kClosed,
+    };
+
+    bool closed() const { return phase_ == Phase::kClosed; }
+
+    void BeginRequest() {
+        if (closed()) return;
+        if (impl_.stopping() && buffer_.size() == 0) {
+            Close();  // draining: no request has started on this connection
+            return;
+        }
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(
+            std::min<size_t>(impl_.options_.header_limit_bytes, std::numeric_limits<std::uint32_t>::max())));
+        parser_->body_limit(static_cast<std::uint64_t>(impl_.options_.body_limit_bytes));
+        timed_out_ = false;
+
+        if (buffer_.size() > 0) {  // a pipelined request is already here
+            phase_ = Phase::kHeader;
+            ArmTimer(impl_.options_.header_timeout);
+            ReadHeader();
+            return;
+        }
+        // Wait for readability first so that the time a keep-alive connection
+        // sits idle is measured by idle_timeout, and only an actually started
+        // request by header_timeout. A new connection gets header_timeout for both.
+        phase_ = Phase::kIdle;
+        ArmTimer(first_request_ ? impl_.options_.header_timeout : impl_.options_.idle_timeout);
+        socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+            if (self->closed()) return;
+            if (ec) {
+                // Idle timeout (or an error) before any byte of a request: just close.
+                self->Close();
+                return;
+            }
+            self->phase_ = Phase::kHeader;
+            if (!self->first_request_) self->ArmTimer(self->impl_.options_.header_timeout);
+            self->ReadHeader();
+        });
+    }
+
+    void ReadHeader() {
+        bhttp::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+            if (self->closed()) return;
+            if (ec) {
+                self->OnReadError(ec);
+                return;
+            }
+            self->OnHeader();
+        });
+    }
+
+    void OnHeader() {
+        const uint64_t limit = impl_.options_.body_limit_bytes;
+        if (auto length = parser_->content_length(); length && *length > limit) {
+            // Refuse before reading a byte of the body.
+            ReplyErrorAndClose(ErrorCode::kPayloadTooLarge, BodyLimitMessage());
+            return;
+        }
+        if (parser_->is_done()) {  // no body
+            OnRequestComplete();
+            return;
+        }
+        phase_ = Phase::kBody;
+        ArmTimer(impl_.options_.body_timeout);
+        const auto& head = parser_->get();
+        if (head.version() >= 11 && EqualsIgnoreCase(head[bhttp::field::expect], "100-continue")) {
+            // The client waits for this before sending the body (curl does for larger bodies).
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](error_code ec, size_t) {
+                                  if (self->closed()) return;
+                                  if (ec) {
+                                      self->OnReadError(ec);
+                                      return;
+                                  }
+                                  self->ReadBody();
+                              });
+            return;
+        }
+        ReadBody();
+    }
+
+    void ReadBody() {
+        bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+            if (self->closed()) return;
+            if (ec) {
+                self->OnReadError(ec);
+                return;
+            }
+            self->OnRequestComplete();
+        });
+    }
+
+    std::string BodyLimitMessage() const {
+        return "request body too large; the limit is " + std::to_string(impl_.options_.body_limit_bytes) + " bytes";
+    }
+
+    void OnReadError(error_code ec) {
+        DisarmTimer();
+        if (timed_out_) {
+            if (phase_ == Phase::kIdle) {
+                Close();
+                return;
+            }
+            const bool head = phase_ == Phase::kHeader;
+            const auto limit = head ? impl_.options_.header_timeout : impl_.options_.body_timeout;
+            ReplyErrorAndClose(ErrorCode::kRequestTimeout, std::string(head ? "request head" : "request body") +
+                                                               " not received within " + std::to_string(limit.count()) +
+                                                               " ms");
+            return;
+        }
+        if (ec == bhttp::error::body_limit) {
+            ReplyErrorAndClose(ErrorCode::kPayloadTooLarge, BodyLimitMessage());
+            return;
+        }
+        if (ec == bhttp::error::header_limit) {
+            ReplyErrorAndClose(
+                ErrorCode::kBadRequest,
+                "request head too large; the limit is " + std::to_string(impl_.options_.header_limit_bytes) + " bytes");
+            return;
+        }
+        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+            ec.category() != bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
+            // The client went away (or the network failed): nobody to answer.
+            Close();
+            return;
+        }
+        ReplyErrorAndClose(ErrorCode::kBadRequest, "malformed HTTP request: " + ec.message());
+    }
+
+    void OnRequestComplete() {
+        DisarmTimer();
+        first_request_ = false;
+        bhttp::request<bhttp::string_body> message = parser_->release();
+        parser_.reset();
+        keep_alive_ = message.keep_alive();
+        version_ = message.version();
+        is_head_ = message.method() == bhttp::verb::head;
+
+        auto url = boost::urls::parse_origin_form(message.target());
+        if (!url) {
+            // The message itself was framed correctly, so the connection may be reused.
+            WriteResponse(impl_.MakeError(ErrorCode::kBadRequest, "malformed request target"), false);
+            return;
+        }
+        if (impl_.stopping()) {
+            WriteResponse(impl_.MakeError(ErrorCode::kUnavailable, "server is shutting down"), true);
+            return;
+        }
+
+        Request request;
+        request.method = std::string(message.method_string());
+        request.target = std::string(message.target());
+        request.path = url->path();
+        for (auto param : url->params()) {
+            request.query.emplace_back(std::move(param.key), std::move(param.value));
+        }
+        request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
+        for (const auto& field : message) {
+            request.headers.push_back(Header{ToLower(field.name_string()), std::string(field.value())});
+        }
+        request.body = std::move(message.body());
+        request.remote_address = remote_address_;
+
+        phase_ = Phase::kHandling;
+        asio::post(*impl_.workers_, [self = shared_from_this(), request = std::move(request)]() mutable {
+            Response response = self->impl_.CallHandler(request);
+            asio::post(self->executor(), [self, response = std::move(response)]() mutable {
+                self->WriteResponse(std::move(response), false);
+            });
+        });
+    }
+
+    void ReplyErrorAndClose(ErrorCode code, std::string message) {
+        WriteResponse(impl_.MakeError(code, std::move(message)), true);
+    }
+
+    void WriteResponse(Response response, bool close) {
+        if (closed()) return;  // force-closed while the handler ran
+        phase_ = Phase::kWriting;
+        close = close || !keep_alive_ || impl_.stopping();
+
+        out_.emplace();
+        auto& out = *out_;
+        out.version(version_ == 10 ? 10 : 11);
+        const int status = response.status >= 100 && response.status <= 599 ? response.status : 500;
+        out.result(static_cast<unsigned>(status));
+        bool has_date = false;
+        for (Header& h : response.headers) {
+            // The server owns framing; a header with a line break would split the response.
+            if (EqualsIgnoreCase(h.name, "content-length") || EqualsIgnoreCase(h.name, "transfer-encoding") ||
+                HasLineBreak(h.name) || HasLineBreak(h.value) || h.name.empty()) {
+                continue;
+            }
+            if (EqualsIgnoreCase(h.name, "connection")) {
+                if (ContainsTokenIgnoreCase(h.value, "close")) close = true;
+                continue;
+            }
+            if (EqualsIgnoreCase(h.name, "date")) has_date = true;
+            out.insert(h.name, h.value);
+        }
+        if (!has_date) out.set(bhttp::field::date, HttpDate());
+        const bool bodyless_status = status < 200 || status == 204 || status == 304;
+        if (!bodyless_status) {
+            // HEAD: announce the length the GET would have, send no body.
+            out.content_length(response.body.size());
+            if (!is_head_) out.body() = std::move(response.body);
+        }
+        out.keep_alive(!close);
+
+        ArmTimer(impl_.options_.body_timeout);  // a client that never reads must not pin the connection
+        bhttp::async_write(socket_, out, [self = shared_from_this(), close](error_code ec, size_t) {
+            if (self->closed()) return;
+            self->DisarmTimer();
+            self->out_.reset();
+            if (ec) {
+                self->Close();
+            } else if (close) {
+                self->LingeringClose();
+            } else {
+                self->BeginRequest();
+            }
+        });
+    }
+
+    void LingeringClose() {
+        phase_ = Phase::kLingering;
+        error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) {
+            Close();
+            return;
+        }
+        ArmTimer(kLingerTimeout);
+        DiscardUntilEof();
+    }
+
+    void DiscardUntilEof() {
+        socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
+            if (self->closed()) return;
+            if (ec) {
+                self->Close();  // EOF: the client has read our response and closed
+                return;
+            }
+            self->DiscardUntilEof();
+        });
+    }
+
+    // One timer per Session; each arming gets a generation number so that a
+    // wait that completes after being superseded does nothing.
+    void ArmTimer(std::chrono::steady_clock::duration timeout) {
+        const uint64_t generation = ++timer_generation_;
+        timer_.expires_after(timeout);
+        timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+            if (ec || self->closed() || generation != self->timer_generation_) return;
+            self->OnTimeout();
+        });
+    }
+
+    void DisarmTimer() {
+        ++timer_generation_;
+        timer_.cancel();
+    }
+
+    void OnTimeout() {
+        switch (phase_) {
+            case Phase::kIdle:
+            case Phase::kHeader:
+            case Phase::kBody: {
+                // Make the pending read fail; keep the send side open for a 408.
+                timed_out_ = true;
+                error_code ec;
+                socket_.cancel(ec);
+                socket_.shutdown(tcp::socket::shutdown_receive, ec);
+                break;
+            }
+            case Phase::kHandling:
+                break;  // not armed while handling
+            case Phase::kWriting:
+            case Phase::kLingering:
+            case Phase::kClosed:
+                Close();
+                break;
+        }
+    }
+
+    Impl& impl_;
+    const uint64_t id_;
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    uint64_t timer_generation_ = 0;
+    std::string remote_address_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::optional<bhttp::response<bhttp::string_body>> out_;
+    std::array<char, 4096> discard_{};
+    Phase phase_ = Phase::kIdle;
+    bool first_request_ = true;
+    bool timed_out_ = false;
+    bool keep_alive_ = false;
+    bool is_head_ = false;
+    unsigned version_ = 11;
+};
+
+Status Server::Impl::Start() {
+    {
+        std::lock_guard lock(mu_);
+        if (started_) return Status::Error(ErrorCode::kInternal, "server already started");
+        if (stopping_) return Status::Error(ErrorCode::kUnavailable, "server was stopped before it started");
+    }
+    if (!options_.error_response) {
+        return Status::Error(ErrorCode::kInternal, "ServerOptions::error_response is required");
+    }
+    if (!handler_) return Status::Error(ErrorCode::kInternal, "a Handler is required");
+
+    const std::string where = options_.address + ":" + std::to_string(options_.port);
+    error_code ec;
+    tcp::endpoint endpoint;
+    asio::ip::address address = asio::ip::make_address(options_.address, ec);
+    if (!ec) {
+        endpoint = tcp::endpoint(address, options_.port);
+    } else {
+        // Not a literal address: resolve a host name such as "localhost".
+        tcp::resolver resolver(ioc_);
+        auto results = resolver.resolve(options_.address, std::to_string(options_.port), ec);
+        if (ec || results.empty()) {
+            return Status::Error(ErrorCode::kUnavailable, "cannot resolve " + where + ": " + ec.message());
+        }
+        endpoint = results.begin()->endpoint();
+    }
+
+    auto fail = [&](std::string_view what) {
+        error_code ignored;
+        acceptor_.close(ignored);
+        return Status::Error(ErrorCode::kUnavailable, std::string(what) + " " + where + ": " + ec.message());
+    };
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) return fail("open socket for");
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return fail("set SO_REUSEADDR on");
+    acceptor_.bind(endpoint, ec);
+    if (ec) return fail("bind");
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen on");
+    port_ = acceptor_.local_endpoint(ec).port();
+    if (ec) return fail("query the bound port of");
+
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {  // Stop() raced with Start()
+            error_code ignored;
+            acceptor_.close(ignored);
+            return Status::Error(ErrorCode::kUnavailable, "server was stopped while starting");
+        }
+        started_ = true;
+    }
+    workers_.emplace(static_cast<size_t>(std::max(1, options_.worker_threads)));
+    work_.emplace(ioc_.get_executor());
+    asio::post(acceptor_.get_executor(), [this] { DoAccept(); });
+    const int io_threads = std::max(1, options_.io_threads);
+    io_threads_.reserve(static_cast<size_t>(io_threads));
+    for (int i = 0; i < io_threads; ++i) {
+        io_threads_.emplace_back([this] {
+            // An exception escaping a completion handler must not end the process;
+            // run() may be resumed after it.
+            for (;;) {
+                try {
+                    ioc_.run();
+                    return;
+                } catch (...) {
+                }
+            }
+        });
+    }
+    return Status::Ok();
+}
+
+void Server::Impl::DoAccept() {
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           [this](error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void Server::Impl::OnAccept(error_code ec, tcp::socket socket) {
+    if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open() || stopping()) return;
+        // Out of file descriptors and the like: back off instead of spinning.
+        accept_retry_timer_.expires_after(std::chrono::milliseconds(50));
+        accept_retry_timer_.async_wait([this](error_code wait_ec) {
+            if (!wait_ec && acceptor_.is_open() && !stopping()) DoAccept();
+        });
+        return;
+    }
+    std::shared_ptr<Session> session;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            error_code ignored;
+            socket.close(ignored);
+            return;
+        }
+        const uint64_t id = next_session_id_++;
+        session = std::make_shared<Session>(*this, id, std::move(socket));
+        sessions_.emplace(id, session);
+    }
+    asio::dispatch(session->executor(), [session] { session->Start(); });
+    DoAccept();
+}
+
+void Server::Impl::OnSessionClosed(uint64_t id) {
+    std::lock_guard lock(mu_);
+    sessions_.erase(id);
+    if (stopping_ && sessions_.empty()) drained_cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<Server::Impl::Session>> Server::Impl::LiveSessions() {
+    std::vector<std::shared_ptr<Session>> live;
+    live.reserve(sessions_.size());
+    for (auto& [id, weak] : sessions_) {
+        if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+    return live;
+}
+
+void Server::Impl::Stop() {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        stopping_ = true;
+        stopping_flag_.store(true, std::memory_order_release);
+        drained_cv_.notify_all();  // wakes Wait() when nothing was started or nothing is open
+        if (!started_) return;
+        live = LiveSessions();
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+        error_code ignored;
+        acceptor_.close(ignored);
+        accept_retry_timer_.cancel();
+        grace_timer_.expires_after(options_.shutdown_grace);
+        grace_timer_.async_wait([this](error_code ec) {
+            if (!ec) ForceCloseAll();
+        });
+    });
+    for (auto& session : live) {
+        asio::post(session->executor(), [session] { session->Drain(); });
+    }
+}
+
+void Server::Impl::ForceCloseAll() {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        std::lock_guard lock(mu_);
+        live = LiveSessions();
+    }
+    for (auto& session : live) {
+        asio::post(session->executor(), [session] { session->Close(); });
+    }
+}
+
+void Server::Impl::Wait() {
+    {
+        std::unique_lock lock(mu_);
+        // Never started (or Start failed): there is nothing to wait for.
+        drained_cv_.wait(lock, [this] { return !started_ || (stopping_ && sessions_.empty()); });
+        if (!started_) return;
+    }
+    std::lock_guard join_lock(join_mu_);
+    if (joined_) return;
+    // Handlers still running after a forced close finish here; their responses
+    // find their Session closed and are dropped.
+    workers_->join();
+    work_.reset();
+    // Everything that matters has completed; what may still be queued (a
+    // cancelled timer's completion) is destroyed with the io_context.
+    ioc_.stop();
+    for (std::thread& t : io_threads_) t.join();
+    joined_ = true;
+}
+
+Response Server::Impl::CallHandler(const Request& request) noexcept {
+    try {
+        return handler_(request);
+    } catch (...) {
+        // Deliberately no detail: the message may reach the client.
+        return MakeError(ErrorCode::kInternal, "internal error");
+    }
+}
+
+Response Server::Impl::MakeError(ErrorCode code, std::string message) noexcept {
+    try {
+        return options_.error_response(code, std::move(message));
+    } catch (...) {
+        Response response;
+        response.status = FallbackStatus(code);
+        response.headers.push_back(Header{"Content-Type", "text/plain"});
+        response.body = std::string(ErrorCodeName(code));
+        return response;
+    }
+}
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() = default;  // ~Impl stops and waits
+
+Status Server::Start() { return impl_->Start(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Stop() { impl_->Stop(); }
+void Server::Wait() { impl_->Wait(); }
+size_t Server::open_connections() const { return impl_->open_connections(); }
+
+}  // namespace vg::http

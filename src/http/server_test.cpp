@@ -1,0 +1,583 @@
+#include "vg/http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vg/testing/http_client.hpp"
+
+namespace vg::http {
+namespace {
+
+using namespace std::chrono_literals;
+using vg::testing::HttpClient;
+using vg::testing::HttpClientError;
+using vg::testing::RawConnection;
+
+int StatusFor(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kBadRequest:
+            return 400;
+        case ErrorCode::kPayloadTooLarge:
+            return 413;
+        case ErrorCode::kRequestTimeout:
+            return 408;
+        case ErrorCode::kUnavailable:
+            return 503;
+        default:
+            return 500;
+    }
+}
+
+// What the api module will do, minus JSON: status from the code, the code's name and the message.
+Response TestErrorResponse(ErrorCode code, std::string message) {
+    Response response;
+    response.status = StatusFor(code);
+    response.set_header("Content-Type", "text/plain");
+    response.body = std::string(ErrorCodeName(code)) + ": " + message;
+    return response;
+}
+
+ServerOptions TestOptions() {
+    ServerOptions options;
+    options.port = 0;
+    options.error_response = TestErrorResponse;
+    options.shutdown_grace = 5s;
+    return options;
+}
+
+// "METHOD path body" — enough to see that the request arrived intact.
+Response Echo(const Request& request) {
+    Response response;
+    response.set_header("Content-Type", "text/plain");
+    response.set_header("X-Echo-Header", std::string(request.header("X-Test")));
+    response.body = request.method + " " + request.path + " " + request.body;
+    return response;
+}
+
+// Polls until `condition` holds or 5 s pass: for effects the test cannot wait on directly.
+template <class Condition>
+bool Eventually(Condition condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+bool StartsWith(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
+
+class ServerTest : public ::testing::Test {
+  protected:
+    void StartServer(ServerOptions options, Handler handler) {
+        server_ = std::make_unique<Server>(std::move(options), std::move(handler));
+        Status status = server_->Start();
+        ASSERT_TRUE(status.ok()) << status.ToString();
+        ASSERT_NE(server_->port(), 0);
+    }
+    uint16_t port() const { return server_->port(); }
+
+    std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, GetAndPostRoundTrip) {
+    Request seen;
+    std::mutex mu;
+    StartServer(TestOptions(), [&](const Request& request) {
+        std::lock_guard lock(mu);
+        seen = request;
+        return Echo(request);
+    });
+    HttpClient client(port());
+
+    auto get = client.Get("/hello", {{"X-Test", "abc"}});
+    EXPECT_EQ(get.status, 200);
+    EXPECT_EQ(get.body, "GET /hello ");
+    EXPECT_EQ(get.header("x-echo-header"), "abc");
+    EXPECT_EQ(get.header("Content-Type"), "text/plain");
+    EXPECT_EQ(get.header("Content-Length"), "11");
+    EXPECT_FALSE(get.header("Date").empty());
+
+    auto post = client.PostRaw("/api/items", R"({"a":1})");
+    EXPECT_EQ(post.status, 200);
+    EXPECT_EQ(post.body, R"(POST /api/items {"a":1})");
+
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen.method, "POST");
+    EXPECT_EQ(seen.target, "/api/items");
+    EXPECT_EQ(seen.remote_address, "127.0.0.1");
+    EXPECT_FALSE(seen.tls);
+    EXPECT_EQ(seen.header("content-type"), "application/json");
+    EXPECT_EQ(seen.header("CONTENT-TYPE"), "application/json");
+    EXPECT_EQ(seen.header("absent"), "");
+    for (const Header& h : seen.headers) {
+        for (char c : h.name) EXPECT_FALSE(c >= 'A' && c <= 'Z') << h.name;
+    }
+}
+
+TEST_F(ServerTest, DecodesPathAndQuery) {
+    Request seen;
+    std::mutex mu;
+    StartServer(TestOptions(), [&](const Request& request) {
+        std::lock_guard lock(mu);
+        seen = request;
+        return Response{};
+    });
+    HttpClient client(port());
+    ASSERT_EQ(client.Get("/api/check%5Fid?id=kim%20y&x=1&flag&plus=a+b&x=2").status, 200);
+
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen.target, "/api/check%5Fid?id=kim%20y&x=1&flag&plus=a+b&x=2");
+    EXPECT_EQ(seen.path, "/api/check_id");
+    std::vector<std::pair<std::string, std::string>> expected = {
+        {"id", "kim y"}, {"x", "1"}, {"flag", ""}, {"plus", "a b"}, {"x", "2"}};
+    EXPECT_EQ(seen.query, expected);
+    ASSERT_NE(seen.query_param("id"), nullptr);
+    EXPECT_EQ(*seen.query_param("id"), "kim y");
+    EXPECT_EQ(*seen.query_param("x"), "1");  // the first of several
+    EXPECT_EQ(seen.query_param("missing"), nullptr);
+}
+
+TEST_F(ServerTest, UnparseableTargetIsBadRequest) {
+    std::atomic<int> calls{0};
+    StartServer(TestOptions(), [&](const Request&) {
+        ++calls;
+        return Response{};
+    });
+    HttpClient client(port());
+    auto result = client.Get("/bad%zz");
+    EXPECT_EQ(result.status, 400);
+    EXPECT_TRUE(StartsWith(result.body, "bad_request")) << result.body;
+    EXPECT_EQ(calls.load(), 0);
+}
+
+TEST_F(ServerTest, KeepAliveReusesOneConnection) {
+    StartServer(TestOptions(), Echo);
+    HttpClient client(port());
+    EXPECT_EQ(client.Get("/one").body, "GET /one ");
+    EXPECT_EQ(client.Get("/two").body, "GET /two ");
+    EXPECT_EQ(client.connections_opened(), 1);
+    EXPECT_EQ(server_->open_connections(), 1u);
+    client.Disconnect();
+    EXPECT_TRUE(Eventually([&] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+    StartServer(TestOptions(), Echo);
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto first = connection.ReadResponse();
+    auto second = connection.ReadResponse();
+    EXPECT_NE(first.text.find("GET /a "), std::string::npos) << first.text;
+    EXPECT_NE(second.text.find("GET /b "), std::string::npos) << second.text;
+}
+
+TEST_F(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
+    StartServer(TestOptions(), Echo);
+    HttpClient client(port());
+    auto closed = client.SendRaw("GET /old HTTP/1.0\r\n\r\n");
+    EXPECT_TRUE(StartsWith(closed.text, "HTTP/1.0 200")) << closed.text;
+    EXPECT_TRUE(closed.closed);
+
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto kept = connection.ReadResponse();
+    EXPECT_NE(kept.text.find("Connection: keep-alive"), std::string::npos) << kept.text;
+    EXPECT_FALSE(kept.closed);
+}
+
+TEST_F(ServerTest, HeadKeepsContentLengthButDropsBody) {
+    StartServer(TestOptions(), Echo);
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto head = connection.ReadResponse();
+    EXPECT_NE(head.text.find("Content-Length: 8\r\n"), std::string::npos) << head.text;  // "HEAD /x "
+    EXPECT_TRUE(head.text.ends_with("\r\n\r\n")) << head.text;
+    // The connection is still in sync: the next response is not preceded by stray body bytes.
+    ASSERT_TRUE(connection.Write("GET /y HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto get = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(get.text, "HTTP/1.1 200")) << get.text;
+
+    HttpClient client(port());
+    auto result = client.Head("/abc");
+    EXPECT_EQ(result.status, 200);
+    EXPECT_EQ(result.header("Content-Length"), "10");
+    EXPECT_EQ(result.body, "");
+}
+
+TEST_F(ServerTest, ServerOwnsFramingHeaders) {
+    StartServer(TestOptions(), [](const Request&) {
+        Response response;
+        response.status = 201;
+        response.headers.push_back({"Content-Length", "999"});
+        response.headers.push_back({"X-Injected", "a\r\nX-Evil: 1"});
+        response.headers.push_back({"X-Custom-Case", "v"});
+        response.body = "created";
+        return response;
+    });
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto raw = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 201 Created\r\n")) << raw.text;
+    EXPECT_NE(raw.text.find("Content-Length: 7\r\n"), std::string::npos) << raw.text;
+    EXPECT_EQ(raw.text.find("999"), std::string::npos) << raw.text;
+    EXPECT_EQ(raw.text.find("X-Evil"), std::string::npos) << raw.text;
+    EXPECT_NE(raw.text.find("X-Custom-Case: v\r\n"), std::string::npos) << raw.text;
+}
+
+TEST_F(ServerTest, HandlerAskingForCloseClosesTheConnection) {
+    StartServer(TestOptions(), [](const Request&) {
+        Response response;
+        response.set_header("Connection", "close");
+        return response;
+    });
+    HttpClient client(port());
+    auto result = client.Get("/");
+    EXPECT_EQ(result.header("Connection"), "close");
+    EXPECT_TRUE(Eventually([&] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(ServerTest, BodyOverLimitIs413AndHandlerNotCalled) {
+    std::atomic<int> calls{0};
+    ServerOptions options = TestOptions();
+    options.body_limit_bytes = 1024;
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        return Echo(request);
+    });
+    HttpClient client(port());
+    auto result = client.PostRaw("/upload", std::string(4096, 'x'), "text/plain");
+    EXPECT_EQ(result.status, 413);
+    EXPECT_TRUE(StartsWith(result.body, "payload_too_large")) << result.body;
+    EXPECT_NE(result.body.find("1024 bytes"), std::string::npos) << result.body;
+    EXPECT_EQ(result.header("Connection"), "close");
+
+    // Exactly at the limit is fine.
+    auto at_limit = client.PostRaw("/upload", std::string(1024, 'y'), "text/plain");
+    EXPECT_EQ(at_limit.status, 200);
+    EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(ServerTest, ChunkedBodyOverLimitIs413) {
+    std::atomic<int> calls{0};
+    ServerOptions options = TestOptions();
+    options.body_limit_bytes = 1024;
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        return Echo(request);
+    });
+    HttpClient client(port());
+    std::string request = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 3; ++i) request += "200\r\n" + std::string(512, 'z') + "\r\n";
+    request += "0\r\n\r\n";
+    auto raw = client.SendRaw(request);
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 413")) << raw.text;
+    EXPECT_TRUE(raw.closed);
+
+    // A chunked body within the limit reaches the handler.
+    auto ok = client.SendRaw(
+        "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "5\r\nhello\r\n0\r\n\r\n");
+    EXPECT_NE(ok.text.find("POST /small hello"), std::string::npos) << ok.text;
+    EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
+    StartServer(TestOptions(), Echo);
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+    auto interim = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(interim.text, "HTTP/1.1 100 Continue")) << interim.text;
+    ASSERT_TRUE(connection.Write("hello"));
+    auto final_response = connection.ReadResponse();
+    EXPECT_NE(final_response.text.find("POST /e hello"), std::string::npos) << final_response.text;
+}
+
+TEST_F(ServerTest, HeaderTooLargeIsBadRequest) {
+    std::atomic<int> calls{0};
+    ServerOptions options = TestOptions();
+    options.header_limit_bytes = 1024;
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        return Echo(request);
+    });
+    HttpClient client(port());
+    auto result = client.Get("/", {{"X-Big", std::string(4096, 'h')}});
+    EXPECT_EQ(result.status, 400);
+    EXPECT_NE(result.body.find("1024 bytes"), std::string::npos) << result.body;
+    EXPECT_EQ(calls.load(), 0);
+}
+
+TEST_F(ServerTest, MalformedRequestIsBadRequestAndCloses) {
+    StartServer(TestOptions(), Echo);
+    HttpClient client(port());
+    auto raw = client.SendRaw("THIS IS NOT HTTP\r\n\r\n");
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 400")) << raw.text;
+    EXPECT_NE(raw.text.find("bad_request"), std::string::npos) << raw.text;
+    EXPECT_TRUE(raw.closed);
+
+    auto bad_length = client.SendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+    EXPECT_TRUE(StartsWith(bad_length.text, "HTTP/1.1 400")) << bad_length.text;
+    EXPECT_TRUE(bad_length.closed);
+}
+
+TEST_F(ServerTest, SlowClientHitsHeaderTimeout) {
+    ServerOptions options = TestOptions();
+    options.header_timeout = 200ms;
+    StartServer(options, Echo);
+
+    RawConnection partial(port());
+    ASSERT_TRUE(partial.Write("GET / HTTP/1.1\r\nHost: x\r\n"));  // head never finished
+    auto raw = partial.ReadUntilClosed();
+    EXPECT_TRUE(raw.closed);
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 408")) << raw.text;
+
+    RawConnection silent(port());  // sends nothing at all: closed without an answer
+    EXPECT_TRUE(silent.WaitClosed(5s));
+    EXPECT_TRUE(Eventually([&] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(ServerTest, SlowBodyHitsBodyTimeout) {
+    std::atomic<int> calls{0};
+    ServerOptions options = TestOptions();
+    options.body_timeout = 200ms;
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        return Echo(request);
+    });
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+    auto raw = connection.ReadUntilClosed();
+    EXPECT_TRUE(raw.closed);
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 408")) << raw.text;
+    EXPECT_EQ(calls.load(), 0);
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
+    ServerOptions options = TestOptions();
+    options.idle_timeout = 200ms;
+    StartServer(options, Echo);
+
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto response = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(response.text, "HTTP/1.1 200")) << response.text;
+    EXPECT_FALSE(response.closed);
+    EXPECT_TRUE(connection.WaitClosed(5s));
+    EXPECT_TRUE(Eventually([&] { return server_->open_connections() == 0; }));
+
+    // The client notices the closed connection and reconnects on its own.
+    HttpClient client(port());
+    EXPECT_EQ(client.Get("/a").status, 200);
+    ASSERT_TRUE(Eventually([&] { return server_->open_connections() == 0; }));
+    EXPECT_EQ(client.Get("/b").status, 200);
+    EXPECT_EQ(client.connections_opened(), 2);
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndServerKeepsServing) {
+    StartServer(TestOptions(), [](const Request& request) -> Response {
+        if (request.path == "/throw") throw std::runtime_error("secret detail");
+        if (request.path == "/throw-int") throw 42;
+        return Echo(request);
+    });
+    HttpClient client(port());
+    auto result = client.Get("/throw");
+    EXPECT_EQ(result.status, 500);
+    EXPECT_EQ(result.body, "internal: internal error");
+    EXPECT_EQ(client.Get("/throw-int").status, 500);
+    EXPECT_EQ(client.Get("/fine").status, 200);
+    EXPECT_EQ(client.connections_opened(), 1);  // a handler failure does not cost the connection
+}
+
+TEST_F(ServerTest, ThrowingErrorResponderFallsBack) {
+    ServerOptions options = TestOptions();
+    options.error_response = [](ErrorCode, std::string) -> Response { throw std::runtime_error("broken"); };
+    StartServer(options, [](const Request&) -> Response { throw std::runtime_error("x"); });
+    HttpClient client(port());
+    EXPECT_EQ(client.Get("/").status, 500);
+}
+
+TEST_F(ServerTest, GracefulStopFinishesRequestInFlight) {
+    std::promise<void> entered;
+    std::atomic<bool> entered_once{false};
+    StartServer(TestOptions(), [&](const Request& request) {
+        if (request.path == "/slow") {
+            if (!entered_once.exchange(true)) entered.set_value();
+            std::this_thread::sleep_for(300ms);
+        }
+        return Echo(request);
+    });
+
+    // An idle keep-alive connection: closed as soon as Stop begins.
+    RawConnection idle(port());
+    ASSERT_TRUE(idle.Write("GET /warmup HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(StartsWith(idle.ReadResponse().text, "HTTP/1.1 200"));
+
+    auto slow = std::async(std::launch::async, [&] {
+        HttpClient client(port());
+        return client.Get("/slow");
+    });
+    entered.get_future().wait();
+    server_->Stop();
+    server_->Stop();  // idempotent
+
+    EXPECT_TRUE(idle.WaitClosed(2s));
+    vg::testing::HttpResult result = slow.get();
+    EXPECT_EQ(result.status, 200);
+    EXPECT_EQ(result.body, "GET /slow ");
+    EXPECT_EQ(result.header("Connection"), "close");
+
+    server_->Wait();
+    EXPECT_EQ(server_->open_connections(), 0u);
+    EXPECT_FALSE(vg::testing::CanConnect(port()));
+    HttpClient late(port());
+    EXPECT_THROW(late.Get("/"), HttpClientError);
+}
+
+TEST_F(ServerTest, RequestArrivingDuringDrainGets503) {
+    std::promise<void> entered;
+    StartServer(TestOptions(), [&](const Request& request) {
+        if (request.path == "/slow") {
+            entered.set_value();
+            std::this_thread::sleep_for(300ms);
+        }
+        return Echo(request);
+    });
+    auto slow = std::async(std::launch::async, [&] {
+        HttpClient client(port());
+        return client.Get("/slow");
+    });
+    entered.get_future().wait();
+
+    // A request that has started (its first bytes were read) when Stop begins is read to the end
+    // and refused; a connection with nothing started would be closed instead.
+    RawConnection late(port());
+    ASSERT_TRUE(late.Write("GET /late HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(100ms);  // let the server see the first bytes
+    server_->Stop();
+    ASSERT_TRUE(late.Write("Host: x\r\n\r\n"));
+    auto refused = late.ReadUntilClosed();
+    EXPECT_TRUE(StartsWith(refused.text, "HTTP/1.1 503")) << refused.text;
+    EXPECT_NE(refused.text.find("Connection: close"), std::string::npos) << refused.text;
+    EXPECT_TRUE(refused.closed);
+
+    EXPECT_EQ(slow.get().status, 200);
+    server_->Wait();
+}
+
+TEST_F(ServerTest, ShutdownGraceForceClosesStuckRequests) {
+    ServerOptions options = TestOptions();
+    options.shutdown_grace = 100ms;
+    std::promise<void> entered;
+    StartServer(options, [&](const Request&) {
+        entered.set_value();
+        std::this_thread::sleep_for(1s);
+        return Response{};
+    });
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    entered.get_future().wait();
+    server_->Stop();
+    EXPECT_TRUE(connection.WaitClosed(5s));  // closed by the grace timeout, not after the handler's 1 s
+    server_->Wait();                         // joins the worker once the handler returns
+    EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST_F(ServerTest, ConcurrentClients) {
+    ServerOptions options = TestOptions();
+    options.io_threads = 2;
+    options.worker_threads = 4;
+    std::atomic<int> calls{0};
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        return Echo(request);
+    });
+    constexpr int kThreads = 8;
+    constexpr int kRequests = 25;
+    std::vector<std::future<int>> results;
+    for (int t = 0; t < kThreads; ++t) {
+        results.push_back(std::async(std::launch::async, [&, t] {
+            HttpClient client(port());
+            int good = 0;
+            for (int i = 0; i < kRequests; ++i) {
+                std::string body = "t" + std::to_string(t) + "-" + std::to_string(i);
+                auto result = client.PostRaw("/c", body, "text/plain");
+                if (result.status == 200 && result.body == "POST /c " + body) ++good;
+            }
+            return good;
+        }));
+    }
+    int good = 0;
+    for (auto& f : results) good += f.get();
+    EXPECT_EQ(good, kThreads * kRequests);
+    EXPECT_EQ(calls.load(), kThreads * kRequests);
+}
+
+TEST(ServerLifecycleTest, BindFailureIsUnavailable) {
+    Server first(TestOptions(), Echo);
+    ASSERT_TRUE(first.Start().ok());
+    ServerOptions options = TestOptions();
+    options.port = first.port();
+    Server second(options, Echo);
+    Status status = second.Start();
+    EXPECT_EQ(status.code(), ErrorCode::kUnavailable) << status.ToString();
+    EXPECT_NE(status.message().find(std::to_string(first.port())), std::string::npos) << status.message();
+    second.Wait();  // never started: returns at once
+}
+
+TEST(ServerLifecycleTest, MissingErrorResponderIsRejected) {
+    ServerOptions options = TestOptions();
+    options.error_response = nullptr;
+    Server server(options, Echo);
+    EXPECT_FALSE(server.Start().ok());
+}
+
+TEST(ServerLifecycleTest, DestructorStopsARunningServer) {
+    auto server = std::make_unique<Server>(TestOptions(), Echo);
+    ASSERT_TRUE(server->Start().ok());
+    HttpClient client(server->port());
+    EXPECT_EQ(client.Get("/").status, 200);  // leaves an idle keep-alive connection open
+    server.reset();
+}
+
+TEST(ServerLifecycleTest, StopFromAnotherThreadWakesWait) {
+    Server server(TestOptions(), Echo);
+    ASSERT_TRUE(server.Start().ok());
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(50ms);
+        server.Stop();
+    });
+    server.Wait();
+    stopper.join();
+    server.Stop();  // after Wait: still fine
+}
+
+TEST(ServerLifecycleTest, StopBeforeStart) {
+    Server server(TestOptions(), Echo);
+    server.Stop();
+    EXPECT_FALSE(server.Start().ok());
+    server.Wait();
+}
+
+TEST(ResponseTest, SetHeaderReplacesCaseInsensitively) {
+    Response response;
+    response.headers.push_back({"content-type", "a"});
+    response.headers.push_back({"X-Other", "b"});
+    response.headers.push_back({"Content-Type", "c"});
+    response.set_header("Content-Type", "application/json");
+    ASSERT_EQ(response.headers.size(), 2u);
+    EXPECT_EQ(response.headers[0].name, "Content-Type");
+    EXPECT_EQ(response.headers[0].value, "application/json");
+    EXPECT_EQ(response.headers[1].name, "X-Other");
+    response.set_header("X-New", "d");
+    EXPECT_EQ(response.headers.size(), 3u);
+}
+
+}  // namespace
+}  // namespace vg::http

@@ -1,0 +1,105 @@
+#pragma once
+// Store: everything VitalGuard keeps durably, behind one interface.
+//
+// Implementations: store/sqlite (the embedded default); later store/postgres.
+// Every method is a complete unit of work: it either happens entirely and is
+// durable when the call returns OK (a crash or `kill -9` afterwards loses
+// nothing), or it changes nothing and returns an error Status.
+//
+// Thread-safety: all methods may be called concurrently from any thread.
+// Implementations may serialize writes internally (e.g. one writer thread that
+// commits queued writes together, "group commit") but must not let one
+// caller's failure affect another's write.
+//
+// Errors: kNotFound when a looked-up row does not exist; kConflict when a
+// unique key is taken; kUnavailable when the store is closed or cannot be
+// reached; kInternal for anything else (with the driver's message).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/domain/account.hpp"
+
+namespace vg::store {
+
+// A new user row. unique_num and created_at are assigned by the store / caller.
+struct NewUser {
+    domain::UserProfile profile;
+    std::string password_hash;
+    TimePoint created_at;
+};
+
+struct NewDevice {
+    int64_t user_unique_num = 0;
+    std::string name;
+    std::string token_hash;
+    TimePoint created_at;
+};
+
+// One row of the seed's UserStatus: 0 normal, 1 caution, 2 danger.
+struct StatusRow {
+    int64_t user_unique_num = 0;
+    int status = 0;
+    TimePoint updated_at;
+};
+
+// One row of the seed's UserPosture: class 0-7 (0 Downstairs ... 7 Fall).
+struct PostureRow {
+    int64_t user_unique_num = 0;
+    int posture = 0;
+    TimePoint updated_at;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // ---- users ----
+    // kConflict (field "id") when profile.id is taken.
+    virtual Result<domain::User> CreateUser(const NewUser& user) = 0;
+    virtual Result<domain::User> FindUserById(std::string_view id) = 0;
+    virtual Result<domain::User> FindUserByUniqueNum(int64_t unique_num) = 0;
+    virtual Result<bool> UserIdExists(std::string_view id) = 0;
+
+    // ---- sessions ----
+    // kConflict when token_hash already exists (a 256-bit collision: a bug).
+    virtual Status CreateSession(const domain::Session& session) = 0;
+    virtual Result<domain::Session> FindSession(std::string_view token_hash) = 0;
+    // Sets last_seen_at; kNotFound when the session is gone.
+    virtual Status TouchSession(std::string_view token_hash, TimePoint last_seen_at) = 0;
+    // kNotFound when the session is gone.
+    virtual Status DeleteSession(std::string_view token_hash) = 0;
+    // Deletes sessions whose absolute expiry is <= now or that were idle since before idle_cutoff.
+    // Returns how many were deleted.
+    virtual Result<int64_t> DeleteExpiredSessions(TimePoint now, TimePoint idle_cutoff) = 0;
+
+    // ---- devices ----
+    virtual Result<domain::Device> CreateDevice(const NewDevice& device) = 0;
+    // Finds a device by token hash, revoked or not (the caller decides what revoked means).
+    virtual Result<domain::Device> FindDeviceByTokenHash(std::string_view token_hash) = 0;
+    // The user's devices, newest first, revoked ones included.
+    virtual Result<std::vector<domain::Device>> ListDevices(int64_t user_unique_num) = 0;
+    // kNotFound when the device does not exist, belongs to another user, or is already revoked.
+    virtual Status RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) = 0;
+    virtual Status TouchDevice(int64_t device_id, TimePoint last_seen_at) = 0;
+
+    // ---- the seed's UserStatus / UserPosture ----
+    // Appends the row and sets the user's danger_degree (resp. user_posture) in the same transaction.
+    virtual Status AppendStatus(const StatusRow& row) = 0;
+    virtual Status AppendPosture(const PostureRow& row) = 0;
+    // The `limit` most recent rows, newest first.
+    virtual Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) = 0;
+    virtual Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) = 0;
+
+    // ---- lifecycle ----
+    // OK when the store can read and write now (for /readyz).
+    virtual Status CheckHealth() = 0;
+    // Commits everything queued, then refuses new work with kUnavailable. Idempotent.
+    virtual void Close() = 0;
+};
+
+}  // namespace vg::store

@@ -1,0 +1,143 @@
+#pragma once
+// SqliteStore: the embedded Store, one SQLite database file in WAL mode.
+//
+// Writes: one writer thread owns the only write connection. Callers enqueue
+// their write and block until it is committed; the writer takes everything
+// queued (up to max_batch_size), runs it as one `BEGIN IMMEDIATE ... COMMIT`
+// with each write inside its own SAVEPOINT ("group commit"). A write that
+// fails (e.g. a taken id) is rolled back alone and returns its own error; the
+// others in its batch still commit. When COMMIT itself fails, every write of
+// the batch that had succeeded returns that error and nothing of it is kept.
+// One durable commit costs ~0.4 ms here, so batching is what lets many
+// concurrent writers stay durable without queueing behind one fsync each.
+//
+// Reads: a fixed pool of read-only connections (WAL readers never block the
+// writer nor each other). A read started after a write returned OK sees it.
+//
+// Durability: with synchronous_full (the default) a write is on disk when its
+// call returns OK; with it off, a process crash still loses nothing but a
+// power loss may lose the last commits.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+// Close() may race with other calls; those either complete normally or
+// return kUnavailable. The SqliteStore must outlive every call into it.
+//
+// Schema: versioned migrations (SqliteMigrations()) are applied at Open, each
+// in its own transaction, and recorded in schema_migrations. A database
+// written by a newer binary is refused with kUnavailable.
+//
+// Errors (beyond the Store contract): Open returns kUnavailable when the file
+// cannot be opened or its schema is too new, kInternal for bad options or a
+// failed migration. A write that references a missing user (a session, a
+// device, a status row) returns kNotFound. SQLITE_BUSY/LOCKED (another
+// process holding the database past busy_timeout) is kUnavailable.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/store/store.hpp"
+
+namespace vg::store {
+
+struct SqliteStoreOptions {
+    // The database file; created (with its -wal and -shm siblings) when missing.
+    // Its directory must exist. In-memory databases are refused: the
+    // connections of a SqliteStore must share one file.
+    std::string path;
+    // true: PRAGMA synchronous=FULL, durable at COMMIT (survives power loss).
+    // false: NORMAL, which survives a process crash but not a power loss.
+    bool synchronous_full = true;
+    // At most this many queued writes are committed in one transaction; bounds
+    // the latency one batch adds to the writes queued behind it.
+    int max_batch_size = 512;
+    // Number of read connections, i.e. reads that run at the same time.
+    int read_connections = 4;
+    // How long a connection waits for a lock held by another process (or for
+    // a WAL checkpoint) before the call fails with kUnavailable.
+    Milliseconds busy_timeout{5000};
+    // Time stamped into schema_migrations.applied_at; nullptr means
+    // SystemClock::Instance(). Not owned; must outlive Open().
+    const Clock* clock = nullptr;
+};
+
+// One step of the schema, applied at most once per database, in version order.
+struct SqliteMigration {
+    int version = 0;        // 1, 2, 3, ... without gaps
+    std::string_view name;  // short description, recorded in schema_migrations
+    std::string_view sql;   // DDL only: no values are ever spliced into it
+};
+
+// Every migration this binary knows, ordered by version (statically allocated).
+std::span<const SqliteMigration> SqliteMigrations();
+
+// The schema version this binary creates and expects: the last migration's version.
+int SqliteSchemaVersion();
+
+class SqliteStore final : public Store {
+public:
+    // Opens (creating when missing) the database at options.path, applies the
+    // pending migrations and starts the writer thread.
+    // The result owns the connections and the thread; destroying it Close()s.
+    static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
+
+    ~SqliteStore() override;
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    // ---- users ----
+    Result<domain::User> CreateUser(const NewUser& user) override;
+    Result<domain::User> FindUserById(std::string_view id) override;
+    Result<domain::User> FindUserByUniqueNum(int64_t unique_num) override;
+    Result<bool> UserIdExists(std::string_view id) override;
+
+    // ---- sessions ----
+    Status CreateSession(const domain::Session& session) override;
+    Result<domain::Session> FindSession(std::string_view token_hash) override;
+    Status TouchSession(std::string_view token_hash, TimePoint last_seen_at) override;
+    Status DeleteSession(std::string_view token_hash) override;
+    Result<int64_t> DeleteExpiredSessions(TimePoint now, TimePoint idle_cutoff) override;
+
+    // ---- devices ----
+    Result<domain::Device> CreateDevice(const NewDevice& device) override;
+    Result<domain::Device> FindDeviceByTokenHash(std::string_view token_hash) override;
+    // An unknown user has no devices: an empty list, not kNotFound.
+    Result<std::vector<domain::Device>> ListDevices(int64_t user_unique_num) override;
+    Status RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) override;
+    // kNotFound when the device does not exist.
+    Status TouchDevice(int64_t device_id, TimePoint last_seen_at) override;
+
+    // ---- the seed's UserStatus / UserPosture ----
+    // kNotFound when the user does not exist.
+    Status AppendStatus(const StatusRow& row) override;
+    Status AppendPosture(const PostureRow& row) override;
+    // limit is clamped to [1, 1000]; ties in updated_at are broken newest-inserted first.
+    // An unknown user has no rows: an empty list, not kNotFound.
+    Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) override;
+    Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) override;
+
+    // ---- lifecycle ----
+    // OK when a read connection answers `SELECT 1` and the writer thread is running.
+    Status CheckHealth() override;
+    // Commits every write queued before it, stops the writer thread and closes
+    // the connections (waiting for reads in progress). Afterwards every call
+    // returns kUnavailable. Idempotent; safe to call from several threads.
+    void Close() override;
+
+    // Limits of RecentStatuses / RecentPostures.
+    static constexpr int kMinRecentLimit = 1;
+    static constexpr int kMaxRecentLimit = 1000;
+
+private:
+    struct Impl;
+    explicit SqliteStore(std::unique_ptr<Impl> impl);
+
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vg::store

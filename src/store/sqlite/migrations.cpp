@@ -1,0 +1,86 @@
+// The schema of the SQLite store, as an append-only list of migrations.
+//
+// Rules: never edit or reorder a migration that has shipped (databases in the
+// field recorded it as applied); change the schema by appending a new version.
+// Times are INTEGER milliseconds since the Unix epoch (vg::ToUnixMillis).
+
+#include <array>
+
+#include "vg/store/sqlite_store.hpp"
+
+namespace vg::store {
+namespace {
+
+// Limits mirror vg::domain (kAgeMin/kAgeMax, status 0-2, posture classes 0-7);
+// the domain validates first, the CHECKs keep a buggy caller from storing nonsense.
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE users (
+    unique_num       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT NOT NULL UNIQUE,
+    password_hash    TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    age              INTEGER NOT NULL CHECK (age BETWEEN 1 AND 130),
+    address          TEXT NOT NULL,
+    detailed_address TEXT NOT NULL DEFAULT '',
+    phone_num        TEXT NOT NULL,
+    guard_name       TEXT NOT NULL DEFAULT '',
+    guard_phone_num  TEXT NOT NULL DEFAULT '',
+    danger_degree    INTEGER NOT NULL DEFAULT 0 CHECK (danger_degree BETWEEN 0 AND 2),
+    user_posture     INTEGER CHECK (user_posture BETWEEN 0 AND 7),
+    created_at       INTEGER NOT NULL
+);
+
+CREATE TABLE user_status (
+    id              INTEGER PRIMARY KEY,
+    user_unique_num INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    status          INTEGER NOT NULL CHECK (status BETWEEN 0 AND 2),
+    updated_at      INTEGER NOT NULL
+);
+-- Newest first per user; the trailing id DESC serves the tie-break without a sort.
+CREATE INDEX user_status_by_user_time ON user_status (user_unique_num, updated_at DESC, id DESC);
+
+CREATE TABLE user_posture (
+    id              INTEGER PRIMARY KEY,
+    user_unique_num INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    posture         INTEGER NOT NULL CHECK (posture BETWEEN 0 AND 7),
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX user_posture_by_user_time ON user_posture (user_unique_num, updated_at DESC, id DESC);
+
+-- Looked up by key on every request: a WITHOUT ROWID table keeps the row in the key's B-tree.
+CREATE TABLE sessions (
+    token_hash      TEXT NOT NULL PRIMARY KEY,
+    user_unique_num INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    csrf_token      TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    last_seen_at    INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    client_address  TEXT NOT NULL DEFAULT '',
+    user_agent      TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (user_unique_num);
+
+CREATE TABLE devices (
+    device_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_unique_num INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    name            TEXT NOT NULL,
+    token_hash      TEXT NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    revoked_at      INTEGER,
+    last_seen_at    INTEGER
+);
+-- ListDevices (newest first) and the ON DELETE CASCADE from users.
+CREATE INDEX devices_by_user ON devices (user_unique_num, created_at DESC, device_id DESC);
+)sql";
+
+constexpr std::array kMigrations = {
+    SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
+};
+
+}  // namespace
+
+std::span<const SqliteMigration> SqliteMigrations() { return kMigrations; }
+
+int SqliteSchemaVersion() { return kMigrations.back().version; }
+
+}  // namespace vg::store

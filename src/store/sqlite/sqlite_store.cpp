@@ -1,0 +1,951 @@
+#include "vg/store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace vg::store {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Errors
+
+Status Unavailable(std::string message) {
+    Status status = Status::Error(ErrorCode::kUnavailable, std::move(message));
+    status.WithRetryAfter(1);
+    return status;
+}
+
+Status Closed() { return Unavailable("the store is closed"); }
+
+Status Internal(std::string message) { return Status::Error(ErrorCode::kInternal, std::move(message)); }
+
+Status NotFound(std::string message) { return Status::Error(ErrorCode::kNotFound, std::move(message)); }
+
+// The generic mapping of an SQLite result code that no caller-specific rule claimed:
+// lock contention (another process, or a checkpoint) and unopenable files are "cannot
+// be reached now"; everything else is unexpected.
+Status FromSqlite(int rc, std::string_view what, std::string_view detail) {
+    std::string message = std::string(what) + ": " + std::string(detail);
+    switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_CANTOPEN:
+            return Unavailable(std::move(message));
+        default:
+            return Internal(std::move(message));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statement: one use of a cached prepared statement.
+
+// Borrows a prepared statement from its Connection's cache for one execution and
+// resets it (clearing the bindings) when destroyed, which also ends the implicit read
+// transaction; a statement left un-reset would pin an old WAL snapshot.
+// Text is bound without copying (SQLITE_STATIC): bound strings must outlive the Statement.
+// A failed prepare or bind is remembered and reported by the next Step().
+class Statement {
+public:
+    Statement(sqlite3* db, sqlite3_stmt* stmt, int rc, std::string error)
+        : db_(db), stmt_(stmt), rc_(rc), error_(std::move(error)) {}
+    Statement(Statement&& other) noexcept
+        : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), rc_(other.rc_), error_(std::move(other.error_)) {}
+    Statement& operator=(Statement&&) = delete;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() {
+        if (stmt_ != nullptr) {
+            sqlite3_reset(stmt_);
+            sqlite3_clear_bindings(stmt_);
+        }
+    }
+
+    void BindInt64(int index, int64_t value) {
+        if (stmt_ != nullptr) Check(sqlite3_bind_int64(stmt_, index, value));
+    }
+    void BindTime(int index, TimePoint value) { BindInt64(index, ToUnixMillis(value)); }
+    void BindText(int index, std::string_view value) {
+        // An empty string_view may have a null data(), which SQLite would bind as NULL.
+        const char* data = value.data() != nullptr ? value.data() : "";
+        if (stmt_ != nullptr) Check(sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_STATIC, SQLITE_UTF8));
+    }
+
+    // SQLITE_ROW, SQLITE_DONE, or an extended error code (then ErrorStatus() explains).
+    int Step() {
+        if (stmt_ == nullptr || rc_ != SQLITE_OK) return rc_;
+        int rc = sqlite3_step(stmt_);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            rc_ = rc;
+            error_ = sqlite3_errmsg(db_);
+        }
+        return rc;
+    }
+    // Steps once and expects no row (INSERT, UPDATE, DELETE, transaction control).
+    Status Run(std::string_view what) {
+        int rc = Step();
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : ErrorStatus(what);
+    }
+    int error_code() const { return rc_; }
+    Status ErrorStatus(std::string_view what) const { return FromSqlite(rc_, what, error_); }
+
+    bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+    int64_t Int64(int col) const { return static_cast<int64_t>(sqlite3_column_int64(stmt_, col)); }
+    int Int(int col) const { return sqlite3_column_int(stmt_, col); }
+    TimePoint Time(int col) const { return FromUnixMillis(Int64(col)); }
+    std::optional<int> OptionalInt(int col) const {
+        return IsNull(col) ? std::nullopt : std::optional<int>(Int(col));
+    }
+    std::optional<TimePoint> OptionalTime(int col) const {
+        return IsNull(col) ? std::nullopt : std::optional<TimePoint>(Time(col));
+    }
+    std::string Text(int col) const {
+        const unsigned char* text = sqlite3_column_text(stmt_, col);
+        if (text == nullptr) return {};
+        return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+    }
+
+private:
+    void Check(int rc) {
+        if (rc != SQLITE_OK && rc_ == SQLITE_OK) {
+            rc_ = rc;
+            error_ = sqlite3_errmsg(db_);
+        }
+    }
+
+    sqlite3* db_;
+    sqlite3_stmt* stmt_;
+    int rc_;
+    std::string error_;
+};
+
+// ---------------------------------------------------------------------------
+// Connection: one sqlite3 handle and its prepared statements.
+
+// Used by one thread at a time (opened SQLITE_OPEN_NOMUTEX): the writer thread owns
+// the write connection, and a read connection belongs to whoever leased it from the pool.
+class Connection {
+public:
+    static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags, Milliseconds busy_timeout) {
+        sqlite3* db = nullptr;
+        int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+        if (rc != SQLITE_OK) {
+            std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+            sqlite3_close(db);
+            return Unavailable("cannot open SQLite database '" + path + "': " + detail);
+        }
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_busy_timeout(db, static_cast<int>(std::clamp<int64_t>(busy_timeout.count(), 0, INT32_MAX)));
+        return std::unique_ptr<Connection>(new Connection(db));
+    }
+
+    ~Connection() {
+        for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+        sqlite3_close(db_);
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    sqlite3* db() const { return db_; }
+
+    // The cached prepared statement for `sql` (one SQL statement), prepared on first use.
+    Statement Prepare(std::string_view sql) {
+        auto it = cache_.find(sql);
+        if (it == cache_.end()) {
+            sqlite3_stmt* stmt = nullptr;
+            int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                        &stmt, nullptr);
+            if (rc != SQLITE_OK) {
+                sqlite3_finalize(stmt);
+                return Statement(db_, nullptr, rc, sqlite3_errmsg(db_));
+            }
+            it = cache_.emplace(std::string(sql), stmt).first;
+        }
+        return Statement(db_, it->second, SQLITE_OK, {});
+    }
+
+    // Runs SQL that carries no values (pragmas, migrations' DDL); may hold several statements.
+    Status Exec(const char* sql, std::string_view what) {
+        char* error = nullptr;
+        int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+        if (rc == SQLITE_OK) return Status::Ok();
+        std::string detail = error != nullptr ? error : sqlite3_errmsg(db_);
+        sqlite3_free(error);
+        return FromSqlite(rc, what, detail);
+    }
+
+    // Whether no transaction is open; SQLite rolls a transaction back by itself on
+    // some errors (I/O, disk full, out of memory), which this reveals.
+    bool InAutocommit() const { return sqlite3_get_autocommit(db_) != 0; }
+    int64_t Changes() const { return static_cast<int64_t>(sqlite3_changes64(db_)); }
+    int64_t LastInsertRowid() const { return static_cast<int64_t>(sqlite3_last_insert_rowid(db_)); }
+
+private:
+    explicit Connection(sqlite3* db) : db_(db) {}
+
+    struct Hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+
+    sqlite3* db_;
+    std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> cache_;
+};
+
+// ---------------------------------------------------------------------------
+// SQL. Every value is bound (?N); nothing is ever spliced into these strings.
+
+constexpr std::string_view kBegin = "BEGIN IMMEDIATE";
+constexpr std::string_view kCommit = "COMMIT";
+constexpr std::string_view kRollback = "ROLLBACK";
+constexpr std::string_view kSavepoint = "SAVEPOINT op";
+constexpr std::string_view kRelease = "RELEASE op";
+constexpr std::string_view kRollbackTo = "ROLLBACK TO op";
+
+constexpr std::string_view kInsertUser =
+    "INSERT INTO users (id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
+    "guard_phone_num, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+constexpr std::string_view kSelectUserById =
+    "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
+    "guard_phone_num, danger_degree, user_posture, created_at FROM users WHERE id = ?1";
+constexpr std::string_view kSelectUserByUniqueNum =
+    "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
+    "guard_phone_num, danger_degree, user_posture, created_at FROM users WHERE unique_num = ?1";
+constexpr std::string_view kUserIdExists = "SELECT 1 FROM users WHERE id = ?1";
+
+constexpr std::string_view kInsertSession =
+    "INSERT INTO sessions (token_hash, user_unique_num, csrf_token, created_at, last_seen_at, expires_at, "
+    "client_address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr std::string_view kSelectSession =
+    "SELECT token_hash, user_unique_num, csrf_token, created_at, last_seen_at, expires_at, client_address, "
+    "user_agent FROM sessions WHERE token_hash = ?1";
+constexpr std::string_view kTouchSession = "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1";
+constexpr std::string_view kDeleteSession = "DELETE FROM sessions WHERE token_hash = ?1";
+constexpr std::string_view kDeleteExpiredSessions = "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen_at < ?2";
+
+constexpr std::string_view kInsertDevice =
+    "INSERT INTO devices (user_unique_num, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr std::string_view kSelectDeviceByTokenHash =
+    "SELECT device_id, user_unique_num, name, token_hash, created_at, revoked_at, last_seen_at FROM devices "
+    "WHERE token_hash = ?1";
+constexpr std::string_view kSelectDevicesByUser =
+    "SELECT device_id, user_unique_num, name, token_hash, created_at, revoked_at, last_seen_at FROM devices "
+    "WHERE user_unique_num = ?1 ORDER BY created_at DESC, device_id DESC";
+constexpr std::string_view kRevokeDevice =
+    "UPDATE devices SET revoked_at = ?3 WHERE device_id = ?2 AND user_unique_num = ?1 AND revoked_at IS NULL";
+constexpr std::string_view kTouchDevice = "UPDATE devices SET last_seen_at = ?2 WHERE device_id = ?1";
+
+constexpr std::string_view kSetDangerDegree = "UPDATE users SET danger_degree = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kInsertStatus =
+    "INSERT INTO user_status (user_unique_num, status, updated_at) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kSelectRecentStatuses =
+    "SELECT user_unique_num, status, updated_at FROM user_status WHERE user_unique_num = ?1 "
+    "ORDER BY updated_at DESC, id DESC LIMIT ?2";
+constexpr std::string_view kSetUserPosture = "UPDATE users SET user_posture = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kInsertPosture =
+    "INSERT INTO user_posture (user_unique_num, posture, updated_at) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kSelectRecentPostures =
+    "SELECT user_unique_num, posture, updated_at FROM user_posture WHERE user_unique_num = ?1 "
+    "ORDER BY updated_at DESC, id DESC LIMIT ?2";
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+    "applied_at INTEGER NOT NULL)";
+constexpr std::string_view kSelectSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kSelectMigration = "SELECT name FROM schema_migrations WHERE version = ?1";
+constexpr std::string_view kInsertMigration =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
+domain::User ReadUser(const Statement& st) {
+    domain::User user;
+    user.unique_num = st.Int64(0);
+    user.profile.id = st.Text(1);
+    user.password_hash = st.Text(2);
+    user.profile.name = st.Text(3);
+    user.profile.age = st.Int(4);
+    user.profile.address = st.Text(5);
+    user.profile.detailed_address = st.Text(6);
+    user.profile.phone_num = st.Text(7);
+    user.profile.guard_name = st.Text(8);
+    user.profile.guard_phone_num = st.Text(9);
+    user.danger_degree = st.Int(10);
+    user.user_posture = st.OptionalInt(11);
+    user.created_at = st.Time(12);
+    return user;
+}
+
+domain::Session ReadSession(const Statement& st) {
+    domain::Session session;
+    session.token_hash = st.Text(0);
+    session.user_unique_num = st.Int64(1);
+    session.csrf_token = st.Text(2);
+    session.created_at = st.Time(3);
+    session.last_seen_at = st.Time(4);
+    session.expires_at = st.Time(5);
+    session.client_address = st.Text(6);
+    session.user_agent = st.Text(7);
+    return session;
+}
+
+domain::Device ReadDevice(const Statement& st) {
+    domain::Device device;
+    device.device_id = st.Int64(0);
+    device.user_unique_num = st.Int64(1);
+    device.name = st.Text(2);
+    device.token_hash = st.Text(3);
+    device.created_at = st.Time(4);
+    device.revoked_at = st.OptionalTime(5);
+    device.last_seen_at = st.OptionalTime(6);
+    return device;
+}
+
+Result<domain::User> FindOneUser(Connection& conn, std::string_view sql, const std::function<void(Statement&)>& bind) {
+    Statement st = conn.Prepare(sql);
+    bind(st);
+    switch (st.Step()) {
+        case SQLITE_ROW:
+            return ReadUser(st);
+        case SQLITE_DONE:
+            return NotFound("user not found");
+        default:
+            return st.ErrorStatus("find user");
+    }
+}
+
+// A row of the seed's history tables: StatusRow or PostureRow.
+template <typename Row>
+Result<std::vector<Row>> ReadRecent(Connection& conn, std::string_view sql, int64_t user_unique_num, int limit) {
+    Statement st = conn.Prepare(sql);
+    st.BindInt64(1, user_unique_num);
+    st.BindInt64(2, std::clamp(limit, SqliteStore::kMinRecentLimit, SqliteStore::kMaxRecentLimit));
+    std::vector<Row> rows;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+        Row row;
+        row.user_unique_num = st.Int64(0);
+        if constexpr (std::is_same_v<Row, StatusRow>) {
+            row.status = st.Int(1);
+        } else {
+            row.posture = st.Int(1);
+        }
+        row.updated_at = st.Time(2);
+        rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return st.ErrorStatus("read recent rows");
+    return rows;
+}
+
+// Sets the user's current value and appends the history row: the UPDATE comes first so
+// a missing user is a plain kNotFound rather than a foreign-key failure.
+Status AppendHistory(Connection& conn, std::string_view set_sql, std::string_view insert_sql, int64_t user_unique_num,
+                     int value, TimePoint at) {
+    {
+        Statement st = conn.Prepare(set_sql);
+        st.BindInt64(1, user_unique_num);
+        st.BindInt64(2, value);
+        VG_RETURN_IF_ERROR(st.Run("update user"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+    }
+    Statement st = conn.Prepare(insert_sql);
+    st.BindInt64(1, user_unique_num);
+    st.BindInt64(2, value);
+    st.BindTime(3, at);
+    return st.Run("append history row");
+}
+
+// ---------------------------------------------------------------------------
+// Migrations
+
+Status Migrate(Connection& conn, const Clock& clock) {
+    {
+        Statement st = conn.Prepare(kCreateMigrationsTable);
+        VG_RETURN_IF_ERROR(st.Run("create schema_migrations"));
+    }
+    const int latest = SqliteSchemaVersion();
+    int64_t current = 0;
+    {
+        Statement st = conn.Prepare(kSelectSchemaVersion);
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("read schema version");
+        current = st.Int64(0);
+    }
+    if (current > latest) {
+        return Status::Error(ErrorCode::kUnavailable, "database schema version " + std::to_string(current) +
+                                                          " is newer than this binary supports (" +
+                                                          std::to_string(latest) + ")");
+    }
+    for (const SqliteMigration& migration : SqliteMigrations()) {
+        const std::string label = "migration " + std::to_string(migration.version) + " (" +
+                                  std::string(migration.name) + ")";
+        VG_RETURN_IF_ERROR(conn.Prepare(kBegin).Run("begin " + label));
+        // Re-checked inside the write lock: another process may have applied it meanwhile.
+        Status status;
+        bool already_applied = false;
+        {
+            Statement st = conn.Prepare(kSelectMigration);
+            st.BindInt64(1, migration.version);
+            int rc = st.Step();
+            if (rc == SQLITE_ROW) {
+                already_applied = true;
+                if (std::string recorded = st.Text(0); recorded != migration.name) {
+                    status = Internal(label + " is recorded as '" + recorded +
+                                      "': the database was written by a different schema history");
+                }
+            } else if (rc != SQLITE_DONE) {
+                status = st.ErrorStatus("read " + label);
+            }
+        }
+        if (status.ok() && already_applied) {
+            VG_RETURN_IF_ERROR(conn.Prepare(kCommit).Run("commit " + label));
+            continue;
+        }
+        if (status.ok()) {
+            // Each migration is one string of DDL without values, hence sqlite3_exec.
+            status = conn.Exec(std::string(migration.sql).c_str(), "apply " + label);
+        }
+        if (status.ok()) {
+            Statement st = conn.Prepare(kInsertMigration);
+            st.BindInt64(1, migration.version);
+            st.BindText(2, migration.name);
+            st.BindTime(3, clock.Now());
+            status = st.Run("record " + label);
+        }
+        if (status.ok()) status = conn.Prepare(kCommit).Run("commit " + label);
+        if (!status.ok()) {
+            if (!conn.InAutocommit()) (void)conn.Prepare(kRollback).Run("rollback");
+            return status;
+        }
+    }
+    return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// The write queue
+
+// A type-erased reference to the caller's write function; the caller blocks until the
+// write is done, so the function (and whatever it captured by reference) outlives its use.
+class WriteFn {
+public:
+    template <typename F>
+    explicit WriteFn(const F& f)
+        : ctx_(&f), call_([](const void* ctx, Connection& conn) { return (*static_cast<const F*>(ctx))(conn); }) {}
+    Status operator()(Connection& conn) const { return call_(ctx_, conn); }
+
+private:
+    const void* ctx_;
+    Status (*call_)(const void*, Connection&);
+};
+
+// One queued write, on its caller's stack. `result` is written by the writer thread
+// before `done` is set under the queue mutex, which publishes it to the caller.
+struct PendingWrite {
+    explicit PendingWrite(WriteFn f) : fn(f) {}
+    WriteFn fn;
+    Status result;
+    bool done = false;
+    std::condition_variable cv;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// SqliteStore::Impl
+
+struct SqliteStore::Impl {
+    Impl(const SqliteStoreOptions& opts, std::unique_ptr<Connection> write_conn,
+         std::vector<std::unique_ptr<Connection>> readers)
+        : options(opts),
+          writer(std::move(write_conn)),
+          idle_readers(std::move(readers)),
+          reader_count(idle_readers.size()) {}
+
+    // Runs `fn` on the writer thread inside its own savepoint of the next batch and
+    // returns once that batch has committed (or failed).
+    template <typename F>
+    Status Write(const F& fn) {
+        PendingWrite write{WriteFn(fn)};
+        std::unique_lock lock(queue_mu);
+        if (queue_closed) return Closed();
+        queue.push_back(&write);
+        queue_cv.notify_one();
+        write.cv.wait(lock, [&] { return write.done; });
+        return std::move(write.result);
+    }
+
+    // Runs `fn` with a leased read connection; returns kUnavailable once closed.
+    template <typename F>
+    auto Read(const F& fn) -> decltype(fn(std::declval<Connection&>())) {
+        std::unique_ptr<Connection> conn;
+        {
+            std::unique_lock lock(pool_mu);
+            pool_cv.wait(lock, [&] { return !idle_readers.empty() || pool_closed; });
+            if (pool_closed) return Closed();
+            conn = std::move(idle_readers.back());
+            idle_readers.pop_back();
+        }
+        // Hands the connection back even if fn throws, so Close() cannot wait forever.
+        struct Return {
+            Impl* impl;
+            std::unique_ptr<Connection>* conn;
+            ~Return() { impl->ReturnReader(std::move(*conn)); }
+        } give_back{this, &conn};
+        return fn(*conn);
+    }
+
+    void ReturnReader(std::unique_ptr<Connection> conn) {
+        std::lock_guard lock(pool_mu);
+        idle_readers.push_back(std::move(conn));
+        if (pool_closed) {
+            pool_drained_cv.notify_all();
+        } else {
+            pool_cv.notify_one();
+        }
+    }
+
+    void WriterLoop() {
+        std::vector<PendingWrite*> batch;
+        batch.reserve(static_cast<size_t>(options.max_batch_size));
+        std::unique_lock lock(queue_mu);
+        while (true) {
+            queue_cv.wait(lock, [&] { return !queue.empty() || queue_closed; });
+            if (queue.empty()) break;  // closed and drained
+            const size_t n = std::min(queue.size(), static_cast<size_t>(options.max_batch_size));
+            batch.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+            lock.unlock();
+            RunBatch(batch);
+            lock.lock();
+            // Notifying under the lock: a caller cannot return (destroying its cv) before we let go.
+            for (PendingWrite* write : batch) {
+                write->done = true;
+                write->cv.notify_one();
+            }
+            batch.clear();
+        }
+        writer_running.store(false, std::memory_order_release);
+    }
+
+    static Status RunOne(const PendingWrite& write, Connection& conn) {
+        try {
+            return write.fn(conn);
+        } catch (const std::exception& e) {
+            return Internal(std::string("write failed: ") + e.what());
+        } catch (...) {
+            return Internal("write failed: unknown exception");
+        }
+    }
+
+    // Commits `batch` as one transaction, each write in its own savepoint. Sets every result.
+    void RunBatch(const std::vector<PendingWrite*>& batch) {
+        Connection& conn = *writer;
+        std::vector<PendingWrite*> succeeded;
+        size_t next = 0;
+        while (next < batch.size()) {
+            Status begin = conn.Prepare(kBegin).Run("begin transaction");
+            if (!begin.ok()) {
+                for (; next < batch.size(); ++next) batch[next]->result = begin;
+                return;
+            }
+            succeeded.clear();
+            bool transaction_lost = false;
+            for (; next < batch.size(); ++next) {
+                PendingWrite& write = *batch[next];
+                Status control = conn.Prepare(kSavepoint).Run("savepoint");
+                if (control.ok()) {
+                    write.result = RunOne(write, conn);
+                    if (!write.result.ok() && !conn.InAutocommit()) {
+                        control = conn.Prepare(kRollbackTo).Run("rollback to savepoint");
+                    }
+                    if (control.ok() && !conn.InAutocommit()) control = conn.Prepare(kRelease).Run("release savepoint");
+                }
+                if (!control.ok() || conn.InAutocommit()) {
+                    // The transaction is gone (SQLite rolls back by itself on I/O errors, a full
+                    // disk, out of memory) or unusable: nothing written in it so far is kept.
+                    Status lost = !control.ok()
+                                      ? control
+                                      : Internal("transaction rolled back: " + (write.result.ok()
+                                                                                    ? std::string("unknown reason")
+                                                                                    : write.result.message()));
+                    if (!conn.InAutocommit()) (void)conn.Prepare(kRollback).Run("rollback");
+                    for (PendingWrite* done : succeeded) done->result = lost;
+                    if (write.result.ok()) write.result = lost;
+                    ++next;
+                    transaction_lost = true;
+                    break;
+                }
+                if (write.result.ok()) succeeded.push_back(&write);
+            }
+            if (transaction_lost) continue;  // the rest of the batch gets a fresh transaction
+            Status commit = conn.Prepare(kCommit).Run("commit");
+            if (!commit.ok()) {
+                if (!conn.InAutocommit()) (void)conn.Prepare(kRollback).Run("rollback");
+                // Writes that failed on their own keep their own (more precise) error.
+                for (PendingWrite* done : succeeded) done->result = commit;
+            }
+        }
+    }
+
+    const SqliteStoreOptions options;
+    std::unique_ptr<Connection> writer;  // used only by the writer thread once it runs
+
+    std::mutex queue_mu;
+    std::condition_variable queue_cv;    // the writer waits here for work
+    std::deque<PendingWrite*> queue;     // guarded by queue_mu
+    bool queue_closed = false;           // guarded by queue_mu; no new writes, writer drains and exits
+    std::thread writer_thread;
+    std::atomic<bool> writer_running{false};
+
+    std::mutex pool_mu;
+    std::condition_variable pool_cv;          // readers wait here for a free connection
+    std::condition_variable pool_drained_cv;  // Close() waits here for leased connections
+    std::vector<std::unique_ptr<Connection>> idle_readers;  // guarded by pool_mu
+    const size_t reader_count;
+    bool pool_closed = false;  // guarded by pool_mu
+
+    std::mutex close_mu;  // serializes Close(); held for its whole duration
+    bool closed = false;  // guarded by close_mu
+};
+
+// ---------------------------------------------------------------------------
+// Open / Close
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions& options) {
+    if (options.path.empty() || options.path == ":memory:") {
+        return Internal("SqliteStoreOptions.path must name a database file");
+    }
+    if (options.max_batch_size < 1) return Internal("SqliteStoreOptions.max_batch_size must be at least 1");
+    if (options.read_connections < 1) return Internal("SqliteStoreOptions.read_connections must be at least 1");
+    if (options.busy_timeout.count() < 0) return Internal("SqliteStoreOptions.busy_timeout must not be negative");
+    const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock::Instance();
+
+    auto writer = Connection::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout);
+    if (!writer.ok()) return writer.status();
+    Connection& conn = *writer.value();
+    {
+        // WAL is what lets readers run beside the writer; it is persistent in the file.
+        Statement st = conn.Prepare("PRAGMA journal_mode = WAL");
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("set journal_mode");
+        if (std::string mode = st.Text(0); mode != "wal") {
+            return Internal("cannot use WAL for '" + options.path + "' (journal_mode is " + mode + ")");
+        }
+    }
+    VG_RETURN_IF_ERROR(
+        conn.Exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", "pragma"));
+    VG_RETURN_IF_ERROR(conn.Exec("PRAGMA foreign_keys = ON", "pragma"));
+    VG_RETURN_IF_ERROR(Migrate(conn, clock));
+
+    std::vector<std::unique_ptr<Connection>> readers;
+    for (int i = 0; i < options.read_connections; ++i) {
+        auto reader = Connection::Open(options.path, SQLITE_OPEN_READWRITE, options.busy_timeout);
+        if (!reader.ok()) return reader.status();
+        // query_only: a read connection that tried to write would take the write lock
+        // from under the writer thread.
+        VG_RETURN_IF_ERROR(reader.value()->Exec("PRAGMA foreign_keys = ON; PRAGMA query_only = ON", "pragma"));
+        readers.push_back(std::move(reader).value());
+    }
+
+    auto impl = std::make_unique<Impl>(options, std::move(writer).value(), std::move(readers));
+    impl->writer_running.store(true, std::memory_order_release);
+    try {
+        impl->writer_thread = std::thread([raw = impl.get()] { raw->WriterLoop(); });
+    } catch (const std::system_error& e) {
+        return Internal(std::string("cannot start the SQLite writer thread: ") + e.what());
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+void SqliteStore::Close() {
+    Impl& s = *impl_;
+    std::lock_guard close_lock(s.close_mu);
+    if (s.closed) return;
+    {
+        std::lock_guard lock(s.queue_mu);
+        s.queue_closed = true;
+    }
+    s.queue_cv.notify_all();
+    if (s.writer_thread.joinable()) s.writer_thread.join();  // commits what was queued first
+    {
+        std::unique_lock lock(s.pool_mu);
+        s.pool_closed = true;
+        s.pool_cv.notify_all();
+        s.pool_drained_cv.wait(lock, [&] { return s.idle_readers.size() == s.reader_count; });
+        s.idle_readers.clear();
+    }
+    // Closed last: the last connection to close checkpoints the WAL into the database file.
+    s.writer.reset();
+    s.closed = true;
+}
+
+Status SqliteStore::CheckHealth() {
+    {
+        std::lock_guard lock(impl_->queue_mu);
+        if (impl_->queue_closed) return Closed();
+    }
+    if (!impl_->writer_running.load(std::memory_order_acquire)) return Unavailable("the SQLite writer has stopped");
+    return impl_->Read([](Connection& conn) -> Status {
+        Statement st = conn.Prepare("SELECT 1");
+        return st.Step() == SQLITE_ROW ? Status::Ok() : st.ErrorStatus("health check");
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Users
+
+Result<domain::User> SqliteStore::CreateUser(const NewUser& in) {
+    domain::User user;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        const domain::UserProfile& p = in.profile;
+        Statement st = conn.Prepare(kInsertUser);
+        st.BindText(1, p.id);
+        st.BindText(2, in.password_hash);
+        st.BindText(3, p.name);
+        st.BindInt64(4, p.age);
+        st.BindText(5, p.address);
+        st.BindText(6, p.detailed_address);
+        st.BindText(7, p.phone_num);
+        st.BindText(8, p.guard_name);
+        st.BindText(9, p.guard_phone_num);
+        st.BindTime(10, in.created_at);
+        if (st.Step() != SQLITE_DONE) {
+            // users.id is the only unique key a caller supplies (unique_num is assigned here).
+            if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                return Status::Error(ErrorCode::kConflict, "user id is already taken", {{"id", "is already taken"}});
+            }
+            return st.ErrorStatus("create user");
+        }
+        user.unique_num = conn.LastInsertRowid();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    user.profile = in.profile;
+    user.password_hash = in.password_hash;
+    user.created_at = in.created_at;
+    return user;
+}
+
+Result<domain::User> SqliteStore::FindUserById(std::string_view id) {
+    return impl_->Read([&](Connection& conn) {
+        return FindOneUser(conn, kSelectUserById, [&](Statement& st) { st.BindText(1, id); });
+    });
+}
+
+Result<domain::User> SqliteStore::FindUserByUniqueNum(int64_t unique_num) {
+    return impl_->Read([&](Connection& conn) {
+        return FindOneUser(conn, kSelectUserByUniqueNum, [&](Statement& st) { st.BindInt64(1, unique_num); });
+    });
+}
+
+Result<bool> SqliteStore::UserIdExists(std::string_view id) {
+    return impl_->Read([&](Connection& conn) -> Result<bool> {
+        Statement st = conn.Prepare(kUserIdExists);
+        st.BindText(1, id);
+        switch (st.Step()) {
+            case SQLITE_ROW:
+                return true;
+            case SQLITE_DONE:
+                return false;
+            default:
+                return st.ErrorStatus("check user id");
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Sessions
+
+Status SqliteStore::CreateSession(const domain::Session& s) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kInsertSession);
+        st.BindText(1, s.token_hash);
+        st.BindInt64(2, s.user_unique_num);
+        st.BindText(3, s.csrf_token);
+        st.BindTime(4, s.created_at);
+        st.BindTime(5, s.last_seen_at);
+        st.BindTime(6, s.expires_at);
+        st.BindText(7, s.client_address);
+        st.BindText(8, s.user_agent);
+        if (st.Step() == SQLITE_DONE) return Status::Ok();
+        switch (st.error_code()) {
+            case SQLITE_CONSTRAINT_PRIMARYKEY:
+            case SQLITE_CONSTRAINT_UNIQUE:
+                return Status::Error(ErrorCode::kConflict, "session token hash already exists");
+            case SQLITE_CONSTRAINT_FOREIGNKEY:
+                return NotFound("user not found");
+            default:
+                return st.ErrorStatus("create session");
+        }
+    });
+}
+
+Result<domain::Session> SqliteStore::FindSession(std::string_view token_hash) {
+    return impl_->Read([&](Connection& conn) -> Result<domain::Session> {
+        Statement st = conn.Prepare(kSelectSession);
+        st.BindText(1, token_hash);
+        switch (st.Step()) {
+            case SQLITE_ROW:
+                return ReadSession(st);
+            case SQLITE_DONE:
+                return NotFound("session not found");
+            default:
+                return st.ErrorStatus("find session");
+        }
+    });
+}
+
+Status SqliteStore::TouchSession(std::string_view token_hash, TimePoint last_seen_at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kTouchSession);
+        st.BindText(1, token_hash);
+        st.BindTime(2, last_seen_at);
+        VG_RETURN_IF_ERROR(st.Run("touch session"));
+        return conn.Changes() == 0 ? NotFound("session not found") : Status::Ok();
+    });
+}
+
+Status SqliteStore::DeleteSession(std::string_view token_hash) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kDeleteSession);
+        st.BindText(1, token_hash);
+        VG_RETURN_IF_ERROR(st.Run("delete session"));
+        return conn.Changes() == 0 ? NotFound("session not found") : Status::Ok();
+    });
+}
+
+Result<int64_t> SqliteStore::DeleteExpiredSessions(TimePoint now, TimePoint idle_cutoff) {
+    int64_t deleted = 0;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kDeleteExpiredSessions);
+        st.BindTime(1, now);
+        st.BindTime(2, idle_cutoff);
+        VG_RETURN_IF_ERROR(st.Run("delete expired sessions"));
+        deleted = conn.Changes();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return deleted;
+}
+
+// ---------------------------------------------------------------------------
+// Devices
+
+Result<domain::Device> SqliteStore::CreateDevice(const NewDevice& in) {
+    domain::Device device;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kInsertDevice);
+        st.BindInt64(1, in.user_unique_num);
+        st.BindText(2, in.name);
+        st.BindText(3, in.token_hash);
+        st.BindTime(4, in.created_at);
+        if (st.Step() != SQLITE_DONE) {
+            switch (st.error_code()) {
+                case SQLITE_CONSTRAINT_UNIQUE:
+                    return Status::Error(ErrorCode::kConflict, "device token hash already exists");
+                case SQLITE_CONSTRAINT_FOREIGNKEY:
+                    return NotFound("user not found");
+                default:
+                    return st.ErrorStatus("create device");
+            }
+        }
+        device.device_id = conn.LastInsertRowid();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    device.user_unique_num = in.user_unique_num;
+    device.name = in.name;
+    device.token_hash = in.token_hash;
+    device.created_at = in.created_at;
+    return device;
+}
+
+Result<domain::Device> SqliteStore::FindDeviceByTokenHash(std::string_view token_hash) {
+    return impl_->Read([&](Connection& conn) -> Result<domain::Device> {
+        Statement st = conn.Prepare(kSelectDeviceByTokenHash);
+        st.BindText(1, token_hash);
+        switch (st.Step()) {
+            case SQLITE_ROW:
+                return ReadDevice(st);
+            case SQLITE_DONE:
+                return NotFound("device not found");
+            default:
+                return st.ErrorStatus("find device");
+        }
+    });
+}
+
+Result<std::vector<domain::Device>> SqliteStore::ListDevices(int64_t user_unique_num) {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<domain::Device>> {
+        Statement st = conn.Prepare(kSelectDevicesByUser);
+        st.BindInt64(1, user_unique_num);
+        std::vector<domain::Device> devices;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) devices.push_back(ReadDevice(st));
+        if (rc != SQLITE_DONE) return st.ErrorStatus("list devices");
+        return devices;
+    });
+}
+
+Status SqliteStore::RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kRevokeDevice);
+        st.BindInt64(1, user_unique_num);
+        st.BindInt64(2, device_id);
+        st.BindTime(3, at);
+        VG_RETURN_IF_ERROR(st.Run("revoke device"));
+        // One answer for "no such device", "not yours" and "already revoked": a caller
+        // must not learn which devices other users have.
+        return conn.Changes() == 0 ? NotFound("device not found") : Status::Ok();
+    });
+}
+
+Status SqliteStore::TouchDevice(int64_t device_id, TimePoint last_seen_at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kTouchDevice);
+        st.BindInt64(1, device_id);
+        st.BindTime(2, last_seen_at);
+        VG_RETURN_IF_ERROR(st.Run("touch device"));
+        return conn.Changes() == 0 ? NotFound("device not found") : Status::Ok();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The seed's UserStatus / UserPosture
+
+Status SqliteStore::AppendStatus(const StatusRow& row) {
+    return impl_->Write([&](Connection& conn) {
+        return AppendHistory(conn, kSetDangerDegree, kInsertStatus, row.user_unique_num, row.status, row.updated_at);
+    });
+}
+
+Status SqliteStore::AppendPosture(const PostureRow& row) {
+    return impl_->Write([&](Connection& conn) {
+        return AppendHistory(conn, kSetUserPosture, kInsertPosture, row.user_unique_num, row.posture, row.updated_at);
+    });
+}
+
+Result<std::vector<StatusRow>> SqliteStore::RecentStatuses(int64_t user_unique_num, int limit) {
+    return impl_->Read([&](Connection& conn) {
+        return ReadRecent<StatusRow>(conn, kSelectRecentStatuses, user_unique_num, limit);
+    });
+}
+
+Result<std::vector<PostureRow>> SqliteStore::RecentPostures(int64_t user_unique_num, int limit) {
+    return impl_->Read([&](Connection& conn) {
+        return ReadRecent<PostureRow>(conn, kSelectRecentPostures, user_unique_num, limit);
+    });
+}
+
+}  // namespace vg::store

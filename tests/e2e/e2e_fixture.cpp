@@ -1,0 +1,46 @@
+#include "e2e_fixture.hpp"
+
+namespace vg::e2e {
+
+void ServerTest::StartServer(std::vector<std::string> extra_args) {
+    testing::ServerProcessOptions options;
+    options.args = {"serve", "--port", "0", "--data-dir", data_dir_.file("data"), "--log-level", "info"};
+    options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
+    server_ = std::make_unique<testing::ServerProcess>(testing::FindBinary("vitalguard"), options);
+}
+
+json::object ServerTest::SignupBody(const std::string& id) {
+    return json::object{{"id", id},
+                        {"password", "correct horse"},
+                        {"name", "김영희"},
+                        {"age", 78},
+                        {"address", "서울특별시 종로구 세종대로 1"},
+                        {"detailed_address", "101동 1203호"},
+                        {"phone_num", "010-1234-5678"},
+                        {"guard_name", "김철수"},
+                        {"guard_phone_num", "010-9876-5432"}};
+}
+
+std::string ServerTest::SignupAndLogin(testing::HttpClient& client, const std::string& id) {
+    auto signup = client.Post("/api/signup", SignupBody(id));
+    EXPECT_EQ(signup.status, 201) << signup.body;
+    auto login = client.Post("/api/login", json::object{{"id", id}, {"password", "correct horse"}});
+    EXPECT_EQ(login.status, 200) << login.body;
+    std::string csrf(login.json().at("csrf_token").as_string());
+    client.SetDefaultHeader("X-CSRF-Token", csrf);
+    return csrf;
+}
+
+std::vector<std::string> ServerTest::ErrorFields(const testing::HttpResult& result) {
+    std::vector<std::string> fields;
+    for (const auto& f : result.json().at("error").at("fields").as_array()) {
+        fields.emplace_back(f.at("field").as_string());
+    }
+    return fields;
+}
+
+std::string ServerTest::ErrorCode(const testing::HttpResult& result) {
+    return std::string(result.json().at("error").at("code").as_string());
+}
+
+}  // namespace vg::e2e
