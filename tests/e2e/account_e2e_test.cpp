@@ -21,7 +21,8 @@ TEST_F(AccountE2eTest, SignupCheckIdLoginMeLogout) {
 
     auto signup = client.Post("/api/signup", SignupBody("grandma_kim"));
     ASSERT_EQ(signup.status, 201) << signup.body;
-    const auto& user = signup.json().at("user");
+    const json::value signup_json = signup.json();
+    const auto& user = signup_json.at("user");
     EXPECT_EQ(user.at("id").as_string(), "grandma_kim");
     EXPECT_EQ(user.at("name").as_string(), "김영희");
     EXPECT_EQ(user.at("guard_phone_num").as_string(), "010-9876-5432");
@@ -139,7 +140,8 @@ TEST_F(AccountE2eTest, EveryValidationErrorNamesItsFieldAndWritesNothing) {
         auto expected = c.fields;
         std::sort(expected.begin(), expected.end());
         EXPECT_EQ(fields, expected) << c.name << ": " << r.body;
-        for (const auto& f : r.json().at("error").at("fields").as_array()) {
+        const json::value error_json = r.json();
+        for (const auto& f : error_json.at("error").at("fields").as_array()) {
             EXPECT_FALSE(f.at("problem").as_string().empty()) << c.name;
         }
     }

@@ -33,7 +33,8 @@ std::string ServerTest::SignupAndLogin(testing::HttpClient& client, const std::s
 
 std::vector<std::string> ServerTest::ErrorFields(const testing::HttpResult& result) {
     std::vector<std::string> fields;
-    for (const auto& f : result.json().at("error").at("fields").as_array()) {
+    const json::value body = result.json();
+    for (const auto& f : body.at("error").at("fields").as_array()) {
         fields.emplace_back(f.at("field").as_string());
     }
     return fields;

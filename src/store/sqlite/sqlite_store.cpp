@@ -57,7 +57,7 @@ Status FromSqlite(int rc, std::string_view what, std::string_view detail) {
 // Text is bound without copying (SQLITE_STATIC): bound strings must outlive the Statement.
 // A failed prepare or bind is remembered and reported by the next Step().
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, sqlite3_stmt* stmt, int rc, std::string error)
         : db_(db), stmt_(stmt), rc_(rc), error_(std::move(error)) {}
     Statement(Statement&& other) noexcept
@@ -104,9 +104,7 @@ public:
     int64_t Int64(int col) const { return static_cast<int64_t>(sqlite3_column_int64(stmt_, col)); }
     int Int(int col) const { return sqlite3_column_int(stmt_, col); }
     TimePoint Time(int col) const { return FromUnixMillis(Int64(col)); }
-    std::optional<int> OptionalInt(int col) const {
-        return IsNull(col) ? std::nullopt : std::optional<int>(Int(col));
-    }
+    std::optional<int> OptionalInt(int col) const { return IsNull(col) ? std::nullopt : std::optional<int>(Int(col)); }
     std::optional<TimePoint> OptionalTime(int col) const {
         return IsNull(col) ? std::nullopt : std::optional<TimePoint>(Time(col));
     }
@@ -116,7 +114,7 @@ public:
         return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
     }
 
-private:
+  private:
     void Check(int rc) {
         if (rc != SQLITE_OK && rc_ == SQLITE_OK) {
             rc_ = rc;
@@ -136,7 +134,7 @@ private:
 // Used by one thread at a time (opened SQLITE_OPEN_NOMUTEX): the writer thread owns
 // the write connection, and a read connection belongs to whoever leased it from the pool.
 class Connection {
-public:
+  public:
     static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags, Milliseconds busy_timeout) {
         sqlite3* db = nullptr;
         int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -164,12 +162,13 @@ public:
         auto it = cache_.find(sql);
         if (it == cache_.end()) {
             sqlite3_stmt* stmt = nullptr;
-            int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                        &stmt, nullptr);
+            int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                        nullptr);
             if (rc != SQLITE_OK) {
                 sqlite3_finalize(stmt);
                 return Statement(db_, nullptr, rc, sqlite3_errmsg(db_));
             }
+            if (stmt == nullptr) return Statement(db_, nullptr, SQLITE_MISUSE, "empty SQL statement");
             it = cache_.emplace(std::string(sql), stmt).first;
         }
         return Statement(db_, it->second, SQLITE_OK, {});
@@ -191,7 +190,7 @@ public:
     int64_t Changes() const { return static_cast<int64_t>(sqlite3_changes64(db_)); }
     int64_t LastInsertRowid() const { return static_cast<int64_t>(sqlite3_last_insert_rowid(db_)); }
 
-private:
+  private:
     explicit Connection(sqlite3* db) : db_(db) {}
 
     struct Hash {
@@ -385,8 +384,8 @@ Status Migrate(Connection& conn, const Clock& clock) {
                                                           std::to_string(latest) + ")");
     }
     for (const SqliteMigration& migration : SqliteMigrations()) {
-        const std::string label = "migration " + std::to_string(migration.version) + " (" +
-                                  std::string(migration.name) + ")";
+        const std::string label =
+            "migration " + std::to_string(migration.version) + " (" + std::string(migration.name) + ")";
         VG_RETURN_IF_ERROR(conn.Prepare(kBegin).Run("begin " + label));
         // Re-checked inside the write lock: another process may have applied it meanwhile.
         Status status;
@@ -435,13 +434,13 @@ Status Migrate(Connection& conn, const Clock& clock) {
 // A type-erased reference to the caller's write function; the caller blocks until the
 // write is done, so the function (and whatever it captured by reference) outlives its use.
 class WriteFn {
-public:
+  public:
     template <typename F>
     explicit WriteFn(const F& f)
         : ctx_(&f), call_([](const void* ctx, Connection& conn) { return (*static_cast<const F*>(ctx))(conn); }) {}
     Status operator()(Connection& conn) const { return call_(ctx_, conn); }
 
-private:
+  private:
     const void* ctx_;
     Status (*call_)(const void*, Connection&);
 };
@@ -571,11 +570,11 @@ struct SqliteStore::Impl {
                 if (!control.ok() || conn.InAutocommit()) {
                     // The transaction is gone (SQLite rolls back by itself on I/O errors, a full
                     // disk, out of memory) or unusable: nothing written in it so far is kept.
-                    Status lost = !control.ok()
-                                      ? control
-                                      : Internal("transaction rolled back: " + (write.result.ok()
-                                                                                    ? std::string("unknown reason")
-                                                                                    : write.result.message()));
+                    Status lost =
+                        !control.ok()
+                            ? control
+                            : Internal("transaction rolled back: " +
+                                       (write.result.ok() ? std::string("unknown reason") : write.result.message()));
                     if (!conn.InAutocommit()) (void)conn.Prepare(kRollback).Run("rollback");
                     for (PendingWrite* done : succeeded) done->result = lost;
                     if (write.result.ok()) write.result = lost;
@@ -599,15 +598,15 @@ struct SqliteStore::Impl {
     std::unique_ptr<Connection> writer;  // used only by the writer thread once it runs
 
     std::mutex queue_mu;
-    std::condition_variable queue_cv;    // the writer waits here for work
-    std::deque<PendingWrite*> queue;     // guarded by queue_mu
-    bool queue_closed = false;           // guarded by queue_mu; no new writes, writer drains and exits
+    std::condition_variable queue_cv;  // the writer waits here for work
+    std::deque<PendingWrite*> queue;   // guarded by queue_mu
+    bool queue_closed = false;         // guarded by queue_mu; no new writes, writer drains and exits
     std::thread writer_thread;
     std::atomic<bool> writer_running{false};
 
     std::mutex pool_mu;
-    std::condition_variable pool_cv;          // readers wait here for a free connection
-    std::condition_variable pool_drained_cv;  // Close() waits here for leased connections
+    std::condition_variable pool_cv;                        // readers wait here for a free connection
+    std::condition_variable pool_drained_cv;                // Close() waits here for leased connections
     std::vector<std::unique_ptr<Connection>> idle_readers;  // guarded by pool_mu
     const size_t reader_count;
     bool pool_closed = false;  // guarded by pool_mu
@@ -937,15 +936,13 @@ Status SqliteStore::AppendPosture(const PostureRow& row) {
 }
 
 Result<std::vector<StatusRow>> SqliteStore::RecentStatuses(int64_t user_unique_num, int limit) {
-    return impl_->Read([&](Connection& conn) {
-        return ReadRecent<StatusRow>(conn, kSelectRecentStatuses, user_unique_num, limit);
-    });
+    return impl_->Read(
+        [&](Connection& conn) { return ReadRecent<StatusRow>(conn, kSelectRecentStatuses, user_unique_num, limit); });
 }
 
 Result<std::vector<PostureRow>> SqliteStore::RecentPostures(int64_t user_unique_num, int limit) {
-    return impl_->Read([&](Connection& conn) {
-        return ReadRecent<PostureRow>(conn, kSelectRecentPostures, user_unique_num, limit);
-    });
+    return impl_->Read(
+        [&](Connection& conn) { return ReadRecent<PostureRow>(conn, kSelectRecentPostures, user_unique_num, limit); });
 }
 
 }  // namespace vg::store

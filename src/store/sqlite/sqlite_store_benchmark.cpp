@@ -50,7 +50,7 @@ domain::Session MakeSession(std::string token_hash, int64_t user) {
 
 // One store shared by all benchmarks and threads, created on first use and removed at exit.
 class BenchEnv {
-public:
+  public:
     BenchEnv() {
         std::string pattern = (fs::temp_directory_path() / "vg-sqlite-bench-XXXXXX").string();
         if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -90,7 +90,7 @@ public:
         });
     }
 
-private:
+  private:
     fs::path dir_;
     std::unique_ptr<SqliteStore> store_;
     std::vector<int64_t> users_;

@@ -32,7 +32,7 @@ fs::path MakeTempDir() {
 
 // Direct access to the database file, for what the Store API cannot reach.
 class RawDb {
-public:
+  public:
     explicit RawDb(const fs::path& path) {
         if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("cannot open raw db");
         sqlite3_busy_timeout(db_, 5000);
@@ -61,7 +61,7 @@ public:
     }
     int64_t QueryInt(const std::string& sql) { return std::stoll("0" + QueryText(sql)); }
 
-private:
+  private:
     sqlite3* db_ = nullptr;
 };
 
@@ -98,7 +98,7 @@ NewDevice SampleDevice(int64_t user, std::string token_hash, TimePoint created =
 }
 
 class SqliteStoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = MakeTempDir();
         path_ = dir_ / "vitalguard.db";
@@ -278,9 +278,9 @@ TEST_F(SqliteStoreTest, DeleteExpiredSessionsUsesAbsoluteAndIdleCutoffs) {
     };
     make("fresh", now - minutes(1), now + hours(1));
     make("absolute_past", now - minutes(1), now - minutes(1));
-    make("absolute_now", now - minutes(1), now);              // expires_at <= now: gone
+    make("absolute_now", now - minutes(1), now);             // expires_at <= now: gone
     make("idle", idle_cutoff - minutes(1), now + hours(1));  // idle since before the cutoff: gone
-    make("idle_boundary", idle_cutoff, now + hours(1));       // seen exactly at the cutoff: kept
+    make("idle_boundary", idle_cutoff, now + hours(1));      // seen exactly at the cutoff: kept
     make("both", idle_cutoff - hours(1), now - hours(1));
 
     auto deleted = store().DeleteExpiredSessions(now, idle_cutoff);
@@ -484,7 +484,7 @@ TEST_F(SqliteStoreTest, RecentLimitIsClampedToOneThroughOneThousand) {
 // stalls on its first batch while many writes queue up behind it; releasing the lock
 // lets the writer commit the queued writes together as one batch.
 TEST_F(SqliteStoreTest, FailingWriteInABatchDoesNotLoseTheOthers) {
-    store();
+    SqliteStore& s = store();  // opened here, not lazily from several threads
     RawDb blocker(path_);
     blocker.Exec("BEGIN IMMEDIATE");
 
@@ -494,7 +494,7 @@ TEST_F(SqliteStoreTest, FailingWriteInABatchDoesNotLoseTheOthers) {
     for (int i = 0; i < kThreads; ++i) {
         // Threads 0, 3, 6, ... all want "shared_id"; the others have ids of their own.
         std::string id = i % 3 == 0 ? "shared_id" : "own_id_" + std::to_string(i);
-        threads.emplace_back([&, i, id] { results[static_cast<size_t>(i)] = store().CreateUser(SampleUser(id)); });
+        threads.emplace_back([&, i, id] { results[static_cast<size_t>(i)] = s.CreateUser(SampleUser(id)); });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let them queue
     blocker.Exec("COMMIT");
@@ -530,12 +530,13 @@ TEST_F(SqliteStoreTest, ConcurrentDuplicateIdsExactlyOneWinsPerId) {
     std::map<std::string, int> winners;
     std::atomic<int> conflicts = 0;
     std::atomic<int> other_errors = 0;
+    SqliteStore& s = store();  // opened here, not lazily from several threads
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < kIds; ++i) {
                 std::string id = "contested_" + std::to_string(i);
-                auto result = store().CreateUser(SampleUser(id));
+                auto result = s.CreateUser(SampleUser(id));
                 if (result.ok()) {
                     std::lock_guard lock(mu);
                     ++winners[id];
@@ -558,14 +559,15 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesAreAllStored) {
     constexpr int kThreads = 8;
     constexpr int kPerThread = 200;
     std::atomic<int> failures = 0;
+    SqliteStore& s = store();  // opened here, not lazily from several threads
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
-                auto result = store().CreateUser(SampleUser("u" + std::to_string(t) + "_" + std::to_string(i)));
+                auto result = s.CreateUser(SampleUser("u" + std::to_string(t) + "_" + std::to_string(i)));
                 if (!result.ok()) ++failures;
                 // Reads interleaved with writes: a write that returned is visible to readers.
-                if (result.ok() && !store().FindUserByUniqueNum(result->unique_num).ok()) ++failures;
+                if (result.ok() && !s.FindUserByUniqueNum(result->unique_num).ok()) ++failures;
             }
         });
     }
@@ -614,8 +616,7 @@ TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceAndIdempotentOnReopen) {
     EXPECT_EQ(raw.QueryInt("SELECT COUNT(*) FROM schema_migrations"), SqliteSchemaVersion());
     EXPECT_EQ(raw.QueryInt("SELECT MAX(version) FROM schema_migrations"), SqliteSchemaVersion());
     EXPECT_EQ(raw.QueryText("SELECT name FROM schema_migrations WHERE version = 1"), SqliteMigrations()[0].name);
-    EXPECT_EQ(raw.QueryInt("SELECT applied_at FROM schema_migrations WHERE version = 1"),
-              ToUnixMillis(clock_.Now()));
+    EXPECT_EQ(raw.QueryInt("SELECT applied_at FROM schema_migrations WHERE version = 1"), ToUnixMillis(clock_.Now()));
     EXPECT_EQ(raw.QueryText("PRAGMA journal_mode"), "wal");
 }
 

@@ -80,7 +80,7 @@ std::span<const SqliteMigration> SqliteMigrations();
 int SqliteSchemaVersion();
 
 class SqliteStore final : public Store {
-public:
+  public:
     // Opens (creating when missing) the database at options.path, applies the
     // pending migrations and starts the writer thread.
     // The result owns the connections and the thread; destroying it Close()s.
@@ -133,7 +133,7 @@ public:
     static constexpr int kMinRecentLimit = 1;
     static constexpr int kMaxRecentLimit = 1000;
 
-private:
+  private:
     struct Impl;
     explicit SqliteStore(std::unique_ptr<Impl> impl);
 
