@@ -21,9 +21,7 @@ namespace json = boost::json;
 
 constexpr std::string_view kSessionCookie = "vg_session";
 
-bool IsUnsafeMethod(std::string_view method) {
-    return method != "GET" && method != "HEAD" && method != "OPTIONS";
-}
+bool IsUnsafeMethod(std::string_view method) { return method != "GET" && method != "HEAD" && method != "OPTIONS"; }
 
 std::string_view Trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -91,7 +89,7 @@ std::string OriginHostPort(std::string_view origin) {
 }  // namespace
 
 class Api::Impl {
-public:
+  public:
     Impl(Api& api, auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
         : api_(api),
           accounts_(accounts),
@@ -133,7 +131,7 @@ public:
 
     prometheus::Registry& registry() { return *registry_; }
 
-private:
+  private:
     static std::string KnownMethod(std::string_view m) {
         for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
             if (m == known) return std::string(m);
@@ -332,8 +330,8 @@ http::Response Api::Impl::CheckId(RequestContext& ctx) {
     }
     const std::string* id = ctx.request.query_param("id");
     if (!id) {
-        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "Which id should be checked?",
-                                           {{"id", "is required"}}));
+        return ErrorResponse(
+            Status::Error(ErrorCode::kValidationFailed, "Which id should be checked?", {{"id", "is required"}}));
     }
     auto available = accounts_.IsIdAvailable(*id);
     if (!available.ok()) return ErrorResponse(available.status());
@@ -350,13 +348,13 @@ http::Response Api::Impl::Login(RequestContext& ctx) {
     if (!shape.ok()) return ErrorResponse(shape);
     auto login = accounts_.Login(id, password, {ctx.client_address, std::string(ctx.request.header("user-agent"))});
     if (!login.ok()) return ErrorResponse(login.status());
-    http::Response r = JsonResponse(200, json::object{{"user", UserJson(login->user)},
-                                                      {"csrf_token", login->session.csrf_token},
-                                                      {"session_expires_at", FormatIso8601(login->session.expires_at)},
-                                                      {"idle_timeout_seconds",
-                                                       std::chrono::duration_cast<std::chrono::seconds>(
-                                                           accounts_.options().idle_timeout)
-                                                           .count()}});
+    http::Response r = JsonResponse(
+        200,
+        json::object{{"user", UserJson(login->user)},
+                     {"csrf_token", login->session.csrf_token},
+                     {"session_expires_at", FormatIso8601(login->session.expires_at)},
+                     {"idle_timeout_seconds",
+                      std::chrono::duration_cast<std::chrono::seconds>(accounts_.options().idle_timeout).count()}});
     r.set_header("Set-Cookie", SessionCookie(login->token, accounts_.options().session_ttl));
     return r;
 }

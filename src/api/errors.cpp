@@ -6,24 +6,37 @@ namespace vg::api {
 
 int HttpStatusFor(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kOk: return 200;
+        case ErrorCode::kOk:
+            return 200;
         case ErrorCode::kInvalidJson:
         case ErrorCode::kValidationFailed:
-        case ErrorCode::kBadRequest: return 400;
+        case ErrorCode::kBadRequest:
+            return 400;
         case ErrorCode::kUnauthenticated:
         case ErrorCode::kInvalidCredentials:
-        case ErrorCode::kSessionExpired: return 401;
+        case ErrorCode::kSessionExpired:
+            return 401;
         case ErrorCode::kCsrfFailed:
-        case ErrorCode::kForbidden: return 403;
-        case ErrorCode::kNotFound: return 404;
-        case ErrorCode::kMethodNotAllowed: return 405;
-        case ErrorCode::kRequestTimeout: return 408;
-        case ErrorCode::kConflict: return 409;
-        case ErrorCode::kPayloadTooLarge: return 413;
-        case ErrorCode::kUnsupportedMediaType: return 415;
-        case ErrorCode::kRateLimited: return 429;
-        case ErrorCode::kUnavailable: return 503;
-        case ErrorCode::kInternal: return 500;
+        case ErrorCode::kForbidden:
+            return 403;
+        case ErrorCode::kNotFound:
+            return 404;
+        case ErrorCode::kMethodNotAllowed:
+            return 405;
+        case ErrorCode::kRequestTimeout:
+            return 408;
+        case ErrorCode::kConflict:
+            return 409;
+        case ErrorCode::kPayloadTooLarge:
+            return 413;
+        case ErrorCode::kUnsupportedMediaType:
+            return 415;
+        case ErrorCode::kRateLimited:
+            return 429;
+        case ErrorCode::kUnavailable:
+            return 503;
+        case ErrorCode::kInternal:
+            return 500;
     }
     return 500;
 }

@@ -12,7 +12,7 @@ namespace vg::app {
 namespace {
 
 class JsonFormatter final : public spdlog::formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         const auto ms = std::chrono::time_point_cast<Milliseconds>(msg.time);
         std::string line = "{\"ts\":\"" + FormatIso8601(TimePoint(ms.time_since_epoch())) + "\",\"level\":\"";
@@ -33,11 +33,21 @@ std::string JsonEscape(std::string_view s) {
     out.reserve(s.size() + 8);
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];

@@ -52,7 +52,7 @@ Status WriteReadyFile(const std::string& path, uint16_t port) {
 
 // Deletes expired sessions now and then until stopped.
 class SessionJanitor {
-public:
+  public:
     SessionJanitor(auth::AccountService& accounts, std::chrono::milliseconds interval)
         : thread_([this, &accounts, interval] {
               std::unique_lock lock(mu_);
@@ -76,7 +76,7 @@ public:
         thread_.join();
     }
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable cv_;
     bool stop_ = false;  // GUARDED_BY(mu_)
@@ -149,8 +149,8 @@ int RunServe(const ServeConfig& config) {
         return 1;
     }
     {
-        SessionJanitor janitor(accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5),
-                                                                              config.session_idle_timeout));
+        SessionJanitor janitor(
+            accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), config.session_idle_timeout));
         spdlog::info("vitalguard {} serving on http://{}:{} with data in {}", VG_VERSION, config.host, server.port(),
                      fs::absolute(config.data_dir).string());
         if (!config.ready_file.empty()) {

@@ -6,9 +6,8 @@ namespace {
 constexpr const char* kBadCredentials = "The id or password is incorrect.";
 
 Status RateLimited(int retry_after) {
-    Status s = Status::Error(ErrorCode::kRateLimited,
-                             "Too many failed login attempts. Please wait " + std::to_string(retry_after) +
-                                 " seconds and try again.");
+    Status s = Status::Error(ErrorCode::kRateLimited, "Too many failed login attempts. Please wait " +
+                                                          std::to_string(retry_after) + " seconds and try again.");
     s.WithRetryAfter(retry_after);
     return s;
 }

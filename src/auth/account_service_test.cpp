@@ -27,11 +27,11 @@ domain::SignupInput Kim() {
 }
 
 class AccountServiceTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("vg_auth_test_" + std::to_string(getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ =
+            std::filesystem::temp_directory_path() / ("vg_auth_test_" + std::to_string(getpid()) + "_" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
         store::SqliteStoreOptions options;
@@ -171,11 +171,12 @@ TEST_F(AccountServiceTest, FailedLoginsLockTheIdThenTheWindowSlides) {
     ASSERT_TRUE(locked.status().retry_after_seconds().has_value());
     EXPECT_GT(*locked.status().retry_after_seconds(), 0);
     // Another id from another address is not affected.
-    ASSERT_TRUE(service_->Signup([] {
-                    auto other = Kim();
-                    other.profile.id = "grandpa_lee";
-                    return other;
-                }())
+    ASSERT_TRUE(service_
+                    ->Signup([] {
+                        auto other = Kim();
+                        other.profile.id = "grandpa_lee";
+                        return other;
+                    }())
                     .ok());
     EXPECT_TRUE(service_->Login("grandpa_lee", "correct horse", {"198.51.100.7", ""}).ok());
     clock_.Advance(minutes(15));

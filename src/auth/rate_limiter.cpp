@@ -4,8 +4,7 @@
 
 namespace vg::auth {
 
-SlidingWindowLimiter::SlidingWindowLimiter(const Clock& clock, Options options)
-    : clock_(clock), options_(options) {}
+SlidingWindowLimiter::SlidingWindowLimiter(const Clock& clock, Options options) : clock_(clock), options_(options) {}
 
 void SlidingWindowLimiter::Prune(std::deque<TimePoint>& events, TimePoint now) const {
     while (!events.empty() && events.front() <= now - options_.window) events.pop_front();

@@ -61,8 +61,9 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     serve.add_option("--data-dir", o.data_dir, "Directory for the SQLite database (created, mode 0700)")
         ->envname("VG_DATA_DIR")
         ->capture_default_str();
-    serve.add_option("--ready-file", o.ready_file,
-                     "Once serving, write the bound port to this file (for supervisors and tests)")
+    serve
+        .add_option("--ready-file", o.ready_file,
+                    "Once serving, write the bound port to this file (for supervisors and tests)")
         ->envname("VG_READY_FILE");
     serve.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
         ->envname("VG_LOG_LEVEL")
@@ -84,16 +85,18 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     serve.add_option("--idle-timeout", o.idle_timeout, "Close keep-alive connections idle this long")
         ->envname("VG_IDLE_TIMEOUT")
         ->capture_default_str();
-    serve.add_option("--shutdown-grace", o.shutdown_grace,
-                     "On SIGTERM/SIGINT, how long requests in flight may take to finish")
+    serve
+        .add_option("--shutdown-grace", o.shutdown_grace,
+                    "On SIGTERM/SIGINT, how long requests in flight may take to finish")
         ->envname("VG_SHUTDOWN_GRACE")
         ->capture_default_str();
     serve.add_option("--io-threads", o.io_threads, "Threads doing network I/O")
         ->envname("VG_IO_THREADS")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
-    serve.add_option("--worker-threads", o.worker_threads,
-                     "Threads running request handlers (password hashing, database work)")
+    serve
+        .add_option("--worker-threads", o.worker_threads,
+                    "Threads running request handlers (password hashing, database work)")
         ->envname("VG_WORKER_THREADS")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
@@ -103,37 +106,44 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     serve.add_option("--session-idle-timeout", o.session_idle_timeout, "A session unused this long ends")
         ->envname("VG_SESSION_IDLE_TIMEOUT")
         ->capture_default_str();
-    serve.add_option("--max-failed-logins-per-id", o.max_failed_logins_per_id,
-                     "Failed logins for one id within --failed-login-window before it is locked (429)")
+    serve
+        .add_option("--max-failed-logins-per-id", o.max_failed_logins_per_id,
+                    "Failed logins for one id within --failed-login-window before it is locked (429)")
         ->envname("VG_MAX_FAILED_LOGINS_PER_ID")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
-    serve.add_option("--max-failed-logins-per-address", o.max_failed_logins_per_address,
-                     "Failed logins from one client address within the window before it is locked (429)")
+    serve
+        .add_option("--max-failed-logins-per-address", o.max_failed_logins_per_address,
+                    "Failed logins from one client address within the window before it is locked (429)")
         ->envname("VG_MAX_FAILED_LOGINS_PER_ADDRESS")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     serve.add_option("--failed-login-window", o.failed_login_window, "Sliding window for counting failed logins")
         ->envname("VG_FAILED_LOGIN_WINDOW")
         ->capture_default_str();
-    serve.add_option("--check-id-per-minute", o.check_id_per_minute,
-                     "Duplicate-id checks allowed per client address per minute")
+    serve
+        .add_option("--check-id-per-minute", o.check_id_per_minute,
+                    "Duplicate-id checks allowed per client address per minute")
         ->envname("VG_CHECK_ID_PER_MINUTE")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
-    serve.add_flag("--secure-cookies", o.secure_cookies,
-                   "Mark cookies Secure (set this when clients reach VitalGuard over HTTPS via a proxy)")
+    serve
+        .add_flag("--secure-cookies", o.secure_cookies,
+                  "Mark cookies Secure (set this when clients reach VitalGuard over HTTPS via a proxy)")
         ->envname("VG_SECURE_COOKIES");
-    serve.add_flag("--trust-proxy", o.trust_proxy,
-                   "Take the client address from X-Forwarded-For (only behind your own reverse proxy)")
+    serve
+        .add_flag("--trust-proxy", o.trust_proxy,
+                  "Take the client address from X-Forwarded-For (only behind your own reverse proxy)")
         ->envname("VG_TRUST_PROXY");
-    serve.add_option("--allowed-origin", o.allowed_origins,
-                     "Another origin allowed to send state-changing requests (repeatable)")
+    serve
+        .add_option("--allowed-origin", o.allowed_origins,
+                    "Another origin allowed to send state-changing requests (repeatable)")
         ->envname("VG_ALLOWED_ORIGINS")
         ->delimiter(',');
-    serve.add_option("--sqlite-sync", o.sqlite_sync,
-                     "full: every acknowledged write survives power loss; normal: faster, may lose the last "
-                     "moments on power loss (never on a process crash)")
+    serve
+        .add_option("--sqlite-sync", o.sqlite_sync,
+                    "full: every acknowledged write survives power loss; normal: faster, may lose the last "
+                    "moments on power loss (never on a process crash)")
         ->envname("VG_SQLITE_SYNC")
         ->check(CLI::IsMember({"full", "normal"}))
         ->capture_default_str();
@@ -259,10 +269,11 @@ Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args) {
 }
 
 int RunCli(int argc, const char* const* argv) {
-    CLI::App app("VitalGuard: real-time emergency detection on smartwatch data.\n"
-                 "Watches wearers' vital signs and motion, tells them what to do, alerts their guardians\n"
-                 "and calls for help when nobody answers.",
-                 "vitalguard");
+    CLI::App app(
+        "VitalGuard: real-time emergency detection on smartwatch data.\n"
+        "Watches wearers' vital signs and motion, tells them what to do, alerts their guardians\n"
+        "and calls for help when nobody answers.",
+        "vitalguard");
     app.set_version_flag("--version", std::string("vitalguard ") + VG_VERSION);
     app.require_subcommand(1);
     app.add_subcommand("serve", "Run the server (HTTP API on SQLite; see `vitalguard serve --help`)")

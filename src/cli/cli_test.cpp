@@ -27,7 +27,7 @@ TEST(ParseDurationTest, RejectsNonsense) {
 }
 
 class ServeCommandTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         for (const char* v : {"VG_PORT", "VG_DATA_DIR", "VG_CONFIG", "VG_SESSION_TTL", "VG_HOST"}) unsetenv(v);
         dir_ = std::filesystem::temp_directory_path() / ("vg_cli_test_" + std::to_string(getpid()));
@@ -56,14 +56,15 @@ TEST_F(ServeCommandTest, DefaultsAreTheEmbeddedLocalServer) {
 }
 
 TEST_F(ServeCommandTest, FlagBeatsEnvironmentBeatsConfigFileBeatsDefault) {
-    std::string config = WriteConfig("port = 7000\ndata-dir = \"/from/config\"\nsession_ttl = \"2h\"\nhost = \"0.0.0.0\"\n");
+    std::string config =
+        WriteConfig("port = 7000\ndata-dir = \"/from/config\"\nsession_ttl = \"2h\"\nhost = \"0.0.0.0\"\n");
     setenv("VG_CONFIG", config.c_str(), 1);
     setenv("VG_PORT", "7100", 1);
     setenv("VG_DATA_DIR", "/from/env", 1);
     auto cmd = ParseServeCommand({"vitalguard", "serve", "--port", "7200"});
     ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
-    EXPECT_EQ(cmd->config.port, 7200);                                // flag
-    EXPECT_EQ(cmd->config.data_dir, "/from/env");                     // env over config
+    EXPECT_EQ(cmd->config.port, 7200);                                  // flag
+    EXPECT_EQ(cmd->config.data_dir, "/from/env");                       // env over config
     EXPECT_EQ(cmd->config.session_ttl, milliseconds(2 * 3600 * 1000));  // config over default
     EXPECT_EQ(cmd->config.host, "0.0.0.0");
     EXPECT_EQ(cmd->config.session_idle_timeout, milliseconds(30 * 60 * 1000));  // default
@@ -86,7 +87,8 @@ TEST_F(ServeCommandTest, BadValuesNameTheOption) {
     ASSERT_FALSE(bad_port.ok());
     EXPECT_NE(bad_port.status().message().find("--port"), std::string::npos) << bad_port.status().message();
 
-    auto idle_longer = ParseServeCommand({"vitalguard", "serve", "--session-ttl", "1h", "--session-idle-timeout", "2h"});
+    auto idle_longer =
+        ParseServeCommand({"vitalguard", "serve", "--session-ttl", "1h", "--session-idle-timeout", "2h"});
     ASSERT_FALSE(idle_longer.ok());
     EXPECT_EQ(idle_longer.status().fields().at(0).field, "session-idle-timeout");
 }
@@ -96,8 +98,8 @@ TEST_F(ServeCommandTest, HelpExplainsEveryOptionAndTheEnvironment) {
     ASSERT_FALSE(help.ok());
     EXPECT_EQ(help.status().code(), ErrorCode::kBadRequest);
     const std::string& text = help.status().message();
-    for (const char* expected : {"--port", "VG_PORT", "--data-dir", "--session-idle-timeout", "--config",
-                                 "A flag beats the environment"}) {
+    for (const char* expected :
+         {"--port", "VG_PORT", "--data-dir", "--session-idle-timeout", "--config", "A flag beats the environment"}) {
         EXPECT_NE(text.find(expected), std::string::npos) << expected;
     }
 }

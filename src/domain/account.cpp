@@ -70,7 +70,8 @@ std::optional<std::string> CheckText(std::string_view text, bool required, size_
     }
     if (has_control) return "must not contain control characters";
     if (length > max_length) return "must be at most " + std::to_string(max_length) + " characters";
-    if (std::isspace(static_cast<unsigned char>(text.front())) || std::isspace(static_cast<unsigned char>(text.back()))) {
+    if (std::isspace(static_cast<unsigned char>(text.front())) ||
+        std::isspace(static_cast<unsigned char>(text.back()))) {
         return "must not start or end with spaces";
     }
     return std::nullopt;
@@ -114,7 +115,9 @@ std::optional<std::string> CheckAddress(std::string_view address, bool required)
     return CheckText(address, required, kAddressMaxLength);
 }
 
-std::optional<std::string> CheckDeviceName(std::string_view name) { return CheckText(name, true, kDeviceNameMaxLength); }
+std::optional<std::string> CheckDeviceName(std::string_view name) {
+    return CheckText(name, true, kDeviceNameMaxLength);
+}
 
 std::optional<std::string> CheckAge(int age) {
     if (age < kAgeMin || age > kAgeMax) {
@@ -174,9 +177,8 @@ std::vector<FieldError> ValidateSignup(const SignupInput& input) {
         // A guardian is only useful with both a name and a number to call.
         add("guard_name", has_guard_name ? CheckPersonName(p.guard_name, true)
                                          : std::optional<std::string>("is required when guard_phone_num is given"));
-        add("guard_phone_num", has_guard_phone
-                                   ? CheckPhoneNumber(p.guard_phone_num)
-                                   : std::optional<std::string>("is required when guard_name is given"));
+        add("guard_phone_num", has_guard_phone ? CheckPhoneNumber(p.guard_phone_num)
+                                               : std::optional<std::string>("is required when guard_name is given"));
         if (has_guard_phone && p.guard_phone_num == p.phone_num) {
             add("guard_phone_num", "must differ from the wearer's own phone_num");
         }

@@ -184,6 +184,7 @@ class Server::Impl {
     bool started_ = false;                                           // guarded by mu_
     bool stopping_ = false;                                          // guarded by mu_
     std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on strands
+    std::mutex start_mu_;                     // serializes Start()
     std::mutex join_mu_;                      // serializes the joining part of Wait()
     bool joined_ = false;                     // guarded by join_mu_
     uint16_t port_ = 0;                       // written by Start() before it returns
@@ -258,6 +259,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
             std::min<size_t>(impl_.options_.header_limit_bytes, std::numeric_limits<std::uint32_t>::max())));
         parser_->body_limit(static_cast<std::uint64_t>(impl_.options_.body_limit_bytes));
         timed_out_ = false;
+        // Until a head is parsed, an error reply is a plain HTTP/1.1 response with a body.
+        is_head_ = false;
+        version_ = 11;
 
         if (buffer_.size() > 0) {  // a pipelined request is already here
             phase_ = Phase::kHeader;
@@ -554,6 +558,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 };
 
 Status Server::Impl::Start() {
+    std::lock_guard start_lock(start_mu_);  // two concurrent Start() calls: the second sees started_
     {
         std::lock_guard lock(mu_);
         if (started_) return Status::Error(ErrorCode::kInternal, "server already started");
@@ -596,14 +601,14 @@ Status Server::Impl::Start() {
     port_ = acceptor_.local_endpoint(ec).port();
     if (ec) return fail("query the bound port of");
 
-    {
-        std::lock_guard lock(mu_);
-        if (stopping_) {  // Stop() raced with Start()
-            error_code ignored;
-            acceptor_.close(ignored);
-            return Status::Error(ErrorCode::kUnavailable, "server was stopped while starting");
-        }
-        started_ = true;
+    // Everything Stop()/Wait() rely on is in place before started_ becomes true,
+    // under the same lock, so a concurrent Stop() or Wait() sees all or nothing.
+    // (The io threads only take mu_ later, in OnAccept.)
+    std::lock_guard lock(mu_);
+    if (stopping_) {  // Stop() raced with Start()
+        error_code ignored;
+        acceptor_.close(ignored);
+        return Status::Error(ErrorCode::kUnavailable, "server was stopped while starting");
     }
     workers_.emplace(static_cast<size_t>(std::max(1, options_.worker_threads)));
     work_.emplace(ioc_.get_executor());
@@ -623,6 +628,7 @@ Status Server::Impl::Start() {
             }
         });
     }
+    started_ = true;
     return Status::Ok();
 }
 
@@ -708,6 +714,7 @@ void Server::Impl::ForceCloseAll() {
     }
 }
 
+// REQUIRES: not called from a Handler or an io thread (it joins those threads).
 void Server::Impl::Wait() {
     {
         std::unique_lock lock(mu_);

@@ -9,7 +9,7 @@ namespace {
 using testing::HttpClient;
 
 class AccountE2eTest : public ServerTest {
-protected:
+  protected:
     void SetUp() override { StartServer(); }
 };
 
@@ -206,8 +206,8 @@ TEST_F(AccountE2eTest, StateChangesWithoutTheCsrfTokenAreRefused) {
     EXPECT_EQ(client.Get("/api/devices").json().at("devices").as_array().size(), 0u);
 
     // A cross-site page cannot log anyone in or out, even with a token.
-    auto cross_site = client.Post("/api/logout", json::object{},
-                                  {{"X-CSRF-Token", csrf}, {"Origin", "https://evil.example"}});
+    auto cross_site =
+        client.Post("/api/logout", json::object{}, {{"X-CSRF-Token", csrf}, {"Origin", "https://evil.example"}});
     EXPECT_EQ(cross_site.status, 403);
     EXPECT_EQ(ErrorCode(cross_site), "forbidden");
     auto cross_login = client.Post("/api/login", json::object{{"id", "choi_jiwoo"}, {"password", "correct horse"}},
@@ -216,8 +216,7 @@ TEST_F(AccountE2eTest, StateChangesWithoutTheCsrfTokenAreRefused) {
 
     // The same page's origin is fine.
     const std::string own_origin = "http://127.0.0.1:" + std::to_string(server_->port());
-    EXPECT_EQ(client.Post("/api/logout", json::object{}, {{"X-CSRF-Token", csrf}, {"Origin", own_origin}}).status,
-              200);
+    EXPECT_EQ(client.Post("/api/logout", json::object{}, {{"X-CSRF-Token", csrf}, {"Origin", own_origin}}).status, 200);
 }
 
 TEST_F(AccountE2eTest, WrongPasswordAndUnknownIdLookTheSame) {
@@ -263,10 +262,10 @@ TEST_F(AccountE2eTest, DevicesArePairedListedAndRevokedByTheirOwnerOnly) {
 }
 
 class RateLimitE2eTest : public ServerTest {
-protected:
+  protected:
     void SetUp() override {
-        StartServer({"--max-failed-logins-per-id", "3", "--max-failed-logins-per-address", "6",
-                     "--failed-login-window", "10m", "--check-id-per-minute", "5"});
+        StartServer({"--max-failed-logins-per-id", "3", "--max-failed-logins-per-address", "6", "--failed-login-window",
+                     "10m", "--check-id-per-minute", "5"});
     }
 };
 
@@ -274,9 +273,11 @@ TEST_F(RateLimitE2eTest, FailedLoginsLockTheIdWithRetryAfter) {
     HttpClient client = Client();
     ASSERT_EQ(client.Post("/api/signup", SignupBody("yoon_hee")).status, 201);
     for (int i = 0; i < 3; ++i) {
-        EXPECT_EQ(client.Post("/api/login", json::object{{"id", "yoon_hee"}, {"password", "guess number " + std::to_string(i)}})
-                      .status,
-                  401);
+        EXPECT_EQ(
+            client
+                .Post("/api/login", json::object{{"id", "yoon_hee"}, {"password", "guess number " + std::to_string(i)}})
+                .status,
+            401);
     }
     auto locked = client.Post("/api/login", json::object{{"id", "yoon_hee"}, {"password", "correct horse"}});
     EXPECT_EQ(locked.status, 429) << locked.body;

@@ -18,7 +18,7 @@ namespace vg::e2e {
 namespace json = boost::json;
 
 class ServerTest : public ::testing::Test {
-protected:
+  protected:
     // Starts (or restarts) the server on the test's data directory with extra flags.
     void StartServer(std::vector<std::string> extra_args = {});
     testing::HttpClient Client() const { return testing::HttpClient(server_->port()); }

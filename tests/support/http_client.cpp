@@ -475,6 +475,18 @@ HttpResult HttpClient::Post(std::string_view target, const boost::json::value& b
     return PostRaw(target, boost::json::serialize(body), "application/json", headers);
 }
 
+HttpResult HttpClient::Post(std::string_view target, std::string_view raw_body, const Headers& headers) {
+    return PostRaw(target, std::string(raw_body), "application/json", headers);
+}
+
+HttpResult HttpClient::Post(std::string_view target, const char* raw_body, const Headers& headers) {
+    return PostRaw(target, std::string(raw_body), "application/json", headers);
+}
+
+HttpResult HttpClient::Post(std::string_view target, const std::string& raw_body, const Headers& headers) {
+    return PostRaw(target, raw_body, "application/json", headers);
+}
+
 HttpResult HttpClient::Put(std::string_view target, const boost::json::value& body, const Headers& headers) {
     Headers all = headers;
     if (!HasHeader(all, "content-type")) all.emplace_back("Content-Type", "application/json");

@@ -122,6 +122,18 @@ TEST(HttpClientTest, JsonBodies) {
     EXPECT_THROW((void)client.Get("/notjson").json(), std::runtime_error);
 }
 
+TEST(HttpClientTest, PostOverloadsPickJsonOrRaw) {
+    CookieServer server;
+    HttpClient client(server.port());
+    EXPECT_EQ(client.Post("/json", {{"id", "kim"}, {"age", 30}}).json().at("body").as_string(),
+              R"({"id":"kim","age":30})");
+    EXPECT_EQ(client.Post("/json", "{broken").json().at("body").as_string(), "{broken");
+    std::string raw = "[1,2]";
+    EXPECT_EQ(client.Post("/json", raw).json().at("body").as_string(), "[1,2]");
+    EXPECT_EQ(client.Post("/json", std::string_view("x")).json().at("body").as_string(), "x");
+    EXPECT_EQ(client.Post("/json", boost::json::value(5)).json().at("body").as_string(), "5");
+}
+
 TEST(HttpClientTest, RefusedConnectionThrows) {
     uint16_t port = 0;
     {

@@ -446,13 +446,15 @@ class WriteFn {
 };
 
 // One queued write, on its caller's stack. `result` is written by the writer thread
-// before `done` is set under the queue mutex, which publishes it to the caller.
+// before `done` is set under `mu`, which publishes it to the caller. A mutex of its own
+// (rather than the queue's) keeps waking a batch's callers off the submitters' path.
 struct PendingWrite {
     explicit PendingWrite(WriteFn f) : fn(f) {}
     WriteFn fn;
     Status result;
-    bool done = false;
+    std::mutex mu;
     std::condition_variable cv;
+    bool done = false;  // guarded by mu
 };
 
 }  // namespace
@@ -473,10 +475,17 @@ struct SqliteStore::Impl {
     template <typename F>
     Status Write(const F& fn) {
         PendingWrite write{WriteFn(fn)};
-        std::unique_lock lock(queue_mu);
-        if (queue_closed) return Closed();
-        queue.push_back(&write);
-        queue_cv.notify_one();
+        bool wake_writer = false;
+        {
+            std::lock_guard lock(queue_mu);
+            if (queue_closed) return Closed();
+            queue.push_back(&write);
+            wake_writer = writer_idle;
+        }
+        // Outside the lock, so the writer does not wake only to block on queue_mu; when it
+        // is busy it takes the queue again before it ever waits, so no wake-up is lost.
+        if (wake_writer) queue_cv.notify_one();
+        std::unique_lock lock(write.mu);
         write.cv.wait(lock, [&] { return write.done; });
         return std::move(write.result);
     }
@@ -516,20 +525,26 @@ struct SqliteStore::Impl {
         batch.reserve(static_cast<size_t>(options.max_batch_size));
         std::unique_lock lock(queue_mu);
         while (true) {
-            queue_cv.wait(lock, [&] { return !queue.empty() || queue_closed; });
+            while (queue.empty() && !queue_closed) {
+                writer_idle = true;
+                queue_cv.wait(lock);
+                writer_idle = false;
+            }
             if (queue.empty()) break;  // closed and drained
             const size_t n = std::min(queue.size(), static_cast<size_t>(options.max_batch_size));
             batch.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
             queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
             lock.unlock();
             RunBatch(batch);
-            lock.lock();
-            // Notifying under the lock: a caller cannot return (destroying its cv) before we let go.
+            // Notifying under the write's lock: its caller cannot return (destroying mu and cv)
+            // before we let go of it, and we do not touch it afterwards.
             for (PendingWrite* write : batch) {
+                std::lock_guard write_lock(write->mu);
                 write->done = true;
                 write->cv.notify_one();
             }
             batch.clear();
+            lock.lock();
         }
         writer_running.store(false, std::memory_order_release);
     }
@@ -601,6 +616,7 @@ struct SqliteStore::Impl {
     std::condition_variable queue_cv;  // the writer waits here for work
     std::deque<PendingWrite*> queue;   // guarded by queue_mu
     bool queue_closed = false;         // guarded by queue_mu; no new writes, writer drains and exits
+    bool writer_idle = false;          // guarded by queue_mu; the writer is waiting on queue_cv
     std::thread writer_thread;
     std::atomic<bool> writer_running{false};
 

@@ -4,17 +4,20 @@
 // directory ($TMPDIR or /tmp; keep it on a real disk, a tmpfs makes fsync free).
 // Write benchmarks report items_per_second over wall time across all threads: with more
 // concurrent callers the writer commits more writes per fsync.
+// VG_BENCH_SYNCHRONOUS=normal measures without the per-commit fsync (the CPU ceiling).
 
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vg/store/sqlite_store.hpp"
@@ -57,6 +60,8 @@ class BenchEnv {
         dir_ = pattern;
         SqliteStoreOptions options;
         options.path = (dir_ / "bench.db").string();
+        const char* sync = std::getenv("VG_BENCH_SYNCHRONOUS");
+        options.synchronous_full = sync == nullptr || std::string_view(sync) != "normal";
         auto opened = SqliteStore::Open(options);
         if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
         store_ = std::move(opened).value();

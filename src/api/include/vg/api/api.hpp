@@ -39,7 +39,7 @@ struct ApiOptions {
 };
 
 class Api {
-public:
+  public:
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options);
     ~Api();
     Api(const Api&) = delete;
@@ -53,7 +53,7 @@ public:
     // The registry behind /metrics, for other modules to register their metrics in.
     prometheus::Registry& metrics_registry();
 
-private:
+  private:
     class Impl;
     std::unique_ptr<Impl> impl_;
     std::atomic<bool> draining_{false};

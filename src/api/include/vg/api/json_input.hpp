@@ -27,7 +27,7 @@ namespace vg::api {
 Result<boost::json::object> ParseJsonObjectBody(const http::Request& request);
 
 class ObjectReader {
-public:
+  public:
     explicit ObjectReader(const boost::json::object& object) : object_(object) {}
 
     // A string field. Missing: "is required" when required, else nullopt. Wrong type: "must be a string".
@@ -42,7 +42,7 @@ public:
     // OK, or kValidationFailed listing every problem (type errors, missing and unknown fields).
     Status Finish(std::string message = "Some fields need to be corrected.");
 
-private:
+  private:
     const boost::json::object& object_;
     std::set<std::string, std::less<>> seen_;
     std::vector<FieldError> problems_;

@@ -30,8 +30,8 @@ struct RequestContext {
     const http::Request& request;
     std::string client_address;
     std::map<std::string, std::string, std::less<>> path_params;
-    std::optional<auth::AuthContext> auth;     // set for kSession routes
-    std::string session_token;                 // the raw cookie value, for kSession routes
+    std::optional<auth::AuthContext> auth;  // set for kSession routes
+    std::string session_token;              // the raw cookie value, for kSession routes
 };
 
 using RouteHandler = std::function<http::Response(RequestContext&)>;
@@ -44,7 +44,7 @@ struct Route {
 };
 
 class Router {
-public:
+  public:
     void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
 
     struct Match {
@@ -54,7 +54,7 @@ public:
     };
     Match Find(std::string_view method, std::string_view path) const;
 
-private:
+  private:
     static std::vector<std::string_view> Split(std::string_view path);
     std::vector<Route> routes_;
 };

@@ -30,9 +30,9 @@
 namespace vg::auth {
 
 struct AccountOptions {
-    std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};   // absolute session lifetime
-    std::chrono::milliseconds idle_timeout{30 * 60 * 1000};       // ends a session unused this long
-    std::chrono::milliseconds touch_interval{60 * 1000};          // how stale last_seen may get
+    std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};  // absolute session lifetime
+    std::chrono::milliseconds idle_timeout{30 * 60 * 1000};      // ends a session unused this long
+    std::chrono::milliseconds touch_interval{60 * 1000};         // how stale last_seen may get
     int max_failed_logins_per_id = 5;
     int max_failed_logins_per_address = 20;
     std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
@@ -61,7 +61,7 @@ struct PairedDevice {
 };
 
 class AccountService {
-public:
+  public:
     AccountService(store::Store& store, const Clock& clock, AccountOptions options);
 
     // kValidationFailed with every offending field; kConflict (field "id") when the id is taken.
@@ -89,7 +89,7 @@ public:
 
     const AccountOptions& options() const { return options_; }
 
-private:
+  private:
     store::Store& store_;
     const Clock& clock_;
     const AccountOptions options_;

@@ -28,7 +28,7 @@ struct PasswordHashCost {
 };
 
 class PasswordHasher {
-public:
+  public:
     explicit PasswordHasher(PasswordHashCost cost = PasswordHashCost::Interactive());
 
     // kInternal when the hash cannot be computed (out of memory).
@@ -41,7 +41,7 @@ public:
     // True when `stored_hash` was made with other parameters than this hasher's.
     bool NeedsRehash(std::string_view stored_hash) const;
 
-private:
+  private:
     PasswordHashCost cost_;
     std::string dummy_hash_;
 };

@@ -21,10 +21,10 @@
 namespace vg::auth {
 
 class SlidingWindowLimiter {
-public:
+  public:
     struct Options {
-        int max_events = 5;                                  // events allowed within `window`
-        std::chrono::milliseconds window{15 * 60 * 1000};    // sliding window length
+        int max_events = 5;                                // events allowed within `window`
+        std::chrono::milliseconds window{15 * 60 * 1000};  // sliding window length
         size_t max_keys = 100'000;
     };
 
@@ -38,7 +38,7 @@ public:
     void Reset(std::string_view key);
     size_t tracked_keys() const;
 
-private:
+  private:
     void Prune(std::deque<TimePoint>& events, TimePoint now) const;
 
     const Clock& clock_;

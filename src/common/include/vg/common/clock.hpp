@@ -24,14 +24,14 @@ inline TimePoint FromUnixMillis(int64_t ms) { return TimePoint(Milliseconds(ms))
 std::string FormatIso8601(TimePoint t);
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual TimePoint Now() const = 0;
 };
 
 // The real wall clock.
 class SystemClock final : public Clock {
-public:
+  public:
     TimePoint Now() const override;
     // A process-wide instance; lives for the whole program.
     static SystemClock& Instance();
@@ -39,13 +39,13 @@ public:
 
 // A clock that moves only when told to. Starts at `start`.
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(TimePoint start = FromUnixMillis(1'700'000'000'000)) : now_ms_(ToUnixMillis(start)) {}
     TimePoint Now() const override { return FromUnixMillis(now_ms_.load(std::memory_order_acquire)); }
     void Advance(Milliseconds d) { now_ms_.fetch_add(d.count(), std::memory_order_acq_rel); }
     void Set(TimePoint t) { now_ms_.store(ToUnixMillis(t), std::memory_order_release); }
 
-private:
+  private:
     std::atomic<int64_t> now_ms_;
 };
 

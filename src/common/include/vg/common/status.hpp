@@ -27,7 +27,7 @@ struct FieldError {
 };
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;  // OK
 
     static Status Ok() { return Status(); }
@@ -51,7 +51,7 @@ public:
     // "validation_failed: age: must be between 1 and 130" — for logs and test failures.
     std::string ToString() const;
 
-private:
+  private:
     Status(ErrorCode code, std::string message, std::vector<FieldError> fields)
         : code_(code), message_(std::move(message)), fields_(std::move(fields)) {}
 
@@ -65,8 +65,8 @@ private:
 // REQUIRES: value() only when ok(); status() is OK exactly when a value is held.
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
     Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
         assert(!std::get<Status>(data_).ok());
     }
@@ -90,15 +90,15 @@ public:
 
     Status status() const { return ok() ? Status::Ok() : std::get<Status>(data_); }
 
-private:
+  private:
     std::variant<T, Status> data_;
 };
 
 }  // namespace vg
 
 // Returns early from the calling function with the Status of `expr` when it is not OK.
-#define VG_RETURN_IF_ERROR(expr)                    \
-    do {                                            \
-        ::vg::Status vg_status_tmp_ = (expr);       \
+#define VG_RETURN_IF_ERROR(expr)                         \
+    do {                                                 \
+        ::vg::Status vg_status_tmp_ = (expr);            \
         if (!vg_status_tmp_.ok()) return vg_status_tmp_; \
     } while (0)

@@ -40,9 +40,9 @@ struct SignupInput {
 struct User {
     int64_t unique_num = 0;  // surrogate key, never shown as a login id
     UserProfile profile;
-    std::string password_hash;         // Argon2id string, as produced by libsodium
-    int danger_degree = 0;             // the wearer's current status: 0 normal, 1 caution, 2 danger
-    std::optional<int> user_posture;   // the last predicted posture class (0-7), if any
+    std::string password_hash;        // Argon2id string, as produced by libsodium
+    int danger_degree = 0;            // the wearer's current status: 0 normal, 1 caution, 2 danger
+    std::optional<int> user_posture;  // the last predicted posture class (0-7), if any
     TimePoint created_at;
 };
 
@@ -72,11 +72,11 @@ struct Device {
 // Limits, shared by validation, the database schema comments and the API docs.
 inline constexpr size_t kIdMinLength = 4;
 inline constexpr size_t kIdMaxLength = 32;
-inline constexpr size_t kPasswordMinLength = 8;    // code points
-inline constexpr size_t kPasswordMaxBytes = 1024;  // bytes; Argon2 input bound
-inline constexpr size_t kNameMaxLength = 100;      // code points
-inline constexpr size_t kAddressMaxLength = 255;   // code points
-inline constexpr size_t kDeviceNameMaxLength = 64; // code points
+inline constexpr size_t kPasswordMinLength = 8;     // code points
+inline constexpr size_t kPasswordMaxBytes = 1024;   // bytes; Argon2 input bound
+inline constexpr size_t kNameMaxLength = 100;       // code points
+inline constexpr size_t kAddressMaxLength = 255;    // code points
+inline constexpr size_t kDeviceNameMaxLength = 64;  // code points
 inline constexpr int kAgeMin = 1;
 inline constexpr int kAgeMax = 130;
 

@@ -39,11 +39,11 @@ struct Header {
 };
 
 struct Request {
-    std::string method;       // "GET", "POST", ... as sent
-    std::string target;       // raw request-target, e.g. "/api/check_id?id=kim"
-    std::string path;         // percent-decoded path without the query, e.g. "/api/check_id"
+    std::string method;  // "GET", "POST", ... as sent
+    std::string target;  // raw request-target, e.g. "/api/check_id?id=kim"
+    std::string path;    // percent-decoded path without the query, e.g. "/api/check_id"
     std::vector<std::pair<std::string, std::string>> query;  // decoded query parameters in order
-    std::vector<Header> headers;                              // names lower-cased
+    std::vector<Header> headers;                             // names lower-cased
     std::string body;
     std::string remote_address;  // peer IP address as text ("127.0.0.1", "::1")
     bool tls = false;            // always false for now; a reverse proxy terminates TLS
@@ -80,7 +80,7 @@ struct ServerOptions {
 };
 
 class Server {
-public:
+  public:
     Server(ServerOptions options, Handler handler);
     ~Server();  // Stops (gracefully) if still running.
     Server(const Server&) = delete;
@@ -97,7 +97,7 @@ public:
     // Number of connections currently open (for metrics and tests).
     size_t open_connections() const;
 
-private:
+  private:
     class Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -55,7 +55,7 @@ struct PostureRow {
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // ---- users ----

@@ -106,7 +106,13 @@ class HttpClient {
     // JSON body, Content-Type: application/json.
     HttpResult Post(std::string_view target, const boost::json::value& body, const Headers& headers = {});
     HttpResult Put(std::string_view target, const boost::json::value& body, const Headers& headers = {});
-    // Body sent exactly as given (e.g. broken JSON), with this Content-Type (none when empty).
+    // Raw body sent exactly as given (e.g. broken JSON), Content-Type: application/json unless
+    // `headers` has one. (Three overloads so that a string literal is not taken for a JSON value,
+    // while Post(target, {{"id", "kim"}}) still builds JSON.)
+    HttpResult Post(std::string_view target, std::string_view raw_body, const Headers& headers = {});
+    HttpResult Post(std::string_view target, const char* raw_body, const Headers& headers = {});
+    HttpResult Post(std::string_view target, const std::string& raw_body, const Headers& headers = {});
+    // Raw body with this Content-Type (none when empty).
     HttpResult PostRaw(std::string_view target, std::string body, std::string content_type = "application/json",
                        const Headers& headers = {});
 
