@@ -43,7 +43,7 @@ function(vg_module NAME)
       target_link_libraries(${target}_test PRIVATE ${target} ${M_PRIVATE_DEPS} ${M_TEST_DEPS}
                             GTest::gtest_main GTest::gmock vg_warnings)
       gtest_discover_tests(${target}_test DISCOVERY_MODE PRE_TEST
-                           PROPERTIES LABELS "unit;${NAME}")
+                           PROPERTIES LABELS unit)
     endif()
   endif()
 
