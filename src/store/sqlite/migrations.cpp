@@ -73,8 +73,38 @@ CREATE TABLE devices (
 CREATE INDEX devices_by_user ON devices (user_unique_num, created_at DESC, device_id DESC);
 )sql";
 
+// Vitals ingest and detection (issue 4).
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE users ADD COLUMN rule_profile TEXT NOT NULL DEFAULT 'adult-default';
+
+ALTER TABLE user_status ADD COLUMN causes TEXT NOT NULL DEFAULT '';
+ALTER TABLE user_status ADD COLUMN explanation TEXT NOT NULL DEFAULT '';
+ALTER TABLE user_status ADD COLUMN reading_at INTEGER;
+
+-- One row per reading. Units: docs/api.md (bpm, breaths/min, %, degC, mg/dL, steps/min, kcal/min).
+CREATE TABLE vitals (
+    id               INTEGER PRIMARY KEY,
+    user_unique_num  INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    device_id        INTEGER REFERENCES devices (device_id) ON DELETE SET NULL,
+    device_seq       INTEGER,
+    measured_at      INTEGER NOT NULL,
+    received_at      INTEGER NOT NULL,
+    heart_rate       REAL,
+    respiration_rate REAL,
+    spo2             REAL,
+    skin_temp        REAL,
+    glucose          REAL,
+    steps            REAL,
+    calories         REAL
+);
+-- A device's retried upload carries the same sequence numbers: the second copy is ignored.
+CREATE UNIQUE INDEX vitals_device_seq ON vitals (device_id, device_seq) WHERE device_seq IS NOT NULL;
+CREATE INDEX vitals_by_user_time ON vitals (user_unique_num, measured_at DESC, id DESC);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
+    SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
 };
 
 }  // namespace

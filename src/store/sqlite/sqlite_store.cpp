@@ -76,6 +76,24 @@ class Statement {
         if (stmt_ != nullptr) Check(sqlite3_bind_int64(stmt_, index, value));
     }
     void BindTime(int index, TimePoint value) { BindInt64(index, ToUnixMillis(value)); }
+    void BindNull(int index) {
+        if (stmt_ != nullptr) Check(sqlite3_bind_null(stmt_, index));
+    }
+    void BindDouble(int index, double value) {
+        if (stmt_ != nullptr) Check(sqlite3_bind_double(stmt_, index, value));
+    }
+    template <typename T>
+    void BindOptional(int index, const std::optional<T>& value) {
+        if (!value) {
+            BindNull(index);
+        } else if constexpr (std::is_same_v<T, double>) {
+            BindDouble(index, *value);
+        } else if constexpr (std::is_same_v<T, TimePoint>) {
+            BindTime(index, *value);
+        } else {
+            BindInt64(index, *value);
+        }
+    }
     void BindText(int index, std::string_view value) {
         // An empty string_view may have a null data(), which SQLite would bind as NULL.
         const char* data = value.data() != nullptr ? value.data() : "";
@@ -105,6 +123,12 @@ class Statement {
     int Int(int col) const { return sqlite3_column_int(stmt_, col); }
     TimePoint Time(int col) const { return FromUnixMillis(Int64(col)); }
     std::optional<int> OptionalInt(int col) const { return IsNull(col) ? std::nullopt : std::optional<int>(Int(col)); }
+    std::optional<int64_t> OptionalInt64(int col) const {
+        return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int64(col));
+    }
+    std::optional<double> OptionalDouble(int col) const {
+        return IsNull(col) ? std::nullopt : std::optional<double>(sqlite3_column_double(stmt_, col));
+    }
     std::optional<TimePoint> OptionalTime(int col) const {
         return IsNull(col) ? std::nullopt : std::optional<TimePoint>(Time(col));
     }
@@ -217,10 +241,10 @@ constexpr std::string_view kInsertUser =
     "guard_phone_num, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 constexpr std::string_view kSelectUserById =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, danger_degree, user_posture, created_at FROM users WHERE id = ?1";
+    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile FROM users WHERE id = ?1";
 constexpr std::string_view kSelectUserByUniqueNum =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, danger_degree, user_posture, created_at FROM users WHERE unique_num = ?1";
+    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile FROM users WHERE unique_num = ?1";
 constexpr std::string_view kUserIdExists = "SELECT 1 FROM users WHERE id = ?1";
 
 constexpr std::string_view kInsertSession =
@@ -247,10 +271,20 @@ constexpr std::string_view kTouchDevice = "UPDATE devices SET last_seen_at = ?2 
 
 constexpr std::string_view kSetDangerDegree = "UPDATE users SET danger_degree = ?2 WHERE unique_num = ?1";
 constexpr std::string_view kInsertStatus =
-    "INSERT INTO user_status (user_unique_num, status, updated_at) VALUES (?1, ?2, ?3)";
+    "INSERT INTO user_status (user_unique_num, status, updated_at, causes, explanation, reading_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr std::string_view kSelectRecentStatuses =
-    "SELECT user_unique_num, status, updated_at FROM user_status WHERE user_unique_num = ?1 "
-    "ORDER BY updated_at DESC, id DESC LIMIT ?2";
+    "SELECT user_unique_num, status, updated_at, causes, explanation, reading_at FROM user_status "
+    "WHERE user_unique_num = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2";
+constexpr std::string_view kSetRuleProfile = "UPDATE users SET rule_profile = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kUserExists = "SELECT 1 FROM users WHERE unique_num = ?1";
+constexpr std::string_view kInsertReading =
+    "INSERT INTO vitals (user_unique_num, device_id, device_seq, measured_at, received_at, heart_rate, "
+    "respiration_rate, spo2, skin_temp, glucose, steps, calories) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12) ON CONFLICT DO NOTHING";
+constexpr std::string_view kSelectRecentReadings =
+    "SELECT id, device_id, device_seq, measured_at, received_at, heart_rate, respiration_rate, spo2, skin_temp, "
+    "glucose, steps, calories FROM vitals WHERE user_unique_num = ?1 ORDER BY measured_at DESC, id DESC LIMIT ?2";
 constexpr std::string_view kSetUserPosture = "UPDATE users SET user_posture = ?2 WHERE unique_num = ?1";
 constexpr std::string_view kInsertPosture =
     "INSERT INTO user_posture (user_unique_num, posture, updated_at) VALUES (?1, ?2, ?3)";
@@ -281,6 +315,7 @@ domain::User ReadUser(const Statement& st) {
     user.danger_degree = st.Int(10);
     user.user_posture = st.OptionalInt(11);
     user.created_at = st.Time(12);
+    user.rule_profile = st.Text(13);
     return user;
 }
 
@@ -335,6 +370,9 @@ Result<std::vector<Row>> ReadRecent(Connection& conn, std::string_view sql, int6
         row.user_unique_num = st.Int64(0);
         if constexpr (std::is_same_v<Row, StatusRow>) {
             row.status = st.Int(1);
+            row.causes = st.Text(3);
+            row.explanation = st.Text(4);
+            row.reading_at = st.OptionalTime(5);
         } else {
             row.posture = st.Int(1);
         }
@@ -940,8 +978,91 @@ Status SqliteStore::TouchDevice(int64_t device_id, TimePoint last_seen_at) {
 // The seed's UserStatus / UserPosture
 
 Status SqliteStore::AppendStatus(const StatusRow& row) {
-    return impl_->Write([&](Connection& conn) {
-        return AppendHistory(conn, kSetDangerDegree, kInsertStatus, row.user_unique_num, row.status, row.updated_at);
+    return impl_->Write([&](Connection& conn) -> Status {
+        {
+            Statement st = conn.Prepare(kSetDangerDegree);
+            st.BindInt64(1, row.user_unique_num);
+            st.BindInt64(2, row.status);
+            VG_RETURN_IF_ERROR(st.Run("update user"));
+            if (conn.Changes() == 0) return NotFound("user not found");
+        }
+        Statement st = conn.Prepare(kInsertStatus);
+        st.BindInt64(1, row.user_unique_num);
+        st.BindInt64(2, row.status);
+        st.BindTime(3, row.updated_at);
+        st.BindText(4, row.causes);
+        st.BindText(5, row.explanation);
+        st.BindOptional(6, row.reading_at);
+        return st.Run("append status row");
+    });
+}
+
+Status SqliteStore::SetRuleProfile(int64_t user_unique_num, std::string_view profile) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kSetRuleProfile);
+        st.BindInt64(1, user_unique_num);
+        st.BindText(2, profile);
+        VG_RETURN_IF_ERROR(st.Run("set rule profile"));
+        return conn.Changes() == 0 ? NotFound("user not found") : Status::Ok();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Vitals
+
+Result<std::vector<bool>> SqliteStore::AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
+                                                      std::span<const IncomingReading> readings,
+                                                      TimePoint received_at) {
+    std::vector<bool> stored(readings.size(), false);
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        {
+            Statement st = conn.Prepare(kUserExists);
+            st.BindInt64(1, user_unique_num);
+            const int rc = st.Step();
+            if (rc == SQLITE_DONE) return NotFound("user not found");
+            if (rc != SQLITE_ROW) return st.ErrorStatus("find user");
+        }
+        for (size_t i = 0; i < readings.size(); ++i) {
+            const IncomingReading& in = readings[i];
+            Statement st = conn.Prepare(kInsertReading);
+            st.BindInt64(1, user_unique_num);
+            st.BindOptional(2, device_id);
+            st.BindOptional(3, device_id ? in.device_seq : std::nullopt);
+            st.BindTime(4, in.reading.measured_at);
+            st.BindTime(5, received_at);
+            for (int m = 0; m < domain::kMetricCount; ++m) {
+                st.BindOptional(6 + m, in.reading.values[static_cast<size_t>(m)]);
+            }
+            VG_RETURN_IF_ERROR(st.Run("store reading"));
+            stored[i] = conn.Changes() > 0;
+        }
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return stored;
+}
+
+Result<std::vector<StoredReading>> SqliteStore::RecentReadings(int64_t user_unique_num, int limit) {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<StoredReading>> {
+        Statement st = conn.Prepare(kSelectRecentReadings);
+        st.BindInt64(1, user_unique_num);
+        st.BindInt64(2, std::clamp(limit, kMinRecentLimit, kMaxRecentLimit));
+        std::vector<StoredReading> rows;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) {
+            StoredReading r;
+            r.id = st.Int64(0);
+            r.device_id = st.OptionalInt64(1);
+            r.device_seq = st.OptionalInt64(2);
+            r.reading.measured_at = st.Time(3);
+            r.received_at = st.Time(4);
+            for (int m = 0; m < domain::kMetricCount; ++m) {
+                r.reading.values[static_cast<size_t>(m)] = st.OptionalDouble(5 + m);
+            }
+            rows.push_back(std::move(r));
+        }
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read recent readings");
+        return rows;
     });
 }
 

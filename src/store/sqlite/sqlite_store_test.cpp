@@ -767,5 +767,67 @@ TEST_F(SqliteStoreTest, OneReadConnectionServesManyReaders) {
     EXPECT_EQ(failures.load(), 0);
 }
 
+IncomingReading ReadingAt(int64_t ms, std::optional<int64_t> seq, double hr) {
+    IncomingReading r;
+    r.device_seq = seq;
+    r.reading.measured_at = FromUnixMillis(ms);
+    r.reading.set(domain::Metric::kHeartRate, hr);
+    r.reading.set(domain::Metric::kSpo2, 97.5);
+    return r;
+}
+
+TEST_F(SqliteStoreTest, ReadingsAreStoredAndRetriedSequencesAreIgnored) {
+    const int64_t user = CreateUserOrDie("vitals_user");
+    auto device = store().CreateDevice(SampleDevice(user, "token-v"));
+    ASSERT_TRUE(device.ok());
+    std::vector<IncomingReading> batch = {ReadingAt(1000, 1, 70), ReadingAt(2000, 2, 71), ReadingAt(3000, 3, 72)};
+    auto first = store().AppendReadings(user, device->device_id, batch, kT0);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(*first, (std::vector<bool>{true, true, true}));
+    // A retry with an overlap: 2 and 3 again, plus a new 4.
+    std::vector<IncomingReading> retry = {ReadingAt(2000, 2, 71), ReadingAt(3000, 3, 72), ReadingAt(4000, 4, 73)};
+    auto second = store().AppendReadings(user, device->device_id, retry, kT0);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(*second, (std::vector<bool>{false, false, true}));
+    auto recent = store().RecentReadings(user, 10);
+    ASSERT_TRUE(recent.ok());
+    ASSERT_EQ(recent->size(), 4u);
+    EXPECT_EQ(ToUnixMillis((*recent)[0].reading.measured_at), 4000);
+    EXPECT_EQ((*recent)[0].reading.get(domain::Metric::kHeartRate), 73);
+    EXPECT_EQ((*recent)[0].reading.get(domain::Metric::kSpo2), 97.5);
+    EXPECT_FALSE((*recent)[0].reading.get(domain::Metric::kGlucose).has_value());
+    EXPECT_EQ((*recent)[0].device_seq, 4);
+}
+
+TEST_F(SqliteStoreTest, ReadingsWithoutSequenceAreAlwaysStored) {
+    const int64_t user = CreateUserOrDie("session_user");
+    std::vector<IncomingReading> batch = {ReadingAt(1000, std::nullopt, 70), ReadingAt(1000, std::nullopt, 70)};
+    auto stored = store().AppendReadings(user, std::nullopt, batch, kT0);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(*stored, (std::vector<bool>{true, true}));
+    EXPECT_EQ(store().AppendReadings(user + 1000, std::nullopt, batch, kT0).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, StatusRowsKeepCausesAndExplanation) {
+    const int64_t user = CreateUserOrDie("status_user");
+    StatusRow row{user, 2, kT0, "heart_rate,spo2", "Heart rate 150 bpm is very high.", FromUnixMillis(12345)};
+    ASSERT_TRUE(store().AppendStatus(row).ok());
+    auto rows = store().RecentStatuses(user, 10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].causes, "heart_rate,spo2");
+    EXPECT_EQ((*rows)[0].explanation, "Heart rate 150 bpm is very high.");
+    EXPECT_EQ((*rows)[0].reading_at, FromUnixMillis(12345));
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->danger_degree, 2);
+}
+
+TEST_F(SqliteStoreTest, RuleProfileDefaultsAndCanBeChanged) {
+    const int64_t user = CreateUserOrDie("profile_user");
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->rule_profile, "adult-default");
+    ASSERT_TRUE(store().SetRuleProfile(user, "glucose").ok());
+    EXPECT_EQ(store().FindUserById("profile_user")->rule_profile, "glucose");
+    EXPECT_EQ(store().SetRuleProfile(user + 1000, "glucose").code(), ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace vg::store

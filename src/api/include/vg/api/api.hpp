@@ -14,9 +14,14 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "vg/auth/account_service.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/http/server.hpp"
+#include "vg/ingest/ingest_service.hpp"
+#include "vg/live/live_hub.hpp"
+#include "vg/rules/rules.hpp"
 #include "vg/store/store.hpp"
 
 namespace prometheus {
@@ -46,6 +51,9 @@ class Api {
     Api& operator=(const Api&) = delete;
 
     http::Response Handle(const http::Request& request);
+    // Decides on a WebSocket upgrade: GET /api/stream with a session cookie subscribes to the
+    // wearer's live events (see docs/api.md); anything else is refused with an error response.
+    http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
 
     // Marks the service as draining (shutdown): /readyz answers 503 from then on.
     void SetDraining() { draining_.store(true); }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/http/server.hpp"
 
@@ -25,6 +26,9 @@ namespace vg::api {
 
 // REQUIRES: request carries a body that should be JSON.
 Result<boost::json::object> ParseJsonObjectBody(const http::Request& request);
+
+// Parses ISO 8601 date-times with a zone (Z or ±hh:mm); nullopt when malformed.
+std::optional<TimePoint> ParseIso8601(std::string_view text);
 
 class ObjectReader {
   public:
@@ -34,6 +38,11 @@ class ObjectReader {
     std::optional<std::string> String(std::string_view name, bool required);
     // A whole-number field (42 or 42.0). Wrong type: "must be a whole number".
     std::optional<int64_t> Integer(std::string_view name, bool required);
+    // A number field (integer or decimal). Wrong type: "must be a number".
+    std::optional<double> Number(std::string_view name, bool required);
+    // A point in time: an ISO 8601 string ("2026-11-23T16:30:00Z", "…+09:00", fractions allowed) or
+    // milliseconds since the Unix epoch.
+    std::optional<TimePoint> Timestamp(std::string_view name, bool required);
     // Marks a field as known-but-not-accepted from clients (e.g. server-owned), with the reason.
     void Refuse(std::string_view name, std::string problem);
     // Adds a problem found by other validation.

@@ -24,6 +24,8 @@ namespace vg::api {
 enum class Access {
     kPublic,   // anyone
     kSession,  // a logged-in person (cookie session); unsafe methods also need the CSRF token
+    kDevice,   // a paired watch: "Authorization: Bearer <device token>"
+    kSessionOrDevice,  // either of the two (the wearer's page or the watch)
 };
 
 struct RequestContext {
@@ -54,8 +56,10 @@ class Router {
     };
     Match Find(std::string_view method, std::string_view path) const;
 
-  private:
+      // The non-empty segments of a path: "/api/signup/" -> {"api", "signup"}.
     static std::vector<std::string_view> Split(std::string_view path);
+
+private:
     std::vector<Route> routes_;
 };
 

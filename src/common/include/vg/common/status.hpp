@@ -88,7 +88,11 @@ class [[nodiscard]] Result {
     T* operator->() { return &value(); }
     const T& operator*() const& { return value(); }
 
-    Status status() const { return ok() ? Status::Ok() : std::get<Status>(data_); }
+    // A reference, so that `result.status().message()` never dangles (it once did, found by ASan).
+    const Status& status() const {
+        static const Status kOkStatus;
+        return ok() ? kOkStatus : std::get<Status>(data_);
+    }
 
   private:
     std::variant<T, Status> data_;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +66,43 @@ struct Response {
 using Handler = std::function<Response(const Request&)>;
 using ErrorResponder = std::function<Response(ErrorCode code, std::string message)>;
 
+// ---- WebSocket (RFC 6455) ----
+//
+// A GET request asking to upgrade to WebSocket is given to the WebSocketUpgrader (on a worker
+// thread, like a Handler, so it may authenticate against the store). It either refuses with an
+// ordinary Response (e.g. 401), or accepts by returning callbacks; the server then completes the
+// handshake and calls on_open with the connection.
+
+// The application's handle on an open WebSocket.
+// Thread-safety: SendText and Close may be called from any thread, concurrently.
+class WebSocketConnection {
+public:
+    virtual ~WebSocketConnection() = default;
+    // Queues one text message and returns at once. False when the connection is closed, or when
+    // its queue of unsent messages exceeds the limit (a consumer too slow to keep up): then the
+    // connection is closed, since a live view that lags minutes behind is worse than a reconnect.
+    virtual bool SendText(std::string message) = 0;
+    // Starts a normal close (code 1000, or 1001 "going away" during shutdown). Idempotent.
+    virtual void Close() = 0;
+    virtual bool is_open() const = 0;
+};
+
+struct WebSocketCallbacks {
+    // Called once, after the handshake, before any message. May call SendText.
+    std::function<void(std::shared_ptr<WebSocketConnection>)> on_open;
+    // Each complete text message from the client, in order, one at a time.
+    std::function<void(std::string message)> on_message;
+    // Called once when the connection has ended, for whatever reason (never before on_open).
+    std::function<void()> on_close;
+};
+
+struct WebSocketDecision {
+    std::optional<Response> refusal;  // set: answer this instead of upgrading
+    WebSocketCallbacks callbacks;     // used when refusal is empty
+};
+
+using WebSocketUpgrader = std::function<WebSocketDecision(const Request&)>;
+
 struct ServerOptions {
     std::string address = "127.0.0.1";
     uint16_t port = 8080;  // 0 picks a free port; see Server::port()
@@ -77,6 +115,11 @@ struct ServerOptions {
     int io_threads = 1;
     int worker_threads = 4;
     ErrorResponder error_response;  // REQUIRED
+    // Optional. Without it, upgrade requests reach the Handler like any other request.
+    WebSocketUpgrader websocket_upgrader;
+    size_t websocket_message_limit_bytes = 64 * 1024;   // larger incoming messages close the connection
+    size_t websocket_send_queue_limit = 1024;           // unsent messages before a consumer counts as stuck
+    std::chrono::milliseconds websocket_ping_interval{20'000};  // keep-alive pings; no pong in time closes
 };
 
 class Server {

@@ -22,7 +22,11 @@
 
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
+#include <optional>
+#include <span>
+
 #include "vg/domain/account.hpp"
+#include "vg/domain/vitals.hpp"
 
 namespace vg::store {
 
@@ -40,11 +44,28 @@ struct NewDevice {
     TimePoint created_at;
 };
 
-// One row of the seed's UserStatus: 0 normal, 1 caution, 2 danger.
+// One row of the seed's UserStatus: 0 normal, 1 caution, 2 danger, with why.
 struct StatusRow {
     int64_t user_unique_num = 0;
     int status = 0;
     TimePoint updated_at;
+    std::string causes;       // comma-separated metric names, e.g. "heart_rate,spo2"; may be empty
+    std::string explanation;  // the sentence shown to the wearer; may be empty
+    std::optional<TimePoint> reading_at;  // when the reading behind it was measured
+};
+
+// A reading to store. device_seq (with the device) makes a retried upload idempotent.
+struct IncomingReading {
+    std::optional<int64_t> device_seq;
+    domain::VitalsReading reading;
+};
+
+struct StoredReading {
+    int64_t id = 0;
+    std::optional<int64_t> device_id;
+    std::optional<int64_t> device_seq;
+    domain::VitalsReading reading;
+    TimePoint received_at;
 };
 
 // One row of the seed's UserPosture: class 0-7 (0 Downstairs ... 7 Fall).
@@ -86,6 +107,19 @@ class Store {
     // kNotFound when the device does not exist, belongs to another user, or is already revoked.
     virtual Status RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) = 0;
     virtual Status TouchDevice(int64_t device_id, TimePoint last_seen_at) = 0;
+
+    // Selects the wearer's rule profile (by name; the caller checks that it exists). kNotFound for no user.
+    virtual Status SetRuleProfile(int64_t user_unique_num, std::string_view profile) = 0;
+
+    // ---- vitals ----
+    // Stores the readings in one transaction. For each reading, true when it was stored, false when
+    // (device_id, device_seq) was already stored (a retry): duplicates are not errors. kNotFound when
+    // the user does not exist.
+    virtual Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
+                                                     std::span<const IncomingReading> readings,
+                                                     TimePoint received_at) = 0;
+    // The `limit` most recently measured readings, newest first.
+    virtual Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) = 0;
 
     // ---- the seed's UserStatus / UserPosture ----
     // Appends the row and sets the user's danger_degree (resp. user_posture) in the same transaction.

@@ -1,0 +1,298 @@
+#pragma once
+// Private to the api module: the Impl behind Api, shared by api.cpp (dispatch, security,
+// operations routes) and the *_routes.cpp files (one per group of routes).
+
+#include "vg/api/api.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+#include <charconv>
+#include <chrono>
+#include "vg/api/errors.hpp"
+#include "vg/api/json_input.hpp"
+#include "vg/api/events.hpp"
+#include "vg/api/router.hpp"
+
+namespace vg::api {
+
+namespace json = boost::json;
+
+namespace detail {
+
+
+
+inline constexpr std::string_view kSessionCookie = "vg_session";
+
+inline bool IsUnsafeMethod(std::string_view method) { return method != "GET" && method != "HEAD" && method != "OPTIONS"; }
+
+inline std::string_view Trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+inline std::string CookieValue(const http::Request& request, std::string_view name) {
+    for (const auto& h : request.headers) {
+        if (h.name != "cookie") continue;
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            size_t semi = rest.find(';');
+            std::string_view pair = Trim(rest.substr(0, semi));
+            rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+            size_t eq = pair.find('=');
+            if (eq != std::string_view::npos && Trim(pair.substr(0, eq)) == name) {
+                return std::string(Trim(pair.substr(eq + 1)));
+            }
+        }
+    }
+    return {};
+}
+
+inline json::value TimeOrNull(const std::optional<TimePoint>& t) {
+    if (!t) return nullptr;
+    return json::value(FormatIso8601(*t));
+}
+
+inline json::object UserJson(const domain::User& user) {
+    const domain::UserProfile& p = user.profile;
+    json::object o{{"id", p.id},
+                   {"name", p.name},
+                   {"age", p.age},
+                   {"address", p.address},
+                   {"detailed_address", p.detailed_address},
+                   {"phone_num", p.phone_num},
+                   {"guard_name", p.guard_name},
+                   {"guard_phone_num", p.guard_phone_num},
+                   {"danger_degree", user.danger_degree},
+                   {"created_at", FormatIso8601(user.created_at)}};
+    o["user_posture"] = user.user_posture ? json::value(*user.user_posture) : json::value(nullptr);
+    return o;
+}
+
+inline json::object DeviceJson(const domain::Device& d) {
+    return json::object{{"device_id", d.device_id},
+                        {"name", d.name},
+                        {"created_at", FormatIso8601(d.created_at)},
+                        {"last_seen_at", TimeOrNull(d.last_seen_at)},
+                        {"revoked_at", TimeOrNull(d.revoked_at)},
+                        {"active", !d.revoked_at.has_value()}};
+}
+
+// The host part of an origin or Host header value, lower-cased, port kept: "localhost:8080".
+inline std::string OriginHostPort(std::string_view origin) {
+    size_t scheme = origin.find("://");
+    if (scheme != std::string_view::npos) origin.remove_prefix(scheme + 3);
+    if (size_t slash = origin.find('/'); slash != std::string_view::npos) origin = origin.substr(0, slash);
+    std::string out(origin);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+}  // namespace detail
+
+using namespace detail;  // NOLINT(google-build-using-namespace): private header
+
+class Api::Impl {
+  public:
+    Impl(Api& api, ApiServices services, ApiOptions options)
+        : api_(api),
+          accounts_(services.accounts),
+          store_(services.store),
+          clock_(services.clock),
+          ingest_(services.ingest),
+          live_(services.live),
+          profiles_(services.profiles),
+          on_rule_profile_changed_(std::move(services.on_rule_profile_changed)),
+          options_(std::move(options)),
+          check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
+          registry_(std::make_shared<prometheus::Registry>()),
+          requests_(prometheus::BuildCounter()
+                        .Name("vitalguard_http_requests_total")
+                        .Help("HTTP requests answered, by method, route pattern and status code")
+                        .Register(*registry_)),
+          latency_(prometheus::BuildHistogram()
+                       .Name("vitalguard_http_request_duration_seconds")
+                       .Help("Time from a complete request to its response, by method and route pattern")
+                       .Register(*registry_)) {
+        AddRoutes();
+    }
+
+    http::Response Handle(const http::Request& request) {
+        const auto started = std::chrono::steady_clock::now();
+        std::string route_label = "unmatched";
+        http::Response response = Dispatch(request, route_label);
+        ApplyCommonHeaders(response);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const std::string method = KnownMethod(request.method);
+        requests_.Add({{"method", method}, {"route", route_label}, {"status", std::to_string(response.status)}})
+            .Increment();
+        latency_
+            .Add({{"method", method}, {"route", route_label}},
+                 prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                         0.5, 1, 2.5})
+            .Observe(seconds);
+        if (route_label != "/metrics" && route_label != "/healthz" && route_label != "/readyz") {
+            spdlog::info("{} {} {} {:.1f}ms client={}", request.method, request.path, response.status, seconds * 1000,
+                         ClientAddress(request));
+        }
+        return response;
+    }
+
+    prometheus::Registry& registry() { return *registry_; }
+
+  private:
+    static std::string KnownMethod(std::string_view m) {
+        for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+            if (m == known) return std::string(m);
+        }
+        return "other";  // keeps the label set bounded
+    }
+
+    std::string ClientAddress(const http::Request& request) const {
+        if (options_.trust_proxy) {
+            std::string_view forwarded = request.header("x-forwarded-for");
+            if (!forwarded.empty()) {
+                // The left-most address is the original client.
+                return std::string(Trim(forwarded.substr(0, forwarded.find(','))));
+            }
+        }
+        return request.remote_address;
+    }
+
+    void ApplyCommonHeaders(http::Response& r) const {
+        r.set_header("Cache-Control", "no-store");
+        r.set_header("X-Content-Type-Options", "nosniff");
+        r.set_header("Referrer-Policy", "no-referrer");
+        r.set_header("X-Frame-Options", "DENY");
+        r.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    }
+
+    Status CheckOrigin(const http::Request& request) const {
+        std::string_view origin = request.header("origin");
+        if (origin.empty()) return Status::Ok();  // not a browser cross-site request
+        const std::string origin_host = OriginHostPort(origin);
+        if (origin_host == OriginHostPort(request.header("host"))) return Status::Ok();
+        for (const auto& allowed : options_.allowed_origins) {
+            if (OriginHostPort(allowed) == origin_host) return Status::Ok();
+        }
+        return Status::Error(ErrorCode::kForbidden,
+                             "Requests that change data must come from VitalGuard's own pages (origin " +
+                                 std::string(origin) + " is not allowed).");
+    }
+
+    http::Response Dispatch(const http::Request& request, std::string& route_label) {
+        Router::Match match = router_.Find(request.method, request.path);
+        if (!match.route) {
+            if (!match.allowed_methods.empty()) {
+                std::string allow;
+                for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+                http::Response r = ErrorResponse(Status::Error(
+                    ErrorCode::kMethodNotAllowed, request.method + " is not supported here; use " + allow + "."));
+                r.set_header("Allow", allow);
+                return r;
+            }
+            return ErrorResponse(Status::Error(ErrorCode::kNotFound, "There is no such page or API: " + request.path));
+        }
+        route_label = match.route->pattern;
+        RequestContext ctx{request, ClientAddress(request), std::move(match.params), std::nullopt, {}};
+        const bool unsafe = IsUnsafeMethod(request.method);
+        if (unsafe) {
+            if (Status s = CheckOrigin(request); !s.ok()) return ErrorResponse(s);
+        }
+        const Access access = match.route->access;
+        const std::string_view authorization = request.header("authorization");
+        const bool bearer = authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " ||
+                                                         authorization.substr(0, 7) == "bearer ");
+        if (access == Access::kDevice || (access == Access::kSessionOrDevice && bearer)) {
+            // A device token is not a cookie: a browser never sends it on its own, so no CSRF check.
+            auto device = accounts_.AuthenticateDevice(bearer ? Trim(authorization.substr(7)) : std::string_view());
+            if (!device.ok()) return ErrorResponse(device.status());
+            ctx.device = std::move(device).value();
+        } else if (access == Access::kSession || access == Access::kSessionOrDevice) {
+            ctx.session_token = CookieValue(request, kSessionCookie);
+            auto auth = accounts_.Authenticate(ctx.session_token);
+            if (!auth.ok()) {
+                http::Response r = ErrorResponse(auth.status());
+                if (!ctx.session_token.empty()) ClearSessionCookie(r);
+                return r;
+            }
+            if (unsafe) {
+                std::string_view csrf = request.header("x-csrf-token");
+                if (!auth::SecretsEqual(csrf, auth->session.csrf_token)) {
+                    return ErrorResponse(Status::Error(
+                        ErrorCode::kCsrfFailed,
+                        csrf.empty() ? "This request needs the X-CSRF-Token header from your login."
+                                     : "The X-CSRF-Token header does not match your session. Please reload the page."));
+                }
+            }
+            ctx.auth = std::move(auth).value();
+        }
+        try {
+            http::Response response = match.route->handler(ctx);
+            if (request.method == "HEAD") response.body.clear();
+            return response;
+        } catch (const std::exception& e) {
+            spdlog::error("handler for {} {} failed: {}", request.method, route_label, e.what());
+            return ErrorResponse(Status::Error(ErrorCode::kInternal, "Something went wrong on our side."));
+        }
+    }
+
+    std::string SessionCookie(const std::string& token, std::chrono::milliseconds max_age) const {
+        std::string c = std::string(kSessionCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count());
+        if (options_.secure_cookies) c += "; Secure";
+        return c;
+    }
+
+    void ClearSessionCookie(http::Response& r) const {
+        r.set_header("Set-Cookie", SessionCookie("", std::chrono::milliseconds(0)));
+    }
+
+    void AddRoutes();
+
+    // ---- handlers ----
+    http::Response Signup(RequestContext& ctx);
+    http::Response CheckId(RequestContext& ctx);
+    http::Response Login(RequestContext& ctx);
+    http::Response Logout(RequestContext& ctx);
+    http::Response Me(RequestContext& ctx);
+    http::Response PairDevice(RequestContext& ctx);
+    http::Response ListDevices(RequestContext& ctx);
+    http::Response RevokeDevice(RequestContext& ctx);
+    http::Response Healthz(RequestContext& ctx);
+    http::Response Readyz(RequestContext& ctx);
+    http::Response Metrics(RequestContext& ctx);
+    // vitals_routes.cpp
+    http::Response UpdateStatus(RequestContext& ctx);
+    http::Response GetStatus(RequestContext& ctx);
+    http::Response IngestBatch(RequestContext& ctx);
+    http::Response RecentVitals(RequestContext& ctx);
+    http::Response ListRuleProfiles(RequestContext& ctx);
+    http::Response SetRuleProfile(RequestContext& ctx);
+
+public:
+    http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
+
+private:
+
+    Api& api_;
+    auth::AccountService& accounts_;
+    store::Store& store_;
+    const Clock& clock_;
+    ingest::IngestService* ingest_;
+    live::LiveHub* live_;
+    const rules::ProfileRegistry* profiles_;
+    std::function<void(int64_t)> on_rule_profile_changed_;
+    const ApiOptions options_;
+    auth::SlidingWindowLimiter check_id_limiter_;
+    Router router_;
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Family<prometheus::Counter>& requests_;
+    prometheus::Family<prometheus::Histogram>& latency_;
+};
+
+}  // namespace vg::api

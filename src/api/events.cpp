@@ -1,0 +1,43 @@
+#include "vg/api/events.hpp"
+
+#include <boost/json.hpp>
+
+namespace vg::api {
+
+namespace json = boost::json;
+
+json::object DetectionJson(const domain::Detection& d) {
+    json::array causes;
+    for (domain::Metric m : d.causes) causes.emplace_back(domain::MetricName(m));
+    json::array rules;
+    for (const domain::FiredRule& r : d.fired) {
+        rules.push_back(json::object{{"rule", r.rule},
+                                     {"kind", r.kind},
+                                     {"metric", domain::MetricName(r.metric)},
+                                     {"level", domain::LevelName(r.level)},
+                                     {"value", r.value},
+                                     {"detail", r.detail}});
+    }
+    return json::object{{"status", static_cast<int>(d.level)},
+                        {"level", domain::LevelName(d.level)},
+                        {"causes", std::move(causes)},
+                        {"rules", std::move(rules)},
+                        {"explanation", d.explanation},
+                        {"advice_only", d.advice_only}};
+}
+
+std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& detection, domain::Level previous,
+                           std::optional<TimePoint> reading_at, std::optional<TimePoint> received_at,
+                           TimePoint detected_at) {
+    json::object o = DetectionJson(detection);
+    o["type"] = "detection";
+    o["wearer"] = wearer_id;
+    o["changed"] = detection.level != previous;
+    o["previous_status"] = static_cast<int>(previous);
+    o["reading_at"] = reading_at ? json::value(FormatIso8601(*reading_at)) : json::value(nullptr);
+    o["received_at"] = received_at ? json::value(FormatIso8601(*received_at)) : json::value(nullptr);
+    o["detected_at"] = FormatIso8601(detected_at);
+    return json::serialize(o);
+}
+
+}  // namespace vg::api

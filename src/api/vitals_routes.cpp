@@ -1,0 +1,224 @@
+// The seed's status API (3.1.2), device batch ingest, rule profiles and the live stream.
+#include "api_impl.hpp"
+
+namespace vg::api {
+namespace {
+
+constexpr std::array<domain::Metric, domain::kMetricCount> kAllMetrics = {
+    domain::Metric::kHeartRate, domain::Metric::kRespirationRate, domain::Metric::kSpo2,
+    domain::Metric::kSkinTemp,  domain::Metric::kGlucose,         domain::Metric::kSteps,
+    domain::Metric::kCalories};
+
+// Reads the vitals fields of one reading object.
+void ReadVitals(ObjectReader& reader, domain::VitalsReading& reading) {
+    for (domain::Metric m : kAllMetrics) {
+        if (auto v = reader.Number(domain::MetricName(m), false)) reading.set(m, *v);
+    }
+}
+
+Status Unavailable(std::string_view what) {
+    return Status::Error(ErrorCode::kUnavailable, std::string(what) + " is not available on this server.");
+}
+
+std::string CausesText(const domain::Detection& d) {
+    std::string out;
+    for (domain::Metric m : d.causes) {
+        if (!out.empty()) out += ',';
+        out += domain::MetricName(m);
+    }
+    return out;
+}
+
+// A LiveHub subscriber that forwards to a WebSocket without keeping it alive.
+class WebSocketSubscriber final : public live::LiveSubscriber {
+public:
+    explicit WebSocketSubscriber(std::weak_ptr<http::WebSocketConnection> connection)
+        : connection_(std::move(connection)) {}
+    bool Deliver(const std::string& message) override {
+        auto c = connection_.lock();
+        return c && c->SendText(message);
+    }
+
+private:
+    std::weak_ptr<http::WebSocketConnection> connection_;
+};
+
+}  // namespace
+
+http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
+    if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    ObjectReader reader(*body);
+    domain::VitalsReading reading;
+    ReadVitals(reader, reading);
+    reading.measured_at = reader.Timestamp("timestamp", false).value_or(clock_.Now());
+    Status shape = reader.Finish("Some values need to be corrected.");
+    if (!shape.ok()) return ErrorResponse(shape);
+    auto verdict = ingest_->SubmitAndWait(ctx.wearer(), reading,
+                                          ctx.device ? std::optional<int64_t>(ctx.device->device_id) : std::nullopt);
+    if (!verdict.ok()) return ErrorResponse(verdict.status());
+    json::object out = DetectionJson(*verdict);
+    out["timestamp"] = FormatIso8601(reading.measured_at);
+    return JsonResponse(200, out);
+}
+
+http::Response Api::Impl::GetStatus(RequestContext& ctx) {
+    int limit = 10;  // the seed's chart shows the 10 most recent rows
+    if (const std::string* raw = ctx.request.query_param("limit")) {
+        int parsed = 0;
+        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), parsed);
+        if (ec != std::errc() || end != raw->data() + raw->size() || parsed < 1 || parsed > 1000) {
+            return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The limit is not valid.",
+                                               {{"limit", "must be a whole number from 1 to 1000"}}));
+        }
+        limit = parsed;
+    }
+    auto rows = store_.RecentStatuses(ctx.wearer(), limit);
+    if (!rows.ok()) return ErrorResponse(rows.status());
+    json::array list;
+    for (const store::StatusRow& r : *rows) {
+        json::array causes;
+        std::string_view rest = r.causes;
+        while (!rest.empty()) {
+            size_t comma = rest.find(',');
+            causes.emplace_back(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+        list.push_back(json::object{{"status", r.status},
+                                    {"level", domain::LevelName(static_cast<domain::Level>(r.status))},
+                                    {"updated_at", FormatIso8601(r.updated_at)},
+                                    {"reading_at", TimeOrNull(r.reading_at)},
+                                    {"causes", std::move(causes)},
+                                    {"explanation", r.explanation}});
+    }
+    return JsonResponse(200, json::object{{"statuses", std::move(list)}});
+}
+
+http::Response Api::Impl::IngestBatch(RequestContext& ctx) {
+    if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    auto it = body->find("readings");
+    std::vector<FieldError> problems;
+    for (const auto& kv : *body) {
+        if (kv.key() != "readings") problems.push_back({std::string(kv.key()), "is not a known field"});
+    }
+    if (it == body->end() || !it->value().is_array()) {
+        problems.push_back({"readings", "is required and must be a list of readings"});
+        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The batch is not valid.", problems));
+    }
+    const json::array& items = it->value().as_array();
+    if (items.size() > ingest_->options().max_batch) {
+        problems.push_back({"readings", "must contain at most " + std::to_string(ingest_->options().max_batch) +
+                                            " readings; send the rest in another request"});
+    }
+    std::vector<store::IncomingReading> readings;
+    readings.reserve(items.size());
+    for (size_t i = 0; i < items.size() && problems.size() < 100; ++i) {
+        const std::string prefix = "readings[" + std::to_string(i) + "]";
+        if (!items[i].is_object()) {
+            problems.push_back({prefix, "must be an object"});
+            continue;
+        }
+        ObjectReader reader(items[i].as_object());
+        store::IncomingReading in;
+        ReadVitals(reader, in.reading);
+        if (auto t = reader.Timestamp("timestamp", true)) in.reading.measured_at = *t;
+        if (auto seq = reader.Integer("seq", false)) in.device_seq = *seq;
+        Status s = reader.Finish();
+        for (const auto& f : s.fields()) problems.push_back({prefix + "." + f.field, f.problem});
+        readings.push_back(std::move(in));
+    }
+    if (!problems.empty()) {
+        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed,
+                                           "Some readings need to be corrected; none of this batch was stored.",
+                                           std::move(problems)));
+    }
+    auto result = ingest_->SubmitBatch(ctx.wearer(), ctx.device->device_id, readings);
+    if (!result.ok()) return ErrorResponse(result.status());
+    return JsonResponse(200, json::object{{"stored", result->stored},
+                                          {"duplicates", result->duplicates},
+                                          {"not_evaluated", result->not_evaluated}});
+}
+
+http::Response Api::Impl::RecentVitals(RequestContext& ctx) {
+    auto rows = store_.RecentReadings(ctx.wearer(), 60);
+    if (!rows.ok()) return ErrorResponse(rows.status());
+    json::array list;
+    for (const auto& r : *rows) {
+        json::object o{{"timestamp", FormatIso8601(r.reading.measured_at)}};
+        for (domain::Metric m : kAllMetrics) {
+            if (auto v = r.reading.get(m)) o[domain::MetricName(m)] = *v;
+        }
+        list.push_back(std::move(o));
+    }
+    return JsonResponse(200, json::object{{"vitals", std::move(list)}});
+}
+
+http::Response Api::Impl::ListRuleProfiles(RequestContext&) {
+    if (!profiles_) return ErrorResponse(Unavailable("Rule profiles"));
+    json::array names;
+    for (const auto& n : profiles_->Names()) names.emplace_back(n);
+    return JsonResponse(200, json::object{{"rule_profiles", std::move(names)}});
+}
+
+http::Response Api::Impl::SetRuleProfile(RequestContext& ctx) {
+    if (!profiles_) return ErrorResponse(Unavailable("Rule profiles"));
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    ObjectReader reader(*body);
+    std::string name = reader.String("rule_profile", true).value_or("");
+    if (!name.empty() && !profiles_->Find(name)) {
+        std::string known;
+        for (const auto& n : profiles_->Names()) known += (known.empty() ? "" : ", ") + n;
+        reader.AddProblem("rule_profile", "must be one of: " + known);
+    }
+    Status shape = reader.Finish();
+    if (!shape.ok()) return ErrorResponse(shape);
+    Status s = store_.SetRuleProfile(ctx.wearer(), name);
+    if (!s.ok()) return ErrorResponse(s);
+    if (on_rule_profile_changed_) on_rule_profile_changed_(ctx.wearer());
+    return JsonResponse(200, json::object{{"rule_profile", name}});
+}
+
+http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request) {
+    http::WebSocketDecision decision;
+    auto refuse = [&](const Status& s) {
+        http::Response r = ErrorResponse(s);
+        ApplyCommonHeaders(r);
+        decision.refusal = std::move(r);
+        return decision;
+    };
+    if (Router::Split(request.path) != std::vector<std::string_view>{"api", "stream"}) {
+        return refuse(Status::Error(ErrorCode::kNotFound, "There is no live stream at " + request.path));
+    }
+    // Browsers send Origin on WebSocket handshakes; refusing foreign origins stops another site from
+    // opening the stream with the wearer's cookie (cross-site WebSocket hijacking).
+    if (Status s = CheckOrigin(request); !s.ok()) return refuse(s);
+    if (!live_) return refuse(Unavailable("The live stream"));
+    auto auth = accounts_.Authenticate(CookieValue(request, kSessionCookie));
+    if (!auth.ok()) return refuse(auth.status());
+    const int64_t wearer = auth->user.unique_num;
+    const std::string wearer_id = auth->user.profile.id;
+    const int level = auth->user.danger_degree;
+    auto subscriber = std::make_shared<std::shared_ptr<WebSocketSubscriber>>();
+    live::LiveHub* hub = live_;
+    decision.callbacks.on_open = [hub, wearer, wearer_id, level,
+                                  subscriber](std::shared_ptr<http::WebSocketConnection> connection) {
+        connection->SendText(json::serialize(json::object{{"type", "hello"},
+                                                          {"wearer", wearer_id},
+                                                          {"status", level},
+                                                          {"level", domain::LevelName(static_cast<domain::Level>(level))}}));
+        *subscriber = std::make_shared<WebSocketSubscriber>(connection);
+        hub->Subscribe(wearer, *subscriber);
+    };
+    decision.callbacks.on_message = [](std::string) {};  // the stream is one-way; client messages are ignored
+    decision.callbacks.on_close = [hub, wearer, subscriber] {
+        if (*subscriber) hub->Unsubscribe(wearer, subscriber->get());
+    };
+    spdlog::info("live stream opened for {}", wearer_id);
+    return decision;
+}
+
+}  // namespace vg::api

@@ -1,0 +1,68 @@
+#pragma once
+// ReadingBus: carries stored readings from ingest to detection, in order per wearer.
+//
+// Each wearer belongs to exactly one shard (ShardOf), and each shard has exactly
+// one consumer at a time, so a wearer's detector state is touched by one thread
+// only and needs no lock (the seastar shape). Readings of one wearer are
+// delivered in the order they were published; nothing is promised across wearers.
+//
+// Implementations: bus/inproc (threads in this process); later bus/redis_streams
+// (consumer groups over per-wearer shards, pending-entry reclaim when a worker dies).
+// Publish happens only after the readings are durably stored, so a bus that loses
+// messages in a crash loses detections, never data; the detector rebuilds state
+// from new readings.
+//
+// Thread-safety: Publish from any thread; Start/Stop from one controlling thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/domain/vitals.hpp"
+
+namespace vg::bus {
+
+// A reading as it travels to detection.
+struct ReadingEnvelope {
+    int64_t wearer = 0;  // users.unique_num
+    domain::VitalsReading reading;
+    TimePoint received_at;  // when the server acknowledged it (for latency accounting)
+    bool record_status = false;  // store a UserStatus row for this verdict even if the level did not change
+    // Set by callers that wait for the verdict (the seed's synchronous update_status); called once on
+    // the shard thread after detection. Process-local: a networked bus answers through a reply channel.
+    std::function<void(const domain::Detection&)> on_detected;
+};
+
+// The consumer side: called on the shard's own thread, never concurrently for one shard.
+class ReadingConsumer {
+public:
+    virtual ~ReadingConsumer() = default;
+    // A batch of readings of wearers of `shard`, in publish order per wearer.
+    virtual void OnReadings(int shard, std::span<ReadingEnvelope> batch) = 0;
+    // Called about every tick interval, for time-driven work (signal loss); `now` from the bus's Clock.
+    virtual void OnTick(int shard, TimePoint now) = 0;
+};
+
+class ReadingBus {
+public:
+    virtual ~ReadingBus() = default;
+    virtual int shard_count() const = 0;
+    int ShardOf(int64_t wearer) const {
+        // Multiplicative hashing spreads consecutive ids evenly.
+        const uint64_t h = static_cast<uint64_t>(wearer) * 0x9E3779B97F4A7C15ull;
+        return static_cast<int>((h >> 32) % static_cast<uint64_t>(shard_count()));
+    }
+    // Enqueues the batch. kUnavailable when stopped; kRateLimited (with retry-after) when a shard's
+    // queue is full, in which case nothing of the batch was enqueued.
+    virtual Status Publish(std::vector<ReadingEnvelope> batch) = 0;
+    // Starts delivering to `consumer`, which must outlive Stop().
+    virtual void Start(ReadingConsumer& consumer) = 0;
+    // Delivers everything already published, then stops the shard threads. Idempotent.
+    virtual void Stop() = 0;
+};
+
+}  // namespace vg::bus

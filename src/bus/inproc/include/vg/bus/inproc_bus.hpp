@@ -1,0 +1,43 @@
+#pragma once
+// InProcBus: the ReadingBus inside one process. One thread per shard, each with
+// a bounded queue; the shard thread takes everything queued at once and hands it
+// to the consumer as one batch (amortising wake-ups under load), and calls
+// OnTick about every tick_interval of wall time (time read from the Clock).
+// Thread-safety: as ReadingBus.
+
+#include <chrono>
+#include <memory>
+
+#include "vg/bus/bus.hpp"
+
+namespace vg::bus {
+
+struct InProcBusOptions {
+    int shards = 2;
+    size_t queue_limit = 1'000'000;  // readings queued per shard before Publish refuses (backpressure)
+    std::chrono::milliseconds tick_interval{1000};
+};
+
+class InProcBus final : public ReadingBus {
+public:
+    InProcBus(const Clock& clock, InProcBusOptions options);
+    ~InProcBus() override;  // Stops.
+
+    int shard_count() const override;
+    Status Publish(std::vector<ReadingEnvelope> batch) override;
+    void Start(ReadingConsumer& consumer) override;
+    void Stop() override;
+    // Readings published but not yet handed to the consumer (all shards).
+    size_t queued() const;
+
+private:
+    struct Shard;
+    void RunShard(int index);
+
+    const Clock& clock_;
+    const InProcBusOptions options_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    ReadingConsumer* consumer_ = nullptr;
+};
+
+}  // namespace vg::bus

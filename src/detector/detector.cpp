@@ -1,0 +1,105 @@
+#include "vg/detector/detector.hpp"
+
+#include <stdexcept>
+
+namespace vg::detector {
+
+Detector::Detector(int shards, const rules::ProfileRegistry& profiles, std::string default_profile,
+                   ProfileResolver resolver, DetectionListener& listener)
+    : profiles_(profiles),
+      default_profile_(std::move(default_profile)),
+      resolver_(std::move(resolver)),
+      listener_(listener) {
+    if (!profiles_.Find(default_profile_)) {
+        throw std::invalid_argument("the default rule profile '" + default_profile_ + "' is not loaded");
+    }
+    for (int i = 0; i < std::max(1, shards); ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+Detector::~Detector() = default;
+
+Detector::WearerSlot& Detector::SlotFor(Shard& shard, int64_t wearer) {
+    auto it = shard.wearers.find(wearer);
+    if (it != shard.wearers.end()) return it->second;
+    WearerSlot slot;
+    std::string name = resolver_ ? resolver_(wearer) : default_profile_;
+    slot.profile = profiles_.Find(name);
+    if (!slot.profile) slot.profile = profiles_.Find(default_profile_);  // a profile removed from disk
+    slot.state = rules::NewWearerState(*slot.profile);
+    shard.size.fetch_add(1, std::memory_order_relaxed);
+    return shard.wearers.emplace(wearer, std::move(slot)).first->second;
+}
+
+void Detector::ApplyResets(Shard& shard) {
+    if (!shard.has_resets.load(std::memory_order_acquire)) return;
+    std::vector<int64_t> resets;
+    {
+        std::lock_guard lock(shard.resets_mu);
+        resets.swap(shard.resets);
+        shard.has_resets.store(false, std::memory_order_release);
+    }
+    for (int64_t w : resets) {
+        if (shard.wearers.erase(w) > 0) shard.size.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch) {
+    Shard& shard = *shards_[static_cast<size_t>(shard_index)];
+    ApplyResets(shard);
+    for (bus::ReadingEnvelope& e : batch) {
+        WearerSlot& slot = SlotFor(shard, e.wearer);
+        const domain::Level previous = slot.level;
+        if (slot.has_reading && e.reading.measured_at < slot.last_measured) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            if (e.on_detected) {
+                domain::Detection current;
+                current.level = slot.level;
+                current.explanation =
+                    "This reading is older than the last one received; it was stored but not evaluated.";
+                e.on_detected(current);
+            }
+            continue;
+        }
+        domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, e.reading);
+        slot.level = d.level;
+        slot.last_measured = e.reading.measured_at;
+        slot.has_reading = true;
+        evaluated_.fetch_add(1, std::memory_order_relaxed);
+        listener_.OnDetection(e.wearer, &e, d, previous);
+        if (e.on_detected) e.on_detected(d);
+    }
+}
+
+void Detector::OnTick(int shard_index, TimePoint now) {
+    Shard& shard = *shards_[static_cast<size_t>(shard_index)];
+    ApplyResets(shard);
+    for (auto& [wearer, slot] : shard.wearers) {
+        if (!slot.has_reading) continue;
+        auto silence = rules::CheckSilence(*slot.profile, *slot.state, now);
+        if (!silence) continue;
+        silence_alerts_.fetch_add(1, std::memory_order_relaxed);
+        const domain::Level previous = slot.level;
+        // Signal loss is reported, but it does not lower a higher level already reached.
+        if (silence->level > slot.level) slot.level = silence->level;
+        listener_.OnDetection(wearer, nullptr, *silence, previous);
+    }
+}
+
+void Detector::ResetWearer(int shard_index, int64_t wearer) {
+    Shard& shard = *shards_[static_cast<size_t>(shard_index)];
+    std::lock_guard lock(shard.resets_mu);
+    shard.resets.push_back(wearer);
+    shard.has_resets.store(true, std::memory_order_release);
+}
+
+size_t Detector::wearer_count() const {
+    size_t n = 0;
+    for (const auto& s : shards_) n += s->size.load(std::memory_order_relaxed);
+    return n;
+}
+
+DetectorStats Detector::stats() const {
+    return {evaluated_.load(), late_.load(), silence_alerts_.load()};
+}
+
+}  // namespace vg::detector

@@ -1,0 +1,113 @@
+#include "vg/detector/detector.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace vg::detector {
+namespace {
+
+using domain::Level;
+using domain::Metric;
+
+struct Recorded {
+    int64_t wearer;
+    bool silence;
+    Level level;
+    Level previous;
+};
+
+class RecordingListener : public DetectionListener {
+public:
+    void OnDetection(int64_t wearer, const bus::ReadingEnvelope* e, const domain::Detection& d,
+                     Level previous) override {
+        events.push_back({wearer, e == nullptr, d.level, previous});
+    }
+    std::vector<Recorded> events;
+};
+
+class DetectorTest : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(registry_.LoadDirectory(VG_PROFILES_DIR).ok()); }
+
+    bus::ReadingEnvelope Reading(int64_t wearer, int64_t minute, double hr) {
+        bus::ReadingEnvelope e;
+        e.wearer = wearer;
+        e.reading.measured_at = FromUnixMillis(1'700'000'000'000 + minute * 60'000);
+        e.reading.set(Metric::kHeartRate, hr);
+        e.reading.set(Metric::kSpo2, 97);
+        e.reading.set(Metric::kRespirationRate, 15);
+        return e;
+    }
+
+    rules::ProfileRegistry registry_;
+    RecordingListener listener_;
+};
+
+TEST_F(DetectorTest, EvaluatesEachWearersReadingsWithItsOwnState) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<bus::ReadingEnvelope> batch;
+    for (int m = 0; m < 5; ++m) {
+        batch.push_back(Reading(1, m, 72));
+        batch.push_back(Reading(2, m, m < 3 ? 72 : 175));  // wearer 2: sustained tachycardia
+    }
+    detector.OnReadings(0, batch);
+    EXPECT_EQ(detector.wearer_count(), 2u);
+    EXPECT_EQ(detector.stats().evaluated, 10u);
+    Level last1 = Level::kNormal, last2 = Level::kNormal;
+    for (const auto& r : listener_.events) (r.wearer == 1 ? last1 : last2) = r.level;
+    EXPECT_EQ(last1, Level::kNormal);
+    EXPECT_EQ(last2, Level::kDanger);
+}
+
+TEST_F(DetectorTest, LateReadingsAreNotEvaluatedButAnswered) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 10, 72)};
+    detector.OnReadings(0, batch);
+    bool answered = false;
+    auto late = Reading(1, 5, 72);
+    late.on_detected = [&](const domain::Detection& d) {
+        answered = true;
+        EXPECT_NE(d.explanation.find("older"), std::string::npos);
+    };
+    std::vector<bus::ReadingEnvelope> late_batch;
+    late_batch.push_back(std::move(late));
+    detector.OnReadings(0, late_batch);
+    EXPECT_TRUE(answered);
+    EXPECT_EQ(detector.stats().late, 1u);
+    EXPECT_EQ(detector.stats().evaluated, 1u);
+}
+
+TEST_F(DetectorTest, SilenceAfterReadingsRaisesSignalLossOnce) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 0, 72)};
+    detector.OnReadings(0, batch);
+    const TimePoint later = FromUnixMillis(1'700'000'000'000 + 3 * 3600 * 1000);
+    detector.OnTick(0, later);
+    detector.OnTick(0, later + std::chrono::minutes(1));
+    int silences = 0;
+    for (const auto& r : listener_.events) silences += r.silence ? 1 : 0;
+    EXPECT_EQ(silences, 1);
+    EXPECT_EQ(detector.stats().silence_alerts, 1u);
+}
+
+TEST_F(DetectorTest, ProfileComesFromTheResolverAndResetForgetsState) {
+    int resolved = 0;
+    Detector detector(
+        1, registry_, "adult-default",
+        [&](int64_t) {
+            ++resolved;
+            return std::string("glucose");
+        },
+        listener_);
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 0, 72), Reading(1, 1, 72)};
+    detector.OnReadings(0, batch);
+    EXPECT_EQ(resolved, 1);
+    detector.ResetWearer(0, 1);
+    std::vector<bus::ReadingEnvelope> again{Reading(1, 2, 72)};
+    detector.OnReadings(0, again);
+    EXPECT_EQ(resolved, 2);
+}
+
+}  // namespace
+}  // namespace vg::detector

@@ -1,0 +1,92 @@
+#pragma once
+// Detector: the consumer of the reading bus. Keeps each wearer's rule state on
+// the wearer's shard (one thread per shard, so the state needs no lock), runs
+// the wearer's rule profile on every reading in order, checks for signal loss
+// on every tick, and hands each verdict to a DetectionListener.
+//
+// Late readings (measured before the wearer's last evaluated reading, e.g. a
+// watch flushing its backlog after a lost connection) are stored by ingest but
+// not fed to the rules, whose windows assume time moves forward; the verdict
+// returned for them is the wearer's current one, marked late.
+//
+// Thread-safety: OnReadings/OnTick are called by the bus, one thread per shard.
+// ResetWearer, wearer_count and stats may be called from any thread.
+// Ownership: borrows the registry and the listener; both must outlive it.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vg/bus/bus.hpp"
+#include "vg/domain/vitals.hpp"
+#include "vg/rules/rules.hpp"
+
+namespace vg::detector {
+
+class DetectionListener {
+public:
+    virtual ~DetectionListener() = default;
+    // Called on the shard thread for every evaluated reading and every signal-loss verdict.
+    // `envelope` is null for signal loss. `previous` is the wearer's level before this verdict.
+    virtual void OnDetection(int64_t wearer, const bus::ReadingEnvelope* envelope, const domain::Detection& detection,
+                             domain::Level previous) = 0;
+};
+
+// The profile name a wearer uses; called on the shard thread when a wearer is first seen (or reset).
+using ProfileResolver = std::function<std::string(int64_t wearer)>;
+
+struct DetectorStats {
+    uint64_t evaluated = 0;
+    uint64_t late = 0;
+    uint64_t silence_alerts = 0;
+};
+
+class Detector final : public bus::ReadingConsumer {
+public:
+    Detector(int shards, const rules::ProfileRegistry& profiles, std::string default_profile,
+             ProfileResolver resolver, DetectionListener& listener);
+    ~Detector() override;
+
+    void OnReadings(int shard, std::span<bus::ReadingEnvelope> batch) override;
+    void OnTick(int shard, TimePoint now) override;
+
+    // Forgets the wearer's state (e.g. its profile changed); takes effect before the wearer's next reading.
+    void ResetWearer(int shard, int64_t wearer);
+    size_t wearer_count() const;
+    DetectorStats stats() const;
+
+private:
+    struct WearerSlot {
+        std::shared_ptr<const rules::RuleProfile> profile;
+        std::unique_ptr<rules::WearerState> state;
+        domain::Level level = domain::Level::kNormal;
+        TimePoint last_measured;
+        bool has_reading = false;
+    };
+    struct Shard {
+        std::unordered_map<int64_t, WearerSlot> wearers;  // touched only by the shard thread
+        std::mutex resets_mu;
+        std::vector<int64_t> resets;  // GUARDED_BY(resets_mu)
+        std::atomic<bool> has_resets{false};
+        std::atomic<size_t> size{0};
+    };
+    WearerSlot& SlotFor(Shard& shard, int64_t wearer);
+    void ApplyResets(Shard& shard);
+
+    const rules::ProfileRegistry& profiles_;
+    const std::string default_profile_;
+    ProfileResolver resolver_;
+    DetectionListener& listener_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    std::atomic<uint64_t> evaluated_{0};
+    std::atomic<uint64_t> late_{0};
+    std::atomic<uint64_t> silence_alerts_{0};
+};
+
+}  // namespace vg::detector

@@ -1,0 +1,67 @@
+#pragma once
+// IngestService: how readings enter VitalGuard.
+//
+// Every reading is validated (physiological plausibility per field, time not in
+// the future beyond the allowed clock skew and not older than the retention
+// horizon), durably stored, and only then published to the reading bus for
+// detection — so an acknowledged reading is never lost, even if the process
+// dies before detection runs. A batch is all-or-nothing: one bad reading
+// rejects the batch with every problem named and nothing stored. Retried
+// batches are idempotent through the device sequence numbers.
+//
+// Thread-safety: all methods may be called concurrently.
+// Ownership: borrows the store, the bus and the clock.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vg/bus/bus.hpp"
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/domain/vitals.hpp"
+#include "vg/store/store.hpp"
+
+namespace vg::ingest {
+
+struct IngestOptions {
+    size_t max_batch = 1000;                              // readings per batch request
+    std::chrono::milliseconds max_clock_skew{5 * 60 * 1000};  // how far in the future a timestamp may be
+    std::chrono::milliseconds max_age{30LL * 24 * 3600 * 1000};  // older readings are refused
+    std::chrono::milliseconds verdict_timeout{5000};      // how long SubmitAndWait waits for detection
+};
+
+struct BatchResult {
+    size_t stored = 0;      // new readings, stored and sent to detection
+    size_t duplicates = 0;  // already stored (a retried upload); ignored
+    size_t not_evaluated = 0;  // stored, but detection could not take them (shutting down / overloaded)
+};
+
+class IngestService {
+public:
+    IngestService(store::Store& store, bus::ReadingBus& bus, const Clock& clock, IngestOptions options);
+
+    // The seed's update_status: stores one reading and waits for its verdict.
+    // kValidationFailed naming fields; kUnavailable when detection did not answer in time (the
+    // reading is stored all the same and will be evaluated).
+    Result<domain::Detection> SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
+                                            std::optional<int64_t> device_id);
+
+    // A device's batch, all-or-nothing validation; idempotent on retry.
+    Result<BatchResult> SubmitBatch(int64_t wearer, std::optional<int64_t> device_id,
+                                    std::span<const store::IncomingReading> readings);
+
+    const IngestOptions& options() const { return options_; }
+
+private:
+    std::vector<FieldError> Validate(std::span<const store::IncomingReading> readings, bool batch) const;
+
+    store::Store& store_;
+    bus::ReadingBus& bus_;
+    const Clock& clock_;
+    const IngestOptions options_;
+};
+
+}  // namespace vg::ingest
