@@ -198,7 +198,7 @@ class Api::Impl {
             return ErrorResponse(Status::Error(ErrorCode::kNotFound, "There is no such page or API: " + request.path));
         }
         route_label = match.route->pattern;
-        RequestContext ctx{request, ClientAddress(request), std::move(match.params), std::nullopt, {}};
+        RequestContext ctx{request, ClientAddress(request), std::move(match.params), std::nullopt, {}, std::nullopt};
         const bool unsafe = IsUnsafeMethod(request.method);
         if (unsafe) {
             if (Status s = CheckOrigin(request); !s.ok()) return ErrorResponse(s);

@@ -20,15 +20,6 @@ Status Unavailable(std::string_view what) {
     return Status::Error(ErrorCode::kUnavailable, std::string(what) + " is not available on this server.");
 }
 
-std::string CausesText(const domain::Detection& d) {
-    std::string out;
-    for (domain::Metric m : d.causes) {
-        if (!out.empty()) out += ',';
-        out += domain::MetricName(m);
-    }
-    return out;
-}
-
 // A LiveHub subscriber that forwards to a WebSocket without keeping it alive.
 class WebSocketSubscriber final : public live::LiveSubscriber {
 public:

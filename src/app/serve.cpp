@@ -12,12 +12,21 @@
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
+#include "vg/app/status_recorder.hpp"
 #include "vg/auth/account_service.hpp"
+#include "vg/bus/inproc_bus.hpp"
+#include "vg/detector/detector.hpp"
 #include "vg/http/server.hpp"
+#include "vg/ingest/ingest_service.hpp"
+#include "vg/live/live_hub.hpp"
+#include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 #ifndef VG_VERSION
 #define VG_VERSION "dev"
+#endif
+#ifndef VG_SOURCE_PROFILES_DIR
+#define VG_SOURCE_PROFILES_DIR "profiles"
 #endif
 
 namespace vg::app {
@@ -121,13 +130,48 @@ int RunServe(const ServeConfig& config) {
         std::min<std::chrono::milliseconds>(std::chrono::seconds(60), config.session_idle_timeout / 4);
     auth::AccountService accounts(*store, clock, account_options);
 
+    // Detection: rule profiles (data), the reading bus, the detector on the bus's shards.
+    rules::ProfileRegistry profiles;
+    std::string profiles_dir = config.profiles_dir;
+    if (profiles_dir.empty()) profiles_dir = fs::is_directory("profiles") ? "profiles" : VG_SOURCE_PROFILES_DIR;
+    if (Status s = profiles.LoadDirectory(profiles_dir); !s.ok()) {
+        spdlog::critical("cannot load rule profiles from {}: {}", profiles_dir, s.ToString());
+        store->Close();
+        return 1;
+    }
+    if (!profiles.Find("adult-default")) {
+        spdlog::critical("the rule profile 'adult-default' is missing from {}", profiles_dir);
+        store->Close();
+        return 1;
+    }
+    live::LiveHub live_hub;
+    StatusRecorder recorder(*store, live_hub, clock);
+    bus::InProcBus bus(clock, {config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
+    store::Store* store_ptr = store.get();
+    detector::Detector detector(
+        bus.shard_count(), profiles, "adult-default",
+        [store_ptr](int64_t wearer) {
+            auto user = store_ptr->FindUserByUniqueNum(wearer);
+            return user.ok() ? user->rule_profile : std::string("adult-default");
+        },
+        recorder);
+    bus.Start(detector);
+    ingest::IngestService ingest(*store, bus, clock, {});
+
     api::ApiOptions api_options;
     api_options.version = VG_VERSION;
     api_options.secure_cookies = config.secure_cookies;
     api_options.trust_proxy = config.trust_proxy;
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
-    api::Api api(accounts, *store, clock, api_options);
+    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr};
+    services.ingest = &ingest;
+    services.live = &live_hub;
+    services.profiles = &profiles;
+    services.on_rule_profile_changed = [&detector, &bus](int64_t wearer) {
+        detector.ResetWearer(bus.ShardOf(wearer), wearer);
+    };
+    api::Api api(services, api_options);
 
     http::ServerOptions server_options;
     server_options.address = config.host;
@@ -142,9 +186,11 @@ int RunServe(const ServeConfig& config) {
     server_options.error_response = [](ErrorCode code, std::string message) {
         return api::ErrorResponse(Status::Error(code, std::move(message)));
     };
+    server_options.websocket_upgrader = [&api](const http::Request& r) { return api.UpgradeWebSocket(r); };
     http::Server server(server_options, [&api](const http::Request& r) { return api.Handle(r); });
     if (Status s = server.Start(); !s.ok()) {
         spdlog::critical("cannot listen on {}:{}: {}", config.host, config.port, s.message());
+        bus.Stop();
         store->Close();
         return 1;
     }
@@ -166,6 +212,9 @@ int RunServe(const ServeConfig& config) {
         server.Stop();
         server.Wait();
     }
+    // Every acknowledged reading is already stored; let detection finish what is queued so the
+    // last verdicts are recorded too, then close the store.
+    bus.Stop();
     store->Close();
     spdlog::info("stopped cleanly");
     return 0;

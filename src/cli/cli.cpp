@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "vg/app/logging.hpp"
+#include "vg/sim/simulate.hpp"
 
 #ifndef VG_VERSION
 #define VG_VERSION "dev"
@@ -45,6 +46,8 @@ struct RawServeOptions {
     bool trust_proxy = false;
     std::vector<std::string> allowed_origins;
     std::string sqlite_sync = "full";
+    std::string profiles_dir;
+    int detector_shards = 2;
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -147,6 +150,15 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->envname("VG_SQLITE_SYNC")
         ->check(CLI::IsMember({"full", "normal"}))
         ->capture_default_str();
+    serve.add_option("--profiles-dir", o.profiles_dir,
+                     "Directory of detection rule profiles (*.json); default ./profiles, else the built-in set")
+        ->envname("VG_PROFILES_DIR")
+        ->check(CLI::ExistingDirectory);
+    serve.add_option("--detector-shards", o.detector_shards,
+                     "Detection threads; each wearer's readings are evaluated in order on one of them")
+        ->envname("VG_DETECTOR_SHARDS")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
     serve.footer(kPrecedence);
 }
 
@@ -214,6 +226,8 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.trust_proxy = o.trust_proxy;
     c.allowed_origins = o.allowed_origins;
     c.sqlite_synchronous_full = o.sqlite_sync == "full";
+    c.profiles_dir = o.profiles_dir;
+    c.detector_shards = o.detector_shards;
     if (c.session_idle_timeout > c.session_ttl) {
         return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
                              {{"session-idle-timeout", "must not be longer than --session-ttl"}});
@@ -221,6 +235,38 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     cmd.log_level = o.log_level;
     cmd.log_format = o.log_format;
     return cmd;
+}
+
+void DefineSimulateOptions(CLI::App& sim, sim::SimulateArgs& a) {
+    sim.add_option("--server", a.server, "Base URL of the running server to drive")->capture_default_str();
+    sim.add_option("--scenario", a.scenario, "Scenario file (docs/simulator.md), e.g. sim/scenarios/standard.json")
+        ->required()
+        ->check(CLI::ExistingFile);
+    sim.add_option("--watches", a.watches, "Fleet size; scales every group of the scenario in proportion")
+        ->check(CLI::Range(1, 100000));
+    sim.add_option("--duration", a.duration, "Simulated time to cover, e.g. 2h or 1d (default: the scenario's)");
+    sim.add_option("--interval", a.interval, "Time between readings of a watch, e.g. 60s (default: the scenario's)");
+    sim.add_option("--speed", a.speed,
+                   "realtime: one reading per watch per interval, timestamped now; max: replay the window that "
+                   "ends now as fast as the server accepts (signal loss is then not scored)")
+        ->check(CLI::IsMember({"realtime", "max"}))
+        ->capture_default_str();
+    sim.add_option("--seed", a.seed, "Random seed of the fleet and its readings (default: the scenario's)");
+    sim.add_option("--out", a.out, "Write the JSON report (score, latencies, every outcome) to this file");
+    sim.add_option("--connections", a.connections, "Keep-alive connections posting readings")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    sim.add_option("--batch", a.batch, "Readings per request at max speed")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    sim.add_option("--drain", a.drain, "After the last reading, how long to wait for outstanding detections")
+        ->capture_default_str();
+    sim.add_flag("--quiet", a.quiet, "No progress on stderr");
+    sim.footer(
+        "\nThe score (stdout, and --out as JSON): per event type the detection rate and the latency from the\n"
+        "moment the data made the event knowable to the alerting reading (p50/p95/p99), false alerts per\n"
+        "wearer-day, and the push latency from the server receiving a reading to its detection arriving here.\n"
+        "Exit code 0 when scored, 1 when the run failed, 2 for bad options or a bad scenario.\n");
 }
 
 }  // namespace
@@ -281,6 +327,11 @@ int RunCli(int argc, const char* const* argv) {
         ->prefix_command()
         ->set_help_flag();  // `serve --help` is answered by the full serve parser below
     app.add_subcommand("version", "Print the version");
+    sim::SimulateArgs simulate_args;
+    DefineSimulateOptions(*app.add_subcommand("simulate",
+                                              "Drive a running server with a simulated watch fleet and score its "
+                                              "detections (see `vitalguard simulate --help`)"),
+                          simulate_args);
     std::vector<std::string> args(argv, argv + argc);
     try {
         app.parse(argc, argv);
@@ -291,6 +342,7 @@ int RunCli(int argc, const char* const* argv) {
         std::cout << "vitalguard " << VG_VERSION << "\n";
         return 0;
     }
+    if (app.got_subcommand("simulate")) return sim::RunSimulateCommand(simulate_args, std::cout, std::cerr);
     auto command = ParseServeCommand(args);
     if (!command.ok()) {
         if (command.status().code() == ErrorCode::kBadRequest) {

@@ -14,6 +14,11 @@
 // Session lifetime: every pending operation holds a shared_ptr to its Session;
 // the Impl only keeps weak_ptrs (for Stop and for counting). A Session is
 // "open" from accept until Close(), which closes the socket and unregisters it.
+//
+// WebSocket: a Session that reads an upgrade request (and has an upgrader) runs
+// the upgrader on the worker pool; on acceptance it hands its socket and its
+// registry slot (same id, so open_connections() never dips) to a WsSession,
+// which completes the handshake and lives on the same strand. See WsSession.
 
 #include "vg/http/server.hpp"
 
@@ -30,6 +35,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
@@ -37,12 +43,15 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -55,6 +64,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -64,6 +74,15 @@ using boost::system::error_code;
 // which can destroy the response before the client has read it (e.g. a 413
 // sent while the client is still uploading the body).
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
+
+// WebSocket: the opening handshake (writing the 101) and the closing handshake
+// must each finish within this long, or the TCP connection is simply closed.
+// It also bounds how long a graceful close waits for queued messages to drain.
+constexpr std::chrono::milliseconds kWebSocketHandshakeTimeout{5000};
+
+// A WebSocket read buffer that grew beyond this for a large message is given
+// back afterwards, so that many idle connections stay small.
+constexpr size_t kWebSocketKeptReadBuffer = 8 * 1024;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
@@ -161,15 +180,21 @@ class Server::Impl {
     }
 
   private:
+    class Connection;
     class Session;
+    class WsSession;
+    class WsHandle;
 
     void DoAccept();
     void OnAccept(error_code ec, tcp::socket socket);
     void OnSessionClosed(uint64_t id);
+    // A Session that upgraded to a WebSocket passes its registry slot on.
+    void ReplaceSession(uint64_t id, std::weak_ptr<Connection> connection);
     void ForceCloseAll();
-    std::vector<std::shared_ptr<Session>> LiveSessions();  // REQUIRES: mu_ held
+    std::vector<std::shared_ptr<Connection>> LiveSessions();  // REQUIRES: mu_ held
     bool stopping() const { return stopping_flag_.load(std::memory_order_acquire); }
     Response CallHandler(const Request& request) noexcept;
+    WebSocketDecision CallUpgrader(const Request& request) noexcept;
     Response MakeError(ErrorCode code, std::string message) noexcept;
 
     const ServerOptions options_;
@@ -178,11 +203,11 @@ class Server::Impl {
     // Bookkeeping is declared before ioc_ so that it outlives it: destroying the
     // io_context destroys queued handlers, and with them Sessions.
     mutable std::mutex mu_;
-    std::condition_variable drained_cv_;                             // signalled when stopping_ and sessions_ is empty
-    std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
-    uint64_t next_session_id_ = 0;                                   // guarded by mu_
-    bool started_ = false;                                           // guarded by mu_
-    bool stopping_ = false;                                          // guarded by mu_
+    std::condition_variable drained_cv_;  // signalled when stopping_ and sessions_ is empty
+    std::unordered_map<uint64_t, std::weak_ptr<Connection>> sessions_;  // guarded by mu_; HTTP and WebSocket
+    uint64_t next_session_id_ = 0;                                      // guarded by mu_
+    bool started_ = false;                                              // guarded by mu_
+    bool stopping_ = false;                                             // guarded by mu_
     std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on strands
     std::mutex start_mu_;                     // serializes Start()
     std::mutex join_mu_;                      // serializes the joining part of Wait()
@@ -198,10 +223,22 @@ class Server::Impl {
     std::vector<std::thread> io_threads_;
 };
 
+// What the registry knows of an open connection (HTTP or WebSocket). Both
+// member functions are called on the connection's strand.
+class Server::Impl::Connection {
+  public:
+    virtual ~Connection() = default;
+    virtual asio::any_io_executor executor() = 0;
+    // Stop() began: close what can be closed now, let the rest finish.
+    virtual void Drain() = 0;
+    // shutdown_grace has passed: close the socket now.
+    virtual void ForceClose() = 0;
+};
+
 // One TCP connection: reads requests one after the other, hands each to the
 // worker pool, writes the response. All members are touched only on the
 // socket's strand.
-class Server::Impl::Session : public std::enable_shared_from_this<Session> {
+class Server::Impl::Session final : public Connection, public std::enable_shared_from_this<Session> {
   public:
     Session(Impl& impl, uint64_t id, tcp::socket socket)
         : impl_(impl), id_(id), socket_(std::move(socket)), timer_(socket_.get_executor()) {
@@ -211,7 +248,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         socket_.set_option(tcp::no_delay(true), ec);  // responses are complete messages; don't delay them
     }
 
-    tcp::socket::executor_type executor() { return socket_.get_executor(); }
+    asio::any_io_executor executor() override { return socket_.get_executor(); }
 
     void Start() {
         first_request_ = true;
@@ -220,9 +257,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
     // Stop() began: a connection waiting for a request is closed now; one that
     // is reading, handling or writing a request notices stopping() later.
-    void Drain() {
+    void Drain() override {
         if (phase_ == Phase::kIdle) Close();
     }
+
+    void ForceClose() override { Close(); }
 
     void Close() {
         if (phase_ == Phase::kClosed) return;
@@ -403,6 +442,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
             return;
         }
 
+        const bool upgrade = impl_.options_.websocket_upgrader && websocket::is_upgrade(message);
+
         Request request;
         request.method = std::string(message.method_string());
         request.target = std::string(message.target());
@@ -418,6 +459,17 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
         request.remote_address = remote_address_;
 
         phase_ = Phase::kHandling;
+        if (upgrade) {
+            // Kept for the handshake (Beast answers it from the request's fields).
+            upgrade_request_.emplace(std::move(message));
+            asio::post(*impl_.workers_, [self = shared_from_this(), request = std::move(request)]() mutable {
+                WebSocketDecision decision = self->impl_.CallUpgrader(request);
+                asio::post(self->executor(), [self, decision = std::move(decision)]() mutable {
+                    self->OnUpgradeDecision(std::move(decision));
+                });
+            });
+            return;
+        }
         asio::post(*impl_.workers_, [self = shared_from_this(), request = std::move(request)]() mutable {
             Response response = self->impl_.CallHandler(request);
             asio::post(self->executor(), [self, response = std::move(response)]() mutable {
@@ -425,6 +477,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
             });
         });
     }
+
+    // On the strand, after the upgrader ran on a worker.
+    void OnUpgradeDecision(WebSocketDecision decision);
 
     void ReplyErrorAndClose(ErrorCode code, std::string message) {
         WriteResponse(impl_.MakeError(code, std::move(message)), true);
@@ -548,6 +603,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::optional<bhttp::response<bhttp::string_body>> out_;
+    std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;  // while the upgrader runs
     std::array<char, 4096> discard_{};
     Phase phase_ = Phase::kIdle;
     bool first_request_ = true;
@@ -556,6 +612,402 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     bool is_head_ = false;
     unsigned version_ = 11;
 };
+
+// ---------------------------------------------------------------------------
+// WebSocket
+//
+// A WsSession owns the websocket::stream (on the strand the Session had) and
+// is referenced by its pending operations, like a Session. The application
+// never holds it: it holds a WsHandle, which owns only a mutex, the queue of
+// unsent messages and a weak_ptr to the WsSession. A handle may thus outlive
+// the socket, the Server and its io_context; once the connection has ended its
+// SendText returns false without touching anything of the server.
+//
+// Callbacks (on_open, on_message, on_close) run on the worker pool, never on an
+// io thread, one at a time per connection and in order: the strand starts the
+// next read only after on_message returned, and posts on_close only when no
+// callback is running. Not reading while on_message runs also pushes back on
+// a client that sends faster than the application consumes (TCP flow control).
+// The flip side: pings and the peer's close frame are noticed only after the
+// callback returns, so a callback that blocks longer than twice the ping
+// interval gets the connection timed out.
+//
+// Sending: SendText appends to the handle's queue and, when the strand is not
+// already draining it, posts one wake-up; the strand writes one message at a
+// time until the queue is empty. More than websocket_send_queue_limit unsent
+// messages (the one being written not counted) fail the connection with 1008
+// and drop the queue. A graceful close (Close(), Stop()) first writes what was
+// queued, then sends the close frame; failures (1003, 1008, 1009, 1011) drop
+// what was queued. Every close we begin is bounded by kWebSocketHandshakeTimeout,
+// after which the TCP connection is closed regardless.
+//
+// Keep-alive: Beast's stream timeout with keep_alive_pings; idle_timeout is
+// twice websocket_ping_interval, so a ping goes out after one interval without
+// any data from the peer, and the connection is closed after the next one.
+//
+// Bytes the client sent after the upgrade request and before our 101 are
+// discarded (RFC 6455 4.1: a client must wait for the 101 before sending frames).
+
+// The application's handle. Thread-safe (mu_).
+class Server::Impl::WsHandle final : public WebSocketConnection {
+  public:
+    enum class Event { kSend, kClose, kOverflow };
+
+    WsHandle(std::weak_ptr<WsSession> session, size_t queue_limit)
+        : session_(std::move(session)), queue_limit_(std::max<size_t>(1, queue_limit)) {}
+
+    bool SendText(std::string message) override {
+        std::lock_guard lock(mu_);
+        if (!open_) return false;
+        if (queue_.size() >= queue_limit_) {
+            open_ = false;
+            std::deque<std::string>().swap(queue_);  // give the memory back now
+            Notify(Event::kOverflow);
+            return false;
+        }
+        queue_.push_back(std::move(message));
+        if (!pump_scheduled_) {
+            pump_scheduled_ = true;
+            Notify(Event::kSend);
+        }
+        return true;
+    }
+
+    void Close() override {
+        std::lock_guard lock(mu_);
+        if (!open_) return;
+        open_ = false;
+        Notify(Event::kClose);
+    }
+
+    bool is_open() const override {
+        std::lock_guard lock(mu_);
+        return open_;
+    }
+
+    // ---- for the WsSession, on its strand ----
+
+    // The next message to write; nullopt (and the next SendText posts a wake-up) when none is queued.
+    std::optional<std::string> Pop() {
+        std::lock_guard lock(mu_);
+        if (queue_.empty()) {
+            pump_scheduled_ = false;
+            return std::nullopt;
+        }
+        std::string message = std::move(queue_.front());
+        queue_.pop_front();
+        return message;
+    }
+
+    // A close has begun: SendText fails from now on; `discard` drops what is queued.
+    void StopAccepting(bool discard) {
+        std::lock_guard lock(mu_);
+        open_ = false;
+        if (discard) std::deque<std::string>().swap(queue_);
+    }
+
+    // The connection has ended. After this the handle never touches the server again.
+    void MarkEnded() {
+        std::lock_guard lock(mu_);
+        open_ = false;
+        std::deque<std::string>().swap(queue_);
+        session_.reset();
+    }
+
+  private:
+    // REQUIRES: mu_ held and open_ was true when the caller took it. open_ turns false for good in
+    // MarkEnded (or earlier) under mu_, and MarkEnded happens before on_close, which happens before
+    // Server::Wait can return; so the io_context is alive here. Nothing of the server is left on
+    // this thread afterwards: the strong reference travels inside the posted handler.
+    void Notify(Event event);
+
+    mutable std::mutex mu_;
+    std::weak_ptr<WsSession> session_;  // guarded by mu_
+    const size_t queue_limit_;
+    bool open_ = true;               // guarded by mu_: SendText accepted
+    bool pump_scheduled_ = false;    // guarded by mu_: the strand will look at the queue again
+    std::deque<std::string> queue_;  // guarded by mu_: unsent messages, oldest first
+};
+
+class Server::Impl::WsSession final : public Connection, public std::enable_shared_from_this<WsSession> {
+  public:
+    WsSession(Impl& impl, uint64_t id, tcp::socket socket, bhttp::request<bhttp::string_body> upgrade_request,
+              WebSocketCallbacks callbacks)
+        : impl_(impl),
+          id_(id),
+          ws_(std::move(socket)),
+          close_timer_(ws_.get_executor()),
+          upgrade_request_(std::move(upgrade_request)),
+          callbacks_(std::make_shared<const WebSocketCallbacks>(std::move(callbacks))) {}
+
+    asio::any_io_executor executor() override { return ws_.get_executor(); }
+
+    // On the strand: completes the handshake with the request the Session read.
+    void Start() {
+        auto timeout = websocket::stream_base::timeout::suggested(beast::role_type::server);
+        timeout.handshake_timeout = kWebSocketHandshakeTimeout;  // also bounds the closing handshake
+        const auto ping = impl_.options_.websocket_ping_interval;
+        if (ping.count() > 0) {
+            timeout.idle_timeout = 2 * ping;  // Beast pings at idle_timeout / 2 of silence
+            timeout.keep_alive_pings = true;
+        } else {
+            timeout.idle_timeout = websocket::stream_base::none();
+            timeout.keep_alive_pings = false;
+        }
+        ws_.set_option(timeout);
+        // Beast would announce its version in a Server header; the HTTP responses don't either.
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& response) { response.erase(bhttp::field::server); }));
+        ws_.read_message_max(impl_.options_.websocket_message_limit_bytes);  // 0: no limit (Beast's convention)
+        ws_.auto_fragment(false);  // each message in one frame, written with one gathered write
+        ws_.async_accept(*upgrade_request_, [self = shared_from_this()](error_code ec) { self->OnAccept(ec); });
+    }
+
+    void Drain() override {
+        // During the handshake: OnAccept sees stopping() and closes right after on_open.
+        if (opened_) RequestClose(websocket::close_code::going_away);
+    }
+
+    void ForceClose() override { Finalize(); }
+
+    void OnHandleEvent(WsHandle::Event event) {
+        switch (event) {
+            case WsHandle::Event::kSend:
+                PumpWrites();
+                break;
+            case WsHandle::Event::kClose:
+                RequestClose(websocket::close_code::normal);
+                break;
+            case WsHandle::Event::kOverflow:
+                FailClose(websocket::close_code::policy_error, "send queue overflow: consumer too slow");
+                break;
+        }
+    }
+
+  private:
+    void OnAccept(error_code ec) {
+        upgrade_request_.reset();
+        if (ended_) return;
+        if (ec) {
+            // A malformed handshake (Beast has answered it with 400 or 426) or a lost client: the
+            // application never saw the connection, so neither on_open nor on_close.
+            Finalize();
+            return;
+        }
+        opened_ = true;
+        handle_ = std::make_shared<WsHandle>(weak_from_this(), impl_.options_.websocket_send_queue_limit);
+        callback_running_ = true;
+        asio::post(*impl_.workers_, [self = shared_from_this(), handle = handle_] {
+            bool ok = true;
+            try {
+                if (self->callbacks_->on_open) self->callbacks_->on_open(handle);
+            } catch (...) {
+                ok = false;
+            }
+            asio::post(self->executor(), [self, ok] { self->OnCallbackDone(ok); });
+        });
+        if (impl_.stopping()) RequestClose(websocket::close_code::going_away);
+    }
+
+    // on_open or on_message has returned (ok: without throwing).
+    void OnCallbackDone(bool ok) {
+        callback_running_ = false;
+        if (ended_) {
+            PostOnClose();  // deferred by Finalize until now
+            return;
+        }
+        if (!ok) {
+            FailClose(websocket::close_code::internal_error, "internal error");
+            return;
+        }
+        StartRead();
+    }
+
+    void StartRead() {
+        // Once our close has begun without a read pending, Beast's close operation reads the rest.
+        if (ended_ || close_started_) return;
+        reading_ = true;
+        ws_.async_read(read_buffer_, [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+    }
+
+    void OnRead(error_code ec) {
+        reading_ = false;
+        if (ended_) return;
+        if (ec) {
+            // websocket::error::closed (the closing handshake is done), message_too_big (Beast has
+            // sent 1009), beast::error::timeout (no pong), or the TCP connection was lost.
+            Finalize();
+            return;
+        }
+        if (close_started_) {
+            read_buffer_.clear();  // late message after our close frame; the close operation reads on
+            return;
+        }
+        if (!ws_.got_text()) {
+            read_buffer_.clear();
+            FailClose(websocket::close_code::unknown_data, "binary messages are not accepted");
+            return;
+        }
+        std::string message = beast::buffers_to_string(read_buffer_.data());
+        read_buffer_.clear();
+        if (read_buffer_.capacity() > kWebSocketKeptReadBuffer) read_buffer_.shrink_to_fit();
+        callback_running_ = true;
+        asio::post(*impl_.workers_, [self = shared_from_this(), message = std::move(message)]() mutable {
+            bool ok = true;
+            try {
+                if (self->callbacks_->on_message) self->callbacks_->on_message(std::move(message));
+            } catch (...) {
+                ok = false;
+            }
+            asio::post(self->executor(), [self, ok] { self->OnCallbackDone(ok); });
+        });
+    }
+
+    void PumpWrites() {
+        if (ended_ || close_started_ || writing_) return;
+        std::optional<std::string> next = handle_->Pop();
+        if (!next) {
+            if (pending_close_) StartClose(*pending_close_);  // the queue is flushed
+            return;
+        }
+        writing_ = true;
+        current_ = std::move(*next);
+        ws_.text(true);
+        ws_.async_write(asio::buffer(current_),
+                        [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+    }
+
+    void OnWrite(error_code ec) {
+        writing_ = false;
+        current_ = std::string();
+        if (ended_) return;
+        if (ec) {
+            Finalize();
+            return;
+        }
+        PumpWrites();
+    }
+
+    // Graceful: what is queued is written first, then the close frame.
+    void RequestClose(websocket::close_code code) {
+        if (ended_ || close_started_ || pending_close_) return;
+        pending_close_ = code;
+        handle_->StopAccepting(/*discard=*/false);
+        ArmCloseDeadline();
+        PumpWrites();
+    }
+
+    // Failure: what is queued is dropped; the close frame follows the message being written, if any.
+    void FailClose(websocket::close_code code, std::string_view reason) {
+        if (ended_) return;
+        handle_->StopAccepting(/*discard=*/true);
+        StartClose(code, reason);
+    }
+
+    void StartClose(websocket::close_code code, std::string_view reason = {}) {
+        if (ended_ || close_started_) return;
+        close_started_ = true;
+        pending_close_.reset();
+        ArmCloseDeadline();
+        if (code == websocket::close_code::normal && impl_.stopping()) code = websocket::close_code::going_away;
+        if (!ws_.is_open()) {
+            // The peer's close frame has arrived and the pending read is answering it, or the stream
+            // has failed (timed out) and the pending read will say so. Without a read, nobody will.
+            if (!reading_) Finalize();
+            return;
+        }
+        ws_.async_close(websocket::close_reason(code, reason),
+                        [self = shared_from_this()](error_code) { self->Finalize(); });
+    }
+
+    void ArmCloseDeadline() {
+        if (close_deadline_armed_) return;
+        close_deadline_armed_ = true;
+        close_timer_.expires_after(kWebSocketHandshakeTimeout);
+        close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) self->Finalize();
+        });
+    }
+
+    // The connection has ended, for whatever reason. Idempotent. Operations still pending complete
+    // with an error and find ended_ set.
+    void Finalize() {
+        if (ended_) return;
+        ended_ = true;
+        close_timer_.cancel();
+        error_code ignored;
+        beast::get_lowest_layer(ws_).close(ignored);
+        if (handle_) handle_->MarkEnded();
+        if (!opened_) {
+            impl_.OnSessionClosed(id_);
+        } else if (!callback_running_) {
+            PostOnClose();
+        }  // else OnCallbackDone posts it
+    }
+
+    // on_close, then the connection leaves the registry: Wait() returns only after every on_close.
+    void PostOnClose() {
+        asio::post(*impl_.workers_, [callbacks = callbacks_, impl = &impl_, id = id_] {
+            try {
+                if (callbacks->on_close) callbacks->on_close();
+            } catch (...) {
+            }
+            impl->OnSessionClosed(id);
+        });
+    }
+
+    Impl& impl_;
+    const uint64_t id_;
+    websocket::stream<tcp::socket> ws_;
+    asio::steady_timer close_timer_;                                     // bounds a close we began
+    std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;  // until the handshake is done
+    const std::shared_ptr<const WebSocketCallbacks> callbacks_;          // shared with callback tasks
+    std::shared_ptr<WsHandle> handle_;                                   // set when the handshake is done
+    beast::flat_buffer read_buffer_;
+    std::string current_;                                 // the message being written
+    std::optional<websocket::close_code> pending_close_;  // graceful close waiting for the queue to drain
+    bool opened_ = false;                                 // handshake done, on_open posted
+    bool callback_running_ = false;                       // on_open or on_message is running on a worker
+    bool reading_ = false;
+    bool writing_ = false;
+    bool close_started_ = false;  // our close frame is (about to be) sent
+    bool close_deadline_armed_ = false;
+    bool ended_ = false;
+};
+
+void Server::Impl::WsHandle::Notify(Event event) {
+    std::shared_ptr<WsSession> session = session_.lock();
+    if (!session) return;
+    asio::any_io_executor executor = session->executor();
+    asio::post(executor, [session = std::move(session), event] { session->OnHandleEvent(event); });
+}
+
+void Server::Impl::Session::OnUpgradeDecision(WebSocketDecision decision) {
+    if (closed()) {  // force-closed while the upgrader ran: the application never sees this connection
+        upgrade_request_.reset();
+        return;
+    }
+    if (decision.refusal) {
+        upgrade_request_.reset();
+        Response refusal = std::move(*decision.refusal);
+        if (refusal.status < 200) refusal = impl_.MakeError(ErrorCode::kInternal, "internal error");
+        WriteResponse(std::move(refusal), false);
+        return;
+    }
+    if (impl_.stopping()) {
+        upgrade_request_.reset();
+        WriteResponse(impl_.MakeError(ErrorCode::kUnavailable, "server is shutting down"), true);
+        return;
+    }
+    auto ws = std::make_shared<WsSession>(impl_, id_, std::move(socket_), std::move(*upgrade_request_),
+                                          std::move(decision.callbacks));
+    upgrade_request_.reset();
+    // This Session is done without closing anything: the socket and the registry slot move on.
+    phase_ = Phase::kClosed;
+    DisarmTimer();
+    impl_.ReplaceSession(id_, ws);
+    ws->Start();
+}
 
 Status Server::Impl::Start() {
     std::lock_guard start_lock(start_mu_);  // two concurrent Start() calls: the second sees started_
@@ -669,8 +1121,13 @@ void Server::Impl::OnSessionClosed(uint64_t id) {
     if (stopping_ && sessions_.empty()) drained_cv_.notify_all();
 }
 
-std::vector<std::shared_ptr<Server::Impl::Session>> Server::Impl::LiveSessions() {
-    std::vector<std::shared_ptr<Session>> live;
+void Server::Impl::ReplaceSession(uint64_t id, std::weak_ptr<Connection> connection) {
+    std::lock_guard lock(mu_);
+    sessions_[id] = std::move(connection);
+}
+
+std::vector<std::shared_ptr<Server::Impl::Connection>> Server::Impl::LiveSessions() {
+    std::vector<std::shared_ptr<Connection>> live;
     live.reserve(sessions_.size());
     for (auto& [id, weak] : sessions_) {
         if (auto session = weak.lock()) live.push_back(std::move(session));
@@ -679,7 +1136,7 @@ std::vector<std::shared_ptr<Server::Impl::Session>> Server::Impl::LiveSessions()
 }
 
 void Server::Impl::Stop() {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<Connection>> live;
     {
         std::lock_guard lock(mu_);
         if (stopping_) return;
@@ -704,17 +1161,17 @@ void Server::Impl::Stop() {
 }
 
 void Server::Impl::ForceCloseAll() {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<Connection>> live;
     {
         std::lock_guard lock(mu_);
         live = LiveSessions();
     }
     for (auto& session : live) {
-        asio::post(session->executor(), [session] { session->Close(); });
+        asio::post(session->executor(), [session] { session->ForceClose(); });
     }
 }
 
-// REQUIRES: not called from a Handler or an io thread (it joins those threads).
+// REQUIRES: not called from a Handler, a WebSocket callback or an io thread (it joins those threads).
 void Server::Impl::Wait() {
     {
         std::unique_lock lock(mu_);
@@ -741,6 +1198,16 @@ Response Server::Impl::CallHandler(const Request& request) noexcept {
     } catch (...) {
         // Deliberately no detail: the message may reach the client.
         return MakeError(ErrorCode::kInternal, "internal error");
+    }
+}
+
+WebSocketDecision Server::Impl::CallUpgrader(const Request& request) noexcept {
+    try {
+        return options_.websocket_upgrader(request);
+    } catch (...) {
+        WebSocketDecision decision;
+        decision.refusal = MakeError(ErrorCode::kInternal, "internal error");
+        return decision;
     }
 }
 

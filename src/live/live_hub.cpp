@@ -47,6 +47,12 @@ int LiveHub::Publish(int64_t wearer, const std::string& message) {
     return delivered;
 }
 
+bool LiveHub::HasSubscribers(int64_t wearer) const {
+    Stripe& s = StripeOf(wearer);
+    std::lock_guard lock(s.mu);
+    return s.by_wearer.contains(wearer);
+}
+
 size_t LiveHub::subscriber_count() const {
     size_t n = 0;
     for (const auto& s : stripes_) {

@@ -1,5 +1,6 @@
 // Self-test of vg_testing: the cookie jar and default headers against a real
-// vg::http::Server, ServerProcess against /bin/sh, TempDir and FindBinary.
+// vg::http::Server, WebSocketClient against its WebSocket support, ServerProcess against /bin/sh, TempDir and
+// FindBinary.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "vg/testing/http_client.hpp"
 #include "vg/testing/server_process.hpp"
 #include "vg/testing/temp_dir.hpp"
+#include "vg/testing/websocket_client.hpp"
 
 namespace vg::testing {
 namespace {
@@ -157,6 +159,95 @@ TEST(HttpClientTest, HungServerTimesOut) {
     HttpClient client(server.port());
     client.set_timeout(200ms);
     EXPECT_THROW(client.Get("/"), HttpClientError);
+}
+
+// An echo WebSocket at any path; upgrades without "Origin: ok" are refused with 403.
+class EchoWebSocketServer {
+  public:
+    EchoWebSocketServer() {
+        http::ServerOptions options;
+        options.port = 0;
+        options.error_response = PlainError;
+        options.websocket_upgrader = [](const http::Request& request) {
+            http::WebSocketDecision decision;
+            if (request.header("origin") != "ok") {
+                decision.refusal = http::Response{403, {{"X-Why", "origin"}}, "bad origin"};
+                return decision;
+            }
+            auto connection = std::make_shared<std::weak_ptr<http::WebSocketConnection>>();
+            decision.callbacks.on_open = [connection](std::shared_ptr<http::WebSocketConnection> c) {
+                *connection = c;
+            };
+            decision.callbacks.on_message = [connection](std::string message) {
+                if (auto c = connection->lock()) {
+                    if (message == "close") {
+                        c->Close();
+                    } else {
+                        c->SendText(message);
+                    }
+                }
+            };
+            return decision;
+        };
+        server_ = std::make_unique<http::Server>(options, [](const http::Request&) { return http::Response{}; });
+        Status status = server_->Start();
+        if (!status.ok()) throw std::runtime_error(status.ToString());
+    }
+    uint16_t port() const { return server_->port(); }
+
+  private:
+    std::unique_ptr<http::Server> server_;
+};
+
+TEST(WebSocketClientTest, RefusedHandshakeIsAResult) {
+    EchoWebSocketServer server;
+    WebSocketClient client;
+    WebSocketHandshake handshake = client.Connect(server.port(), "/ws", {{"Origin", "evil"}});
+    EXPECT_FALSE(handshake.accepted());
+    EXPECT_EQ(handshake.status, 403);
+    EXPECT_EQ(handshake.body, "bad origin");
+    EXPECT_EQ(handshake.header("x-why"), "origin");
+    EXPECT_FALSE(client.Send("x"));
+    EXPECT_EQ(client.Receive(10ms), std::nullopt);
+    EXPECT_FALSE(client.closed());
+    EXPECT_THROW(client.Connect(server.port(), "/ws"), HttpClientError);  // one connection per client
+}
+
+TEST(WebSocketClientTest, ReceiveTimeoutKeepsTheConnectionUsable) {
+    EchoWebSocketServer server;
+    WebSocketClient client;
+    ASSERT_TRUE(client.Connect(server.port(), "/ws", {{"Origin", "ok"}}).accepted());
+    EXPECT_EQ(client.Receive(50ms), std::nullopt);  // nothing sent yet
+    ASSERT_TRUE(client.Send(R"({"a":1})"));
+    ASSERT_TRUE(client.Send("not json"));
+    auto json = client.ReceiveJson();
+    ASSERT_TRUE(json.has_value());
+    EXPECT_EQ(json->at("a").as_int64(), 1);
+    EXPECT_THROW(client.ReceiveJson(), std::runtime_error);
+    EXPECT_FALSE(client.closed());
+    EXPECT_EQ(client.close_code(), 0);
+
+    ASSERT_TRUE(client.Send("close"));  // the server closes: 1000
+    EXPECT_TRUE(client.WaitClosed(5s));
+    EXPECT_EQ(client.close_code(), 1000);
+    EXPECT_FALSE(client.Send("after"));
+    EXPECT_EQ(client.Receive(10ms), std::nullopt);
+}
+
+TEST(WebSocketClientTest, ClientCloseAndRefusedConnection) {
+    uint16_t port = 0;
+    {
+        EchoWebSocketServer server;
+        port = server.port();
+        WebSocketClient client;
+        ASSERT_TRUE(client.Connect(port, "/ws", {{"Origin", "ok"}}).accepted());
+        client.Close(4000);
+        EXPECT_TRUE(client.closed());
+        EXPECT_EQ(client.close_code(), 4000);  // the server echoes the client's code
+        client.Close();                        // idempotent
+    }
+    WebSocketClient late;
+    EXPECT_THROW(late.Connect(port, "/ws"), HttpClientError);
 }
 
 TEST(TempDirTest, CreatesAndRemoves) {

@@ -384,10 +384,10 @@ TEST_F(SqliteStoreTest, DeviceIsRevokedOnlyByItsOwnerAndOnlyOnce) {
 
 TEST_F(SqliteStoreTest, AppendStatusUpdatesDangerDegreeAndHistory) {
     int64_t user = CreateUserOrDie("wearer");
-    ASSERT_TRUE(store().AppendStatus({user, 1, kT0 + minutes(1)}).ok());
-    ASSERT_TRUE(store().AppendStatus({user, 2, kT0 + minutes(3)}).ok());
-    ASSERT_TRUE(store().AppendStatus({user, 0, kT0 + minutes(2)}).ok());  // out of order in time
-    ASSERT_TRUE(store().AppendStatus({user, 1, kT0 + minutes(3)}).ok());  // same time as an earlier row
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0 + minutes(1), {}, {}, {}}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0 + minutes(3), {}, {}, {}}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(2), {}, {}, {}}).ok());  // out of order in time
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0 + minutes(3), {}, {}, {}}).ok());  // same time as an earlier row
 
     auto found = store().FindUserByUniqueNum(user);
     ASSERT_TRUE(found.ok());
@@ -413,13 +413,13 @@ TEST_F(SqliteStoreTest, AppendStatusUpdatesDangerDegreeAndHistory) {
 
 TEST_F(SqliteStoreTest, AppendStatusErrors) {
     int64_t user = CreateUserOrDie("wearer");
-    EXPECT_EQ(store().AppendStatus({user + 100, 1, kT0}).code(), ErrorCode::kNotFound);
+    EXPECT_EQ(store().AppendStatus(StatusRow{user + 100, 1, kT0, {}, {}, {}}).code(), ErrorCode::kNotFound);
     auto none = store().RecentStatuses(user + 100, 10);
     ASSERT_TRUE(none.ok());
     EXPECT_TRUE(none->empty());
 
-    ASSERT_TRUE(store().AppendStatus({user, 2, kT0}).ok());
-    EXPECT_EQ(store().AppendStatus({user, 3, kT0 + minutes(1)}).code(), ErrorCode::kInternal);
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0, {}, {}, {}}).ok());
+    EXPECT_EQ(store().AppendStatus(StatusRow{user, 3, kT0 + minutes(1), {}, {}, {}}).code(), ErrorCode::kInternal);
     auto found = store().FindUserByUniqueNum(user);
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(found->danger_degree, 2);  // the failed append changed nothing
@@ -589,7 +589,7 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesAreAllStored) {
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
     int64_t user = CreateUserOrDie("persistent");
     ASSERT_TRUE(store().CreateSession(SampleSession("kept", user)).ok());
-    ASSERT_TRUE(store().AppendStatus({user, 2, kT0}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0, {}, {}, {}}).ok());
     store().Close();
     store_.reset();
 
@@ -648,7 +648,7 @@ TEST_F(SqliteStoreTest, DeletingAUserCascadesToItsRows) {
     int64_t user = CreateUserOrDie("leaving");
     ASSERT_TRUE(store().CreateSession(SampleSession("s", user)).ok());
     ASSERT_TRUE(store().CreateDevice(SampleDevice(user, "d")).ok());
-    ASSERT_TRUE(store().AppendStatus({user, 1, kT0}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0, {}, {}, {}}).ok());
     ASSERT_TRUE(store().AppendPosture({user, 1, kT0}).ok());
     RawDb raw(path_);
     raw.Exec("PRAGMA foreign_keys = ON; DELETE FROM users WHERE unique_num = " + std::to_string(user));
@@ -701,7 +701,7 @@ TEST_F(SqliteStoreTest, EveryCallAfterCloseIsUnavailable) {
     EXPECT_EQ(s.ListDevices(user).status().code(), kUnavailable);
     EXPECT_EQ(s.RevokeDevice(user, 1, kT0).code(), kUnavailable);
     EXPECT_EQ(s.TouchDevice(1, kT0).code(), kUnavailable);
-    EXPECT_EQ(s.AppendStatus({user, 1, kT0}).code(), kUnavailable);
+    EXPECT_EQ(s.AppendStatus(StatusRow{user, 1, kT0, {}, {}, {}}).code(), kUnavailable);
     EXPECT_EQ(s.AppendPosture({user, 1, kT0}).code(), kUnavailable);
     EXPECT_EQ(s.RecentStatuses(user, 10).status().code(), kUnavailable);
     EXPECT_EQ(s.RecentPostures(user, 10).status().code(), kUnavailable);

@@ -10,11 +10,10 @@
 // Ownership: borrows the services and the store; they must outlive the Api.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <functional>
 
 #include "vg/auth/account_service.hpp"
 #include "vg/common/clock.hpp"
@@ -43,9 +42,24 @@ struct ApiOptions {
     int check_id_per_minute = 60;
 };
 
+// What the API calls into. The optional services switch on their routes (vitals ingest, live stream,
+// rule profiles); without them those routes answer 503.
+struct ApiServices {
+    auth::AccountService& accounts;
+    store::Store& store;
+    const Clock& clock;
+    ingest::IngestService* ingest = nullptr;
+    live::LiveHub* live = nullptr;
+    const rules::ProfileRegistry* profiles = nullptr;
+    // Called after a wearer's rule profile changed, so detection forgets the old state.
+    std::function<void(int64_t wearer)> on_rule_profile_changed;
+};
+
 class Api {
   public:
-    Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options);
+    Api(ApiServices services, ApiOptions options);
+    Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
+        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr}, std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;
     Api& operator=(const Api&) = delete;

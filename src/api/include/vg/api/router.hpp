@@ -32,8 +32,12 @@ struct RequestContext {
     const http::Request& request;
     std::string client_address;
     std::map<std::string, std::string, std::less<>> path_params;
-    std::optional<auth::AuthContext> auth;  // set for kSession routes
-    std::string session_token;              // the raw cookie value, for kSession routes
+    std::optional<auth::AuthContext> auth;  // set when authenticated by session
+    std::string session_token;              // the raw cookie value, for session routes
+    std::optional<domain::Device> device;   // set when authenticated by device token
+
+    // The wearer the request acts for: the session's user or the device's owner.
+    int64_t wearer() const { return auth ? auth->user.unique_num : device->user_unique_num; }
 };
 
 using RouteHandler = std::function<http::Response(RequestContext&)>;

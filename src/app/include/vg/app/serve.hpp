@@ -38,6 +38,8 @@ struct ServeConfig {
     bool trust_proxy = false;
     std::vector<std::string> allowed_origins;
     bool sqlite_synchronous_full = true;
+    std::string profiles_dir;  // rule profiles (*.json); empty: ./profiles, else the source tree's
+    int detector_shards = 2;   // detection threads; each wearer belongs to one
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).

@@ -44,6 +44,7 @@ struct User {
     int danger_degree = 0;            // the wearer's current status: 0 normal, 1 caution, 2 danger
     std::optional<int> user_posture;  // the last predicted posture class (0-7), if any
     TimePoint created_at;
+    std::string rule_profile = "adult-default";  // the detection rule profile this wearer uses
 };
 
 // A login session. The token itself is never stored, only its hash.

@@ -72,18 +72,30 @@ using ErrorResponder = std::function<Response(ErrorCode code, std::string messag
 // thread, like a Handler, so it may authenticate against the store). It either refuses with an
 // ordinary Response (e.g. 401), or accepts by returning callbacks; the server then completes the
 // handshake and calls on_open with the connection.
+//
+// Callbacks run on the worker pool (never on an io thread), one at a time per connection, in the
+// order on_open, on_message..., on_close. The next message is read only after on_message returned,
+// so a slow on_message slows its own client down (and one blocking for more than twice
+// websocket_ping_interval gets its connection timed out).
+// Close codes the server sends: 1000 Close(), 1001 during Stop(), 1003 binary message,
+// 1008 send queue overflow, 1009 message over websocket_message_limit_bytes, 1011 a callback threw.
+// A close the server begins is bounded (a few seconds); then the TCP connection is just closed.
+// Stop() closes open WebSockets with 1001 after writing what was queued; Wait() returns after
+// every on_close has run. A refused or malformed handshake calls none of the callbacks.
 
 // The application's handle on an open WebSocket.
 // Thread-safety: SendText and Close may be called from any thread, concurrently.
 class WebSocketConnection {
-public:
+  public:
     virtual ~WebSocketConnection() = default;
     // Queues one text message and returns at once. False when the connection is closed, or when
     // its queue of unsent messages exceeds the limit (a consumer too slow to keep up): then the
     // connection is closed, since a live view that lags minutes behind is worse than a reconnect.
     virtual bool SendText(std::string message) = 0;
-    // Starts a normal close (code 1000, or 1001 "going away" during shutdown). Idempotent.
+    // Starts a normal close (code 1000, or 1001 "going away" during shutdown) after the messages
+    // already queued have been written. SendText returns false from now on. Idempotent.
     virtual void Close() = 0;
+    // True until Close() or the end of the connection (then SendText returns false).
     virtual bool is_open() const = 0;
 };
 
@@ -117,9 +129,11 @@ struct ServerOptions {
     ErrorResponder error_response;  // REQUIRED
     // Optional. Without it, upgrade requests reach the Handler like any other request.
     WebSocketUpgrader websocket_upgrader;
-    size_t websocket_message_limit_bytes = 64 * 1024;   // larger incoming messages close the connection
-    size_t websocket_send_queue_limit = 1024;           // unsent messages before a consumer counts as stuck
-    std::chrono::milliseconds websocket_ping_interval{20'000};  // keep-alive pings; no pong in time closes
+    size_t websocket_message_limit_bytes = 64 * 1024;  // larger incoming messages close the connection (1009)
+    size_t websocket_send_queue_limit = 1024;          // unsent messages before a consumer counts as stuck (min 1)
+    // Keep-alive: after this long without data from the client a ping goes out; nothing back
+    // within another interval closes the connection. 0 disables pings and the idle timeout.
+    std::chrono::milliseconds websocket_ping_interval{20'000};
 };
 
 class Server {

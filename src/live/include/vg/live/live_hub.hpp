@@ -34,6 +34,8 @@ public:
     void Unsubscribe(int64_t wearer, const LiveSubscriber* subscriber);
     // Delivers to every subscriber of `wearer`; returns how many took it.
     int Publish(int64_t wearer, const std::string& message);
+    // Whether anyone watches `wearer` now (lets publishers skip building a message nobody reads).
+    bool HasSubscribers(int64_t wearer) const;
     size_t subscriber_count() const;
 
 private:

@@ -1,0 +1,144 @@
+#include "vg/ingest/ingest_service.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "vg/bus/inproc_bus.hpp"
+#include "vg/store/sqlite_store.hpp"
+
+namespace vg::ingest {
+namespace {
+
+using domain::Level;
+using domain::Metric;
+
+// Stands in for the detector: records what arrives, answers danger when heart rate >= 150.
+class RecordingConsumer : public bus::ReadingConsumer {
+public:
+    void OnReadings(int, std::span<bus::ReadingEnvelope> batch) override {
+        std::lock_guard lock(mu);
+        for (auto& e : batch) {
+            times.push_back(ToUnixMillis(e.reading.measured_at));
+            domain::Detection d;
+            d.level = e.reading.get(Metric::kHeartRate).value_or(0) >= 150 ? Level::kDanger : Level::kNormal;
+            if (e.on_detected) e.on_detected(d);
+        }
+    }
+    void OnTick(int, TimePoint) override {}
+    std::mutex mu;
+    std::vector<int64_t> times;
+};
+
+class IngestServiceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("vg_ingest_test_" + std::to_string(getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(dir_);
+        store::SqliteStoreOptions options;
+        options.path = (dir_ / "test.db").string();
+        store_ = std::move(store::SqliteStore::Open(options)).value();
+        store::NewUser user;
+        user.profile = {"wearer_one", "Kim", 78, "Seoul", "", "010-1234-5678", "", ""};
+        user.password_hash = "x";
+        user.created_at = clock_.Now();
+        wearer_ = store_->CreateUser(user)->unique_num;
+        device_ = store_->CreateDevice({wearer_, "watch", "hash", clock_.Now()})->device_id;
+        bus_ = std::make_unique<bus::InProcBus>(clock_, bus::InProcBusOptions{2, 10000, std::chrono::milliseconds(50)});
+        bus_->Start(consumer_);
+        service_ = std::make_unique<IngestService>(*store_, *bus_, clock_, IngestOptions{});
+    }
+    void TearDown() override {
+        bus_->Stop();
+        service_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    store::IncomingReading At(int64_t seconds_ago, std::optional<int64_t> seq, double hr = 72) {
+        store::IncomingReading r;
+        r.device_seq = seq;
+        r.reading.measured_at = clock_.Now() - std::chrono::seconds(seconds_ago);
+        r.reading.set(Metric::kHeartRate, hr);
+        return r;
+    }
+
+    std::filesystem::path dir_;
+    ManualClock clock_;
+    std::unique_ptr<store::SqliteStore> store_;
+    std::unique_ptr<bus::InProcBus> bus_;
+    RecordingConsumer consumer_;
+    std::unique_ptr<IngestService> service_;
+    int64_t wearer_ = 0;
+    int64_t device_ = 0;
+};
+
+TEST_F(IngestServiceTest, SubmitAndWaitStoresThenReturnsTheVerdict) {
+    auto verdict = service_->SubmitAndWait(wearer_, At(0, std::nullopt, 160).reading, std::nullopt);
+    ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+    EXPECT_EQ(verdict->level, Level::kDanger);
+    EXPECT_EQ(store_->RecentReadings(wearer_, 10)->size(), 1u);
+}
+
+TEST_F(IngestServiceTest, ImpossibleValuesAreRejectedAndNothingIsStored) {
+    auto r = At(0, std::nullopt);
+    r.reading.set(Metric::kSpo2, 0.97);
+    auto verdict = service_->SubmitAndWait(wearer_, r.reading, std::nullopt);
+    ASSERT_EQ(verdict.status().code(), ErrorCode::kValidationFailed);
+    EXPECT_EQ(verdict.status().fields().at(0).field, "spo2");
+    EXPECT_TRUE(store_->RecentReadings(wearer_, 10)->empty());
+}
+
+TEST_F(IngestServiceTest, BatchIsIdempotentOnRetry) {
+    std::vector<store::IncomingReading> batch = {At(30, 1), At(20, 2), At(10, 3)};
+    auto first = service_->SubmitBatch(wearer_, device_, batch);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(first->stored, 3u);
+    batch.push_back(At(5, 4));
+    auto retry = service_->SubmitBatch(wearer_, device_, batch);
+    ASSERT_TRUE(retry.ok());
+    EXPECT_EQ(retry->stored, 1u);
+    EXPECT_EQ(retry->duplicates, 3u);
+    EXPECT_EQ(store_->RecentReadings(wearer_, 10)->size(), 4u);
+    bus_->Stop();
+    EXPECT_EQ(consumer_.times.size(), 4u);  // duplicates are not evaluated twice
+}
+
+TEST_F(IngestServiceTest, ABadReadingRejectsTheWholeBatchNamingIt) {
+    std::vector<store::IncomingReading> batch = {At(30, 1), At(20, 2), At(10, 3)};
+    batch[1].reading.set(Metric::kSkinTemp, 98.6);
+    batch[2].reading.measured_at = clock_.Now() + std::chrono::hours(1);
+    auto result = service_->SubmitBatch(wearer_, device_, batch);
+    ASSERT_EQ(result.status().code(), ErrorCode::kValidationFailed);
+    ASSERT_EQ(result.status().fields().size(), 2u);
+    EXPECT_EQ(result.status().fields()[0].field, "readings[1].skin_temp");
+    EXPECT_EQ(result.status().fields()[1].field, "readings[2].timestamp");
+    EXPECT_TRUE(store_->RecentReadings(wearer_, 10)->empty());
+}
+
+TEST_F(IngestServiceTest, BatchLimitsAndDuplicateSequences) {
+    EXPECT_EQ(service_->SubmitBatch(wearer_, device_, {}).status().code(), ErrorCode::kValidationFailed);
+    std::vector<store::IncomingReading> big(1001, At(1, std::nullopt));
+    EXPECT_EQ(service_->SubmitBatch(wearer_, device_, big).status().fields().at(0).field, "readings");
+    std::vector<store::IncomingReading> dup = {At(3, 7), At(2, 7)};
+    EXPECT_EQ(service_->SubmitBatch(wearer_, device_, dup).status().fields().at(0).field, "readings[1].seq");
+    std::vector<store::IncomingReading> old = {At(31LL * 24 * 3600, 1)};
+    EXPECT_EQ(service_->SubmitBatch(wearer_, device_, old).status().fields().at(0).field, "readings[0].timestamp");
+}
+
+TEST_F(IngestServiceTest, ABacklogIsSentToDetectionInTimeOrder) {
+    // A watch flushing after an outage may send its buffer out of time order.
+    std::vector<store::IncomingReading> batch = {At(10, 3), At(30, 1), At(20, 2)};
+    ASSERT_TRUE(service_->SubmitBatch(wearer_, device_, batch).ok());
+    bus_->Stop();
+    ASSERT_EQ(consumer_.times.size(), 3u);
+    EXPECT_LT(consumer_.times[0], consumer_.times[1]);
+    EXPECT_LT(consumer_.times[1], consumer_.times[2]);
+}
+
+}  // namespace
+}  // namespace vg::ingest

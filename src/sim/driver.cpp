@@ -1,0 +1,367 @@
+#include "vg/sim/driver.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "http_connection.hpp"
+#include "live_streams.hpp"
+#include "wire.hpp"
+
+namespace vg::sim {
+namespace {
+
+namespace json = boost::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point t0) {
+    return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+std::string RandomPrefix() {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "sim%06x-", rd() & 0xFFFFFFu);
+    return buf;
+}
+
+// The first failure of a run, shared by its threads.
+class FirstError {
+  public:
+    void Set(Status s) {
+        std::lock_guard lock(mu_);
+        if (status_.ok()) status_ = std::move(s);
+        failed_.store(true);
+    }
+    bool failed() const { return failed_.load(); }
+    Status Get() const {
+        std::lock_guard lock(mu_);
+        return status_;
+    }
+
+  private:
+    mutable std::mutex mu_;
+    Status status_;
+    std::atomic<bool> failed_{false};
+};
+
+Status Refused(std::string_view what, const HttpReply& reply) {
+    std::string body = reply.body.substr(0, 600);
+    return Status::Error(ErrorCode::kInternal,
+                         std::string(what) + " was refused: HTTP " + std::to_string(reply.status) + " " + body);
+}
+
+// Sends, retrying 429/503 after Retry-After (at most `attempts` times).
+Result<HttpReply> SendRetrying(HttpConnection& http, std::string_view method, std::string_view target,
+                               const std::string& body, const Headers& headers, std::atomic<int64_t>& retries,
+                               const FirstError& stop, int attempts = 600) {
+    for (int i = 0;; ++i) {
+        auto reply = http.Send(method, target, body, headers);
+        if (!reply.ok()) return reply;
+        if ((reply->status != 429 && reply->status != 503) || i + 1 >= attempts || stop.failed()) return reply;
+        retries.fetch_add(1, std::memory_order_relaxed);
+        const int wait_ms = std::clamp(reply->retry_after_s.value_or(1) * 1000, 50, 5000);
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    }
+}
+
+struct Credentials {
+    std::string id;
+    std::string cookie;
+    std::string device_token;
+};
+
+Result<Credentials> Provision(HttpConnection& http, const WearerPlan& plan, const std::string& id,
+                              const std::string& password, std::atomic<int64_t>& retries, const FirstError& stop) {
+    Credentials c;
+    c.id = id;
+    char phone[32], guard_phone[32];
+    std::snprintf(phone, sizeof(phone), "010-%04d-%04d", 1000 + plan.index / 10000, plan.index % 10000);
+    std::snprintf(guard_phone, sizeof(guard_phone), "010-%04d-%04d", 9000 + plan.index / 10000, plan.index % 10000);
+    const json::object signup{{"id", id},
+                              {"password", password},
+                              {"name", "Sim Wearer " + std::to_string(plan.index)},
+                              {"age", plan.baseline.age},
+                              {"address", "Simulated address " + std::to_string(plan.index)},
+                              {"phone_num", phone},
+                              {"guard_name", "Sim Guardian " + std::to_string(plan.index)},
+                              {"guard_phone_num", guard_phone}};
+    auto r = SendRetrying(http, "POST", "/api/signup", json::serialize(signup), {}, retries, stop, 20);
+    if (!r.ok()) return r.status();
+    if (r->status != 201) return Refused("Sign-up of " + id, *r);
+
+    r = SendRetrying(http, "POST", "/api/login", json::serialize(json::object{{"id", id}, {"password", password}}), {},
+                     retries, stop, 20);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Refused("Login of " + id, *r);
+    for (const std::string& sc : r->set_cookies) {
+        if (auto v = wire::CookieFromSetCookie(sc, "vg_session")) c.cookie = *v;
+    }
+    std::string csrf;
+    {
+        boost::system::error_code ec;
+        json::value body = json::parse(r->body, ec);
+        if (!ec && body.is_object() && body.as_object().contains("csrf_token") && body.at("csrf_token").is_string()) {
+            csrf = std::string(body.at("csrf_token").as_string());
+        }
+    }
+    if (c.cookie.empty() || csrf.empty()) {
+        return Status::Error(ErrorCode::kInternal, "Login of " + id + " gave no vg_session cookie or csrf_token");
+    }
+    const Headers session = {{"Cookie", "vg_session=" + c.cookie}, {"X-CSRF-Token", csrf}};
+
+    r = SendRetrying(http, "POST", "/api/devices", json::serialize(json::object{{"name", "Simulated watch"}}), session,
+                     retries, stop, 20);
+    if (!r.ok()) return r.status();
+    if (r->status != 201) return Refused("Pairing a watch for " + id, *r);
+    {
+        boost::system::error_code ec;
+        json::value body = json::parse(r->body, ec);
+        if (!ec && body.is_object() && body.as_object().contains("device_token") &&
+            body.at("device_token").is_string()) {
+            c.device_token = std::string(body.at("device_token").as_string());
+        }
+    }
+    if (c.device_token.empty()) return Status::Error(ErrorCode::kInternal, "Pairing gave no device_token for " + id);
+
+    r = SendRetrying(http, "PUT", "/api/me/rule_profile", json::serialize(json::object{{"rule_profile", plan.profile}}),
+                     session, retries, stop, 20);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Refused("Selecting rule profile \"" + plan.profile + "\" for " + id, *r);
+    return c;
+}
+
+// Per-wearer ingest state, owned by one streaming thread.
+struct StreamState {
+    std::unique_ptr<WearerSimulator> sim;
+    std::string auth;  // "Bearer <token>"
+};
+
+struct IngestCounters {
+    std::atomic<int64_t> sent{0}, stored{0}, duplicates{0}, not_evaluated{0}, requests{0}, retries{0};
+};
+
+Status PostReadings(HttpConnection& http, StreamState& w, std::span<const SimReading> readings, size_t batch,
+                    IngestCounters& counters, std::atomic<int64_t>& expected, const FirstError& stop) {
+    for (size_t from = 0; from < readings.size(); from += batch) {
+        const auto part = readings.subspan(from, std::min(batch, readings.size() - from));
+        auto r = SendRetrying(http, "POST", "/api/devices/readings", wire::ReadingsBatchJson(part),
+                              {{"Authorization", w.auth}}, counters.retries, stop);
+        counters.requests.fetch_add(1, std::memory_order_relaxed);
+        if (!r.ok()) return r.status();
+        if (r->status != 200) return Refused("A batch of readings", *r);
+        boost::system::error_code ec;
+        json::value body = json::parse(r->body, ec);
+        int64_t stored = 0, duplicates = 0, not_evaluated = 0;
+        if (!ec && body.is_object()) {
+            const json::object& o = body.as_object();
+            auto get = [&](std::string_view key) -> int64_t {
+                auto it = o.find(key);
+                return it != o.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+            };
+            stored = get("stored");
+            duplicates = get("duplicates");
+            not_evaluated = get("not_evaluated");
+        }
+        counters.sent.fetch_add(static_cast<int64_t>(part.size()), std::memory_order_relaxed);
+        counters.stored.fetch_add(stored, std::memory_order_relaxed);
+        counters.duplicates.fetch_add(duplicates, std::memory_order_relaxed);
+        counters.not_evaluated.fetch_add(not_evaluated, std::memory_order_relaxed);
+        expected.fetch_add(stored - not_evaluated, std::memory_order_relaxed);
+    }
+    return Status::Ok();
+}
+
+TimePoint WallNow() { return SystemClock::Instance().Now(); }
+
+}  // namespace
+
+Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& options) {
+    auto address = ParseServerUrl(options.server);
+    if (!address.ok()) return address.status();
+    if (options.connections < 1 || options.connections > 256) {
+        return Status::Error(ErrorCode::kValidationFailed, "Bad option.", {{"connections", "must be 1–256"}});
+    }
+    if (options.provision_connections < 1 || options.provision_connections > 64) {
+        return Status::Error(ErrorCode::kValidationFailed, "Bad option.", {{"provision-connections", "must be 1–64"}});
+    }
+    if (options.batch < 1 || options.batch > 1000) {
+        return Status::Error(ErrorCode::kValidationFailed, "Bad option.", {{"batch", "must be 1–1000"}});
+    }
+    {
+        HttpConnection probe(*address, options.timeout);
+        auto health = probe.Send("GET", "/healthz", "");
+        if (!health.ok()) return health.status();
+        if (health->status != 200) return Refused("GET /healthz", *health);
+    }
+
+    RunResult result;
+    // Ages and profiles do not depend on the window; the window is fixed once the fleet is ready.
+    FleetPlan draft = PlanFleet(scenario, FromUnixMillis(0));
+    const int n = static_cast<int>(draft.wearers.size());
+    const std::string prefix = options.id_prefix.empty() ? RandomPrefix() : options.id_prefix;
+    const std::string password = "sim-password-" + prefix;
+    for (int i = 0; i < n; ++i) result.wearer_ids.push_back(prefix + std::to_string(i));
+
+    // 1. Provisioning.
+    FirstError error;
+    std::atomic<int64_t> provision_retries{0};
+    std::vector<Credentials> creds(static_cast<size_t>(n));
+    LiveStreams streams(*address, n, options.timeout);
+    const auto t_provision = SteadyClock::now();
+    {
+        std::atomic<int> next{0};
+        std::atomic<int64_t> done{0};
+        std::vector<std::thread> workers;
+        for (int k = 0; k < std::min(options.provision_connections, n); ++k) {
+            workers.emplace_back([&] {
+                HttpConnection http(*address, options.timeout);
+                for (int i = next++; i < n && !error.failed(); i = next++) {
+                    const auto& plan = draft.wearers[static_cast<size_t>(i)];
+                    auto c = Provision(http, plan, result.wearer_ids[static_cast<size_t>(i)], password,
+                                       provision_retries, error);
+                    if (!c.ok()) return error.Set(c.status());
+                    if (Status s = streams.Open(i, c->id, c->cookie); !s.ok()) return error.Set(s);
+                    creds[static_cast<size_t>(i)] = std::move(*c);
+                    done.fetch_add(1);
+                }
+            });
+        }
+        while (done.load() < n && !error.failed()) {
+            if (options.progress) options.progress("provision", done.load(), n);
+            for (int k = 0; k < 20 && done.load() < n && !error.failed(); ++k) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        }
+        for (auto& w : workers) w.join();
+        if (error.failed()) return error.Get();
+        if (options.progress) options.progress("provision", n, n);
+    }
+    result.stats.provision_s = SecondsSince(t_provision);
+
+    // 2. Streaming.
+    const TimePoint now = WallNow();
+    TimePoint start;
+    if (options.speed == Speed::kMax) {
+        start = now - scenario.duration;  // the replayed window ends now: the server takes no future readings
+    } else {
+        start = FromUnixMillis((ToUnixMillis(now) / 1000 + 1) * 1000);
+    }
+    result.fleet = PlanFleet(scenario, start);
+    const FleetPlan& fleet = result.fleet;
+    result.stats.wearers = n;
+    result.stats.window_start = start;
+    result.stats.window_end = start + fleet.interval * fleet.slots();
+
+    std::vector<StreamState> states(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        states[static_cast<size_t>(i)].sim = std::make_unique<WearerSimulator>(fleet, i);
+        states[static_cast<size_t>(i)].auth = "Bearer " + creds[static_cast<size_t>(i)].device_token;
+    }
+    auto expected = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) expected[static_cast<size_t>(i)].store(0);
+    IngestCounters counters;
+    const int64_t total_readings_estimate = static_cast<int64_t>(n) * fleet.slots();
+    const auto t_stream = SteadyClock::now();
+    {
+        const int threads = std::min(options.connections, n);
+        std::vector<std::thread> workers;
+        for (int c = 0; c < threads; ++c) {
+            workers.emplace_back([&, c] {
+                HttpConnection http(*address, options.timeout);
+                std::vector<SimReading> buffer;
+                auto post = [&](int i, TimePoint until) {
+                    StreamState& w = states[static_cast<size_t>(i)];
+                    buffer.clear();
+                    w.sim->GenerateUntil(until, buffer);
+                    if (buffer.empty()) return true;
+                    Status s = PostReadings(http, w, buffer, static_cast<size_t>(options.batch), counters,
+                                            expected[static_cast<size_t>(i)], error);
+                    if (!s.ok()) error.Set(s);
+                    return s.ok();
+                };
+                if (options.speed == Speed::kMax) {
+                    // All of this connection's wearers advance through simulated time together, one
+                    // batch-sized slice at a time.
+                    const Milliseconds slice = fleet.interval * options.batch;
+                    for (TimePoint until = start + slice; !error.failed(); until += slice) {
+                        bool all_done = true;
+                        for (int i = c; i < n && !error.failed(); i += threads) {
+                            if (!post(i, until)) return;
+                            all_done = all_done && states[static_cast<size_t>(i)].sim->done();
+                        }
+                        if (all_done) return;
+                    }
+                } else {
+                    for (int64_t slot = 0; slot < fleet.slots() && !error.failed(); ++slot) {
+                        const TimePoint due = start + fleet.interval * slot;
+                        std::this_thread::sleep_until(std::chrono::system_clock::time_point(due.time_since_epoch()));
+                        for (int i = c; i < n && !error.failed(); i += threads) {
+                            if (!post(i, due + Milliseconds(1))) return;
+                        }
+                    }
+                }
+            });
+        }
+        std::atomic<bool> finished{false};
+        std::thread joiner([&] {
+            for (auto& w : workers) w.join();
+            finished.store(true);
+        });
+        while (!finished.load()) {
+            if (options.progress) options.progress("stream", counters.sent.load(), total_readings_estimate);
+            for (int k = 0; k < 20 && !finished.load(); ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        joiner.join();
+        if (error.failed()) return error.Get();
+        if (options.progress) options.progress("stream", counters.sent.load(), counters.sent.load());
+    }
+    result.stats.stream_s = SecondsSince(t_stream);
+
+    // 3. Draining: every evaluated reading produces one detection on its wearer's stream.
+    const auto t_drain = SteadyClock::now();
+    int64_t expected_total = 0;
+    for (int i = 0; i < n; ++i) expected_total += expected[static_cast<size_t>(i)].load();
+    auto outstanding = [&] {
+        int64_t missing = 0;
+        for (int i = 0; i < n; ++i) {
+            missing += std::max<int64_t>(0, expected[static_cast<size_t>(i)].load() - streams.reading_detections(i));
+        }
+        return missing;
+    };
+    while (outstanding() > 0 && SteadyClock::now() - t_drain < options.drain) {
+        if (options.progress) options.progress("drain", expected_total - outstanding(), expected_total);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    result.stats.drained = outstanding() == 0;
+    if (options.progress) options.progress("drain", expected_total - outstanding(), expected_total);
+    result.stats.drain_s = SecondsSince(t_drain);
+    streams.Close();
+    result.detections = streams.TakeDetections();
+
+    for (int i = 0; i < n; ++i) {
+        auto labels = states[static_cast<size_t>(i)].sim->Labels();
+        result.events.insert(result.events.end(), labels.begin(), labels.end());
+    }
+    RunStats& st = result.stats;
+    st.readings_sent = counters.sent.load();
+    st.stored = counters.stored.load();
+    st.duplicates = counters.duplicates.load();
+    st.not_evaluated = counters.not_evaluated.load();
+    st.requests = counters.requests.load();
+    st.retries = counters.retries.load() + provision_retries.load();
+    st.hellos = streams.hellos();
+    st.detections = streams.detections();
+    st.streams_lost = streams.lost();
+    st.readings_per_s = st.stream_s > 0 ? static_cast<double>(st.readings_sent) / st.stream_s : 0.0;
+    return result;
+}
+
+}  // namespace vg::sim

@@ -1,0 +1,277 @@
+#include "vg/sim/scenario.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace vg::sim {
+namespace {
+
+using ::testing::Test;
+
+std::vector<std::string> Fields(const Status& s) {
+    std::vector<std::string> out;
+    for (const FieldError& f : s.fields()) out.push_back(f.field);
+    return out;
+}
+
+bool HasField(const Status& s, const std::string& field) {
+    auto f = Fields(s);
+    return std::find(f.begin(), f.end(), field) != f.end();
+}
+
+std::string ProblemOf(const Status& s, const std::string& field) {
+    for (const FieldError& f : s.fields()) {
+        if (f.field == field) return f.problem;
+    }
+    return "";
+}
+
+constexpr const char* kMinimal = R"({
+  "name": "mini",
+  "duration": "2h",
+  "groups": [{"name": "clean", "watches": 3}]
+})";
+
+TEST(ScenarioTest, MinimalScenarioGetsDefaults) {
+    auto s = ParseScenario(kMinimal, "mini.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->name, "mini");
+    EXPECT_EQ(s->source, "mini.json");
+    EXPECT_EQ(s->duration, Milliseconds(2 * 3'600'000));
+    EXPECT_EQ(s->interval, Milliseconds(60'000));
+    EXPECT_EQ(s->seed, 1u);
+    EXPECT_EQ(s->utc_offset_minutes, 540);
+    EXPECT_EQ(s->watches(), 3);
+    ASSERT_EQ(s->groups.size(), 1u);
+    EXPECT_EQ(s->groups[0].profile, "adult-default");
+    EXPECT_FALSE(s->groups[0].glucose);
+}
+
+TEST(ScenarioTest, EventsTakeTypeDefaultsAndOverrides) {
+    auto s = ParseScenario(R"({
+      "name": "ev", "duration": "24h", "interval": "30s", "seed": 7, "utc_offset": "-05:30", "grace": "5m",
+      "dropouts": {"reading": 0.02, "metric": 0},
+      "groups": [
+        {"name": "cardiac", "watches": 4, "age": [70, 80], "events": [
+          {"type": "tachycardia", "at": "25%", "jitter": "2h", "target": 160, "spread": 10, "wearers": 2},
+          {"type": "bradycardia", "at": "12h", "knowable": [{"below": 45, "for": "2m"}, {"below": 38}]},
+          {"type": "sensor_spike", "at": "1h", "metric": "spo2"},
+          {"type": "exercise", "at": "6h", "cadence": 140, "duration": "20m", "ramp": "2m", "recovery": "4m"}
+        ]},
+        {"name": "diabetic", "watches": 2, "profile": "glucose", "glucose": true, "events": [
+          {"type": "glucose_fast_drop", "at": "3h", "knowable": {"drop_pct": 25, "within": "20m"}}
+        ]}
+      ]})",
+                           "ev.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->seed, 7u);
+    EXPECT_EQ(s->interval, Milliseconds(30'000));
+    EXPECT_EQ(s->utc_offset_minutes, -330);
+    EXPECT_EQ(s->grace, Milliseconds(300'000));
+    EXPECT_DOUBLE_EQ(s->dropouts.reading, 0.02);
+    EXPECT_DOUBLE_EQ(s->dropouts.metric, 0);
+    const GroupSpec& g = s->groups[0];
+    EXPECT_EQ(g.age_min, 70);
+    ASSERT_EQ(g.events.size(), 4u);
+
+    const EventSpec& tachy = g.events[0];
+    EXPECT_EQ(tachy.type, EventType::kTachycardia);
+    ASSERT_TRUE(tachy.at.fraction.has_value());
+    EXPECT_DOUBLE_EQ(*tachy.at.fraction, 0.25);
+    EXPECT_EQ(tachy.at.Resolve(Milliseconds(24 * 3'600'000)), Milliseconds(6 * 3'600'000));
+    EXPECT_EQ(tachy.jitter.absolute, Milliseconds(2 * 3'600'000));
+    EXPECT_EQ(tachy.target, 160);
+    EXPECT_EQ(tachy.spread, 10);
+    EXPECT_EQ(tachy.wearers, 2);
+    EXPECT_EQ(tachy.metric, domain::Metric::kHeartRate);
+    EXPECT_EQ(tachy.knowable, DefaultEventSpec(EventType::kTachycardia).knowable);
+
+    const EventSpec& brady = g.events[1];
+    ASSERT_EQ(brady.knowable.size(), 2u);
+    EXPECT_EQ(brady.knowable[0].kind, KnowableCriterion::Kind::kBelow);
+    EXPECT_EQ(brady.knowable[0].value, 45);
+    EXPECT_EQ(brady.knowable[0].hold, Milliseconds(120'000));
+    EXPECT_EQ(brady.wearers, -1);
+
+    const EventSpec& spike = g.events[2];
+    EXPECT_EQ(spike.metric, domain::Metric::kSpo2);
+    EXPECT_LT(spike.target, 90);  // the spo2 default spike value, not the heart-rate one
+
+    const EventSpec& exercise = g.events[3];
+    EXPECT_EQ(exercise.cadence, 140);
+    EXPECT_EQ(exercise.duration, Milliseconds(20 * 60'000));
+    EXPECT_TRUE(exercise.knowable.empty());
+
+    const EventSpec& drop = s->groups[1].events[0];
+    ASSERT_EQ(drop.knowable.size(), 1u);
+    EXPECT_EQ(drop.knowable[0].kind, KnowableCriterion::Kind::kDropPct);
+    EXPECT_EQ(drop.knowable[0].within, Milliseconds(20 * 60'000));
+}
+
+TEST(ScenarioTest, NotJsonNamesLineAndColumn) {
+    auto s = ParseScenario("{\n  \"name\": \"x\",\n  \"duration\": 2h\n}", "broken.json");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidJson);
+    ASSERT_EQ(s.status().fields().size(), 1u);
+    EXPECT_NE(s.status().fields()[0].problem.find("line 3"), std::string::npos) << s.status().ToString();
+    EXPECT_NE(s.status().message().find("broken.json"), std::string::npos);
+}
+
+TEST(ScenarioTest, EveryProblemIsReportedWithItsPath) {
+    auto s = ParseScenario(R"({
+      "name": "bad", "duration": "2 hours", "interval": "0s", "colour": "blue",
+      "groups": [
+        {"name": "ok", "watches": 2, "events": [
+          {"type": "heart_attack", "at": "1h"},
+          {"type": "tachycardia", "at": "150%"},
+          {"type": "tachycardia", "at": "1h", "target": 60},
+          {"type": "hypoxaemia", "at": "1h", "spread": 20},
+          {"type": "sensor_spike", "at": "1h", "duration": "5m"},
+          {"type": "exercise", "at": "1h", "knowable": {"above": 120}},
+          {"type": "bradycardia", "at": "1h", "knowable": [{"above": 1, "below": 2}]},
+          {"type": "tachypnoea", "at": "1h", "wearers": 5},
+          {"type": "glucose_low", "at": "1h"}
+        ]},
+        {"name": "ok", "watches": -1}
+      ]})",
+                           "bad.json");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), ErrorCode::kValidationFailed);
+    const Status& st = s.status();
+    EXPECT_TRUE(HasField(st, "duration")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "interval")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "colour")) << st.ToString();
+    EXPECT_EQ(ProblemOf(st, "colour"), "is not a known field");
+    EXPECT_TRUE(HasField(st, "groups[0].events[0].type")) << st.ToString();
+    EXPECT_NE(ProblemOf(st, "groups[0].events[0].type").find("tachycardia"), std::string::npos);
+    EXPECT_TRUE(HasField(st, "groups[0].events[1].at")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[2].target")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[3].spread")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[4].duration")) << st.ToString();
+    EXPECT_NE(ProblemOf(st, "groups[0].events[4].duration").find("one reading"), std::string::npos);
+    EXPECT_TRUE(HasField(st, "groups[0].events[5].knowable")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[6].knowable[0]")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[7].wearers")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].glucose")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[1].watches")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[1].name")) << st.ToString();  // used twice
+}
+
+TEST(ScenarioTest, MissingRequiredFieldsAreNamed) {
+    auto s = ParseScenario(R"({"groups": [{"events": [{}]}]})", "empty.json");
+    ASSERT_FALSE(s.ok());
+    const Status& st = s.status();
+    EXPECT_TRUE(HasField(st, "name")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "duration")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].name")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].watches")) << st.ToString();
+    EXPECT_TRUE(HasField(st, "groups[0].events[0].type")) << st.ToString();
+    EXPECT_EQ(ProblemOf(st, "name"), "is required");
+}
+
+TEST(ScenarioTest, EventsMustFitTheRun) {
+    auto s = ParseScenario(R"({"name": "fit", "duration": "2h",
+      "groups": [{"name": "g", "watches": 1, "events": [
+        {"type": "tachycardia", "at": "90m", "duration": "40m"}]}]})",
+                           "fit.json");
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(HasField(s.status(), "groups[0].events[0].at")) << s.status().ToString();
+    EXPECT_NE(ProblemOf(s.status(), "groups[0].events[0].at").find("after the run"), std::string::npos);
+}
+
+TEST(ScenarioTest, RampAndRecoveryMustFitTheEvent) {
+    auto s = ParseScenario(R"({"name": "r", "duration": "6h",
+      "groups": [{"name": "g", "watches": 1, "events": [
+        {"type": "tachycardia", "at": "1h", "duration": "10m", "ramp": "8m", "recovery": "5m"}]}]})",
+                           "r.json");
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(HasField(s.status(), "groups[0].events[0].duration")) << s.status().ToString();
+}
+
+TEST(ScenarioTest, DurationsParseLikeTheServersOptions) {
+    EXPECT_EQ(*ParseSimDuration("500ms"), Milliseconds(500));
+    EXPECT_EQ(*ParseSimDuration("90"), Milliseconds(90'000));
+    EXPECT_EQ(*ParseSimDuration("30m"), Milliseconds(1'800'000));
+    EXPECT_EQ(*ParseSimDuration("2d"), Milliseconds(172'800'000));
+    EXPECT_FALSE(ParseSimDuration("").ok());
+    EXPECT_FALSE(ParseSimDuration("2 h").ok());
+    EXPECT_FALSE(ParseSimDuration("-1s").ok());
+    EXPECT_EQ(FormatSimDuration(Milliseconds(90'000)), "1m30s");
+    EXPECT_EQ(FormatSimDuration(Milliseconds(7'200'000)), "2h");
+}
+
+TEST(ScenarioTest, WatchesOverrideScalesGroupsAndEventCounts) {
+    auto s = ParseScenario(R"({"name": "scale", "duration": "24h", "groups": [
+        {"name": "a", "watches": 10, "events": [{"type": "tachycardia", "at": "2h", "wearers": 4}]},
+        {"name": "b", "watches": 20},
+        {"name": "c", "watches": 10}]})",
+                           "scale.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ScenarioOverrides o;
+    o.watches = 8;
+    o.duration = Milliseconds(2 * 3'600'000 + 3'600'000);
+    o.seed = 99;
+    auto scaled = ApplyOverrides(*s, o);
+    ASSERT_TRUE(scaled.ok()) << scaled.status().ToString();
+    EXPECT_EQ(scaled->watches(), 8);
+    EXPECT_EQ(scaled->groups[0].watches, 2);
+    EXPECT_EQ(scaled->groups[1].watches, 4);
+    EXPECT_EQ(scaled->groups[2].watches, 2);
+    EXPECT_EQ(scaled->groups[0].events[0].wearers, 1);  // 4 of 10 → 0.8 of 2 → 1
+    EXPECT_EQ(scaled->seed, 99u);
+    EXPECT_EQ(scaled->duration, Milliseconds(3 * 3'600'000));
+
+    o = {};
+    o.watches = 0;
+    auto bad = ApplyOverrides(*s, o);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_TRUE(HasField(bad.status(), "watches"));
+    o = {};
+    o.duration = Milliseconds(31LL * 86'400'000);
+    EXPECT_TRUE(HasField(ApplyOverrides(*s, o).status(), "duration"));
+}
+
+TEST(ScenarioTest, ShippedScenariosParse) {
+    const std::filesystem::path dir = std::filesystem::path(VG_SOURCE_DIR) / "sim" / "scenarios";
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() != ".json") continue;
+        ++files;
+        auto s = LoadScenarioFile(entry.path().string());
+        EXPECT_TRUE(s.ok()) << entry.path() << ": " << s.status().ToString();
+    }
+    EXPECT_GE(files, 1);
+}
+
+TEST(ScenarioTest, StandardScenarioCoversEveryEventType) {
+    auto s = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/standard.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    std::array<int, kEventTypeCount> placements{};
+    int clean = 0;
+    for (const GroupSpec& g : s->groups) {
+        if (g.events.empty()) clean += g.watches;
+        for (const EventSpec& e : g.events) {
+            placements[static_cast<size_t>(e.type)] += e.wearers < 0 ? g.watches : e.wearers;
+        }
+    }
+    for (int t = 0; t < kEventTypeCount; ++t) {
+        EXPECT_GE(placements[static_cast<size_t>(t)], 3) << EventTypeName(static_cast<EventType>(t));
+    }
+    EXPECT_GE(clean, 8);
+    EXPECT_GE(s->watches(), 20);
+    EXPECT_LE(s->watches(), 50);
+}
+
+TEST(ScenarioTest, EventTypeNamesRoundTrip) {
+    for (int t = 0; t < kEventTypeCount; ++t) {
+        const auto type = static_cast<EventType>(t);
+        EXPECT_EQ(EventTypeFromName(EventTypeName(type)), type);
+        EXPECT_EQ(IsEmergency(type), !DefaultEventSpec(type).knowable.empty()) << EventTypeName(type);
+    }
+    EXPECT_FALSE(EventTypeFromName("Tachycardia").has_value());
+}
+
+}  // namespace
+}  // namespace vg::sim

@@ -1,0 +1,363 @@
+#include "vg/sim/scorer.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+namespace vg::sim {
+namespace {
+
+namespace json = boost::json;
+
+double Seconds(Milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
+
+std::optional<double> PushLatencyMs(const ObservedDetection& d) {
+    if (!d.received_at) return std::nullopt;
+    return static_cast<double>((d.client_received_at - *d.received_at).count());
+}
+
+bool Within(TimePoint t, TimePoint from, TimePoint to) { return t >= from && t <= to; }
+
+json::object StatsJson(const LatencyStats& s) {
+    return json::object{{"count", s.count}, {"p50", s.p50}, {"p95", s.p95}, {"p99", s.p99}, {"max", s.max}};
+}
+
+std::string Num(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+    return buf;
+}
+
+std::string Pad(std::string s, size_t width, bool right = true) {
+    if (s.size() >= width) return s;
+    return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+LatencyStats ComputeLatencyStats(std::vector<double> samples) {
+    LatencyStats s;
+    s.count = samples.size();
+    if (samples.empty()) return s;
+    std::sort(samples.begin(), samples.end());
+    auto rank = [&](double p) {
+        const size_t k = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(samples.size())));
+        return samples[std::clamp<size_t>(k, 1, samples.size()) - 1];
+    };
+    s.p50 = rank(50);
+    s.p95 = rank(95);
+    s.p99 = rank(99);
+    s.max = samples.back();
+    return s;
+}
+
+std::vector<Alert> ExtractAlerts(const std::vector<ObservedDetection>& detections, bool include_signal_loss) {
+    struct WearerLevel {
+        int level = 0;  // of the last reading-driven, non-advice detection
+        bool in_advice = false;
+    };
+    std::unordered_map<int, WearerLevel> state;
+    std::vector<Alert> alerts;
+    for (const ObservedDetection& d : detections) {
+        WearerLevel& st = state[d.wearer];
+        Alert a;
+        a.wearer = d.wearer;
+        a.status = d.status;
+        a.metrics = d.metrics;
+        a.push_latency_ms = PushLatencyMs(d);
+        if (d.signal_loss) {
+            if (include_signal_loss) {
+                a.at = d.detected_at;
+                a.signal_loss = true;
+                alerts.push_back(a);
+            }
+            continue;
+        }
+        a.at = d.reading_at.value_or(d.detected_at);
+        if (d.advice_only) {
+            if (!st.in_advice) {
+                a.advice_only = true;
+                alerts.push_back(a);
+            }
+            st.in_advice = true;
+            continue;
+        }
+        st.in_advice = false;
+        if (d.status >= 1 && d.status > st.level) alerts.push_back(a);
+        st.level = d.status;
+    }
+    return alerts;
+}
+
+Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<ObservedDetection>& detections,
+               const ScoreOptions& options) {
+    Score score;
+    score.detections = static_cast<int>(detections.size());
+    const std::vector<Alert> alerts = ExtractAlerts(detections, options.score_signal_loss);
+    score.alerts = static_cast<int>(alerts.size());
+    if (!options.score_signal_loss) {
+        score.signal_loss_ignored = static_cast<int>(
+            std::count_if(detections.begin(), detections.end(), [](const auto& d) { return d.signal_loss; }));
+    }
+
+    std::vector<double> push_all, push_alerts;
+    for (const ObservedDetection& d : detections) {
+        if (auto p = PushLatencyMs(d)) push_all.push_back(*p);
+    }
+    for (const Alert& a : alerts) {
+        if (a.push_latency_ms) push_alerts.push_back(*a.push_latency_ms);
+    }
+    score.push_latency_all_ms = ComputeLatencyStats(std::move(push_all));
+    score.push_latency_alerts_ms = ComputeLatencyStats(std::move(push_alerts));
+
+    std::unordered_map<int, std::vector<const Alert*>> alerts_of;
+    for (const Alert& a : alerts) alerts_of[a.wearer].push_back(&a);
+    std::unordered_map<int, std::vector<const LabelledEvent*>> events_of;
+    for (const LabelledEvent& e : events) events_of[e.wearer].push_back(&e);
+    const auto window_end = [&](const LabelledEvent& e) { return e.end + options.grace; };
+
+    // Emergencies: detection and latency.
+    std::map<EventType, EventTypeScore> by_type;
+    std::map<EventType, std::pair<std::vector<double>, std::vector<double>>> samples;  // data s, push ms
+    for (size_t ei = 0; ei < events.size(); ++ei) {
+        const LabelledEvent& e = events[ei];
+        if (!IsEmergency(e.type)) continue;
+        EventTypeScore& ts = by_type[e.type];
+        ts.type = e.type;
+        ++ts.events;
+        if (e.type == EventType::kSignalLoss && !options.score_signal_loss) {
+            ++ts.not_scored;
+            continue;
+        }
+        if (!e.knowable_at) {
+            ++ts.never_knowable;
+            continue;
+        }
+        ++ts.knowable;
+        const Alert* hit = nullptr;
+        for (const Alert* a : alerts_of[e.wearer]) {
+            if (a->advice_only || !Within(a->at, e.onset, window_end(e))) continue;
+            const bool related = e.type == EventType::kSignalLoss
+                                     ? a->signal_loss
+                                     : !a->signal_loss && (a->metrics & MetricBit(e.metric)) != 0;
+            if (related && (!hit || a->at < hit->at)) hit = a;
+        }
+        EventOutcome outcome;
+        outcome.event = ei;
+        if (!hit) {
+            score.outcomes.push_back(outcome);
+            continue;
+        }
+        ++ts.detected;
+        double latency = Seconds(hit->at - *e.knowable_at);
+        if (latency < 0) {
+            ++ts.early;
+            latency = 0;
+        }
+        outcome.alert_at = hit->at;
+        outcome.data_latency_s = latency;
+        score.outcomes.push_back(outcome);
+        samples[e.type].first.push_back(latency);
+        if (hit->push_latency_ms) samples[e.type].second.push_back(*hit->push_latency_ms);
+    }
+    for (auto& [type, ts] : by_type) {
+        ts.detection_rate = ts.knowable > 0 ? static_cast<double>(ts.detected) / ts.knowable : 0.0;
+        ts.data_latency_s = ComputeLatencyStats(samples[type].first);
+        ts.push_latency_ms = ComputeLatencyStats(samples[type].second);
+        score.emergencies.push_back(ts);
+    }
+
+    // Non-emergencies and false alerts.
+    std::map<const LabelledEvent*, std::pair<bool, bool>> non_emergency_seen;  // advice, alerted
+    FalseAlertScore& fa = score.false_alerts;
+    for (const Alert& a : alerts) {
+        bool excused = false;
+        const LabelledEvent* exercise = nullptr;
+        const LabelledEvent* spike = nullptr;
+        for (const LabelledEvent* e : events_of[a.wearer]) {
+            if (!Within(a.at, e->onset, window_end(*e))) continue;
+            if (IsEmergency(e->type)) {
+                excused = true;
+            } else if (e->type == EventType::kExercise) {
+                exercise = e;
+            } else {
+                spike = e;
+            }
+        }
+        if (excused) continue;
+        if (exercise && a.advice_only) {
+            non_emergency_seen[exercise].first = true;
+            continue;
+        }
+        ++fa.total;
+        score.false_alert_list.push_back(a);
+        if (a.signal_loss) {
+            ++fa.signal_loss;
+        } else if (a.advice_only) {
+            ++fa.advice;
+        } else if (a.status >= 2) {
+            ++fa.danger;
+        } else {
+            ++fa.caution;
+        }
+        if (exercise) {
+            ++fa.during_exercise;
+            non_emergency_seen[exercise].second = true;
+            ++score.exercise.false_alerts;
+        } else if (spike) {
+            ++fa.after_spike;
+            non_emergency_seen[spike].second = true;
+            ++score.spikes.false_alerts;
+        } else {
+            ++fa.unlabelled;
+        }
+    }
+    for (const LabelledEvent& e : events) {
+        if (IsEmergency(e.type)) continue;
+        NonEmergencyScore& ns = e.type == EventType::kExercise ? score.exercise : score.spikes;
+        ++ns.events;
+        auto it = non_emergency_seen.find(&e);
+        if (it == non_emergency_seen.end()) continue;
+        if (it->second.first) ++ns.advice;
+        if (it->second.second) ++ns.alerted;
+    }
+    fa.wearer_days = static_cast<double>(options.wearers) * Seconds(options.duration) / 86'400.0;
+    fa.per_wearer_day = fa.wearer_days > 0 ? fa.total / fa.wearer_days : 0.0;
+    return score;
+}
+
+json::object ScoreToJson(const Score& s, const std::vector<LabelledEvent>& events,
+                         const std::vector<std::string>& wearer_ids, size_t max_listed) {
+    auto wearer = [&](int index) -> json::value {
+        if (index >= 0 && static_cast<size_t>(index) < wearer_ids.size()) return json::value(wearer_ids[index]);
+        return json::value(index);
+    };
+    json::array outcomes;
+    for (const EventOutcome& o : s.outcomes) {
+        if (outcomes.size() >= max_listed || o.event >= events.size()) break;
+        const LabelledEvent& e = events[o.event];
+        json::object j{{"wearer", wearer(e.wearer)},
+                       {"group", e.group},
+                       {"type", EventTypeName(e.type)},
+                       {"onset", FormatIso8601(e.onset)},
+                       {"end", FormatIso8601(e.end)},
+                       {"knowable_at", e.knowable_at ? json::value(FormatIso8601(*e.knowable_at)) : nullptr},
+                       {"detected", o.alert_at.has_value()}};
+        if (o.alert_at) {
+            j["alert_at"] = FormatIso8601(*o.alert_at);
+            j["data_latency_s"] = o.data_latency_s;
+        }
+        outcomes.push_back(std::move(j));
+    }
+    json::array false_list;
+    for (const Alert& a : s.false_alert_list) {
+        if (false_list.size() >= max_listed) break;
+        json::array metrics;
+        for (int m = 0; m < domain::kMetricCount; ++m) {
+            if (a.metrics & (1u << m)) metrics.emplace_back(domain::MetricName(static_cast<domain::Metric>(m)));
+        }
+        false_list.push_back(json::object{{"wearer", wearer(a.wearer)},
+                                          {"at", FormatIso8601(a.at)},
+                                          {"kind", a.signal_loss   ? "signal_loss"
+                                                   : a.advice_only ? "advice"
+                                                   : a.status >= 2 ? "danger"
+                                                                   : "caution"},
+                                          {"metrics", std::move(metrics)}});
+    }
+    json::array types;
+    for (const EventTypeScore& t : s.emergencies) {
+        types.push_back(json::object{{"type", EventTypeName(t.type)},
+                                     {"events", t.events},
+                                     {"not_scored", t.not_scored},
+                                     {"never_knowable", t.never_knowable},
+                                     {"knowable", t.knowable},
+                                     {"detected", t.detected},
+                                     {"early", t.early},
+                                     {"detection_rate", t.detection_rate},
+                                     {"data_latency_s", StatsJson(t.data_latency_s)},
+                                     {"push_latency_ms", StatsJson(t.push_latency_ms)}});
+    }
+    auto non = [](const NonEmergencyScore& n) {
+        return json::object{
+            {"events", n.events}, {"advice", n.advice}, {"alerted", n.alerted}, {"false_alerts", n.false_alerts}};
+    };
+    const FalseAlertScore& f = s.false_alerts;
+    return json::object{
+        {"emergencies", std::move(types)},
+        {"exercise", non(s.exercise)},
+        {"sensor_spikes", non(s.spikes)},
+        {"false_alerts", json::object{{"total", f.total},
+                                      {"wearer_days", f.wearer_days},
+                                      {"per_wearer_day", f.per_wearer_day},
+                                      {"unlabelled", f.unlabelled},
+                                      {"during_exercise", f.during_exercise},
+                                      {"after_spike", f.after_spike},
+                                      {"by_kind", json::object{{"advice", f.advice},
+                                                               {"caution", f.caution},
+                                                               {"danger", f.danger},
+                                                               {"signal_loss", f.signal_loss}}}}},
+        {"detections", s.detections},
+        {"alerts", s.alerts},
+        {"signal_loss_ignored", s.signal_loss_ignored},
+        {"push_latency_all_ms", StatsJson(s.push_latency_all_ms)},
+        {"push_latency_alerts_ms", StatsJson(s.push_latency_alerts_ms)},
+        {"event_outcomes", std::move(outcomes)},
+        {"false_alert_list", std::move(false_list)},
+    };
+}
+
+std::string FormatScoreTable(const Score& s) {
+    std::string out;
+    out +=
+        "Emergencies (data latency: from the first reading that made the event knowable to the alerting "
+        "reading, simulated time)\n";
+    out += Pad("event type", 19, false) + Pad("events", 7) + Pad("knowable", 9) + Pad("detected", 9) + Pad("rate", 8) +
+           Pad("early", 6) + "   data latency p50/p95/p99 s" + "   push p50/p99 ms\n";
+    for (const EventTypeScore& t : s.emergencies) {
+        std::string row = Pad(std::string(EventTypeName(t.type)), 19, false) + Pad(std::to_string(t.events), 7);
+        if (t.not_scored == t.events) {
+            out += row + "   not scored (signal loss needs --speed realtime)\n";
+            continue;
+        }
+        row += Pad(std::to_string(t.knowable), 9) + Pad(std::to_string(t.detected), 9) +
+               Pad(t.knowable ? Num(100.0 * t.detection_rate, 1) + "%" : "-", 8) + Pad(std::to_string(t.early), 6);
+        if (t.data_latency_s.count > 0) {
+            row += "   " + Pad(Num(t.data_latency_s.p50, 0), 8) + " /" + Pad(Num(t.data_latency_s.p95, 0), 6) + " /" +
+                   Pad(Num(t.data_latency_s.p99, 0), 6);
+            row += "   " + Pad(Num(t.push_latency_ms.p50, 1), 7) + " /" + Pad(Num(t.push_latency_ms.p99, 1), 7);
+        } else {
+            row += "   " + Pad("-", 24) + "   " + Pad("-", 16);
+        }
+        if (t.never_knowable > 0) row += "   (" + std::to_string(t.never_knowable) + " never knowable)";
+        out += row + "\n";
+    }
+    out += "\nNot emergencies\n";
+    out += "  exercise bouts: " + std::to_string(s.exercise.events) + ", with advice " +
+           std::to_string(s.exercise.advice) + ", with alerts beyond advice " + std::to_string(s.exercise.alerted) +
+           " (" + std::to_string(s.exercise.false_alerts) + " false alerts)\n";
+    out += "  sensor spikes: " + std::to_string(s.spikes.events) + ", alerted " + std::to_string(s.spikes.alerted) +
+           " (" + std::to_string(s.spikes.false_alerts) + " false alerts)\n";
+    const FalseAlertScore& f = s.false_alerts;
+    out += "\nFalse alerts: " + std::to_string(f.total) + " over " + Num(f.wearer_days, 1) +
+           " wearer-days = " + Num(f.per_wearer_day, 2) + " per wearer-day\n";
+    out += "  outside labelled events " + std::to_string(f.unlabelled) + ", during exercise " +
+           std::to_string(f.during_exercise) + ", after spikes " + std::to_string(f.after_spike) + "; advice " +
+           std::to_string(f.advice) + ", caution " + std::to_string(f.caution) + ", danger " +
+           std::to_string(f.danger) + ", signal loss " + std::to_string(f.signal_loss) + "\n";
+    if (s.signal_loss_ignored > 0) {
+        out += "  (" + std::to_string(s.signal_loss_ignored) +
+               " signal-loss detections ignored: at max speed the server's clock runs ahead of replayed time)\n";
+    }
+    const LatencyStats& p = s.push_latency_all_ms;
+    out += "\nPush latency (server received -> simulator received), " + std::to_string(p.count) + " detections: p50 " +
+           Num(p.p50, 1) + " ms, p95 " + Num(p.p95, 1) + " ms, p99 " + Num(p.p99, 1) + " ms, max " + Num(p.max, 1) +
+           " ms\n";
+    const LatencyStats& pa = s.push_latency_alerts_ms;
+    out += "  alerts only (" + std::to_string(pa.count) + "): p50 " + Num(pa.p50, 1) + " ms, p99 " + Num(pa.p99, 1) +
+           " ms\n";
+    return out;
+}
+
+}  // namespace vg::sim

@@ -1,0 +1,181 @@
+#include "wire.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <cstdio>
+
+namespace vg::sim::wire {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::array<domain::Metric, domain::kMetricCount> kAllMetrics = {
+    domain::Metric::kHeartRate, domain::Metric::kRespirationRate, domain::Metric::kSpo2,    domain::Metric::kSkinTemp,
+    domain::Metric::kGlucose,   domain::Metric::kSteps,           domain::Metric::kCalories};
+
+void AppendNumber(std::string& out, double v) {
+    char buf[32];
+    // Values are rounded to at most two decimals by the model; %.10g prints them exactly and briefly.
+    const int n = std::snprintf(buf, sizeof(buf), "%.10g", v);
+    out.append(buf, static_cast<size_t>(n));
+}
+
+void AppendInt(std::string& out, int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    out.append(buf, end);
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    out = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+std::optional<TimePoint> TimeField(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_string()) return std::nullopt;
+    return ParseIsoTime(it->value().as_string());
+}
+
+}  // namespace
+
+std::string ReadingsBatchJson(std::span<const SimReading> readings) {
+    std::string out;
+    out.reserve(32 + readings.size() * 170);
+    out += "{\"readings\":[";
+    bool first = true;
+    for (const SimReading& r : readings) {
+        if (!first) out += ',';
+        first = false;
+        out += "{\"seq\":";
+        AppendInt(out, r.seq);
+        out += ",\"timestamp\":";
+        AppendInt(out, ToUnixMillis(r.reading.measured_at));
+        for (domain::Metric m : kAllMetrics) {
+            if (auto v = r.reading.get(m)) {
+                out += ",\"";
+                out += domain::MetricName(m);
+                out += "\":";
+                AppendNumber(out, *v);
+            }
+        }
+        out += '}';
+    }
+    out += "]}";
+    return out;
+}
+
+std::optional<TimePoint> ParseIsoTime(std::string_view s) {
+    int year, month, day, hour, minute, second;
+    if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
+        !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, hour) || s[13] != ':' ||
+        !Digits(s, 14, 2, minute) || s[16] != ':' || !Digits(s, 17, 2, second)) {
+        return std::nullopt;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    size_t pos = 19;
+    int64_t millis = 0;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        size_t digits = 0;
+        int64_t scale = 100;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+            if (digits < 3) millis += (s[pos] - '0') * scale;
+            scale /= 10;
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0 || digits > 9) return std::nullopt;
+    }
+    const std::string_view zone = s.substr(pos);
+    if (zone != "Z" && zone != "z" && zone != "+00:00") return std::nullopt;
+    const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    return FromUnixMillis(((days * 24 + hour) * 60 + minute) * 60'000 + int64_t{second} * 1000 + millis);
+}
+
+StreamMessage ParseStreamMessage(std::string_view text, TimePoint client_received_at) {
+    StreamMessage msg;
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) return msg;
+    const json::object& o = v.as_object();
+    auto str = [&](std::string_view key) -> std::string {
+        auto it = o.find(key);
+        return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+    };
+    msg.wearer_id = str("wearer");
+    const std::string type = str("type");
+    if (type == "hello") {
+        msg.kind = MessageKind::kHello;
+        return msg;
+    }
+    if (type != "detection") {
+        msg.kind = MessageKind::kOther;
+        return msg;
+    }
+    ObservedDetection& d = msg.detection;
+    d.client_received_at = client_received_at;
+    auto status = o.find("status");
+    auto detected = TimeField(o, "detected_at");
+    if (status == o.end() || !status->value().is_int64() || !detected) return msg;
+    d.status = static_cast<int>(status->value().as_int64());
+    d.detected_at = *detected;
+    d.reading_at = TimeField(o, "reading_at");
+    d.received_at = TimeField(o, "received_at");
+    if (auto a = o.find("advice_only"); a != o.end() && a->value().is_bool()) d.advice_only = a->value().as_bool();
+    if (auto c = o.find("causes"); c != o.end() && c->value().is_array()) {
+        for (const json::value& name : c->value().as_array()) {
+            if (!name.is_string()) continue;
+            if (auto m = domain::MetricFromName(name.as_string())) d.metrics |= MetricBit(*m);
+        }
+    }
+    if (auto r = o.find("rules"); r != o.end() && r->value().is_array()) {
+        for (const json::value& rule : r->value().as_array()) {
+            if (!rule.is_object()) continue;
+            const json::object& ro = rule.as_object();
+            auto kind = ro.find("kind");
+            if (kind != ro.end() && kind->value().is_string() && kind->value().as_string() == "signal_loss") {
+                d.signal_loss = true;
+            }
+            auto level = ro.find("level");
+            auto metric = ro.find("metric");
+            const bool above_normal =
+                level != ro.end() && level->value().is_string() && level->value().as_string() != "normal";
+            if (above_normal && metric != ro.end() && metric->value().is_string()) {
+                if (auto m = domain::MetricFromName(metric->value().as_string())) d.metrics |= MetricBit(*m);
+            }
+        }
+    }
+    if (!d.reading_at) d.signal_loss = true;  // only silence has no reading
+    msg.kind = MessageKind::kDetection;
+    return msg;
+}
+
+std::optional<std::string> CookieFromSetCookie(std::string_view set_cookie, std::string_view name) {
+    const size_t eq = set_cookie.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    std::string_view key = set_cookie.substr(0, eq);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (key != name) return std::nullopt;
+    std::string_view value = set_cookie.substr(eq + 1);
+    value = value.substr(0, value.find(';'));
+    return std::string(value);
+}
+
+}  // namespace vg::sim::wire

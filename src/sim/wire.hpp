@@ -1,0 +1,38 @@
+#pragma once
+// The simulator's side of the wire format (private to vg_sim): reading batches
+// as the device ingest endpoint takes them, and the live stream's messages as
+// the WebSocket delivers them (docs/api.md). Pure functions.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "vg/common/clock.hpp"
+#include "vg/sim/physiology.hpp"
+#include "vg/sim/scorer.hpp"
+
+namespace vg::sim::wire {
+
+// {"readings":[{"seq":1,"timestamp":<ms>,"heart_rate":72,...},...]}; metrics that are missing are left out.
+std::string ReadingsBatchJson(std::span<const SimReading> readings);
+
+// "2026-11-23T16:30:00.000Z" (fraction optional, 1–9 digits; "Z" or "+00:00") → time. nullopt when not
+// in that form.
+std::optional<TimePoint> ParseIsoTime(std::string_view text);
+
+enum class MessageKind { kHello, kDetection, kOther, kInvalid };
+struct StreamMessage {
+    MessageKind kind = MessageKind::kInvalid;
+    std::string wearer_id;        // "wearer" of hello and detection messages
+    ObservedDetection detection;  // for kDetection; `wearer` is left 0 for the caller to set
+};
+// Parses one live-stream message received at `client_received_at`. kInvalid when it is not JSON or a
+// detection lacks status/detected_at.
+StreamMessage ParseStreamMessage(std::string_view text, TimePoint client_received_at);
+
+// The value of `name` in a Set-Cookie header value ("vg_session=abc; Path=/; HttpOnly" → "abc"), or
+// nullopt when the header sets another cookie.
+std::optional<std::string> CookieFromSetCookie(std::string_view set_cookie, std::string_view name);
+
+}  // namespace vg::sim::wire

@@ -1,0 +1,102 @@
+#include "wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "http_connection.hpp"
+
+namespace vg::sim {
+namespace {
+
+using domain::Metric;
+
+TEST(WireTest, BatchesAreWhatTheIngestEndpointTakes) {
+    std::vector<SimReading> readings(2);
+    readings[0].seq = 1;
+    readings[0].reading.measured_at = FromUnixMillis(1'795'392'000'000);
+    readings[0].reading.set(Metric::kHeartRate, 72);
+    readings[0].reading.set(Metric::kSkinTemp, 33.41);
+    readings[0].reading.set(Metric::kCalories, 1.1);
+    readings[1].seq = 3;
+    readings[1].reading.measured_at = FromUnixMillis(1'795'392'120'000);
+    readings[1].reading.set(Metric::kGlucose, 104);
+    const std::string text = wire::ReadingsBatchJson(readings);
+    EXPECT_EQ(text,
+              R"({"readings":[{"seq":1,"timestamp":1795392000000,"heart_rate":72,"skin_temp":33.41,"calories":1.1},)"
+              R"({"seq":3,"timestamp":1795392120000,"glucose":104}]})");
+    EXPECT_NO_THROW((void)boost::json::parse(text));
+}
+
+TEST(WireTest, IsoTimesParse) {
+    EXPECT_EQ(wire::ParseIsoTime("2026-11-23T00:00:00.000Z"), FromUnixMillis(1'795'392'000'000));
+    EXPECT_EQ(wire::ParseIsoTime("2026-11-23T16:30:00Z"), FromUnixMillis(1'795'392'000'000 + 59'400'000));
+    EXPECT_EQ(wire::ParseIsoTime("1970-01-01T00:00:00.5+00:00"), FromUnixMillis(500));
+    EXPECT_EQ(wire::ParseIsoTime("2024-02-29T12:00:00.123456Z"), FromUnixMillis(1'709'208'000'123));
+    EXPECT_FALSE(wire::ParseIsoTime("2026-11-23 16:30:00Z").has_value());
+    EXPECT_FALSE(wire::ParseIsoTime("2026-11-23T16:30:00+09:00").has_value());
+    EXPECT_FALSE(wire::ParseIsoTime("2026-13-23T16:30:00Z").has_value());
+    EXPECT_FALSE(wire::ParseIsoTime("").has_value());
+    EXPECT_EQ(wire::ParseIsoTime(FormatIso8601(FromUnixMillis(1'234'567'890'123))), FromUnixMillis(1'234'567'890'123));
+}
+
+TEST(WireTest, DetectionMessagesParse) {
+    const TimePoint now = FromUnixMillis(1'795'392'000'500);
+    const auto msg = wire::ParseStreamMessage(
+        R"({"type":"detection","wearer":"kim","status":2,"level":"danger","changed":true,"previous_status":0,)"
+        R"("causes":["heart_rate"],"rules":[{"rule":"spo2.low","kind":"threshold","metric":"spo2","level":"caution",)"
+        R"("value":92,"detail":"x"},{"rule":"rr.base","kind":"baseline","metric":"respiration_rate","level":"normal",)"
+        R"("value":1,"detail":"y"}],"explanation":"e","advice_only":false,"reading_at":"2026-11-23T00:00:00.000Z",)"
+        R"("received_at":"2026-11-23T00:00:00.400Z","detected_at":"2026-11-23T00:00:00.401Z"})",
+        now);
+    ASSERT_EQ(msg.kind, wire::MessageKind::kDetection);
+    EXPECT_EQ(msg.wearer_id, "kim");
+    const ObservedDetection& d = msg.detection;
+    EXPECT_EQ(d.status, 2);
+    EXPECT_FALSE(d.advice_only);
+    EXPECT_FALSE(d.signal_loss);
+    EXPECT_EQ(d.metrics, MetricBit(Metric::kHeartRate) | MetricBit(Metric::kSpo2));  // not the "normal" rule's
+    EXPECT_EQ(d.reading_at, FromUnixMillis(1'795'392'000'000));
+    EXPECT_EQ(d.received_at, FromUnixMillis(1'795'392'000'400));
+    EXPECT_EQ(d.client_received_at, now);
+
+    const auto loss = wire::ParseStreamMessage(
+        R"({"type":"detection","wearer":"kim","status":1,"causes":[],"rules":[{"rule":"silence","kind":"signal_loss",)"
+        R"("metric":"heart_rate","level":"caution","value":600,"detail":"z"}],"advice_only":false,"reading_at":null,)"
+        R"("received_at":null,"detected_at":"2026-11-23T00:10:00.000Z"})",
+        now);
+    ASSERT_EQ(loss.kind, wire::MessageKind::kDetection);
+    EXPECT_TRUE(loss.detection.signal_loss);
+    EXPECT_FALSE(loss.detection.reading_at.has_value());
+
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"hello","wearer":"kim","status":0,"level":"normal"})", now).kind,
+              wire::MessageKind::kHello);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"incident"})", now).kind, wire::MessageKind::kOther);
+    EXPECT_EQ(wire::ParseStreamMessage("not json", now).kind, wire::MessageKind::kInvalid);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"detection","status":"high"})", now).kind,
+              wire::MessageKind::kInvalid);
+}
+
+TEST(WireTest, SessionCookieIsReadFromSetCookie) {
+    EXPECT_EQ(wire::CookieFromSetCookie("vg_session=abc123; Path=/; HttpOnly; SameSite=Strict", "vg_session"),
+              "abc123");
+    EXPECT_FALSE(wire::CookieFromSetCookie("other=1; Path=/", "vg_session").has_value());
+    EXPECT_FALSE(wire::CookieFromSetCookie("garbage", "vg_session").has_value());
+}
+
+TEST(WireTest, ServerUrlsParse) {
+    auto a = ParseServerUrl("http://127.0.0.1:8080");
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->host, "127.0.0.1");
+    EXPECT_EQ(a->port, 8080);
+    EXPECT_EQ(a->origin(), "http://127.0.0.1:8080");
+    EXPECT_EQ(ParseServerUrl("http://localhost/")->port, 80);
+    EXPECT_FALSE(ParseServerUrl("https://127.0.0.1:8443").ok());
+    EXPECT_FALSE(ParseServerUrl("127.0.0.1:8080").ok());
+    EXPECT_FALSE(ParseServerUrl("http://127.0.0.1:99999").ok());
+    EXPECT_FALSE(ParseServerUrl("http://127.0.0.1:8080/api").ok());
+    EXPECT_EQ(ParseServerUrl("http://:80").status().fields()[0].field, "server");
+}
+
+}  // namespace
+}  // namespace vg::sim

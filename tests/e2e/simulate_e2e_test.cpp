@@ -1,0 +1,114 @@
+// The simulator end to end: the real server, a small fleet provisioned and streamed over HTTP at max
+// speed, detections received over one WebSocket per wearer, and the score checked.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "e2e_fixture.hpp"
+#include "vg/sim/driver.hpp"
+#include "vg/sim/scenario.hpp"
+#include "vg/sim/scorer.hpp"
+#include "vg/sim/simulate.hpp"
+
+namespace vg::e2e {
+namespace {
+
+// sim/scenarios/smoke.json: 6 wearers x 2 h (clean, tachycardia, hypoxaemia, exercise + spike,
+// glucose low on the glucose profile, bradycardia).
+std::string SmokeScenarioPath() {
+    return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "sim" / "scenarios" / "smoke.json")
+        .lexically_normal()
+        .string();
+}
+
+const sim::EventTypeScore* TypeScore(const sim::Score& s, sim::EventType t) {
+    for (const auto& e : s.emergencies) {
+        if (e.type == t) return &e;
+    }
+    return nullptr;
+}
+
+class SimulateE2eTest : public ServerTest {
+  protected:
+    void SetUp() override { StartServer(); }
+};
+
+TEST_F(SimulateE2eTest, SmokeFleetIsDetectedOverTheLiveStreamAndScored) {
+    auto scenario = sim::LoadScenarioFile(SmokeScenarioPath());
+    ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+    ASSERT_EQ(scenario->watches(), 6);
+
+    sim::DriverOptions options;
+    options.server = "http://127.0.0.1:" + std::to_string(server_->port());
+    options.speed = sim::Speed::kMax;
+    options.connections = 2;
+    options.drain = std::chrono::seconds(20);
+    auto run = sim::RunSimulation(*scenario, options);
+    ASSERT_TRUE(run.ok()) << run.status().ToString() << "\n" << server_->LogTail();
+
+    // Every reading was stored and evaluated, and each evaluation arrived on the wearer's stream.
+    const sim::RunStats& st = run->stats;
+    EXPECT_EQ(st.wearers, 6);
+    EXPECT_EQ(st.hellos, 6);
+    EXPECT_EQ(st.readings_sent, 6 * 120);
+    EXPECT_EQ(st.stored, st.readings_sent);
+    EXPECT_EQ(st.duplicates, 0);
+    EXPECT_TRUE(st.drained) << "detections " << st.detections << " of " << st.stored - st.not_evaluated;
+    EXPECT_EQ(st.streams_lost, 0);
+    EXPECT_GE(st.detections, st.stored - st.not_evaluated);
+
+    const sim::Score score =
+        sim::ScoreRun(run->events, run->detections, sim::ScoreOptionsFor(*scenario, options.speed, *run));
+    EXPECT_GT(score.alerts, 0);
+    // The unmistakable emergencies are detected, naming the right metric, within minutes of being knowable.
+    for (sim::EventType t : {sim::EventType::kTachycardia, sim::EventType::kHypoxaemia, sim::EventType::kBradycardia,
+                             sim::EventType::kGlucoseLow}) {
+        const sim::EventTypeScore* ts = TypeScore(score, t);
+        ASSERT_NE(ts, nullptr) << sim::EventTypeName(t);
+        EXPECT_EQ(ts->knowable, 1) << sim::EventTypeName(t);
+        EXPECT_EQ(ts->detected, 1) << sim::EventTypeName(t) << "\n" << sim::FormatScoreTable(score);
+        EXPECT_LE(ts->data_latency_s.max, 10 * 60) << sim::EventTypeName(t);
+    }
+    // Exercise is advice, not an emergency; one heart-rate spike stays silent.
+    EXPECT_EQ(score.exercise.alerted, 0) << sim::FormatScoreTable(score);
+    EXPECT_EQ(score.spikes.alerted, 0) << sim::FormatScoreTable(score);
+    // Sane rather than perfect: at most a handful of false alerts in these 0.5 wearer-days.
+    EXPECT_LE(score.false_alerts.total, 3) << sim::FormatScoreTable(score);
+    // The server pushes a verdict within a second of acknowledging its reading (same machine).
+    EXPECT_GT(score.push_latency_all_ms.count, 0u);
+    EXPECT_LT(score.push_latency_all_ms.p99, 1000) << sim::FormatScoreTable(score);
+
+    const auto report = sim::ReportJson(*scenario, options, *run, score);
+    EXPECT_EQ(report.at("run").at("wearers").as_int64(), 6);
+    EXPECT_FALSE(report.at("score").at("emergencies").as_array().empty());
+}
+
+TEST_F(SimulateE2eTest, TheCommandPrintsTheTableAndWritesTheReport) {
+    sim::SimulateArgs args;
+    args.server = "http://127.0.0.1:" + std::to_string(server_->port());
+    args.scenario = SmokeScenarioPath();
+    args.watches = 3;
+    args.duration = "30m";
+    args.out = data_dir_.file("report.json");
+    args.quiet = true;
+    std::ostringstream out, err;
+    ASSERT_EQ(sim::RunSimulateCommand(args, out, err), 0) << err.str();
+    EXPECT_NE(out.str().find("False alerts:"), std::string::npos) << out.str();
+    std::ifstream report(args.out);
+    std::stringstream text;
+    text << report.rdbuf();
+    const json::value j = json::parse(text.str());
+    EXPECT_EQ(j.at("run").at("wearers").as_int64(), 3);
+    EXPECT_EQ(j.at("run").at("readings_sent").as_int64(), 3 * 30);
+
+    // A scenario error names the field and exits 2; an unreachable server exits 1.
+    args.duration = "1y";
+    EXPECT_EQ(sim::RunSimulateCommand(args, out, err), 2);
+    EXPECT_NE(err.str().find("--duration"), std::string::npos) << err.str();
+    args.duration = "30m";
+    args.server = "http://127.0.0.1:1";
+    EXPECT_EQ(sim::RunSimulateCommand(args, out, err), 1);
+}
+
+}  // namespace
+}  // namespace vg::e2e

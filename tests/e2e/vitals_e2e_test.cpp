@@ -1,0 +1,174 @@
+// The seed's status API and device ingest end to end: real binary, real HTTP, real SQLite.
+#include <thread>
+
+#include "e2e_fixture.hpp"
+
+namespace vg::e2e {
+namespace {
+
+using testing::HttpClient;
+
+class VitalsE2eTest : public ServerTest {
+protected:
+    void SetUp() override { StartServer(); }
+
+    static json::object Vitals(double hr, double spo2 = 97, double rr = 15) {
+        return json::object{{"heart_rate", hr}, {"respiration_rate", rr}, {"spo2", spo2},
+                            {"skin_temp", 33.5}, {"steps", 0},          {"calories", 1.2}};
+    }
+    // Pairs a watch for the logged-in `client`; returns its device token.
+    static std::string PairWatch(HttpClient& client) {
+        auto paired = client.Post("/api/devices", json::object{{"name", "Galaxy Watch"}});
+        EXPECT_EQ(paired.status, 201) << paired.body;
+        return std::string(paired.json().at("device_token").as_string());
+    }
+};
+
+TEST_F(VitalsE2eTest, UpdateStatusReturnsTheVerdictAndGetStatusListsIt) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "status_kim");
+    auto normal = client.Post("/api/update_status", Vitals(72));
+    ASSERT_EQ(normal.status, 200) << normal.body;
+    EXPECT_EQ(normal.json().at("status").as_int64(), 0);
+    EXPECT_EQ(normal.json().at("level").as_string(), "normal");
+
+    // Sustained severe tachycardia with low oxygen: danger once confirmed.
+    json::value last;
+    for (int i = 0; i < 3; ++i) {
+        auto r = client.Post("/api/update_status/", Vitals(175, 86));
+        ASSERT_EQ(r.status, 200) << r.body;
+        last = r.json();
+    }
+    EXPECT_EQ(last.at("status").as_int64(), 2) << json::serialize(last);
+    EXPECT_FALSE(last.at("causes").as_array().empty());
+    EXPECT_FALSE(last.at("rules").as_array().empty());
+    EXPECT_FALSE(last.at("explanation").as_string().empty());
+
+    auto history = client.Get("/api/get_status/");
+    ASSERT_EQ(history.status, 200) << history.body;
+    const json::value h = history.json();
+    const auto& rows = h.at("statuses").as_array();
+    ASSERT_EQ(rows.size(), 4u);  // one row per update_status, newest first
+    EXPECT_EQ(rows[0].at("status").as_int64(), 2);
+    EXPECT_EQ(rows[3].at("status").as_int64(), 0);
+    EXPECT_EQ(client.Get("/api/me").json().at("user").at("danger_degree").as_int64(), 2);
+}
+
+TEST_F(VitalsE2eTest, UpdateStatusRejectsImpossibleValuesPerField) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "bad_values");
+    json::object body = Vitals(72);
+    body["spo2"] = 0.97;
+    body["skin_temp"] = 98.6;
+    body["heart_rate"] = "fast";
+    body["pulse"] = 80;
+    auto r = client.Post("/api/update_status", body);
+    ASSERT_EQ(r.status, 400) << r.body;
+    auto fields = ErrorFields(r);
+    std::sort(fields.begin(), fields.end());
+    EXPECT_EQ(fields, (std::vector<std::string>{"heart_rate", "pulse"}));  // type errors first, nothing stored
+    body["heart_rate"] = 72;
+    body.erase("pulse");
+    auto units = client.Post("/api/update_status", body);
+    ASSERT_EQ(units.status, 400);
+    fields = ErrorFields(units);
+    std::sort(fields.begin(), fields.end());
+    EXPECT_EQ(fields, (std::vector<std::string>{"skin_temp", "spo2"}));
+    EXPECT_EQ(client.Get("/api/get_status").json().at("statuses").as_array().size(), 0u);
+    EXPECT_EQ(client.Get("/api/vitals").json().at("vitals").as_array().size(), 0u);
+}
+
+TEST_F(VitalsE2eTest, UpdateStatusNeedsTheCsrfTokenFromABrowserSession) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "csrf_vitals");
+    client.RemoveDefaultHeader("X-CSRF-Token");
+    EXPECT_EQ(client.Post("/api/update_status", Vitals(72)).status, 403);
+}
+
+TEST_F(VitalsE2eTest, DeviceBatchesAreIdempotentAndNeedAValidToken) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "batch_kim");
+    const std::string token = PairWatch(person);
+
+    HttpClient watch = Client();
+    const testing::Headers auth = {{"Authorization", "Bearer " + token}};
+    json::array readings;
+    const auto now = std::chrono::system_clock::now();
+    for (int i = 0; i < 5; ++i) {
+        json::object r = Vitals(70 + i);
+        r["seq"] = i + 1;
+        r["timestamp"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             (now - std::chrono::minutes(5 - i)).time_since_epoch())
+                             .count();
+        readings.push_back(r);
+    }
+    auto first = watch.Post("/api/devices/readings", json::object{{"readings", readings}}, auth);
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.json().at("stored").as_int64(), 5);
+    auto retry = watch.Post("/api/devices/readings", json::object{{"readings", readings}}, auth);
+    ASSERT_EQ(retry.status, 200);
+    EXPECT_EQ(retry.json().at("stored").as_int64(), 0);
+    EXPECT_EQ(retry.json().at("duplicates").as_int64(), 5);
+    EXPECT_EQ(person.Get("/api/vitals").json().at("vitals").as_array().size(), 5u);
+
+    EXPECT_EQ(watch.Post("/api/devices/readings", json::object{{"readings", readings}}).status, 401);
+    EXPECT_EQ(watch.Post("/api/devices/readings", json::object{{"readings", readings}},
+                         {{"Authorization", "Bearer not-a-real-token"}})
+                  .status,
+              401);
+    // A session cookie is not a device token.
+    EXPECT_EQ(person.Post("/api/devices/readings", json::object{{"readings", readings}}).status, 401);
+}
+
+TEST_F(VitalsE2eTest, OneBadReadingRejectsTheBatchNamingIt) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "batch_bad");
+    const testing::Headers auth = {{"Authorization", "Bearer " + PairWatch(person)}};
+    HttpClient watch = Client();
+    json::object good = Vitals(72);
+    good["seq"] = 1;
+    good["timestamp"] = "2026-01-01T00:00:00Z";  // fine as a format; too old is checked separately
+    json::object bad = Vitals(72);
+    bad["seq"] = 2;
+    bad["timestamp"] = "yesterday";
+    bad["spo2"] = 140;
+    auto r = watch.Post("/api/devices/readings", json::object{{"readings", json::array{good, bad}}}, auth);
+    ASSERT_EQ(r.status, 400) << r.body;
+    auto fields = ErrorFields(r);
+    EXPECT_NE(std::find(fields.begin(), fields.end(), "readings[1].timestamp"), fields.end()) << r.body;
+    EXPECT_EQ(person.Get("/api/vitals").json().at("vitals").as_array().size(), 0u);
+}
+
+TEST_F(VitalsE2eTest, RevokedWatchCanNoLongerPost) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "revoke_watch");
+    auto paired = person.Post("/api/devices", json::object{{"name", "old watch"}});
+    const std::string token(paired.json().at("device_token").as_string());
+    const int64_t id = paired.json().at("device").at("device_id").as_int64();
+    ASSERT_EQ(person.Delete("/api/devices/" + std::to_string(id)).status, 200);
+    HttpClient watch = Client();
+    json::object body = Vitals(72);
+    EXPECT_EQ(watch.Post("/api/update_status", body, {{"Authorization", "Bearer " + token}}).status, 401);
+}
+
+TEST_F(VitalsE2eTest, RuleProfilesAreListedAndSelectable) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "glucose_kim");
+    auto list = client.Get("/api/rule_profiles");
+    ASSERT_EQ(list.status, 200);
+    const json::value l = list.json();
+    std::vector<std::string> names;
+    for (const auto& n : l.at("rule_profiles").as_array()) names.emplace_back(n.as_string());
+    EXPECT_NE(std::find(names.begin(), names.end(), "adult-default"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "glucose"), names.end());
+    EXPECT_EQ(client.Put("/api/me/rule_profile", json::object{{"rule_profile", "nonsense"}}).status, 400);
+    auto set = client.Put("/api/me/rule_profile", json::object{{"rule_profile", "glucose"}});
+    ASSERT_EQ(set.status, 200) << set.body;
+    json::object low{{"glucose", 45}};
+    json::value last;
+    for (int i = 0; i < 2; ++i) last = client.Post("/api/update_status", low).json();
+    EXPECT_EQ(last.at("status").as_int64(), 2) << json::serialize(last);
+}
+
+}  // namespace
+}  // namespace vg::e2e
