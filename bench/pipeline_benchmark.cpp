@@ -24,7 +24,7 @@ namespace {
 using vg::domain::Metric;
 
 class CountingListener : public vg::detector::DetectionListener {
-public:
+  public:
     void OnDetection(int64_t, const vg::bus::ReadingEnvelope*, const vg::domain::Detection&,
                      vg::domain::Level) override {
         count.fetch_add(1, std::memory_order_relaxed);
@@ -130,8 +130,7 @@ void BM_DetectorMemoryPerWearer(benchmark::State& state) {
                 detector.OnReadings(0, batch);
             }
             const size_t after = ResidentBytes();
-            state.counters["bytes_per_wearer"] =
-                static_cast<double>(after - before) / static_cast<double>(wearers);
+            state.counters["bytes_per_wearer"] = static_cast<double>(after - before) / static_cast<double>(wearers);
             state.counters["wearers"] = static_cast<double>(detector.wearer_count());
         }
     }

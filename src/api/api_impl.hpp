@@ -2,19 +2,20 @@
 // Private to the api module: the Impl behind Api, shared by api.cpp (dispatch, security,
 // operations routes) and the *_routes.cpp files (one per group of routes).
 
-#include "vg/api/api.hpp"
-
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
+
+#include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
-#include "vg/api/json_input.hpp"
 #include "vg/api/events.hpp"
+#include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
 
 namespace vg::api {
@@ -23,11 +24,11 @@ namespace json = boost::json;
 
 namespace detail {
 
-
-
 inline constexpr std::string_view kSessionCookie = "vg_session";
 
-inline bool IsUnsafeMethod(std::string_view method) { return method != "GET" && method != "HEAD" && method != "OPTIONS"; }
+inline bool IsUnsafeMethod(std::string_view method) {
+    return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
 
 inline std::string_view Trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -205,8 +206,8 @@ class Api::Impl {
         }
         const Access access = match.route->access;
         const std::string_view authorization = request.header("authorization");
-        const bool bearer = authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " ||
-                                                         authorization.substr(0, 7) == "bearer ");
+        const bool bearer = authorization.size() > 7 &&
+                            (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
         if (access == Access::kDevice || (access == Access::kSessionOrDevice && bearer)) {
             // A device token is not a cookie: a browser never sends it on its own, so no CSRF check.
             auto device = accounts_.AuthenticateDevice(bearer ? Trim(authorization.substr(7)) : std::string_view());
@@ -274,11 +275,10 @@ class Api::Impl {
     http::Response ListRuleProfiles(RequestContext& ctx);
     http::Response SetRuleProfile(RequestContext& ctx);
 
-public:
+  public:
     http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
 
-private:
-
+  private:
     Api& api_;
     auth::AccountService& accounts_;
     store::Store& store_;

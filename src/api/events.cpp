@@ -18,12 +18,9 @@ json::object DetectionJson(const domain::Detection& d) {
                                      {"value", r.value},
                                      {"detail", r.detail}});
     }
-    return json::object{{"status", static_cast<int>(d.level)},
-                        {"level", domain::LevelName(d.level)},
-                        {"causes", std::move(causes)},
-                        {"rules", std::move(rules)},
-                        {"explanation", d.explanation},
-                        {"advice_only", d.advice_only}};
+    return json::object{{"status", static_cast<int>(d.level)}, {"level", domain::LevelName(d.level)},
+                        {"causes", std::move(causes)},         {"rules", std::move(rules)},
+                        {"explanation", d.explanation},        {"advice_only", d.advice_only}};
 }
 
 std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& detection, domain::Level previous,

@@ -98,8 +98,9 @@ std::optional<TimePoint> ObjectReader::Timestamp(std::string_view name, bool req
     if (v.is_string()) {
         if (auto t = ParseIso8601(v.as_string())) return t;
     }
-    problems_.push_back({std::string(name),
-                         "must be an ISO 8601 time with a zone, like \"2026-11-23T16:30:00Z\", or milliseconds since 1970"});
+    problems_.push_back(
+        {std::string(name),
+         "must be an ISO 8601 time with a zone, like \"2026-11-23T16:30:00Z\", or milliseconds since 1970"});
     return std::nullopt;
 }
 

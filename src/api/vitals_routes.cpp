@@ -5,9 +5,8 @@ namespace vg::api {
 namespace {
 
 constexpr std::array<domain::Metric, domain::kMetricCount> kAllMetrics = {
-    domain::Metric::kHeartRate, domain::Metric::kRespirationRate, domain::Metric::kSpo2,
-    domain::Metric::kSkinTemp,  domain::Metric::kGlucose,         domain::Metric::kSteps,
-    domain::Metric::kCalories};
+    domain::Metric::kHeartRate, domain::Metric::kRespirationRate, domain::Metric::kSpo2,    domain::Metric::kSkinTemp,
+    domain::Metric::kGlucose,   domain::Metric::kSteps,           domain::Metric::kCalories};
 
 // Reads the vitals fields of one reading object.
 void ReadVitals(ObjectReader& reader, domain::VitalsReading& reading) {
@@ -22,7 +21,7 @@ Status Unavailable(std::string_view what) {
 
 // A LiveHub subscriber that forwards to a WebSocket without keeping it alive.
 class WebSocketSubscriber final : public live::LiveSubscriber {
-public:
+  public:
     explicit WebSocketSubscriber(std::weak_ptr<http::WebSocketConnection> connection)
         : connection_(std::move(connection)) {}
     bool Deliver(const std::string& message) override {
@@ -30,7 +29,7 @@ public:
         return c && c->SendText(message);
     }
 
-private:
+  private:
     std::weak_ptr<http::WebSocketConnection> connection_;
 };
 
@@ -197,10 +196,11 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
     live::LiveHub* hub = live_;
     decision.callbacks.on_open = [hub, wearer, wearer_id, level,
                                   subscriber](std::shared_ptr<http::WebSocketConnection> connection) {
-        connection->SendText(json::serialize(json::object{{"type", "hello"},
-                                                          {"wearer", wearer_id},
-                                                          {"status", level},
-                                                          {"level", domain::LevelName(static_cast<domain::Level>(level))}}));
+        connection->SendText(
+            json::serialize(json::object{{"type", "hello"},
+                                         {"wearer", wearer_id},
+                                         {"status", level},
+                                         {"level", domain::LevelName(static_cast<domain::Level>(level))}}));
         *subscriber = std::make_shared<WebSocketSubscriber>(connection);
         hub->Subscribe(wearer, *subscriber);
     };

@@ -150,12 +150,14 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->envname("VG_SQLITE_SYNC")
         ->check(CLI::IsMember({"full", "normal"}))
         ->capture_default_str();
-    serve.add_option("--profiles-dir", o.profiles_dir,
-                     "Directory of detection rule profiles (*.json); default ./profiles, else the built-in set")
+    serve
+        .add_option("--profiles-dir", o.profiles_dir,
+                    "Directory of detection rule profiles (*.json); default ./profiles, else the built-in set")
         ->envname("VG_PROFILES_DIR")
         ->check(CLI::ExistingDirectory);
-    serve.add_option("--detector-shards", o.detector_shards,
-                     "Detection threads; each wearer's readings are evaluated in order on one of them")
+    serve
+        .add_option("--detector-shards", o.detector_shards,
+                    "Detection threads; each wearer's readings are evaluated in order on one of them")
         ->envname("VG_DETECTOR_SHARDS")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();

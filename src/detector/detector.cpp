@@ -98,8 +98,6 @@ size_t Detector::wearer_count() const {
     return n;
 }
 
-DetectorStats Detector::stats() const {
-    return {evaluated_.load(), late_.load(), silence_alerts_.load()};
-}
+DetectorStats Detector::stats() const { return {evaluated_.load(), late_.load(), silence_alerts_.load()}; }
 
 }  // namespace vg::detector

@@ -18,7 +18,7 @@ struct Recorded {
 };
 
 class RecordingListener : public DetectionListener {
-public:
+  public:
     void OnDetection(int64_t wearer, const bus::ReadingEnvelope* e, const domain::Detection& d,
                      Level previous) override {
         events.push_back({wearer, e == nullptr, d.level, previous});
@@ -27,7 +27,7 @@ public:
 };
 
 class DetectorTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { ASSERT_TRUE(registry_.LoadDirectory(VG_PROFILES_DIR).ok()); }
 
     bus::ReadingEnvelope Reading(int64_t wearer, int64_t minute, double hr) {

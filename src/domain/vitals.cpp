@@ -5,8 +5,8 @@
 namespace vg::domain {
 namespace {
 
-constexpr std::array<std::string_view, kMetricCount> kNames = {"heart_rate", "respiration_rate", "spo2", "skin_temp",
-                                                               "glucose",    "steps",            "calories"};
+constexpr std::array<std::string_view, kMetricCount> kNames = {
+    "heart_rate", "respiration_rate", "spo2", "skin_temp", "glucose", "steps", "calories"};
 
 }  // namespace
 
@@ -21,22 +21,32 @@ std::optional<Metric> MetricFromName(std::string_view name) {
 
 std::string_view LevelName(Level l) {
     switch (l) {
-        case Level::kNormal: return "normal";
-        case Level::kCaution: return "caution";
-        case Level::kDanger: return "danger";
+        case Level::kNormal:
+            return "normal";
+        case Level::kCaution:
+            return "caution";
+        case Level::kDanger:
+            return "danger";
     }
     return "normal";
 }
 
 PlausibleRange PlausibleRangeOf(Metric m) {
     switch (m) {
-        case Metric::kHeartRate: return {20, 300, "beats/min"};
-        case Metric::kRespirationRate: return {2, 80, "breaths/min"};
-        case Metric::kSpo2: return {50, 100, "%"};
-        case Metric::kSkinTemp: return {20, 45, "°C"};
-        case Metric::kGlucose: return {10, 1000, "mg/dL"};
-        case Metric::kSteps: return {0, 400, "steps/min"};
-        case Metric::kCalories: return {0, 60, "kcal/min"};
+        case Metric::kHeartRate:
+            return {20, 300, "beats/min"};
+        case Metric::kRespirationRate:
+            return {2, 80, "breaths/min"};
+        case Metric::kSpo2:
+            return {50, 100, "%"};
+        case Metric::kSkinTemp:
+            return {20, 45, "°C"};
+        case Metric::kGlucose:
+            return {10, 1000, "mg/dL"};
+        case Metric::kSteps:
+            return {0, 400, "steps/min"};
+        case Metric::kCalories:
+            return {0, 60, "kcal/min"};
     }
     return {0, 0, ""};
 }

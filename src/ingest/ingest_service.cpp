@@ -19,12 +19,11 @@ std::vector<FieldError> IngestService::Validate(std::span<const store::IncomingR
         if (t > now + options_.max_clock_skew) {
             errors.push_back({prefix + "timestamp", "is in the future (is the watch's clock right?)"});
         } else if (t < now - options_.max_age) {
-            errors.push_back({prefix + "timestamp", "is older than the " +
-                                                        std::to_string(std::chrono::duration_cast<std::chrono::hours>(
-                                                                           options_.max_age)
-                                                                           .count() /
-                                                                       24) +
-                                                        " days VitalGuard accepts"});
+            errors.push_back(
+                {prefix + "timestamp",
+                 "is older than the " +
+                     std::to_string(std::chrono::duration_cast<std::chrono::hours>(options_.max_age).count() / 24) +
+                     " days VitalGuard accepts"});
         }
         if (const auto& seq = readings[i].device_seq) {
             if (*seq < 0) errors.push_back({prefix + "seq", "must not be negative"});
@@ -102,9 +101,8 @@ Result<BatchResult> IngestService::SubmitBatch(int64_t wearer, std::optional<int
     }
     // A batch arrives in sequence order from the watch, but after an outage it may not be in time
     // order; detection wants time order within the wearer.
-    std::stable_sort(to_detect.begin(), to_detect.end(), [](const auto& a, const auto& b) {
-        return a.reading.measured_at < b.reading.measured_at;
-    });
+    std::stable_sort(to_detect.begin(), to_detect.end(),
+                     [](const auto& a, const auto& b) { return a.reading.measured_at < b.reading.measured_at; });
     const size_t sent = to_detect.size();
     Status published = bus_.Publish(std::move(to_detect));
     if (!published.ok()) {

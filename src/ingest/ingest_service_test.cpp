@@ -17,7 +17,7 @@ using domain::Metric;
 
 // Stands in for the detector: records what arrives, answers danger when heart rate >= 150.
 class RecordingConsumer : public bus::ReadingConsumer {
-public:
+  public:
     void OnReadings(int, std::span<bus::ReadingEnvelope> batch) override {
         std::lock_guard lock(mu);
         for (auto& e : batch) {
@@ -33,11 +33,11 @@ public:
 };
 
 class IngestServiceTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("vg_ingest_test_" + std::to_string(getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ =
+            std::filesystem::temp_directory_path() / ("vg_ingest_test_" + std::to_string(getpid()) + "_" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::create_directories(dir_);
         store::SqliteStoreOptions options;
         options.path = (dir_ / "test.db").string();

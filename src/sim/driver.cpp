@@ -183,6 +183,17 @@ TimePoint WallNow() { return SystemClock::Instance().Now(); }
 
 }  // namespace
 
+TimePoint MaxSpeedWindowStart(TimePoint now, const Scenario& s) {
+    constexpr int64_t kDay = 86'400'000;
+    const int64_t latest = ToUnixMillis(now - s.duration) - 60'000;
+    const int64_t offset = int64_t{s.utc_offset_minutes} * 60'000;
+    const int64_t local = latest + offset;
+    const int64_t local_midnight = (local >= 0 ? local / kDay : (local - kDay + 1) / kDay) * kDay;
+    int64_t start = local_midnight + s.start_time_of_day.count() - offset;
+    if (start > latest) start -= kDay;
+    return FromUnixMillis(start);
+}
+
 Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& options) {
     auto address = ParseServerUrl(options.server);
     if (!address.ok()) return address.status();
@@ -250,7 +261,9 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
     const TimePoint now = WallNow();
     TimePoint start;
     if (options.speed == Speed::kMax) {
-        start = now - scenario.duration;  // the replayed window ends now: the server takes no future readings
+        // The replayed window ends before now (the server takes no future readings) and starts at the
+        // scenario's local time of day, so that a seed replays the same day whenever it is run.
+        start = MaxSpeedWindowStart(now, scenario);
     } else {
         start = FromUnixMillis((ToUnixMillis(now) / 1000 + 1) * 1000);
     }

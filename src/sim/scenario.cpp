@@ -679,6 +679,18 @@ Result<Scenario> ParseScenario(std::string_view json_text, std::string_view sour
         }
         if (!ok) r.Problem("utc_offset", "must be like \"+09:00\", \"-05:30\" or \"Z\"");
     }
+    if (auto start = r.String("start_time", false)) {
+        // "HH:MM", local time
+        const std::string& t = *start;
+        const bool shape = t.size() == 5 && t[2] == ':' && std::isdigit(t[0]) && std::isdigit(t[1]) &&
+                           std::isdigit(t[3]) && std::isdigit(t[4]);
+        const int h = shape ? (t[0] - '0') * 10 + (t[1] - '0') : 99, mi = shape ? (t[3] - '0') * 10 + (t[4] - '0') : 99;
+        if (h > 23 || mi > 59) {
+            r.Problem("start_time", "must be a local time of day like \"08:00\"");
+        } else {
+            s.start_time_of_day = Milliseconds((h * 60 + mi) * 60'000);
+        }
+    }
     if (const json::object* d = r.Object("dropouts", false)) {
         FieldReader dr(*d, "dropouts", problems);
         if (auto p = dr.Number("reading", false, 0, 0.5)) s.dropouts.reading = *p;

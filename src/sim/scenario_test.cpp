@@ -52,6 +52,7 @@ TEST(ScenarioTest, MinimalScenarioGetsDefaults) {
 TEST(ScenarioTest, EventsTakeTypeDefaultsAndOverrides) {
     auto s = ParseScenario(R"({
       "name": "ev", "duration": "24h", "interval": "30s", "seed": 7, "utc_offset": "-05:30", "grace": "5m",
+      "start_time": "21:30",
       "dropouts": {"reading": 0.02, "metric": 0},
       "groups": [
         {"name": "cardiac", "watches": 4, "age": [70, 80], "events": [
@@ -70,6 +71,7 @@ TEST(ScenarioTest, EventsTakeTypeDefaultsAndOverrides) {
     EXPECT_EQ(s->interval, Milliseconds(30'000));
     EXPECT_EQ(s->utc_offset_minutes, -330);
     EXPECT_EQ(s->grace, Milliseconds(300'000));
+    EXPECT_EQ(s->start_time_of_day, Milliseconds((21 * 60 + 30) * 60'000));
     EXPECT_DOUBLE_EQ(s->dropouts.reading, 0.02);
     EXPECT_DOUBLE_EQ(s->dropouts.metric, 0);
     const GroupSpec& g = s->groups[0];
@@ -121,7 +123,7 @@ TEST(ScenarioTest, NotJsonNamesLineAndColumn) {
 
 TEST(ScenarioTest, EveryProblemIsReportedWithItsPath) {
     auto s = ParseScenario(R"({
-      "name": "bad", "duration": "2 hours", "interval": "0s", "colour": "blue",
+      "name": "bad", "duration": "2 hours", "interval": "0s", "colour": "blue", "start_time": "25:00",
       "groups": [
         {"name": "ok", "watches": 2, "events": [
           {"type": "heart_attack", "at": "1h"},
@@ -144,6 +146,7 @@ TEST(ScenarioTest, EveryProblemIsReportedWithItsPath) {
     EXPECT_TRUE(HasField(st, "interval")) << st.ToString();
     EXPECT_TRUE(HasField(st, "colour")) << st.ToString();
     EXPECT_EQ(ProblemOf(st, "colour"), "is not a known field");
+    EXPECT_TRUE(HasField(st, "start_time")) << st.ToString();
     EXPECT_TRUE(HasField(st, "groups[0].events[0].type")) << st.ToString();
     EXPECT_NE(ProblemOf(st, "groups[0].events[0].type").find("tachycardia"), std::string::npos);
     EXPECT_TRUE(HasField(st, "groups[0].events[1].at")) << st.ToString();

@@ -53,40 +53,55 @@ LatencyStats ComputeLatencyStats(std::vector<double> samples) {
     return s;
 }
 
-std::vector<Alert> ExtractAlerts(const std::vector<ObservedDetection>& detections, bool include_signal_loss) {
+namespace {
+
+// Whether each detection is an alert (see the header), in input order.
+std::vector<bool> AlertFlags(const std::vector<ObservedDetection>& detections, bool include_signal_loss) {
     struct WearerLevel {
         int level = 0;  // of the last reading-driven, non-advice detection
         bool in_advice = false;
     };
     std::unordered_map<int, WearerLevel> state;
-    std::vector<Alert> alerts;
-    for (const ObservedDetection& d : detections) {
+    std::vector<bool> flags(detections.size());
+    for (size_t i = 0; i < detections.size(); ++i) {
+        const ObservedDetection& d = detections[i];
         WearerLevel& st = state[d.wearer];
-        Alert a;
-        a.wearer = d.wearer;
-        a.status = d.status;
-        a.metrics = d.metrics;
-        a.push_latency_ms = PushLatencyMs(d);
         if (d.signal_loss) {
-            if (include_signal_loss) {
-                a.at = d.detected_at;
-                a.signal_loss = true;
-                alerts.push_back(a);
-            }
+            flags[i] = include_signal_loss;
             continue;
         }
-        a.at = d.reading_at.value_or(d.detected_at);
         if (d.advice_only) {
-            if (!st.in_advice) {
-                a.advice_only = true;
-                alerts.push_back(a);
-            }
+            flags[i] = !st.in_advice;
             st.in_advice = true;
             continue;
         }
         st.in_advice = false;
-        if (d.status >= 1 && d.status > st.level) alerts.push_back(a);
+        flags[i] = d.status >= 1 && d.status > st.level;
         st.level = d.status;
+    }
+    return flags;
+}
+
+Alert ToAlert(const ObservedDetection& d) {
+    Alert a;
+    a.wearer = d.wearer;
+    a.status = d.status;
+    a.advice_only = d.advice_only;
+    a.signal_loss = d.signal_loss;
+    a.metrics = d.metrics;
+    a.rules = d.rules;
+    a.push_latency_ms = PushLatencyMs(d);
+    a.at = d.signal_loss ? d.detected_at : d.reading_at.value_or(d.detected_at);
+    return a;
+}
+
+}  // namespace
+
+std::vector<Alert> ExtractAlerts(const std::vector<ObservedDetection>& detections, bool include_signal_loss) {
+    const std::vector<bool> flags = AlertFlags(detections, include_signal_loss);
+    std::vector<Alert> alerts;
+    for (size_t i = 0; i < detections.size(); ++i) {
+        if (flags[i]) alerts.push_back(ToAlert(detections[i]));
     }
     return alerts;
 }
@@ -114,6 +129,22 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
 
     std::unordered_map<int, std::vector<const Alert*>> alerts_of;
     for (const Alert& a : alerts) alerts_of[a.wearer].push_back(&a);
+    // Reading-driven verdicts at caution or danger (not advice), with whether each began an episode.
+    struct Flagged {
+        TimePoint at;
+        uint8_t metrics;
+        bool alert;
+        std::optional<double> push_latency_ms;
+    };
+    std::unordered_map<int, std::vector<Flagged>> flagged_of;
+    {
+        const std::vector<bool> flags = AlertFlags(detections, options.score_signal_loss);
+        for (size_t i = 0; i < detections.size(); ++i) {
+            const ObservedDetection& d = detections[i];
+            if (d.signal_loss || d.advice_only || d.status < 1 || !d.reading_at) continue;
+            flagged_of[d.wearer].push_back({*d.reading_at, d.metrics, flags[i], PushLatencyMs(d)});
+        }
+    }
     std::unordered_map<int, std::vector<const LabelledEvent*>> events_of;
     for (const LabelledEvent& e : events) events_of[e.wearer].push_back(&e);
     const auto window_end = [&](const LabelledEvent& e) { return e.end + options.grace; };
@@ -136,31 +167,45 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
             continue;
         }
         ++ts.knowable;
-        const Alert* hit = nullptr;
-        for (const Alert* a : alerts_of[e.wearer]) {
-            if (a->advice_only || !Within(a->at, e.onset, window_end(e))) continue;
-            const bool related = e.type == EventType::kSignalLoss
-                                     ? a->signal_loss
-                                     : !a->signal_loss && (a->metrics & MetricBit(e.metric)) != 0;
-            if (related && (!hit || a->at < hit->at)) hit = a;
+        std::optional<TimePoint> hit_at;
+        std::optional<double> hit_push;
+        bool hit_is_alert = true;
+        if (e.type == EventType::kSignalLoss) {
+            for (const Alert* a : alerts_of[e.wearer]) {
+                if (!a->signal_loss || !Within(a->at, e.onset, window_end(e))) continue;
+                if (!hit_at || a->at < *hit_at) {
+                    hit_at = a->at;
+                    hit_push = a->push_latency_ms;
+                }
+            }
+        } else {
+            for (const Flagged& f : flagged_of[e.wearer]) {
+                if ((f.metrics & MetricBit(e.metric)) == 0 || !Within(f.at, e.onset, window_end(e))) continue;
+                if (!hit_at || f.at < *hit_at) {
+                    hit_at = f.at;
+                    hit_push = f.push_latency_ms;
+                    hit_is_alert = f.alert;
+                }
+            }
         }
         EventOutcome outcome;
         outcome.event = ei;
-        if (!hit) {
+        if (!hit_at) {
             score.outcomes.push_back(outcome);
             continue;
         }
         ++ts.detected;
-        double latency = Seconds(hit->at - *e.knowable_at);
+        if (!hit_is_alert) ++ts.ongoing;
+        double latency = Seconds(*hit_at - *e.knowable_at);
         if (latency < 0) {
             ++ts.early;
             latency = 0;
         }
-        outcome.alert_at = hit->at;
+        outcome.alert_at = hit_at;
         outcome.data_latency_s = latency;
         score.outcomes.push_back(outcome);
         samples[e.type].first.push_back(latency);
-        if (hit->push_latency_ms) samples[e.type].second.push_back(*hit->push_latency_ms);
+        if (hit_push) samples[e.type].second.push_back(*hit_push);
     }
     for (auto& [type, ts] : by_type) {
         ts.detection_rate = ts.knowable > 0 ? static_cast<double>(ts.detected) / ts.knowable : 0.0;
@@ -172,6 +217,7 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
     // Non-emergencies and false alerts.
     std::map<const LabelledEvent*, std::pair<bool, bool>> non_emergency_seen;  // advice, alerted
     FalseAlertScore& fa = score.false_alerts;
+    std::map<std::string, int> by_rule;
     for (const Alert& a : alerts) {
         bool excused = false;
         const LabelledEvent* exercise = nullptr;
@@ -193,6 +239,7 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
         }
         ++fa.total;
         score.false_alert_list.push_back(a);
+        for (const std::string& rule : a.rules) ++by_rule[rule];
         if (a.signal_loss) {
             ++fa.signal_loss;
         } else if (a.advice_only) {
@@ -223,6 +270,9 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
         if (it->second.first) ++ns.advice;
         if (it->second.second) ++ns.alerted;
     }
+    fa.by_rule.assign(by_rule.begin(), by_rule.end());
+    std::stable_sort(fa.by_rule.begin(), fa.by_rule.end(),
+                     [](const auto& x, const auto& y) { return x.second > y.second; });
     fa.wearer_days = static_cast<double>(options.wearers) * Seconds(options.duration) / 86'400.0;
     fa.per_wearer_day = fa.wearer_days > 0 ? fa.total / fa.wearer_days : 0.0;
     return score;
@@ -264,7 +314,8 @@ json::object ScoreToJson(const Score& s, const std::vector<LabelledEvent>& event
                                                    : a.advice_only ? "advice"
                                                    : a.status >= 2 ? "danger"
                                                                    : "caution"},
-                                          {"metrics", std::move(metrics)}});
+                                          {"metrics", std::move(metrics)},
+                                          {"rules", json::value_from(a.rules)}});
     }
     json::array types;
     for (const EventTypeScore& t : s.emergencies) {
@@ -275,6 +326,7 @@ json::object ScoreToJson(const Score& s, const std::vector<LabelledEvent>& event
                                      {"knowable", t.knowable},
                                      {"detected", t.detected},
                                      {"early", t.early},
+                                     {"ongoing", t.ongoing},
                                      {"detection_rate", t.detection_rate},
                                      {"data_latency_s", StatsJson(t.data_latency_s)},
                                      {"push_latency_ms", StatsJson(t.push_latency_ms)}});
@@ -284,6 +336,8 @@ json::object ScoreToJson(const Score& s, const std::vector<LabelledEvent>& event
             {"events", n.events}, {"advice", n.advice}, {"alerted", n.alerted}, {"false_alerts", n.false_alerts}};
     };
     const FalseAlertScore& f = s.false_alerts;
+    json::object by_rule;
+    for (const auto& [rule, count] : f.by_rule) by_rule[rule] = count;
     return json::object{
         {"emergencies", std::move(types)},
         {"exercise", non(s.exercise)},
@@ -297,7 +351,8 @@ json::object ScoreToJson(const Score& s, const std::vector<LabelledEvent>& event
                                       {"by_kind", json::object{{"advice", f.advice},
                                                                {"caution", f.caution},
                                                                {"danger", f.danger},
-                                                               {"signal_loss", f.signal_loss}}}}},
+                                                               {"signal_loss", f.signal_loss}}},
+                                      {"by_rule", by_rule}}},
         {"detections", s.detections},
         {"alerts", s.alerts},
         {"signal_loss_ignored", s.signal_loss_ignored},
@@ -314,7 +369,7 @@ std::string FormatScoreTable(const Score& s) {
         "Emergencies (data latency: from the first reading that made the event knowable to the alerting "
         "reading, simulated time)\n";
     out += Pad("event type", 19, false) + Pad("events", 7) + Pad("knowable", 9) + Pad("detected", 9) + Pad("rate", 8) +
-           Pad("early", 6) + "   data latency p50/p95/p99 s" + "   push p50/p99 ms\n";
+           Pad("early", 6) + Pad("ongoing", 8) + "   data latency p50/p95/p99 s" + "   push p50/p99 ms\n";
     for (const EventTypeScore& t : s.emergencies) {
         std::string row = Pad(std::string(EventTypeName(t.type)), 19, false) + Pad(std::to_string(t.events), 7);
         if (t.not_scored == t.events) {
@@ -322,7 +377,8 @@ std::string FormatScoreTable(const Score& s) {
             continue;
         }
         row += Pad(std::to_string(t.knowable), 9) + Pad(std::to_string(t.detected), 9) +
-               Pad(t.knowable ? Num(100.0 * t.detection_rate, 1) + "%" : "-", 8) + Pad(std::to_string(t.early), 6);
+               Pad(t.knowable ? Num(100.0 * t.detection_rate, 1) + "%" : "-", 8) + Pad(std::to_string(t.early), 6) +
+               Pad(std::to_string(t.ongoing), 8);
         if (t.data_latency_s.count > 0) {
             row += "   " + Pad(Num(t.data_latency_s.p50, 0), 8) + " /" + Pad(Num(t.data_latency_s.p95, 0), 6) + " /" +
                    Pad(Num(t.data_latency_s.p99, 0), 6);
@@ -346,6 +402,13 @@ std::string FormatScoreTable(const Score& s) {
            std::to_string(f.during_exercise) + ", after spikes " + std::to_string(f.after_spike) + "; advice " +
            std::to_string(f.advice) + ", caution " + std::to_string(f.caution) + ", danger " +
            std::to_string(f.danger) + ", signal loss " + std::to_string(f.signal_loss) + "\n";
+    if (!f.by_rule.empty()) {
+        out += "  by rule:";
+        for (size_t i = 0; i < f.by_rule.size() && i < 8; ++i) {
+            out += (i ? ", " : " ") + f.by_rule[i].first + " " + std::to_string(f.by_rule[i].second);
+        }
+        out += f.by_rule.size() > 8 ? ", ...\n" : "\n";
+    }
     if (s.signal_loss_ignored > 0) {
         out += "  (" + std::to_string(s.signal_loss_ignored) +
                " signal-loss detections ignored: at max speed the server's clock runs ahead of replayed time)\n";

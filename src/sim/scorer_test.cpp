@@ -177,6 +177,32 @@ TEST(ScorerTest, AnAlertBeforeTheKnowableMomentIsEarlyWithZeroLatency) {
     EXPECT_EQ(t->data_latency_s.max, 0);
 }
 
+TEST(ScorerTest, AnEpisodeAlreadyUnderWayForTheMetricDetectsTheEvent) {
+    // A meal pushed glucose into caution just before a hyperglycaemia began, and the caution held on.
+    const std::vector<LabelledEvent> events = {
+        Event(0, EventType::kGlucoseHigh, 100, 400, 220, Metric::kGlucose),
+        Event(1, EventType::kGlucoseHigh, 100, 400, 220, Metric::kGlucose),
+    };
+    ObservedDetection before = Detection(0, 95, 1, {Metric::kGlucose});
+    before.rules = {"glucose.trend.rise"};
+    const std::vector<ObservedDetection> d = {
+        before,
+        Detection(0, 101, 1, {Metric::kGlucose}),
+        Detection(1, 95, 1, {Metric::kHeartRate}),  // another metric's episode does not count
+        Detection(1, 101, 1, {Metric::kHeartRate}),
+    };
+    const Score s = ScoreRun(events, d, Options());
+    const EventTypeScore* t = TypeScore(s, EventType::kGlucoseHigh);
+    EXPECT_EQ(t->detected, 1);
+    EXPECT_EQ(t->ongoing, 1);
+    EXPECT_EQ(t->early, 1);
+    // The alerts that began before the events are false alerts, named by their rules.
+    EXPECT_EQ(s.false_alerts.total, 2);
+    ASSERT_FALSE(s.false_alerts.by_rule.empty());
+    EXPECT_EQ(s.false_alerts.by_rule[0], (std::pair<std::string, int>{"glucose.trend.rise", 1}));
+    EXPECT_NE(FormatScoreTable(s).find("by rule: glucose.trend.rise 1"), std::string::npos) << FormatScoreTable(s);
+}
+
 TEST(ScorerTest, AdviceDoesNotDetectAnEmergency) {
     const std::vector<LabelledEvent> events = {Event(0, EventType::kTachycardia, 100, 140, 102)};
     const Score s = ScoreRun(events, {Detection(0, 103, 1, {Metric::kHeartRate}, /*advice=*/true)}, Options());

@@ -159,6 +159,9 @@ StreamMessage ParseStreamMessage(std::string_view text, TimePoint client_receive
             if (above_normal && metric != ro.end() && metric->value().is_string()) {
                 if (auto m = domain::MetricFromName(metric->value().as_string())) d.metrics |= MetricBit(*m);
             }
+            auto id = ro.find("rule");
+            if (above_normal && id != ro.end() && id->value().is_string())
+                d.rules.emplace_back(id->value().as_string());
         }
     }
     if (!d.reading_at) d.signal_loss = true;  // only silence has no reading

@@ -56,6 +56,7 @@ TEST(WireTest, DetectionMessagesParse) {
     EXPECT_FALSE(d.advice_only);
     EXPECT_FALSE(d.signal_loss);
     EXPECT_EQ(d.metrics, MetricBit(Metric::kHeartRate) | MetricBit(Metric::kSpo2));  // not the "normal" rule's
+    EXPECT_EQ(d.rules, std::vector<std::string>{"spo2.low"});
     EXPECT_EQ(d.reading_at, FromUnixMillis(1'795'392'000'000));
     EXPECT_EQ(d.received_at, FromUnixMillis(1'795'392'000'400));
     EXPECT_EQ(d.client_received_at, now);

@@ -11,7 +11,7 @@ using testing::HttpClient;
 using testing::WebSocketClient;
 
 class StreamE2eTest : public ServerTest {
-protected:
+  protected:
     void SetUp() override { StartServer(); }
 
     std::string Origin() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
@@ -24,9 +24,9 @@ protected:
             .count();
     }
     static json::object Reading(int seq, int64_t ts, double hr, double spo2) {
-        return json::object{{"seq", seq},       {"timestamp", ts}, {"heart_rate", hr},
-                            {"spo2", spo2},     {"respiration_rate", 16}, {"skin_temp", 33.4},
-                            {"steps", 0},       {"calories", 1.1}};
+        return json::object{{"seq", seq},   {"timestamp", ts},        {"heart_rate", hr},
+                            {"spo2", spo2}, {"respiration_rate", 16}, {"skin_temp", 33.4},
+                            {"steps", 0},   {"calories", 1.1}};
     }
 };
 
@@ -79,9 +79,9 @@ TEST_F(StreamE2eTest, TheStreamNeedsASessionFromThisSite) {
     EXPECT_EQ(refused.status, 401) << refused.body;
 
     WebSocketClient cross_site;
-    auto hijack = cross_site.Connect(server_->port(), "/api/stream",
-                                     {{"Cookie", "vg_session=" + *person.cookie("vg_session")},
-                                      {"Origin", "https://evil.example"}});
+    auto hijack = cross_site.Connect(
+        server_->port(), "/api/stream",
+        {{"Cookie", "vg_session=" + *person.cookie("vg_session")}, {"Origin", "https://evil.example"}});
     EXPECT_EQ(hijack.status, 403) << hijack.body;
 
     WebSocketClient elsewhere;

@@ -9,12 +9,12 @@ namespace {
 using testing::HttpClient;
 
 class VitalsE2eTest : public ServerTest {
-protected:
+  protected:
     void SetUp() override { StartServer(); }
 
     static json::object Vitals(double hr, double spo2 = 97, double rr = 15) {
-        return json::object{{"heart_rate", hr}, {"respiration_rate", rr}, {"spo2", spo2},
-                            {"skin_temp", 33.5}, {"steps", 0},          {"calories", 1.2}};
+        return json::object{{"heart_rate", hr}, {"respiration_rate", rr}, {"spo2", spo2}, {"skin_temp", 33.5},
+                            {"steps", 0},       {"calories", 1.2}};
     }
     // Pairs a watch for the logged-in `client`; returns its device token.
     static std::string PairWatch(HttpClient& client) {
@@ -112,8 +112,9 @@ TEST_F(VitalsE2eTest, DeviceBatchesAreIdempotentAndNeedAValidToken) {
     EXPECT_EQ(person.Get("/api/vitals").json().at("vitals").as_array().size(), 5u);
 
     EXPECT_EQ(watch.Post("/api/devices/readings", json::object{{"readings", readings}}).status, 401);
-    EXPECT_EQ(watch.Post("/api/devices/readings", json::object{{"readings", readings}},
-                         {{"Authorization", "Bearer not-a-real-token"}})
+    EXPECT_EQ(watch
+                  .Post("/api/devices/readings", json::object{{"readings", readings}},
+                        {{"Authorization", "Bearer not-a-real-token"}})
                   .status,
               401);
     // A session cookie is not a device token.

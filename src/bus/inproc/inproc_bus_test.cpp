@@ -11,7 +11,7 @@ namespace vg::bus {
 namespace {
 
 class RecordingConsumer : public ReadingConsumer {
-public:
+  public:
     void OnReadings(int shard, std::span<ReadingEnvelope> batch) override {
         std::lock_guard lock(mu_);
         for (auto& e : batch) {

@@ -126,7 +126,8 @@ void BM_AppendStatus(benchmark::State& state) {
     BenchEnv& env = Env();
     for (auto _ : state) {
         int64_t n = env.NextId();
-        Status status = env.store().AppendStatus(StatusRow{env.user(n), static_cast<int>(n % 3), kT0 + Milliseconds(n), {}, {}, {}});
+        Status status = env.store().AppendStatus(
+            StatusRow{env.user(n), static_cast<int>(n % 3), kT0 + Milliseconds(n), {}, {}, {}});
         if (!status.ok()) {
             state.SkipWithError(status.ToString().c_str());
             break;

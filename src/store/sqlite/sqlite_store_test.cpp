@@ -387,7 +387,8 @@ TEST_F(SqliteStoreTest, AppendStatusUpdatesDangerDegreeAndHistory) {
     ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0 + minutes(1), {}, {}, {}}).ok());
     ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0 + minutes(3), {}, {}, {}}).ok());
     ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(2), {}, {}, {}}).ok());  // out of order in time
-    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0 + minutes(3), {}, {}, {}}).ok());  // same time as an earlier row
+    ASSERT_TRUE(
+        store().AppendStatus(StatusRow{user, 1, kT0 + minutes(3), {}, {}, {}}).ok());  // same time as an earlier row
 
     auto found = store().FindUserByUniqueNum(user);
     ASSERT_TRUE(found.ok());

@@ -22,9 +22,9 @@ namespace vg::api {
 
 // Who may call a route.
 enum class Access {
-    kPublic,   // anyone
-    kSession,  // a logged-in person (cookie session); unsafe methods also need the CSRF token
-    kDevice,   // a paired watch: "Authorization: Bearer <device token>"
+    kPublic,           // anyone
+    kSession,          // a logged-in person (cookie session); unsafe methods also need the CSRF token
+    kDevice,           // a paired watch: "Authorization: Bearer <device token>"
     kSessionOrDevice,  // either of the two (the wearer's page or the watch)
 };
 
@@ -60,10 +60,10 @@ class Router {
     };
     Match Find(std::string_view method, std::string_view path) const;
 
-      // The non-empty segments of a path: "/api/signup/" -> {"api", "signup"}.
+    // The non-empty segments of a path: "/api/signup/" -> {"api", "signup"}.
     static std::vector<std::string_view> Split(std::string_view path);
 
-private:
+  private:
     std::vector<Route> routes_;
 };
 

@@ -20,13 +20,13 @@
 namespace vg::app {
 
 class StatusRecorder final : public detector::DetectionListener {
-public:
+  public:
     StatusRecorder(store::Store& store, live::LiveHub& hub, const Clock& clock);
 
     void OnDetection(int64_t wearer, const bus::ReadingEnvelope* envelope, const domain::Detection& detection,
                      domain::Level previous) override;
 
-private:
+  private:
     std::string WearerId(int64_t wearer);
 
     store::Store& store_;

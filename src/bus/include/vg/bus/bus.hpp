@@ -30,7 +30,7 @@ namespace vg::bus {
 struct ReadingEnvelope {
     int64_t wearer = 0;  // users.unique_num
     domain::VitalsReading reading;
-    TimePoint received_at;  // when the server acknowledged it (for latency accounting)
+    TimePoint received_at;       // when the server acknowledged it (for latency accounting)
     bool record_status = false;  // store a UserStatus row for this verdict even if the level did not change
     // Set by callers that wait for the verdict (the seed's synchronous update_status); called once on
     // the shard thread after detection. Process-local: a networked bus answers through a reply channel.
@@ -39,7 +39,7 @@ struct ReadingEnvelope {
 
 // The consumer side: called on the shard's own thread, never concurrently for one shard.
 class ReadingConsumer {
-public:
+  public:
     virtual ~ReadingConsumer() = default;
     // A batch of readings of wearers of `shard`, in publish order per wearer.
     virtual void OnReadings(int shard, std::span<ReadingEnvelope> batch) = 0;
@@ -48,7 +48,7 @@ public:
 };
 
 class ReadingBus {
-public:
+  public:
     virtual ~ReadingBus() = default;
     virtual int shard_count() const = 0;
     int ShardOf(int64_t wearer) const {

@@ -30,7 +30,7 @@
 namespace vg::detector {
 
 class DetectionListener {
-public:
+  public:
     virtual ~DetectionListener() = default;
     // Called on the shard thread for every evaluated reading and every signal-loss verdict.
     // `envelope` is null for signal loss. `previous` is the wearer's level before this verdict.
@@ -48,9 +48,9 @@ struct DetectorStats {
 };
 
 class Detector final : public bus::ReadingConsumer {
-public:
-    Detector(int shards, const rules::ProfileRegistry& profiles, std::string default_profile,
-             ProfileResolver resolver, DetectionListener& listener);
+  public:
+    Detector(int shards, const rules::ProfileRegistry& profiles, std::string default_profile, ProfileResolver resolver,
+             DetectionListener& listener);
     ~Detector() override;
 
     void OnReadings(int shard, std::span<bus::ReadingEnvelope> batch) override;
@@ -61,7 +61,7 @@ public:
     size_t wearer_count() const;
     DetectorStats stats() const;
 
-private:
+  private:
     struct WearerSlot {
         std::shared_ptr<const rules::RuleProfile> profile;
         std::unique_ptr<rules::WearerState> state;

@@ -65,8 +65,8 @@ struct FiredRule {
     std::string kind;  // "threshold", "trend", "sustained", "baseline", "exercise", "signal_loss"
     Metric metric = Metric::kHeartRate;
     Level level = Level::kNormal;
-    double value = 0;        // the value that fired it (for trends: the % change)
-    std::string detail;      // e.g. "heart rate 142 bpm ≥ 131 bpm for 2 readings"
+    double value = 0;    // the value that fired it (for trends: the % change)
+    std::string detail;  // e.g. "heart rate 142 bpm ≥ 131 bpm for 2 readings"
 
     friend bool operator==(const FiredRule&, const FiredRule&) = default;
 };

@@ -27,20 +27,20 @@
 namespace vg::ingest {
 
 struct IngestOptions {
-    size_t max_batch = 1000;                              // readings per batch request
-    std::chrono::milliseconds max_clock_skew{5 * 60 * 1000};  // how far in the future a timestamp may be
+    size_t max_batch = 1000;                                     // readings per batch request
+    std::chrono::milliseconds max_clock_skew{5 * 60 * 1000};     // how far in the future a timestamp may be
     std::chrono::milliseconds max_age{30LL * 24 * 3600 * 1000};  // older readings are refused
-    std::chrono::milliseconds verdict_timeout{5000};      // how long SubmitAndWait waits for detection
+    std::chrono::milliseconds verdict_timeout{5000};             // how long SubmitAndWait waits for detection
 };
 
 struct BatchResult {
-    size_t stored = 0;      // new readings, stored and sent to detection
-    size_t duplicates = 0;  // already stored (a retried upload); ignored
+    size_t stored = 0;         // new readings, stored and sent to detection
+    size_t duplicates = 0;     // already stored (a retried upload); ignored
     size_t not_evaluated = 0;  // stored, but detection could not take them (shutting down / overloaded)
 };
 
 class IngestService {
-public:
+  public:
     IngestService(store::Store& store, bus::ReadingBus& bus, const Clock& clock, IngestOptions options);
 
     // The seed's update_status: stores one reading and waits for its verdict.
@@ -55,7 +55,7 @@ public:
 
     const IngestOptions& options() const { return options_; }
 
-private:
+  private:
     std::vector<FieldError> Validate(std::span<const store::IncomingReading> readings, bool batch) const;
 
     store::Store& store_;

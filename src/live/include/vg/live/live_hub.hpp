@@ -20,14 +20,14 @@
 namespace vg::live {
 
 class LiveSubscriber {
-public:
+  public:
     virtual ~LiveSubscriber() = default;
     // Enqueues `message` for delivery; false when this subscriber is gone and should be dropped.
     virtual bool Deliver(const std::string& message) = 0;
 };
 
 class LiveHub {
-public:
+  public:
     explicit LiveHub(int stripes = 64);
 
     void Subscribe(int64_t wearer, std::shared_ptr<LiveSubscriber> subscriber);
@@ -38,7 +38,7 @@ public:
     bool HasSubscribers(int64_t wearer) const;
     size_t subscriber_count() const;
 
-private:
+  private:
     struct Stripe {
         mutable std::mutex mu;
         std::unordered_map<int64_t, std::vector<std::shared_ptr<LiveSubscriber>>> by_wearer;  // GUARDED_BY(mu)

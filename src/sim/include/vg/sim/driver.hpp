@@ -8,10 +8,11 @@
 //    the wearer's live stream (waits for its hello).
 // 2. Streaming, over `connections` keep-alive connections, each wearer always
 //    on the same one so that its readings arrive in order. Realtime: one
-//    reading per wearer per interval, timestamped now. Max speed: the window
-//    [now − duration, now) is replayed as fast as the server accepts, in
-//    batches of `batch` readings per request, all wearers advancing together
-//    through simulated time. 429/503 answers are retried after Retry-After.
+//    reading per wearer per interval, timestamped now. Max speed: a window of
+//    the scenario's duration that ends before now and starts at its
+//    start_time (local) is replayed as fast as the server accepts, in batches
+//    of `batch` readings per request, all wearers advancing together through
+//    simulated time. 429/503 answers are retried after Retry-After.
 // 3. Draining: waits until every evaluated reading's detection has arrived on
 //    the streams (or `drain` passes), then closes them.
 //
@@ -77,6 +78,10 @@ struct RunResult {
     std::vector<ObservedDetection> detections;
     RunStats stats;
 };
+
+// Where a max-speed run's window starts: at the scenario's start_time (local), the latest such
+// moment that lets the window end at least a minute before `now`.
+TimePoint MaxSpeedWindowStart(TimePoint now, const Scenario& scenario);
 
 // kValidationFailed (field "server", "connections", "batch") for bad options; kUnavailable when the
 // server cannot be reached or a stream cannot open; kInternal with the request and the server's answer

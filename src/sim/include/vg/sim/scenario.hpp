@@ -140,6 +140,9 @@ struct Scenario {
     Milliseconds duration{24 * 3'600'000};
     Milliseconds interval{60'000};
     int utc_offset_minutes = 9 * 60;  // local time of day drives the daily rhythm
+    // At max speed the replayed window starts at this local time of day (the latest such moment that
+    // lets it end before now), so that a seed gives the same day whenever it is run.
+    Milliseconds start_time_of_day{8 * 3'600'000};
     DropoutSpec dropouts;
     Milliseconds grace{10 * 60'000};  // an alert up to this long after an event's end still belongs to it
     std::vector<GroupSpec> groups;

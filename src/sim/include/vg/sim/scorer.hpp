@@ -14,12 +14,14 @@
 //   rise, and a fall (danger→caution) is not an alert.
 // - Alert time: the reading's simulated time (reading_at); for signal loss,
 //   detected_at.
-// - Detected: an emergency event is detected when a non-advice alert naming
-//   its metric (in causes, or as the metric of a fired rule above normal;
-//   signal loss: any signal-loss alert) has its alert time in
-//   [onset, end + grace]. Data latency = alert time − knowable_at (an alert
-//   before knowable_at is counted as "early" with latency 0). Events never
-//   knowable (the data never crossed) are reported but not in the rate.
+// - Detected: an emergency event is detected when a reading in
+//   [onset, end + grace] got a verdict at caution or danger, not advice, that
+//   names its metric (in causes, or as the metric of a fired rule above
+//   normal): a new alert, or an episode already under way for that metric
+//   (counted as "ongoing"). Signal loss: a signal-loss alert in the window.
+//   Data latency = that reading's time − knowable_at (before knowable_at:
+//   "early", latency 0). Events never knowable (the data never crossed) are
+//   reported but not in the rate.
 // - Push latency: client receive time − the server's received_at.
 // - False alert: an alert outside every emergency window [onset, end + grace]
 //   of its wearer. Inside an exercise window [onset, end + grace] advice is
@@ -56,8 +58,9 @@ struct ObservedDetection {
     int wearer = 0;
     int status = 0;  // 0 normal, 1 caution, 2 danger
     bool advice_only = false;
-    bool signal_loss = false;  // a rule of kind "signal_loss" fired (or no reading_at)
-    uint8_t metrics = 0;       // bit (1 << Metric): in causes, or a fired rule's metric above normal
+    bool signal_loss = false;        // a rule of kind "signal_loss" fired (or no reading_at)
+    uint8_t metrics = 0;             // bit (1 << Metric): in causes, or a fired rule's metric above normal
+    std::vector<std::string> rules;  // ids of the fired rules above normal (hysteresis holds included)
     std::optional<TimePoint> reading_at;
     std::optional<TimePoint> received_at;
     TimePoint detected_at;
@@ -89,10 +92,11 @@ struct EventTypeScore {
     int never_knowable = 0;  // the injected data never crossed the knowable line
     int knowable = 0;        // the denominator of the detection rate
     int detected = 0;
-    int early = 0;                 // detected by an alert before knowable_at (latency counted as 0)
+    int early = 0;                 // detected by a verdict before knowable_at (latency counted as 0)
+    int ongoing = 0;               // detected by an episode for the metric that began before the event
     double detection_rate = 0;     // detected / knowable; 0 when nothing was knowable
-    LatencyStats data_latency_s;   // alert time − knowable_at, simulated seconds
-    LatencyStats push_latency_ms;  // of the detecting alerts
+    LatencyStats data_latency_s;   // detecting reading − knowable_at, simulated seconds
+    LatencyStats push_latency_ms;  // of the detecting verdicts
 };
 
 struct NonEmergencyScore {
@@ -111,6 +115,7 @@ struct FalseAlertScore {
     int after_spike = 0;      // alerts within grace after a sensor spike
     // by kind of alert
     int advice = 0, caution = 0, danger = 0, signal_loss = 0;
+    std::vector<std::pair<std::string, int>> by_rule;  // rule id → false alerts carrying it, most first
 };
 
 // An alert, as derived from the detections of one wearer (see the header comment).
@@ -121,13 +126,14 @@ struct Alert {
     bool advice_only = false;
     bool signal_loss = false;
     uint8_t metrics = 0;
+    std::vector<std::string> rules;
     std::optional<double> push_latency_ms;
 };
 
 // What became of one scored emergency event.
 struct EventOutcome {
     size_t event = 0;                   // index into the events given to ScoreRun
-    std::optional<TimePoint> alert_at;  // the detecting alert; nullopt: missed
+    std::optional<TimePoint> alert_at;  // the detecting verdict's reading; nullopt: missed
     double data_latency_s = 0;          // when detected (0 when early)
 };
 

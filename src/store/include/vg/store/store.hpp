@@ -16,15 +16,14 @@
 // reached; kInternal for anything else (with the driver's message).
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
-#include <optional>
-#include <span>
-
 #include "vg/domain/account.hpp"
 #include "vg/domain/vitals.hpp"
 
@@ -49,8 +48,8 @@ struct StatusRow {
     int64_t user_unique_num = 0;
     int status = 0;
     TimePoint updated_at;
-    std::string causes;       // comma-separated metric names, e.g. "heart_rate,spo2"; may be empty
-    std::string explanation;  // the sentence shown to the wearer; may be empty
+    std::string causes;                   // comma-separated metric names, e.g. "heart_rate,spo2"; may be empty
+    std::string explanation;              // the sentence shown to the wearer; may be empty
     std::optional<TimePoint> reading_at;  // when the reading behind it was measured
 };
 

@@ -19,7 +19,7 @@ struct InProcBusOptions {
 };
 
 class InProcBus final : public ReadingBus {
-public:
+  public:
     InProcBus(const Clock& clock, InProcBusOptions options);
     ~InProcBus() override;  // Stops.
 
@@ -30,7 +30,7 @@ public:
     // Readings published but not yet handed to the consumer (all shards).
     size_t queued() const;
 
-private:
+  private:
     struct Shard;
     void RunShard(int index);
 

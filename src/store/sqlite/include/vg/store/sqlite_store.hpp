@@ -116,8 +116,7 @@ class SqliteStore final : public Store {
     // kNotFound when the user does not exist.
     Status SetRuleProfile(int64_t user_unique_num, std::string_view profile) override;
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
-                                             std::span<const IncomingReading> readings,
-                                             TimePoint received_at) override;
+                                             std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
     Status AppendStatus(const StatusRow& row) override;
     Status AppendPosture(const PostureRow& row) override;
