@@ -8,7 +8,10 @@
 // queueing inside the generator when the server falls behind), the HTTP response time, the server's
 // own split from the event's time stamps (received_at -> detected_at), readings/s achieved, events
 // lost, CPU used by server and generator, and the server's resident memory before and after the
-// streams are opened (-> bytes per WebSocket).
+// streams are opened (-> bytes per WebSocket). The goal (p99 < 50 ms) is judged on the latency from
+// the scheduled time with nothing lost and the offered rate carried: the pool has far fewer
+// connections than there are watches, so a reading the server is too slow to take waits in the
+// generator, where the latency from the write would not see it.
 //
 // How.
 //  1. Seeds a fresh data directory directly through SqliteStore: N users, each with a device token and
@@ -56,6 +59,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -95,6 +99,7 @@ struct Options {
     double duration_s = 30;         // the measured window
     double warmup_s = -1;           // < 0: max(5 s, one interval)
     double drain_s = 10;            // how long to wait for outstanding events after the window
+    double settle_s = 60;           // how much longer the warm-up may last for a backlog to drain
     int http_connections = 32;      // keep-alive connections posting readings
     int connect_concurrency = 256;  // WebSocket handshakes in flight while opening the streams
     double abnormal = 0.01;         // fraction of readings with out-of-range values
@@ -111,6 +116,8 @@ struct Options {
                  "  --interval S           seconds between two readings of one watch (default 10)\n"
                  "  --duration S           measured window in seconds (default 30)\n"
                  "  --warmup S             unmeasured lead-in (default: max(5, interval))\n"
+                 "  --settle S             extend the warm-up by up to S s until the generator's backlog\n"
+                 "                         has drained, as long as it shrinks (default 60)\n"
                  "  --drain S              wait at most this long for outstanding events (default 10)\n"
                  "  --http-connections C   keep-alive connections posting readings (default 32)\n"
                  "  --connect-concurrency K  WebSocket handshakes in flight while connecting (default 256)\n"
@@ -159,6 +166,8 @@ Options ParseOptions(int argc, char** argv) {
             o.warmup_s = number(0);
         } else if (arg == "--drain") {
             o.drain_s = number(0);
+        } else if (arg == "--settle") {
+            o.settle_s = number(0);
         } else if (arg == "--http-connections") {
             o.http_connections = static_cast<int>(number(1));
         } else if (arg == "--connect-concurrency") {
@@ -240,6 +249,14 @@ double SelfCpuSeconds() {
     getrusage(RUSAGE_SELF, &u);
     auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
     return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+// The 1-minute load average: other work on the machine shows here (and in the latencies).
+std::string LoadAverage() {
+    std::ifstream in("/proc/loadavg");
+    std::string one;
+    in >> one;
+    return one.empty() ? "?" : one;
 }
 
 int CountOpenFds(pid_t pid) {
@@ -417,9 +434,11 @@ struct Results {
     int64_t http_error_status = 0;      // an HTTP answer other than 200
     int64_t http_transport_errors = 0;  // no answer: the connection failed
     int64_t connect_errors = 0;         // a pool connection could not be (re)opened
+    int64_t retries = 0;                // requests resent on a new connection (the reused one was closed)
     int64_t not_stored = 0;             // 200 but stored != 1 (duplicate or not evaluated)
     int64_t dropped_backlog = 0;        // due but still queued in the generator when the window closed
-    size_t max_queue = 0;
+    size_t max_queue = 0;               // in the measured window
+    size_t warmup_max_queue = 0;        // before it
     std::vector<std::string> error_samples;
     std::vector<double> http_ms;  // write -> response, measured readings
     // Written by the WebSocket thread.
@@ -465,7 +484,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
 class Poster : public std::enable_shared_from_this<Poster> {
   public:
     explicit Poster(LoadRun& run);
-    void Connect();
+    // Opens the connection, then offers itself for work (or, when retrying, resends the request).
+    void Connect(bool retry = false);
     void Send(int watch, int64_t scheduled_ns);
     void Close() {
         beast::error_code ignored;
@@ -473,6 +493,7 @@ class Poster : public std::enable_shared_from_this<Poster> {
     }
 
   private:
+    void Write();
     void OnFailure(beast::error_code ec);
 
     LoadRun& run_;
@@ -483,6 +504,8 @@ class Poster : public std::enable_shared_from_this<Poster> {
     int64_t key_ = 0;        // the reading in flight
     bool measured_ = false;  // whether it was written inside the measured window
     int64_t sent_ns_ = 0;
+    int answered_ = 0;      // requests answered on this TCP connection
+    bool retried_ = false;  // the request in flight is being sent a second time
 };
 
 class LoadRun {
@@ -535,20 +558,30 @@ class LoadRun {
 
     // ---- phase 2: the readings ----
 
-    // Starts the schedule at t0; readings written in [warmup_end, measure_end) are measured.
-    void Drive(int64_t t0_ns, int64_t warmup_end_ns, int64_t measure_end_ns) {
+    // Starts the schedule at t0; nothing is measured until StartMeasuring.
+    void Drive(int64_t t0_ns) {
         for (int i = 0; i < options_.http_connections; ++i) posters_.push_back(std::make_shared<Poster>(*this));
         for (size_t i = 0; i < watches_.size(); ++i) {
             if (greeted_[i].load()) active_.push_back(static_cast<int>(i));
         }
-        asio::post(http_ioc_, [this, t0_ns, warmup_end_ns, measure_end_ns] {
+        asio::post(http_ioc_, [this, t0_ns] {
             t0_ns_ = t0_ns;
-            warmup_end_ns_ = warmup_end_ns;
-            measure_end_ns_ = measure_end_ns;
             for (auto& p : posters_) p->Connect();
             Tick();
         });
     }
+
+    // Readings written in [start, end) are measured; the schedule ends at `end`.
+    void StartMeasuring(int64_t start_ns, int64_t end_ns) {
+        asio::post(http_ioc_, [this, start_ns, end_ns] {
+            warmup_end_ns_ = start_ns;
+            measure_end_ns_ = end_ns;
+            results_.warmup_max_queue = results_.max_queue;
+            results_.max_queue = queue_.size();
+        });
+    }
+    // Readings due but waiting for a free connection.
+    size_t backlog() const { return backlog_.load(); }
     int64_t outstanding_measured() const { return outstanding_measured_.load(); }
 
     Results& results() { return results_; }
@@ -670,6 +703,7 @@ class LoadRun {
         }
         results_.max_queue = std::max(results_.max_queue, queue_.size());
         Dispatch();
+        backlog_.store(queue_.size());
         if (due >= measure_end_ns_) {
             if (now >= measure_end_ns_) {
                 // The window is over: what the server could not take in time is not sent.
@@ -687,8 +721,10 @@ class LoadRun {
 
     void Dispatch() {
         while (!queue_.empty() && !idle_.empty()) {
-            std::shared_ptr<Poster> p = std::move(idle_.back());
-            idle_.pop_back();
+            // Oldest idle first: every connection of the pool stays in use, as behind a load balancer,
+            // and none sits unused long enough for the server to close it.
+            std::shared_ptr<Poster> p = std::move(idle_.front());
+            idle_.pop_front();
             const auto [watch, scheduled] = queue_.front();
             queue_.pop_front();
             p->Send(watch, scheduled);
@@ -698,6 +734,7 @@ class LoadRun {
     void OnPosterIdle(std::shared_ptr<Poster> p) {
         idle_.push_back(std::move(p));
         Dispatch();
+        backlog_.store(queue_.size());
     }
 
     // The request body of the watch's next reading; `ts_ms` is its time stamp.
@@ -786,6 +823,8 @@ class LoadRun {
         outstanding_measured_.fetch_sub(1);  // nothing more to wait for (an event only when acked)
     }
 
+    void OnRetry() { ++results_.retries; }
+
     void OnConnectError(const std::string& why) {
         ++results_.connect_errors;
         if (results_.error_samples.size() < 5) results_.error_samples.push_back("connect: " + why);
@@ -818,12 +857,15 @@ class LoadRun {
 
     // HTTP thread only.
     std::vector<std::shared_ptr<Poster>> posters_;
-    std::vector<std::shared_ptr<Poster>> idle_;
+    std::deque<std::shared_ptr<Poster>> idle_;
     std::deque<std::pair<int, int64_t>> queue_;  // (watch, scheduled time) due but not yet written
     std::vector<int> active_;                    // the watches whose stream is open
     asio::steady_timer timer_;
     int64_t scheduled_ = 0;
-    int64_t t0_ns_ = 0, warmup_end_ns_ = 0, measure_end_ns_ = 0;
+    int64_t t0_ns_ = 0;
+    int64_t warmup_end_ns_ = std::numeric_limits<int64_t>::max();  // until StartMeasuring
+    int64_t measure_end_ns_ = std::numeric_limits<int64_t>::max();
+    std::atomic<size_t> backlog_{0};
     std::mt19937_64 rng_;
     std::bernoulli_distribution abnormal_{options_.abnormal};
     std::uniform_real_distribution<double> uniform_{0.0, 1.0};
@@ -888,8 +930,9 @@ void Stream::Read() {
         if (ec) {
             std::string why = ec.message();
             if (ec == websocket::error::closed) {
-                why = "closed by the server with " + std::to_string(self->ws_.reason().code) + " " +
-                      std::string(self->ws_.reason().reason);
+                const websocket::close_reason& reason = self->ws_.reason();
+                why = "closed by the server with " + std::to_string(reason.code) + " " +
+                      std::string(reason.reason.data(), reason.reason.size());
             }
             return self->Fail(why);
         }
@@ -909,17 +952,20 @@ void Stream::Read() {
 
 Poster::Poster(LoadRun& run) : run_(run), stream_(run.http_ioc_) {}
 
-void Poster::Connect() {
+void Poster::Connect(bool retry) {
+    answered_ = 0;
     stream_.expires_after(std::chrono::seconds(10));
-    stream_.async_connect(run_.endpoint_, [self = shared_from_this()](beast::error_code ec) {
+    stream_.async_connect(run_.endpoint_, [self = shared_from_this(), retry](beast::error_code ec) {
         if (ec) {
             self->run_.OnConnectError(ec.message());
+            if (retry) self->run_.OnTransportError(self->key_, self->measured_, "reconnect: " + ec.message());
             // Try again shortly rather than giving up a slot of the pool.
             auto timer = std::make_shared<asio::steady_timer>(self->run_.http_ioc_, std::chrono::milliseconds(100));
             timer->async_wait([self, timer](beast::error_code) { self->Connect(); });
             return;
         }
         self->stream_.expires_never();
+        if (retry) return self->Write();
         self->run_.OnPosterIdle(self);
     });
 }
@@ -940,6 +986,11 @@ void Poster::Send(int watch, int64_t scheduled_ns) {
     request_.prepare_payload();
     sent_ns_ = SteadyNs();
     measured_ = run_.Register(key_, scheduled_ns, sent_ns_);
+    retried_ = false;
+    Write();
+}
+
+void Poster::Write() {
     stream_.expires_after(std::chrono::seconds(30));
     bhttp::async_write(stream_, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->OnFailure(ec);
@@ -948,6 +999,7 @@ void Poster::Send(int watch, int64_t scheduled_ns) {
             const int64_t elapsed = SteadyNs() - self->sent_ns_;
             if (rec) return self->OnFailure(rec);
             self->stream_.expires_never();
+            ++self->answered_;
             self->run_.OnAnswer(self->key_, self->measured_, static_cast<int>(self->response_.result_int()),
                                 self->response_.body(), elapsed);
             if (!self->response_.keep_alive()) {
@@ -961,9 +1013,17 @@ void Poster::Send(int watch, int64_t scheduled_ns) {
 }
 
 void Poster::OnFailure(beast::error_code ec) {
-    run_.OnTransportError(key_, measured_, ec.message());
     stream_.close();
     buffer_.clear();
+    if (answered_ > 0 && !retried_) {
+        // A kept-alive connection the server had closed meanwhile (e.g. one left unused past its idle
+        // timeout): send the request once more on a new one, as browsers do. Safe: ingest is idempotent
+        // by seq. The latency still counts from the first write.
+        retried_ = true;
+        run_.OnRetry();
+        return Connect(/*retry=*/true);
+    }
+    run_.OnTransportError(key_, measured_, ec.message());
     Connect();
 }
 
@@ -995,8 +1055,9 @@ int Run(const Options& o) {
               << "RLIMIT_NOFILE " << limit.rlim_cur << "\n"
               << "fleet: " << o.watches << " watches x 1 reading / " << Fixed(o.interval_s, 3)
               << " s = " << Fixed(target_rate, 0) << " readings/s offered; " << o.http_connections
-              << " keep-alive HTTP connections; warm-up " << Fixed(o.warmup_s, 1) << " s, measured "
-              << Fixed(o.duration_s, 1) << " s; abnormal readings " << Fixed(o.abnormal * 100, 2) << " %\n";
+              << " keep-alive HTTP connections; warm-up " << Fixed(o.warmup_s, 1) << " s (+ up to "
+              << Fixed(o.settle_s, 0) << " s for a backlog to drain), measured " << Fixed(o.duration_s, 1)
+              << " s; abnormal readings " << Fixed(o.abnormal * 100, 2) << " %\n";
 
     vg::testing::TempDir work("vg-stream-latency");
     const std::filesystem::path data_dir = work.path() / "data";
@@ -1056,17 +1117,39 @@ int Run(const Options& o) {
 
     // Readings only for watches whose stream is open: a reading without a listener produces no event.
     const int64_t t0 = SteadyNs() + 100'000'000;
-    const int64_t warmup_end = t0 + static_cast<int64_t>(o.warmup_s * 1e9);
-    const int64_t measure_end = warmup_end + static_cast<int64_t>(o.duration_s * 1e9);
-    run.Drive(t0, warmup_end, measure_end);
+    run.Drive(t0);
     std::cerr << "  [" << since_start() << "] driving " << Fixed(open_streams / o.interval_s, 0)
               << " readings/s; warm-up " << Fixed(o.warmup_s, 1) << " s\n";
-    SleepUntil(warmup_end);
+    SleepUntil(t0 + static_cast<int64_t>(o.warmup_s * 1e9));
+    // The first reading of each device costs the server more (it also records the device's
+    // last_seen_at, a second durable write, and loads the wearer's profile), so a fleet that starts
+    // together can leave a backlog behind; measure the steady state once it has drained.
+    const int64_t settle_start = SteadyNs();
+    const int64_t settle_deadline = settle_start + static_cast<int64_t>(o.settle_s * 1e9);
+    // Waiting is pointless when the backlog does not shrink: the server cannot carry the offered rate.
+    size_t backlog_before = run.backlog();
+    int64_t progress_check = settle_start + 2'000'000'000;
+    while (run.backlog() > static_cast<size_t>(o.http_connections) && SteadyNs() < settle_deadline &&
+           !g_interrupted.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (SteadyNs() >= progress_check) {
+            if (run.backlog() >= backlog_before) break;
+            backlog_before = run.backlog();
+            progress_check += 2'000'000'000;
+        }
+    }
+    const double settled_s = static_cast<double>(SteadyNs() - settle_start) / 1e9;
+    const size_t backlog_at_start = run.backlog();
+    const int64_t warmup_end = SteadyNs();
+    const int64_t measure_end = warmup_end + static_cast<int64_t>(o.duration_s * 1e9);
+    run.StartMeasuring(warmup_end, measure_end);
     const double server_cpu0 = ProcCpuSeconds(pid), self_cpu0 = SelfCpuSeconds();
+    const std::string load_before = LoadAverage();
     std::cerr << "  [" << since_start() << "] measuring for " << Fixed(o.duration_s, 1) << " s\n";
     SleepUntil(measure_end);
     const double server_cpu1 = ProcCpuSeconds(pid), self_cpu1 = SelfCpuSeconds();
     const int64_t rss_end_kb = ProcStatusKb(pid, "VmRSS");
+    const std::string load_after = LoadAverage();
     const int64_t drain_deadline = measure_end + static_cast<int64_t>(o.drain_s * 1e9);
     while (run.outstanding_measured() > 0 && SteadyNs() < drain_deadline && !g_interrupted.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -1090,12 +1173,16 @@ int Run(const Options& o) {
     const double self_cpu_pct = (self_cpu1 - self_cpu0) / o.duration_s * 100;
     const double lost_pct = r.acked_measured > 0 ? 100.0 * static_cast<double>(lost) / r.acked_measured : 0;
 
+    std::cout << "warm-up: " << Fixed(o.warmup_s + settled_s, 1) << " s (" << Fixed(o.warmup_s, 1) << " s + "
+              << Fixed(settled_s, 1) << " s for the generator's backlog to drain; max backlog " << r.warmup_max_queue
+              << ", " << backlog_at_start << " when measuring began)\n";
     std::cout << "readings: " << r.sent_measured << " sent in " << Fixed(o.duration_s, 1)
               << " s = " << Fixed(achieved, 1) << "/s (offered " << Fixed(offered, 1) << "/s); stored "
               << r.acked_measured << ", HTTP errors " << r.http_error_status << ", not stored " << r.not_stored
-              << ", connection errors " << r.http_transport_errors << " (+" << r.connect_errors << " on connect)"
+              << ", connection errors " << r.http_transport_errors << " (+" << r.connect_errors << " on connect; "
+              << r.retries << " requests resent)"
               << ", unanswered " << unanswered << "; left queued in the generator at the end " << r.dropped_backlog
-              << " (max queue " << r.max_queue << ")\n";
+              << " (max backlog " << r.max_queue << ")\n";
     for (const auto& e : r.error_samples) std::cout << "  error: " << e << "\n";
     std::cout << "events: " << r.events_measured << " for measured readings, lost " << lost << " ("
               << Fixed(lost_pct, 3) << " % of stored; waited " << Fixed(drained_s, 1) << " s after the window); "
@@ -1112,11 +1199,19 @@ int Run(const Options& o) {
               << "  received_at -> detected_at:      " << DistributionLine(to_detected, 0) << "\n"
               << "  detected_at -> event received:   " << DistributionLine(to_client, 0) << "\n"
               << "CPU during the window: server " << Fixed(server_cpu_pct, 0) << " % of one core, generator "
-              << Fixed(self_cpu_pct, 0) << " % (of " << std::thread::hardware_concurrency() * 100 << " %)\n"
+              << Fixed(self_cpu_pct, 0) << " % (of " << std::thread::hardware_concurrency() * 100
+              << " %); load average " << load_before << " -> " << load_after << "\n"
               << "server RSS at the end of the window: " << MiB(rss_end_kb) << "\n";
-    const bool goal_met = latency.count > 0 && latency.p99 < 50.0 && lost == 0;
+    // Latency from the write hides readings that waited in the generator for a free connection (a real
+    // watch has its own connection, and would wait inside the server instead), so the goal is judged on
+    // the latency from the scheduled time, which includes that wait, and on the offered rate being carried.
+    // (A few readings queued at the instant the window closes are normal; the rate tells.)
+    const bool kept_up = achieved >= 0.99 * offered;
+    const bool goal_met = latency_sched.count > 0 && latency_sched.p99 < 50.0 && lost == 0 && kept_up;
     std::cout << "goal p99 < 50 ms with nothing lost: " << (goal_met ? "MET" : "NOT MET") << " (p99 "
-              << Fixed(latency.p99, 2) << " ms, lost " << lost << ")\n";
+              << Fixed(latency.p99, 2) << " ms from the write, " << Fixed(latency_sched.p99, 2)
+              << " ms from the scheduled time; lost " << lost << "; "
+              << (kept_up ? "offered rate carried" : "offered rate NOT carried") << ")\n";
 
     const int64_t stop_start = SteadyNs();
     const vg::testing::ExitStatus exit_status = server.Terminate(std::chrono::seconds(30));
@@ -1159,8 +1254,15 @@ int Run(const Options& o) {
                                                    {"http_errors", r.http_error_status},
                                                    {"not_stored", r.not_stored},
                                                    {"connection_errors", r.http_transport_errors},
+                                                   {"connect_errors", r.connect_errors},
+                                                   {"resent", r.retries},
                                                    {"unanswered", unanswered},
-                                                   {"dropped_backlog", r.dropped_backlog}}},
+                                                   {"dropped_backlog", r.dropped_backlog},
+                                                   {"max_backlog", r.max_queue}}},
+                         {"warmup", json::object{{"seconds", o.warmup_s + settled_s},
+                                                 {"settle_s", settled_s},
+                                                 {"max_backlog", r.warmup_max_queue},
+                                                 {"backlog_at_start", backlog_at_start}}},
                          {"events", json::object{{"measured", r.events_measured},
                                                  {"lost", lost},
                                                  {"all", r.events},
@@ -1177,12 +1279,14 @@ int Run(const Options& o) {
                                                           {"received_to_detected", DistributionJson(to_detected)},
                                                           {"detected_to_client", DistributionJson(to_client)}}},
                          {"cpu_percent", json::object{{"server", server_cpu_pct}, {"generator", self_cpu_pct}}},
+                         {"load_average", json::object{{"before", load_before}, {"after", load_after}}},
                          {"server_rss_kb", json::object{{"idle", rss_idle_kb},
                                                         {"with_streams", rss_streams_kb},
                                                         {"end", rss_end_kb},
                                                         {"bytes_per_websocket", ws_bytes}}},
                          {"server_fds_with_streams", server_fds},
                          {"server_exit", exit_status.ToString()},
+                         {"kept_up_with_offered_rate", kept_up},
                          {"goal_p99_under_50ms_met", goal_met}};
         std::ofstream f(o.json_out, std::ios::trunc);
         f << json::serialize(out) << "\n";
