@@ -387,6 +387,7 @@ void WearerSimulator::Track(TimePoint t, const domain::VitalsReading& reading, c
     for (size_t i = 0; i < plan_.events.size(); ++i) {
         const PlacedEvent& e = plan_.events[i];
         Tracker& tr = trackers_[i];
+        if (e.spec.type == EventType::kSignalLoss && t < e.onset) tr.last_before = t;
         if (!IsEmergency(e.spec.type) || e.spec.type == EventType::kSignalLoss) continue;
         const std::optional<double> value = reading.get(e.spec.metric);
         if (!value) continue;
@@ -453,7 +454,10 @@ std::vector<LabelledEvent> WearerSimulator::Labels() const {
         if (e.spec.type == EventType::kSignalLoss) {
             std::optional<Milliseconds> after;
             for (const KnowableCriterion& c : e.spec.knowable) after = after ? std::min(*after, c.hold) : c.hold;
-            if (after && e.onset + *after < e.end) l.knowable_at = e.onset + *after;
+            // Silence is measured from the last reading the server got (or from the onset when there was
+            // none since the start).
+            const TimePoint from = trackers_[i].last_before.value_or(e.onset);
+            if (after && from + *after < e.end) l.knowable_at = from + *after;
         } else {
             l.knowable_at = trackers_[i].knowable_at;
         }

@@ -334,7 +334,8 @@ TEST(PhysiologyTest, SignalLossSendsNothingAndIsKnowableAfterTheSilence) {
     EXPECT_TRUE(During(g, l.onset, l.end).empty());
     EXPECT_FALSE(During(g, l.end, l.end + kMinute).empty());
     ASSERT_TRUE(l.knowable_at.has_value());
-    EXPECT_EQ(*l.knowable_at, l.onset + 15 * kMinute);
+    // 15 min (adult-default's silence time) after the last reading, one interval before the onset.
+    EXPECT_EQ(*l.knowable_at, l.onset - kMinute + 15 * kMinute);
 }
 
 TEST(PhysiologyTest, ExerciseAddsCadenceAndHeartRateThenRecovers) {

@@ -180,7 +180,11 @@ Score ScoreRun(const std::vector<LabelledEvent>& events, const std::vector<Obser
             }
         } else {
             for (const Flagged& f : flagged_of[e.wearer]) {
-                if ((f.metrics & MetricBit(e.metric)) == 0 || !Within(f.at, e.onset, window_end(e))) continue;
+                // A new alert counts from the onset; an episode already under way (which may be about
+                // the other side of the metric, e.g. a low-glucose caution still held when a high
+                // begins) only once the data have crossed.
+                const TimePoint from = f.alert ? e.onset : *e.knowable_at;
+                if ((f.metrics & MetricBit(e.metric)) == 0 || !Within(f.at, from, window_end(e))) continue;
                 if (!hit_at || f.at < *hit_at) {
                     hit_at = f.at;
                     hit_push = f.push_latency_ms;

@@ -187,15 +187,17 @@ TEST(ScorerTest, AnEpisodeAlreadyUnderWayForTheMetricDetectsTheEvent) {
     before.rules = {"glucose.trend.rise"};
     const std::vector<ObservedDetection> d = {
         before,
-        Detection(0, 101, 1, {Metric::kGlucose}),
+        Detection(0, 101, 1, {Metric::kGlucose}),  // held, but the data have not crossed yet
+        Detection(0, 221, 1, {Metric::kGlucose}),  // held, and now glucose is high: detected
         Detection(1, 95, 1, {Metric::kHeartRate}),  // another metric's episode does not count
-        Detection(1, 101, 1, {Metric::kHeartRate}),
+        Detection(1, 230, 1, {Metric::kHeartRate}),
     };
     const Score s = ScoreRun(events, d, Options());
     const EventTypeScore* t = TypeScore(s, EventType::kGlucoseHigh);
     EXPECT_EQ(t->detected, 1);
     EXPECT_EQ(t->ongoing, 1);
-    EXPECT_EQ(t->early, 1);
+    EXPECT_EQ(t->early, 0);
+    EXPECT_EQ(t->data_latency_s.max, 60);
     // The alerts that began before the events are false alerts, named by their rules.
     EXPECT_EQ(s.false_alerts.total, 2);
     ASSERT_FALSE(s.false_alerts.by_rule.empty());

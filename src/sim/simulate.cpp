@@ -27,7 +27,7 @@ std::string Fixed(double v, int decimals) {
     return buf;
 }
 
-// Progress on stderr: one rewritten line on a terminal, else a line per stage and every 10 s.
+// Progress on stderr: one rewritten line on a terminal, else a line per stage and every 30 s.
 class ProgressPrinter {
   public:
     ProgressPrinter(std::ostream& err, bool enabled) : err_(err), enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1) {}
@@ -36,7 +36,7 @@ class ProgressPrinter {
         if (!enabled_) return;
         const auto now = std::chrono::steady_clock::now();
         const bool new_stage = stage != stage_;
-        if (!tty_ && !new_stage && done < total && now - last_ < std::chrono::seconds(10)) return;
+        if (!tty_ && !new_stage && done < total && now - last_ < std::chrono::seconds(30)) return;
         if (new_stage && tty_ && !stage_.empty()) err_ << "\n";
         stage_ = std::string(stage);
         last_ = now;

@@ -14,14 +14,14 @@
 //   rise, and a fall (danger→caution) is not an alert.
 // - Alert time: the reading's simulated time (reading_at); for signal loss,
 //   detected_at.
-// - Detected: an emergency event is detected when a reading in
-//   [onset, end + grace] got a verdict at caution or danger, not advice, that
-//   names its metric (in causes, or as the metric of a fired rule above
-//   normal): a new alert, or an episode already under way for that metric
-//   (counted as "ongoing"). Signal loss: a signal-loss alert in the window.
-//   Data latency = that reading's time − knowable_at (before knowable_at:
-//   "early", latency 0). Events never knowable (the data never crossed) are
-//   reported but not in the rate.
+// - Detected: an emergency event is detected when a verdict at caution or
+//   danger, not advice, names its metric (in causes, or as the metric of a
+//   fired rule above normal): a new alert on a reading in [onset, end + grace],
+//   or a verdict of an episode already under way on a reading in
+//   [knowable_at, end + grace] (counted as "ongoing"). Signal loss: a
+//   signal-loss alert in [onset, end + grace]. Data latency = that reading's
+//   time − knowable_at (before knowable_at: "early", latency 0). Events never
+//   knowable (the data never crossed) are reported but not in the rate.
 // - Push latency: client receive time − the server's received_at.
 // - False alert: an alert outside every emergency window [onset, end + grace]
 //   of its wearer. Inside an exercise window [onset, end + grace] advice is
