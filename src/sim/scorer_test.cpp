@@ -187,8 +187,8 @@ TEST(ScorerTest, AnEpisodeAlreadyUnderWayForTheMetricDetectsTheEvent) {
     before.rules = {"glucose.trend.rise"};
     const std::vector<ObservedDetection> d = {
         before,
-        Detection(0, 101, 1, {Metric::kGlucose}),  // held, but the data have not crossed yet
-        Detection(0, 221, 1, {Metric::kGlucose}),  // held, and now glucose is high: detected
+        Detection(0, 101, 1, {Metric::kGlucose}),   // held, but the data have not crossed yet
+        Detection(0, 221, 1, {Metric::kGlucose}),   // held, and now glucose is high: detected
         Detection(1, 95, 1, {Metric::kHeartRate}),  // another metric's episode does not count
         Detection(1, 230, 1, {Metric::kHeartRate}),
     };

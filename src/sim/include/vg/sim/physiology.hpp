@@ -118,7 +118,7 @@ class WearerSimulator {
         std::optional<TimePoint> knowable_at;
         std::vector<std::optional<TimePoint>> run_start;   // per criterion, for held thresholds
         std::deque<std::pair<TimePoint, double>> history;  // recent values, for % criteria
-        std::optional<TimePoint> last_before;               // signal loss: the last reading before onset
+        std::optional<TimePoint> last_before;              // signal loss: the last reading before onset
     };
     struct Means {
         std::array<double, domain::kMetricCount> v{};
