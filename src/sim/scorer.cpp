@@ -386,7 +386,9 @@ std::string FormatScoreTable(const Score& s) {
         if (t.data_latency_s.count > 0) {
             row += "   " + Pad(Num(t.data_latency_s.p50, 0), 8) + " /" + Pad(Num(t.data_latency_s.p95, 0), 6) + " /" +
                    Pad(Num(t.data_latency_s.p99, 0), 6);
-            row += "   " + Pad(Num(t.push_latency_ms.p50, 1), 7) + " /" + Pad(Num(t.push_latency_ms.p99, 1), 7);
+            row += "   " + (t.push_latency_ms.count == 0  // signal loss has no received_at
+                                ? Pad("-", 16)
+                                : Pad(Num(t.push_latency_ms.p50, 1), 7) + " /" + Pad(Num(t.push_latency_ms.p99, 1), 7));
         } else {
             row += "   " + Pad("-", 24) + "   " + Pad("-", 16);
         }

@@ -197,8 +197,8 @@ int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream
         << FormatSimDuration(s.duration) << " simulated every " << FormatSimDuration(s.interval) << ", speed "
         << args.speed << ", seed " << s.seed << "\n";
     out << "Sent " << st.readings_sent << " readings in " << st.requests << " requests (" << Fixed(st.stream_s, 1)
-        << " s, " << Fixed(st.readings_per_s, 0) << " readings/s; " << st.retries << " retried); " << st.detections
-        << " detections received" << (st.drained ? "" : " (not all)") << "\n\n";
+        << " s, " << Fixed(st.readings_per_s, st.readings_per_s < 100 ? 2 : 0) << " readings/s; " << st.retries
+        << " retried); " << st.detections << " detections received" << (st.drained ? "" : " (not all)") << "\n\n";
     out << FormatScoreTable(score);
     if (!args.out.empty()) {
         std::ofstream file(args.out, std::ios::binary | std::ios::trunc);

@@ -9,7 +9,9 @@
 // the port followed by a newline, atomically (write a temporary file, rename).
 //
 // The destructor kills the whole process group if the process still runs, so
-// a failing test leaves nothing behind.
+// a failing test leaves nothing behind; if the test process crashes instead, the
+// kernel kills the server (PR_SET_PDEATHSIG). That signal follows the *thread*
+// that started the server: REQUIRES that thread to outlive the ServerProcess.
 // Thread-safety: one thread at a time per object. Move-only.
 
 #include <sys/types.h>
