@@ -148,16 +148,20 @@ struct MetricOutcome {
     Level suppressed_level = Level::kNormal;
 };
 
-// Adds `h` unless the exercise context suppresses it; threshold hits of one direction are
+// How far the activity context excuses high-side verdicts of a metric: not at all, caution ones
+// only (walking), or every level (exercise, where advice stands in for them).
+enum class Excuse : uint8_t { kNone, kUpToCaution, kAll };
+
+// Adds `h` unless the activity context suppresses it; threshold hits of one direction are
 // de-duplicated to the most severe (nested bands: 135 bpm meets both ≥ 111 and ≥ 131).
 class MetricHits {
   public:
-    MetricHits(const ProfileData& p, Hits& hits, bool suppress_high, MetricOutcome& out)
-        : p_(p), hits_(hits), suppress_high_(suppress_high), out_(out) {}
+    MetricHits(const ProfileData& p, Hits& hits, Excuse excuse, MetricOutcome& out)
+        : p_(p), hits_(hits), excuse_(excuse), out_(out) {}
 
     void Add(const Hit& h) {
         const internal::RuleInfo& info = p_.rules[h.rule];
-        if (suppress_high_ && info.high) {
+        if (Excused(info.high, h.level)) {
             if (h.level > out_.suppressed_level) {
                 out_.suppressed_level = h.level;
                 out_.suppressed_rule = h.rule;
@@ -184,7 +188,7 @@ class MetricHits {
     // A rule whose condition holds on this reading, confirmed or not: it keeps a held level from
     // being released (a value back in the danger band is not calm, even before it is confirmed).
     void Pending(uint16_t rule, Level level) {
-        if (suppress_high_ && p_.rules[rule].high) return;
+        if (Excused(p_.rules[rule].high, level)) return;
         if (level > pending_) pending_ = level;
     }
 
@@ -194,6 +198,9 @@ class MetricHits {
 
   private:
     static constexpr size_t kNone = SIZE_MAX;
+    bool Excused(bool high, Level level) const {
+        return high && (excuse_ == Excuse::kAll || (excuse_ == Excuse::kUpToCaution && level <= Level::kCaution));
+    }
     void Raise(const Hit& h) {
         if (h.level > raw_) {
             raw_ = h.level;
@@ -203,7 +210,7 @@ class MetricHits {
 
     const ProfileData& p_;
     Hits& hits_;
-    const bool suppress_high_;
+    const Excuse excuse_;
     MetricOutcome& out_;
     size_t high_threshold_ = kNone;
     size_t low_threshold_ = kNone;
@@ -262,7 +269,7 @@ void Hysteresis(const MetricRules& mr, MetricState& ms, Level raw, Level pending
 }
 
 // Runs every rule of one metric on value `v`.
-void EvaluateMetric(const Block& b, const MetricRules& mr, double v, uint32_t now_s, bool exercise_context, Hits& hits,
+void EvaluateMetric(const Block& b, const MetricRules& mr, double v, uint32_t now_s, Excuse context, Hits& hits,
                     MetricOutcome& out) {
     const ProfileData& p = b.p;
     MetricState& ms = b.metric(mr);
@@ -280,8 +287,8 @@ void EvaluateMetric(const Block& b, const MetricRules& mr, double v, uint32_t no
     ms.last_value = static_cast<float>(v);
 
     const size_t m = static_cast<size_t>(mr.metric);
-    const bool suppress_high = exercise_context && p.exercise && p.exercise->applies_to[m];
-    MetricHits mh(p, hits, suppress_high, out);
+    const Excuse excuse = p.exercise && p.exercise->applies_to[m] ? context : Excuse::kNone;
+    MetricHits mh(p, hits, excuse, out);
 
     for (const auto& t : mr.thresholds) {
         uint8_t& c = counters[t.counter];
@@ -388,7 +395,7 @@ void EvaluateMetric(const Block& b, const MetricRules& mr, double v, uint32_t no
 
     // The baseline must not learn what an alert is about (a slow deterioration would become the new
     // normal), nor exercise (it is not the wearer's resting normal).
-    if (mr.baseline && ms.held_level == 0 && mh.raw() == Level::kNormal && !suppress_high) {
+    if (mr.baseline && ms.held_level == 0 && mh.raw() == Level::kNormal && excuse == Excuse::kNone) {
         Learn(*mr.baseline, ms, v);
     }
 }
@@ -460,6 +467,7 @@ struct internal::StateAccess {
         s.epoch_ms_ = 0;
         s.last_reading_ms_ = 0;
         s.exercise_active_s_ = 0;
+        s.walking_active_s_ = 0;
         s.exercise_count_ = 0;
         s.has_reading_ = false;
         s.silence_reported_ = false;
@@ -516,15 +524,25 @@ struct internal::StateAccess {
         s.silence_reported_ = false;
         const uint32_t now_s = Seconds(s, t_ms);
 
-        // Exercise context: high cadence now, or within the recovery time after it.
+        // Activity context: exercise (high cadence now, or within the recovery time after it), else
+        // walking (walking cadence now, or within the recovery time after it).
         bool active = false;
         bool context = false;
+        Excuse excuse = Excuse::kNone;
         if (p.exercise) {
+            const internal::ExerciseConfig& e = *p.exercise;
             const std::optional<double> steps = reading.get(Metric::kSteps);
-            active = steps && std::isfinite(*steps) && *steps >= p.exercise->cadence_at_least;
+            const bool counted = steps && std::isfinite(*steps);
+            auto recent = [&](uint32_t since) {
+                return since != 0 && static_cast<int64_t>(now_s - since) <= e.recovery_s;
+            };
+            active = counted && *steps >= e.cadence_at_least;
             if (active) s.exercise_active_s_ = now_s;
-            context = active || (s.exercise_active_s_ != 0 &&
-                                 static_cast<int64_t>(now_s - s.exercise_active_s_) <= p.exercise->recovery_s);
+            context = active || recent(s.exercise_active_s_);
+            if (e.walking_cadence_at_least > 0 && counted && *steps >= e.walking_cadence_at_least) {
+                s.walking_active_s_ = now_s;
+            }
+            excuse = context ? Excuse::kAll : recent(s.walking_active_s_) ? Excuse::kUpToCaution : Excuse::kNone;
         }
 
         MetricOutcome heart_rate_outcome;
@@ -539,7 +557,7 @@ struct internal::StateAccess {
             }
             if (v) {
                 MetricOutcome out;
-                EvaluateMetric(b, mr, *v, now_s, context, hits, out);
+                EvaluateMetric(b, mr, *v, now_s, excuse, hits, out);
                 if (mr.metric == Metric::kHeartRate) {
                     heart_rate_outcome = out;
                     heart_rate = v;
@@ -608,6 +626,7 @@ struct internal::StateAccess {
         to.epoch_ms_ = from.epoch_ms_;
         to.last_reading_ms_ = from.last_reading_ms_;
         to.exercise_active_s_ = from.exercise_active_s_;
+        to.walking_active_s_ = from.walking_active_s_;
         to.data_bytes_ = std::exchange(from.data_bytes_, 0);
         to.exercise_count_ = from.exercise_count_;
         to.has_reading_ = from.has_reading_;

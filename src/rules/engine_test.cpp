@@ -186,7 +186,10 @@ TEST(EvaluateTest, SeveralMetricsAtTheFinalLevelAreAllCausesAndTheExplanationSta
 }
 
 TEST(EvaluateTest, CatastrophicValueFiresOnOneReadingWhenTheProfileSaysSo) {
-    auto p = Shipped("adult-default");
+    auto p = Parse(
+        R"({"format_version": 1, "name": "t", "description": "one-reading rule", "metrics": {"spo2": {"thresholds": [
+        {"id": "spo2.low.critical", "level": "danger", "below": 85, "confirm_readings": 1},
+        {"id": "spo2.low.danger", "level": "danger", "at_most": 91}]}}})");
     auto s = NewWearerState(*p);
     Detection d = Evaluate(*p, *s, At(0, {{Metric::kSpo2, 82}}));
     EXPECT_EQ(d.level, Level::kDanger) << Describe(d);

@@ -491,6 +491,7 @@ class Parser {
         auto id = r.String("id", true);
         auto cadence = r.Number("cadence_at_least", true, 1, 400);
         auto hr = r.Number("heart_rate_above", true, 40, 250);
+        auto walking = r.Number("walking_cadence_at_least", false, 1, 400);
         e.recovery_s = static_cast<int32_t>(r.Integer("recovery_s", false, 0, 4 * 3600).value_or(600));
         e.confirm = Confirm(r);
         const Level level = r.AlertLevel("level", false).value_or(Level::kCaution);
@@ -510,8 +511,13 @@ class Parser {
             }
         }
         r.Finish();
+        if (walking && cadence && *walking >= *cadence) {
+            problems_.Add(r.PathOf("walking_cadence_at_least"), "must be below cadence_at_least");
+            return;
+        }
         if (!r.valid() || !cadence || !hr) return;
         e.cadence_at_least = *cadence;
+        e.walking_cadence_at_least = walking.value_or(0);
         e.heart_rate_above = *hr;
         e.rule = Rule(r, id, RuleKind::kExercise, Metric::kHeartRate, level, true);
         if (e.rule != internal::kNoRule) data_.exercise = e;

@@ -122,8 +122,9 @@ struct MetricRules {
 
 struct ExerciseConfig {
     uint16_t rule = kNoRule;
-    double cadence_at_least = 100;  // steps/min
-    double heart_rate_above = 120;  // bpm
+    double cadence_at_least = 100;        // steps/min
+    double walking_cadence_at_least = 0;  // steps/min; 0: no walking context
+    double heart_rate_above = 120;        // bpm
     int32_t recovery_s = 600;
     uint8_t confirm = 2;
     std::array<bool, domain::kMetricCount> applies_to{};

@@ -53,7 +53,7 @@ TEST(ProfileTest, ShippedProfilesLoadWithTheirRules) {
     auto adult = registry.Find("adult-default");
     ASSERT_NE(adult, nullptr);
     const auto ids = adult->RuleIds();
-    for (const char* id : {"heart_rate.high.danger", "spo2.low.critical", "respiration_rate.high.danger",
+    for (const char* id : {"heart_rate.high.danger", "spo2.low.danger", "spo2.low.mild", "respiration_rate.high.danger",
                            "skin_temp.baseline.high", "heart_rate.exercise", "signal_loss"}) {
         EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << id;
     }
@@ -158,6 +158,9 @@ TEST(ProfileTest, ValuesAreChecked) {
     EXPECT_TRUE(HasProblem(Problems(WithHeartRate(kOneThreshold, R"("exercise": {"id": "ex", "cadence_at_least": 100,
                  "heart_rate_above": 120, "applies_to": ["steps", "pulse"]}, )")),
                            "exercise.applies_to[0]", "other than steps"));
+    EXPECT_TRUE(HasProblem(Problems(WithHeartRate(kOneThreshold, R"("exercise": {"id": "ex", "cadence_at_least": 100,
+                 "walking_cadence_at_least": 100, "heart_rate_above": 120}, )")),
+                           "exercise.walking_cadence_at_least", "below cadence_at_least"));
     EXPECT_TRUE(HasProblem(
         Problems(WithHeartRate(R"({"valid": {"min": 40, "max": 30}, "thresholds": [{"id": "a", "level": "danger",
                                    "above": 100}]})")),

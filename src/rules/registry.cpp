@@ -70,10 +70,11 @@ Status ProfileRegistry::LoadDirectory(const std::string& dir) {
         loaded.push_back(parsed.value());
     }
     if (!problems.empty()) {
-        return Status::Error(ErrorCode::kValidationFailed,
-                             "The rule profiles in " + dir + " have " + std::to_string(problems.size()) +
-                                 (problems.size() == 1 ? " problem." : " problems."),
-                             std::move(problems));
+        // The message is built before the call: argument evaluation order is unspecified, and the
+        // moved-from vector would otherwise be counted.
+        std::string message = "The rule profiles in " + dir + " have " + std::to_string(problems.size()) +
+                              (problems.size() == 1 ? " problem." : " problems.");
+        return Status::Error(ErrorCode::kValidationFailed, std::move(message), std::move(problems));
     }
     for (auto& p : loaded) profiles_.emplace(p->name(), std::move(p));
     return Status::Ok();

@@ -118,6 +118,7 @@ class WearerState {
     int64_t epoch_ms_ = 0;            // measured_at of the first reading; per-metric times are seconds after it
     int64_t last_reading_ms_ = 0;     // measured_at of the latest reading fed
     uint32_t exercise_active_s_ = 0;  // last reading with high cadence (seconds after epoch, +1; 0 = never)
+    uint32_t walking_active_s_ = 0;   // last reading with walking cadence (same encoding)
     uint32_t data_bytes_ = 0;
     uint8_t exercise_count_ = 0;  // consecutive readings meeting the exercise advice condition
     bool has_reading_ = false;
