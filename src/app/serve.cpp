@@ -155,6 +155,25 @@ int RunServe(const ServeConfig& config) {
             return user.ok() ? user->rule_profile : std::string("adult-default");
         },
         recorder);
+    if (config.replay_window.count() > 0) {
+        // Before the bus starts: the rules' windows, counters, baselines and held levels continue
+        // where the previous process left them instead of starting cold after every restart.
+        const auto started = std::chrono::steady_clock::now();
+        size_t wearers = 0, readings = 0;
+        Status s = store->ForEachWearerReadingsSince(
+            clock.Now() - config.replay_window, [&](int64_t wearer, std::vector<domain::VitalsReading>&& rs) {
+                readings += detector.Warm(bus.ShardOf(wearer), wearer, rs, clock.Now());
+                ++wearers;
+            });
+        if (!s.ok()) {
+            spdlog::critical("cannot rebuild detection state from stored readings: {}", s.ToString());
+            store->Close();
+            return 1;
+        }
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        spdlog::info("rebuilt detection state of {} wearers from {} stored readings in {} ms", wearers, readings, ms);
+    }
     bus.Start(detector);
     ingest::IngestService ingest(*store, bus, clock, {});
 

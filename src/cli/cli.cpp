@@ -48,6 +48,7 @@ struct RawServeOptions {
     std::string sqlite_sync = "full";
     std::string profiles_dir;
     int detector_shards = 2;
+    std::string replay_window = "26h";
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -161,6 +162,11 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->envname("VG_DETECTOR_SHARDS")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
+    serve
+        .add_option("--replay-window", o.replay_window,
+                    "At start-up, rebuild detection state from the readings stored this far back (0: start cold)")
+        ->envname("VG_REPLAY_WINDOW")
+        ->capture_default_str();
     serve.footer(kPrecedence);
 }
 
@@ -230,6 +236,7 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.sqlite_synchronous_full = o.sqlite_sync == "full";
     c.profiles_dir = o.profiles_dir;
     c.detector_shards = o.detector_shards;
+    VG_RETURN_IF_ERROR(DurationInto(o.replay_window, "replay-window", c.replay_window));
     if (c.session_idle_timeout > c.session_ttl) {
         return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
                              {{"session-idle-timeout", "must not be longer than --session-ttl"}});

@@ -70,11 +70,26 @@ void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch
     }
 }
 
+size_t Detector::Warm(int shard_index, int64_t wearer, std::span<const domain::VitalsReading> readings, TimePoint now) {
+    Shard& shard = *shards_[static_cast<size_t>(shard_index)];
+    WearerSlot& slot = SlotFor(shard, wearer);
+    size_t evaluated = 0;
+    for (const domain::VitalsReading& r : readings) {
+        if (slot.has_reading && r.measured_at < slot.last_measured) continue;
+        slot.level = rules::Evaluate(*slot.profile, *slot.state, r).level;
+        slot.last_measured = r.measured_at;
+        slot.has_reading = true;
+        ++evaluated;
+    }
+    if (const auto after = slot.profile->silence_after()) slot.silence_not_before = now + *after;
+    return evaluated;
+}
+
 void Detector::OnTick(int shard_index, TimePoint now) {
     Shard& shard = *shards_[static_cast<size_t>(shard_index)];
     ApplyResets(shard);
     for (auto& [wearer, slot] : shard.wearers) {
-        if (!slot.has_reading) continue;
+        if (!slot.has_reading || now < slot.silence_not_before) continue;
         auto silence = rules::CheckSilence(*slot.profile, *slot.state, now);
         if (!silence) continue;
         silence_alerts_.fetch_add(1, std::memory_order_relaxed);

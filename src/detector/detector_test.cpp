@@ -111,3 +111,66 @@ TEST_F(DetectorTest, ProfileComesFromTheResolverAndResetForgetsState) {
 
 }  // namespace
 }  // namespace vg::detector
+
+namespace vg::detector {
+namespace {
+
+class DetectorWarmTest : public DetectorTest {};
+
+TEST_F(DetectorWarmTest, WarmedStateContinuesWhereTheStoredReadingsLeftIt) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    // Before the restart: one reading of 175 bpm (not yet confirmed), stored.
+    std::vector<domain::VitalsReading> stored;
+    for (int m = 0; m < 5; ++m) stored.push_back(Reading(1, m, 72).reading);
+    stored.push_back(Reading(1, 5, 175).reading);
+    const TimePoint now = stored.back().measured_at + std::chrono::seconds(30);
+    EXPECT_EQ(detector.Warm(0, 1, stored, now), 6u);
+    EXPECT_TRUE(listener_.events.empty()) << "warming is silent";
+    EXPECT_EQ(detector.wearer_count(), 1u);
+    // After it: the second high reading confirms at once, as it would have without the restart.
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 6, 176)};
+    detector.OnReadings(0, batch);
+    ASSERT_EQ(listener_.events.size(), 1u);
+    EXPECT_EQ(listener_.events[0].level, Level::kDanger);
+    EXPECT_EQ(listener_.events[0].previous, Level::kNormal);
+}
+
+TEST_F(DetectorWarmTest, ColdStateNeedsTwoReadingsAgain) {
+    // The same live reading without the warm-up: one reading is not enough (the contrast above).
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 6, 176)};
+    detector.OnReadings(0, batch);
+    ASSERT_EQ(listener_.events.size(), 1u);
+    EXPECT_EQ(listener_.events[0].level, Level::kNormal);
+}
+
+TEST_F(DetectorWarmTest, SilenceIsCountedFromTheRestartAndStillReported) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<domain::VitalsReading> stored{Reading(1, 0, 72).reading, Reading(1, 1, 72).reading};
+    // The process restarts an hour after the wearer's last reading: not reported at once...
+    const TimePoint restart = stored.back().measured_at + std::chrono::hours(1);
+    detector.Warm(0, 1, stored, restart);
+    detector.OnTick(0, restart + std::chrono::seconds(1));
+    EXPECT_TRUE(listener_.events.empty());
+    detector.OnTick(0, restart + std::chrono::minutes(14));
+    EXPECT_TRUE(listener_.events.empty());
+    // ...but once a full silence time has passed since the restart, and only once.
+    detector.OnTick(0, restart + std::chrono::minutes(15));
+    detector.OnTick(0, restart + std::chrono::minutes(16));
+    ASSERT_EQ(listener_.events.size(), 1u);
+    EXPECT_TRUE(listener_.events[0].silence);
+}
+
+TEST_F(DetectorWarmTest, WarmKeepsTheLastLevelAsThePreviousOfTheNextVerdict) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    std::vector<domain::VitalsReading> stored{Reading(1, 0, 175).reading, Reading(1, 1, 175).reading};
+    detector.Warm(0, 1, stored, stored.back().measured_at);
+    std::vector<bus::ReadingEnvelope> batch{Reading(1, 2, 176)};
+    detector.OnReadings(0, batch);
+    ASSERT_EQ(listener_.events.size(), 1u);
+    EXPECT_EQ(listener_.events[0].previous, Level::kDanger) << "no second 'new danger' after a restart";
+    EXPECT_EQ(listener_.events[0].level, Level::kDanger);
+}
+
+}  // namespace
+}  // namespace vg::detector

@@ -1,4 +1,5 @@
 // The seed's status API and device ingest end to end: real binary, real HTTP, real SQLite.
+#include <csignal>
 #include <thread>
 
 #include "e2e_fixture.hpp"
@@ -52,6 +53,29 @@ TEST_F(VitalsE2eTest, UpdateStatusReturnsTheVerdictAndGetStatusListsIt) {
     EXPECT_EQ(rows[0].at("status").as_int64(), 2);
     EXPECT_EQ(rows[3].at("status").as_int64(), 0);
     EXPECT_EQ(client.Get("/api/me").json().at("user").at("danger_degree").as_int64(), 2);
+}
+
+TEST_F(VitalsE2eTest, DetectionStateSurvivesKillMinus9) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "restart_lee");
+    // One reading of 175 bpm: stored and acknowledged, but not yet confirmed (2 readings needed).
+    auto first = client.Post("/api/update_status", Vitals(175));
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.json().at("status").as_int64(), 0) << first.body;
+    EXPECT_EQ(server_->Kill().signal, SIGKILL);
+
+    // The restarted server rebuilds the rule state from the stored reading: the next high reading
+    // confirms at once, exactly as if the server had never stopped.
+    StartServer();
+    HttpClient after = Client();
+    auto login = after.Post("/api/login", json::object{{"id", "restart_lee"}, {"password", "correct horse"}});
+    ASSERT_EQ(login.status, 200) << login.body;
+    after.SetDefaultHeader("X-CSRF-Token", std::string(login.json().at("csrf_token").as_string()));
+    auto second = after.Post("/api/update_status", Vitals(176));
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(second.json().at("status").as_int64(), 2) << second.body;
+    EXPECT_NE(server_->LogTail().find("rebuilt detection state of 1 wearers from 1 stored readings"), std::string::npos)
+        << server_->LogTail();
 }
 
 TEST_F(VitalsE2eTest, UpdateStatusRejectsImpossibleValuesPerField) {

@@ -285,6 +285,10 @@ constexpr std::string_view kInsertReading =
 constexpr std::string_view kSelectRecentReadings =
     "SELECT id, device_id, device_seq, measured_at, received_at, heart_rate, respiration_rate, spo2, skin_temp, "
     "glucose, steps, calories FROM vitals WHERE user_unique_num = ?1 ORDER BY measured_at DESC, id DESC LIMIT ?2";
+constexpr std::string_view kSelectUserNums = "SELECT unique_num FROM users ORDER BY unique_num";
+constexpr std::string_view kSelectReadingsSince =
+    "SELECT measured_at, heart_rate, respiration_rate, spo2, skin_temp, glucose, steps, calories FROM vitals "
+    "WHERE user_unique_num = ?1 AND measured_at >= ?2 ORDER BY measured_at ASC, id ASC";
 constexpr std::string_view kSetUserPosture = "UPDATE users SET user_posture = ?2 WHERE unique_num = ?1";
 constexpr std::string_view kInsertPosture =
     "INSERT INTO user_posture (user_unique_num, posture, updated_at) VALUES (?1, ?2, ?3)";
@@ -1040,6 +1044,43 @@ Result<std::vector<bool>> SqliteStore::AppendReadings(int64_t user_unique_num, s
     });
     if (!status.ok()) return status;
     return stored;
+}
+
+Status SqliteStore::ForEachWearerReadingsSince(
+    TimePoint since, const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) {
+    Result<std::vector<int64_t>> users = impl_->Read([&](Connection& conn) -> Result<std::vector<int64_t>> {
+        Statement st = conn.Prepare(kSelectUserNums);
+        std::vector<int64_t> nums;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) nums.push_back(st.Int64(0));
+        if (rc != SQLITE_DONE) return st.ErrorStatus("list users");
+        return nums;
+    });
+    if (!users.ok()) return users.status();
+    // One short read per wearer (an index range scan), so that writers are never held up for long.
+    for (int64_t user : users.value()) {
+        Result<std::vector<domain::VitalsReading>> readings =
+            impl_->Read([&](Connection& conn) -> Result<std::vector<domain::VitalsReading>> {
+                Statement st = conn.Prepare(kSelectReadingsSince);
+                st.BindInt64(1, user);
+                st.BindTime(2, since);
+                std::vector<domain::VitalsReading> rows;
+                int rc;
+                while ((rc = st.Step()) == SQLITE_ROW) {
+                    domain::VitalsReading r;
+                    r.measured_at = st.Time(0);
+                    for (int m = 0; m < domain::kMetricCount; ++m) {
+                        r.values[static_cast<size_t>(m)] = st.OptionalDouble(1 + m);
+                    }
+                    rows.push_back(std::move(r));
+                }
+                if (rc != SQLITE_DONE) return st.ErrorStatus("read vitals for replay");
+                return rows;
+            });
+        if (!readings.ok()) return readings.status();
+        if (!readings.value().empty()) fn(user, std::move(readings).value());
+    }
+    return Status::Ok();
 }
 
 Result<std::vector<StoredReading>> SqliteStore::RecentReadings(int64_t user_unique_num, int limit) {

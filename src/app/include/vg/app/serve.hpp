@@ -40,6 +40,8 @@ struct ServeConfig {
     bool sqlite_synchronous_full = true;
     std::string profiles_dir;  // rule profiles (*.json); empty: ./profiles, else the source tree's
     int detector_shards = 2;   // detection threads; each wearer belongs to one
+    // Start-up: readings measured this far back are replayed through the rules (Detector::Warm).
+    std::chrono::milliseconds replay_window{26 * 60 * 60 * 1000};
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).

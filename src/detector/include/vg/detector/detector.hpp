@@ -9,7 +9,12 @@
 // not fed to the rules, whose windows assume time moves forward; the verdict
 // returned for them is the wearer's current one, marked late.
 //
+// Restart: Warm feeds a wearer's stored readings through the rules without
+// telling the listener, so that confirmation counters, trends, sustained runs,
+// baselines and held levels survive a restart (serve replays a recent window).
+//
 // Thread-safety: OnReadings/OnTick are called by the bus, one thread per shard.
+// Warm only before the bus starts delivering (start-up, single thread).
 // ResetWearer, wearer_count and stats may be called from any thread.
 // Ownership: borrows the registry and the listener; both must outlive it.
 
@@ -56,6 +61,14 @@ class Detector final : public bus::ReadingConsumer {
     void OnReadings(int shard, std::span<bus::ReadingEnvelope> batch) override;
     void OnTick(int shard, TimePoint now) override;
 
+    // Rebuilds the wearer's rule state from its stored readings (oldest first), silently: no verdict
+    // reaches the listener. The wearer's level becomes the verdict of the last reading. Signal loss is
+    // then counted from `now` (the restart), not from the last reading: a wearer already silent before
+    // the restart is reported once more after a full silence time, and the restart itself is not
+    // mistaken for a silence. Returns the number of readings evaluated.
+    // REQUIRES: the bus has not started delivering; `shard` is the bus's ShardOf(wearer).
+    size_t Warm(int shard, int64_t wearer, std::span<const domain::VitalsReading> readings, TimePoint now);
+
     // Forgets the wearer's state (e.g. its profile changed); takes effect before the wearer's next reading.
     void ResetWearer(int shard, int64_t wearer);
     size_t wearer_count() const;
@@ -67,6 +80,7 @@ class Detector final : public bus::ReadingConsumer {
         std::unique_ptr<rules::WearerState> state;
         domain::Level level = domain::Level::kNormal;
         TimePoint last_measured;
+        TimePoint silence_not_before;  // Warm: no signal-loss check before this time
         bool has_reading = false;
     };
     struct Shard {

@@ -16,6 +16,7 @@
 // reached; kInternal for anything else (with the driver's message).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -119,6 +120,12 @@ class Store {
                                                      TimePoint received_at) = 0;
     // The `limit` most recently measured readings, newest first.
     virtual Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) = 0;
+    // Every reading measured at or after `since`, wearer by wearer: `fn` is called once per wearer that
+    // has any, with that wearer's readings oldest first (measured_at, then storage order). For
+    // rebuilding detector state at start-up. Holds one wearer's readings in memory at a time.
+    virtual Status ForEachWearerReadingsSince(
+        TimePoint since,
+        const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) = 0;
 
     // ---- the seed's UserStatus / UserPosture ----
     // Appends the row and sets the user's danger_degree (resp. user_posture) in the same transaction.

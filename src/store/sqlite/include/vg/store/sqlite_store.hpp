@@ -118,6 +118,9 @@ class SqliteStore final : public Store {
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
                                              std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
+    Status ForEachWearerReadingsSince(
+        TimePoint since,
+        const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
     Status AppendStatus(const StatusRow& row) override;
     Status AppendPosture(const PostureRow& row) override;
     // limit is clamped to [1, 1000]; ties in updated_at are broken newest-inserted first.
