@@ -102,9 +102,81 @@ CREATE UNIQUE INDEX vitals_device_seq ON vitals (device_id, device_seq) WHERE de
 CREATE INDEX vitals_by_user_time ON vitals (user_unique_num, measured_at DESC, id DESC);
 )sql";
 
+// Emergency response (issue 5): incidents with every transition, and the transactional outbox.
+constexpr std::string_view kMigration3 = R"sql(
+-- The whole escalation state of one episode (vg::domain::Incident); times in ms, NULL when unset.
+CREATE TABLE incidents (
+    id                    INTEGER PRIMARY KEY,
+    user_unique_num       INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    kind                  TEXT NOT NULL,
+    phase                 TEXT NOT NULL,
+    level                 INTEGER NOT NULL,
+    max_level             INTEGER NOT NULL,
+    causes                TEXT NOT NULL,
+    rules                 TEXT NOT NULL,
+    explanation           TEXT NOT NULL,
+    opened_at             INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL,
+    escalate_at           INTEGER,
+    deadline              INTEGER,
+    guardians_notified_at INTEGER,
+    next_reraise_at       INTEGER,
+    reraise_count         INTEGER NOT NULL,
+    dispatched_at         INTEGER,
+    acknowledged_at       INTEGER,
+    acknowledged_by       TEXT NOT NULL,
+    wearer_ok_at          INTEGER,
+    wearer_ok_until       INTEGER,
+    snoozed_until         INTEGER,
+    closed_at             INTEGER,
+    close_reason          TEXT NOT NULL,
+    next_due              INTEGER,
+    version               INTEGER NOT NULL
+);
+-- At most one open incident per wearer: two racing openers cannot both succeed.
+CREATE UNIQUE INDEX incidents_one_open ON incidents (user_unique_num) WHERE phase <> 'closed';
+CREATE INDEX incidents_by_user ON incidents (user_unique_num, opened_at DESC, id DESC);
+CREATE INDEX incidents_due ON incidents (next_due) WHERE next_due IS NOT NULL;
+
+CREATE TABLE incident_events (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX incident_events_by_incident ON incident_events (incident_id, id);
+
+-- Messages written in the same transaction as the transition that caused them (vg::notify).
+CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    incident_id      INTEGER REFERENCES incidents (id) ON DELETE SET NULL,
+    channel          TEXT NOT NULL,
+    recipient        TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    body             TEXT NOT NULL,
+    payload_json     TEXT NOT NULL,
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    created_at       INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    state            TEXT NOT NULL DEFAULT 'pending',
+    leased_until     INTEGER,
+    last_attempt_at  INTEGER,
+    last_error       TEXT NOT NULL DEFAULT '',
+    delivered_at     INTEGER,
+    delivered_detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_leased ON outbox (leased_until) WHERE state = 'delivering';
+CREATE INDEX outbox_by_incident ON outbox (incident_id, id);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
+    SqliteMigration{3, "incidents, incident events, outbox", kMigration3},
 };
 
 }  // namespace

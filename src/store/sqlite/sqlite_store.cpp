@@ -1123,4 +1123,433 @@ Result<std::vector<PostureRow>> SqliteStore::RecentPostures(int64_t user_unique_
         [&](Connection& conn) { return ReadRecent<PostureRow>(conn, kSelectRecentPostures, user_unique_num, limit); });
 }
 
+// ---------------------------------------------------------------------------
+// Incidents and the outbox
+
+namespace {
+
+constexpr std::string_view kInsertIncident =
+    "INSERT INTO incidents (user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, "
+    "updated_at, escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, "
+    "acknowledged_at, acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, "
+    "next_due, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+    "?20, ?21, ?22, ?23, ?24, 1)";
+constexpr std::string_view kUpdateIncident =
+    "UPDATE incidents SET user_unique_num = ?1, kind = ?2, phase = ?3, level = ?4, max_level = ?5, causes = ?6, "
+    "rules = ?7, explanation = ?8, opened_at = ?9, updated_at = ?10, escalate_at = ?11, deadline = ?12, "
+    "guardians_notified_at = ?13, next_reraise_at = ?14, reraise_count = ?15, dispatched_at = ?16, "
+    "acknowledged_at = ?17, acknowledged_by = ?18, wearer_ok_at = ?19, wearer_ok_until = ?20, snoozed_until = ?21, "
+    "closed_at = ?22, close_reason = ?23, next_due = ?24, version = version + 1 WHERE id = ?25 AND version = ?26";
+constexpr std::string_view kSelectIncidentById =
+    "SELECT id, user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, updated_at, "
+    "escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, acknowledged_at, "
+    "acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, version FROM incidents "
+    "WHERE id = ?1";
+constexpr std::string_view kSelectOpenIncident =
+    "SELECT id, user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, updated_at, "
+    "escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, acknowledged_at, "
+    "acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, version FROM incidents "
+    "WHERE user_unique_num = ?1 AND phase <> 'closed'";
+constexpr std::string_view kSelectIncidentsByUser =
+    "SELECT id, user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, updated_at, "
+    "escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, acknowledged_at, "
+    "acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, version FROM incidents "
+    "WHERE user_unique_num = ?1 ORDER BY opened_at DESC, id DESC LIMIT ?2";
+constexpr std::string_view kSelectDueIncidents =
+    "SELECT id, user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, updated_at, "
+    "escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, acknowledged_at, "
+    "acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, version FROM incidents "
+    "WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2";
+constexpr std::string_view kSelectNextIncidentDue = "SELECT MIN(next_due) FROM incidents WHERE next_due IS NOT NULL";
+constexpr std::string_view kInsertIncidentEvent =
+    "INSERT INTO incident_events (incident_id, at, type, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr std::string_view kSelectIncidentEvents =
+    "SELECT id, incident_id, at, type, actor, detail FROM incident_events WHERE incident_id = ?1 ORDER BY id";
+constexpr std::string_view kInsertOutbox =
+    "INSERT INTO outbox (incident_id, channel, recipient, subject, body, payload_json, idempotency_key, created_at, "
+    "next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (idempotency_key) DO NOTHING";
+constexpr std::string_view kSelectDueOutbox =
+    "SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?1) OR (state = 'delivering' AND "
+    "leased_until < ?1) ORDER BY next_attempt_at, id LIMIT ?2";
+constexpr std::string_view kLeaseOutbox =
+    "UPDATE outbox SET state = 'delivering', leased_until = ?2, attempts = attempts + 1 WHERE id = ?1";
+constexpr std::string_view kSelectOutboxById =
+    "SELECT id, incident_id, channel, recipient, subject, body, payload_json, idempotency_key, attempts, created_at, "
+    "next_attempt_at, state, leased_until, last_attempt_at, last_error, delivered_at, delivered_detail FROM outbox "
+    "WHERE id = ?1";
+constexpr std::string_view kSelectOutboxByIncident =
+    "SELECT id, incident_id, channel, recipient, subject, body, payload_json, idempotency_key, attempts, created_at, "
+    "next_attempt_at, state, leased_until, last_attempt_at, last_error, delivered_at, delivered_detail FROM outbox "
+    "WHERE incident_id = ?1 ORDER BY id";
+constexpr std::string_view kMarkOutboxDelivered =
+    "UPDATE outbox SET state = 'delivered', leased_until = NULL, last_attempt_at = ?2, delivered_at = ?2, "
+    "delivered_detail = ?3 WHERE id = ?1 AND state <> 'delivered'";
+constexpr std::string_view kMarkOutboxRetry =
+    "UPDATE outbox SET state = 'pending', leased_until = NULL, last_attempt_at = ?2, last_error = ?3, "
+    "next_attempt_at = ?4 WHERE id = ?1 AND state = 'delivering' AND attempts = ?5";
+constexpr std::string_view kMarkOutboxFailed =
+    "UPDATE outbox SET state = 'failed', leased_until = NULL, last_attempt_at = ?2, last_error = ?3 "
+    "WHERE id = ?1 AND state = 'delivering' AND attempts = ?4";
+constexpr std::string_view kReleaseOutbox =
+    "UPDATE outbox SET state = 'pending', leased_until = NULL, attempts = attempts - 1 "
+    "WHERE id = ?1 AND state = 'delivering' AND attempts = ?2";
+constexpr std::string_view kSelectOutboxWake =
+    "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'pending' "
+    "UNION ALL SELECT MIN(leased_until) FROM outbox WHERE state = 'delivering')";
+
+std::string JoinCauses(const std::vector<domain::Metric>& causes) {
+    std::string out;
+    for (domain::Metric m : causes) {
+        if (!out.empty()) out += ',';
+        out += domain::MetricName(m);
+    }
+    return out;
+}
+std::string JoinStrings(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += ',';
+        out += s;
+    }
+    return out;
+}
+std::vector<std::string> SplitCsv(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        if (comma > start) out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+domain::Incident ReadIncident(const Statement& st) {
+    domain::Incident i;
+    i.id = st.Int64(0);
+    i.wearer = st.Int64(1);
+    i.kind = domain::IncidentKindFromName(st.Text(2)).value_or(domain::IncidentKind::kVitals);
+    i.phase = domain::IncidentPhaseFromName(st.Text(3)).value_or(domain::IncidentPhase::kGuidance);
+    i.level = static_cast<domain::Level>(std::clamp(st.Int(4), 0, 2));
+    i.max_level = static_cast<domain::Level>(std::clamp(st.Int(5), 0, 2));
+    for (const std::string& name : SplitCsv(st.Text(6))) {
+        if (auto m = domain::MetricFromName(name)) i.causes.push_back(*m);
+    }
+    i.rules = SplitCsv(st.Text(7));
+    i.explanation = st.Text(8);
+    i.opened_at = st.Time(9);
+    i.updated_at = st.Time(10);
+    i.escalate_at = st.OptionalTime(11);
+    i.deadline = st.OptionalTime(12);
+    i.guardians_notified_at = st.OptionalTime(13);
+    i.next_reraise_at = st.OptionalTime(14);
+    i.reraise_count = st.Int(15);
+    i.dispatched_at = st.OptionalTime(16);
+    i.acknowledged_at = st.OptionalTime(17);
+    i.acknowledged_by = st.Text(18);
+    i.wearer_ok_at = st.OptionalTime(19);
+    i.wearer_ok_until = st.OptionalTime(20);
+    i.snoozed_until = st.OptionalTime(21);
+    i.closed_at = st.OptionalTime(22);
+    i.close_reason = domain::CloseReasonFromName(st.Text(23)).value_or(domain::CloseReason::kNone);
+    i.version = st.Int64(24);
+    return i;
+}
+
+// Binds ?1..?24 of kInsertIncident / kUpdateIncident. The strings must outlive the statement.
+struct IncidentTexts {
+    std::string causes, rules;
+};
+void BindIncident(Statement& st, const domain::Incident& i, const IncidentTexts& texts) {
+    st.BindInt64(1, i.wearer);
+    st.BindText(2, domain::IncidentKindName(i.kind));
+    st.BindText(3, domain::IncidentPhaseName(i.phase));
+    st.BindInt64(4, static_cast<int>(i.level));
+    st.BindInt64(5, static_cast<int>(i.max_level));
+    st.BindText(6, texts.causes);
+    st.BindText(7, texts.rules);
+    st.BindText(8, i.explanation);
+    st.BindTime(9, i.opened_at);
+    st.BindTime(10, i.updated_at);
+    st.BindOptional(11, i.escalate_at);
+    st.BindOptional(12, i.deadline);
+    st.BindOptional(13, i.guardians_notified_at);
+    st.BindOptional(14, i.next_reraise_at);
+    st.BindInt64(15, i.reraise_count);
+    st.BindOptional(16, i.dispatched_at);
+    st.BindOptional(17, i.acknowledged_at);
+    st.BindText(18, i.acknowledged_by);
+    st.BindOptional(19, i.wearer_ok_at);
+    st.BindOptional(20, i.wearer_ok_until);
+    st.BindOptional(21, i.snoozed_until);
+    st.BindOptional(22, i.closed_at);
+    st.BindText(23, domain::CloseReasonName(i.close_reason));
+    st.BindOptional(24, i.NextDue());
+}
+
+OutboxMessage ReadOutbox(const Statement& st) {
+    OutboxMessage m;
+    m.id = st.Int64(0);
+    m.incident_id = st.OptionalInt64(1);
+    m.channel = st.Text(2);
+    m.recipient = st.Text(3);
+    m.subject = st.Text(4);
+    m.body = st.Text(5);
+    m.payload_json = st.Text(6);
+    m.idempotency_key = st.Text(7);
+    m.attempts = st.Int(8);
+    m.created_at = st.Time(9);
+    m.next_attempt_at = st.Time(10);
+    m.state = st.Text(11);
+    m.leased_until = st.OptionalTime(12);
+    m.last_attempt_at = st.OptionalTime(13);
+    m.last_error = st.Text(14);
+    m.delivered_at = st.OptionalTime(15);
+    m.delivered_detail = st.Text(16);
+    return m;
+}
+
+template <typename Row, typename ReadFn>
+Result<std::vector<Row>> ReadRows(Statement& st, ReadFn read, std::string_view what) {
+    std::vector<Row> rows;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) rows.push_back(read(st));
+    if (rc != SQLITE_DONE) return st.ErrorStatus(what);
+    return rows;
+}
+
+}  // namespace
+
+Result<domain::Incident> SqliteStore::SaveIncident(const domain::Incident& incident,
+                                                   std::span<const domain::IncidentEvent> events,
+                                                   std::span<const NewOutboxMessage> outbox) {
+    domain::Incident saved = incident;
+    const IncidentTexts texts{JoinCauses(incident.causes), JoinStrings(incident.rules)};
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        if (incident.id == 0) {
+            Statement st = conn.Prepare(kInsertIncident);
+            BindIncident(st, incident, texts);
+            if (Status s = st.Run("insert incident"); !s.ok()) {
+                if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                    return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
+                }
+                if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+                return s;
+            }
+            saved.id = conn.LastInsertRowid();
+            saved.version = 1;
+        } else {
+            Statement st = conn.Prepare(kUpdateIncident);
+            BindIncident(st, incident, texts);
+            st.BindInt64(25, incident.id);
+            st.BindInt64(26, incident.version);
+            if (Status s = st.Run("update incident"); !s.ok()) {
+                if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                    return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
+                }
+                return s;
+            }
+            if (conn.Changes() == 0) {
+                return Status::Error(ErrorCode::kConflict,
+                                     "Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
+            }
+            saved.version = incident.version + 1;
+        }
+        for (const domain::IncidentEvent& e : events) {
+            Statement st = conn.Prepare(kInsertIncidentEvent);
+            st.BindInt64(1, saved.id);
+            st.BindTime(2, e.at);
+            st.BindText(3, e.type);
+            st.BindText(4, e.actor);
+            st.BindText(5, e.detail);
+            VG_RETURN_IF_ERROR(st.Run("insert incident event"));
+        }
+        for (const NewOutboxMessage& m : outbox) {
+            Statement st = conn.Prepare(kInsertOutbox);
+            st.BindInt64(1, saved.id);
+            st.BindText(2, m.channel);
+            st.BindText(3, m.recipient);
+            st.BindText(4, m.subject);
+            st.BindText(5, m.body);
+            st.BindText(6, m.payload_json);
+            st.BindText(7, m.idempotency_key);
+            st.BindTime(8, m.created_at);
+            st.BindTime(9, m.next_attempt_at);
+            VG_RETURN_IF_ERROR(st.Run("insert outbox message"));
+        }
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return saved;
+}
+
+Result<std::optional<domain::Incident>> SqliteStore::FindOpenIncident(int64_t user_unique_num) {
+    return impl_->Read([&](Connection& conn) -> Result<std::optional<domain::Incident>> {
+        Statement st = conn.Prepare(kSelectOpenIncident);
+        st.BindInt64(1, user_unique_num);
+        int rc = st.Step();
+        if (rc == SQLITE_ROW) return std::optional<domain::Incident>(ReadIncident(st));
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read open incident");
+        return std::optional<domain::Incident>();
+    });
+}
+
+Result<domain::Incident> SqliteStore::FindIncident(int64_t incident_id) {
+    return impl_->Read([&](Connection& conn) -> Result<domain::Incident> {
+        Statement st = conn.Prepare(kSelectIncidentById);
+        st.BindInt64(1, incident_id);
+        int rc = st.Step();
+        if (rc == SQLITE_ROW) return ReadIncident(st);
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read incident");
+        return NotFound("incident not found");
+    });
+}
+
+Result<std::vector<domain::Incident>> SqliteStore::ListIncidents(int64_t user_unique_num, int limit) {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectIncidentsByUser);
+        st.BindInt64(1, user_unique_num);
+        st.BindInt64(2, std::clamp(limit, 1, 1000));
+        return ReadRows<domain::Incident>(st, ReadIncident, "list incidents");
+    });
+}
+
+Result<std::vector<domain::Incident>> SqliteStore::DueIncidents(TimePoint now, int limit) {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectDueIncidents);
+        st.BindTime(1, now);
+        st.BindInt64(2, std::clamp(limit, 1, 10000));
+        return ReadRows<domain::Incident>(st, ReadIncident, "read due incidents");
+    });
+}
+
+Result<std::optional<TimePoint>> SqliteStore::NextIncidentDue() {
+    return impl_->Read([&](Connection& conn) -> Result<std::optional<TimePoint>> {
+        Statement st = conn.Prepare(kSelectNextIncidentDue);
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("read next incident due");
+        return st.OptionalTime(0);
+    });
+}
+
+Result<std::vector<domain::IncidentEvent>> SqliteStore::IncidentEvents(int64_t incident_id) {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectIncidentEvents);
+        st.BindInt64(1, incident_id);
+        return ReadRows<domain::IncidentEvent>(
+            st,
+            [](const Statement& s) {
+                domain::IncidentEvent e;
+                e.id = s.Int64(0);
+                e.incident_id = s.Int64(1);
+                e.at = s.Time(2);
+                e.type = s.Text(3);
+                e.actor = s.Text(4);
+                e.detail = s.Text(5);
+                return e;
+            },
+            "read incident events");
+    });
+}
+
+Result<std::vector<OutboxMessage>> SqliteStore::ClaimOutbox(TimePoint now, size_t max_items, Milliseconds lease) {
+    std::vector<OutboxMessage> claimed;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        claimed.clear();
+        std::vector<int64_t> ids;
+        {
+            Statement st = conn.Prepare(kSelectDueOutbox);
+            st.BindTime(1, now);
+            st.BindInt64(2, static_cast<int64_t>(std::min<size_t>(max_items, 1000)));
+            int rc;
+            while ((rc = st.Step()) == SQLITE_ROW) ids.push_back(st.Int64(0));
+            if (rc != SQLITE_DONE) return st.ErrorStatus("select due outbox messages");
+        }
+        for (int64_t id : ids) {
+            {
+                Statement st = conn.Prepare(kLeaseOutbox);
+                st.BindInt64(1, id);
+                st.BindTime(2, now + lease);
+                VG_RETURN_IF_ERROR(st.Run("lease outbox message"));
+            }
+            Statement st = conn.Prepare(kSelectOutboxById);
+            st.BindInt64(1, id);
+            if (st.Step() != SQLITE_ROW) return st.ErrorStatus("read leased outbox message");
+            claimed.push_back(ReadOutbox(st));
+        }
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return claimed;
+}
+
+Status SqliteStore::MarkOutboxDelivered(int64_t id, int, TimePoint at, const std::string& detail) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kMarkOutboxDelivered);
+        st.BindInt64(1, id);
+        st.BindTime(2, at);
+        st.BindText(3, detail);
+        VG_RETURN_IF_ERROR(st.Run("mark outbox message delivered"));
+        if (conn.Changes() == 0) return Status::Error(ErrorCode::kConflict, "already delivered or unknown");
+        return Status::Ok();
+    });
+}
+
+Status SqliteStore::MarkOutboxFailed(int64_t id, int attempt, TimePoint at, const std::string& error,
+                                     std::optional<TimePoint> retry_at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(retry_at ? kMarkOutboxRetry : kMarkOutboxFailed);
+        st.BindInt64(1, id);
+        st.BindTime(2, at);
+        st.BindText(3, error);
+        if (retry_at) {
+            st.BindTime(4, *retry_at);
+            st.BindInt64(5, attempt);
+        } else {
+            st.BindInt64(4, attempt);
+        }
+        VG_RETURN_IF_ERROR(st.Run("mark outbox attempt failed"));
+        if (conn.Changes() == 0) return Status::Error(ErrorCode::kConflict, "the attempt is no longer current");
+        return Status::Ok();
+    });
+}
+
+Status SqliteStore::ReleaseOutbox(int64_t id, int attempt) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kReleaseOutbox);
+        st.BindInt64(1, id);
+        st.BindInt64(2, attempt);
+        VG_RETURN_IF_ERROR(st.Run("release outbox message"));
+        if (conn.Changes() == 0) return Status::Error(ErrorCode::kConflict, "the attempt is no longer current");
+        return Status::Ok();
+    });
+}
+
+Result<std::optional<TimePoint>> SqliteStore::NextOutboxWake() {
+    return impl_->Read([&](Connection& conn) -> Result<std::optional<TimePoint>> {
+        Statement st = conn.Prepare(kSelectOutboxWake);
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("read next outbox wake-up");
+        return st.OptionalTime(0);
+    });
+}
+
+Result<OutboxMessage> SqliteStore::FindOutbox(int64_t id) {
+    return impl_->Read([&](Connection& conn) -> Result<OutboxMessage> {
+        Statement st = conn.Prepare(kSelectOutboxById);
+        st.BindInt64(1, id);
+        int rc = st.Step();
+        if (rc == SQLITE_ROW) return ReadOutbox(st);
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read outbox message");
+        return NotFound("outbox message not found");
+    });
+}
+
+Result<std::vector<OutboxMessage>> SqliteStore::IncidentOutbox(int64_t incident_id) {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectOutboxByIncident);
+        st.BindInt64(1, incident_id);
+        return ReadRows<OutboxMessage>(st, ReadOutbox, "read incident outbox");
+    });
+}
+
 }  // namespace vg::store

@@ -832,3 +832,156 @@ TEST_F(SqliteStoreTest, RuleProfileDefaultsAndCanBeChanged) {
 
 }  // namespace
 }  // namespace vg::store
+
+namespace vg::store {
+namespace {
+
+// ---- incidents and the outbox ----
+
+domain::Incident DangerIncident(int64_t wearer, TimePoint at) {
+    domain::Incident i;
+    i.wearer = wearer;
+    i.kind = domain::IncidentKind::kVitals;
+    i.phase = domain::IncidentPhase::kCountdown;
+    i.level = domain::Level::kDanger;
+    i.max_level = domain::Level::kDanger;
+    i.causes = {domain::Metric::kHeartRate, domain::Metric::kSpo2};
+    i.rules = {"heart_rate.high.danger", "spo2.low.danger"};
+    i.explanation = "Heart rate 150 bpm.";
+    i.opened_at = at;
+    i.updated_at = at;
+    i.guardians_notified_at = at;
+    i.deadline = at + std::chrono::seconds(60);
+    i.next_reraise_at = at + std::chrono::minutes(5);
+    return i;
+}
+
+NewOutboxMessage Message(const std::string& key, TimePoint at) {
+    NewOutboxMessage m;
+    m.channel = "sms";
+    m.recipient = "010-1234-5678";
+    m.subject = "VitalGuard";
+    m.body = "김영희 님이 위험 상태입니다.";
+    m.idempotency_key = key;
+    m.created_at = at;
+    m.next_attempt_at = at;
+    return m;
+}
+
+TEST_F(SqliteStoreTest, IncidentTransitionsAreStoredWholeWithVersionChecks) {
+    const int64_t user = CreateUserOrDie("incident_kim");
+    const TimePoint t0 = clock_.Now();
+    domain::IncidentEvent opened;
+    opened.at = t0;
+    opened.type = "opened";
+    opened.actor = "system";
+    opened.detail = "Heart rate 150 bpm.";
+    std::vector<domain::IncidentEvent> events{opened};
+    std::vector<NewOutboxMessage> outbox{Message("incident-x-alert", t0)};
+    auto saved = store().SaveIncident(DangerIncident(user, t0), events, outbox);
+    ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+    EXPECT_GT(saved->id, 0);
+    EXPECT_EQ(saved->version, 1);
+
+    // Read back whole, including optional times and the lists.
+    auto open = store().FindOpenIncident(user);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    const domain::Incident& read = **open;
+    EXPECT_EQ(read.id, saved->id);
+    EXPECT_EQ(read.phase, domain::IncidentPhase::kCountdown);
+    EXPECT_EQ(read.causes, (std::vector<domain::Metric>{domain::Metric::kHeartRate, domain::Metric::kSpo2}));
+    EXPECT_EQ(read.rules.size(), 2u);
+    EXPECT_EQ(read.deadline, t0 + std::chrono::seconds(60));
+    EXPECT_FALSE(read.dispatched_at);
+
+    // A second open incident for the same wearer is refused.
+    auto twice = store().SaveIncident(DangerIncident(user, t0), {}, {});
+    EXPECT_EQ(twice.status().code(), ErrorCode::kConflict);
+
+    // Due by its deadline (the earliest of its times).
+    EXPECT_TRUE(store().DueIncidents(t0 + std::chrono::seconds(59), 10)->empty());
+    ASSERT_EQ(store().DueIncidents(t0 + std::chrono::seconds(60), 10)->size(), 1u);
+    EXPECT_EQ(store().NextIncidentDue().value(), t0 + std::chrono::seconds(60));
+
+    // Update with the right version; a stale version is a conflict and changes nothing.
+    domain::Incident next = read;
+    next.phase = domain::IncidentPhase::kDispatched;
+    next.dispatched_at = t0 + std::chrono::seconds(60);
+    next.deadline.reset();
+    std::vector<NewOutboxMessage> dispatch{Message("incident-x-dispatch", t0), Message("incident-x-alert", t0)};
+    auto updated = store().SaveIncident(next, {}, dispatch);
+    ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+    EXPECT_EQ(updated->version, 2);
+    auto stale = store().SaveIncident(next, {}, {});
+    EXPECT_EQ(stale.status().code(), ErrorCode::kConflict);
+    EXPECT_EQ(store().FindIncident(read.id)->phase, domain::IncidentPhase::kDispatched);
+    // The repeated idempotency key was not written twice.
+    auto messages = store().IncidentOutbox(read.id);
+    ASSERT_TRUE(messages.ok());
+    EXPECT_EQ(messages->size(), 2u);
+    EXPECT_EQ(store().IncidentEvents(read.id)->size(), 1u);
+    EXPECT_EQ(store().ListIncidents(user, 10)->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, OutboxClaimsLeaseRetryAndDeliverWithFencing) {
+    const int64_t user = CreateUserOrDie("outbox_kim");
+    const TimePoint t0 = clock_.Now();
+    std::vector<NewOutboxMessage> outbox{Message("k1", t0), Message("k2", t0 + std::chrono::seconds(10))};
+    auto saved = store().SaveIncident(DangerIncident(user, t0), {}, outbox);
+    ASSERT_TRUE(saved.ok());
+    EXPECT_EQ(store().NextOutboxWake().value(), t0);
+
+    auto claimed = store().ClaimOutbox(t0, 10, std::chrono::seconds(30));
+    ASSERT_TRUE(claimed.ok());
+    ASSERT_EQ(claimed->size(), 1u) << "k2 is not due yet";
+    const OutboxMessage m = claimed->front();
+    EXPECT_EQ(m.idempotency_key, "k1");
+    EXPECT_EQ(m.attempts, 1);
+    EXPECT_EQ(m.state, "delivering");
+    EXPECT_EQ(m.body, "김영희 님이 위험 상태입니다.");
+    // Not claimable again while leased; back after the lease runs out (a crashed worker).
+    EXPECT_TRUE(store().ClaimOutbox(t0 + std::chrono::seconds(5), 10, std::chrono::seconds(30))->empty());
+    auto reclaimed = store().ClaimOutbox(t0 + std::chrono::seconds(31), 1, std::chrono::seconds(30));
+    ASSERT_EQ(reclaimed->size(), 1u);
+    EXPECT_EQ(reclaimed->front().attempts, 2);
+    // The first worker's late report is fenced off; the current one's retry counts.
+    EXPECT_EQ(store()
+                  .MarkOutboxFailed(m.id, 1, t0 + std::chrono::seconds(32), "timeout", t0 + std::chrono::minutes(1))
+                  .code(),
+              ErrorCode::kConflict);
+    ASSERT_TRUE(store()
+                    .MarkOutboxFailed(m.id, 2, t0 + std::chrono::seconds(32), "HTTP 503", t0 + std::chrono::minutes(1))
+                    .ok());
+    auto state = store().FindOutbox(m.id);
+    EXPECT_EQ(state->state, "pending");
+    EXPECT_EQ(state->last_error, "HTTP 503");
+    auto third = store().ClaimOutbox(t0 + std::chrono::minutes(1), 10, std::chrono::seconds(30));
+    ASSERT_EQ(third->size(), 2u);  // k1 (retry) and k2
+    ASSERT_TRUE(store().MarkOutboxDelivered(m.id, 3, t0 + std::chrono::minutes(1), "HTTP 202").ok());
+    EXPECT_EQ(store().FindOutbox(m.id)->state, "delivered");
+    EXPECT_EQ(store().FindOutbox(m.id)->delivered_detail, "HTTP 202");
+    // Permanent failure, and release of an unattempted claim.
+    const OutboxMessage& k2_claim = (*third)[0].idempotency_key == "k2" ? (*third)[0] : (*third)[1];
+    ASSERT_EQ(k2_claim.idempotency_key, "k2");
+    const int64_t k2 = k2_claim.id;
+    ASSERT_TRUE(store().ReleaseOutbox(k2, k2_claim.attempts).ok());
+    EXPECT_EQ(store().FindOutbox(k2)->attempts, 0);
+    auto fourth = store().ClaimOutbox(t0 + std::chrono::minutes(2), 10, std::chrono::seconds(30));
+    ASSERT_EQ(fourth->size(), 1u);
+    ASSERT_TRUE(store().MarkOutboxFailed(k2, 1, t0 + std::chrono::minutes(2), "HTTP 400", std::nullopt).ok());
+    EXPECT_EQ(store().FindOutbox(k2)->state, "failed");
+    EXPECT_FALSE(store().NextOutboxWake().value().has_value());
+}
+
+TEST_F(SqliteStoreTest, IncidentsAndOutboxSurviveReopening) {
+    const int64_t user = CreateUserOrDie("durable_kim");
+    std::vector<NewOutboxMessage> outbox{Message("durable-1", clock_.Now())};
+    ASSERT_TRUE(store().SaveIncident(DangerIncident(user, clock_.Now()), {}, outbox).ok());
+    store_.reset();
+    auto open = store().FindOpenIncident(user);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    EXPECT_EQ(store().ClaimOutbox(clock_.Now(), 10, std::chrono::seconds(30))->size(), 1u);
+}
+
+}  // namespace
+}  // namespace vg::store

@@ -26,6 +26,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/domain/account.hpp"
+#include "vg/domain/incident.hpp"
 #include "vg/domain/vitals.hpp"
 
 namespace vg::store {
@@ -66,6 +67,39 @@ struct StoredReading {
     std::optional<int64_t> device_seq;
     domain::VitalsReading reading;
     TimePoint received_at;
+};
+
+// A message to write to the outbox with an incident transition.
+struct NewOutboxMessage {
+    std::string channel;    // "webhook", "sms", "email", "emergency", "live"
+    std::string recipient;  // URL, phone number, e-mail address
+    std::string subject;
+    std::string body;
+    std::string payload_json;
+    std::string idempotency_key;  // unique; a second message with the same key is not written
+    TimePoint created_at;
+    TimePoint next_attempt_at;
+};
+
+// A stored outbox message with its delivery state.
+struct OutboxMessage {
+    int64_t id = 0;
+    std::optional<int64_t> incident_id;
+    std::string channel;
+    std::string recipient;
+    std::string subject;
+    std::string body;
+    std::string payload_json;
+    std::string idempotency_key;
+    int attempts = 0;
+    TimePoint created_at;
+    TimePoint next_attempt_at;
+    std::string state;  // "pending", "delivering", "delivered", "failed"
+    std::optional<TimePoint> leased_until;
+    std::optional<TimePoint> last_attempt_at;
+    std::string last_error;
+    std::optional<TimePoint> delivered_at;
+    std::string delivered_detail;
 };
 
 // One row of the seed's UserPosture: class 0-7 (0 Downstairs ... 7 Fall).
@@ -134,6 +168,36 @@ class Store {
     // The `limit` most recent rows, newest first.
     virtual Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) = 0;
     virtual Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) = 0;
+
+    // ---- incidents (escalation) ----
+    // Stores a transition in one transaction: the incident (id 0: inserted; else updated only when
+    // the stored version equals incident.version), its events and its outbox messages (a message
+    // whose idempotency_key exists is skipped). Returns the incident as stored: id set, version + 1.
+    // kConflict: the wearer already has an open incident (insert), or the stored version moved on
+    // (someone else's transition came first: reload and retry). kNotFound: no such incident or user.
+    virtual Result<domain::Incident> SaveIncident(const domain::Incident& incident,
+                                                  std::span<const domain::IncidentEvent> events,
+                                                  std::span<const NewOutboxMessage> outbox) = 0;
+    // The wearer's open incident, if any.
+    virtual Result<std::optional<domain::Incident>> FindOpenIncident(int64_t user_unique_num) = 0;
+    virtual Result<domain::Incident> FindIncident(int64_t incident_id) = 0;  // kNotFound
+    // The wearer's `limit` most recent incidents, newest first.
+    virtual Result<std::vector<domain::Incident>> ListIncidents(int64_t user_unique_num, int limit) = 0;
+    // Open incidents whose NextDue() is at or before `now`, earliest first.
+    virtual Result<std::vector<domain::Incident>> DueIncidents(TimePoint now, int limit) = 0;
+    // The earliest NextDue() of all open incidents; empty when none is due ever.
+    virtual Result<std::optional<TimePoint>> NextIncidentDue() = 0;
+    virtual Result<std::vector<domain::IncidentEvent>> IncidentEvents(int64_t incident_id) = 0;  // oldest first
+
+    // ---- outbox (vg::notify::OutboxQueue semantics, see notify/outbox.hpp) ----
+    virtual Result<std::vector<OutboxMessage>> ClaimOutbox(TimePoint now, size_t max_items, Milliseconds lease) = 0;
+    virtual Status MarkOutboxDelivered(int64_t id, int attempt, TimePoint at, const std::string& detail) = 0;
+    virtual Status MarkOutboxFailed(int64_t id, int attempt, TimePoint at, const std::string& error,
+                                    std::optional<TimePoint> retry_at) = 0;
+    virtual Status ReleaseOutbox(int64_t id, int attempt) = 0;
+    virtual Result<std::optional<TimePoint>> NextOutboxWake() = 0;
+    virtual Result<OutboxMessage> FindOutbox(int64_t id) = 0;                            // kNotFound
+    virtual Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) = 0;  // oldest first
 
     // ---- lifecycle ----
     // OK when the store can read and write now (for /readyz).

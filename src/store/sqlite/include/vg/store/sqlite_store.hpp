@@ -118,6 +118,23 @@ class SqliteStore final : public Store {
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
                                              std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
+    Result<domain::Incident> SaveIncident(const domain::Incident& incident,
+                                          std::span<const domain::IncidentEvent> events,
+                                          std::span<const NewOutboxMessage> outbox) override;
+    Result<std::optional<domain::Incident>> FindOpenIncident(int64_t user_unique_num) override;
+    Result<domain::Incident> FindIncident(int64_t incident_id) override;
+    Result<std::vector<domain::Incident>> ListIncidents(int64_t user_unique_num, int limit) override;
+    Result<std::vector<domain::Incident>> DueIncidents(TimePoint now, int limit) override;
+    Result<std::optional<TimePoint>> NextIncidentDue() override;
+    Result<std::vector<domain::IncidentEvent>> IncidentEvents(int64_t incident_id) override;
+    Result<std::vector<OutboxMessage>> ClaimOutbox(TimePoint now, size_t max_items, Milliseconds lease) override;
+    Status MarkOutboxDelivered(int64_t id, int attempt, TimePoint at, const std::string& detail) override;
+    Status MarkOutboxFailed(int64_t id, int attempt, TimePoint at, const std::string& error,
+                            std::optional<TimePoint> retry_at) override;
+    Status ReleaseOutbox(int64_t id, int attempt) override;
+    Result<std::optional<TimePoint>> NextOutboxWake() override;
+    Result<OutboxMessage> FindOutbox(int64_t id) override;
+    Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) override;
     Status ForEachWearerReadingsSince(
         TimePoint since,
         const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
