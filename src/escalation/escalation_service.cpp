@@ -1,0 +1,391 @@
+#include "vg/escalation/escalation_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "vg/notify/emergency.hpp"
+
+namespace vg::escalation {
+
+using domain::Incident;
+using domain::Level;
+using domain::Metric;
+
+namespace {
+
+constexpr int kMaxConflictRetries = 5;
+
+bool Korean(const EscalationServiceOptions& o) { return o.language != "en"; }
+
+std::string LevelWord(Level l, bool ko) {
+    if (l == Level::kDanger) return ko ? "위험" : "danger";
+    if (l == Level::kCaution) return ko ? "주의" : "caution";
+    return ko ? "정상" : "normal";
+}
+
+std::string Link(const EscalationServiceOptions& o, const Incident& i) {
+    if (o.base_url.empty()) return {};
+    return o.base_url + "/incidents/" + std::to_string(i.id);
+}
+
+std::string GuardianText(Notice n, const Incident& i, const std::string& name, const std::string& link, bool ko) {
+    const std::string who = ko ? name + "님" : name;
+    std::string text = "[VitalGuard] ";
+    switch (n) {
+        case Notice::kGuardiansAlert:
+            if (i.kind == domain::IncidentKind::kSos) {
+                text +=
+                    ko ? who + "이(가) SOS를 눌렀습니다. 119에 신고되었습니다." : who + " pressed SOS; 119 was called.";
+            } else if (i.kind == domain::IncidentKind::kFall) {
+                text += ko ? who + "의 낙상이 감지되었습니다." : "A fall of " + who + " was detected.";
+            } else {
+                text += ko ? who + " 상태 " + LevelWord(i.level, ko) + ": " + i.explanation
+                           : who + " is at " + LevelWord(i.level, ko) + ": " + i.explanation;
+            }
+            if (i.deadline) {
+                text += ko ? " 응답이 없으면 곧 119에 신고합니다. 확인하시면 '확인'을 눌러 주세요."
+                           : " Unless someone answers, 119 is called shortly. Please acknowledge.";
+            }
+            break;
+        case Notice::kGuardiansReminder:
+            text += ko ? "아직 확인되지 않았습니다: " + who + " 상태 " + LevelWord(i.level, ko) + ". " + i.explanation
+                       : "Still not acknowledged: " + who + " is at " + LevelWord(i.level, ko) + ". " + i.explanation;
+            break;
+        case Notice::kGuardiansDispatched:
+            text += ko ? who + "에게 응답이 없어 119에 신고했습니다." : "No answer from " + who + "; 119 was called.";
+            if (i.kind == domain::IncidentKind::kSos) return {};  // the alert said so already
+            break;
+        case Notice::kGuardiansWearerOk:
+            text += ko ? who + "이(가) '괜찮아요'라고 응답했습니다." : who + " answered \"I'm OK\".";
+            break;
+        case Notice::kGuardiansAllClear:
+            text += ko ? who + "의 상태가 정상으로 돌아왔습니다." : who + " is back to normal.";
+            break;
+        default:
+            return {};
+    }
+    if (!link.empty()) text += " " + link;
+    return text;
+}
+
+std::vector<notify::EmergencyCause> EmergencyCauses(const Incident& i) {
+    std::vector<notify::EmergencyCause> out;
+    if (i.kind == domain::IncidentKind::kSos) out.push_back(notify::EmergencyCause::kManualSos);
+    if (i.kind == domain::IncidentKind::kFall) out.push_back(notify::EmergencyCause::kFall);
+    for (const std::string& rule : i.rules) {
+        const bool high = rule.find(".high") != std::string::npos || rule.find(".rise") != std::string::npos;
+        const bool low = rule.find(".low") != std::string::npos || rule.find(".fall") != std::string::npos;
+        auto add = [&](notify::EmergencyCause c) {
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+        };
+        if (rule.rfind("heart_rate", 0) == 0 && high) add(notify::EmergencyCause::kHeartRateHigh);
+        if (rule.rfind("heart_rate", 0) == 0 && low) add(notify::EmergencyCause::kHeartRateLow);
+        if (rule.rfind("spo2", 0) == 0) add(notify::EmergencyCause::kSpo2Low);
+        if (rule.rfind("respiration_rate", 0) == 0 && high) add(notify::EmergencyCause::kRespiratoryRateHigh);
+        if (rule.rfind("respiration_rate", 0) == 0 && low) add(notify::EmergencyCause::kRespiratoryRateLow);
+        if (rule.rfind("skin_temp", 0) == 0 && high) add(notify::EmergencyCause::kTemperatureHigh);
+        if (rule.rfind("skin_temp", 0) == 0 && low) add(notify::EmergencyCause::kTemperatureLow);
+        if (rule.rfind("glucose", 0) == 0 && high) add(notify::EmergencyCause::kGlucoseHigh);
+        if (rule.rfind("glucose", 0) == 0 && low) add(notify::EmergencyCause::kGlucoseLow);
+        if (rule.find("signal_loss") != std::string::npos) add(notify::EmergencyCause::kSignalLoss);
+    }
+    if (i.kind == domain::IncidentKind::kVitals || i.kind == domain::IncidentKind::kFall) {
+        out.push_back(notify::EmergencyCause::kNoResponse);
+    }
+    return out;
+}
+
+}  // namespace
+
+EscalationService::EscalationService(store::Store& store, const Clock& clock, EscalationServiceOptions options,
+                                     IncidentListener on_change, std::function<void()> on_outbox)
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      on_change_(std::move(on_change)),
+      on_outbox_(std::move(on_outbox)) {}
+
+EscalationService::~EscalationService() { Stop(); }
+
+void EscalationService::Start() {
+    std::lock_guard lock(run_mu_);
+    if (ticker_.joinable()) return;
+    stopping_ = false;
+    ticker_ = std::thread([this] { Run(); });
+}
+
+void EscalationService::Stop() {
+    {
+        std::lock_guard lock(run_mu_);
+        stopping_ = true;
+    }
+    run_cv_.notify_all();
+    if (ticker_.joinable()) ticker_.join();
+}
+
+void EscalationService::Run() {
+    std::unique_lock lock(run_mu_);
+    while (!stopping_) {
+        lock.unlock();
+        TickOnce(clock_.Now());
+        lock.lock();
+        run_cv_.wait_for(lock, options_.tick, [this] { return stopping_; });
+    }
+}
+
+size_t EscalationService::TickOnce(TimePoint now) {
+    auto due = store_.DueIncidents(now, 1000);
+    if (!due.ok()) {
+        spdlog::error("escalation: reading due incidents failed: {}", due.status().ToString());
+        return 0;
+    }
+    size_t applied = 0;
+    for (const Incident& i : due.value()) {
+        auto r = ApplyToIncident(i.id, [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
+            if (!open) return std::nullopt;
+            auto t = OnTick(options_.policy, *open, now);
+            if (!t) return std::nullopt;
+            return Result<Transition>(std::move(*t));
+        });
+        if (r.ok()) {
+            ++applied;
+        } else if (r.status().code() != ErrorCode::kNotFound) {
+            spdlog::error("escalation: tick of incident {} failed: {}", i.id, r.status().ToString());
+        }
+    }
+    return applied;
+}
+
+void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
+    if (d.level == Level::kNormal || d.advice_only) {
+        std::lock_guard lock(open_mu_);
+        auto it = has_open_.find(wearer);
+        if (it != has_open_.end() && !it->second) return;  // the common case: nothing open, all normal
+    }
+    VerdictInput v;
+    v.level = d.level;
+    v.advice_only = d.advice_only;
+    v.signal_loss = signal_loss;
+    v.causes = d.causes;
+    for (const auto& f : d.fired) {
+        if (f.level == d.level && f.kind != "hysteresis") v.rules.push_back(f.rule);
+    }
+    if (v.rules.empty()) {
+        for (const auto& f : d.fired) v.rules.push_back(f.rule);
+    }
+    v.explanation = d.explanation;
+    const TimePoint now = clock_.Now();
+    auto r = Apply(wearer, std::nullopt, [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
+        auto t = escalation::OnVerdict(options_.policy, open, wearer, v, now);
+        if (!t) return std::nullopt;
+        return Result<Transition>(std::move(*t));
+    });
+    if (!r.ok()) spdlog::error("escalation: verdict for wearer {} failed: {}", wearer, r.status().ToString());
+}
+
+Result<Incident> EscalationService::ApplyToIncident(int64_t incident_id, const Step& step) {
+    auto found = store_.FindIncident(incident_id);
+    if (!found.ok()) return found.status();
+    auto r = Apply(found->wearer, incident_id, step);
+    if (!r.ok()) return r.status();
+    if (r->has_value()) return std::move(**r);
+    auto reread = store_.FindIncident(incident_id);
+    return reread;
+}
+
+Result<Incident> EscalationService::WearerOk(int64_t incident_id) {
+    const TimePoint now = clock_.Now();
+    return ApplyToIncident(incident_id, [&](const std::optional<Incident>& i) -> std::optional<Result<Transition>> {
+        if (!i) return Result<Transition>(Status::Error(ErrorCode::kNotFound, "incident not found"));
+        return escalation::WearerOk(options_.policy, *i, now);
+    });
+}
+
+Result<Incident> EscalationService::GuardianAck(int64_t incident_id, const std::string& guardian) {
+    const TimePoint now = clock_.Now();
+    return ApplyToIncident(incident_id, [&](const std::optional<Incident>& i) -> std::optional<Result<Transition>> {
+        if (!i) return Result<Transition>(Status::Error(ErrorCode::kNotFound, "incident not found"));
+        return escalation::GuardianAck(options_.policy, *i, guardian, now);
+    });
+}
+
+Result<Incident> EscalationService::Snooze(int64_t incident_id, const std::string& guardian, Milliseconds length) {
+    const TimePoint now = clock_.Now();
+    return ApplyToIncident(incident_id, [&](const std::optional<Incident>& i) -> std::optional<Result<Transition>> {
+        if (!i) return Result<Transition>(Status::Error(ErrorCode::kNotFound, "incident not found"));
+        return escalation::Snooze(options_.policy, *i, guardian, length, now);
+    });
+}
+
+Result<Incident> EscalationService::Resolve(int64_t incident_id, const std::string& actor) {
+    const TimePoint now = clock_.Now();
+    return ApplyToIncident(incident_id, [&](const std::optional<Incident>& i) -> std::optional<Result<Transition>> {
+        if (!i) return Result<Transition>(Status::Error(ErrorCode::kNotFound, "incident not found"));
+        return escalation::Resolve(options_.policy, *i, actor, now);
+    });
+}
+
+Result<Incident> EscalationService::Sos(int64_t wearer, std::optional<Location> location) {
+    const TimePoint now = clock_.Now();
+    auto r = Apply(
+        wearer, std::nullopt,
+        [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
+            return Result<Transition>(OnSos(options_.policy, open, wearer, now));
+        },
+        location);
+    if (!r.ok()) return r.status();
+    if (!r->has_value()) return Status::Error(ErrorCode::kInternal, "SOS changed nothing");
+    return std::move(**r);
+}
+
+Result<Incident> EscalationService::Fall(int64_t wearer) {
+    const TimePoint now = clock_.Now();
+    auto r = Apply(wearer, std::nullopt, [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
+        return Result<Transition>(OnFall(options_.policy, open, wearer, now));
+    });
+    if (!r.ok()) return r.status();
+    if (!r->has_value()) return Status::Error(ErrorCode::kInternal, "the fall changed nothing");
+    return std::move(**r);
+}
+
+Result<std::optional<Incident>> EscalationService::Apply(int64_t wearer, std::optional<int64_t> incident_id,
+                                                         const Step& step, const std::optional<Location>& location) {
+    std::lock_guard stripe(StripeFor(wearer));
+    for (int attempt = 0;; ++attempt) {
+        std::optional<Incident> current;
+        if (incident_id) {
+            auto found = store_.FindIncident(*incident_id);
+            if (!found.ok()) return found.status();
+            current = std::move(found).value();
+        } else {
+            auto open = store_.FindOpenIncident(wearer);
+            if (!open.ok()) return open.status();
+            current = std::move(open).value();
+        }
+        std::optional<Result<Transition>> stepped = step(current);
+        if (!stepped) {
+            std::lock_guard lock(open_mu_);
+            has_open_[wearer] = !incident_id && current && current->open();
+            return std::optional<Incident>();
+        }
+        if (!stepped->ok()) return stepped->status();
+        Transition t = std::move(*stepped).value();
+        if (t.events.empty() && !t.opened &&
+            t.incident.escalate_at == (current ? current->escalate_at : std::nullopt) &&
+            t.incident.next_reraise_at == (current ? current->next_reraise_at : std::nullopt)) {
+            return std::optional<Incident>(t.incident);  // idempotent repeat: nothing to store
+        }
+        const TimePoint now = clock_.Now();
+        std::vector<store::NewOutboxMessage> messages = Messages(t.incident, t, location, now);
+        auto saved = store_.SaveIncident(t.incident, t.events, messages);
+        if (!saved.ok()) {
+            if (saved.status().code() == ErrorCode::kConflict && attempt < kMaxConflictRetries) continue;
+            return saved.status();
+        }
+        {
+            std::lock_guard lock(open_mu_);
+            has_open_[saved->wearer] = saved->open();
+        }
+        if (!messages.empty() && on_outbox_) on_outbox_();
+        if (on_change_) on_change_(saved.value(), t.notices);
+        if (t.opened || std::find(t.notices.begin(), t.notices.end(), Notice::kEmergencyDispatch) != t.notices.end()) {
+            spdlog::warn("incident {} of wearer {}: {} ({})", saved->id, saved->wearer,
+                         domain::IncidentPhaseName(saved->phase), saved->explanation);
+        }
+        return std::optional<Incident>(std::move(saved).value());
+    }
+}
+
+std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident& i, const Transition& t,
+                                                                 const std::optional<Location>& location,
+                                                                 TimePoint now) {
+    std::vector<store::NewOutboxMessage> out;
+    bool needs_people = false;
+    for (Notice n : t.notices) {
+        needs_people = needs_people || (n != Notice::kWearerGuidance && n != Notice::kWearerCountdown &&
+                                        n != Notice::kWearerGuardianAcked);
+    }
+    if (!needs_people) return out;
+    auto user = store_.FindUserByUniqueNum(i.wearer);
+    if (!user.ok()) {
+        spdlog::error("escalation: wearer {} not found for messages: {}", i.wearer, user.status().ToString());
+        return out;
+    }
+    const bool ko = Korean(options_);
+    const std::string link = i.id != 0 ? Link(options_, i) : std::string();
+    // Stable per transition: a retried save of the same transition writes nothing twice.
+    const std::string key_base = "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) +
+                                 "-v" + std::to_string(i.version);
+    auto add = [&](std::string channel, std::string recipient, std::string subject, std::string body,
+                   std::string payload, std::string key) {
+        store::NewOutboxMessage m;
+        m.channel = std::move(channel);
+        m.recipient = std::move(recipient);
+        m.subject = std::move(subject);
+        m.body = std::move(body);
+        m.payload_json = std::move(payload);
+        m.idempotency_key = std::move(key);
+        m.created_at = now;
+        m.next_attempt_at = now;
+        out.push_back(std::move(m));
+    };
+    for (Notice n : t.notices) {
+        if (n == Notice::kEmergencyDispatch) {
+            notify::EmergencyReport report;
+            report.incident_id = std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at));
+            report.wearer_name = user->profile.name;
+            report.age = user->profile.age;
+            report.address = user->profile.address;
+            if (!user->profile.detailed_address.empty()) report.address += " " + user->profile.detailed_address;
+            report.phone = user->profile.phone_num;
+            if (location) {
+                notify::GeoLocation g;
+                g.latitude = location->latitude;
+                g.longitude = location->longitude;
+                g.accuracy_m = location->accuracy_m;
+                g.at = now;
+                report.location = g;
+            }
+            auto last = store_.RecentReadings(i.wearer, 1);
+            if (last.ok() && !last->empty()) {
+                const domain::VitalsReading& r = last->front().reading;
+                report.vitals.heart_rate_bpm = r.get(Metric::kHeartRate);
+                report.vitals.spo2_percent = r.get(Metric::kSpo2);
+                report.vitals.respiratory_rate_per_min = r.get(Metric::kRespirationRate);
+                report.vitals.skin_temperature_c = r.get(Metric::kSkinTemp);
+                report.vitals.glucose_mg_dl = r.get(Metric::kGlucose);
+            }
+            report.causes = EmergencyCauses(i);
+            report.detail = i.explanation;
+            report.detected_at = i.opened_at;
+            report.link = link;
+            const auto lang = ko ? notify::ReportLanguage::kKorean : notify::ReportLanguage::kEnglish;
+            // One emergency call per incident, whatever happens: the key does not depend on the version.
+            add("emergency", options_.emergency_recipient, ko ? "119 신고" : "Emergency report",
+                notify::RenderEmergencyReport(report, lang), notify::EmergencyReportJson(report, lang),
+                "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) + "-dispatch");
+            continue;
+        }
+        const std::string text = GuardianText(n, i, user->profile.name, link, ko);
+        if (text.empty()) continue;
+        const std::string purpose(NoticeName(n));
+        if (!user->profile.guard_phone_num.empty()) {
+            add("sms", user->profile.guard_phone_num, "VitalGuard", text, "", key_base + "-" + purpose + "-contact");
+        }
+        if (!options_.guardian_webhook_url.empty()) {
+            boost::json::object payload{{"event", purpose},
+                                        {"wearer", user->profile.id},
+                                        {"incident_opened_at", FormatIso8601(i.opened_at)},
+                                        {"phase", domain::IncidentPhaseName(i.phase)},
+                                        {"status", static_cast<int>(i.level)},
+                                        {"explanation", i.explanation},
+                                        {"text", text}};
+            add("webhook", options_.guardian_webhook_url, "VitalGuard " + purpose, text,
+                boost::json::serialize(payload), key_base + "-" + purpose + "-webhook");
+        }
+    }
+    return out;
+}
+
+}  // namespace vg::escalation

@@ -1,0 +1,241 @@
+// The escalation service on a real SQLite file and simulated time: transitions, their outbox
+// messages, and resuming after a restart.
+#include "vg/escalation/escalation_service.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "vg/store/sqlite_store.hpp"
+
+namespace vg::escalation {
+namespace {
+
+namespace fs = std::filesystem;
+using domain::IncidentPhase;
+using domain::Level;
+using domain::Metric;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+domain::Detection Verdict(Level level) {
+    domain::Detection d;
+    d.level = level;
+    if (level != Level::kNormal) {
+        d.causes = {Metric::kHeartRate};
+        domain::FiredRule f;
+        f.rule = level == Level::kDanger ? "heart_rate.high.danger" : "heart_rate.high.moderate";
+        f.kind = "threshold";
+        f.metric = Metric::kHeartRate;
+        f.level = level;
+        f.value = level == Level::kDanger ? 150 : 118;
+        d.fired.push_back(f);
+        d.explanation = level == Level::kDanger ? "Heart rate 150 bpm is at or above 131 bpm."
+                                                : "Heart rate 118 bpm is at or above 111 bpm.";
+    } else {
+        d.explanation = "All vitals are normal.";
+    }
+    return d;
+}
+
+class EscalationServiceTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::random_device rd;
+        dir_ = fs::temp_directory_path() / ("vg-escalation-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        fs::create_directories(dir_);
+        Open();
+        store::NewUser u;
+        u.profile.id = "grandma_kim";
+        u.profile.name = "김영희";
+        u.profile.age = 82;
+        u.profile.address = "서울특별시 종로구 세종대로 1";
+        u.profile.detailed_address = "101동 202호";
+        u.profile.phone_num = "010-1111-2222";
+        u.profile.guard_name = "김철수";
+        u.profile.guard_phone_num = "010-3333-4444";
+        u.password_hash = "x";
+        u.created_at = clock_.Now();
+        auto created = store_->CreateUser(u);
+        ASSERT_TRUE(created.ok()) << created.status().ToString();
+        wearer_ = created->unique_num;
+    }
+    void TearDown() override {
+        service_.reset();
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+    void Open() {
+        store::SqliteStoreOptions o;
+        o.path = (dir_ / "vitalguard.db").string();
+        o.clock = &clock_;
+        auto s = store::SqliteStore::Open(o);
+        ASSERT_TRUE(s.ok()) << s.status().ToString();
+        store_ = std::move(s).value();
+        EscalationServiceOptions options;
+        options.base_url = "https://vg.example";
+        options.emergency_recipient = "119";
+        service_ = std::make_unique<EscalationService>(
+            *store_, clock_, options,
+            [this](const domain::Incident& i, const std::vector<Notice>& notices) {
+                changes_.push_back({i, notices});
+            },
+            [this] { ++outbox_wakeups_; });
+    }
+    // Simulates kill -9: the service and store go away without any goodbye, then come back.
+    void Restart() {
+        service_.reset();
+        store_.reset();
+        Open();
+    }
+    std::vector<store::OutboxMessage> Outbox(int64_t incident) {
+        auto m = store_->IncidentOutbox(incident);
+        EXPECT_TRUE(m.ok());
+        return m.ok() ? m.value() : std::vector<store::OutboxMessage>{};
+    }
+    static int Count(const std::vector<store::OutboxMessage>& ms, const std::string& channel) {
+        return static_cast<int>(
+            std::count_if(ms.begin(), ms.end(), [&](const auto& m) { return m.channel == channel; }));
+    }
+    void Advance(Milliseconds d) {
+        // Tick every second, as the ticker does.
+        for (Milliseconds t{0}; t < d; t += seconds(1)) {
+            clock_.Advance(seconds(1));
+            service_->TickOnce(clock_.Now());
+        }
+    }
+
+    ManualClock clock_{FromUnixMillis(1'800'000'000'000)};
+    fs::path dir_;
+    std::unique_ptr<store::SqliteStore> store_;
+    std::unique_ptr<EscalationService> service_;
+    std::vector<std::pair<domain::Incident, std::vector<Notice>>> changes_;
+    int outbox_wakeups_ = 0;
+    int64_t wearer_ = 0;
+};
+
+TEST_F(EscalationServiceTest, NormalVerdictsWithoutAnIncidentStoreNothing) {
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    EXPECT_TRUE(store_->ListIncidents(wearer_, 10)->empty());
+    EXPECT_TRUE(changes_.empty());
+}
+
+TEST_F(EscalationServiceTest, DangerNotifiesTheContactThenDispatchesOnceWhenNobodyAnswers) {
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    auto open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    const int64_t id = (*open)->id;
+    EXPECT_EQ((*open)->phase, IncidentPhase::kCountdown);
+    auto messages = Outbox(id);
+    ASSERT_EQ(Count(messages, "sms"), 1);
+    EXPECT_EQ(messages[0].recipient, "010-3333-4444");
+    EXPECT_NE(messages[0].body.find("김영희님"), std::string::npos) << messages[0].body;
+    EXPECT_NE(messages[0].body.find("119"), std::string::npos) << messages[0].body;
+    EXPECT_EQ(outbox_wakeups_, 1);
+    ASSERT_FALSE(changes_.empty());
+    EXPECT_NE(std::find(changes_.back().second.begin(), changes_.back().second.end(), Notice::kWearerCountdown),
+              changes_.back().second.end());
+    // The same danger again: nothing new.
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    EXPECT_EQ(Outbox(id).size(), 1u);
+
+    Advance(seconds(59));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 0);
+    Advance(seconds(1));
+    messages = Outbox(id);
+    ASSERT_EQ(Count(messages, "emergency"), 1);
+    const auto dispatch =
+        *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "emergency"; });
+    EXPECT_NE(dispatch.body.find("김영희"), std::string::npos) << dispatch.body;
+    EXPECT_NE(dispatch.body.find("세종대로"), std::string::npos) << dispatch.body;
+    EXPECT_FALSE(dispatch.payload_json.empty());
+    EXPECT_EQ(store_->FindIncident(id)->phase, IncidentPhase::kDispatched);
+    Advance(minutes(2));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 1) << "never a second call";
+    // Events record every step.
+    auto events = store_->IncidentEvents(id);
+    ASSERT_TRUE(events.ok());
+    std::vector<std::string> types;
+    for (const auto& e : *events) types.push_back(e.type);
+    EXPECT_NE(std::find(types.begin(), types.end(), "dispatched"), types.end());
+}
+
+TEST_F(EscalationServiceTest, CrashMidCountdownStillDispatchesExactlyOnce) {
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    Advance(seconds(30));
+    Restart();  // the process dies 30 s into the countdown and comes back 2 min later
+    clock_.Advance(minutes(2));
+    EXPECT_EQ(service_->TickOnce(clock_.Now()), 1u);
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 1);
+    Restart();
+    service_->TickOnce(clock_.Now() + seconds(1));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 1);
+}
+
+TEST_F(EscalationServiceTest, ImOkCancelsAndRecoveryClosesWithAnAllClear) {
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    clock_.Advance(seconds(20));
+    auto ok = service_->WearerOk(id);
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    EXPECT_EQ(ok->phase, IncidentPhase::kGuardians);
+    Advance(minutes(2));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 0);
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    auto closed = store_->FindIncident(id);
+    EXPECT_EQ(closed->phase, IncidentPhase::kClosed);
+    const auto messages = Outbox(id);
+    EXPECT_TRUE(std::any_of(messages.begin(), messages.end(),
+                            [](auto& m) { return m.body.find("정상으로 돌아왔습니다") != std::string::npos; }));
+    // Closed: "I'm OK" again is a conflict; the next danger opens a new incident.
+    EXPECT_EQ(service_->WearerOk(id).status().code(), ErrorCode::kConflict);
+    service_->OnVerdict(wearer_, Verdict(Level::kCaution), false);
+    EXPECT_NE(store_->FindOpenIncident(wearer_).value()->id, id);
+}
+
+TEST_F(EscalationServiceTest, GuardianAckAndSnoozeRules) {
+    service_->OnVerdict(wearer_, Verdict(Level::kCaution), false);
+    const int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    EXPECT_TRUE(Outbox(id).empty()) << "caution: the wearer first, guardians only if it lasts";
+    auto snoozed = service_->Snooze(id, "son_lee", minutes(30));
+    ASSERT_TRUE(snoozed.ok()) << snoozed.status().ToString();
+    Advance(minutes(11));
+    EXPECT_TRUE(Outbox(id).empty()) << "the snooze defers the escalation too";
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    EXPECT_EQ(Count(Outbox(id), "sms"), 1) << "danger ends the snooze";
+    EXPECT_EQ(service_->Snooze(id, "son_lee", minutes(5)).status().code(), ErrorCode::kConflict);
+    auto acked = service_->GuardianAck(id, "son_lee");
+    ASSERT_TRUE(acked.ok());
+    EXPECT_EQ(acked->acknowledged_by, "son_lee");
+    Advance(minutes(3));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 0);
+}
+
+TEST_F(EscalationServiceTest, SosDispatchesAtOnceWithTheLocation) {
+    Location here;
+    here.latitude = 37.5725;
+    here.longitude = 126.9769;
+    auto sos = service_->Sos(wearer_, here);
+    ASSERT_TRUE(sos.ok()) << sos.status().ToString();
+    EXPECT_EQ(sos->phase, IncidentPhase::kDispatched);
+    const auto messages = Outbox(sos->id);
+    ASSERT_EQ(Count(messages, "emergency"), 1);
+    const auto dispatch =
+        *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "emergency"; });
+    EXPECT_NE(dispatch.body.find("37.57"), std::string::npos) << dispatch.body;
+    EXPECT_EQ(Count(messages, "sms"), 1);
+    EXPECT_NE(messages[0].body.find("SOS"), std::string::npos);
+    // Normal vitals do not close an SOS; a person does.
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    EXPECT_TRUE(store_->FindOpenIncident(wearer_).value().has_value());
+    ASSERT_TRUE(service_->Resolve(sos->id, "grandma_kim").ok());
+    EXPECT_FALSE(store_->FindOpenIncident(wearer_).value().has_value());
+}
+
+}  // namespace
+}  // namespace vg::escalation

@@ -1,0 +1,119 @@
+#pragma once
+// EscalationService: runs the escalation state machine (escalation.hpp) against the
+// store. Every transition is stored in one transaction with its events and the
+// outbox messages it causes (guardian SMS, operator webhook, the emergency call), so
+// a message exists exactly when its cause does, and a restarted server resumes from
+// the stored incidents: deadlines that passed while it was down fire on the first tick.
+//
+// Inputs: verdicts of the detector (OnVerdict, called on detector shard threads),
+// people (WearerOk, GuardianAck, Snooze, Resolve, Sos; HTTP worker threads), and a
+// ticker thread (Start/Stop) that applies due deadlines every `tick`.
+// Outputs: the stored transition; `on_change` (live events) and `on_outbox` (wake the
+// delivery worker) after it committed.
+//
+// Access control is the caller's (the API checks who may act on which incident).
+// Thread-safety: every method may be called from any thread. Transitions of one wearer
+// are serialised by a lock stripe; the store's version check guards the rest (another
+// process): a conflicting transition is reloaded and re-applied.
+// Ownership: borrows the store and the clock; both must outlive the service.
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+#include "vg/domain/incident.hpp"
+#include "vg/domain/vitals.hpp"
+#include "vg/escalation/escalation.hpp"
+#include "vg/store/store.hpp"
+
+namespace vg::escalation {
+
+struct Location {
+    double latitude = 0;
+    double longitude = 0;
+    std::optional<double> accuracy_m;
+};
+
+struct EscalationServiceOptions {
+    EscalationPolicy policy;
+    std::string language = "ko";  // of guardian messages and the emergency report: "ko" or "en"
+    std::string base_url;         // e.g. "https://vitalguard.example"; incident links in messages
+    // Where the emergency call goes: the dispatch channel's recipient (its configuration may
+    // override it). Empty: the message is still written (and fails visibly when no channel exists).
+    std::string emergency_recipient;
+    // Operator webhook (a care centre, an integration): every guardian notice as JSON. Empty: none.
+    std::string guardian_webhook_url;
+    Milliseconds tick{500};
+};
+
+// What happened, for live events: the incident after the transition and its notices.
+using IncidentListener = std::function<void(const domain::Incident&, const std::vector<Notice>&)>;
+
+class EscalationService {
+  public:
+    EscalationService(store::Store& store, const Clock& clock, EscalationServiceOptions options,
+                      IncidentListener on_change = {}, std::function<void()> on_outbox = {});
+    ~EscalationService();
+    EscalationService(const EscalationService&) = delete;
+    EscalationService& operator=(const EscalationService&) = delete;
+
+    // Starts / stops the ticker thread. Stop is idempotent and waits for a tick in progress.
+    void Start();
+    void Stop();
+
+    // A verdict of the rules for `wearer`. Cheap when nothing is open and the verdict is normal
+    // (no store access after the wearer's first verdict). Errors are logged, not returned: a
+    // failed store write is retried by the next verdict or tick.
+    void OnVerdict(int64_t wearer, const domain::Detection& detection, bool signal_loss);
+
+    // People. kNotFound for an unknown incident; the errors of escalation.hpp otherwise.
+    Result<domain::Incident> WearerOk(int64_t incident_id);
+    Result<domain::Incident> GuardianAck(int64_t incident_id, const std::string& guardian);
+    Result<domain::Incident> Snooze(int64_t incident_id, const std::string& guardian, Milliseconds length);
+    Result<domain::Incident> Resolve(int64_t incident_id, const std::string& actor);
+    Result<domain::Incident> Sos(int64_t wearer, std::optional<Location> location);
+    Result<domain::Incident> Fall(int64_t wearer);
+
+    // Applies every deadline due at `now` (what the ticker does); returns the transitions stored.
+    size_t TickOnce(TimePoint now);
+
+    const EscalationServiceOptions& options() const { return options_; }
+
+  private:
+    using Step = std::function<std::optional<Result<Transition>>(const std::optional<domain::Incident>& open)>;
+    // Loads the wearer's open incident (or `incident_id`), applies `step`, stores the result with its
+    // messages, retrying on a version conflict. Nullopt: nothing to do.
+    Result<std::optional<domain::Incident>> Apply(int64_t wearer, std::optional<int64_t> incident_id, const Step& step,
+                                                  const std::optional<Location>& location = std::nullopt);
+    Result<domain::Incident> ApplyToIncident(int64_t incident_id, const Step& step);
+    std::vector<store::NewOutboxMessage> Messages(const domain::Incident& before_save, const Transition& t,
+                                                  const std::optional<Location>& location, TimePoint now);
+    std::mutex& StripeFor(int64_t wearer) { return stripes_[static_cast<size_t>(wearer) % stripes_.size()]; }
+    void Run();
+
+    store::Store& store_;
+    const Clock& clock_;
+    const EscalationServiceOptions options_;
+    IncidentListener on_change_;
+    std::function<void()> on_outbox_;
+    std::array<std::mutex, 64> stripes_;
+
+    std::mutex open_mu_;
+    std::unordered_map<int64_t, bool> has_open_;  // GUARDED_BY(open_mu_); absent: not known yet
+
+    std::mutex run_mu_;
+    std::condition_variable run_cv_;
+    bool stopping_ = false;  // GUARDED_BY(run_mu_)
+    std::thread ticker_;
+};
+
+}  // namespace vg::escalation
