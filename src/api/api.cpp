@@ -20,6 +20,18 @@ void Api::Impl::AddRoutes() {
     router_.Add("GET", "/api/vitals", Access::kSession, bind(&Impl::RecentVitals));
     router_.Add("GET", "/api/rule_profiles", Access::kPublic, bind(&Impl::ListRuleProfiles));
     router_.Add("PUT", "/api/me/rule_profile", Access::kSession, bind(&Impl::SetRuleProfile));
+    router_.Add("GET", "/api/incidents", Access::kSession, bind(&Impl::ListIncidents));
+    router_.Add("GET", "/api/incidents/{incident_id}", Access::kSession, bind(&Impl::GetIncident));
+    router_.Add("POST", "/api/incidents/{incident_id}/ok", Access::kSession, bind(&Impl::IncidentOk));
+    router_.Add("POST", "/api/incidents/{incident_id}/ack", Access::kSession, bind(&Impl::IncidentAck));
+    router_.Add("POST", "/api/incidents/{incident_id}/snooze", Access::kSession, bind(&Impl::IncidentSnooze));
+    router_.Add("POST", "/api/incidents/{incident_id}/resolve", Access::kSession, bind(&Impl::IncidentResolve));
+    router_.Add("POST", "/api/emergency_call", Access::kSessionOrDevice, bind(&Impl::EmergencyCall));
+    router_.Add("POST", "/api/predict_model2", Access::kSessionOrDevice, bind(&Impl::PredictModel2));
+    router_.Add("GET", "/api/guardians", Access::kSession, bind(&Impl::ListGuardians));
+    router_.Add("POST", "/api/guardians", Access::kSession, bind(&Impl::RequestGuardianLink));
+    router_.Add("POST", "/api/guardians/{link_id}/accept", Access::kSession, bind(&Impl::AcceptGuardianLink));
+    router_.Add("DELETE", "/api/guardians/{link_id}", Access::kSession, bind(&Impl::EndGuardianLink));
     router_.Add("GET", "/healthz", Access::kPublic, bind(&Impl::Healthz));
     router_.Add("GET", "/readyz", Access::kPublic, bind(&Impl::Readyz));
     router_.Add("GET", "/metrics", Access::kPublic, bind(&Impl::Metrics));

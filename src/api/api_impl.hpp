@@ -83,6 +83,14 @@ inline json::object DeviceJson(const domain::Device& d) {
                         {"active", !d.revoked_at.has_value()}};
 }
 
+// Reads the vitals fields of one reading object (every metric optional).
+inline void ReadVitals(ObjectReader& reader, domain::VitalsReading& reading) {
+    for (int i = 0; i < domain::kMetricCount; ++i) {
+        const auto m = static_cast<domain::Metric>(i);
+        if (auto v = reader.Number(domain::MetricName(m), false)) reading.set(m, *v);
+    }
+}
+
 // The host part of an origin or Host header value, lower-cased, port kept: "localhost:8080".
 inline std::string OriginHostPort(std::string_view origin) {
     size_t scheme = origin.find("://");
@@ -108,6 +116,8 @@ class Api::Impl {
           live_(services.live),
           profiles_(services.profiles),
           on_rule_profile_changed_(std::move(services.on_rule_profile_changed)),
+          escalation_(services.escalation),
+          knowledge_(services.knowledge),
           options_(std::move(options)),
           check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
           registry_(std::make_shared<prometheus::Registry>()),
@@ -273,6 +283,25 @@ class Api::Impl {
     http::Response IngestBatch(RequestContext& ctx);
     http::Response RecentVitals(RequestContext& ctx);
     http::Response ListRuleProfiles(RequestContext& ctx);
+    // incident_routes.cpp: emergency response and guardians
+    http::Response ListIncidents(RequestContext& ctx);
+    http::Response GetIncident(RequestContext& ctx);
+    http::Response IncidentOk(RequestContext& ctx);
+    http::Response IncidentAck(RequestContext& ctx);
+    http::Response IncidentSnooze(RequestContext& ctx);
+    http::Response IncidentResolve(RequestContext& ctx);
+    http::Response EmergencyCall(RequestContext& ctx);
+    http::Response PredictModel2(RequestContext& ctx);
+    http::Response ListGuardians(RequestContext& ctx);
+    http::Response RequestGuardianLink(RequestContext& ctx);
+    http::Response AcceptGuardianLink(RequestContext& ctx);
+    http::Response EndGuardianLink(RequestContext& ctx);
+    // The wearer a session request reads: itself, or with ?wearer=<login id> a wearer it is an active
+    // guardian of (the read is audit-logged as `action`). kNotFound for anyone else, so that a stranger
+    // cannot even learn whether the wearer exists. Device requests always read their own wearer.
+    Result<int64_t> TargetWearer(RequestContext& ctx, std::string_view action);
+    // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
+    Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);
     http::Response SetRuleProfile(RequestContext& ctx);
 
   public:
@@ -287,6 +316,8 @@ class Api::Impl {
     live::LiveHub* live_;
     const rules::ProfileRegistry* profiles_;
     std::function<void(int64_t)> on_rule_profile_changed_;
+    escalation::EscalationService* escalation_;
+    const guidance::KnowledgeBase* knowledge_;
     const ApiOptions options_;
     auth::SlidingWindowLimiter check_id_limiter_;
     Router router_;

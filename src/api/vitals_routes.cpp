@@ -4,17 +4,6 @@
 namespace vg::api {
 namespace {
 
-constexpr std::array<domain::Metric, domain::kMetricCount> kAllMetrics = {
-    domain::Metric::kHeartRate, domain::Metric::kRespirationRate, domain::Metric::kSpo2,    domain::Metric::kSkinTemp,
-    domain::Metric::kGlucose,   domain::Metric::kSteps,           domain::Metric::kCalories};
-
-// Reads the vitals fields of one reading object.
-void ReadVitals(ObjectReader& reader, domain::VitalsReading& reading) {
-    for (domain::Metric m : kAllMetrics) {
-        if (auto v = reader.Number(domain::MetricName(m), false)) reading.set(m, *v);
-    }
-}
-
 Status Unavailable(std::string_view what) {
     return Status::Error(ErrorCode::kUnavailable, std::string(what) + " is not available on this server.");
 }
@@ -64,7 +53,9 @@ http::Response Api::Impl::GetStatus(RequestContext& ctx) {
         }
         limit = parsed;
     }
-    auto rows = store_.RecentStatuses(ctx.wearer(), limit);
+    auto wearer = TargetWearer(ctx, "GET /api/get_status");
+    if (!wearer.ok()) return ErrorResponse(wearer.status());
+    auto rows = store_.RecentStatuses(*wearer, limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const store::StatusRow& r : *rows) {
@@ -133,12 +124,15 @@ http::Response Api::Impl::IngestBatch(RequestContext& ctx) {
 }
 
 http::Response Api::Impl::RecentVitals(RequestContext& ctx) {
-    auto rows = store_.RecentReadings(ctx.wearer(), 60);
+    auto wearer = TargetWearer(ctx, "GET /api/vitals");
+    if (!wearer.ok()) return ErrorResponse(wearer.status());
+    auto rows = store_.RecentReadings(*wearer, 60);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const auto& r : *rows) {
         json::object o{{"timestamp", FormatIso8601(r.reading.measured_at)}};
-        for (domain::Metric m : kAllMetrics) {
+        for (int i = 0; i < domain::kMetricCount; ++i) {
+            const auto m = static_cast<domain::Metric>(i);
             if (auto v = r.reading.get(m)) o[domain::MetricName(m)] = *v;
         }
         list.push_back(std::move(o));
@@ -189,9 +183,20 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
     if (!live_) return refuse(Unavailable("The live stream"));
     auto auth = accounts_.Authenticate(CookieValue(request, kSessionCookie));
     if (!auth.ok()) return refuse(auth.status());
-    const int64_t wearer = auth->user.unique_num;
-    const std::string wearer_id = auth->user.profile.id;
-    const int level = auth->user.danger_degree;
+    int64_t wearer = auth->user.unique_num;
+    std::string wearer_id = auth->user.profile.id;
+    int level = auth->user.danger_degree;
+    if (const std::string* requested = request.query_param("wearer"); requested && *requested != wearer_id) {
+        // A guardian watching a linked wearer: the same check (and audit) as every other read.
+        RequestContext ctx{request, ClientAddress(request), {}, *auth, {}, std::nullopt};
+        auto target = TargetWearer(ctx, "GET /api/stream");
+        if (!target.ok()) return refuse(target.status());
+        auto user = store_.FindUserByUniqueNum(*target);
+        if (!user.ok()) return refuse(user.status());
+        wearer = user->unique_num;
+        wearer_id = user->profile.id;
+        level = user->danger_degree;
+    }
     auto subscriber = std::make_shared<std::shared_ptr<WebSocketSubscriber>>();
     live::LiveHub* hub = live_;
     decision.callbacks.on_open = [hub, wearer, wearer_id, level,

@@ -12,13 +12,22 @@
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
+#include "vg/api/events.hpp"
 #include "vg/app/status_recorder.hpp"
+#include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/detector/detector.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/guidance/knowledge_base.hpp"
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
+#include "vg/notify/delivery_worker.hpp"
+#include "vg/notify/email.hpp"
+#include "vg/notify/emergency.hpp"
+#include "vg/notify/sms.hpp"
+#include "vg/notify/webhook.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
 
@@ -144,8 +153,104 @@ int RunServe(const ServeConfig& config) {
         store->Close();
         return 1;
     }
+    // What-to-do guidance: the first-aid knowledge base, indexed at start-up (refused when broken).
+    std::string knowledge_dir = config.knowledge_dir;
+    if (knowledge_dir.empty()) knowledge_dir = fs::is_directory("knowledge") ? "knowledge" : VG_SOURCE_KNOWLEDGE_DIR;
+    auto knowledge = guidance::KnowledgeBase::Load(knowledge_dir);
+    if (!knowledge.ok()) {
+        spdlog::critical("cannot load the knowledge base from {}: {}", knowledge_dir, knowledge.status().ToString());
+        store->Close();
+        return 1;
+    }
+
+    // Notifications: the channels that are configured, and the worker draining the outbox.
+    notify::DeliveryWorker::ChannelMap channels;
+    auto channel_error = [&](const char* what, const Status& s) {
+        spdlog::critical("cannot configure the {} channel: {}", what, s.ToString());
+        store->Close();
+        return 1;
+    };
+    notify::SmsGatewayOptions sms_options;
+    sms_options.url = config.sms_gateway_url;
+    if (!config.sms_gateway_template.empty()) sms_options.body_template = config.sms_gateway_template;
+    if (!config.sms_gateway_authorization.empty()) {
+        sms_options.headers.emplace_back("Authorization", config.sms_gateway_authorization);
+    }
+    if (!config.sms_gateway_url.empty()) {
+        auto sms = notify::SmsGatewayChannel::Create(sms_options);
+        if (!sms.ok()) return channel_error("SMS", sms.status());
+        channels.emplace("sms", std::shared_ptr<notify::Channel>(std::move(sms).value()));
+    }
+    notify::WebhookOptions webhook_options;
+    webhook_options.secret = config.webhook_secret;
+    if (!config.guardian_webhook_url.empty()) {
+        auto webhook = notify::WebhookChannel::Create(webhook_options, clock);
+        if (!webhook.ok()) return channel_error("webhook", webhook.status());
+        channels.emplace("webhook", std::shared_ptr<notify::Channel>(std::move(webhook).value()));
+    }
+    if (!config.smtp_url.empty()) {
+        notify::SmtpOptions smtp;
+        smtp.url = config.smtp_url;
+        smtp.from_address = config.smtp_from;
+        auto email = notify::SmtpChannel::Create(smtp, clock);
+        if (!email.ok()) return channel_error("e-mail", email.status());
+        channels.emplace("email", std::shared_ptr<notify::Channel>(std::move(email).value()));
+    }
+    if (!config.emergency_webhook_url.empty() || !config.emergency_sms_to.empty()) {
+        notify::EmergencyDispatchOptions emergency;
+        if (!config.emergency_webhook_url.empty()) {
+            emergency.target = notify::EmergencyDispatchOptions::Target::kWebhook;
+            emergency.recipient = config.emergency_webhook_url;
+            emergency.webhook = webhook_options;
+        } else {
+            emergency.target = notify::EmergencyDispatchOptions::Target::kSmsGateway;
+            emergency.recipient = config.emergency_sms_to;
+            emergency.sms = sms_options;
+        }
+        auto dispatch = notify::EmergencyDispatchChannel::Create(emergency, clock);
+        if (!dispatch.ok()) return channel_error("emergency", dispatch.status());
+        channels.emplace("emergency", std::shared_ptr<notify::Channel>(std::move(dispatch).value()));
+    } else {
+        spdlog::warn(
+            "no emergency target is configured (--emergency-webhook-url or --emergency-sms-to): "
+            "emergency calls are recorded on their incidents and fail delivery visibly");
+    }
+    StoreOutboxQueue outbox(*store);
+    notify::RetryPolicy retry_policy(notify::RetryPolicyOptions{});
+    notify::DeliveryWorkerOptions worker_options;
+    worker_options.threads = config.delivery_threads;
+    notify::DeliveryWorker delivery(outbox, channels, retry_policy, clock, worker_options, [](const auto& e) {
+        if (e.outcome == notify::DeliveryOutcome::kDelivered) {
+            spdlog::info("delivered outbox message {} ({}) on attempt {}: {}", e.id, e.channel, e.attempt, e.detail);
+        } else {
+            spdlog::warn("outbox message {} ({}) attempt {} failed: {}", e.id, e.channel, e.attempt,
+                         e.status.ToString());
+        }
+    });
+
     live::LiveHub live_hub;
     StatusRecorder recorder(*store, live_hub, clock);
+    escalation::EscalationServiceOptions escalation_options;
+    escalation_options.policy.countdown = config.countdown;
+    escalation_options.policy.caution_to_guardians = config.caution_to_guardians;
+    escalation_options.policy.reraise_every = config.reraise_every;
+    escalation_options.language = config.language;
+    escalation_options.base_url = config.public_url;
+    escalation_options.emergency_recipient =
+        !config.emergency_webhook_url.empty() ? config.emergency_webhook_url : config.emergency_sms_to;
+    escalation_options.guardian_webhook_url = config.guardian_webhook_url;
+    escalation::EscalationService escalation(
+        *store, clock, escalation_options,
+        [&live_hub, &recorder, &clock](const domain::Incident& incident,
+                                       const std::vector<escalation::Notice>& notices) {
+            if (!live_hub.HasSubscribers(incident.wearer)) return;
+            std::vector<std::string> names;
+            for (auto n : notices) names.emplace_back(escalation::NoticeName(n));
+            live_hub.Publish(incident.wearer,
+                             api::IncidentEvent(incident, recorder.WearerId(incident.wearer), names, clock.Now()));
+        },
+        [&delivery] { delivery.Notify(); });
+    recorder.set_escalation(&escalation);
     bus::InProcBus bus(clock, {config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
     store::Store* store_ptr = store.get();
     detector::Detector detector(
@@ -175,6 +280,8 @@ int RunServe(const ServeConfig& config) {
         spdlog::info("rebuilt detection state of {} wearers from {} stored readings in {} ms", wearers, readings, ms);
     }
     bus.Start(detector);
+    delivery.Start();
+    escalation.Start();  // deadlines that passed while the server was down fire on the first tick
     ingest::IngestService ingest(*store, bus, clock, {});
 
     api::ApiOptions api_options;
@@ -183,13 +290,15 @@ int RunServe(const ServeConfig& config) {
     api_options.trust_proxy = config.trust_proxy;
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
-    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr};
+    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     services.ingest = &ingest;
     services.live = &live_hub;
     services.profiles = &profiles;
     services.on_rule_profile_changed = [&detector, &bus](int64_t wearer) {
         detector.ResetWearer(bus.ShardOf(wearer), wearer);
     };
+    services.escalation = &escalation;
+    services.knowledge = knowledge->get();
     api::Api api(services, api_options);
 
     http::ServerOptions server_options;
@@ -210,6 +319,8 @@ int RunServe(const ServeConfig& config) {
     if (Status s = server.Start(); !s.ok()) {
         spdlog::critical("cannot listen on {}:{}: {}", config.host, config.port, s.message());
         bus.Stop();
+        escalation.Stop();
+        delivery.Stop();
         store->Close();
         return 1;
     }
@@ -234,6 +345,8 @@ int RunServe(const ServeConfig& config) {
     // Every acknowledged reading is already stored; let detection finish what is queued so the
     // last verdicts are recorded too, then close the store.
     bus.Stop();
+    escalation.Stop();
+    delivery.Stop();
     store->Close();
     spdlog::info("stopped cleanly");
     return 0;

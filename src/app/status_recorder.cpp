@@ -40,6 +40,7 @@ void StatusRecorder::OnDetection(int64_t wearer, const bus::ReadingEnvelope* env
             spdlog::error("recording status {} for wearer {} failed: {}", row.status, wearer, s.ToString());
         }
     }
+    if (escalation_) escalation_->OnVerdict(wearer, detection, envelope == nullptr);
     if (changed && detection.level != domain::Level::kNormal) {
         spdlog::warn("wearer {} is now {}: {}", wearer, domain::LevelName(detection.level), detection.explanation);
     }

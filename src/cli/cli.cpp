@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "vg/app/logging.hpp"
+#include "vg/escalation/escalation.hpp"
 #include "vg/sim/simulate.hpp"
 
 #ifndef VG_VERSION
@@ -49,6 +50,22 @@ struct RawServeOptions {
     std::string profiles_dir;
     int detector_shards = 2;
     std::string replay_window = "26h";
+    std::string knowledge_dir;
+    std::string countdown = "60s";
+    std::string caution_to_guardians = "10m";
+    std::string reraise_every = "5m";
+    std::string language = "ko";
+    std::string public_url;
+    std::string emergency_webhook_url;
+    std::string emergency_sms_to;
+    std::string sms_gateway_url;
+    std::string sms_gateway_template;
+    std::string sms_gateway_authorization;
+    std::string webhook_secret;
+    std::string guardian_webhook_url;
+    std::string smtp_url;
+    std::string smtp_from;
+    int delivery_threads = 2;
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -162,6 +179,40 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->envname("VG_DETECTOR_SHARDS")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
+    // Emergency response and notifications (docs/escalation.md, docs/notifications.md).
+    auto text = [&](const char* flag, std::string& value, const char* help, const char* env) {
+        serve.add_option(flag, value, help)->envname(env)->capture_default_str();
+    };
+    text("--knowledge-dir", o.knowledge_dir, "First-aid knowledge base (default ./knowledge, else the built-in one)",
+         "VG_KNOWLEDGE_DIR");
+    text("--countdown", o.countdown, "Danger or fall: the emergency call goes out this long after unless answered",
+         "VG_COUNTDOWN");
+    text("--caution-to-guardians", o.caution_to_guardians,
+         "A caution incident still open this long is told to guardians", "VG_CAUTION_TO_GUARDIANS");
+    text("--reraise-every", o.reraise_every, "Guardians are reminded this often until one acknowledges",
+         "VG_RERAISE_EVERY");
+    text("--language", o.language, "Language of SMS texts and the emergency report: ko or en", "VG_LANGUAGE");
+    text("--public-url", o.public_url, "This service's public address, for links in messages", "VG_PUBLIC_URL");
+    text("--emergency-webhook-url", o.emergency_webhook_url, "Send the emergency call (119) as a signed webhook here",
+         "VG_EMERGENCY_WEBHOOK_URL");
+    text("--emergency-sms-to", o.emergency_sms_to, "Or send it as an SMS report to this number (needs the SMS gateway)",
+         "VG_EMERGENCY_SMS_TO");
+    text("--sms-gateway-url", o.sms_gateway_url, "SMS HTTP gateway (docs/notifications.md); empty: no SMS",
+         "VG_SMS_GATEWAY_URL");
+    text("--sms-gateway-template", o.sms_gateway_template, "Body template of the SMS gateway request",
+         "VG_SMS_GATEWAY_TEMPLATE");
+    text("--sms-gateway-authorization", o.sms_gateway_authorization, "Authorization header for the SMS gateway",
+         "VG_SMS_GATEWAY_AUTHORIZATION");
+    text("--webhook-secret", o.webhook_secret, "HMAC-SHA256 key signing every webhook (16+ bytes)",
+         "VG_WEBHOOK_SECRET");
+    text("--guardian-webhook-url", o.guardian_webhook_url, "Every guardian notification as JSON to this URL",
+         "VG_GUARDIAN_WEBHOOK_URL");
+    text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
+    text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
+    serve.add_option("--delivery-threads", o.delivery_threads, "Threads delivering notifications")
+        ->envname("VG_DELIVERY_THREADS")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     serve
         .add_option("--replay-window", o.replay_window,
                     "At start-up, rebuild detection state from the readings stored this far back (0: start cold)")
@@ -237,6 +288,46 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.profiles_dir = o.profiles_dir;
     c.detector_shards = o.detector_shards;
     VG_RETURN_IF_ERROR(DurationInto(o.replay_window, "replay-window", c.replay_window));
+    VG_RETURN_IF_ERROR(DurationInto(o.countdown, "countdown", c.countdown));
+    VG_RETURN_IF_ERROR(DurationInto(o.caution_to_guardians, "caution-to-guardians", c.caution_to_guardians));
+    VG_RETURN_IF_ERROR(DurationInto(o.reraise_every, "reraise-every", c.reraise_every));
+    {
+        escalation::EscalationPolicy policy;
+        policy.countdown = c.countdown;
+        policy.caution_to_guardians = c.caution_to_guardians;
+        policy.reraise_every = c.reraise_every;
+        if (auto problems = escalation::ValidatePolicy(policy); !problems.empty()) {
+            return Status::Error(ErrorCode::kValidationFailed, "escalation settings out of range", std::move(problems));
+        }
+    }
+    if (o.language != "ko" && o.language != "en") {
+        return Status::Error(ErrorCode::kValidationFailed, "unknown language", {{"language", "must be ko or en"}});
+    }
+    if ((!o.emergency_webhook_url.empty() || !o.guardian_webhook_url.empty()) && o.webhook_secret.size() < 16) {
+        return Status::Error(ErrorCode::kValidationFailed, "webhooks need a signing key",
+                             {{"webhook-secret", "must be at least 16 bytes when a webhook URL is set"}});
+    }
+    if (!o.emergency_sms_to.empty() && o.sms_gateway_url.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "the emergency SMS needs the SMS gateway",
+                             {{"sms-gateway-url", "is required with --emergency-sms-to"}});
+    }
+    if (!o.smtp_url.empty() && o.smtp_from.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "e-mail needs a sender",
+                             {{"smtp-from", "is required with --smtp-url"}});
+    }
+    c.knowledge_dir = o.knowledge_dir;
+    c.language = o.language;
+    c.public_url = o.public_url;
+    c.emergency_webhook_url = o.emergency_webhook_url;
+    c.emergency_sms_to = o.emergency_sms_to;
+    c.sms_gateway_url = o.sms_gateway_url;
+    c.sms_gateway_template = o.sms_gateway_template;
+    c.sms_gateway_authorization = o.sms_gateway_authorization;
+    c.webhook_secret = o.webhook_secret;
+    c.guardian_webhook_url = o.guardian_webhook_url;
+    c.smtp_url = o.smtp_url;
+    c.smtp_from = o.smtp_from;
+    c.delivery_threads = o.delivery_threads;
     if (c.session_idle_timeout > c.session_ttl) {
         return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
                              {{"session-idle-timeout", "must not be longer than --session-ttl"}});

@@ -330,6 +330,12 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
         m.next_attempt_at = now;
         out.push_back(std::move(m));
     };
+    std::vector<store::GuardianLink> guardians;
+    if (auto g = store_.ActiveGuardians(i.wearer); g.ok()) {
+        guardians = std::move(g).value();
+    } else {
+        spdlog::error("escalation: guardians of wearer {} unreadable: {}", i.wearer, g.status().ToString());
+    }
     for (Notice n : t.notices) {
         if (n == Notice::kEmergencyDispatch) {
             notify::EmergencyReport report;
@@ -372,6 +378,12 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
         const std::string purpose(NoticeName(n));
         if (!user->profile.guard_phone_num.empty()) {
             add("sms", user->profile.guard_phone_num, "VitalGuard", text, "", key_base + "-" + purpose + "-contact");
+        }
+        for (const store::GuardianLink& g : guardians) {
+            // The registered contact may also have an account: one SMS per number.
+            if (g.guardian_phone.empty() || g.guardian_phone == user->profile.guard_phone_num) continue;
+            add("sms", g.guardian_phone, "VitalGuard", text, "",
+                key_base + "-" + purpose + "-guardian-" + std::to_string(g.guardian));
         }
         if (!options_.guardian_webhook_url.empty()) {
             boost::json::object payload{{"event", purpose},

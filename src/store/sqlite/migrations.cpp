@@ -173,10 +173,39 @@ CREATE INDEX outbox_leased ON outbox (leased_until) WHERE state = 'delivering';
 CREATE INDEX outbox_by_incident ON outbox (incident_id, id);
 )sql";
 
+// Guardianship and the audit log of reads of a wearer's data by someone else (issue 5).
+constexpr std::string_view kMigration4 = R"sql(
+CREATE TABLE guardian_links (
+    id              INTEGER PRIMARY KEY,
+    wearer          INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    guardian        INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    state           TEXT NOT NULL,          -- 'pending', 'active', 'ended'
+    requested_by    TEXT NOT NULL,          -- 'wearer' or 'guardian'
+    created_at      INTEGER NOT NULL,
+    accepted_at     INTEGER,
+    ended_at        INTEGER,
+    CHECK (wearer <> guardian)
+);
+-- One live (pending or active) link per pair.
+CREATE UNIQUE INDEX guardian_links_live ON guardian_links (wearer, guardian) WHERE state <> 'ended';
+CREATE INDEX guardian_links_by_guardian ON guardian_links (guardian, state);
+
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   INTEGER NOT NULL,   -- who read (users.unique_num; kept when the user is erased)
+    wearer  INTEGER NOT NULL,   -- whose data
+    action  TEXT NOT NULL,      -- e.g. 'GET /api/get_status'
+    detail  TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_wearer ON audit_log (wearer, at DESC);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
     SqliteMigration{3, "incidents, incident events, outbox", kMigration3},
+    SqliteMigration{4, "guardian links, audit log", kMigration4},
 };
 
 }  // namespace

@@ -1552,4 +1552,171 @@ Result<std::vector<OutboxMessage>> SqliteStore::IncidentOutbox(int64_t incident_
     });
 }
 
+// ---------------------------------------------------------------------------
+// Guardian links and the audit log
+
+namespace {
+
+constexpr std::string_view kInsertLink =
+    "INSERT INTO guardian_links (wearer, guardian, state, requested_by, created_at) VALUES (?1, ?2, 'pending', ?3, ?4)";
+constexpr std::string_view kSelectLinkBase =
+    "SELECT l.id, l.wearer, l.guardian, w.id, w.name, g.id, g.name, g.phone_num, l.state, l.requested_by, "
+    "l.created_at, l.accepted_at, l.ended_at FROM guardian_links l JOIN users w ON w.unique_num = l.wearer "
+    "JOIN users g ON g.unique_num = l.guardian ";
+constexpr std::string_view kAcceptLink =
+    "UPDATE guardian_links SET state = 'active', accepted_at = ?2 WHERE id = ?1 AND state = 'pending'";
+constexpr std::string_view kEndLink =
+    "UPDATE guardian_links SET state = 'ended', ended_at = ?2 WHERE id = ?1 AND state <> 'ended'";
+constexpr std::string_view kIsActiveGuardian =
+    "SELECT 1 FROM guardian_links WHERE guardian = ?1 AND wearer = ?2 AND state = 'active'";
+constexpr std::string_view kInsertAudit =
+    "INSERT INTO audit_log (at, actor, wearer, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr std::string_view kSelectAudit =
+    "SELECT at, actor, wearer, action, detail FROM audit_log WHERE wearer = ?1 ORDER BY at DESC, id DESC LIMIT ?2";
+
+GuardianLink ReadLink(const Statement& st) {
+    GuardianLink l;
+    l.id = st.Int64(0);
+    l.wearer = st.Int64(1);
+    l.guardian = st.Int64(2);
+    l.wearer_id = st.Text(3);
+    l.wearer_name = st.Text(4);
+    l.guardian_id = st.Text(5);
+    l.guardian_name = st.Text(6);
+    l.guardian_phone = st.Text(7);
+    l.state = st.Text(8);
+    l.requested_by = st.Text(9);
+    l.created_at = st.Time(10);
+    l.accepted_at = st.OptionalTime(11);
+    l.ended_at = st.OptionalTime(12);
+    return l;
+}
+
+}  // namespace
+
+Result<GuardianLink> SqliteStore::CreateGuardianLink(int64_t wearer, int64_t guardian, std::string_view requested_by,
+                                                     TimePoint at) {
+    int64_t id = 0;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kInsertLink);
+        st.BindInt64(1, wearer);
+        st.BindInt64(2, guardian);
+        st.BindText(3, requested_by);
+        st.BindTime(4, at);
+        if (Status s = st.Run("insert guardian link"); !s.ok()) {
+            if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                return Status::Error(ErrorCode::kConflict, "These two accounts are already linked or asked to be.");
+            }
+            if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+            if (st.error_code() == SQLITE_CONSTRAINT_CHECK) {
+                return Status::Error(ErrorCode::kValidationFailed, "A wearer cannot be their own guardian.");
+            }
+            return s;
+        }
+        id = conn.LastInsertRowid();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return FindGuardianLink(id);
+}
+
+Result<GuardianLink> SqliteStore::FindGuardianLink(int64_t link_id) {
+    static const std::string sql = std::string(kSelectLinkBase) + "WHERE l.id = ?1";
+    return impl_->Read([&](Connection& conn) -> Result<GuardianLink> {
+        Statement st = conn.Prepare(sql);
+        st.BindInt64(1, link_id);
+        int rc = st.Step();
+        if (rc == SQLITE_ROW) return ReadLink(st);
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read guardian link");
+        return NotFound("guardian link not found");
+    });
+}
+
+Status SqliteStore::AcceptGuardianLink(int64_t link_id, TimePoint at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kAcceptLink);
+        st.BindInt64(1, link_id);
+        st.BindTime(2, at);
+        VG_RETURN_IF_ERROR(st.Run("accept guardian link"));
+        if (conn.Changes() == 0) return Status::Error(ErrorCode::kConflict, "The link is not waiting to be accepted.");
+        return Status::Ok();
+    });
+}
+
+Status SqliteStore::EndGuardianLink(int64_t link_id, TimePoint at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kEndLink);
+        st.BindInt64(1, link_id);
+        st.BindTime(2, at);
+        VG_RETURN_IF_ERROR(st.Run("end guardian link"));
+        if (conn.Changes() == 0) return Status::Error(ErrorCode::kConflict, "The link has already ended.");
+        return Status::Ok();
+    });
+}
+
+Result<std::vector<GuardianLink>> SqliteStore::ListGuardianLinks(int64_t user) {
+    static const std::string sql = std::string(kSelectLinkBase) +
+                                   "WHERE (l.wearer = ?1 OR l.guardian = ?1) AND l.state <> 'ended' "
+                                   "ORDER BY l.created_at DESC, l.id DESC";
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(sql);
+        st.BindInt64(1, user);
+        return ReadRows<GuardianLink>(st, ReadLink, "list guardian links");
+    });
+}
+
+Result<std::vector<GuardianLink>> SqliteStore::ActiveGuardians(int64_t wearer) {
+    static const std::string sql =
+        std::string(kSelectLinkBase) + "WHERE l.wearer = ?1 AND l.state = 'active' ORDER BY l.id";
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(sql);
+        st.BindInt64(1, wearer);
+        return ReadRows<GuardianLink>(st, ReadLink, "list active guardians");
+    });
+}
+
+Result<bool> SqliteStore::IsActiveGuardian(int64_t guardian, int64_t wearer) {
+    return impl_->Read([&](Connection& conn) -> Result<bool> {
+        Statement st = conn.Prepare(kIsActiveGuardian);
+        st.BindInt64(1, guardian);
+        st.BindInt64(2, wearer);
+        int rc = st.Step();
+        if (rc == SQLITE_ROW) return true;
+        if (rc != SQLITE_DONE) return st.ErrorStatus("check guardian link");
+        return false;
+    });
+}
+
+Status SqliteStore::AppendAudit(const AuditEntry& e) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kInsertAudit);
+        st.BindTime(1, e.at);
+        st.BindInt64(2, e.actor);
+        st.BindInt64(3, e.wearer);
+        st.BindText(4, e.action);
+        st.BindText(5, e.detail);
+        return st.Run("append audit entry");
+    });
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::AuditFor(int64_t wearer, int limit) {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectAudit);
+        st.BindInt64(1, wearer);
+        st.BindInt64(2, std::clamp(limit, 1, 10000));
+        return ReadRows<AuditEntry>(
+            st,
+            [](const Statement& s) {
+                AuditEntry e;
+                e.at = s.Time(0);
+                e.actor = s.Int64(1);
+                e.wearer = s.Int64(2);
+                e.action = s.Text(3);
+                e.detail = s.Text(4);
+                return e;
+            },
+            "read audit log");
+    });
+}
+
 }  // namespace vg::store

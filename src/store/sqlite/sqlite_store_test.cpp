@@ -985,3 +985,45 @@ TEST_F(SqliteStoreTest, IncidentsAndOutboxSurviveReopening) {
 
 }  // namespace
 }  // namespace vg::store
+
+namespace vg::store {
+namespace {
+
+TEST_F(SqliteStoreTest, GuardianLinksAskAcceptEndAndAreUniquePerPair) {
+    const int64_t wearer = CreateUserOrDie("link_wearer");
+    const int64_t guardian = CreateUserOrDie("link_guardian");
+    auto link = store().CreateGuardianLink(wearer, guardian, "wearer", clock_.Now());
+    ASSERT_TRUE(link.ok()) << link.status().ToString();
+    EXPECT_EQ(link->state, "pending");
+    EXPECT_EQ(link->guardian_id, "link_guardian");
+    EXPECT_FALSE(store().IsActiveGuardian(guardian, wearer).value());
+    EXPECT_EQ(store().CreateGuardianLink(wearer, guardian, "guardian", clock_.Now()).status().code(),
+              ErrorCode::kConflict);
+    EXPECT_EQ(store().CreateGuardianLink(wearer, wearer, "wearer", clock_.Now()).status().code(),
+              ErrorCode::kValidationFailed);
+    ASSERT_TRUE(store().AcceptGuardianLink(link->id, clock_.Now()).ok());
+    EXPECT_EQ(store().AcceptGuardianLink(link->id, clock_.Now()).code(), ErrorCode::kConflict);
+    EXPECT_TRUE(store().IsActiveGuardian(guardian, wearer).value());
+    EXPECT_FALSE(store().IsActiveGuardian(wearer, guardian).value()) << "links have a direction";
+    EXPECT_EQ(store().ActiveGuardians(wearer)->size(), 1u);
+    EXPECT_EQ(store().ListGuardianLinks(guardian)->size(), 1u);
+    ASSERT_TRUE(store().EndGuardianLink(link->id, clock_.Now()).ok());
+    EXPECT_FALSE(store().IsActiveGuardian(guardian, wearer).value());
+    EXPECT_TRUE(store().ListGuardianLinks(wearer)->empty());
+    // Ended links free the pair for a new request.
+    EXPECT_TRUE(store().CreateGuardianLink(wearer, guardian, "guardian", clock_.Now()).ok());
+
+    AuditEntry e;
+    e.at = clock_.Now();
+    e.actor = guardian;
+    e.wearer = wearer;
+    e.action = "GET /api/get_status";
+    e.detail = "10 rows";
+    ASSERT_TRUE(store().AppendAudit(e).ok());
+    auto audit = store().AuditFor(wearer, 10);
+    ASSERT_EQ(audit->size(), 1u);
+    EXPECT_EQ(audit->front().actor, guardian);
+}
+
+}  // namespace
+}  // namespace vg::store

@@ -17,6 +17,8 @@
 
 #include "vg/auth/account_service.hpp"
 #include "vg/common/clock.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/guidance/knowledge_base.hpp"
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
@@ -53,13 +55,17 @@ struct ApiServices {
     const rules::ProfileRegistry* profiles = nullptr;
     // Called after a wearer's rule profile changed, so detection forgets the old state.
     std::function<void(int64_t wearer)> on_rule_profile_changed;
+    // Emergency response (incidents, SOS) and what-to-do guidance; routes answer 503 without them.
+    escalation::EscalationService* escalation = nullptr;
+    const guidance::KnowledgeBase* knowledge = nullptr;
 };
 
 class Api {
   public:
     Api(ApiServices services, ApiOptions options);
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
-        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr}, std::move(options)) {}
+        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+              std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;
     Api& operator=(const Api&) = delete;

@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vg/common/clock.hpp"
+#include "vg/domain/incident.hpp"
 #include "vg/domain/vitals.hpp"
 
 namespace vg::api {
@@ -23,5 +25,12 @@ boost::json::object DetectionJson(const domain::Detection& detection);
 std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& detection, domain::Level previous,
                            std::optional<TimePoint> reading_at, std::optional<TimePoint> received_at,
                            TimePoint detected_at);
+
+// An incident as docs/api.md shows it (without guidance, which depends on the reader's language).
+boost::json::object IncidentJson(const domain::Incident& incident, std::string_view wearer_id, TimePoint now);
+
+// A live event: {"type": "incident", "incident": {...IncidentJson}, "notices": ["wearer_countdown", ...]}
+std::string IncidentEvent(const domain::Incident& incident, std::string_view wearer_id,
+                          const std::vector<std::string>& notices, TimePoint now);
 
 }  // namespace vg::api

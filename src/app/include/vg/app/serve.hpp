@@ -42,6 +42,24 @@ struct ServeConfig {
     int detector_shards = 2;   // detection threads; each wearer belongs to one
     // Start-up: readings measured this far back are replayed through the rules (Detector::Warm).
     std::chrono::milliseconds replay_window{26 * 60 * 60 * 1000};
+
+    // Emergency response (docs/escalation.md, docs/notifications.md).
+    std::string knowledge_dir;  // first-aid pages; empty: ./knowledge, else the source tree's
+    std::chrono::milliseconds countdown{60'000};
+    std::chrono::milliseconds caution_to_guardians{10 * 60'000};
+    std::chrono::milliseconds reraise_every{5 * 60'000};
+    std::string language = "ko";            // of SMS texts and the emergency report
+    std::string public_url;                 // links in messages, e.g. https://vitalguard.example
+    std::string emergency_webhook_url;      // the emergency call as a signed webhook ...
+    std::string emergency_sms_to;           // ... or as an SMS report to this number (via the SMS gateway)
+    std::string sms_gateway_url;            // SMS HTTP gateway; empty: no SMS channel
+    std::string sms_gateway_template;       // body template ({to}, {text}, {idempotency_key}); empty: the default
+    std::string sms_gateway_authorization;  // Authorization header value for the gateway
+    std::string webhook_secret;             // HMAC key of every webhook (required with a webhook URL)
+    std::string guardian_webhook_url;       // every guardian notice as JSON to this URL
+    std::string smtp_url;                   // e-mail channel, e.g. smtp://mail.example:587
+    std::string smtp_from;
+    int delivery_threads = 2;
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).

@@ -69,6 +69,29 @@ struct StoredReading {
     TimePoint received_at;
 };
 
+// A link between a wearer and a guardian account (docs/api.md, Guardians).
+struct GuardianLink {
+    int64_t id = 0;
+    int64_t wearer = 0;
+    int64_t guardian = 0;
+    std::string wearer_id, wearer_name;      // login id and name, for lists
+    std::string guardian_id, guardian_name;  // login id and name
+    std::string guardian_phone;              // for notifications
+    std::string state;                       // "pending", "active", "ended"
+    std::string requested_by;                // "wearer" or "guardian"
+    TimePoint created_at;
+    std::optional<TimePoint> accepted_at;
+    std::optional<TimePoint> ended_at;
+};
+
+struct AuditEntry {
+    TimePoint at;
+    int64_t actor = 0;
+    int64_t wearer = 0;
+    std::string action;
+    std::string detail;
+};
+
 // A message to write to the outbox with an incident transition.
 struct NewOutboxMessage {
     std::string channel;    // "webhook", "sms", "email", "emergency", "live"
@@ -198,6 +221,22 @@ class Store {
     virtual Result<std::optional<TimePoint>> NextOutboxWake() = 0;
     virtual Result<OutboxMessage> FindOutbox(int64_t id) = 0;                            // kNotFound
     virtual Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) = 0;  // oldest first
+
+    // ---- guardians and the audit log ----
+    // kConflict when the pair already has a pending or active link; kNotFound for an unknown user.
+    virtual Result<GuardianLink> CreateGuardianLink(int64_t wearer, int64_t guardian, std::string_view requested_by,
+                                                    TimePoint at) = 0;
+    virtual Result<GuardianLink> FindGuardianLink(int64_t link_id) = 0;  // kNotFound
+    // pending → active (kConflict otherwise); pending/active → ended (kConflict when already ended).
+    virtual Status AcceptGuardianLink(int64_t link_id, TimePoint at) = 0;
+    virtual Status EndGuardianLink(int64_t link_id, TimePoint at) = 0;
+    // Every pending or active link the user is on, either side, newest first.
+    virtual Result<std::vector<GuardianLink>> ListGuardianLinks(int64_t user) = 0;
+    // The wearer's active guardians.
+    virtual Result<std::vector<GuardianLink>> ActiveGuardians(int64_t wearer) = 0;
+    virtual Result<bool> IsActiveGuardian(int64_t guardian, int64_t wearer) = 0;
+    virtual Status AppendAudit(const AuditEntry& entry) = 0;
+    virtual Result<std::vector<AuditEntry>> AuditFor(int64_t wearer, int limit) = 0;  // newest first
 
     // ---- lifecycle ----
     // OK when the store can read and write now (for /readyz).

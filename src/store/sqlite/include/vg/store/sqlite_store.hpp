@@ -135,6 +135,16 @@ class SqliteStore final : public Store {
     Result<std::optional<TimePoint>> NextOutboxWake() override;
     Result<OutboxMessage> FindOutbox(int64_t id) override;
     Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) override;
+    Result<GuardianLink> CreateGuardianLink(int64_t wearer, int64_t guardian, std::string_view requested_by,
+                                            TimePoint at) override;
+    Result<GuardianLink> FindGuardianLink(int64_t link_id) override;
+    Status AcceptGuardianLink(int64_t link_id, TimePoint at) override;
+    Status EndGuardianLink(int64_t link_id, TimePoint at) override;
+    Result<std::vector<GuardianLink>> ListGuardianLinks(int64_t user) override;
+    Result<std::vector<GuardianLink>> ActiveGuardians(int64_t wearer) override;
+    Result<bool> IsActiveGuardian(int64_t guardian, int64_t wearer) override;
+    Status AppendAudit(const AuditEntry& entry) override;
+    Result<std::vector<AuditEntry>> AuditFor(int64_t wearer, int limit) override;
     Status ForEachWearerReadingsSince(
         TimePoint since,
         const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
