@@ -71,6 +71,7 @@ inline json::object UserJson(const domain::User& user) {
                    {"danger_degree", user.danger_degree},
                    {"created_at", FormatIso8601(user.created_at)}};
     o["user_posture"] = user.user_posture ? json::value(*user.user_posture) : json::value(nullptr);
+    o["rule_profile"] = user.rule_profile;
     return o;
 }
 
@@ -175,12 +176,23 @@ class Api::Impl {
     }
 
     void ApplyCommonHeaders(http::Response& r) const {
-        r.set_header("Cache-Control", "no-store");
+        // The dashboard's files bring their own caching and policy (static_routes.cpp).
+        auto has = [&](std::string_view name) {
+            return std::any_of(r.headers.begin(), r.headers.end(), [&](const http::Header& h) {
+                return std::equal(h.name.begin(), h.name.end(), name.begin(), name.end(),
+                                  [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+            });
+        };
+        if (!has("cache-control")) r.set_header("Cache-Control", "no-store");
         r.set_header("X-Content-Type-Options", "nosniff");
         r.set_header("Referrer-Policy", "no-referrer");
         r.set_header("X-Frame-Options", "DENY");
-        r.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        if (!has("content-security-policy")) {
+            r.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        }
     }
+    // static_routes.cpp: the dashboard's files, or nullopt when `request` is not for one.
+    std::optional<http::Response> ServeStatic(const http::Request& request) const;
 
     Status CheckOrigin(const http::Request& request) const {
         std::string_view origin = request.header("origin");
@@ -205,6 +217,10 @@ class Api::Impl {
                     ErrorCode::kMethodNotAllowed, request.method + " is not supported here; use " + allow + "."));
                 r.set_header("Allow", allow);
                 return r;
+            }
+            if (auto page = ServeStatic(request)) {
+                route_label = "static";
+                return std::move(*page);
             }
             return ErrorResponse(Status::Error(ErrorCode::kNotFound, "There is no such page or API: " + request.path));
         }

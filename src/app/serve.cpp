@@ -290,6 +290,20 @@ int RunServe(const ServeConfig& config) {
     api_options.trust_proxy = config.trust_proxy;
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
+    api_options.web_dir = config.web_dir;
+    if (api_options.web_dir.empty()) {
+        for (const char* candidate : {"web/dist", VG_SOURCE_WEB_DIR}) {
+            if (fs::is_regular_file(fs::path(candidate) / "index.html")) {
+                api_options.web_dir = candidate;
+                break;
+            }
+        }
+    }
+    if (api_options.web_dir.empty()) {
+        spdlog::warn("the web dashboard is not built (npm run build in web/); serving the API only");
+    } else {
+        spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
+    }
     api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     services.ingest = &ingest;
     services.live = &live_hub;

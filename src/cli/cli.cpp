@@ -66,6 +66,7 @@ struct RawServeOptions {
     std::string smtp_url;
     std::string smtp_from;
     int delivery_threads = 2;
+    std::string web_dir;
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -207,6 +208,7 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
          "VG_WEBHOOK_SECRET");
     text("--guardian-webhook-url", o.guardian_webhook_url, "Every guardian notification as JSON to this URL",
          "VG_GUARDIAN_WEBHOOK_URL");
+    text("--web-dir", o.web_dir, "The built web dashboard (default ./web/dist, else the source tree's)", "VG_WEB_DIR");
     text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
     text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
     serve.add_option("--delivery-threads", o.delivery_threads, "Threads delivering notifications")
@@ -328,6 +330,7 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.smtp_url = o.smtp_url;
     c.smtp_from = o.smtp_from;
     c.delivery_threads = o.delivery_threads;
+    c.web_dir = o.web_dir;
     if (c.session_idle_timeout > c.session_ttl) {
         return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
                              {{"session-idle-timeout", "must not be longer than --session-ttl"}});

@@ -1,6 +1,8 @@
 // The server as an operator sees it: health, metrics, limits, restarts and crashes.
 #include <atomic>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -161,6 +163,46 @@ TEST_F(ServerTest, BadCommandLineExitsWithAClearMessage) {
     testing::ServerProcessOptions options;
     options.args = {"serve", "--session-ttl", "forever", "--data-dir", data_dir_.file("data")};
     EXPECT_THROW(testing::ServerProcess(testing::FindBinary("vitalguard"), options), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace vg::e2e
+
+namespace vg::e2e {
+namespace {
+
+TEST_F(ServerTest, ServesTheBuiltDashboardWithCachingAndAPolicy) {
+    testing::TempDir web("vg-e2e-web");
+    std::filesystem::create_directories(std::filesystem::path(web.path()) / "assets");
+    std::ofstream(std::filesystem::path(web.path()) / "index.html") << "<!doctype html><title>VitalGuard</title>";
+    std::ofstream(std::filesystem::path(web.path()) / "assets" / "index-abc123.js") << "console.log(1)";
+    StartServer({"--web-dir", web.path().string()});
+    testing::HttpClient client = Client();
+
+    auto page = client.Get("/");
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_EQ(page.body, "<!doctype html><title>VitalGuard</title>");
+    EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+    EXPECT_EQ(page.header("cache-control"), "no-cache") << "pages are revalidated: a deployment shows at once";
+    const std::string policy = page.header("content-security-policy");
+    EXPECT_NE(policy.find("default-src 'self'"), std::string::npos) << policy;
+    EXPECT_NE(policy.find("script-src 'self'"), std::string::npos) << policy;
+    EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
+
+    auto asset = client.Get("/assets/index-abc123.js");
+    ASSERT_EQ(asset.status, 200);
+    EXPECT_EQ(asset.header("content-type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(asset.header("cache-control"), "public, max-age=31536000, immutable");
+
+    // Single-page app routes get the page; missing files, traversal and the API's own paths do not.
+    EXPECT_EQ(client.Get("/dashboard").body, page.body);
+    EXPECT_EQ(client.Get("/assets/missing-123.js").status, 404);
+    EXPECT_EQ(client.Get("/%2e%2e/%2e%2e/etc/passwd").status, 404) << "no way out of the web directory";
+    EXPECT_EQ(client.Get("/.hidden").status, 404);
+    auto api404 = client.Get("/api/nothing-here");
+    EXPECT_EQ(api404.status, 404);
+    EXPECT_EQ(api404.header("content-type"), "application/json; charset=utf-8") << api404.body;
+    EXPECT_EQ(client.Get("/api/me").status, 401) << "the API is unchanged";
 }
 
 }  // namespace

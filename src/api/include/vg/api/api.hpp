@@ -42,6 +42,9 @@ struct ApiOptions {
     std::vector<std::string> allowed_origins;
     // Duplicate-id checks allowed per client address per minute (id enumeration guard).
     int check_id_per_minute = 60;
+    // The built web dashboard (web/dist): served at / for GET and HEAD outside /api, with long-lived
+    // caching for Vite's hashed /assets/ and a content security policy. Empty: no dashboard.
+    std::string web_dir;
 };
 
 // What the API calls into. The optional services switch on their routes (vitals ingest, live stream,

@@ -60,6 +60,7 @@ struct ServeConfig {
     std::string smtp_url;                   // e-mail channel, e.g. smtp://mail.example:587
     std::string smtp_from;
     int delivery_threads = 2;
+    std::string web_dir;  // the built dashboard; empty: ./web/dist, else the source tree's, when built
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).

@@ -1,0 +1,107 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { api as defaultApi, type ApiClient } from './api/client';
+import type { User } from './api/types';
+import { useI18n } from './i18n/i18n';
+import { navigate, useRoute } from './lib/route';
+import { Dashboard } from './pages/Dashboard';
+import { Guardian } from './pages/Guardian';
+import { Login } from './pages/Login';
+import { Register } from './pages/Register';
+import { Settings } from './pages/Settings';
+import { SessionContext, type Session } from './session';
+
+type Auth = { state: 'checking' } | { state: 'out'; notice: string | null } | { state: 'in'; user: User };
+
+function Header({ signedIn, path, onLogout }: { signedIn: boolean; path: string; onLogout: () => void }) {
+  const { t, lang, setLang } = useI18n();
+  const link = (to: string, key: 'nav.dashboard' | 'nav.guardian' | 'nav.settings') => (
+    <a href={`#${to}`} aria-current={path === to ? 'page' : undefined} className={path === to ? 'current' : ''}>
+      {t(key)}
+    </a>
+  );
+  return (
+    <header className="app-header">
+      <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); const m = document.getElementById('main'); m?.setAttribute('tabindex', '-1'); m?.focus(); }}>
+        {t('app.skip')}
+      </a>
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true">♥</span> {t('app.name')}
+      </div>
+      <button type="button" className="btn-lang" onClick={() => setLang(lang === 'ko' ? 'en' : 'ko')} lang={lang === 'ko' ? 'en' : 'ko'}>
+        {t('lang.switch')}
+      </button>
+      {signedIn ? (
+        <nav aria-label={t('nav.main')}>
+          {link('/dashboard', 'nav.dashboard')}
+          {link('/guardian', 'nav.guardian')}
+          {link('/settings', 'nav.settings')}
+          <button type="button" className="btn-nav" onClick={onLogout}>
+            {t('nav.logout')}
+          </button>
+        </nav>
+      ) : null}
+    </header>
+  );
+}
+
+export function App({ api = defaultApi }: { api?: ApiClient }) {
+  const { t } = useI18n();
+  const route = useRoute();
+  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+
+  useEffect(() => {
+    api.onUnauthorized = () => setAuth({ state: 'out', notice: t('login.expired') });
+  }, [api, t]);
+
+  useEffect(() => {
+    api.me().then(
+      (a) => setAuth({ state: 'in', user: a.user }),
+      () => setAuth({ state: 'out', notice: null }),
+    );
+  }, [api]);
+
+  const refreshMe = useCallback(async () => {
+    const a = await api.me();
+    setAuth({ state: 'in', user: a.user });
+  }, [api]);
+  const logout = useCallback(async () => {
+    await api.logout().catch(() => undefined);
+    setAuth({ state: 'out', notice: null });
+    navigate('/login');
+  }, [api]);
+
+  // Signed out: only login and register; signed in: never them.
+  useEffect(() => {
+    if (auth.state === 'out' && route.path !== '/login' && route.path !== '/register') navigate('/login');
+    if (auth.state === 'in' && (route.path === '/login' || route.path === '/register' || route.path === '/')) navigate('/dashboard');
+  }, [auth.state, route.path]);
+
+  const session: Session | null = useMemo(
+    () => (auth.state === 'in' ? { api, user: auth.user, refreshMe, logout } : null),
+    [api, auth, refreshMe, logout],
+  );
+
+  let body: React.ReactNode;
+  if (auth.state === 'checking') body = <main id="main" className="narrow"><p>{t('common.loading')}</p></main>;
+  else if (auth.state === 'out') {
+    body =
+      route.path === '/register' ? (
+        <Register api={api} onRegistered={() => { setAuth({ state: 'out', notice: t('login.registered') }); navigate('/login'); }} />
+      ) : (
+        <Login api={api} notice={auth.notice} onLoggedIn={(a) => { setAuth({ state: 'in', user: a.user }); navigate('/dashboard'); }} />
+      );
+  } else if (route.path === '/guardian') body = <Guardian />;
+  else if (route.path === '/settings') body = <Settings />;
+  else {
+    const wearer = route.params.get('wearer') ?? undefined;
+    const self = wearer === auth.user.id ? undefined : wearer;
+    body = <Dashboard key={self ?? '(self)'} wearer={self} wearerName={self ? route.params.get('name') ?? self : undefined} />;
+  }
+
+  return (
+    <SessionContext.Provider value={session}>
+      <Header signedIn={auth.state === 'in'} path={route.path} onLogout={() => void logout()} />
+      {body}
+    </SessionContext.Provider>
+  );
+}

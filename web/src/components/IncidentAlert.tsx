@@ -1,0 +1,212 @@
+import { useEffect, useRef, useState } from 'react';
+import type { Incident, IncidentDetail, Notification } from '../api/types';
+import { ApiError } from '../api/client';
+import { useI18n } from '../i18n/i18n';
+import type { StringKey } from '../i18n/strings';
+import { Countdown, countdownEnd } from './Countdown';
+import { LevelIcon } from './LevelIcon';
+
+export function NotificationList({ notifications }: { notifications: Notification[] }) {
+  const { t, has, formatTime } = useI18n();
+  const label = (prefix: string, v: string, fallback?: StringKey) => {
+    const k = `${prefix}${v}`;
+    return has(k) ? t(k) : fallback ? t(fallback) : v;
+  };
+  if (notifications.length === 0) return <p className="note">{t('incident.notifications.none')}</p>;
+  return (
+    <ul className="notifications" data-testid="notifications">
+      {notifications.map((n, i) => (
+        <li key={i} className={`notification state-${n.state}`} data-state={n.state} data-channel={n.channel}>
+          <span className="notification-what">
+            {label('incident.notify.channel.', n.channel)} ·{' '}
+            {label('incident.notify.purpose.', n.purpose, 'incident.notify.purpose.other')}
+            {n.to ? <span className="notification-to"> ({n.to})</span> : null}
+          </span>
+          <span className="notification-state">
+            {label('incident.notify.state.', n.state)}
+            {n.delivered_at ? ` · ${formatTime(n.delivered_at)}` : null}
+            {n.state !== 'delivered' && n.attempts ? ` · ${t('incident.notify.attempts', { n: n.attempts })}` : null}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** What became of the emergency call: say "help is coming" only once it was delivered. */
+export function DispatchState({ detail }: { detail: IncidentDetail | null }) {
+  const { t } = useI18n();
+  const calls = (detail?.notifications ?? []).filter((n) => n.channel === 'emergency' || n.purpose === 'emergency_dispatch');
+  const state = calls.some((n) => n.state === 'delivered')
+    ? 'delivered'
+    : calls.length > 0 && calls.every((n) => n.state === 'failed')
+      ? 'failed'
+      : 'sending';
+  return (
+    <div className={`incident-dispatched dispatch-${state}`} data-testid="dispatched" data-state={state} role="status">
+      <p>{t(state === 'delivered' ? 'incident.dispatched' : state === 'failed' ? 'incident.dispatch.failed' : 'incident.dispatch.sending')}</p>
+      {state !== 'delivered' ? (
+        <a className="btn btn-call btn-block" href="tel:119">
+          {t('incident.dispatch.callNow')}
+        </a>
+      ) : null}
+    </div>
+  );
+}
+
+export interface IncidentAlertProps {
+  incident: Incident;
+  receivedAt: number;
+  detail: IncidentDetail | null;
+  /** 'wearer' answers with I'm OK / Call 119; 'guardian' acknowledges. */
+  role: 'wearer' | 'guardian';
+  wearerName?: string;
+  onOk: () => Promise<void>;
+  onCall: () => Promise<void>;
+  onAck: () => Promise<void>;
+  onMinimize: () => void;
+}
+
+export function IncidentAlert(props: IncidentAlertProps) {
+  const { incident, detail, role } = props;
+  const { t, formatTime } = useI18n();
+  const [busy, setBusy] = useState<null | 'ok' | 'call' | 'ack'>(null);
+  const [error, setError] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const endsAt = incident.phase === 'countdown' ? countdownEnd(incident, props.receivedAt) : null;
+  const g = incident.guidance ?? null;
+  const level = incident.level;
+  const title =
+    incident.kind === 'sos' ? t('incident.title.sos') : t(`incident.title.${level}` as StringKey);
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, [incident.id, incident.phase]);
+
+  const act = (which: 'ok' | 'call' | 'ack', fn: () => Promise<void>) => async () => {
+    setBusy(which);
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : t('common.network'));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <div
+      className={`incident-overlay level-${level} phase-${incident.phase}`}
+      role="alertdialog"
+      aria-modal="true"
+      aria-labelledby="incident-title"
+      aria-describedby="incident-state"
+      data-testid="incident-alert"
+      data-incident-id={incident.id}
+      data-phase={incident.phase}
+    >
+      <div className="incident-inner">
+        <header className="incident-head">
+          <LevelIcon level={level} size={56} />
+          <div>
+            {role === 'guardian' && props.wearerName ? (
+              <p className="incident-wearer">{t('incident.wearer', { name: props.wearerName })}</p>
+            ) : null}
+            <h1 id="incident-title" tabIndex={-1} ref={heading}>
+              {title}
+            </h1>
+            <p className="incident-phase">
+              {t('incident.phase')}: {t(`incident.phase.${incident.phase}` as StringKey)}
+            </p>
+          </div>
+        </header>
+
+        {endsAt !== null ? <Countdown endsAt={endsAt} /> : null}
+        {incident.phase === 'dispatched' ? <DispatchState detail={detail} /> : null}
+        {incident.acknowledged_by ? (
+          <p className="incident-note">{t('incident.acked', { who: incident.acknowledged_by })}</p>
+        ) : null}
+        {incident.wearer_ok_at ? <p className="incident-note">{t('incident.okDone')}</p> : null}
+
+        {error ? (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+
+        <div className="incident-actions">
+          {role === 'wearer' ? (
+            <>
+              <button type="button" className="btn btn-ok" onClick={act('ok', props.onOk)} disabled={busy !== null}>
+                {t('incident.ok')}
+              </button>
+              {incident.phase !== 'dispatched' ? (
+                <button type="button" className="btn btn-call" onClick={act('call', props.onCall)} disabled={busy !== null}>
+                  {busy === 'call' ? t('incident.calling') : t('incident.call')}
+                </button>
+              ) : null}
+            </>
+          ) : !incident.acknowledged_at ? (
+            <button type="button" className="btn btn-ok" onClick={act('ack', props.onAck)} disabled={busy !== null}>
+              {t('incident.ack')}
+            </button>
+          ) : null}
+        </div>
+
+        <ol className="guidance" data-testid="guidance">
+          <li>
+            <h2>{t('incident.state')}</h2>
+            <p id="incident-state">{g?.state ?? incident.explanation ?? ''}</p>
+          </li>
+          <li>
+            <h2>{t('incident.cause')}</h2>
+            <p>{g?.cause ?? incident.explanation ?? ''}</p>
+          </li>
+          {g && g.actions.length > 0 ? (
+            <li>
+              <h2>{t('incident.actions')}</h2>
+              <ol className="guidance-actions">
+                {g.actions.map((a, i) => (
+                  <li key={i}>{a}</li>
+                ))}
+              </ol>
+            </li>
+          ) : null}
+          {g?.warning ? (
+            <li className={g.call_119 ? 'guidance-warning call-119' : 'guidance-warning'}>
+              <h2>{t('incident.warning')}</h2>
+              <p>{g.warning}</p>
+            </li>
+          ) : null}
+        </ol>
+
+        <section className="incident-status" aria-labelledby="incident-notif-title">
+          <h2 id="incident-notif-title">{t('incident.notifications')}</h2>
+          {incident.guardians_notified_at ? <p>{t('incident.guardiansNotified')}</p> : null}
+          {incident.phase === 'guidance' && incident.escalate_at ? (
+            <p>{t('incident.escalateAt', { time: formatTime(incident.escalate_at) })}</p>
+          ) : null}
+          <NotificationList notifications={detail?.notifications ?? []} />
+        </section>
+
+        {g?.sources && g.sources.length > 0 ? (
+          <details className="sources">
+            <summary>{t('incident.sources')}</summary>
+            <ul>
+              {g.sources.map((s, i) => (
+                <li key={i}>
+                  {s.publisher} — {s.url ? <a href={s.url} target="_blank" rel="noreferrer">{s.title}</a> : s.title}
+                </li>
+              ))}
+            </ul>
+          </details>
+        ) : null}
+
+        <button type="button" className="btn-link" onClick={props.onMinimize}>
+          {t('incident.minimize')}
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,60 @@
+import type { Vitals } from '../api/types';
+import { useI18n } from '../i18n/i18n';
+import type { StringKey } from '../i18n/strings';
+
+type Metric = 'heart_rate' | 'spo2' | 'respiration_rate' | 'skin_temp' | 'steps';
+const TILES: { metric: Metric; unit: StringKey; digits: number }[] = [
+  { metric: 'heart_rate', unit: 'vitals.unit.bpm', digits: 0 },
+  { metric: 'spo2', unit: 'vitals.unit.percent', digits: 0 },
+  { metric: 'respiration_rate', unit: 'vitals.unit.breaths', digits: 0 },
+  { metric: 'skin_temp', unit: 'vitals.unit.celsius', digits: 1 },
+  { metric: 'steps', unit: 'vitals.unit.stepsPerMin', digits: 0 },
+];
+
+/** The latest value of each metric, from the newest reading that has it. */
+export function latestValues(readings: Vitals[]): Partial<Record<Metric, { value: number; at: string }>> {
+  const out: Partial<Record<Metric, { value: number; at: string }>> = {};
+  const sorted = [...readings].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp));
+  for (const r of sorted) {
+    for (const { metric } of TILES) {
+      const v = r[metric];
+      if (out[metric] === undefined && typeof v === 'number') out[metric] = { value: v, at: r.timestamp };
+    }
+  }
+  return out;
+}
+
+export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnormal: string[] }) {
+  const { t, relativeTime } = useI18n();
+  const latest = latestValues(readings);
+  return (
+    <section aria-labelledby="vitals-title" className="panel">
+      <h2 id="vitals-title">{t('vitals.title')}</h2>
+      <ul className="tiles">
+        {TILES.map(({ metric, unit, digits }) => {
+          const v = latest[metric];
+          const bad = abnormal.includes(metric);
+          return (
+            <li key={metric} className={`tile${bad ? ' tile-abnormal' : ''}`} data-testid={`tile-${metric}`}>
+              <span className="tile-name">
+                {t(`vitals.${metric}`)}
+                {bad ? <span className="tile-flag"> ⚠ {t('vitals.abnormal')}</span> : null}
+              </span>
+              {v ? (
+                <>
+                  <span className="tile-value">
+                    {v.value.toFixed(digits)}
+                    <span className="tile-unit"> {t(unit)}</span>
+                  </span>
+                  <span className="tile-time">{t('vitals.at', { time: relativeTime(v.at) })}</span>
+                </>
+              ) : (
+                <span className="tile-empty">{t('vitals.noValue')}</span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,156 @@
+// Everything a dashboard shows about one wearer, kept current from the live stream: one fetch
+// of history after each (re)connect, then events. No polling loop.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, type ApiClient } from '../api/client';
+import { openStream, type StreamState } from '../api/stream';
+import type { Incident, IncidentDetail, PostureRow, StatusRow, StreamMessage, Vitals } from '../api/types';
+import type { CurrentStatus } from '../components/StatusCard';
+import type { Lang } from '../i18n/strings';
+
+export interface WearerLive {
+  current: CurrentStatus;
+  statuses: StatusRow[];
+  vitals: Vitals[];
+  postures: PostureRow[];
+  postureUnavailable: boolean;
+  incident: Incident | null;
+  incidentReceivedAt: number;
+  detail: IncidentDetail | null;
+  stream: StreamState;
+  loadError: string | null;
+  /** Replace the incident with a server answer (after OK / ack / SOS). */
+  applyIncident: (i: Incident) => void;
+}
+
+const MAX_STATUSES = 5000;
+
+export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: Lang): WearerLive {
+  const [current, setCurrent] = useState<CurrentStatus>({ level: null });
+  const [statuses, setStatuses] = useState<StatusRow[]>([]);
+  const [vitals, setVitals] = useState<Vitals[]>([]);
+  const [postures, setPostures] = useState<PostureRow[]>([]);
+  const [postureUnavailable, setPostureUnavailable] = useState(false);
+  const [incident, setIncident] = useState<Incident | null>(null);
+  const [incidentReceivedAt, setReceivedAt] = useState(Date.now());
+  const [detail, setDetail] = useState<IncidentDetail | null>(null);
+  const [stream, setStream] = useState<StreamState>('connecting');
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const vitalsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const langRef = useRef(lang);
+  langRef.current = lang;
+
+  const loadDetail = useCallback(
+    (id: number) => {
+      api.getIncident(id, langRef.current).then(
+        (d) => {
+          setDetail(d);
+          // The detail's guidance is composed in the screen's language; keep the live incident's
+          // timing fields (seconds_left was measured when the stream event arrived).
+          setIncident((cur) => (cur && cur.id === d.incident.id ? { ...cur, guidance: d.incident.guidance ?? cur.guidance } : cur));
+        },
+        () => setDetail(null),
+      );
+    },
+    [api],
+  );
+
+  const applyIncident = useCallback(
+    (i: Incident) => {
+      setIncident(i.phase === 'closed' ? null : i);
+      setReceivedAt(Date.now());
+      if (i.phase !== 'closed') loadDetail(i.id);
+      else setDetail(null);
+    },
+    [loadDetail],
+  );
+
+  const loadVitals = useCallback(() => {
+    api.getVitals(wearer).then((a) => setVitals(a.vitals), () => undefined);
+  }, [api, wearer]);
+
+  const loadAll = useCallback(async () => {
+    setLoadError(null);
+    const [st, vi, po, inc] = await Promise.allSettled([
+      api.getStatuses(1000, wearer),
+      api.getVitals(wearer),
+      api.getPostures(1000, wearer),
+      api.listIncidents({ limit: 5, wearer, lang: langRef.current }),
+    ]);
+    if (st.status === 'fulfilled') {
+      setStatuses(st.value.statuses);
+      const latest = st.value.statuses[0];
+      if (latest)
+        setCurrent({ level: latest.level, explanation: latest.explanation, causes: latest.causes, at: latest.reading_at ?? latest.updated_at });
+    } else if (!(st.reason instanceof ApiError && st.reason.status === 401)) {
+      setLoadError(st.reason instanceof ApiError ? st.reason.message : 'network');
+    }
+    if (vi.status === 'fulfilled') setVitals(vi.value.vitals);
+    if (po.status === 'fulfilled') {
+      setPostures(po.value.postures ?? []);
+      setPostureUnavailable(false);
+    } else if (po.reason instanceof ApiError && (po.reason.status === 404 || po.reason.status === 405)) {
+      setPostureUnavailable(true);
+    }
+    if (inc.status === 'fulfilled') {
+      const open = inc.value.incidents.find((i) => i.phase !== 'closed');
+      if (open) applyIncident(open);
+      else {
+        setIncident(null);
+        setDetail(null);
+      }
+    }
+  }, [api, wearer, applyIncident]);
+
+  useEffect(() => {
+    setStatuses([]);
+    setVitals([]);
+    setPostures([]);
+    setIncident(null);
+    setDetail(null);
+    setCurrent({ level: null });
+    const onMessage = (m: StreamMessage) => {
+      if (m.type === 'hello') {
+        if (m.level) setCurrent((c) => (c.level ? c : { ...c, level: m.level }));
+      } else if (m.type === 'detection') {
+        setCurrent({ level: m.level, explanation: m.explanation, causes: m.causes, at: m.reading_at ?? m.detected_at, adviceOnly: m.advice_only });
+        setStatuses((old) => [
+          { status: m.status, level: m.level, updated_at: m.detected_at, reading_at: m.reading_at, causes: m.causes, explanation: m.explanation },
+          ...old,
+        ].slice(0, MAX_STATUSES));
+        // The event names the verdict, not every value: fetch the readings once things settle.
+        if (m.reading_at) {
+          if (vitalsTimer.current) clearTimeout(vitalsTimer.current);
+          vitalsTimer.current = setTimeout(loadVitals, 300);
+        }
+      } else if (m.type === 'incident') {
+        applyIncident(m.incident);
+      } else if (m.type === 'posture') {
+        setPostures((old) => [{ posture: m.posture, updated_at: m.updated_at }, ...old].slice(0, MAX_STATUSES));
+      }
+    };
+    // History once now, and again after every reconnect (events may have been missed meanwhile).
+    void loadAll();
+    let opens = 0;
+    const stop = openStream({
+      wearer,
+      onMessage,
+      onOpen: () => {
+        if (opens++ > 0) void loadAll();
+      },
+      onState: setStream,
+      // Upgrades keep failing: an ordinary request tells whether the session is gone (401 → login).
+      onUnauthorized: () => void api.getStatuses(1, wearer).catch(() => undefined),
+    });
+    return () => {
+      stop();
+      if (vitalsTimer.current) clearTimeout(vitalsTimer.current);
+    };
+  }, [api, wearer, loadAll, loadVitals, applyIncident]);
+
+  // Guidance follows the screen's language.
+  useEffect(() => {
+    if (incident) loadDetail(incident.id);
+  }, [lang]);
+
+  return { current, statuses, vitals, postures, postureUnavailable, incident, incidentReceivedAt, detail, stream, loadError, applyIncident };
+}
