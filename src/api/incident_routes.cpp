@@ -59,6 +59,25 @@ std::string PurposeOf(const std::string& key, const std::string& channel) {
     return "notification";
 }
 
+// The guidance for `request` as docs/api.md shows it; null when it cannot be composed.
+json::value ComposedJson(const guidance::KnowledgeBase& kb, const guidance::GuidanceRequest& request) {
+    auto g = guidance::Compose(kb, request);
+    if (!g.ok()) return nullptr;
+    json::array actions, sources;
+    for (const auto& a : g->actions) actions.emplace_back(a);
+    for (const auto& s : g->sources) {
+        sources.push_back(json::object{{"publisher", s.publisher}, {"title", s.title}, {"url", s.url}});
+    }
+    return json::object{{"language", guidance::LanguageName(g->language)},
+                        {"state", g->state},
+                        {"cause", g->cause},
+                        {"actions", std::move(actions)},
+                        {"warning", g->warning},
+                        {"call_119", g->call_119},
+                        {"sources", std::move(sources)},
+                        {"text", g->text}};
+}
+
 json::value GuidanceJson(const guidance::KnowledgeBase* kb, const domain::Incident& i,
                          const domain::VitalsReading& reading, guidance::Language language) {
     if (kb == nullptr || i.level == domain::Level::kNormal) return nullptr;
@@ -80,21 +99,7 @@ json::value GuidanceJson(const guidance::KnowledgeBase* kb, const domain::Incide
     guidance::GuidanceRequest request =
         guidance::RequestFor(d, reading, language, i.kind == domain::IncidentKind::kFall);
     if (request.topics.empty()) return nullptr;  // e.g. an SOS press: nothing measured to explain
-    auto g = guidance::Compose(*kb, request);
-    if (!g.ok()) return nullptr;
-    json::array actions, sources;
-    for (const auto& a : g->actions) actions.emplace_back(a);
-    for (const auto& s : g->sources) {
-        sources.push_back(json::object{{"publisher", s.publisher}, {"title", s.title}, {"url", s.url}});
-    }
-    return json::object{{"language", guidance::LanguageName(language)},
-                        {"state", g->state},
-                        {"cause", g->cause},
-                        {"actions", std::move(actions)},
-                        {"warning", g->warning},
-                        {"call_119", g->call_119},
-                        {"sources", std::move(sources)},
-                        {"text", g->text}};
+    return ComposedJson(*kb, request);
 }
 
 }  // namespace
@@ -372,26 +377,9 @@ http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
     }
     json::object out = DetectionJson(d);
     out["abnormal"] = std::move(abnormal);
-    json::value guidance_json = nullptr;
-    if (knowledge_ && d.level != domain::Level::kNormal && !d.advice_only) {
-        auto g = guidance::Compose(*knowledge_, guidance::RequestFor(d, reading, LanguageOf(ctx.request)));
-        if (g.ok()) {
-            json::array actions, sources;
-            for (const auto& a : g->actions) actions.emplace_back(a);
-            for (const auto& s : g->sources) {
-                sources.push_back(json::object{{"publisher", s.publisher}, {"title", s.title}, {"url", s.url}});
-            }
-            guidance_json = json::object{{"language", guidance::LanguageName(g->language)},
-                                         {"state", g->state},
-                                         {"cause", g->cause},
-                                         {"actions", std::move(actions)},
-                                         {"warning", g->warning},
-                                         {"call_119", g->call_119},
-                                         {"sources", std::move(sources)},
-                                         {"text", g->text}};
-        }
-    }
-    out["guidance"] = std::move(guidance_json);
+    const bool needs_guidance = knowledge_ && d.level != domain::Level::kNormal && !d.advice_only;
+    out["guidance"] =
+        needs_guidance ? ComposedJson(*knowledge_, guidance::RequestFor(d, reading, LanguageOf(ctx.request))) : nullptr;
     return JsonResponse(200, out);
 }
 
@@ -447,15 +435,24 @@ http::Response Api::Impl::RequestGuardianLink(RequestContext& ctx) {
     return JsonResponse(201, json::object{{"link", LinkJson(*link)}});
 }
 
-http::Response Api::Impl::AcceptGuardianLink(RequestContext& ctx) {
-    auto id = PathId(ctx, "link_id");
-    if (!id.ok()) return ErrorResponse(id.status());
-    auto link = store_.FindGuardianLink(*id);
+namespace {
+// The live link of the path that the user is on (either side); kNotFound for anything else.
+Result<store::GuardianLink> MyLink(store::Store& store, const RequestContext& ctx) {
     const Status not_found = Status::Error(ErrorCode::kNotFound, "There is no such guardian link.");
-    if (!link.ok()) return ErrorResponse(link.status().code() == ErrorCode::kNotFound ? not_found : link.status());
+    auto id = PathId(ctx, "link_id");
+    if (!id.ok()) return not_found;
+    auto link = store.FindGuardianLink(*id);
+    if (!link.ok()) return link.status().code() == ErrorCode::kNotFound ? not_found : link.status();
+    if ((link->wearer != ctx.wearer() && link->guardian != ctx.wearer()) || link->state == "ended") return not_found;
+    return link;
+}
+}  // namespace
+
+http::Response Api::Impl::AcceptGuardianLink(RequestContext& ctx) {
+    auto link = MyLink(store_, ctx);
+    if (!link.ok()) return ErrorResponse(link.status());
     const bool is_wearer = link->wearer == ctx.wearer();
-    const bool is_guardian = link->guardian == ctx.wearer();
-    if ((!is_wearer && !is_guardian) || link->state == "ended") return ErrorResponse(not_found);
+    const bool is_guardian = !is_wearer;
     const bool asked_by_me =
         (is_wearer && link->requested_by == "wearer") || (is_guardian && link->requested_by == "guardian");
     if (asked_by_me) {
@@ -468,14 +465,8 @@ http::Response Api::Impl::AcceptGuardianLink(RequestContext& ctx) {
 }
 
 http::Response Api::Impl::EndGuardianLink(RequestContext& ctx) {
-    auto id = PathId(ctx, "link_id");
-    if (!id.ok()) return ErrorResponse(id.status());
-    auto link = store_.FindGuardianLink(*id);
-    const Status not_found = Status::Error(ErrorCode::kNotFound, "There is no such guardian link.");
-    if (!link.ok()) return ErrorResponse(link.status().code() == ErrorCode::kNotFound ? not_found : link.status());
-    if ((link->wearer != ctx.wearer() && link->guardian != ctx.wearer()) || link->state == "ended") {
-        return ErrorResponse(not_found);
-    }
+    auto link = MyLink(store_, ctx);
+    if (!link.ok()) return ErrorResponse(link.status());
     if (Status s = store_.EndGuardianLink(link->id, clock_.Now()); !s.ok()) return ErrorResponse(s);
     return JsonResponse(200, json::object{{"ended", true}});
 }

@@ -31,7 +31,8 @@ std::string_view ContentType(std::string_view path) {
 }
 
 bool SafeRelativePath(std::string_view p) {
-    if (p.empty() || p.front() == '/' || p.find('\\') != std::string_view::npos || p.find('\0') != std::string_view::npos) {
+    if (p.empty() || p.front() == '/' || p.find('\\') != std::string_view::npos ||
+        p.find('\0') != std::string_view::npos) {
         return false;
     }
     size_t start = 0;
