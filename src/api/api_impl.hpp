@@ -119,6 +119,7 @@ class Api::Impl {
           on_rule_profile_changed_(std::move(services.on_rule_profile_changed)),
           escalation_(services.escalation),
           knowledge_(services.knowledge),
+          rewriter_(services.rewriter),
           options_(std::move(options)),
           check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
           registry_(std::make_shared<prometheus::Registry>()),
@@ -334,6 +335,7 @@ class Api::Impl {
     std::function<void(int64_t)> on_rule_profile_changed_;
     escalation::EscalationService* escalation_;
     const guidance::KnowledgeBase* knowledge_;
+    guidance::AsyncRewriter* rewriter_;
     const ApiOptions options_;
     auth::SlidingWindowLimiter check_id_limiter_;
     Router router_;

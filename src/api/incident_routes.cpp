@@ -1,6 +1,7 @@
 // Emergency response (the seed's 3.1.3 and 6): incidents, "I'm OK", acknowledgement, snooze, SOS,
 // predict_model2; and guardianship, with the access checks every read of a wearer goes through.
 #include "api_impl.hpp"
+#include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/composer.hpp"
 
 namespace vg::api {
@@ -59,10 +60,8 @@ std::string PurposeOf(const std::string& key, const std::string& channel) {
     return "notification";
 }
 
-// The guidance for `request` as docs/api.md shows it; null when it cannot be composed.
-json::value ComposedJson(const guidance::KnowledgeBase& kb, const guidance::GuidanceRequest& request) {
-    auto g = guidance::Compose(kb, request);
-    if (!g.ok()) return nullptr;
+// Guidance as docs/api.md shows it.
+json::object GuidanceToJson(const Result<guidance::Guidance>& g) {
     json::array actions, sources;
     for (const auto& a : g->actions) actions.emplace_back(a);
     for (const auto& s : g->sources) {
@@ -78,8 +77,17 @@ json::value ComposedJson(const guidance::KnowledgeBase& kb, const guidance::Guid
                         {"text", g->text}};
 }
 
-json::value GuidanceJson(const guidance::KnowledgeBase* kb, const domain::Incident& i,
-                         const domain::VitalsReading& reading, guidance::Language language) {
+// The guidance for `request`; null when it cannot be composed.
+json::value ComposedJson(const guidance::KnowledgeBase& kb, const guidance::GuidanceRequest& request) {
+    auto g = guidance::Compose(kb, request);
+    if (!g.ok()) return nullptr;
+    return GuidanceToJson(g);
+}
+
+// An incident's guidance, with the LLM rewrite when one is configured: "pending" on the first read
+// (never waiting for the endpoint), then "done" with its text, or "fallback" with the reason.
+json::value GuidanceJson(const guidance::KnowledgeBase* kb, guidance::AsyncRewriter* rewriter,
+                         const domain::Incident& i, const domain::VitalsReading& reading, guidance::Language language) {
     if (kb == nullptr || i.level == domain::Level::kNormal) return nullptr;
     domain::Detection d;
     d.level = i.level;
@@ -99,7 +107,22 @@ json::value GuidanceJson(const guidance::KnowledgeBase* kb, const domain::Incide
     guidance::GuidanceRequest request =
         guidance::RequestFor(d, reading, language, i.kind == domain::IncidentKind::kFall);
     if (request.topics.empty()) return nullptr;  // e.g. an SOS press: nothing measured to explain
-    return ComposedJson(*kb, request);
+    auto g = guidance::Compose(*kb, request);
+    if (!g.ok()) return nullptr;
+    json::object out = GuidanceToJson(g);
+    if (rewriter != nullptr) {
+        const std::string key = "incident-" + std::to_string(i.id) + "-v" + std::to_string(i.version) + "-" +
+                                std::string(guidance::LanguageName(language));
+        const std::optional<guidance::RewriteResult> r = rewriter->Get(key, *g);
+        if (!r) {
+            out["rewrite"] = json::object{{"state", "pending"}};
+        } else if (r->rewritten) {
+            out["rewrite"] = json::object{{"state", "done"}, {"text", r->text}};
+        } else {
+            out["rewrite"] = json::object{{"state", "fallback"}, {"reason", r->reason}};
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -213,7 +236,7 @@ http::Response Api::Impl::ListIncidents(RequestContext& ctx) {
     json::array list;
     for (const domain::Incident& i : *rows) {
         json::object o = IncidentJson(i, user->profile.id, now);
-        if (i.open()) o["guidance"] = GuidanceJson(knowledge_, i, last, language);
+        if (i.open()) o["guidance"] = GuidanceJson(knowledge_, rewriter_, i, last, language);
         list.push_back(std::move(o));
     }
     return JsonResponse(200, json::object{{"incidents", std::move(list)}});
@@ -232,7 +255,7 @@ http::Response Api::Impl::GetIncident(RequestContext& ctx) {
     domain::VitalsReading last;
     if (auto r = store_.RecentReadings(incident->wearer, 1); r.ok() && !r->empty()) last = r->front().reading;
     json::object o = IncidentJson(*incident, user->profile.id, clock_.Now());
-    o["guidance"] = GuidanceJson(knowledge_, *incident, last, LanguageOf(ctx.request));
+    o["guidance"] = GuidanceJson(knowledge_, rewriter_, *incident, last, LanguageOf(ctx.request));
     json::array event_list, notifications;
     for (const auto& e : *events) {
         event_list.push_back(

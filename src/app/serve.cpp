@@ -19,6 +19,7 @@
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
+#include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/knowledge_base.hpp"
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
@@ -304,7 +305,7 @@ int RunServe(const ServeConfig& config) {
     } else {
         spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
     }
-    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     services.ingest = &ingest;
     services.live = &live_hub;
     services.profiles = &profiles;
@@ -313,6 +314,27 @@ int RunServe(const ServeConfig& config) {
     };
     services.escalation = &escalation;
     services.knowledge = knowledge->get();
+    std::unique_ptr<guidance::AsyncRewriter> rewriter;
+    if (!config.llm_base_url.empty()) {
+        guidance::LlmConfig llm;
+        llm.base_url = config.llm_base_url;
+        llm.api_key = config.llm_api_key;
+        llm.model = config.llm_model;
+        llm.timeout = config.llm_timeout;
+        auto created = guidance::LlmRewriter::Create(llm);
+        if (!created.ok()) {
+            spdlog::critical("cannot configure the LLM rewrite: {}", created.status().ToString());
+            escalation.Stop();
+            delivery.Stop();
+            bus.Stop();
+            store->Close();
+            return 1;
+        }
+        rewriter = std::make_unique<guidance::AsyncRewriter>(std::move(created).value());
+        services.rewriter = rewriter.get();
+        spdlog::info("incident guidance is rewritten by {} at {} (the composed text is shown first)", llm.model,
+                     llm.base_url);
+    }
     api::Api api(services, api_options);
 
     http::ServerOptions server_options;

@@ -67,6 +67,10 @@ struct RawServeOptions {
     std::string smtp_from;
     int delivery_threads = 2;
     std::string web_dir;
+    std::string llm_base_url;
+    std::string llm_api_key;
+    std::string llm_model;
+    std::string llm_timeout = "3s";
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -208,6 +212,14 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
          "VG_WEBHOOK_SECRET");
     text("--guardian-webhook-url", o.guardian_webhook_url, "Every guardian notification as JSON to this URL",
          "VG_GUARDIAN_WEBHOOK_URL");
+    text("--llm-base-url", o.llm_base_url,
+         "OpenAI-compatible endpoint that rewrites incident guidance (docs/guidance.md); empty: none",
+         "VG_LLM_BASE_URL");
+    serve.add_option("--llm-api-key", o.llm_api_key, "API key of the LLM endpoint (prefer the environment)")
+        ->envname("VG_LLM_API_KEY");
+    text("--llm-model", o.llm_model, "Model name for the LLM endpoint", "VG_LLM_MODEL");
+    text("--llm-timeout", o.llm_timeout, "Longest wait for one rewrite (the composed text is shown meanwhile)",
+         "VG_LLM_TIMEOUT");
     text("--web-dir", o.web_dir, "The built web dashboard (default ./web/dist, else the source tree's)", "VG_WEB_DIR");
     text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
     text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
@@ -331,6 +343,14 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.smtp_from = o.smtp_from;
     c.delivery_threads = o.delivery_threads;
     c.web_dir = o.web_dir;
+    c.llm_base_url = o.llm_base_url;
+    c.llm_api_key = o.llm_api_key;
+    c.llm_model = o.llm_model;
+    VG_RETURN_IF_ERROR(DurationInto(o.llm_timeout, "llm-timeout", c.llm_timeout));
+    if (!c.llm_base_url.empty() && c.llm_model.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "the LLM rewrite needs a model",
+                             {{"llm-model", "is required with --llm-base-url"}});
+    }
     if (c.session_idle_timeout > c.session_ttl) {
         return Status::Error(ErrorCode::kValidationFailed, "inconsistent session settings",
                              {{"session-idle-timeout", "must not be longer than --session-ttl"}});

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "vg/guidance/async_rewriter.hpp"
 #include "vg/http/server.hpp"
 
 namespace vg::guidance {
@@ -293,6 +294,42 @@ TEST(LlmRewriter, RefusesAConfigurationThatCannotWork) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), ErrorCode::kValidationFailed);
     EXPECT_EQ(r.status().fields().size(), 3u);
+}
+
+TEST(AsyncRewriter, FirstAskIsPendingThenTheRewriteIsCachedPerKey) {
+    FakeEndpoint endpoint;
+    endpoint.Answer(kGoodAnswer);
+    AsyncRewriter async(MakeRewriter(endpoint.base_url()));
+    const Guidance g = Sample(Level::kDanger);
+    EXPECT_FALSE(async.Get("incident-1-v1-ko", g).has_value()) << "never waits for the endpoint";
+    std::optional<RewriteResult> r;
+    for (int i = 0; i < 100 && !r; ++i) {
+        std::this_thread::sleep_for(20ms);
+        r = async.Get("incident-1-v1-ko", g);
+    }
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->rewritten) << r->reason;
+    EXPECT_EQ(r->text, kGoodAnswer);
+    EXPECT_EQ(endpoint.requests(), 1);
+    EXPECT_TRUE(async.Get("incident-1-v1-ko", g).has_value());
+    EXPECT_EQ(endpoint.requests(), 1) << "cached: asked once per key";
+}
+
+TEST(AsyncRewriter, AFailingEndpointCachesTheFallbackWithItsReason) {
+    FakeEndpoint endpoint;
+    endpoint.Fail(500);
+    AsyncRewriter async(MakeRewriter(endpoint.base_url()));
+    const Guidance g = Sample(Level::kCaution);
+    EXPECT_FALSE(async.Get("k", g).has_value());
+    std::optional<RewriteResult> r;
+    for (int i = 0; i < 100 && !r; ++i) {
+        std::this_thread::sleep_for(20ms);
+        r = async.Get("k", g);
+    }
+    ASSERT_TRUE(r.has_value());
+    EXPECT_FALSE(r->rewritten);
+    EXPECT_EQ(r->text, g.text);
+    EXPECT_FALSE(r->reason.empty());
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ namespace {
 
 using testing::HttpClient;
 constexpr const char* kSecret = "e2e-webhook-secret-0123456789";
+constexpr const char* kRewrite =
+    "1. 지금 심박이 매우 빠릅니다.\n2. 원인은 부정맥일 수 있습니다.\n3. 바로 앉아서 쉬세요.\n4. 지금 119에 신고하세요.";
 
 // An HTTP receiver on loopback that records what it is sent (the 119 dispatch centre, a care centre).
 class Sink {
@@ -32,6 +34,14 @@ class Sink {
             std::lock_guard lock(mu_);
             requests_.push_back(r);
             http::Response resp;
+            if (r.path == "/v1/chat/completions") {  // an OpenAI-compatible endpoint for the guidance rewrite
+                resp.status = 200;
+                resp.set_header("Content-Type", "application/json");
+                resp.body = json::serialize(json::object{
+                    {"choices", json::array{json::object{
+                                    {"message", json::object{{"role", "assistant"}, {"content", kRewrite}}}}}}});
+                return resp;
+            }
             resp.status = 202;
             resp.body = "{}";
             return resp;
@@ -191,6 +201,27 @@ TEST_F(IncidentE2eTest, SosDispatchesAtOnceWithTheLocationAndValidatesIt) {
     auto calls = sink_.WaitFor("/119", 1, std::chrono::seconds(10));
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_NE(calls[0].body.find("37.57"), std::string::npos) << calls[0].body;
+}
+
+TEST_F(IncidentE2eTest, GuidanceIsRewrittenByTheConfiguredLlmWithoutWaitingForIt) {
+    StartServer({"--countdown", "5s", "--llm-base-url", sink_.Url(""), "--llm-model", "test-model"});
+    HttpClient wearer = Client();
+    SignupAndLogin(wearer, "llm_han");
+    const json::value incident = OpenDanger(wearer);
+    // The first read never waits: the composed guidance, and the rewrite pending.
+    EXPECT_FALSE(incident.at("guidance").at("text").as_string().empty());
+    EXPECT_EQ(incident.at("guidance").at("rewrite").at("state").as_string(), "pending");
+    const std::string path = "/api/incidents/" + std::to_string(incident.at("id").as_int64());
+    std::string state, text;
+    for (int i = 0; i < 50 && state != "done"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const json::value rewrite = wearer.Get(path).json().at("incident").at("guidance").at("rewrite");
+        state = std::string(rewrite.at("state").as_string());
+        if (state == "done") text = std::string(rewrite.at("text").as_string());
+    }
+    EXPECT_EQ(state, "done");
+    EXPECT_EQ(text, kRewrite);
+    EXPECT_FALSE(sink_.Received("/v1/chat/completions").empty());
 }
 
 TEST_F(IncidentE2eTest, PredictModel2NamesTheAbnormalVitalsWithGuidance) {

@@ -18,6 +18,7 @@
 #include "vg/auth/account_service.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/escalation/escalation_service.hpp"
+#include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/knowledge_base.hpp"
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
@@ -61,13 +62,15 @@ struct ApiServices {
     // Emergency response (incidents, SOS) and what-to-do guidance; routes answer 503 without them.
     escalation::EscalationService* escalation = nullptr;
     const guidance::KnowledgeBase* knowledge = nullptr;
+    // Optional LLM rewrite of incident guidance (docs/guidance.md); without it, none is offered.
+    guidance::AsyncRewriter* rewriter = nullptr;
 };
 
 class Api {
   public:
     Api(ApiServices services, ApiOptions options);
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
-        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
               std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;

@@ -60,6 +60,11 @@ struct ServeConfig {
     std::string smtp_url;                   // e-mail channel, e.g. smtp://mail.example:587
     std::string smtp_from;
     int delivery_threads = 2;
+    // Optional LLM rewrite of guidance (an OpenAI-compatible chat endpoint); empty URL: none.
+    std::string llm_base_url;
+    std::string llm_api_key;
+    std::string llm_model;
+    std::chrono::milliseconds llm_timeout{3000};
     std::string web_dir;  // the built dashboard; empty: ./web/dist, else the source tree's, when built
 };
 
