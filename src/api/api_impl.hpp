@@ -11,6 +11,9 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
@@ -317,6 +320,7 @@ class Api::Impl {
     // guardian of (the read is audit-logged as `action`). kNotFound for anyone else, so that a stranger
     // cannot even learn whether the wearer exists. Device requests always read their own wearer.
     Result<int64_t> TargetWearer(RequestContext& ctx, std::string_view action);
+    void CloseGuardianStreams(int64_t guardian, int64_t wearer);
     // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
     Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);
     http::Response SetRuleProfile(RequestContext& ctx);
@@ -336,6 +340,11 @@ class Api::Impl {
     escalation::EscalationService* escalation_;
     const guidance::KnowledgeBase* knowledge_;
     guidance::AsyncRewriter* rewriter_;
+    // Live streams a guardian opened on a wearer, closed when their link ends (a guardian who is no
+    // longer linked must not keep watching through a socket opened before).
+    std::mutex guardian_streams_mu_;
+    std::multimap<std::pair<int64_t, int64_t>, std::weak_ptr<http::WebSocketConnection>>
+        guardian_streams_;  // GUARDED_BY(guardian_streams_mu_); (guardian, wearer)
     const ApiOptions options_;
     auth::SlidingWindowLimiter check_id_limiter_;
     Router router_;

@@ -491,7 +491,21 @@ http::Response Api::Impl::EndGuardianLink(RequestContext& ctx) {
     auto link = MyLink(store_, ctx);
     if (!link.ok()) return ErrorResponse(link.status());
     if (Status s = store_.EndGuardianLink(link->id, clock_.Now()); !s.ok()) return ErrorResponse(s);
+    CloseGuardianStreams(link->guardian, link->wearer);
     return JsonResponse(200, json::object{{"ended", true}});
+}
+
+void Api::Impl::CloseGuardianStreams(int64_t guardian, int64_t wearer) {
+    std::vector<std::shared_ptr<http::WebSocketConnection>> open;
+    {
+        std::lock_guard lock(guardian_streams_mu_);
+        auto [first, last] = guardian_streams_.equal_range({guardian, wearer});
+        for (auto it = first; it != last; ++it) {
+            if (auto c = it->second.lock()) open.push_back(std::move(c));
+        }
+        guardian_streams_.erase(first, last);
+    }
+    for (auto& c : open) c->Close();
 }
 
 }  // namespace vg::api

@@ -183,6 +183,7 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
     if (!live_) return refuse(Unavailable("The live stream"));
     auto auth = accounts_.Authenticate(CookieValue(request, kSessionCookie));
     if (!auth.ok()) return refuse(auth.status());
+    const int64_t viewer = auth->user.unique_num;
     int64_t wearer = auth->user.unique_num;
     std::string wearer_id = auth->user.profile.id;
     int level = auth->user.danger_degree;
@@ -199,8 +200,15 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
     }
     auto subscriber = std::make_shared<std::shared_ptr<WebSocketSubscriber>>();
     live::LiveHub* hub = live_;
-    decision.callbacks.on_open = [hub, wearer, wearer_id, level,
+    decision.callbacks.on_open = [this, hub, viewer, wearer, wearer_id, level,
                                   subscriber](std::shared_ptr<http::WebSocketConnection> connection) {
+        if (viewer != wearer) {
+            std::lock_guard lock(guardian_streams_mu_);
+            for (auto it = guardian_streams_.begin(); it != guardian_streams_.end();) {
+                it = it->second.expired() ? guardian_streams_.erase(it) : std::next(it);  // tidy up closed ones
+            }
+            guardian_streams_.emplace(std::make_pair(viewer, wearer), connection);
+        }
         connection->SendText(
             json::serialize(json::object{{"type", "hello"},
                                          {"wearer", wearer_id},

@@ -8,6 +8,7 @@
 #include "e2e_fixture.hpp"
 #include "vg/http/server.hpp"
 #include "vg/notify/webhook.hpp"
+#include "vg/testing/websocket_client.hpp"
 
 namespace vg::e2e {
 namespace {
@@ -289,9 +290,26 @@ TEST_F(IncidentE2eTest, StrangersAndUnlinkedGuardiansSeeNothingLinkedGuardiansAc
     std::this_thread::sleep_for(std::chrono::seconds(6));
     EXPECT_TRUE(sink_.Received("/119").empty()) << "the acknowledgement cancelled the countdown";
 
-    // Either side ends the link; then the guardian sees nothing again.
+    // The guardian watches live; a stranger cannot open that stream.
+    const std::string origin = "http://127.0.0.1:" + std::to_string(server_->port());
+    testing::WebSocketClient live;
+    auto opened = live.Connect(server_->port(), "/api/stream?wearer=role_wearer",
+                               {{"Cookie", "vg_session=" + *guardian.cookie("vg_session")}, {"Origin", origin}});
+    ASSERT_TRUE(opened.accepted()) << opened.status << " " << opened.body;
+    auto hello = live.ReceiveJson(std::chrono::seconds(5));
+    ASSERT_TRUE(hello.has_value());
+    EXPECT_EQ(hello->at("wearer").as_string(), "role_wearer");
+    testing::WebSocketClient snoop;
+    EXPECT_EQ(snoop
+                  .Connect(server_->port(), "/api/stream?wearer=role_wearer",
+                           {{"Cookie", "vg_session=" + *stranger.cookie("vg_session")}, {"Origin", origin}})
+                  .status,
+              404);
+
+    // Either side ends the link; then the guardian sees nothing again, and the open stream is closed.
     ASSERT_EQ(wearer.Delete("/api/guardians/" + std::to_string(link)).status, 200);
     EXPECT_EQ(guardian.Get(path).status, 404);
+    EXPECT_TRUE(live.WaitClosed(std::chrono::seconds(5))) << "a former guardian must not keep watching";
 }
 
 }  // namespace
