@@ -1,0 +1,77 @@
+// One reading's features plus a status prediction (issue goal: <= 30 us), with a model of the
+// shipped size trained on synthetic rows (the latency depends on the trees, not on what they learnt).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "vg/models/booster.hpp"
+#include "vg/models/features.hpp"
+
+namespace vg::models {
+namespace {
+
+Booster TrainedModel() {
+    std::mt19937 rng(1);
+    std::normal_distribution<float> noise(0, 1);
+    auto make = [&](size_t n, Matrix& m, std::vector<float>& y) {
+        m.rows = n;
+        m.cols = kFeatureCount;
+        for (size_t i = 0; i < n; ++i) {
+            const int cls = static_cast<int>(i % 3);
+            for (size_t k = 0; k < kFeatureCount; ++k) m.values.push_back(noise(rng) + (k < 4 ? cls * 2.0f : 0));
+            y.push_back(static_cast<float>(cls));
+        }
+    };
+    Matrix train, valid;
+    std::vector<float> yt, yv;
+    make(6000, train, yt);
+    make(1500, valid, yv);
+    TrainOptions o;
+    o.max_rounds = 150;
+    o.early_stopping_rounds = 1000;  // keep every round: the worst case for latency
+    return std::move(Booster::Train(train, yt, valid, yv, o)).value();
+}
+
+void BM_FeaturesAndStatusPrediction(benchmark::State& state) {
+    static Booster model = TrainedModel();
+    FeatureTracker tracker;
+    ExercisePca pca;
+    domain::VitalsReading r;
+    int64_t minute = 0;
+    Matrix row;
+    row.rows = 1;
+    row.cols = kFeatureCount;
+    row.values.resize(kFeatureCount);
+    for (auto _ : state) {
+        r.measured_at = FromUnixMillis(1'800'000'000'000 + (minute++) * 60'000);
+        r.set(domain::Metric::kHeartRate, 70 + static_cast<double>(minute % 20));
+        r.set(domain::Metric::kRespirationRate, 15);
+        r.set(domain::Metric::kSpo2, 97);
+        r.set(domain::Metric::kSkinTemp, 33.5);
+        r.set(domain::Metric::kSteps, 0);
+        r.set(domain::Metric::kCalories, 1.1);
+        const FeatureVector f = tracker.Extract(r, pca);
+        std::copy(f.begin(), f.end(), row.values.begin());
+        auto p = model.Predict(row);
+        benchmark::DoNotOptimize(p);
+    }
+    state.counters["rounds"] = model.rounds();
+}
+BENCHMARK(BM_FeaturesAndStatusPrediction);
+
+void BM_FeaturesOnly(benchmark::State& state) {
+    FeatureTracker tracker;
+    ExercisePca pca;
+    domain::VitalsReading r;
+    int64_t minute = 0;
+    for (auto _ : state) {
+        r.measured_at = FromUnixMillis(1'800'000'000'000 + (minute++) * 60'000);
+        r.set(domain::Metric::kHeartRate, 70 + static_cast<double>(minute % 20));
+        r.set(domain::Metric::kSpo2, 97);
+        benchmark::DoNotOptimize(tracker.Extract(r, pca));
+    }
+}
+BENCHMARK(BM_FeaturesOnly);
+
+}  // namespace
+}  // namespace vg::models
