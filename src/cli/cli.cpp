@@ -4,6 +4,7 @@
 #include <charconv>
 #include <iostream>
 
+#include "model_commands.hpp"
 #include "vg/app/logging.hpp"
 #include "vg/escalation/escalation.hpp"
 #include "vg/sim/simulate.hpp"
@@ -455,6 +456,8 @@ int RunCli(int argc, const char* const* argv) {
                                               "Drive a running server with a simulated watch fleet and score its "
                                               "detections (see `vitalguard simulate --help`)"),
                           simulate_args);
+    ModelCommandArgs model_args;
+    DefineModelCommands(app, model_args);
     std::vector<std::string> args(argv, argv + argc);
     try {
         app.parse(argc, argv);
@@ -466,6 +469,13 @@ int RunCli(int argc, const char* const* argv) {
         return 0;
     }
     if (app.got_subcommand("simulate")) return sim::RunSimulateCommand(simulate_args, std::cout, std::cerr);
+    if (app.got_subcommand("dataset")) return RunDatasetCommand(model_args);
+    if (app.got_subcommand("train")) {
+        std::string line = "vitalguard";
+        for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
+        return RunTrainCommand(model_args, line);
+    }
+    if (app.got_subcommand("eval")) return RunEvalCommand(model_args);
     auto command = ParseServeCommand(args);
     if (!command.ok()) {
         if (command.status().code() == ErrorCode::kBadRequest) {

@@ -203,3 +203,108 @@ TEST(BoosterTest, TrainsStopsEarlyAndRoundTripsWithIdenticalPredictions) {
 
 }  // namespace
 }  // namespace vg::models
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vg/models/status_model.hpp"
+
+namespace vg::models {
+namespace {
+
+// 40 wearers an hour each; some have a tachycardia (danger) or a fever (caution) half-way, and some
+// exercise (a high heart rate that is normal): labels are the truth, not a threshold on one reading.
+Dataset SyntheticFleet() {
+    Dataset d;
+    d.has_causes = true;
+    std::mt19937 rng(11);
+    std::normal_distribution<double> noise(0, 1.5);
+    for (int w = 0; w < 40; ++w) {
+        for (int m = 0; m < 60; ++m) {
+            LabelledReading r;
+            r.wearer = "w" + std::to_string(w);
+            const bool late = m >= 30;
+            double hr = 68 + noise(rng), temp = 33.5 + noise(rng) / 10, steps = 0, cal = 1.1;
+            if (w % 4 == 1 && late) {
+                hr = 150 + noise(rng);
+                r.status = 2;
+                r.causes = {1, 0, 0, 0};
+            } else if (w % 4 == 2 && late) {
+                temp = 35.5 + noise(rng) / 10;
+                r.status = 1;
+                r.causes = {0, 0, 1, 0};
+            } else if (w % 4 == 3 && late) {
+                hr = 135 + noise(rng);
+                steps = 120;
+                cal = 6.5;
+            }
+            r.reading = Reading(m, hr, 15, 97, temp, steps, cal);
+            d.rows.push_back(r);
+        }
+    }
+    return d;
+}
+
+TEST(StatusModelTest, TrainsOnWearersSavesLoadsAndPredictsIdentically) {
+    const Dataset data = SyntheticFleet();
+    TrainSettings settings;
+    settings.booster.max_rounds = 60;
+    settings.data_description = "synthetic";
+    settings.command = "test";
+    auto model = StatusModel::Train(ModelKind::kStatus, data, settings);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    ASSERT_EQ(model->test_metrics().size(), 1u);
+    EXPECT_GT(model->test_metrics()[0].accuracy, 0.9);
+    EXPECT_EQ(model->manifest().at("split").at("by").as_string(), "wearer");
+    EXPECT_EQ(model->manifest().at("features").as_array().size(), kFeatureCount);
+
+    const auto dir = std::filesystem::temp_directory_path() / ("vg-models-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    ASSERT_TRUE(model->Save(dir.string(), "status").ok());
+    auto loaded = StatusModel::Load(dir.string(), "status");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    FeatureTracker a, b;
+    for (int m = 0; m < 40; ++m) {
+        const auto r = Reading(m, m < 20 ? 70 : 150);
+        auto pa = model->Predict(a.Extract(r, model->pca()));
+        auto pb = loaded->Predict(b.Extract(r, loaded->pca()));
+        ASSERT_TRUE(pa.ok() && pb.ok());
+        EXPECT_EQ(*pa, *pb) << "minute " << m;
+    }
+    // The held-out evaluation is reproducible from the files.
+    auto again = loaded->Evaluate(data, Split::kTest);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ((*again)[0].confusion, model->test_metrics()[0].confusion);
+
+    // A manifest from another feature set is refused with the field named.
+    std::ofstream(dir / "bad.manifest.json") << R"({"kind": "status", "features": ["heart_rate"]})";
+    auto bad = StatusModel::Load(dir.string(), "bad");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().fields().at(0).field, "features");
+    std::filesystem::remove_all(dir);
+}
+
+TEST(StatusModelTest, CauseModelNamesTheMetricAtFault) {
+    const Dataset data = SyntheticFleet();
+    TrainSettings settings;
+    settings.booster.max_rounds = 40;
+    auto model = StatusModel::Train(ModelKind::kCause, data, settings);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    EXPECT_EQ(model->test_metrics().size(), 4u);
+    FeatureTracker t;
+    FeatureVector f{};
+    for (int m = 0; m < 35; ++m) f = t.Extract(Reading(m, 150), model->pca());
+    auto p = model->Predict(f);
+    ASSERT_TRUE(p.ok());
+    ASSERT_EQ(p->size(), 4u);
+    EXPECT_GT((*p)[0], 0.5) << "heart rate at fault";
+    EXPECT_LT((*p)[2], 0.5) << "skin temperature fine";
+    Dataset no_causes = data;
+    no_causes.has_causes = false;
+    EXPECT_EQ(StatusModel::Train(ModelKind::kCause, no_causes, settings).status().code(), ErrorCode::kValidationFailed);
+}
+
+}  // namespace
+}  // namespace vg::models

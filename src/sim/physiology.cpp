@@ -291,64 +291,73 @@ std::optional<SimReading> WearerSimulator::GenerateSlot(int64_t slot) {
     n[Idx(Metric::kCalories)] = b.kcal_per_min * (1.0 - 0.1 * sleep) + 0.045 * cadence;
 
     Means m = normal;
-    auto& v = m.v;
+    // The wearer's true physiological state: the normal means moved by the vital-sign emergencies
+    // only — exercise is healthy physiology, a spike is the sensor, not the wearer (docs/models.md).
+    Means truth = normal;
     bool lost = false;
     const PlacedEvent* spike = nullptr;
     for (const PlacedEvent& e : plan_.events) {
         const double p = Progress(e, t);
         if (p <= 0) continue;
         const double target = e.spec.target;
-        auto toward = [&](Metric metric) { v[Idx(metric)] += (target - v[Idx(metric)]) * p; };
-        switch (e.spec.type) {
-            case EventType::kTachycardia:
-                toward(Metric::kHeartRate);
-                v[Idx(Metric::kRespirationRate)] += 2 * p;
-                break;
-            case EventType::kBradycardia:
-                toward(Metric::kHeartRate);
-                break;
-            case EventType::kHypoxaemia:
-                toward(Metric::kSpo2);
-                v[Idx(Metric::kHeartRate)] += 12 * p;
-                v[Idx(Metric::kRespirationRate)] += 4 * p;
-                break;
-            case EventType::kTachypnoea:
-                toward(Metric::kRespirationRate);
-                v[Idx(Metric::kHeartRate)] += 10 * p;
-                break;
-            case EventType::kBradypnoea:
-                toward(Metric::kRespirationRate);
-                v[Idx(Metric::kSpo2)] -= 2 * p;
-                break;
-            case EventType::kFeverTrend:
-                v[Idx(Metric::kSkinTemp)] += target * p;
-                v[Idx(Metric::kHeartRate)] += 5 * target * p;
-                v[Idx(Metric::kRespirationRate)] += target * p;
-                break;
-            case EventType::kHypothermiaTrend:
-                v[Idx(Metric::kSkinTemp)] += target * p;
-                v[Idx(Metric::kHeartRate)] += 2 * target * p;
-                break;
-            case EventType::kExercise:
-                toward(Metric::kHeartRate);
-                v[Idx(Metric::kRespirationRate)] += 8 * p;
-                v[Idx(Metric::kSkinTemp)] -= 0.4 * p;
-                break;
-            case EventType::kSensorSpike:
-                spike = &e;
-                break;
-            case EventType::kSignalLoss:
-                lost = true;
-                break;
-            case EventType::kGlucoseLow:
-            case EventType::kGlucoseHigh:
-                toward(Metric::kGlucose);
-                break;
-            case EventType::kGlucoseFastDrop:
-                v[Idx(Metric::kGlucose)] *= 1.0 - target / 100.0 * p;
-                break;
+        const bool physiological =
+            IsEmergency(e.spec.type) && e.spec.type != EventType::kSignalLoss && !NeedsGlucose(e.spec.type);
+        for (Means* means : {&m, &truth}) {
+            if (means == &truth && !physiological) continue;
+            auto& v = means->v;
+            auto toward = [&](Metric metric) { v[Idx(metric)] += (target - v[Idx(metric)]) * p; };
+            switch (e.spec.type) {
+                case EventType::kTachycardia:
+                    toward(Metric::kHeartRate);
+                    v[Idx(Metric::kRespirationRate)] += 2 * p;
+                    break;
+                case EventType::kBradycardia:
+                    toward(Metric::kHeartRate);
+                    break;
+                case EventType::kHypoxaemia:
+                    toward(Metric::kSpo2);
+                    v[Idx(Metric::kHeartRate)] += 12 * p;
+                    v[Idx(Metric::kRespirationRate)] += 4 * p;
+                    break;
+                case EventType::kTachypnoea:
+                    toward(Metric::kRespirationRate);
+                    v[Idx(Metric::kHeartRate)] += 10 * p;
+                    break;
+                case EventType::kBradypnoea:
+                    toward(Metric::kRespirationRate);
+                    v[Idx(Metric::kSpo2)] -= 2 * p;
+                    break;
+                case EventType::kFeverTrend:
+                    v[Idx(Metric::kSkinTemp)] += target * p;
+                    v[Idx(Metric::kHeartRate)] += 5 * target * p;
+                    v[Idx(Metric::kRespirationRate)] += target * p;
+                    break;
+                case EventType::kHypothermiaTrend:
+                    v[Idx(Metric::kSkinTemp)] += target * p;
+                    v[Idx(Metric::kHeartRate)] += 2 * target * p;
+                    break;
+                case EventType::kExercise:
+                    toward(Metric::kHeartRate);
+                    v[Idx(Metric::kRespirationRate)] += 8 * p;
+                    v[Idx(Metric::kSkinTemp)] -= 0.4 * p;
+                    break;
+                case EventType::kSensorSpike:
+                    spike = &e;
+                    break;
+                case EventType::kSignalLoss:
+                    lost = true;
+                    break;
+                case EventType::kGlucoseLow:
+                case EventType::kGlucoseHigh:
+                    toward(Metric::kGlucose);
+                    break;
+                case EventType::kGlucoseFastDrop:
+                    v[Idx(Metric::kGlucose)] *= 1.0 - target / 100.0 * p;
+                    break;
+            }
         }
     }
+    const auto& v = m.v;
 
     // Noise is drawn for every slot, sent or not, so that dropouts do not shift the random stream.
     domain::VitalsReading reading;
@@ -379,7 +388,30 @@ std::optional<SimReading> WearerSimulator::GenerateSlot(int64_t slot) {
         return std::nullopt;
     }
     Track(t, reading, normal);
-    return SimReading{slot + 1, std::move(reading)};
+    SimReading out{slot + 1, std::move(reading), 0, 0};
+    TruthOf(truth, normal, out);
+    return out;
+}
+
+void WearerSimulator::TruthOf(const Means& truth, const Means& normal, SimReading& out) {
+    int status = 0;
+    uint8_t causes = 0;
+    auto grade = [&](Metric metric, int level) {
+        if (level == 0) return;
+        status = std::max(status, level);
+        causes |= static_cast<uint8_t>(1u << static_cast<unsigned>(metric));
+    };
+    // NEWS2 score 2-3 bands on the noise-free values (score 1 is within what healthy older adults show).
+    const double hr = truth.v[Idx(Metric::kHeartRate)];
+    grade(Metric::kHeartRate, hr >= 131 || hr <= 40 ? 2 : (hr >= 111 || hr <= 50 ? 1 : 0));
+    const double rr = truth.v[Idx(Metric::kRespirationRate)];
+    grade(Metric::kRespirationRate, rr >= 25 || rr <= 8 ? 2 : (rr >= 21 || rr <= 11 ? 1 : 0));
+    const double spo2 = truth.v[Idx(Metric::kSpo2)];
+    grade(Metric::kSpo2, spo2 <= 91 ? 2 : (spo2 <= 93 ? 1 : 0));
+    const double temp = truth.v[Idx(Metric::kSkinTemp)] - normal.v[Idx(Metric::kSkinTemp)];
+    grade(Metric::kSkinTemp, std::abs(temp) >= 1.5 ? 1 : 0);
+    out.truth_status = status;
+    out.truth_causes = causes;
 }
 
 void WearerSimulator::Track(TimePoint t, const domain::VitalsReading& reading, const Means& normal) {

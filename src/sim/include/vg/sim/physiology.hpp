@@ -88,6 +88,11 @@ FleetPlan PlanFleet(const Scenario& scenario, TimePoint start);
 struct SimReading {
     int64_t seq = 0;  // the slot number + 1 (a dropped reading leaves a gap)
     domain::VitalsReading reading;
+    // Ground truth for training models (docs/models.md): the wearer's true state from the
+    // noise-free values of the vital-sign emergencies only (exercise and sensor spikes are normal):
+    // 0 normal, 1 caution, 2 danger, and the metrics at fault as bits (1 << Metric).
+    int truth_status = 0;
+    uint8_t truth_causes = 0;
 };
 
 class WearerSimulator {
@@ -124,6 +129,7 @@ class WearerSimulator {
         std::array<double, domain::kMetricCount> v{};
     };
 
+    static void TruthOf(const Means& truth, const Means& normal, SimReading& out);
     TimePoint SlotTime(int64_t slot) const { return fleet_.start + fleet_.interval * slot; }
     double LocalHour(TimePoint t) const;
     double SleepLevel(double hour) const;

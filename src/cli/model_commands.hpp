@@ -1,0 +1,28 @@
+#pragma once
+// `vitalguard dataset | train | eval` (docs/models.md). Private to the cli module.
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+namespace vg::cli {
+
+struct ModelCommandArgs {
+    std::string scenario;
+    std::string out;
+    std::optional<uint64_t> seed;
+    std::string kind = "status";
+    std::string data;
+    std::string model_dir = "models";
+    int max_rounds = 400;
+    std::string describe;
+    std::string split = "test";
+    std::string report;
+};
+
+void DefineModelCommands(CLI::App& app, ModelCommandArgs& args);
+int RunDatasetCommand(const ModelCommandArgs& args);
+int RunTrainCommand(const ModelCommandArgs& args, const std::string& command_line);
+int RunEvalCommand(const ModelCommandArgs& args);
+
+}  // namespace vg::cli

@@ -1,0 +1,91 @@
+#pragma once
+// The status model (0 normal, 1 caution, 2 danger) and the cause model (one binary output each for
+// heart rate, respiration, skin temperature and SpO2, trained on caution/danger rows): training with
+// a split by wearer, evaluation on held-out wearers, and the files in models/ (docs/models.md):
+//   <name>.json           the XGBoost model(s)
+//   <name>.manifest.json  version, feature list, exercise_pca parameters, data description,
+//                         hyper-parameters, held-out metrics, the command that made it
+//
+// Thread-safety: a loaded model is immutable; Predict may be called from any thread.
+
+#include <array>
+#include <boost/json/object.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vg/models/booster.hpp"
+#include "vg/models/dataset.hpp"
+#include "vg/models/features.hpp"
+
+namespace vg::models {
+
+enum class ModelKind { kStatus, kCause };
+std::string_view ModelKindName(ModelKind kind);  // "status", "cause"
+
+struct TrainSettings {
+    uint64_t split_seed = 20261123;  // the split by wearer
+    TrainOptions booster;
+    std::string data_description;  // e.g. "simulated fleet sim/scenarios/training.json, seed 1"
+    std::string command;           // the command line that trains it (written to the manifest)
+};
+
+// Held-out metrics. Status: 3 classes. Cause: per metric, a 2-class table (0 normal, 1 at fault).
+struct ClassMetrics {
+    double precision = 0, recall = 0, f1 = 0;
+    int support = 0;
+};
+struct Evaluation {
+    int rows = 0;
+    int wearers = 0;
+    double accuracy = 0;
+    std::vector<ClassMetrics> classes;
+    std::vector<std::vector<int>> confusion;  // [true][predicted]
+    // Calibration: rows binned by the predicted class's probability (10 bins of 0.1): count, mean
+    // predicted probability, observed accuracy.
+    struct Bin {
+        int count = 0;
+        double mean_probability = 0;
+        double accuracy = 0;
+    };
+    std::vector<Bin> calibration;
+    double macro_f1 = 0;
+};
+
+class StatusModel {
+  public:
+    // Trains on the training wearers of `data`, stops early on the validation wearers, evaluates on
+    // the test wearers. Cause models train one booster per cause metric on rows with status >= 1.
+    // kValidationFailed when a split is empty or the cause columns are missing for kCause.
+    static Result<StatusModel> Train(ModelKind kind, const Dataset& data, const TrainSettings& settings,
+                                     const std::function<void(const std::string&)>& progress = {});
+    static Result<StatusModel> Load(const std::string& dir, const std::string& name);
+    Status Save(const std::string& dir, const std::string& name) const;
+
+    ModelKind kind() const { return kind_; }
+    const ExercisePca& pca() const { return pca_; }
+    const boost::json::object& manifest() const { return manifest_; }
+    // The held-out evaluation made at training time (status: one; cause: one per metric).
+    const std::vector<Evaluation>& test_metrics() const { return test_; }
+
+    // Status: 3 probabilities. Cause: 4 probabilities (kCauseMetrics order).
+    Result<std::vector<float>> Predict(const FeatureVector& features) const;
+    // Evaluates on the rows of `data` whose wearer is in `split` (all rows when nullopt).
+    Result<std::vector<Evaluation>> Evaluate(const Dataset& data, std::optional<Split> split) const;
+
+  private:
+    ModelKind kind_ = ModelKind::kStatus;
+    ExercisePca pca_;
+    std::vector<Booster> boosters_;  // status: 1; cause: 4
+    boost::json::object manifest_;
+    std::vector<Evaluation> test_;
+    uint64_t split_seed_ = 0;
+};
+
+boost::json::object EvaluationJson(const Evaluation& e, const std::vector<std::string>& class_names);
+// A self-contained HTML page with the confusion matrix as a coloured table, and the calibration.
+std::string EvaluationHtml(const std::string& title, const Evaluation& e, const std::vector<std::string>& class_names);
+std::string EvaluationText(const Evaluation& e, const std::vector<std::string>& class_names);
+
+}  // namespace vg::models
