@@ -8,6 +8,7 @@
 #include "vg/models/booster.hpp"
 #include "vg/models/dataset.hpp"
 #include "vg/models/features.hpp"
+#include "vg/models/tree_ensemble.hpp"
 
 namespace vg::models {
 namespace {
@@ -190,6 +191,16 @@ TEST(BoosterTest, TrainsStopsEarlyAndRoundTripsWithIdenticalPredictions) {
     auto q = loaded->Predict(test);
     ASSERT_TRUE(q.ok());
     EXPECT_EQ(*p, *q) << "identical predictions after save/load";
+    // The native evaluator used for serving gives XGBoost's probabilities.
+    auto native = TreeEnsemble::FromXgboostJson(*json);
+    ASSERT_TRUE(native.ok()) << native.status().ToString();
+    ASSERT_EQ(native->num_outputs(), 3u);
+    for (size_t i = 0; i < test.rows; ++i) {
+        float out[3];
+        native->Predict(test.values.data() + i * test.cols, out);
+        for (size_t c = 0; c < 3; ++c) EXPECT_NEAR(out[c], (*p)[i * 3 + c], 1e-5) << "row " << i;
+    }
+    EXPECT_FALSE(TreeEnsemble::FromXgboostJson(R"({"learner": {}})").ok());
     // Bad input is an error, not a crash.
     Matrix wrong;
     wrong.rows = 1;

@@ -182,6 +182,11 @@ Result<StatusModel> StatusModel::Train(ModelKind kind, const Dataset& data, cons
             {"target", what}, {"rounds", booster->rounds()}, {"best_validation_loss", booster->best_valid_loss()}});
         metrics.push_back(
             json::object{{"target", what}, {"test", EvaluationJson(model.test_.back(), ClassNamesFor(kind))}});
+        auto saved = booster->SaveJson();
+        if (!saved.ok()) return saved.status();
+        auto ensemble = TreeEnsemble::FromXgboostJson(*saved);
+        if (!ensemble.ok()) return ensemble.status();
+        model.ensembles_.push_back(std::move(ensemble).value());
         model.boosters_.push_back(std::move(booster).value());
     }
     json::array features;
@@ -267,21 +272,23 @@ Result<StatusModel> StatusModel::Load(const std::string& dir, const std::string&
         if (!text.ok()) return text.status();
         auto booster = Booster::LoadJson(*text);
         if (!booster.ok()) return booster.status();
+        auto ensemble = TreeEnsemble::FromXgboostJson(*text);
+        if (!ensemble.ok()) return ensemble.status();
+        model.ensembles_.push_back(std::move(ensemble).value());
         model.boosters_.push_back(std::move(booster).value());
     }
     return model;
 }
 
 Result<std::vector<float>> StatusModel::Predict(const FeatureVector& features) const {
-    Matrix row;
-    row.rows = 1;
-    row.cols = kFeatureCount;
-    row.values.assign(features.begin(), features.end());
     std::vector<float> out;
-    for (const Booster& b : boosters_) {
-        auto p = b.Predict(row);
-        if (!p.ok()) return p.status();
-        out.insert(out.end(), p->begin(), p->end());
+    for (const TreeEnsemble& e : ensembles_) {
+        if (e.num_features() != kFeatureCount) {
+            return Status::Error(ErrorCode::kValidationFailed, "The model expects other features.");
+        }
+        const size_t at = out.size();
+        out.resize(at + e.num_outputs());
+        e.Predict(features.data(), out.data() + at);
     }
     return out;
 }
