@@ -18,9 +18,14 @@ json::object DetectionJson(const domain::Detection& d) {
                                      {"value", r.value},
                                      {"detail", r.detail}});
     }
-    return json::object{{"status", static_cast<int>(d.level)}, {"level", domain::LevelName(d.level)},
-                        {"causes", std::move(causes)},         {"rules", std::move(rules)},
-                        {"explanation", d.explanation},        {"advice_only", d.advice_only}};
+    json::object o{{"status", static_cast<int>(d.level)}, {"level", domain::LevelName(d.level)},
+                   {"causes", std::move(causes)},         {"rules", std::move(rules)},
+                   {"explanation", d.explanation},        {"advice_only", d.advice_only}};
+    if (d.model_probabilities) {
+        const auto& p = *d.model_probabilities;
+        o["model"] = json::object{{"normal", p[0]}, {"caution", p[1]}, {"danger", p[2]}};
+    }
+    return o;
 }
 
 std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& detection, domain::Level previous,

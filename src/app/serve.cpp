@@ -24,6 +24,7 @@
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
+#include "vg/models/status_model.hpp"
 #include "vg/notify/delivery_worker.hpp"
 #include "vg/notify/email.hpp"
 #include "vg/notify/emergency.hpp"
@@ -261,6 +262,35 @@ int RunServe(const ServeConfig& config) {
             return user.ok() ? user->rule_profile : std::string("adult-default");
         },
         recorder);
+    // The status and cause models beside the rules (docs/models.md), loaded before the replay so that
+    // their per-wearer features warm up with the rules.
+    if (config.models_dir != "none") {
+        std::string dir = config.models_dir;
+        if (dir.empty()) {
+            dir = fs::is_regular_file("models/status.manifest.json") ? "models" : VG_SOURCE_MODELS_DIR;
+        }
+        auto status_model = models::StatusModel::Load(dir, "status");
+        if (!status_model.ok()) {
+            if (!config.models_dir.empty()) {
+                spdlog::critical("cannot load the status model from {}: {}", dir, status_model.status().ToString());
+                store->Close();
+                return 1;
+            }
+            spdlog::warn("no status model in {} ({}); detecting with the rules only", dir,
+                         status_model.status().message());
+        } else {
+            detector::ModelSet set;
+            set.status = std::make_shared<const models::StatusModel>(std::move(status_model).value());
+            auto cause_model = models::StatusModel::Load(dir, "cause");
+            if (cause_model.ok()) {
+                set.cause = std::make_shared<const models::StatusModel>(std::move(cause_model).value());
+            } else {
+                spdlog::warn("no cause model in {}: {}", dir, cause_model.status().message());
+            }
+            detector.SetModels(std::move(set));
+            spdlog::info("status{} model loaded from {}", cause_model.ok() ? " and cause" : "", dir);
+        }
+    }
     if (config.replay_window.count() > 0) {
         // Before the bus starts: the rules' windows, counters, baselines and held levels continue
         // where the previous process left them instead of starting cold after every restart.

@@ -68,6 +68,7 @@ struct RawServeOptions {
     std::string smtp_from;
     int delivery_threads = 2;
     std::string web_dir;
+    std::string models_dir;
     std::string llm_base_url;
     std::string llm_api_key;
     std::string llm_model;
@@ -221,6 +222,9 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     text("--llm-model", o.llm_model, "Model name for the LLM endpoint", "VG_LLM_MODEL");
     text("--llm-timeout", o.llm_timeout, "Longest wait for one rewrite (the composed text is shown meanwhile)",
          "VG_LLM_TIMEOUT");
+    text("--models-dir", o.models_dir,
+         "Status and cause models (docs/models.md; default ./models, else the built-in ones; none: rules only)",
+         "VG_MODELS_DIR");
     text("--web-dir", o.web_dir, "The built web dashboard (default ./web/dist, else the source tree's)", "VG_WEB_DIR");
     text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
     text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
@@ -344,6 +348,7 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.smtp_from = o.smtp_from;
     c.delivery_threads = o.delivery_threads;
     c.web_dir = o.web_dir;
+    c.models_dir = o.models_dir;
     c.llm_base_url = o.llm_base_url;
     c.llm_api_key = o.llm_api_key;
     c.llm_model = o.llm_model;

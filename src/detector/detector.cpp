@@ -61,6 +61,7 @@ void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch
             continue;
         }
         domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, e.reading);
+        if (models_) ApplyModels(slot, e.reading, d);
         slot.level = d.level;
         slot.last_measured = e.reading.measured_at;
         slot.has_reading = true;
@@ -76,13 +77,64 @@ size_t Detector::Warm(int shard_index, int64_t wearer, std::span<const domain::V
     size_t evaluated = 0;
     for (const domain::VitalsReading& r : readings) {
         if (slot.has_reading && r.measured_at < slot.last_measured) continue;
-        slot.level = rules::Evaluate(*slot.profile, *slot.state, r).level;
+        domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, r);
+        if (models_) ApplyModels(slot, r, d);
+        slot.level = d.level;
         slot.last_measured = r.measured_at;
         slot.has_reading = true;
         ++evaluated;
     }
     if (const auto after = slot.profile->silence_after()) slot.silence_not_before = now + *after;
     return evaluated;
+}
+
+void Detector::ApplyModels(WearerSlot& slot, const domain::VitalsReading& reading, domain::Detection& d) {
+    const ModelSet& m = *models_;
+    const models::FeatureVector f = slot.features.Extract(reading, m.status->pca());
+    auto p = m.status->Predict(f);
+    if (!p.ok() || p->size() != 3) return;
+    d.model_probabilities = std::array<float, 3>{(*p)[0], (*p)[1], (*p)[2]};
+    domain::Level rated = domain::Level::kNormal;
+    if ((*p)[2] >= m.raise_at) {
+        rated = domain::Level::kDanger;
+    } else if ((*p)[1] + (*p)[2] >= m.raise_at) {
+        rated = domain::Level::kCaution;
+    }
+    if (rated <= d.level || d.advice_only) {
+        slot.model_streak = 0;
+        return;
+    }
+    slot.model_streak =
+        rated == slot.model_streak_level ? static_cast<uint8_t>(std::min(255, slot.model_streak + 1)) : 1;
+    slot.model_streak_level = rated;
+    if (slot.model_streak < m.confirm) return;
+    // Raised by the model: say so, with the metrics it blames.
+    std::vector<domain::Metric> blamed;
+    if (m.cause) {
+        auto c = m.cause->Predict(f);
+        if (c.ok()) {
+            for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
+                if ((*c)[k] >= 0.5) blamed.push_back(models::kCauseMetrics[k]);
+            }
+        }
+    }
+    const float prob = rated == domain::Level::kDanger ? (*p)[2] : (*p)[1] + (*p)[2];
+    domain::FiredRule fired;
+    fired.rule = rated == domain::Level::kDanger ? "model.status.danger" : "model.status.caution";
+    fired.kind = "model";
+    fired.metric = blamed.empty() ? domain::Metric::kHeartRate : blamed.front();
+    fired.level = rated;
+    fired.value = prob;
+    const int percent = static_cast<int>(prob * 100 + 0.5);
+    fired.detail = "status model: " + std::string(domain::LevelName(rated)) + " with probability " +
+                   std::to_string(percent) + "% on " + std::to_string(slot.model_streak) + " readings";
+    d.fired.push_back(fired);
+    d.level = rated;
+    d.causes = blamed.empty() ? std::vector<domain::Metric>{fired.metric} : blamed;
+    std::string names;
+    for (domain::Metric x : d.causes) names += (names.empty() ? "" : ", ") + std::string(domain::MetricName(x));
+    d.explanation += (d.explanation.empty() ? "" : " ") + std::string("The status model rates this as ") +
+                     std::string(domain::LevelName(rated)) + " (" + std::to_string(percent) + "%; " + names + ").";
 }
 
 void Detector::OnTick(int shard_index, TimePoint now) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 namespace vg::detector {
 namespace {
@@ -170,6 +171,61 @@ TEST_F(DetectorWarmTest, WarmKeepsTheLastLevelAsThePreviousOfTheNextVerdict) {
     ASSERT_EQ(listener_.events.size(), 1u);
     EXPECT_EQ(listener_.events[0].previous, Level::kDanger) << "no second 'new danger' after a restart";
     EXPECT_EQ(listener_.events[0].level, Level::kDanger);
+}
+
+}  // namespace
+}  // namespace vg::detector
+
+namespace vg::detector {
+namespace {
+
+// A status model that learnt "pulse around 105 at rest is caution" (which the adult-default rules only
+// say after 30 minutes): the detector raises the verdict once the model is confident on 2 readings,
+// explains it, and never lowers what the rules decided.
+std::shared_ptr<const models::StatusModel> PulseModel() {
+    models::Dataset d;
+    std::mt19937 rng(5);
+    std::normal_distribution<double> noise(0, 2);
+    for (int w = 0; w < 40; ++w) {
+        for (int m = 0; m < 40; ++m) {
+            models::LabelledReading r;
+            r.wearer = "w" + std::to_string(w);
+            const bool sick = w % 2 == 1 && m >= 20;
+            r.reading.measured_at = FromUnixMillis(1'700'000'000'000 + m * 60'000);
+            r.reading.set(Metric::kHeartRate, (sick ? 105 : 68) + noise(rng));
+            r.reading.set(Metric::kSpo2, 97);
+            r.reading.set(Metric::kRespirationRate, 15);
+            r.reading.set(Metric::kSteps, 0);
+            r.reading.set(Metric::kCalories, 1.1);
+            r.status = sick ? 1 : 0;
+            d.rows.push_back(r);
+        }
+    }
+    models::TrainSettings settings;
+    settings.booster.max_rounds = 40;
+    auto model = models::StatusModel::Train(models::ModelKind::kStatus, d, settings);
+    EXPECT_TRUE(model.ok()) << model.status().ToString();
+    return std::make_shared<const models::StatusModel>(std::move(model).value());
+}
+
+TEST_F(DetectorTest, ModelRaisesAfterConfirmationAndNeverLowersTheRules) {
+    Detector detector(1, registry_, "adult-default", nullptr, listener_);
+    ModelSet set;
+    set.status = PulseModel();
+    detector.SetModels(set);
+    std::vector<bus::ReadingEnvelope> batch;
+    for (int m = 0; m < 10; ++m) batch.push_back(Reading(1, m, 68));
+    batch.push_back(Reading(1, 10, 106));
+    batch.push_back(Reading(1, 11, 106));
+    detector.OnReadings(0, batch);
+    ASSERT_EQ(listener_.events.size(), 12u);
+    EXPECT_EQ(listener_.events[9].level, Level::kNormal);
+    EXPECT_EQ(listener_.events[10].level, Level::kNormal) << "one confident reading is not enough";
+    EXPECT_EQ(listener_.events[11].level, Level::kCaution) << "raised by the model on the second";
+    // A rules danger stays danger whatever the model says.
+    std::vector<bus::ReadingEnvelope> danger{Reading(2, 0, 175), Reading(2, 1, 175)};
+    detector.OnReadings(0, danger);
+    EXPECT_EQ(listener_.events.back().level, Level::kDanger);
 }
 
 }  // namespace

@@ -65,6 +65,8 @@ struct ServeConfig {
     std::string llm_api_key;
     std::string llm_model;
     std::chrono::milliseconds llm_timeout{3000};
+    // The status and cause models (docs/models.md): empty: ./models, else the source tree's; "none": rules only.
+    std::string models_dir;
     std::string web_dir;  // the built dashboard; empty: ./web/dist, else the source tree's, when built
 };
 

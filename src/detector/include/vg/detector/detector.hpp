@@ -30,6 +30,8 @@
 
 #include "vg/bus/bus.hpp"
 #include "vg/domain/vitals.hpp"
+#include "vg/models/features.hpp"
+#include "vg/models/status_model.hpp"
 #include "vg/rules/rules.hpp"
 
 namespace vg::detector {
@@ -46,6 +48,16 @@ class DetectionListener {
 // The profile name a wearer uses; called on the shard thread when a wearer is first seen (or reset).
 using ProfileResolver = std::function<std::string(int64_t wearer)>;
 
+// The status and cause models the detector runs beside the rules (docs/models.md). The model may
+// raise a verdict (a level it rates with at least `raise_at` probability on `confirm` consecutive
+// readings, never during exercise advice), but never lowers what the rules decided.
+struct ModelSet {
+    std::shared_ptr<const models::StatusModel> status;  // required
+    std::shared_ptr<const models::StatusModel> cause;   // optional: names the metrics at fault
+    double raise_at = 0.8;
+    int confirm = 2;
+};
+
 struct DetectorStats {
     uint64_t evaluated = 0;
     uint64_t late = 0;
@@ -60,6 +72,9 @@ class Detector final : public bus::ReadingConsumer {
 
     void OnReadings(int shard, std::span<bus::ReadingEnvelope> batch) override;
     void OnTick(int shard, TimePoint now) override;
+
+    // Runs the models beside the rules from now on. REQUIRES: before the bus starts delivering.
+    void SetModels(ModelSet models) { models_ = std::move(models); }
 
     // Rebuilds the wearer's rule state from its stored readings (oldest first), silently: no verdict
     // reaches the listener. The wearer's level becomes the verdict of the last reading. Signal loss is
@@ -82,6 +97,9 @@ class Detector final : public bus::ReadingConsumer {
         TimePoint last_measured;
         TimePoint silence_not_before;  // Warm: no signal-loss check before this time
         bool has_reading = false;
+        models::FeatureTracker features;  // used only with models
+        uint8_t model_streak = 0;         // consecutive readings the model rated above the rules
+        domain::Level model_streak_level = domain::Level::kNormal;
     };
     struct Shard {
         std::unordered_map<int64_t, WearerSlot> wearers;  // touched only by the shard thread
@@ -91,6 +109,8 @@ class Detector final : public bus::ReadingConsumer {
         std::atomic<size_t> size{0};
     };
     WearerSlot& SlotFor(Shard& shard, int64_t wearer);
+    // Runs the models on `reading` (the rules' verdict is `d`) and raises `d` when they say so.
+    void ApplyModels(WearerSlot& slot, const domain::VitalsReading& reading, domain::Detection& d);
     void ApplyResets(Shard& shard);
 
     const rules::ProfileRegistry& profiles_;
@@ -101,6 +121,7 @@ class Detector final : public bus::ReadingConsumer {
     std::atomic<uint64_t> evaluated_{0};
     std::atomic<uint64_t> late_{0};
     std::atomic<uint64_t> silence_alerts_{0};
+    std::optional<ModelSet> models_;
 };
 
 }  // namespace vg::detector

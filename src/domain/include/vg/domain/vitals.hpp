@@ -78,6 +78,9 @@ struct Detection {
     std::vector<FiredRule> fired;  // every rule that fired, whatever its level
     bool advice_only = false;      // exercise context: slow down, not an emergency
     std::string explanation;       // one or two plain sentences for the wearer
+    // The status model's probabilities of normal, caution and danger for this reading, when the
+    // server runs one (docs/models.md); the rules' level stands unless the model raised it.
+    std::optional<std::array<float, 3>> model_probabilities;
 };
 
 }  // namespace vg::domain
