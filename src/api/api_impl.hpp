@@ -123,6 +123,8 @@ class Api::Impl {
           escalation_(services.escalation),
           knowledge_(services.knowledge),
           rewriter_(services.rewriter),
+          status_model_(services.status_model),
+          cause_model_(services.cause_model),
           options_(std::move(options)),
           check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
           registry_(std::make_shared<prometheus::Registry>()),
@@ -340,6 +342,8 @@ class Api::Impl {
     escalation::EscalationService* escalation_;
     const guidance::KnowledgeBase* knowledge_;
     guidance::AsyncRewriter* rewriter_;
+    const models::StatusModel* status_model_;
+    const models::StatusModel* cause_model_;
     // Live streams a guardian opened on a wearer, closed when their link ends (a guardian who is no
     // longer linked must not keep watching through a socket opened before).
     std::mutex guardian_streams_mu_;

@@ -391,12 +391,32 @@ http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
     domain::VitalsReading first = reading;
     first.measured_at = reading.measured_at - std::chrono::minutes(1);
     (void)rules::Evaluate(*profile, *state, first);
-    const domain::Detection d = rules::Evaluate(*profile, *state, reading);
+    domain::Detection d = rules::Evaluate(*profile, *state, reading);
     json::object abnormal{{"heart_rate", false}, {"respiration_rate", false}, {"skin_temp", false}, {"spo2", false}};
     for (const auto& f : d.fired) {
         if (f.level == domain::Level::kNormal) continue;
         const std::string_view name = domain::MetricName(f.metric);
         if (abnormal.contains(name)) abnormal[name] = true;
+    }
+    // The seed's models on the same values (no history: baselines and slopes missing): the status
+    // model may raise the level (never lower it), the cause model names the metrics at fault.
+    if (status_model_ != nullptr) {
+        models::FeatureTracker tracker;
+        const models::FeatureVector f = tracker.Extract(reading, status_model_->pca());
+        if (auto p = status_model_->Predict(f); p.ok() && p->size() == 3) {
+            d.model_probabilities = std::array<float, 3>{(*p)[0], (*p)[1], (*p)[2]};
+            const domain::Level rated = (*p)[2] >= 0.8             ? domain::Level::kDanger
+                                        : (*p)[1] + (*p)[2] >= 0.8 ? domain::Level::kCaution
+                                                                   : domain::Level::kNormal;
+            if (rated > d.level) d.level = rated;
+        }
+        if (cause_model_ != nullptr && d.level != domain::Level::kNormal) {
+            if (auto c = cause_model_->Predict(f); c.ok()) {
+                for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
+                    if ((*c)[k] >= 0.5) abnormal[domain::MetricName(models::kCauseMetrics[k])] = true;
+                }
+            }
+        }
     }
     json::object out = DetectionJson(d);
     out["abnormal"] = std::move(abnormal);

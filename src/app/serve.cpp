@@ -264,6 +264,7 @@ int RunServe(const ServeConfig& config) {
         recorder);
     // The status and cause models beside the rules (docs/models.md), loaded before the replay so that
     // their per-wearer features warm up with the rules.
+    detector::ModelSet loaded_models;
     if (config.models_dir != "none") {
         std::string dir = config.models_dir;
         if (dir.empty()) {
@@ -287,6 +288,7 @@ int RunServe(const ServeConfig& config) {
             } else {
                 spdlog::warn("no cause model in {}: {}", dir, cause_model.status().message());
             }
+            loaded_models = set;
             detector.SetModels(std::move(set));
             spdlog::info("status{} model loaded from {}", cause_model.ok() ? " and cause" : "", dir);
         }
@@ -335,7 +337,8 @@ int RunServe(const ServeConfig& config) {
     } else {
         spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
     }
-    api::ApiServices services{accounts, *store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    api::ApiServices services{accounts, *store,  clock,   nullptr, nullptr, nullptr,
+                              nullptr,  nullptr, nullptr, nullptr, nullptr, nullptr};
     services.ingest = &ingest;
     services.live = &live_hub;
     services.profiles = &profiles;
@@ -344,6 +347,8 @@ int RunServe(const ServeConfig& config) {
     };
     services.escalation = &escalation;
     services.knowledge = knowledge->get();
+    services.status_model = loaded_models.status.get();
+    services.cause_model = loaded_models.cause.get();
     std::unique_ptr<guidance::AsyncRewriter> rewriter;
     if (!config.llm_base_url.empty()) {
         guidance::LlmConfig llm;

@@ -237,6 +237,9 @@ TEST_F(IncidentE2eTest, PredictModel2NamesTheAbnormalVitalsWithGuidance) {
     EXPECT_FALSE(j.at("abnormal").at("respiration_rate").as_bool());
     EXPECT_FALSE(j.at("abnormal").at("skin_temp").as_bool());
     EXPECT_TRUE(j.at("guidance").at("call_119").as_bool());
+    // The shipped status model's opinion comes with it (docs/models.md).
+    ASSERT_TRUE(j.at("model").is_object()) << r.body;
+    EXPECT_GT(j.at("model").at("danger").to_number<double>(), 0.5) << r.body;
     auto normal = wearer.Post("/api/predict_model2", Vitals(72));
     EXPECT_EQ(normal.json().at("status").as_int64(), 0);
     EXPECT_TRUE(normal.json().at("guidance").is_null());

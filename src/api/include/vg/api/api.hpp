@@ -23,6 +23,7 @@
 #include "vg/http/server.hpp"
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
+#include "vg/models/status_model.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/store.hpp"
 
@@ -64,13 +65,17 @@ struct ApiServices {
     const guidance::KnowledgeBase* knowledge = nullptr;
     // Optional LLM rewrite of incident guidance (docs/guidance.md); without it, none is offered.
     guidance::AsyncRewriter* rewriter = nullptr;
+    // The status and cause models for predict_model2 (docs/models.md); rules only without them.
+    const models::StatusModel* status_model = nullptr;
+    const models::StatusModel* cause_model = nullptr;
 };
 
 class Api {
   public:
     Api(ApiServices services, ApiOptions options);
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
-        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+        : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                          nullptr, nullptr},
               std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;
