@@ -56,6 +56,8 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
             cmd->add_option("--max-rounds", a.max_rounds, "Boosting rounds at most (early stopping stops sooner)")
                 ->capture_default_str();
             cmd->add_option("--describe", a.describe, "What the data is, for the manifest");
+            cmd->add_flag("--drop-outliers", a.drop_outliers,
+                          "Leave out training rows outside Tukey's fences (the seed's outlier removal)");
         } else {
             cmd->add_option("--model", a.model_dir, "Directory with <kind>.json and <kind>.manifest.json")
                 ->capture_default_str();
@@ -116,6 +118,7 @@ int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) 
     settings.booster.max_rounds = a.max_rounds;
     settings.data_description = a.describe.empty() ? a.data : a.describe;
     settings.command = command_line;
+    settings.drop_outliers = a.drop_outliers;
     const auto started = std::chrono::steady_clock::now();
     const bool tty = isatty(2) != 0;
     settings.booster.on_round = [&](int round, double train_loss, double valid_loss) {

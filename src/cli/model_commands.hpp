@@ -16,6 +16,7 @@ struct ModelCommandArgs {
     std::string model_dir = "models";
     int max_rounds = 400;
     std::string describe;
+    bool drop_outliers = false;
     std::string split = "test";
     std::string report;
 };

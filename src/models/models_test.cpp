@@ -297,6 +297,25 @@ TEST(StatusModelTest, TrainsOnWearersSavesLoadsAndPredictsIdentically) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(StatusModelTest, TukeyFencesAreTheSeedsOutlierRule) {
+    std::vector<domain::VitalsReading> rows;
+    for (int i = 0; i < 100; ++i)
+        rows.push_back(Reading(i, 60 + i % 21, 14 + i % 3, 95 + i % 4, 33.5, 0, 1 + (i % 5) * 0.1));
+    std::vector<const domain::VitalsReading*> ptrs;
+    for (const auto& r : rows) ptrs.push_back(&r);
+    const TukeyFences f = FitTukeyFences(ptrs);
+    EXPECT_FALSE(f.Outside(Reading(0, 80, 15, 97)));
+    EXPECT_TRUE(f.Outside(Reading(0, 140, 15, 97))) << "heart rate above Q3 + 1.5 IQR";
+    EXPECT_TRUE(f.Outside(Reading(0, 70, 15, 85))) << "SpO2 below Q1 - 1.5 IQR";
+    EXPECT_FALSE(f.Outside(Reading(0, 40, 15, 97))) << "only the upper fence for heart rate, as the seed";
+    TrainSettings settings;
+    settings.booster.max_rounds = 20;
+    settings.drop_outliers = true;
+    auto model = StatusModel::Train(ModelKind::kStatus, SyntheticFleet(), settings);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    EXPECT_EQ(model->manifest().at("outliers").as_string(), "training rows outside Tukey's fences left out");
+}
+
 TEST(StatusModelTest, CauseModelNamesTheMetricAtFault) {
     const Dataset data = SyntheticFleet();
     TrainSettings settings;

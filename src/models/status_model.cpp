@@ -1,5 +1,6 @@
 #include "vg/models/status_model.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
@@ -111,6 +112,38 @@ std::vector<std::string> ClassNamesFor(ModelKind kind) {
 
 }  // namespace
 
+bool TukeyFences::Outside(const domain::VitalsReading& r) const {
+    auto above = [](std::optional<double> v, double fence) { return v && *v > fence; };
+    auto below = [](std::optional<double> v, double fence) { return v && *v < fence; };
+    return above(r.get(domain::Metric::kHeartRate), heart_rate_high) ||
+           above(r.get(domain::Metric::kRespirationRate), respiration_rate_high) ||
+           above(r.get(domain::Metric::kCalories), calories_high) || below(r.get(domain::Metric::kSpo2), spo2_low);
+}
+
+TukeyFences FitTukeyFences(const std::vector<const domain::VitalsReading*>& rows) {
+    auto quartiles = [&](domain::Metric m) {
+        std::vector<double> v;
+        for (const auto* r : rows) {
+            if (auto x = r->get(m)) v.push_back(*x);
+        }
+        if (v.empty()) return std::pair<double, double>{-1e300, 1e300};
+        std::sort(v.begin(), v.end());
+        const auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))]; };
+        return std::pair<double, double>{at(0.25), at(0.75)};
+    };
+    TukeyFences f;
+    auto upper = [&](domain::Metric m) {
+        auto [q1, q3] = quartiles(m);
+        return q3 + 1.5 * (q3 - q1);
+    };
+    f.heart_rate_high = upper(domain::Metric::kHeartRate);
+    f.respiration_rate_high = upper(domain::Metric::kRespirationRate);
+    f.calories_high = upper(domain::Metric::kCalories);
+    auto [q1, q3] = quartiles(domain::Metric::kSpo2);
+    f.spo2_low = q1 - 1.5 * (q3 - q1);
+    return f;
+}
+
 std::string_view ModelKindName(ModelKind kind) { return kind == ModelKind::kStatus ? "status" : "cause"; }
 
 Result<StatusModel> StatusModel::Train(ModelKind kind, const Dataset& data, const TrainSettings& settings,
@@ -149,7 +182,18 @@ Result<StatusModel> StatusModel::Train(ModelKind kind, const Dataset& data, cons
     }
     json::array rounds, metrics;
     for (size_t t = 0; t < targets.size(); ++t) {
-        const Rows train = Select(data, fm, in(Split::kTrain), targets[t]);
+        std::function<bool(const LabelledReading&)> keep_train = in(Split::kTrain);
+        if (settings.drop_outliers) {
+            std::vector<const domain::VitalsReading*> rows;
+            for (const auto& r : data.rows) {
+                if (SplitOf(r.wearer, settings.split_seed) == Split::kTrain) rows.push_back(&r.reading);
+            }
+            const TukeyFences fences = FitTukeyFences(rows);
+            keep_train = [fences, seed = settings.split_seed](const LabelledReading& r) {
+                return SplitOf(r.wearer, seed) == Split::kTrain && !fences.Outside(r.reading);
+            };
+        }
+        const Rows train = Select(data, fm, keep_train, targets[t]);
         const Rows valid = Select(data, fm, in(Split::kValidation), targets[t]);
         const Rows test = Select(data, fm, in(Split::kTest), targets[t]);
         const std::string what = kind == ModelKind::kStatus ? "status" : "cause " + std::string(kCauseNames[t]);
@@ -206,6 +250,7 @@ Result<StatusModel> StatusModel::Train(ModelKind kind, const Dataset& data, cons
                                       {"w_calories", model.pca_.w_calories},
                                       {"exercise_threshold", model.pca_.exercise_threshold}}},
         {"data", settings.data_description},
+        {"outliers", settings.drop_outliers ? "training rows outside Tukey's fences left out" : "kept"},
         {"split", json::object{{"by", "wearer"}, {"seed", settings.split_seed}, {"validation", 0.15}, {"test", 0.2}}},
         {"hyper_parameters", json::object{{"eta", o.eta},
                                           {"max_depth", o.max_depth},

@@ -30,7 +30,18 @@ struct TrainSettings {
     TrainOptions booster;
     std::string data_description;  // e.g. "simulated fleet sim/scenarios/training.json, seed 1"
     std::string command;           // the command line that trains it (written to the manifest)
+    // The seed's outlier removal, read as Tukey's fences: training rows (never validation or test)
+    // with heart rate, respiration or calories above Q3 + 1.5 IQR, or SpO2 below Q1 - 1.5 IQR, of
+    // the training split are left out. Off by default (docs/models.md says why).
+    bool drop_outliers = false;
 };
+
+// The fences of the training rows: [low, high] per column; NaN where a side is not used.
+struct TukeyFences {
+    double heart_rate_high = 0, respiration_rate_high = 0, calories_high = 0, spo2_low = 0;
+    bool Outside(const domain::VitalsReading& r) const;
+};
+TukeyFences FitTukeyFences(const std::vector<const domain::VitalsReading*>& rows);
 
 // Held-out metrics. Status: 3 classes. Cause: per metric, a 2-class table (0 normal, 1 at fault).
 struct ClassMetrics {
