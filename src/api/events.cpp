@@ -23,7 +23,10 @@ json::object DetectionJson(const domain::Detection& d) {
                    {"explanation", d.explanation},        {"advice_only", d.advice_only}};
     if (d.model_probabilities) {
         const auto& p = *d.model_probabilities;
-        o["model"] = json::object{{"normal", p[0]}, {"caution", p[1]}, {"danger", p[2]}};
+        json::array model_causes;
+        for (domain::Metric m : d.model_causes) model_causes.emplace_back(domain::MetricName(m));
+        o["model"] =
+            json::object{{"normal", p[0]}, {"caution", p[1]}, {"danger", p[2]}, {"causes", std::move(model_causes)}};
     }
     return o;
 }

@@ -100,8 +100,20 @@ void Detector::ApplyModels(WearerSlot& slot, const domain::VitalsReading& readin
     } else if ((*p)[1] + (*p)[2] >= m.raise_at) {
         rated = domain::Level::kCaution;
     }
+    // The cause model, whenever the verdict is caution or danger (the rules' or, below, the model's).
+    auto blame = [&] {
+        std::vector<domain::Metric> blamed;
+        if (!m.cause) return blamed;
+        auto c = m.cause->Predict(f);
+        if (!c.ok()) return blamed;
+        for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
+            if ((*c)[k] >= 0.5) blamed.push_back(models::kCauseMetrics[k]);
+        }
+        return blamed;
+    };
     if (rated <= d.level || d.advice_only) {
         slot.model_streak = 0;
+        if (d.level != domain::Level::kNormal && !d.advice_only) d.model_causes = blame();
         return;
     }
     slot.model_streak =
@@ -109,15 +121,8 @@ void Detector::ApplyModels(WearerSlot& slot, const domain::VitalsReading& readin
     slot.model_streak_level = rated;
     if (slot.model_streak < m.confirm) return;
     // Raised by the model: say so, with the metrics it blames.
-    std::vector<domain::Metric> blamed;
-    if (m.cause) {
-        auto c = m.cause->Predict(f);
-        if (c.ok()) {
-            for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
-                if ((*c)[k] >= 0.5) blamed.push_back(models::kCauseMetrics[k]);
-            }
-        }
-    }
+    const std::vector<domain::Metric> blamed = blame();
+    d.model_causes = blamed;
     const float prob = rated == domain::Level::kDanger ? (*p)[2] : (*p)[1] + (*p)[2];
     domain::FiredRule fired;
     fired.rule = rated == domain::Level::kDanger ? "model.status.danger" : "model.status.caution";

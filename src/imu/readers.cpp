@@ -20,9 +20,12 @@ namespace fs = std::filesystem;
 
 std::string_view DatasetName(DatasetId dataset) {
     switch (dataset) {
-        case DatasetId::kSisFall: return "sisfall";
-        case DatasetId::kUmaFall: return "umafall";
-        case DatasetId::kHifd: return "hifd";
+        case DatasetId::kSisFall:
+            return "sisfall";
+        case DatasetId::kUmaFall:
+            return "umafall";
+        case DatasetId::kHifd:
+            return "hifd";
     }
     return "?";
 }
@@ -33,8 +36,7 @@ namespace internal {
 
 Status FileError(const fs::path& path, size_t line, std::string_view problem) {
     std::string where = path.string() + (line > 0 ? ":" + std::to_string(line) : std::string());
-    return Status::Error(ErrorCode::kValidationFailed, where + ": " + std::string(problem),
-                         {{where, std::string(problem)}});
+    return Status::Error(ErrorCode::kValidationFailed, where + ": " + std::string(problem));
 }
 
 Result<std::string> ReadGzipText(const fs::path& path) {
@@ -159,12 +161,14 @@ Result<std::vector<TrialInfo>> ListSisFall(const fs::path& root) {
         auto files = SortedEntries(dir, false);
         if (!files.ok()) return files.status();
         for (const fs::path& f : *files) {
-            auto parts = SplitBy(StemOf(f), '_');
-            if (parts.size() != 3 || parts[1] != dir.filename().string() || parts[2].size() < 2 || parts[2][0] != 'R')
+            const std::string stem = StemOf(f);
+            auto parts = SplitBy(stem, '_');
+            // The subject comes from the folder: the original SisFall has SA15/D17_SE15_R01.txt (sic).
+            if (parts.size() != 3 || parts[1].size() != 4 || parts[2].size() < 2 || parts[2][0] != 'R')
                 return FileError(f, 0, "file name is not <CODE>_<SUBJECT>_R<NN>.csv.gz");
             TrialInfo info;
             info.dataset = DatasetId::kSisFall;
-            info.subject = std::string(parts[1]);
+            info.subject = dir.filename().string();
             info.placement = Placement::kWaist;
             info.activity_code = std::string(parts[0]);
             info.trial_number = ParseInt(parts[2].substr(1), -1);
@@ -183,8 +187,10 @@ Result<std::vector<TrialInfo>> ListUmaFall(const fs::path& root) {
     if (!files.ok()) return files.status();
     std::vector<TrialInfo> out;
     for (const fs::path& f : *files) {
-        auto parts = SplitBy(StemOf(f), '_');
-        if (parts.size() < 8 || parts[0] != "UMAFall" || parts[1] != "Subject" || (parts[3] != "ADL" && parts[3] != "Fall"))
+        const std::string stem = StemOf(f);
+        auto parts = SplitBy(stem, '_');
+        if (parts.size() < 8 || parts[0] != "UMAFall" || parts[1] != "Subject" ||
+            (parts[3] != "ADL" && parts[3] != "Fall"))
             return FileError(f, 0, "file name is not UMAFall_Subject_<NN>_<ADL|Fall>_<Activity>_<trial>_<date>_<time>");
         TrialInfo base;
         base.dataset = DatasetId::kUmaFall;
@@ -222,7 +228,8 @@ Result<std::vector<TrialInfo>> ListUmaFall(const fs::path& root) {
                 return true;
             }
             const size_t last = l.find_last_of(';', l.size() >= 2 ? l.size() - 2 : 0);
-            const int sid = ParseInt(l.substr(last + 1, l.back() == ';' ? l.size() - last - 2 : std::string_view::npos), -1);
+            const int sid =
+                ParseInt(l.substr(last + 1, l.back() == ';' ? l.size() - last - 2 : std::string_view::npos), -1);
             if (last == std::string_view::npos || sid < 0) {
                 bad = FileError(f, line, "row does not end with a Sensor ID");
                 return false;
@@ -289,7 +296,7 @@ Result<Trial> LoadPlainCsv(const TrialInfo& info, std::string_view header, size_
         if (!internal::ParseFields(l, ',', values, &got)) {
             bad = FileError(info.path, line,
                             "expected " + std::to_string(columns) + " numbers, field " + std::to_string(got + 1) +
-                                " is missing or not a number");
+                                " is missing, extra or not a number");
             return false;
         }
         Sample s;
@@ -336,14 +343,15 @@ Result<Trial> LoadUmaFall(const TrialInfo& info) {
         if (!internal::ParseFields(l, ';', v, &got)) {
             bad = FileError(info.path, line,
                             "expected 7 numbers separated by ';', field " + std::to_string(got + 1) +
-                                " is missing or not a number");
+                                " is missing, extra or not a number");
             return false;
         }
         if (static_cast<int>(v[6]) != info.sensor_id) return true;
         const int type = static_cast<int>(v[5]);
         auto* track = type == 0 ? &acc : type == 1 ? &gyro : nullptr;
         if (track == nullptr) return true;  // magnetometer
-        track->push_back({v[0] / 1000.0, {static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4])}});
+        track->push_back(
+            {v[0] / 1000.0, {static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4])}});
         return true;
     });
     if (!bad.ok()) return bad;
@@ -377,9 +385,15 @@ Result<std::vector<TrialInfo>> ListTrials(const fs::path& data_root, DatasetId d
     const fs::path root = data_root / std::string(DatasetName(dataset));
     Result<std::vector<TrialInfo>> out = Status::Error(ErrorCode::kInternal, "unknown data set");
     switch (dataset) {
-        case DatasetId::kSisFall: out = ListSisFall(root); break;
-        case DatasetId::kUmaFall: out = ListUmaFall(root); break;
-        case DatasetId::kHifd: out = ListHifd(root); break;
+        case DatasetId::kSisFall:
+            out = ListSisFall(root);
+            break;
+        case DatasetId::kUmaFall:
+            out = ListUmaFall(root);
+            break;
+        case DatasetId::kHifd:
+            out = ListHifd(root);
+            break;
     }
     if (!out.ok()) return out;
     auto key = [](const TrialInfo& t) {
@@ -391,9 +405,12 @@ Result<std::vector<TrialInfo>> ListTrials(const fs::path& data_root, DatasetId d
 
 Result<Trial> LoadTrial(const TrialInfo& info) {
     switch (info.dataset) {
-        case DatasetId::kSisFall: return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps", 7);
-        case DatasetId::kHifd: return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,droll_dps,dpitch_dps,dyaw_dps,ppg_raw", 8);
-        case DatasetId::kUmaFall: return LoadUmaFall(info);
+        case DatasetId::kSisFall:
+            return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps", 7);
+        case DatasetId::kHifd:
+            return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,droll_dps,dpitch_dps,dyaw_dps,ppg_raw", 8);
+        case DatasetId::kUmaFall:
+            return LoadUmaFall(info);
     }
     return Status::Error(ErrorCode::kInternal, "unknown data set");
 }

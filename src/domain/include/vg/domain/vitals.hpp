@@ -81,6 +81,8 @@ struct Detection {
     // The status model's probabilities of normal, caution and danger for this reading, when the
     // server runs one (docs/models.md); the rules' level stands unless the model raised it.
     std::optional<std::array<float, 3>> model_probabilities;
+    // The cause model's metrics at fault (probability >= 0.5), run when the level is caution or danger.
+    std::vector<Metric> model_causes;
 };
 
 }  // namespace vg::domain

@@ -38,14 +38,14 @@ std::string_view LabelName(Label label);  // "Downstairs", …, "Other", "Ignore
 
 // How a trial's samples are labelled (docs/posture-data.md, "Rules").
 enum class Scenario : uint8_t {
-    kLocomotion,        // moving → `moving`; still → Standing
-    kStairsMixed,       // up and down in one recording: moving → Ignore; still → Standing
-    kChair,             // stand → sit → stand: leading/trailing still → Standing, longest inner still → Sitting
-    kSeated,            // starts and stays seated: still → Sitting
-    kLieDown,           // gets into and out of lying: lying by gravity (waist) or longest inner still (else)
-    kLying,             // lying throughout (turning over included)
-    kOtherActivity,     // none of the eight: every sample Other
-    kFall,              // pre-fall `before` phase, the impact, post-fall lying
+    kLocomotion,     // moving → `moving`; still → Standing
+    kStairsMixed,    // up and down in one recording: moving → Ignore; still → Standing
+    kChair,          // stand → sit → stand: leading/trailing still → Standing, longest inner still → Sitting
+    kSeated,         // starts and stays seated: still → Sitting
+    kLieDown,        // gets into and out of lying: lying by gravity (waist) or longest inner still (else)
+    kLying,          // lying throughout (turning over included)
+    kOtherActivity,  // none of the eight: every sample Other
+    kFall,           // pre-fall `before` phase, the impact, post-fall lying
 };
 
 // Who the subject was before a fall (Scenario::kFall), or what moving means (kLocomotion).
@@ -64,19 +64,18 @@ const ActivitySpec* FindActivity(DatasetId dataset, std::string_view code);
 
 // Tunables of the rules; the defaults are the documented ones.
 struct LabelParams {
-    double still_std_g = 0.02;          // std of |a| over 1 s below this = still
-    double min_still_s = 1.0;           // shorter still runs count as moving
-    double fall_before_s = 1.0;         // the descent before the impact
-    double fall_after_s = 0.5;          // the impact's aftermath
-    double impact_margin_s = 0.25;      // a Fall window holds the impact at least this far from its edges
-    double lying_tilt_deg = 50.0;       // waist with gravity: tilt of the vertical axis above this = lying
-    double upright_tilt_deg = 30.0;     // … below this = upright (standing or sitting)
-    double min_majority = 0.8;          // a non-fall window takes the label of ≥ 80 % of its samples
+    double still_std_g = 0.02;      // std of |a| over 1 s below this = still
+    double min_still_s = 1.0;       // shorter still runs count as moving
+    double fall_before_s = 1.0;     // the descent before the impact
+    double fall_after_s = 0.5;      // the impact's aftermath
+    double impact_margin_s = 0.25;  // a Fall window holds the impact at least this far from its edges
+    double lying_tilt_deg = 50.0;   // waist with gravity: tilt of the vertical axis above this = lying
+    double min_majority = 0.8;      // a non-fall window takes the label of ≥ 80 % of its samples
 };
 
 struct SampleLabels {
-    std::vector<Label> labels;           // one per series sample
-    std::optional<size_t> impact;        // fall trials: index of the |a| peak
+    std::vector<Label> labels;     // one per series sample
+    std::optional<size_t> impact;  // fall trials: index of the |a| peak
 };
 
 // Labels every sample of a trial's resampled series. kValidationFailed when the activity code is

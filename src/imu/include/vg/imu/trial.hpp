@@ -32,13 +32,13 @@ std::string_view PlacementName(Placement placement);  // "wrist", "waist"
 inline constexpr size_t kChannels = 6;
 
 struct Sample {
-    double t_s = 0;                  // seconds since the trial's first sample
+    double t_s = 0;                    // seconds since the trial's first sample
     std::array<float, kChannels> v{};  // ax ay az gx gy gz
 };
 
 struct TrialInfo {
     DatasetId dataset = DatasetId::kSisFall;
-    std::string subject;        // "SA01", "SE06", "Subject_02", "subject_01"
+    std::string subject;  // "SA01", "SE06", "Subject_02", "subject_01"
     Placement placement = Placement::kWaist;
     std::string activity_code;  // "D01", "F05" (SisFall), "Walking" (UMAFall), "fall1", "walk" (HIFD)
     std::string activity_name;  // the data set's description, e.g. "walking slowly"
