@@ -7,7 +7,7 @@ import { DispatchState, NotificationList } from '../src/components/IncidentAlert
 import { I18nProvider } from '../src/i18n/i18n';
 import type { Lang } from '../src/i18n/strings';
 import { sortBySeverity, isStale, type WearerSummary } from '../src/pages/Guardian';
-import { postureBuckets, postureIndex } from '../src/components/Charts';
+import { postureIndex, postureTimeline } from '../src/components/Charts';
 
 const wrap = (ui: ReactNode, lang: Lang = 'ko') => render(<I18nProvider lang={lang}>{ui}</I18nProvider>);
 
@@ -97,13 +97,13 @@ describe('guardian overview', () => {
 });
 
 describe('posture chart data', () => {
-  it('accepts indexes and names, and buckets by time', () => {
+  it('accepts indexes and names, and keeps the range on a timeline ordered from resting to moving', () => {
     expect(postureIndex(7)).toBe(7);
     expect(postureIndex('Walking')).toBe(5);
     expect(postureIndex('Sit down')).toBe(3);
     expect(postureIndex(9)).toBeNull();
     const now = Date.parse('2026-11-23T12:00:00Z');
-    const { table } = postureBuckets(
+    const { points, counts, min, max } = postureTimeline(
       [
         { posture: 5, updated_at: '2026-11-23T11:55:00Z' },
         { posture: 'Fall', updated_at: '2026-11-23T11:05:00Z' },
@@ -112,8 +112,20 @@ describe('posture chart data', () => {
       'hour',
       now,
     );
-    expect(table[5]).toEqual([0, 0, 0, 0, 0, 1]);
-    expect(table[7]).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(points.map((p) => p.index)).toEqual([7, 5]); // oldest first
+    expect(points.map((p) => p.row)).toEqual([7, 3]); // Fall on top; Walking above Lying, Sitting, Standing
+    expect(counts[5]).toBe(1);
+    expect(max).toBe(now);
+    expect(min).toBeLessThan(Date.parse('2026-11-23T11:05:00Z'));
+    expect(min).toBeGreaterThanOrEqual(now - 3600_000);
+  });
+
+  it('zooms the axis to a few seconds of windows instead of a whole empty hour', () => {
+    const now = Date.parse('2026-11-23T12:00:00Z');
+    const rows = Array.from({ length: 10 }, (_, i) => ({ posture: 4, updated_at: new Date(now - i * 2560).toISOString() }));
+    const { min, points } = postureTimeline(rows, 'hour', now);
+    expect(points).toHaveLength(10);
+    expect(now - min).toBeLessThanOrEqual(2 * 60_000);
   });
 });
 

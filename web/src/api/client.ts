@@ -171,8 +171,9 @@ export class ApiClient {
   getVitals(wearer?: string): Promise<{ vitals: Vitals[] }> {
     return this.request('GET', `/api/vitals${qs({ wearer })}`);
   }
-  getPostures(limit: number, wearer?: string): Promise<{ postures: PostureRow[] }> {
-    return this.request('GET', `/api/get_posture/${qs({ limit, wearer })}`);
+  /** The most recent UserPosture rows, newest first (the server's default is 10). 503 when it has no posture model. */
+  getPostures(wearer?: string, limit?: number): Promise<{ postures: PostureRow[] }> {
+    return this.request('GET', `/api/get_posture/${qs({ wearer, limit })}`);
   }
   ruleProfiles(): Promise<{ rule_profiles: string[] }> {
     return this.request('GET', '/api/rule_profiles');

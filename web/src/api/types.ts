@@ -152,8 +152,38 @@ export interface GuardianLink {
 }
 
 export interface PostureRow {
+  /** 0 Downstairs, 1 Upstairs, 2 Running, 3 Sitting, 4 Standing, 5 Walking, 6 Lying, 7 Fall. */
   posture: number | string;
+  name?: string;
   updated_at: string;
+}
+
+/** Where a fall stands: a Fall window is "suspected" until the server confirms or dismisses it. */
+export type FallState = 'none' | 'suspected' | 'confirmed' | 'dismissed';
+
+/** The stream's posture event: one per classified window. */
+export interface PostureEvent {
+  type: 'posture';
+  wearer: string;
+  posture: number | string;
+  name?: string;
+  previous_posture?: number | null;
+  changed?: boolean;
+  fall?: FallState;
+  at?: string;
+  /** Older servers named the time updated_at. */
+  updated_at?: string;
+}
+
+/** The answer to POST /api/update_posture. */
+export interface PostureAnswer {
+  posture: number;
+  name: string;
+  other?: boolean;
+  probabilities?: Record<string, number>;
+  updated_at: string;
+  model?: string;
+  fall?: { state: FallState; [extra: string]: unknown };
 }
 
 export type StreamMessage =
@@ -174,4 +204,4 @@ export type StreamMessage =
       detected_at: string;
     }
   | { type: 'incident'; incident: Incident; notices?: string[] }
-  | { type: 'posture'; wearer: string; posture: number | string; updated_at: string };
+  | PostureEvent;

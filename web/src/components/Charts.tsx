@@ -2,23 +2,13 @@ import { useMemo } from 'react';
 import type { EChartsCoreOption } from 'echarts/core';
 import type { PostureRow, StatusRow } from '../api/types';
 import { useI18n } from '../i18n/i18n';
-import type { StringKey } from '../i18n/strings';
+import { CHART_ORDER, FALL, POSTURE_COLOURS, POSTURE_COUNT, postureKey, rowIndex } from '../lib/posture';
 import { EChart } from './EChart';
 
 export type Range = 'hour' | 'day' | 'week';
 export const RANGE_MS: Record<Range, number> = { hour: 3600_000, day: 86400_000, week: 7 * 86400_000 };
 const LEVEL_COLOURS = ['#1e7b34', '#a15800', '#b3261e'] as const;
-const POSTURE_COLOURS = ['#6b4fa3', '#3f6fb5', '#0f7c8c', '#5b7d2a', '#8a6d1d', '#1e7b34', '#555f6d', '#b3261e'];
-const POSTURE_NAMES: Record<string, number> = {
-  downstairs: 0, downstair: 0, upstairs: 1, upstair: 1, running: 2, sitting: 3, 'sit down': 3, sitdown: 3,
-  standing: 4, 'stand up': 4, standup: 4, walking: 5, lying: 6, fall: 7,
-};
-
-export function postureIndex(p: number | string): number | null {
-  if (typeof p === 'number') return Number.isInteger(p) && p >= 0 && p <= 7 ? p : null;
-  const i = POSTURE_NAMES[p.trim().toLowerCase()];
-  return i === undefined ? null : i;
-}
+export { postureIndex } from '../lib/posture';
 
 export function statusTime(s: StatusRow): string {
   return s.reading_at ?? s.updated_at;
@@ -111,24 +101,25 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
   );
 }
 
-function bucketsFor(range: Range, now: number): { start: number; size: number; count: number } {
-  if (range === 'hour') return { start: now - 3600_000, size: 600_000, count: 6 };
-  if (range === 'day') return { start: now - 86400_000, size: 3 * 3600_000, count: 8 };
-  return { start: now - 7 * 86400_000, size: 86400_000, count: 7 };
-}
-
-export function postureBuckets(rows: PostureRow[], range: Range, now: number) {
-  const { start, size, count } = bucketsFor(range, now);
-  const table: number[][] = Array.from({ length: 8 }, () => Array<number>(count).fill(0));
+/** The timeline's points, oldest first, within the range: [time, row on the chart's axis, class]. */
+export function postureTimeline(rows: PostureRow[], range: Range, now: number) {
+  const from = now - RANGE_MS[range];
+  const points: { at: number; row: number; index: number }[] = [];
   for (const r of rows) {
-    const i = postureIndex(r.posture);
+    const index = rowIndex(r);
     const at = Date.parse(r.updated_at);
-    if (i === null || Number.isNaN(at) || at < start || at > now) continue;
-    const b = Math.min(count - 1, Math.floor((at - start) / size));
-    const row = table[i];
-    if (row) row[b] = (row[b] ?? 0) + 1;
+    if (index === null || Number.isNaN(at) || at < from || at > now + 300_000) continue;
+    points.push({ at, row: CHART_ORDER.indexOf(index as (typeof CHART_ORDER)[number]), index });
   }
-  return { start, size, count, table };
+  points.sort((a, b) => a.at - b.at);
+  // The axis spans what there is (the server keeps the latest few windows, seconds apart), padded a
+  // little, rather than a whole hour with every point squeezed against its right edge.
+  const first = points[0]?.at ?? from;
+  const span = Math.max(60_000, now - first);
+  const min = Math.max(from, first - span * 0.05);
+  const counts = Array<number>(POSTURE_COUNT).fill(0);
+  for (const p of points) counts[p.index] = (counts[p.index] ?? 0) + 1;
+  return { points, min, max: now, counts };
 }
 
 export function PostureChart({
@@ -142,50 +133,81 @@ export function PostureChart({
   range: Range;
   now: number;
 }) {
-  const { t, lang } = useI18n();
-  const { start, size, count, table } = useMemo(() => postureBuckets(postures, range, now), [postures, range, now]);
-  const labels = useMemo(() => {
-    const fmt = new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB',
-      range === 'week' ? { month: 'numeric', day: 'numeric' } : { hour: '2-digit', minute: '2-digit' });
-    return Array.from({ length: count }, (_, i) => fmt.format(new Date(start + i * size)));
-  }, [start, size, count, range, lang]);
-  const totals = table.map((row) => row.reduce((a, b) => a + b, 0));
-  const total = totals.reduce((a, b) => a + b, 0);
-  const top = total > 0 ? totals.indexOf(Math.max(...totals)) : -1;
-  const option = useMemo<EChartsCoreOption>(
-    () => ({
+  const { t, lang, formatTime } = useI18n();
+  const { points, min, max, counts } = useMemo(() => postureTimeline(postures, range, now), [postures, range, now]);
+  const names = useMemo(() => CHART_ORDER.map((i) => t(postureKey(i))), [lang]);
+  const short = max - min <= 15 * 60_000;
+  const option = useMemo<EChartsCoreOption>(() => {
+    const timeFmt = new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB',
+      short ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : range === 'week' ? { month: 'numeric', day: 'numeric', hour: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+    return {
       animation: false,
       aria: { enabled: true },
-      legend: { bottom: 0, textStyle: { fontSize: 14, color: '#1b2430' }, itemWidth: 18, itemHeight: 14 },
-      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-      grid: { left: 8, right: 16, top: 8, bottom: 72, containLabel: true },
-      xAxis: { type: 'value', minInterval: 1, axisLabel: { fontSize: 14, color: '#1b2430' } },
-      yAxis: { type: 'category', data: labels, inverse: true, axisLabel: { fontSize: 14, color: '#1b2430' } },
-      series: table.map((row, i) => ({
-        name: t(`posture.${i}` as StringKey),
-        type: 'bar',
-        stack: 'posture',
-        itemStyle: { color: POSTURE_COLOURS[i] },
-        emphasis: { focus: 'series' },
-        data: row,
-      })),
-    }),
-    [table, labels, lang],
-  );
+      grid: { left: 8, right: 20, top: 12, bottom: 8, containLabel: true },
+      tooltip: {
+        trigger: 'item',
+        formatter: (p: { value: [number, number] }) => `${timeFmt.format(new Date(p.value[0]))}<br/><b>${names[p.value[1]] ?? ''}</b>`,
+      },
+      xAxis: {
+        type: 'time',
+        min,
+        max,
+        splitNumber: 3,
+        axisLabel: { fontSize: 14, color: '#1b2430', hideOverlap: true, formatter: (v: number) => timeFmt.format(new Date(v)) },
+      },
+      yAxis: {
+        type: 'category',
+        data: names.map((n, row) => ({
+          value: n,
+          textStyle: CHART_ORDER[row] === FALL ? { color: '#b3261e', fontWeight: 'bold' } : undefined,
+        })),
+        axisLabel: { fontSize: 15, color: '#1b2430' },
+        axisTick: { alignWithLabel: true },
+        splitLine: { show: true, lineStyle: { color: '#e3e7ec' } },
+      },
+      series: [
+        {
+          type: 'line',
+          step: 'end',
+          lineStyle: { width: 3, color: '#8d96a0' },
+          symbol: 'circle',
+          symbolSize: 12,
+          data: points.map((p) => ({
+            value: [p.at, p.row],
+            symbol: p.index === FALL ? 'triangle' : 'circle',
+            symbolSize: p.index === FALL ? 20 : 12,
+            itemStyle: { color: POSTURE_COLOURS[p.index], borderColor: '#fff', borderWidth: 1.5 },
+          })),
+        },
+      ],
+    };
+  }, [points, min, max, names, short, range, lang]);
+  const latest = points[points.length - 1];
+  const top = counts.indexOf(Math.max(...counts));
+  const falls = counts[FALL] ?? 0;
   const summary =
-    top >= 0
-      ? t('chart.posture.summary', { range: t(`chart.range.${range}`), posture: t(`posture.${top}` as StringKey) })
-      : t('chart.empty');
+    latest === undefined
+      ? t('chart.empty')
+      : [
+          t('chart.posture.summary', { n: points.length, posture: t(postureKey(top)) }),
+          t('chart.posture.latest', { posture: t(postureKey(latest.index)), time: formatTime(new Date(latest.at).toISOString()) }),
+          falls > 0 ? t('chart.posture.falls', { n: falls }) : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
   return (
-    <section className="panel" aria-labelledby="posture-chart-title">
+    <section className="panel" aria-labelledby="posture-chart-title" data-testid="posture-chart" data-points={points.length}>
       <h2 id="posture-chart-title">{t('chart.posture.title')}</h2>
       {unavailable ? (
         <p className="note" data-testid="posture-unavailable">{t('chart.posture.unavailable')}</p>
-      ) : total === 0 ? (
+      ) : points.length === 0 ? (
         <p className="note">{t('chart.empty')}</p>
-      ) : null}
-      <EChart option={option} height={range === 'hour' ? 300 : 360} label={summary} />
-      {!unavailable && total > 0 ? <p className="chart-summary">{summary}</p> : null}
+      ) : (
+        <>
+          <EChart option={option} height={300} label={summary} />
+          <p className="chart-summary">{summary}</p>
+        </>
+      )}
     </section>
   );
 }

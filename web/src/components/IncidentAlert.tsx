@@ -5,6 +5,8 @@ import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { Countdown, countdownEnd } from './Countdown';
 import { LevelIcon } from './LevelIcon';
+import { PostureIcon } from './PostureIcon';
+import { FALL } from '../lib/posture';
 
 export function NotificationList({ notifications }: { notifications: Notification[] }) {
   const { t, has, formatTime } = useI18n();
@@ -76,8 +78,25 @@ export function IncidentAlert(props: IncidentAlertProps) {
   const endsAt = incident.phase === 'countdown' ? countdownEnd(incident, props.receivedAt) : null;
   const g = incident.guidance ?? null;
   const level = incident.level;
-  const title =
-    incident.kind === 'sos' ? t('incident.title.sos') : t(`incident.title.${level}` as StringKey);
+  const fall = incident.kind === 'fall';
+  const name = props.wearerName ?? incident.wearer;
+  const title = fall
+    ? role === 'guardian'
+      ? t('incident.title.fall.guardian', { name })
+      : t('incident.title.fall')
+    : incident.kind === 'sos'
+      ? t('incident.title.sos')
+      : t(`incident.title.${level}` as StringKey);
+  // A fall's four parts come from the server's guidance when it has them; until then (or without
+  // a knowledge base entry) the alert still says what happened and what to do, not a vitals cause.
+  const state = g?.state || (fall ? t('incident.fall.state') : incident.explanation ?? '');
+  const cause = g?.cause || (fall ? t('incident.fall.cause') : incident.explanation ?? '');
+  const actions =
+    g && g.actions.length > 0
+      ? g.actions
+      : fall && role === 'wearer'
+        ? [t('incident.fall.action.1'), t('incident.fall.action.2'), t('incident.fall.action.3')]
+        : [];
 
   useEffect(() => {
     heading.current?.focus();
@@ -108,9 +127,9 @@ export function IncidentAlert(props: IncidentAlertProps) {
     >
       <div className="incident-inner">
         <header className="incident-head">
-          <LevelIcon level={level} size={56} />
+          {fall ? <PostureIcon posture={FALL} size={64} /> : <LevelIcon level={level} size={56} />}
           <div>
-            {role === 'guardian' && props.wearerName ? (
+            {role === 'guardian' && props.wearerName && !fall ? (
               <p className="incident-wearer">{t('incident.wearer', { name: props.wearerName })}</p>
             ) : null}
             <h1 id="incident-title" tabIndex={-1} ref={heading}>
@@ -121,6 +140,12 @@ export function IncidentAlert(props: IncidentAlertProps) {
             </p>
           </div>
         </header>
+
+        {fall && incident.phase !== 'dispatched' && !incident.wearer_ok_at ? (
+          <p className="incident-lead" data-testid="fall-lead">
+            {role === 'guardian' ? t('incident.fall.lead.guardian', { name }) : t('incident.fall.lead')}
+          </p>
+        ) : null}
 
         {endsAt !== null ? <Countdown endsAt={endsAt} /> : null}
         {incident.phase === 'dispatched' ? <DispatchState detail={detail} /> : null}
@@ -147,27 +172,37 @@ export function IncidentAlert(props: IncidentAlertProps) {
                 </button>
               ) : null}
             </>
-          ) : !incident.acknowledged_at ? (
-            <button type="button" className="btn btn-ok" onClick={act('ack', props.onAck)} disabled={busy !== null}>
-              {t('incident.ack')}
-            </button>
-          ) : null}
+          ) : (
+            <>
+              {!incident.acknowledged_at ? (
+                <button type="button" className="btn btn-ok" onClick={act('ack', props.onAck)} disabled={busy !== null}>
+                  {t('incident.ack')}
+                </button>
+              ) : null}
+              {/* A guardian who cannot reach someone who fell calls for help themselves. */}
+              {fall && incident.phase !== 'dispatched' ? (
+                <a className="btn btn-call" href="tel:119">
+                  {t('incident.dispatch.callNow')}
+                </a>
+              ) : null}
+            </>
+          )}
         </div>
 
         <ol className="guidance" data-testid="guidance">
           <li>
             <h2>{t('incident.state')}</h2>
-            <p id="incident-state">{g?.state ?? incident.explanation ?? ''}</p>
+            <p id="incident-state">{state}</p>
           </li>
           <li>
             <h2>{t('incident.cause')}</h2>
-            <p>{g?.cause ?? incident.explanation ?? ''}</p>
+            <p>{cause}</p>
           </li>
-          {g && g.actions.length > 0 ? (
+          {actions.length > 0 ? (
             <li>
               <h2>{t('incident.actions')}</h2>
               <ol className="guidance-actions">
-                {g.actions.map((a, i) => (
+                {actions.map((a, i) => (
                   <li key={i}>{a}</li>
                 ))}
               </ol>

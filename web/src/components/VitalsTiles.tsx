@@ -28,7 +28,7 @@ export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnorm
   const { t, relativeTime } = useI18n();
   const latest = latestValues(readings);
   return (
-    <section aria-labelledby="vitals-title" className="panel">
+    <section aria-labelledby="vitals-title" className="panel vitals-panel">
       <h2 id="vitals-title">{t('vitals.title')}</h2>
       <ul className="tiles">
         {TILES.map(({ metric, unit, digits }) => {

@@ -1,18 +1,19 @@
 // Everything a dashboard shows about one wearer, kept current from the live stream: one fetch
 // of history after each (re)connect, then events. No polling loop.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { ApiError, type ApiClient } from '../api/client';
 import { openStream, type StreamState } from '../api/stream';
-import type { Incident, IncidentDetail, PostureRow, StatusRow, StreamMessage, Vitals } from '../api/types';
+import type { Incident, IncidentDetail, StatusRow, StreamMessage, Vitals } from '../api/types';
 import type { CurrentStatus } from '../components/StatusCard';
 import type { Lang } from '../i18n/strings';
+import { initialPosture, postureReducer, type PostureState } from './posture';
 
 export interface WearerLive {
   current: CurrentStatus;
   statuses: StatusRow[];
   vitals: Vitals[];
-  postures: PostureRow[];
-  postureUnavailable: boolean;
+  /** Posture history (newest first), the fall state from the live events, and whether the server has a posture model. */
+  posture: PostureState;
   incident: Incident | null;
   incidentReceivedAt: number;
   detail: IncidentDetail | null;
@@ -28,8 +29,7 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
   const [current, setCurrent] = useState<CurrentStatus>({ level: null });
   const [statuses, setStatuses] = useState<StatusRow[]>([]);
   const [vitals, setVitals] = useState<Vitals[]>([]);
-  const [postures, setPostures] = useState<PostureRow[]>([]);
-  const [postureUnavailable, setPostureUnavailable] = useState(false);
+  const [posture, dispatchPosture] = useReducer(postureReducer, initialPosture);
   const [incident, setIncident] = useState<Incident | null>(null);
   const [incidentReceivedAt, setReceivedAt] = useState(Date.now());
   const [detail, setDetail] = useState<IncidentDetail | null>(null);
@@ -56,6 +56,7 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
 
   const applyIncident = useCallback(
     (i: Incident) => {
+      if (i.kind === 'fall' && i.phase === 'closed') dispatchPosture({ type: 'fallClosed' });
       setIncident(i.phase === 'closed' ? null : i);
       setReceivedAt(Date.now());
       if (i.phase !== 'closed') loadDetail(i.id);
@@ -73,7 +74,7 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
     const [st, vi, po, inc] = await Promise.allSettled([
       api.getStatuses(1000, wearer),
       api.getVitals(wearer),
-      api.getPostures(1000, wearer),
+      api.getPostures(wearer),
       api.listIncidents({ limit: 5, wearer, lang: langRef.current }),
     ]);
     if (st.status === 'fulfilled') {
@@ -85,12 +86,9 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
       setLoadError(st.reason instanceof ApiError ? st.reason.message : 'network');
     }
     if (vi.status === 'fulfilled') setVitals(vi.value.vitals);
-    if (po.status === 'fulfilled') {
-      setPostures(po.value.postures ?? []);
-      setPostureUnavailable(false);
-    } else if (po.reason instanceof ApiError && (po.reason.status === 404 || po.reason.status === 405)) {
-      setPostureUnavailable(true);
-    }
+    if (po.status === 'fulfilled') dispatchPosture({ type: 'loaded', rows: po.value.postures ?? [] });
+    // 503: the server runs without a posture model; 404/405: a server without posture routes.
+    else if (po.reason instanceof ApiError && [404, 405, 503].includes(po.reason.status)) dispatchPosture({ type: 'unavailable' });
     if (inc.status === 'fulfilled') {
       const open = inc.value.incidents.find((i) => i.phase !== 'closed');
       if (open) applyIncident(open);
@@ -104,7 +102,7 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
   useEffect(() => {
     setStatuses([]);
     setVitals([]);
-    setPostures([]);
+    dispatchPosture({ type: 'reset' });
     setIncident(null);
     setDetail(null);
     setCurrent({ level: null });
@@ -125,7 +123,7 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
       } else if (m.type === 'incident') {
         applyIncident(m.incident);
       } else if (m.type === 'posture') {
-        setPostures((old) => [{ posture: m.posture, updated_at: m.updated_at }, ...old].slice(0, MAX_STATUSES));
+        dispatchPosture({ type: 'event', event: m });
       }
     };
     // History once now, and again after every reconnect (events may have been missed meanwhile).
@@ -152,5 +150,5 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
     if (incident) loadDetail(incident.id);
   }, [lang]);
 
-  return { current, statuses, vitals, postures, postureUnavailable, incident, incidentReceivedAt, detail, stream, loadError, applyIncident };
+  return { current, statuses, vitals, posture, incident, incidentReceivedAt, detail, stream, loadError, applyIncident };
 }

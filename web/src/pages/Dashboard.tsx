@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { Incident } from '../api/types';
 import { PostureChart, RangePicker, StatusChart, type Range } from '../components/Charts';
 import { IncidentAlert } from '../components/IncidentAlert';
+import { PostureCard } from '../components/PostureCard';
 import { StatusCard } from '../components/StatusCard';
 import { VitalsTiles } from '../components/VitalsTiles';
 import { useI18n } from '../i18n/i18n';
@@ -35,7 +36,7 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
     const id = setInterval(() => setNow(Date.now()), 60_000);
     return () => clearInterval(id);
   }, []);
-  useEffect(() => setNow(Date.now()), [live.statuses, live.postures]);
+  useEffect(() => setNow(Date.now()), [live.statuses, live.posture.rows]);
 
   const incident = live.incident;
   // Someone who already answered (the wearer said OK, a guardian acknowledged) sees a banner, not
@@ -79,7 +80,9 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
         ) : null}
         {incident && !showAlert ? (
           <div className={`incident-banner level-${incident.level}`} role="status">
-            <span>{t('incident.banner', { level: t(`level.${incident.level}`) })}</span>
+            <span>
+              {incident.kind === 'fall' ? t('incident.banner.fall') : t('incident.banner', { level: t(`level.${incident.level}`) })}
+            </span>
             <button type="button" className="btn btn-secondary" onClick={() => setMinimized(null)}>
               {t('incident.reopen')}
             </button>
@@ -95,11 +98,12 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             </>
           ) : null}
         </StatusCard>
+        <PostureCard posture={live.posture} incidentKind={incident?.kind} now={now} />
         <VitalsTiles readings={live.vitals} abnormal={abnormal} />
         <div className="charts">
           <RangePicker value={range} onChange={setRange} />
           <StatusChart statuses={live.statuses} range={range} now={now} />
-          <PostureChart postures={live.postures} unavailable={live.postureUnavailable} range={range} now={now} />
+          <PostureChart postures={live.posture.rows} unavailable={live.posture.unavailable} range={range} now={now} />
         </div>
       </main>
       {incident && showAlert ? (

@@ -4,6 +4,8 @@ import { openStream } from '../api/stream';
 import type { GuardianLink, Incident, Level, StatusRow } from '../api/types';
 import { Field } from '../components/Field';
 import { LevelIcon } from '../components/LevelIcon';
+import { PostureIcon } from '../components/PostureIcon';
+import { currentPosture, fallFlag, initialPosture, postureKey, postureReducer, type PostureState } from '../lib/posture';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { useSession } from '../session';
@@ -16,17 +18,22 @@ export interface WearerSummary {
   level: Level | null;
   lastReadingAt: string | null;
   incident: Incident | null;
+  /** Absent until fetched; `unavailable` when the server has no posture model. */
+  posture?: PostureState;
 }
+
+const fallOf = (w: WearerSummary) => fallFlag(w.posture?.fall ?? 'none', w.incident?.kind);
 
 const LEVEL_RANK: Record<Level, number> = { normal: 0, caution: 1, danger: 2 };
 
-/** Most severe first: an open incident's level, then the status level, then stale data, then name. */
+/** Most severe first: an open incident's level, then a suspected fall, the status level, stale data, then name. */
 export function sortBySeverity(list: WearerSummary[], now: number): WearerSummary[] {
   const score = (w: WearerSummary) => {
     const inc = w.incident ? 10 + LEVEL_RANK[w.incident.level] * 2 : 0;
+    const fall = !w.incident && fallOf(w) ? 5 : 0;
     const lvl = w.level ? LEVEL_RANK[w.level] * 2 : 0;
     const stale = isStale(w.lastReadingAt, now) ? 1 : 0;
-    return inc + lvl + stale;
+    return inc + fall + lvl + stale;
   };
   return [...list].sort((a, b) => score(b) - score(a) || a.name.localeCompare(b.name));
 }
@@ -42,6 +49,8 @@ function WearerCard({ w, now, onAck }: { w: WearerSummary; now: number; onAck: (
   const [error, setError] = useState<string | null>(null);
   const level = w.incident?.level ?? w.level ?? 'unknown';
   const stale = isStale(w.lastReadingAt, now);
+  const posture = w.posture ? currentPosture(w.posture.rows) : null;
+  const fall = fallOf(w);
   return (
     <li className={`wearer-card level-${level}`} data-testid={`wearer-${w.id}`} data-level={level}>
       <div className="wearer-head">
@@ -57,6 +66,18 @@ function WearerCard({ w, now, onAck }: { w: WearerSummary; now: number; onAck: (
         <p>{t('guardian.noReading')}</p>
       )}
       {stale && w.lastReadingAt ? <p className="stale" data-testid="stale">⏱ {t('guardian.stale')}</p> : null}
+      {fall ? (
+        <p className={`posture-fall fall-${fall}`} data-testid="wearer-fall" data-fall={fall}>
+          <span aria-hidden="true">⚠ </span>
+          {t(fall === 'confirmed' ? 'posture.fall.confirmed' : 'posture.fall.suspected')}
+        </p>
+      ) : null}
+      {posture ? (
+        <p className="wearer-posture" data-testid="wearer-posture" data-posture={posture.index}>
+          <PostureIcon posture={posture.index} size={40} />
+          <span>{t('guardian.posture', { posture: t(postureKey(posture.index)), time: relativeTime(posture.at, now) })}</span>
+        </p>
+      ) : null}
       {w.incident ? (
         <p className="wearer-incident">{t('guardian.openIncident', { phase: t(`incident.phase.${w.incident.phase}` as StringKey) })}</p>
       ) : null}
@@ -173,13 +194,24 @@ export function Guardian() {
     const list = activeKey ? activeKey.split('\u0001').map((s) => s.split('\u0000') as [string, string]) : [];
     const stops: (() => void)[] = [];
     const load = (id: string, name: string) => {
-      Promise.allSettled([api.getStatuses(1, id), api.listIncidents({ limit: 1, wearer: id, lang: langRef.current })]).then(([st, inc]) => {
+      Promise.allSettled([
+        api.getStatuses(1, id),
+        api.listIncidents({ limit: 1, wearer: id, lang: langRef.current }),
+        api.getPostures(id),
+      ]).then(([st, inc, po]) => {
         const row: StatusRow | undefined = st.status === 'fulfilled' ? st.value.statuses[0] : undefined;
         const open = inc.status === 'fulfilled' ? inc.value.incidents.find((i) => i.phase !== 'closed') ?? null : null;
-        setSummaries((old) => ({
-          ...old,
-          [id]: { id, name, level: row?.level ?? null, lastReadingAt: row ? row.reading_at ?? row.updated_at : null, incident: open },
-        }));
+        setSummaries((old) => {
+          const before = old[id]?.posture ?? initialPosture;
+          const posture =
+            po.status === 'fulfilled'
+              ? postureReducer(before, { type: 'loaded', rows: po.value.postures ?? [] })
+              : postureReducer(before, { type: 'unavailable' });
+          return {
+            ...old,
+            [id]: { id, name, level: row?.level ?? null, lastReadingAt: row ? row.reading_at ?? row.updated_at : null, incident: open, posture },
+          };
+        });
       });
     };
     for (const [id, name] of list.slice(0, 20)) {
@@ -192,8 +224,13 @@ export function Guardian() {
               const cur = old[id] ?? { id, name, level: null, lastReadingAt: null, incident: null };
               if (m.type === 'detection')
                 return { ...old, [id]: { ...cur, level: m.level, lastReadingAt: m.reading_at ?? cur.lastReadingAt } };
-              if (m.type === 'incident')
-                return { ...old, [id]: { ...cur, incident: m.incident.phase === 'closed' ? null : m.incident } };
+              if (m.type === 'incident') {
+                const closed = m.incident.phase === 'closed';
+                const posture = closed && m.incident.kind === 'fall' && cur.posture ? postureReducer(cur.posture, { type: 'fallClosed' }) : cur.posture;
+                return { ...old, [id]: { ...cur, incident: closed ? null : m.incident, posture } };
+              }
+              if (m.type === 'posture')
+                return { ...old, [id]: { ...cur, posture: postureReducer(cur.posture ?? initialPosture, { type: 'event', event: m }) } };
               return old;
             });
             setNow(Date.now());

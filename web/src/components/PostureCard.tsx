@@ -1,0 +1,62 @@
+import { useI18n } from '../i18n/i18n';
+import { currentPosture, FALL, fallFlag, postureKey, type PostureState } from '../lib/posture';
+import { PostureIcon } from './PostureIcon';
+
+/** Older than this, the card says "last known posture" rather than "posture now". */
+export const POSTURE_STALE_MS = 5 * 60_000;
+
+/** The wearer's posture now, big: a figure and a word, and a fall said plainly. */
+export function PostureCard({ posture, incidentKind, now }: { posture: PostureState; incidentKind?: string | null; now: number }) {
+  const { t, formatTime, relativeTime } = useI18n();
+  const cur = currentPosture(posture.rows);
+  const flag = fallFlag(posture.fall, incidentKind);
+  const stale = cur !== null && now - Date.parse(cur.at) > POSTURE_STALE_MS;
+  const tone = flag === 'confirmed' || (cur?.index === FALL && flag !== null) ? 'danger' : flag === 'suspected' ? 'caution' : 'calm';
+  const state = posture.unavailable ? 'unavailable' : cur === null ? 'empty' : 'known';
+  return (
+    <section
+      className={`posture-card tone-${tone}`}
+      aria-labelledby="posture-card-title"
+      data-testid="posture-card"
+      data-state={state}
+      data-posture={cur?.index ?? ''}
+      data-fall={flag ?? 'none'}
+    >
+      <h2 id="posture-card-title" className="posture-card-title">
+        {stale ? t('posture.card.last') : t('posture.card.title')}
+      </h2>
+      <div className="posture-card-body" role="status" aria-live="polite" aria-atomic="true">
+        <PostureIcon posture={state === 'known' ? cur!.index : null} size={72} />
+        <div>
+          {state === 'unavailable' ? (
+            <>
+              <p className="posture-word posture-word-small" data-testid="posture-word">{t('posture.card.unavailable')}</p>
+              <p className="posture-sub">{t('posture.card.unavailable.hint')}</p>
+            </>
+          ) : state === 'empty' ? (
+            <>
+              <p className="posture-word posture-word-small" data-testid="posture-word">{t('posture.card.empty')}</p>
+              <p className="posture-sub">{t('posture.card.empty.hint')}</p>
+            </>
+          ) : (
+            <>
+              <p className={`posture-word${cur!.index === FALL ? ' posture-word-fall' : ''}`} data-testid="posture-word">
+                {t(postureKey(cur!.index))}
+              </p>
+              <p className="posture-sub">
+                {t('posture.card.at', { time: `${formatTime(cur!.at)} · ${relativeTime(cur!.at, now)}` })}
+              </p>
+            </>
+          )}
+        </div>
+      </div>
+      {flag ? (
+        <p className={`posture-fall fall-${flag}`} role="alert" data-testid="posture-fall">
+          <span aria-hidden="true">⚠ </span>
+          {t(flag === 'confirmed' ? 'posture.fall.confirmed' : 'posture.fall.suspected')}
+          {posture.fallAt ? <span className="posture-fall-time"> · {formatTime(posture.fallAt)}</span> : null}
+        </p>
+      ) : null}
+    </section>
+  );
+}
