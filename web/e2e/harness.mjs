@@ -84,7 +84,7 @@ function startStaticProxy(apiPort) {
 }
 
 /** Starts vitalguard (and the stand-in static server when needed). Returns { base, stop, log }. */
-export async function startServer({ countdown } = {}) {
+export async function startServer({ countdown, modelsDir } = {}) {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: run "npm run build" first`);
   const dir = mkdtempSync(join(tmpdir(), 'vg-e2e-'));
   const readyFile = join(dir, 'port');
@@ -96,6 +96,10 @@ export async function startServer({ countdown } = {}) {
       throw new Error(`SERVER FEATURE MISSING: "vitalguard serve" has no --countdown flag (needed to shorten the emergency countdown to ${countdown})`);
     }
     args.push('--countdown', countdown);
+  }
+  if (modelsDir) {
+    if (!hasFlag('--models-dir')) throw new Error('SERVER FEATURE MISSING: "vitalguard serve" has no --models-dir flag');
+    args.push('--models-dir', modelsDir);
   }
   const log = [];
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -49,6 +49,34 @@ async function postAsDevice(base, token, reading) {
   return body;
 }
 
+/** The posture classes as the dashboard names them in Korean (src/i18n/strings.ts). */
+const POSTURE_KO = ['계단 내려가기', '계단 오르기', '달리기', '앉기', '서기', '걷기', '누움', '넘어짐'];
+
+/** 2.56 s at 50 Hz of a still, upright wrist: acceleration ≈ [0, 1, 0] g with tiny noise, gyro ≈ 0 °/s. */
+function stillWindow(seed) {
+  let x = (seed * 7919 + 17) % 233280;
+  const rnd = () => {
+    x = (x * 9301 + 49297) % 233280;
+    return x / 233280 - 0.5;
+  };
+  return Array.from({ length: 128 }, () => [0.01 * rnd(), 1 + 0.01 * rnd(), 0.01 * rnd(), 0.4 * rnd(), 0.4 * rnd(), 0.4 * rnd()]);
+}
+const imuWindow = (seed, end) => ({
+  sample_rate_hz: 50, placement: 'wrist', gravity_removed: false, measured_at: end.toISOString(), samples: stillWindow(seed),
+});
+
+const POSTURE_EN = ['Downstairs', 'Upstairs', 'Running', 'Sitting', 'Standing', 'Walking', 'Lying', 'Fall'];
+const postureNumber = (row) => (typeof row.posture === 'number' ? row.posture : POSTURE_EN.indexOf(row.name ?? row.posture));
+
+async function postDevice(base, token, path, body) {
+  const r = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
 const DANGER = { heart_rate: 175, spo2: 86, respiration_rate: 30, skin_temp: 36.4, steps: 0 };
 const NORMAL = { heart_rate: 72, spo2: 98, respiration_rate: 15, skin_temp: 33.5, steps: 10 };
 
@@ -121,6 +149,7 @@ try {
       const wearerId = uid('kim');
       let token = null;
       let incidentId = null;
+      let guardian = null; // { ctx, page } of the guardian, kept for the posture scenario
 
       await scenario('wearer registers, logs in and sees the live dashboard', async () => {
         await page.goto(`${base}/#/register`);
@@ -198,7 +227,7 @@ try {
         await postAsDevice(base, token, { ...DANGER, heart_rate: 181 });
         await gpage.locator('[data-testid="status-level"]', { hasText: /위험/ }).waitFor({ timeout: 3000 });
         await gpage.screenshot({ path: `${SHOTS}08-guardian-dashboard-desktop.png`, fullPage: true });
-        await gctx.close();
+        guardian = { ctx: gctx, page: gpage };
       });
 
       await scenario("\"I'm OK\" cancels the alert", async () => {
@@ -213,6 +242,56 @@ try {
         check(d.body.incident.wearer_ok_at, `incident has no wearer_ok_at after I'm OK: ${JSON.stringify(d.body.incident)}`);
         check(d.body.incident.phase !== 'dispatched', 'the emergency call went out despite "I\'m OK"');
         await page.screenshot({ path: `${SHOTS}09-after-ok-360.png`, fullPage: true });
+      });
+
+      await scenario('posture: the watch posts still-standing windows; the posture card, chart and guardian card follow', async () => {
+        check(token, 'no device token (an earlier step failed)');
+        const card = page.locator('[data-testid="posture-card"]');
+        await card.waitFor({ timeout: 3000 });
+        const end = Date.now();
+        const one = await postDevice(base, token, '/api/update_posture', imuWindow(1, new Date(end - 2 * 2560)));
+        if (one.status === 404 || one.status === 405) throw missing(`POST /api/update_posture → ${one.status}`);
+        if (one.status === 503) throw missing(`POST /api/update_posture → 503: the default server has no posture model (${JSON.stringify(one.body)})`);
+        check(one.status === 200, `device POST /api/update_posture → ${one.status} ${JSON.stringify(one.body)}`);
+        check(Number.isInteger(one.body.posture) && one.body.posture >= 0 && one.body.posture <= 7, `update_posture answered ${JSON.stringify(one.body)}`);
+        check(typeof one.body.name === 'string' && one.body.updated_at, `update_posture answer lacks name/updated_at: ${JSON.stringify(one.body)}`);
+        console.log(`      a still, upright window is classified as ${one.body.name} (${one.body.posture}); fall: ${JSON.stringify(one.body.fall)}`);
+        await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[one.body.posture] }).waitFor({ timeout: 3000 }).catch(async () => {
+          throw new Error(`posture card shows ${JSON.stringify(await card.innerText())}, expected ${POSTURE_KO[one.body.posture]} (live event)`);
+        });
+        // Two more windows as the device batch: the chart gains points, the card keeps the latest.
+        const batch = await postDevice(base, token, '/api/devices/posture', {
+          windows: [imuWindow(2, new Date(end - 2560)), imuWindow(3, new Date(end))],
+        });
+        if (batch.status === 404 || batch.status === 405) throw missing(`POST /api/devices/posture → ${batch.status}`);
+        check(batch.status === 200, `POST /api/devices/posture → ${batch.status} ${JSON.stringify(batch.body)}`);
+        const chart = page.locator('[data-testid="posture-chart"]');
+        await chart.locator('svg').first().waitFor({ timeout: 3000 });
+        check(Number(await chart.getAttribute('data-points')) >= 1, `posture chart has ${await chart.getAttribute('data-points')} points`);
+        await card.scrollIntoViewIfNeeded();
+        await page.screenshot({ path: `${SHOTS}16-posture-card-360.png` });
+        await chart.scrollIntoViewIfNeeded();
+        await page.screenshot({ path: `${SHOTS}17-posture-chart-360.png` });
+        // After a reload the history comes from GET /api/get_posture.
+        const hist = await (await apiAs(wearerCtx, base))('GET', '/api/get_posture/');
+        check(hist.status === 200 && Array.isArray(hist.body?.postures) && hist.body.postures.length >= 1, `GET /api/get_posture/ → ${hist.status} ${JSON.stringify(hist.body)?.slice(0, 300)}`);
+        check(hist.body.postures.length <= 10, `get_posture returned ${hist.body.postures.length} rows (the contract says the 10 most recent)`);
+        const newest = hist.body.postures[0];
+        await page.reload();
+        await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[postureNumber(newest)] }).waitFor({ timeout: 5000 });
+        await page.locator('[data-testid="posture-chart"] svg').first().waitFor({ timeout: 3000 });
+        await page.screenshot({ path: `${SHOTS}18-posture-dashboard-360.png`, fullPage: true });
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.screenshot({ path: `${SHOTS}19-posture-dashboard-desktop.png`, fullPage: true });
+        await page.setViewportSize(phone.viewport);
+        if (guardian) {
+          await guardian.page.goto(`${base}/#/guardian`);
+          const gcard = guardian.page.locator(`[data-testid="wearer-${wearerId}"] [data-testid="wearer-posture"]`);
+          await gcard.waitFor({ timeout: 5000 });
+          const text = await gcard.innerText();
+          check(text.includes(POSTURE_KO[postureNumber(newest)]), `guardian card says ${JSON.stringify(text)}`);
+          await guardian.page.screenshot({ path: `${SHOTS}20-guardian-posture-desktop.png`, fullPage: true });
+        }
       });
 
       await scenario('settings: pair a watch in the UI shows the token once; English switch', async () => {
@@ -230,12 +309,96 @@ try {
         await page.screenshot({ path: `${SHOTS}12-dashboard-en-desktop.png`, fullPage: true });
       });
 
+      await scenario('a fall incident reads as a fall for the wearer and the guardian (incident list stubbed in the browser)', async () => {
+        // A real confirmed fall needs an impact the model believes; the words and actions of the
+        // alert are what is checked here, so the browser is handed a fall incident in countdown.
+        const now = new Date();
+        const fall = {
+          id: 900001, wearer: wearerId, kind: 'fall', phase: 'countdown', status: 2, level: 'danger',
+          opened_at: now.toISOString(), seconds_left: 60, deadline: new Date(now.getTime() + 60000).toISOString(),
+          explanation: 'Fall', causes: [], guardians_notified_at: now.toISOString(), guidance: null,
+        };
+        const stub = async (p) => {
+          await p.route(/\/api\/incidents(\?.*)?$/, (r) => r.fulfill({ json: { incidents: [fall] } }));
+          await p.route(/\/api\/incidents\/900001(\?.*)?$/, (r) => r.fulfill({ json: { incident: fall, events: [], notifications: [] } }));
+        };
+        // The wearer's page is in English since the settings scenario; the guardian's is in Korean.
+        await stub(page);
+        await page.setViewportSize(phone.viewport);
+        await page.reload();
+        const alert = page.locator('[data-testid="incident-alert"]');
+        await alert.waitFor({ timeout: 3000 });
+        const title = await alert.locator('h1').innerText();
+        check(title === 'Did you fall?', `wearer alert title is ${JSON.stringify(title)}`);
+        await alert.locator('[data-testid="countdown"]', { hasText: 'If you are not hurt' }).waitFor({ timeout: 1000 });
+        await alert.getByRole('button', { name: "I'm OK" }).waitFor({ timeout: 1000 });
+        await alert.getByRole('button', { name: 'Call 119' }).waitFor({ timeout: 1000 });
+        await page.screenshot({ path: `${SHOTS}22-fall-alert-en-360.png` });
+        await page.screenshot({ path: `${SHOTS}23-fall-alert-en-full-360.png`, fullPage: true });
+        await page.unroute(/\/api\/incidents(\?.*)?$/);
+        await page.unroute(/\/api\/incidents\/900001(\?.*)?$/);
+        await page.reload();
+        await page.locator('[data-testid="posture-card"]').waitFor({ timeout: 3000 });
+        if (guardian) {
+          await stub(guardian.page);
+          await guardian.page.goto(`${base}/#/guardian`);
+          const card = guardian.page.locator(`[data-testid="wearer-${wearerId}"]`);
+          await card.locator('[data-testid="wearer-fall"][data-fall="confirmed"]').waitFor({ timeout: 5000 });
+          await guardian.page.screenshot({ path: `${SHOTS}24-guardian-fall-list-desktop.png`, fullPage: true });
+          await card.getByRole('link').click();
+          const galert = guardian.page.locator('[data-testid="incident-alert"]');
+          await galert.waitFor({ timeout: 3000 });
+          const gtitle = await galert.locator('h1').innerText();
+          check(gtitle === '김영희 님이 넘어지신 것 같아요', `guardian alert title is ${JSON.stringify(gtitle)}`);
+          check((await galert.locator('a[href="tel:119"]').count()) === 1, 'the guardian is not offered to phone 119');
+          await guardian.page.screenshot({ path: `${SHOTS}25-guardian-fall-alert-desktop.png` });
+          await guardian.page.unroute(/\/api\/incidents(\?.*)?$/);
+          await guardian.page.unroute(/\/api\/incidents\/900001(\?.*)?$/);
+        }
+      });
+
+      await guardian?.ctx.close();
       await wearerCtx.close();
       await srv.stop();
     }
   }
 
-  // 2. Nobody answers: the countdown runs out and the dispatch is shown.
+  // 2. A server without a posture model: posture says so calmly, everything else works.
+  await scenario('no posture model (--models-dir none): posture is "not available", the dashboard stays usable', async () => {
+    const srv = await startServer({ modelsDir: 'none' });
+    try {
+      const base = srv.base;
+      const ctx = await browser.newContext(phone);
+      const page = await ctx.newPage();
+      const id = uid('park');
+      const signup = await fetch(`${base}/api/signup`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, password: 'correct horse 1', name: '박순자', age: 81, address: '부산광역시 해운대구', phone_num: '010-2222-3333' }),
+      });
+      check(signup.status === 201, `signup → ${signup.status}`);
+      await loginInUi(page, base, id);
+      const probeGet = await (await apiAs(ctx, base))('GET', '/api/get_posture/');
+      check([503, 404, 405].includes(probeGet.status), `GET /api/get_posture/ without a model → ${probeGet.status} (expected 503)`);
+      if (probeGet.status !== 503) console.log(`      note: GET /api/get_posture/ → ${probeGet.status}, not yet 503`);
+      const card = page.locator('[data-testid="posture-card"][data-state="unavailable"]');
+      await card.waitFor({ timeout: 3000 });
+      await page.locator('[data-testid="posture-unavailable"]').waitFor({ timeout: 3000 });
+      check((await page.locator('.form-error, [role="alert"]').count()) === 0, 'an error is shown although only posture is missing');
+      const token = await pairDevice(ctx, base);
+      const post = await postDevice(base, token, '/api/update_posture', imuWindow(4, new Date()));
+      check(post.status === 503 || post.status === 404 || post.status === 405, `update_posture without a model → ${post.status} ${JSON.stringify(post.body)}`);
+      await postAsDevice(base, token, NORMAL);
+      await page.locator('[data-testid="status-level"]', { hasText: /정상/ }).waitFor({ timeout: 3000 });
+      await page.locator('[data-testid="tile-heart_rate"]', { hasText: '72' }).waitFor({ timeout: 3000 });
+      check(await page.locator('[data-testid="sos"]').isEnabled(), 'SOS is not usable');
+      await page.screenshot({ path: `${SHOTS}21-posture-unavailable-360.png`, fullPage: true });
+      await ctx.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  // 3. Nobody answers: the countdown runs out and the dispatch is shown.
   await scenario('nobody answers: the countdown ends and the emergency dispatch is shown', async () => {
     const srv = await startServer({ countdown: '5s' });
     try {

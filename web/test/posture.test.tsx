@@ -14,6 +14,7 @@ import {
   MAX_POSTURES,
   postureIndex,
   postureReducer,
+  postureSince,
   rowIndex,
   type PostureState,
 } from '../src/lib/posture';
@@ -121,6 +122,13 @@ describe('posture reducer', () => {
     expect(s.rows[0]!.updated_at).toBe(iso(MAX_POSTURES + 49));
   });
 
+  it('knows since when the current posture has held', () => {
+    const rows = [4, 4, 4, 5].map((p, i) => ({ posture: p, updated_at: iso(-i * 10) }));
+    expect(postureSince(rows)).toBe(iso(-20));
+    expect(postureSince([{ posture: 4, updated_at: iso(0) }, { posture: 5, updated_at: iso(-10) }])).toBeNull();
+    expect(postureSince([])).toBeNull();
+  });
+
   it('flags a fall from the posture events or from an open fall incident', () => {
     expect(fallFlag('none', 'fall')).toBe('confirmed');
     expect(fallFlag('suspected', 'vitals')).toBe('suspected');
@@ -184,13 +192,20 @@ describe('IncidentAlert for a fall', () => {
   it('asks the wearer whether they fell and says what to do, not a vitals cause', () => {
     wrap(<IncidentAlert incident={fall} role="wearer" {...props} />);
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('넘어지셨나요?');
-    expect(screen.getByTestId('fall-lead').textContent).toContain('괜찮아요');
+    // With a countdown the wearer reads what to do in its hint, so both buttons stay on the first screen.
+    expect(screen.queryByTestId('fall-lead')).toBeNull();
+    expect(screen.getByTestId('countdown').textContent).toContain('다치지 않았다면 "괜찮아요"를');
     expect(screen.getByText('넘어짐이 감지됐어요.')).toBeTruthy();
     expect(screen.getByText(/움직임 센서/)).toBeTruthy();
     expect(screen.getByText('서두르지 말고 숨을 고르세요. 바로 일어나지 마세요.')).toBeTruthy();
     expect(screen.getByRole('button', { name: '괜찮아요' })).toBeTruthy();
     expect(screen.getByRole('button', { name: '신고하기 (119)' })).toBeTruthy();
     expect(screen.getByTestId('countdown')).toBeTruthy();
+  });
+
+  it('says what to do above the buttons when there is no countdown', () => {
+    wrap(<IncidentAlert incident={{ ...fall, phase: 'guardians', seconds_left: undefined }} role="wearer" {...props} />);
+    expect(screen.getByTestId('fall-lead').textContent).toContain('신고하기');
   });
 
   it("uses the server's guidance when it has some", () => {
@@ -205,6 +220,7 @@ describe('IncidentAlert for a fall', () => {
     wrap(<IncidentAlert incident={fall} role="guardian" wearerName="김영희" {...props} />, 'en');
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('김영희 may have fallen');
     expect(screen.getByTestId('fall-lead').textContent).toContain('Phone 김영희 now');
+    expect(screen.getByTestId('countdown').textContent).toContain('Unless 김영희 presses "I\'m OK"');
     expect(screen.getByRole('button', { name: 'I have seen this' })).toBeTruthy();
     expect(screen.getByRole('link', { name: 'Phone 119' }).getAttribute('href')).toBe('tel:119');
   });

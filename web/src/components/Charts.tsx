@@ -139,7 +139,11 @@ export function PostureChart({
   const short = max - min <= 15 * 60_000;
   const option = useMemo<EChartsCoreOption>(() => {
     const timeFmt = new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB',
-      short ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : range === 'week' ? { month: 'numeric', day: 'numeric', hour: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
+      short
+        ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }
+        : range === 'week'
+          ? { month: 'numeric', day: 'numeric', hour: '2-digit', hourCycle: 'h23' }
+          : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     return {
       animation: false,
       aria: { enabled: true },

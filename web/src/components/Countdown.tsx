@@ -15,7 +15,7 @@ export function countdownEnd(incident: { seconds_left?: number; deadline?: strin
   return null;
 }
 
-export function Countdown({ endsAt, now: nowFn = Date.now }: { endsAt: number; now?: () => number }) {
+export function Countdown({ endsAt, hint, now: nowFn = Date.now }: { endsAt: number; hint?: string; now?: () => number }) {
   const { t } = useI18n();
   const [now, setNow] = useState(nowFn);
   useEffect(() => {
@@ -37,7 +37,7 @@ export function Countdown({ endsAt, now: nowFn = Date.now }: { endsAt: number; n
       <p className="visually-hidden" aria-live="assertive" aria-atomic="true">
         {t('incident.countdown', { seconds: spoken })}
       </p>
-      <p className="countdown-hint">{t('incident.countdown.hint')}</p>
+      <p className="countdown-hint">{hint ?? t('incident.countdown.hint')}</p>
     </div>
   );
 }

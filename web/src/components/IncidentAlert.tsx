@@ -141,13 +141,26 @@ export function IncidentAlert(props: IncidentAlertProps) {
           </div>
         </header>
 
-        {fall && incident.phase !== 'dispatched' && !incident.wearer_ok_at ? (
+        {/* What to do after a fall, before the buttons. The wearer reads it in the countdown's
+            hint when there is a countdown, so the two buttons stay on the first screen. */}
+        {fall && incident.phase !== 'dispatched' && !incident.wearer_ok_at && (role === 'guardian' || endsAt === null) ? (
           <p className="incident-lead" data-testid="fall-lead">
             {role === 'guardian' ? t('incident.fall.lead.guardian', { name }) : t('incident.fall.lead')}
           </p>
         ) : null}
 
-        {endsAt !== null ? <Countdown endsAt={endsAt} /> : null}
+        {endsAt !== null ? (
+          <Countdown
+            endsAt={endsAt}
+            hint={
+              role === 'guardian'
+                ? t('incident.countdown.hint.guardian', { name })
+                : fall
+                  ? t('incident.fall.lead')
+                  : undefined
+            }
+          />
+        ) : null}
         {incident.phase === 'dispatched' ? <DispatchState detail={detail} /> : null}
         {incident.acknowledged_by ? (
           <p className="incident-note">{t('incident.acked', { who: incident.acknowledged_by })}</p>

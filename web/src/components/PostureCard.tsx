@@ -1,5 +1,5 @@
 import { useI18n } from '../i18n/i18n';
-import { currentPosture, FALL, fallFlag, postureKey, type PostureState } from '../lib/posture';
+import { currentPosture, FALL, fallFlag, postureKey, postureSince, type PostureState } from '../lib/posture';
 import { PostureIcon } from './PostureIcon';
 
 /** Older than this, the card says "last known posture" rather than "posture now". */
@@ -7,8 +7,11 @@ export const POSTURE_STALE_MS = 5 * 60_000;
 
 /** The wearer's posture now, big: a figure and a word, and a fall said plainly. */
 export function PostureCard({ posture, incidentKind, now }: { posture: PostureState; incidentKind?: string | null; now: number }) {
-  const { t, formatTime, relativeTime } = useI18n();
+  const { t, lang, formatTime, relativeTime } = useI18n();
+  const clock = (iso: string) =>
+    new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
   const cur = currentPosture(posture.rows);
+  const since = postureSince(posture.rows);
   const flag = fallFlag(posture.fall, incidentKind);
   const stale = cur !== null && now - Date.parse(cur.at) > POSTURE_STALE_MS;
   const tone = flag === 'confirmed' || (cur?.index === FALL && flag !== null) ? 'danger' : flag === 'suspected' ? 'caution' : 'calm';
@@ -26,7 +29,7 @@ export function PostureCard({ posture, incidentKind, now }: { posture: PostureSt
         {stale ? t('posture.card.last') : t('posture.card.title')}
       </h2>
       <div className="posture-card-body" role="status" aria-live="polite" aria-atomic="true">
-        <PostureIcon posture={state === 'known' ? cur!.index : null} size={72} />
+        <PostureIcon posture={state === 'known' ? cur!.index : null} size={state === 'known' ? 72 : 48} />
         <div>
           {state === 'unavailable' ? (
             <>
@@ -43,9 +46,10 @@ export function PostureCard({ posture, incidentKind, now }: { posture: PostureSt
               <p className={`posture-word${cur!.index === FALL ? ' posture-word-fall' : ''}`} data-testid="posture-word">
                 {t(postureKey(cur!.index))}
               </p>
-              <p className="posture-sub">
-                {t('posture.card.at', { time: `${formatTime(cur!.at)} · ${relativeTime(cur!.at, now)}` })}
+              <p className="posture-sub" title={formatTime(cur!.at)}>
+                {t('posture.card.at', { ago: relativeTime(cur!.at, now), time: clock(cur!.at) })}
               </p>
+              {since ? <p className="posture-sub">{t('posture.card.since', { time: clock(since) })}</p> : null}
             </>
           )}
         </div>

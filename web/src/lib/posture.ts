@@ -128,6 +128,19 @@ export function currentPosture(rows: PostureRow[]): { index: number; at: string 
   return index === null ? null : { index, at: r.updated_at };
 }
 
+/** Since when the current posture has held: the oldest of the newest rows that share its class; null after a change. */
+export function postureSince(rows: PostureRow[]): string | null {
+  const first = rows[0];
+  if (!first) return null;
+  const index = rowIndex(first);
+  let since: string | null = null;
+  for (const r of rows.slice(1)) {
+    if (rowIndex(r) !== index) break;
+    since = r.updated_at;
+  }
+  return since;
+}
+
 /**
  * What the dashboard says about a fall: an open fall incident is a confirmed fall whatever the
  * last posture event said; a dismissed or absent fall says nothing.
