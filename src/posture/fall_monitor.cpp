@@ -1,0 +1,102 @@
+#include "vg/posture/fall_monitor.hpp"
+
+namespace vg::posture {
+
+std::string_view FallStateName(FallState state) {
+    switch (state) {
+        case FallState::kNone:
+            return "none";
+        case FallState::kSuspected:
+            return "suspected";
+        case FallState::kConfirmed:
+            return "confirmed";
+        case FallState::kDismissed:
+            return "dismissed";
+    }
+    return "none";
+}
+
+std::string_view FallReasonName(FallReason reason) {
+    switch (reason) {
+        case FallReason::kImpact:
+            return "impact";
+        case FallReason::kStill:
+            return "still";
+        case FallReason::kDeadline:
+            return "deadline";
+        case FallReason::kSilence:
+            return "silence";
+        case FallReason::kLocomotion:
+            return "locomotion";
+        case FallReason::kGait:
+            return "gait";
+    }
+    return "impact";
+}
+
+bool IsLocomotion(Posture posture) {
+    return posture == Posture::kWalking || posture == Posture::kRunning || posture == Posture::kUpstairs ||
+           posture == Posture::kDownstairs;
+}
+
+bool FallMonitor::WalkingEvidence(const MonitorWindow& w, FallReason& reason) const {
+    const bool moving = w.motion.accel_std_g > options_.still_std_g;
+    if (moving && IsLocomotion(w.posture) && w.posture_probability >= options_.locomotion_min_probability) {
+        reason = FallReason::kLocomotion;
+        return true;
+    }
+    if (!w.gravity_removed && w.motion.accel_std_g >= options_.gait_min_std_g &&
+        w.motion.periodicity >= options_.gait_min_periodicity) {
+        reason = FallReason::kGait;
+        return true;
+    }
+    return false;
+}
+
+FallEvent FallMonitor::Decide(FallState state, FallReason reason, TimePoint at) {
+    FallEvent e{state, reason, *impact_at_, at};
+    impact_at_.reset();
+    still_run_ = 0;
+    if (state == FallState::kConfirmed) quiet_until_ = at + options_.quiet_after_confirm;
+    return e;
+}
+
+std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
+    const bool fall_evidence = w.fall_probability >= options_.fall_threshold;
+    if (!impact_at_) {
+        if (!w.boundary && quiet_until_) {
+            FallReason ignored{};
+            if (w.end >= *quiet_until_ || WalkingEvidence(w, ignored)) quiet_until_.reset();
+        }
+        if (!fall_evidence || (quiet_until_ && w.end < *quiet_until_)) return std::nullopt;
+        impact_at_ = w.end;
+        still_run_ = 0;
+        last_received_ = w.received;
+        quiet_until_.reset();
+        return FallEvent{FallState::kSuspected, FallReason::kImpact, w.end, w.end};
+    }
+
+    last_received_ = w.received;
+    if (fall_evidence) {
+        still_run_ = 0;  // still falling (or a second impact): stillness starts over, the deadline does not
+    } else if (!w.boundary) {
+        FallReason reason{};
+        const bool settled = w.end >= *impact_at_ + options_.settle_after_impact;
+        if (settled && WalkingEvidence(w, reason)) return Decide(FallState::kDismissed, reason, w.end);
+        if (w.motion.accel_std_g <= options_.still_std_g && !IsLocomotion(w.posture)) {
+            if (++still_run_ >= options_.still_windows) return Decide(FallState::kConfirmed, FallReason::kStill, w.end);
+        } else {
+            still_run_ = 0;  // moving, but not walking: sitting up, struggling, a model that says walking while still
+        }
+    }
+    if (w.end >= *impact_at_ + options_.confirm_after)
+        return Decide(FallState::kConfirmed, FallReason::kDeadline, w.end);
+    return std::nullopt;
+}
+
+std::optional<FallEvent> FallMonitor::Tick(TimePoint now) {
+    if (!impact_at_ || now < last_received_ + options_.silence_after) return std::nullopt;
+    return Decide(FallState::kConfirmed, FallReason::kSilence, now);
+}
+
+}  // namespace vg::posture

@@ -1,0 +1,237 @@
+// The fall monitor's paths on synthetic window sequences and simulated time: confirmed by stillness,
+// dismissed by walking (model or gait), confirmed at the deadline (struggling) and on silence.
+#include "vg/posture/fall_monitor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace vg::posture {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const TimePoint kT0 = FromUnixMillis(1'800'000'000'000);
+constexpr Milliseconds kWindow{2560};
+
+MonitorWindow Window(int index, float fall, Posture posture, float p, double std_g, double periodicity = 0.1) {
+    MonitorWindow w;
+    w.end = kT0 + kWindow * index;
+    w.received = w.end + milliseconds(300);
+    w.fall_probability = fall;
+    w.posture = posture;
+    w.posture_probability = p;
+    w.motion.accel_std_g = std_g;
+    w.motion.periodicity = periodicity;
+    return w;
+}
+MonitorWindow Impact(int i) { return Window(i, 0.95F, Posture::kFall, 0.95F, 0.9, 0.1); }
+MonitorWindow Walking(int i) { return Window(i, 0.01F, Posture::kWalking, 0.9F, 0.17, 0.8); }
+MonitorWindow LyingStill(int i) { return Window(i, 0.05F, Posture::kLying, 0.8F, 0.006, 0.2); }
+MonitorWindow Struggling(int i) { return Window(i, 0.2F, Posture::kLying, 0.5F, 0.25, 0.3); }
+
+class FallMonitorTest : public ::testing::Test {
+  protected:
+    FallMonitorOptions options_;
+    FallMonitor monitor_{options_};
+};
+
+TEST_F(FallMonitorTest, NothingHappensWithoutAFallWindow) {
+    for (int i = 0; i < 20; ++i) EXPECT_FALSE(monitor_.Observe(i % 2 ? Walking(i) : LyingStill(i)));
+    EXPECT_FALSE(monitor_.suspected());
+    EXPECT_FALSE(monitor_.Tick(kT0 + std::chrono::hours(1)));
+}
+
+TEST_F(FallMonitorTest, TheThresholdIsInclusive) {
+    EXPECT_FALSE(monitor_.Observe(Window(0, 0.49F, Posture::kStanding, 0.5F, 0.3)));
+    auto e = monitor_.Observe(Window(1, 0.5F, Posture::kStanding, 0.5F, 0.3));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->state, FallState::kSuspected);
+    EXPECT_EQ(e->reason, FallReason::kImpact);
+    EXPECT_EQ(e->impact_at, kT0 + kWindow);
+}
+
+TEST_F(FallMonitorTest, TwoStillWindowsAfterTheImpactConfirm) {
+    EXPECT_FALSE(monitor_.Observe(Walking(0)));
+    auto s = monitor_.Observe(Impact(1));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->state, FallState::kSuspected);
+    EXPECT_TRUE(monitor_.suspected());
+    EXPECT_FALSE(monitor_.Observe(LyingStill(2)));
+    auto c = monitor_.Observe(LyingStill(3));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state, FallState::kConfirmed);
+    EXPECT_EQ(c->reason, FallReason::kStill);
+    EXPECT_EQ(c->impact_at, kT0 + kWindow);
+    EXPECT_EQ(c->at, kT0 + kWindow * 3);
+    EXPECT_FALSE(monitor_.suspected());
+}
+
+TEST_F(FallMonitorTest, MovementBetweenStillWindowsStartsTheCountOver) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(LyingStill(1)));
+    EXPECT_FALSE(monitor_.Observe(Struggling(2)));
+    EXPECT_FALSE(monitor_.Observe(LyingStill(3)));
+    auto c = monitor_.Observe(LyingStill(4));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->reason, FallReason::kStill);
+}
+
+TEST_F(FallMonitorTest, GettingUpAndWalkingDismisses) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(Struggling(1)));
+    auto d = monitor_.Observe(Walking(2));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->state, FallState::kDismissed);
+    EXPECT_EQ(d->reason, FallReason::kLocomotion);
+    EXPECT_FALSE(monitor_.suspected());
+    // A dismissal leaves no quiet period: the next fall is suspected at once.
+    auto again = monitor_.Observe(Impact(3));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->state, FallState::kSuspected);
+}
+
+TEST_F(FallMonitorTest, TheWindowRightAfterTheImpactCannotDismiss) {
+    // Rolling and bouncing after an impact can look like gait for one window (seen on SisFall).
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(Walking(1)));  // ends 2.56 s after the impact window: not settled
+    auto d = monitor_.Observe(Walking(2));       // 5.12 s
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->state, FallState::kDismissed);
+}
+
+TEST_F(FallMonitorTest, AClearGaitSignalDismissesWhateverTheModelSays) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(Struggling(1)));
+    auto d = monitor_.Observe(Window(2, 0.02F, Posture::kStanding, 0.4F, 0.15, 0.85));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->state, FallState::kDismissed);
+    EXPECT_EQ(d->reason, FallReason::kGait);
+}
+
+TEST_F(FallMonitorTest, WithoutGravityOnlyTheModelCanDismiss) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    MonitorWindow gait = Window(2, 0.02F, Posture::kStanding, 0.4F, 0.15, 0.95);
+    gait.gravity_removed = true;
+    EXPECT_FALSE(monitor_.Observe(gait));
+    MonitorWindow walking = Walking(3);
+    walking.gravity_removed = true;
+    auto d = monitor_.Observe(walking);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->reason, FallReason::kLocomotion);
+}
+
+TEST_F(FallMonitorTest, ALowProbabilityLocomotionOrIrregularMovementDoesNotDismiss) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(Struggling(1)));
+    EXPECT_FALSE(monitor_.Observe(Window(2, 0.02F, Posture::kWalking, 0.6F, 0.15, 0.3)));   // below 0.7
+    EXPECT_FALSE(monitor_.Observe(Window(3, 0.02F, Posture::kStanding, 0.6F, 0.3, 0.75)));  // not periodic enough
+    EXPECT_FALSE(monitor_.Observe(Window(4, 0.02F, Posture::kStanding, 0.6F, 0.09, 0.9)));  // too little movement
+    EXPECT_TRUE(monitor_.suspected());
+}
+
+TEST_F(FallMonitorTest, AModelSayingWalkingWhileTheWearerIsStillNeitherDismissesNorConfirms) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    for (int i = 1; i <= 4; ++i) {
+        EXPECT_FALSE(monitor_.Observe(Window(i, 0.02F, Posture::kWalking, 0.95F, 0.004, 0.1))) << i;
+    }
+    // … so the deadline decides, on the safe side.
+    auto c = monitor_.Observe(Window(6, 0.02F, Posture::kWalking, 0.95F, 0.004, 0.1));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state, FallState::kConfirmed);
+    EXPECT_EQ(c->reason, FallReason::kDeadline);
+}
+
+TEST_F(FallMonitorTest, StrugglingUntilTheDeadlineConfirms) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    // 15 s after the impact window's end: windows 1..5 end at 2.56 … 12.8 s; window 6 at 15.36 s.
+    for (int i = 1; i <= 5; ++i) EXPECT_FALSE(monitor_.Observe(Struggling(i))) << i;
+    auto c = monitor_.Observe(Struggling(6));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state, FallState::kConfirmed);
+    EXPECT_EQ(c->reason, FallReason::kDeadline);
+    EXPECT_EQ(c->at, kT0 + kWindow * 6);
+}
+
+TEST_F(FallMonitorTest, FurtherFallWindowsKeepTheFirstImpactsDeadline) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    for (int i = 1; i <= 5; ++i) EXPECT_FALSE(monitor_.Observe(Impact(i))) << i;
+    auto c = monitor_.Observe(Impact(6));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->reason, FallReason::kDeadline);
+    EXPECT_EQ(c->impact_at, kT0);
+}
+
+TEST_F(FallMonitorTest, SilenceAfterASuspicionConfirmsOnTick) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    const TimePoint received = Impact(0).received;
+    EXPECT_FALSE(monitor_.Tick(received + seconds(29)));
+    auto c = monitor_.Tick(received + seconds(30));
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->state, FallState::kConfirmed);
+    EXPECT_EQ(c->reason, FallReason::kSilence);
+    EXPECT_EQ(c->at, received + seconds(30));
+    EXPECT_FALSE(monitor_.Tick(received + seconds(31)));  // reported once
+}
+
+TEST_F(FallMonitorTest, SilenceCountsFromTheLastWindowReceived) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(Struggling(1)));
+    EXPECT_FALSE(monitor_.Tick(Struggling(1).received + seconds(29)));
+    EXPECT_TRUE(monitor_.Tick(Struggling(1).received + seconds(30)));
+}
+
+TEST_F(FallMonitorTest, BoundaryWindowsAreFallEvidenceOnly) {
+    MonitorWindow boundary = Impact(0);
+    boundary.boundary = true;
+    ASSERT_TRUE(monitor_.Observe(boundary));  // a boundary impact raises the suspicion
+    for (int i = 1; i <= 3; ++i) {
+        MonitorWindow still = LyingStill(i);
+        still.boundary = true;  // overlapping stillness is not counted twice
+        EXPECT_FALSE(monitor_.Observe(still));
+        MonitorWindow walking = Walking(i);
+        walking.boundary = true;
+        walking.end += milliseconds(1);
+        EXPECT_FALSE(monitor_.Observe(walking));
+    }
+    EXPECT_TRUE(monitor_.suspected());
+}
+
+TEST_F(FallMonitorTest, NoNewSuspicionRightAfterAConfirmationUnlessTheWearerWalked) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(LyingStill(1)));
+    ASSERT_TRUE(monitor_.Observe(LyingStill(2)));  // confirmed at 5.12 s
+    // Thrashing on the floor during the countdown: the open incident covers it.
+    EXPECT_FALSE(monitor_.Observe(Impact(3)));
+    EXPECT_FALSE(monitor_.Observe(Impact(4)));
+    // Up and walking, then a new fall: a new suspicion.
+    EXPECT_FALSE(monitor_.Observe(Walking(5)));
+    auto s = monitor_.Observe(Impact(6));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->state, FallState::kSuspected);
+}
+
+TEST_F(FallMonitorTest, TheQuietPeriodEnds) {
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    EXPECT_FALSE(monitor_.Observe(LyingStill(1)));
+    ASSERT_TRUE(monitor_.Observe(LyingStill(2)));  // confirmed at 5.12 s; quiet until 35.12 s
+    EXPECT_FALSE(monitor_.Observe(Impact(13)));    // 33.28 s
+    EXPECT_TRUE(monitor_.Observe(Impact(14)));     // 35.84 s
+}
+
+TEST(FallMonitorNames, StatesAndReasons) {
+    EXPECT_EQ(FallStateName(FallState::kNone), "none");
+    EXPECT_EQ(FallStateName(FallState::kSuspected), "suspected");
+    EXPECT_EQ(FallStateName(FallState::kConfirmed), "confirmed");
+    EXPECT_EQ(FallStateName(FallState::kDismissed), "dismissed");
+    EXPECT_EQ(FallReasonName(FallReason::kDeadline), "deadline");
+    EXPECT_EQ(FallReasonName(FallReason::kGait), "gait");
+    EXPECT_TRUE(IsLocomotion(Posture::kDownstairs));
+    EXPECT_TRUE(IsLocomotion(Posture::kRunning));
+    EXPECT_FALSE(IsLocomotion(Posture::kStanding));
+    EXPECT_FALSE(IsLocomotion(Posture::kFall));
+}
+
+}  // namespace
+}  // namespace vg::posture
