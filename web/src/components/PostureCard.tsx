@@ -28,7 +28,7 @@ export function PostureCard({ posture, incidentKind, now }: { posture: PostureSt
       <h2 id="posture-card-title" className="posture-card-title">
         {stale ? t('posture.card.last') : t('posture.card.title')}
       </h2>
-      <div className="posture-card-body" role="status" aria-live="polite" aria-atomic="true">
+      <div className="posture-card-body">
         <PostureIcon posture={state === 'known' ? cur!.index : null} size={state === 'known' ? 72 : 48} />
         <div>
           {state === 'unavailable' ? (
@@ -43,7 +43,8 @@ export function PostureCard({ posture, incidentKind, now }: { posture: PostureSt
             </>
           ) : (
             <>
-              <p className={`posture-word${cur!.index === FALL ? ' posture-word-fall' : ''}`} data-testid="posture-word">
+              {/* Only the word is live: a screen reader hears a new posture, not the clock ticking. */}
+              <p className={`posture-word${cur!.index === FALL ? ' posture-word-fall' : ''}`} data-testid="posture-word" role="status" aria-live="polite">
                 {t(postureKey(cur!.index))}
               </p>
               <p className="posture-sub" title={formatTime(cur!.at)}>
