@@ -20,6 +20,9 @@ void Api::Impl::AddRoutes() {
     router_.Add("GET", "/api/vitals", Access::kSession, bind(&Impl::RecentVitals));
     router_.Add("GET", "/api/rule_profiles", Access::kPublic, bind(&Impl::ListRuleProfiles));
     router_.Add("PUT", "/api/me/rule_profile", Access::kSession, bind(&Impl::SetRuleProfile));
+    router_.Add("POST", "/api/update_posture", Access::kSessionOrDevice, bind(&Impl::UpdatePosture));
+    router_.Add("GET", "/api/get_posture", Access::kSession, bind(&Impl::GetPosture));
+    router_.Add("POST", "/api/devices/posture", Access::kDevice, bind(&Impl::PostureBatch));
     router_.Add("GET", "/api/incidents", Access::kSession, bind(&Impl::ListIncidents));
     router_.Add("GET", "/api/incidents/{incident_id}", Access::kSession, bind(&Impl::GetIncident));
     router_.Add("POST", "/api/incidents/{incident_id}/ok", Access::kSession, bind(&Impl::IncidentOk));

@@ -20,6 +20,7 @@
 #include "vg/api/events.hpp"
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
+#include "vg/posture/posture_service.hpp"
 
 namespace vg::api {
 
@@ -109,6 +110,56 @@ inline std::string OriginHostPort(std::string_view origin) {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): private header
 
+// The posture service's metrics hooks as Prometheus metrics (called on posture worker threads and HTTP
+// workers; prometheus-cpp metrics are thread-safe).
+class PosturePrometheus final : public posture::PostureMetrics {
+  public:
+    explicit PosturePrometheus(prometheus::Registry& registry)
+        : classified_(prometheus::BuildCounter()
+                          .Name("vitalguard_posture_windows_classified_total")
+                          .Help("IMU windows classified by the posture model (stitched boundary windows included)")
+                          .Register(registry)
+                          .Add({})),
+          latency_(prometheus::BuildHistogram()
+                       .Name("vitalguard_posture_classification_seconds")
+                       .Help("Time of one call of the posture model (all windows of one request)")
+                       .Register(registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                        0.1, 0.25, 0.5, 1})),
+          falls_(prometheus::BuildCounter()
+                     .Name("vitalguard_posture_falls_total")
+                     .Help("Fall transitions by state: suspected, confirmed, dismissed")
+                     .Register(registry)),
+          suspected_(falls_.Add({{"state", "suspected"}})),
+          confirmed_(falls_.Add({{"state", "confirmed"}})),
+          dismissed_(falls_.Add({{"state", "dismissed"}})),
+          rejected_(prometheus::BuildCounter()
+                        .Name("vitalguard_posture_queue_rejections_total")
+                        .Help("IMU windows refused because the posture queue was full (answered 503)")
+                        .Register(registry)
+                        .Add({})) {}
+
+    void OnClassified(size_t windows, double seconds) override {
+        classified_.Increment(static_cast<double>(windows));
+        latency_.Observe(seconds);
+    }
+    void OnFallTransition(posture::FallState state) override {
+        if (state == posture::FallState::kSuspected) suspected_.Increment();
+        if (state == posture::FallState::kConfirmed) confirmed_.Increment();
+        if (state == posture::FallState::kDismissed) dismissed_.Increment();
+    }
+    void OnRejected(size_t windows) override { rejected_.Increment(static_cast<double>(windows)); }
+
+  private:
+    prometheus::Counter& classified_;
+    prometheus::Histogram& latency_;
+    prometheus::Family<prometheus::Counter>& falls_;
+    prometheus::Counter& suspected_;
+    prometheus::Counter& confirmed_;
+    prometheus::Counter& dismissed_;
+    prometheus::Counter& rejected_;
+};
+
 class Api::Impl {
   public:
     Impl(Api& api, ApiServices services, ApiOptions options)
@@ -125,6 +176,7 @@ class Api::Impl {
           rewriter_(services.rewriter),
           status_model_(services.status_model),
           cause_model_(services.cause_model),
+          posture_(services.posture),
           options_(std::move(options)),
           check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
           registry_(std::make_shared<prometheus::Registry>()),
@@ -137,6 +189,13 @@ class Api::Impl {
                        .Help("Time from a complete request to its response, by method and route pattern")
                        .Register(*registry_)) {
         AddRoutes();
+        if (posture_ != nullptr) {
+            posture_metrics_ = std::make_unique<PosturePrometheus>(*registry_);
+            posture_->SetMetrics(posture_metrics_.get());
+        }
+    }
+    ~Impl() {
+        if (posture_ != nullptr) posture_->SetMetrics(nullptr);  // waits for a hook call in progress
     }
 
     http::Response Handle(const http::Request& request) {
@@ -326,6 +385,10 @@ class Api::Impl {
     // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
     Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);
     http::Response SetRuleProfile(RequestContext& ctx);
+    // posture_routes.cpp
+    http::Response UpdatePosture(RequestContext& ctx);
+    http::Response PostureBatch(RequestContext& ctx);
+    http::Response GetPosture(RequestContext& ctx);
 
   public:
     http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
@@ -344,6 +407,7 @@ class Api::Impl {
     guidance::AsyncRewriter* rewriter_;
     const models::StatusModel* status_model_;
     const models::StatusModel* cause_model_;
+    posture::PostureService* posture_;
     // Live streams a guardian opened on a wearer, closed when their link ends (a guardian who is no
     // longer linked must not keep watching through a socket opened before).
     std::mutex guardian_streams_mu_;
@@ -355,6 +419,7 @@ class Api::Impl {
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& latency_;
+    std::unique_ptr<PosturePrometheus> posture_metrics_;  // installed on posture_ while the Api lives
 };
 
 }  // namespace vg::api

@@ -45,4 +45,16 @@ std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& 
     return json::serialize(o);
 }
 
+std::string PostureLiveEvent(std::string_view wearer_id, const posture::PostureEvent& event) {
+    json::object o{{"type", "posture"},
+                   {"wearer", wearer_id},
+                   {"posture", static_cast<int>(event.posture)},
+                   {"name", posture::PostureName(event.posture)},
+                   {"changed", event.changed},
+                   {"fall", posture::FallStateName(event.fall)},
+                   {"at", FormatIso8601(event.at)}};
+    o["previous_posture"] = event.previous ? json::value(static_cast<int>(*event.previous)) : json::value(nullptr);
+    return json::serialize(o);
+}
+
 }  // namespace vg::api

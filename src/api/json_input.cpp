@@ -86,6 +86,34 @@ std::optional<double> ObjectReader::Number(std::string_view name, bool required)
     return std::nullopt;
 }
 
+std::optional<bool> ObjectReader::Boolean(std::string_view name, bool required) {
+    seen_.emplace(name);
+    auto it = object_.find(name);
+    if (it == object_.end() || it->value().is_null()) {
+        if (required) problems_.push_back({std::string(name), "is required"});
+        return std::nullopt;
+    }
+    if (!it->value().is_bool()) {
+        problems_.push_back({std::string(name), "must be true or false"});
+        return std::nullopt;
+    }
+    return it->value().as_bool();
+}
+
+const boost::json::array* ObjectReader::Array(std::string_view name, bool required) {
+    seen_.emplace(name);
+    auto it = object_.find(name);
+    if (it == object_.end() || it->value().is_null()) {
+        if (required) problems_.push_back({std::string(name), "is required"});
+        return nullptr;
+    }
+    if (!it->value().is_array()) {
+        problems_.push_back({std::string(name), "must be a list"});
+        return nullptr;
+    }
+    return &it->value().as_array();
+}
+
 std::optional<TimePoint> ObjectReader::Timestamp(std::string_view name, bool required) {
     seen_.emplace(name);
     auto it = object_.find(name);

@@ -49,6 +49,23 @@ TEST(ObjectReaderTest, CollectsTypeMissingAndUnknownFieldProblems) {
     EXPECT_EQ(s.fields(), expected);
 }
 
+TEST(ObjectReaderTest, BooleansAndLists) {
+    auto body = ParseJsonObjectBody(JsonRequest(R"({"a": true, "b": 1, "c": [1, 2], "d": {"x": 1}, "e": null})"));
+    ASSERT_TRUE(body.ok());
+    ObjectReader reader(*body);
+    EXPECT_EQ(reader.Boolean("a", true), true);
+    EXPECT_FALSE(reader.Boolean("b", false));
+    const boost::json::array* c = reader.Array("c", true);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->size(), 2u);
+    EXPECT_EQ(reader.Array("d", true), nullptr);
+    EXPECT_EQ(reader.Array("e", false), nullptr);  // null is absent
+    EXPECT_EQ(reader.Boolean("f", false), std::nullopt);
+    Status s = reader.Finish();
+    std::vector<FieldError> expected{{"b", "must be true or false"}, {"d", "must be a list"}};
+    EXPECT_EQ(s.fields(), expected);
+}
+
 TEST(ObjectReaderTest, IntegersAcceptWholeNumbersOnly) {
     auto body = ParseJsonObjectBody(JsonRequest(R"({"a": 78, "b": 78.0, "c": 78.5, "d": 1e300, "e": true})"));
     ASSERT_TRUE(body.ok());

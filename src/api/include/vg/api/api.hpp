@@ -24,6 +24,7 @@
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
 #include "vg/models/status_model.hpp"
+#include "vg/posture/posture_service.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/store.hpp"
 
@@ -68,6 +69,10 @@ struct ApiServices {
     // The status and cause models for predict_model2 (docs/models.md); rules only without them.
     const models::StatusModel* status_model = nullptr;
     const models::StatusModel* cause_model = nullptr;
+    // Posture and fall detection (docs/api.md, "Posture and falls"); its routes answer 503 without it.
+    // The Api installs its Prometheus hooks on it (PostureService::SetMetrics) and removes them when
+    // destroyed.
+    posture::PostureService* posture = nullptr;
 };
 
 class Api {

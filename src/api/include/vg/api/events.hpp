@@ -12,6 +12,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/domain/incident.hpp"
 #include "vg/domain/vitals.hpp"
+#include "vg/posture/posture_service.hpp"
 
 namespace vg::api {
 
@@ -32,5 +33,10 @@ boost::json::object IncidentJson(const domain::Incident& incident, std::string_v
 // A live event: {"type": "incident", "incident": {...IncidentJson}, "notices": ["wearer_countdown", ...]}
 std::string IncidentEvent(const domain::Incident& incident, std::string_view wearer_id,
                           const std::vector<std::string>& notices, TimePoint now);
+
+// A live event for a posture change or a fall transition:
+// {"type": "posture", "wearer": "<id>", "posture": n, "name": "Lying", "previous_posture": n|null,
+//  "changed": bool, "fall": "none|suspected|confirmed|dismissed", "at": iso}
+std::string PostureLiveEvent(std::string_view wearer_id, const posture::PostureEvent& event);
 
 }  // namespace vg::api

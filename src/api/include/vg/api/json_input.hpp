@@ -10,6 +10,7 @@
 // unless Finish() returns OK.
 // Thread-safety: an ObjectReader is used by one thread.
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
@@ -40,6 +41,10 @@ class ObjectReader {
     std::optional<int64_t> Integer(std::string_view name, bool required);
     // A number field (integer or decimal). Wrong type: "must be a number".
     std::optional<double> Number(std::string_view name, bool required);
+    // A boolean field (true/false only). Wrong type: "must be true or false".
+    std::optional<bool> Boolean(std::string_view name, bool required);
+    // A list field, returned in place (valid as long as the object). Wrong type: "must be a list".
+    const boost::json::array* Array(std::string_view name, bool required);
     // A point in time: an ISO 8601 string ("2026-11-23T16:30:00Z", "…+09:00", fractions allowed) or
     // milliseconds since the Unix epoch.
     std::optional<TimePoint> Timestamp(std::string_view name, bool required);

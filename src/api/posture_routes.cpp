@@ -1,0 +1,126 @@
+// The seed's posture API (update_posture, get_posture) and the device's batch of IMU windows, through
+// posture::PostureService (docs/api.md, "Posture and falls").
+#include "api_impl.hpp"
+#include "posture_input.hpp"
+
+namespace vg::api {
+namespace {
+
+Status NoPostureModel() {
+    return Status::Error(ErrorCode::kUnavailable,
+                         "Posture and fall detection is not available on this server (no posture model is loaded).");
+}
+
+constexpr size_t kMaxBatchWindows = 32;
+
+json::object WindowResultJson(const posture::WindowResult& r, const posture::ClassifierInfo& info) {
+    json::object probabilities;
+    for (size_t i = 0; i < posture::kNumPostures; ++i) {
+        probabilities[posture::PostureName(static_cast<posture::Posture>(i))] = r.prediction.probabilities[i];
+    }
+    probabilities["Other"] = r.prediction.probabilities[posture::kOtherClass];
+    json::object fall{{"state", posture::FallStateName(r.fall)}};
+    if (r.incident_id) fall["incident_id"] = *r.incident_id;
+    return json::object{{"posture", static_cast<int>(r.posture)},
+                        {"name", posture::PostureName(r.posture)},
+                        {"other", r.prediction.other},
+                        {"probabilities", std::move(probabilities)},
+                        {"updated_at", FormatIso8601(r.at)},
+                        {"model", info.version},
+                        {"fall", std::move(fall)},
+                        {"late", r.late}};
+}
+
+}  // namespace
+
+http::Response Api::Impl::UpdatePosture(RequestContext& ctx) {
+    if (!posture_) return ErrorResponse(NoPostureModel());
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    auto window = ReadPostureWindow(*body, "", /*measured_at_required=*/false, PostureTimeRules{clock_.Now()});
+    if (!window.ok()) return ErrorResponse(window.status());
+    std::vector<posture::TimedWindow> windows;
+    windows.push_back(std::move(window).value());
+    auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kEveryCall);
+    if (!results.ok()) return ErrorResponse(results.status());
+    return JsonResponse(200, WindowResultJson(results->front(), posture_->info()));
+}
+
+http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
+    if (!posture_) return ErrorResponse(NoPostureModel());
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    ObjectReader reader(*body);
+    const json::array* items = reader.Array("windows", true);
+    Status shape = reader.Finish("The batch is not valid.");
+    if (!shape.ok()) return ErrorResponse(shape);
+    std::vector<FieldError> problems;
+    if (items->empty()) problems.push_back({"windows", "must contain at least one window"});
+    if (items->size() > kMaxBatchWindows) {
+        problems.push_back({"windows", "must contain at most " + std::to_string(kMaxBatchWindows) +
+                                           " windows; send the rest in another request"});
+        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The batch is not valid.", problems));
+    }
+    const PostureTimeRules rules{clock_.Now()};
+    std::vector<posture::TimedWindow> windows;
+    windows.reserve(items->size());
+    std::optional<TimePoint> previous_end;
+    for (size_t i = 0; i < items->size() && problems.size() < 100; ++i) {
+        const std::string prefix = "windows[" + std::to_string(i) + "].";
+        if (!(*items)[i].is_object()) {
+            problems.push_back({"windows[" + std::to_string(i) + "]", "must be an object"});
+            previous_end.reset();
+            continue;
+        }
+        auto w = ReadPostureWindow((*items)[i].as_object(), prefix, /*measured_at_required=*/true, rules);
+        if (!w.ok()) {
+            for (const FieldError& e : w.status().fields()) problems.push_back(e);
+            previous_end.reset();
+            continue;
+        }
+        if (previous_end && w->timing.end <= *previous_end) {
+            problems.push_back({prefix + "measured_at", "must be later than the previous window's"});
+        }
+        previous_end = w->timing.end;
+        windows.push_back(std::move(w).value());
+    }
+    if (!problems.empty()) {
+        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed,
+                                           "Some windows need to be corrected; none of this batch was classified.",
+                                           std::move(problems)));
+    }
+    auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange);
+    if (!results.ok()) return ErrorResponse(results.status());
+    json::array list;
+    for (const posture::WindowResult& r : *results) list.push_back(WindowResultJson(r, posture_->info()));
+    return JsonResponse(200, json::object{{"results", std::move(list)}});
+}
+
+http::Response Api::Impl::GetPosture(RequestContext& ctx) {
+    if (!posture_) return ErrorResponse(NoPostureModel());
+    int limit = 10;  // the seed's chart shows the 10 most recent rows
+    if (const std::string* raw = ctx.request.query_param("limit")) {
+        int parsed = 0;
+        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), parsed);
+        if (ec != std::errc() || end != raw->data() + raw->size() || parsed < 1 || parsed > 1000) {
+            return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The limit is not valid.",
+                                               {{"limit", "must be a whole number from 1 to 1000"}}));
+        }
+        limit = parsed;
+    }
+    auto wearer = TargetWearer(ctx, "GET /api/get_posture");
+    if (!wearer.ok()) return ErrorResponse(wearer.status());
+    auto rows = store_.RecentPostures(*wearer, limit);
+    if (!rows.ok()) return ErrorResponse(rows.status());
+    json::array list;
+    for (const store::PostureRow& r : *rows) {
+        const bool known = r.posture >= 0 && r.posture < static_cast<int>(posture::kNumPostures);
+        list.push_back(
+            json::object{{"posture", r.posture},
+                         {"name", known ? posture::PostureName(static_cast<posture::Posture>(r.posture)) : "Unknown"},
+                         {"updated_at", FormatIso8601(r.updated_at)}});
+    }
+    return JsonResponse(200, json::object{{"postures", std::move(list)}});
+}
+
+}  // namespace vg::api
