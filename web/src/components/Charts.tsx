@@ -112,8 +112,8 @@ export function postureTimeline(rows: PostureRow[], range: Range, now: number) {
     points.push({ at, row: CHART_ORDER.indexOf(index as (typeof CHART_ORDER)[number]), index });
   }
   points.sort((a, b) => a.at - b.at);
-  // The axis spans what there is (the server keeps the latest few windows, seconds apart), padded a
-  // little, rather than a whole hour with every point squeezed against its right edge.
+  // The axis spans what there is (posture windows are seconds apart), padded a little, rather than a
+  // whole hour with every point squeezed against its right edge.
   const first = points[0]?.at ?? from;
   const span = Math.max(60_000, now - first);
   const min = Math.max(from, first - span * 0.05);

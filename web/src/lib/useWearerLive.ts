@@ -6,7 +6,7 @@ import { openStream, type StreamState } from '../api/stream';
 import type { Incident, IncidentDetail, StatusRow, StreamMessage, Vitals } from '../api/types';
 import type { CurrentStatus } from '../components/StatusCard';
 import type { Lang } from '../i18n/strings';
-import { initialPosture, postureReducer, type PostureState } from './posture';
+import { initialPosture, MAX_POSTURES, postureReducer, type PostureState } from './posture';
 
 export interface WearerLive {
   current: CurrentStatus;
@@ -74,7 +74,8 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
     const [st, vi, po, inc] = await Promise.allSettled([
       api.getStatuses(1000, wearer),
       api.getVitals(wearer),
-      api.getPostures(wearer),
+      // More than the seed's 10 rows, so the chart covers minutes rather than seconds of windows.
+      api.getPostures(wearer, MAX_POSTURES),
       api.listIncidents({ limit: 5, wearer, lang: langRef.current }),
     ]);
     if (st.status === 'fulfilled') {

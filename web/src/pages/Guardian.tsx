@@ -197,7 +197,7 @@ export function Guardian() {
       Promise.allSettled([
         api.getStatuses(1, id),
         api.listIncidents({ limit: 1, wearer: id, lang: langRef.current }),
-        api.getPostures(id),
+        api.getPostures(id, 1),
       ]).then(([st, inc, po]) => {
         const row: StatusRow | undefined = st.status === 'fulfilled' ? st.value.statuses[0] : undefined;
         const open = inc.status === 'fulfilled' ? inc.value.incidents.find((i) => i.phase !== 'closed') ?? null : null;
