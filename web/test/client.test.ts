@@ -64,6 +64,20 @@ describe('ApiClient CSRF handling', () => {
   });
 });
 
+describe('posture', () => {
+  it('asks get_posture for a wearer and a limit, and turns 503 (no posture model) into an ApiError', async () => {
+    const { calls, fetchImpl } = recorder([
+      json(200, { postures: [{ posture: 4, name: 'Standing', updated_at: '2026-12-02T09:00:00Z' }] }),
+      json(503, { error: { code: 'unavailable', message: 'Posture and fall detection is not available on this server.' } }),
+    ]);
+    const api = new ApiClient({ fetch: fetchImpl });
+    expect((await api.getPostures('kim01', 500)).postures[0]!.name).toBe('Standing');
+    expect(calls[0]!.url).toBe('/api/get_posture/?wearer=kim01&limit=500');
+    await expect(api.getPostures()).rejects.toMatchObject({ status: 503, code: 'unavailable' });
+    expect(calls[1]!.url).toBe('/api/get_posture/');
+  });
+});
+
 describe('error bodies', () => {
   it('parses the documented error shape into code, message and per-field problems', async () => {
     const err = await errorFromResponse(
