@@ -45,11 +45,34 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
     for (const char* verb : {"train", "eval"}) {
         CLI::App* cmd = app.add_subcommand(
             verb, std::string(verb) == "train"
-                      ? "Train the status or cause model on labelled data, split by wearer (docs/models.md)"
+                      ? "Train the status or cause model on labelled data, split by wearer (docs/models.md), or "
+                        "the posture/fall network on the IMU data sets, split by subject (docs/posture-model.md)"
                       : "Evaluate a model on labelled data: accuracy, per-class precision/recall/F1, confusion "
-                        "matrix, calibration");
-        cmd->add_option("kind", a.kind, "status or cause")->required()->check(CLI::IsMember({"status", "cause"}));
-        cmd->add_option("--data", a.data, "Labelled CSV (docs/models.md)")->required()->check(CLI::ExistingFile);
+                        "matrix, calibration (posture: per data set and placement, with fall events)");
+        cmd->add_option("kind", a.kind, "status, cause or posture")
+            ->required()
+            ->check(CLI::IsMember({"status", "cause", "posture"}));
+        cmd->add_option("--data", a.data,
+                        "status/cause: labelled CSV (docs/models.md); posture: the folder holding sisfall/, "
+                        "umafall/ and hifd/ (e.g. ../shared/data)")
+            ->required()
+            ->check(CLI::ExistingPath);
+        if (std::string(verb) == "train") {
+            cmd->add_option("--width", a.width, "posture: channels of the first stage (w)")->capture_default_str();
+            cmd->add_option("--dim", a.transformer_dim, "posture: transformer token width (d)")->capture_default_str();
+            cmd->add_option("--heads", a.heads, "posture: attention heads")->capture_default_str();
+            cmd->add_option("--layers", a.layers, "posture: transformer layers per MobileViT block")
+                ->capture_default_str();
+            cmd->add_option("--epochs", a.epochs, "posture: epochs at most (early stopping stops sooner)")
+                ->capture_default_str();
+            cmd->add_option("--patience", a.patience, "posture: epochs without a better validation macro-F1")
+                ->capture_default_str();
+            cmd->add_option("--per-class", a.per_class, "posture: windows drawn per class and epoch at most")
+                ->capture_default_str();
+            cmd->add_option("--version", a.version, "posture: the manifest's version (default from shape and date)");
+            cmd->add_option("--seed", a.seed, "posture: random seed (default 7)");
+        }
+        cmd->add_option("--threads", a.threads, "posture: CPU threads for libtorch")->capture_default_str();
         if (std::string(verb) == "train") {
             cmd->add_option("--out", a.model_dir, "Directory for <kind>.json and <kind>.manifest.json")
                 ->capture_default_str();
@@ -61,8 +84,10 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
         } else {
             cmd->add_option("--model", a.model_dir, "Directory with <kind>.json and <kind>.manifest.json")
                 ->capture_default_str();
-            cmd->add_option("--split", a.split, "Rows to evaluate: test (the held-out wearers) or all")
-                ->check(CLI::IsMember({"test", "all"}))
+            cmd->add_option("--split", a.split,
+                            "Rows to evaluate: test (the held-out wearers/subjects), validation (posture) or all "
+                            "(status/cause)")
+                ->check(CLI::IsMember({"test", "all", "validation"}))
                 ->capture_default_str();
             cmd->add_option("--report", a.report, "Write the metrics as JSON here, and a picture beside it (.html)");
         }
@@ -111,6 +136,7 @@ int RunDatasetCommand(const ModelCommandArgs& a) {
 }
 
 int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) {
+    if (a.kind == "posture") return RunPostureTrainCommand(a, command_line);
     auto data = models::ReadDatasetFile(a.data);
     if (!data.ok()) return Fail(data.status(), 2);
     const models::ModelKind kind = a.kind == "cause" ? models::ModelKind::kCause : models::ModelKind::kStatus;
@@ -154,6 +180,9 @@ int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) 
 }
 
 int RunEvalCommand(const ModelCommandArgs& a) {
+    if (a.kind == "posture") return RunPostureEvalCommand(a);
+    if (a.split == "validation")
+        return Fail(Status::Error(ErrorCode::kValidationFailed, "--split validation is for posture"), 2);
     auto data = models::ReadDatasetFile(a.data);
     if (!data.ok()) return Fail(data.status(), 2);
     auto model = models::StatusModel::Load(a.model_dir, a.kind);

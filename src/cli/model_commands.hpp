@@ -19,11 +19,24 @@ struct ModelCommandArgs {
     bool drop_outliers = false;
     std::string split = "test";
     std::string report;
+    // posture (libtorch) only
+    int width = 16;
+    int transformer_dim = 64;
+    int heads = 4;
+    int layers = 2;
+    int epochs = 40;
+    int patience = 8;
+    int per_class = 2500;
+    int threads = 2;
+    std::string version;
 };
 
 void DefineModelCommands(CLI::App& app, ModelCommandArgs& args);
 int RunDatasetCommand(const ModelCommandArgs& args);
 int RunTrainCommand(const ModelCommandArgs& args, const std::string& command_line);
 int RunEvalCommand(const ModelCommandArgs& args);
+// `train posture` / `eval posture` (posture_commands.cpp, docs/posture-model.md).
+int RunPostureTrainCommand(const ModelCommandArgs& args, const std::string& command_line);
+int RunPostureEvalCommand(const ModelCommandArgs& args);
 
 }  // namespace vg::cli

@@ -27,9 +27,7 @@ std::string_view PostureName(Posture posture) {
     return "Unknown";
 }
 
-std::string_view PlacementName(Placement placement) {
-    return placement == Placement::kWaist ? "waist" : "wrist";
-}
+std::string_view PlacementName(Placement placement) { return placement == Placement::kWaist ? "waist" : "wrist"; }
 
 PosturePrediction PredictionFromProbabilities(const std::array<float, kNumModelClasses>& probabilities) {
     PosturePrediction p;
@@ -42,8 +40,8 @@ PosturePrediction PredictionFromProbabilities(const std::array<float, kNumModelC
     } else {
         // Other is never a fall: the nearest of the non-fall postures 0..6.
         const auto last_non_fall = probabilities.begin() + static_cast<std::ptrdiff_t>(Posture::kFall);
-        p.posture = static_cast<Posture>(std::distance(probabilities.begin(),
-                                                       std::max_element(probabilities.begin(), last_non_fall)));
+        p.posture = static_cast<Posture>(
+            std::distance(probabilities.begin(), std::max_element(probabilities.begin(), last_non_fall)));
     }
     return p;
 }

@@ -1,0 +1,148 @@
+#include "vg/posture/torch/torch_classifier.hpp"
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "model_file.hpp"
+#include "vg/posture/torch/training.hpp"
+
+namespace vg::posture {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+TorchClassifier::TorchClassifier(net::PostureNet net, ClassifierInfo info)
+    : net_(std::move(net)), info_(std::move(info)) {
+    net::FuseForInference(net_);
+}
+
+Result<std::vector<PosturePrediction>> TorchClassifier::Classify(std::span<const ModelWindow> windows) const {
+    std::vector<PosturePrediction> out;
+    out.reserve(windows.size());
+    constexpr size_t kChunk = 256;
+    try {
+        torch::InferenceMode inference;
+        for (size_t begin = 0; begin < windows.size(); begin += kChunk) {
+            const auto chunk = windows.subspan(begin, std::min(kChunk, windows.size() - begin));
+            auto probabilities = torch::softmax(net_->forward(net::InputTensor(chunk)), 1).contiguous();
+            const float* p = probabilities.data_ptr<float>();
+            for (size_t i = 0; i < chunk.size(); ++i) {
+                std::array<float, kNumModelClasses> row{};
+                std::copy(p + i * kNumModelClasses, p + (i + 1) * kNumModelClasses, row.begin());
+                out.push_back(PredictionFromProbabilities(row));
+            }
+        }
+    } catch (const std::exception& e) {
+        return Status::Error(ErrorCode::kInternal, std::string("posture model failed: ") + e.what());
+    }
+    return out;
+}
+
+Status SaveWeights(net::PostureNet& net, const fs::path& file) {
+    try {
+        torch::save(net, file.string());
+    } catch (const std::exception& e) {
+        return Status::Error(ErrorCode::kInternal, "cannot write " + file.string() + ": " + e.what());
+    }
+    return Status::Ok();
+}
+
+Result<net::PostureNet> LoadWeights(const net::NetworkConfig& config, const fs::path& file) {
+    if (!fs::exists(file)) return Status::Error(ErrorCode::kNotFound, file.string() + " does not exist");
+    try {
+        net::PostureNet net(config);
+        torch::load(net, file.string());
+        return net;
+    } catch (const std::exception& e) {
+        return Status::Error(ErrorCode::kValidationFailed, file.string() + ": not the weights of a " +
+                                                               config.Describe() + " posture network (" +
+                                                               std::string(e.what()).substr(0, 300) + ")");
+    }
+}
+
+json::object ConfigToJson(const net::NetworkConfig& c) {
+    return {{"architecture", "MobileViTv3-1D"},
+            {"width", c.width},
+            {"transformer_dim", c.transformer_dim},
+            {"heads", c.heads},
+            {"layers", c.layers},
+            {"mlp_ratio", c.mlp_ratio},
+            {"dropout", c.dropout}};
+}
+
+Result<net::NetworkConfig> ConfigFromJson(const json::object& n) {
+    net::NetworkConfig c;
+    std::vector<FieldError> errors;
+    auto read_int = [&](const char* key, int& target, int lo, int hi) {
+        const json::value* v = n.if_contains(key);
+        if (v == nullptr || !v->is_int64() || v->as_int64() < lo || v->as_int64() > hi) {
+            errors.push_back({std::string("network.") + key,
+                              "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)});
+            return;
+        }
+        target = static_cast<int>(v->as_int64());
+    };
+    read_int("width", c.width, 4, 256);
+    read_int("transformer_dim", c.transformer_dim, 8, 512);
+    read_int("heads", c.heads, 1, 16);
+    read_int("layers", c.layers, 1, 8);
+    read_int("mlp_ratio", c.mlp_ratio, 1, 8);
+    if (const json::value* v = n.if_contains("dropout"); v != nullptr && v->is_number())
+        c.dropout = v->to_number<double>();
+    if (errors.empty() && c.transformer_dim % c.heads != 0) {
+        errors.push_back({"network.heads", "must divide transformer_dim"});
+    }
+    if (!errors.empty())
+        return Status::Error(ErrorCode::kValidationFailed, "the posture network's shape is wrong", errors);
+    return c;
+}
+
+Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& models_dir,
+                                                               const TorchClassifierOptions& options) {
+    const fs::path manifest_path = models_dir / kManifestFile;
+    std::ifstream in(manifest_path);
+    if (!in) return Status::Error(ErrorCode::kNotFound, manifest_path.string() + " does not exist");
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    json::value manifest = json::parse(text.str(), ec);
+    if (ec || !manifest.is_object()) {
+        return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": not a JSON object");
+    }
+    const json::object& m = manifest.as_object();
+    const json::value* network = m.if_contains("network");
+    if (network == nullptr || !network->is_object()) {
+        return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": no \"network\" object",
+                             {{"network", "is required"}});
+    }
+    auto config = ConfigFromJson(network->as_object());
+    if (!config.ok()) {
+        return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": " + config.status().message(),
+                             config.status().fields());
+    }
+    ClassifierInfo info;
+    if (const json::value* v = m.if_contains("version"); v != nullptr && v->is_string()) {
+        info.version = std::string(v->as_string());
+    } else {
+        return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": no \"version\"",
+                             {{"version", "is required"}});
+    }
+    const json::value* threshold = m.if_contains("fall_threshold");
+    if (threshold == nullptr || !threshold->is_number() || threshold->to_number<double>() <= 0 ||
+        threshold->to_number<double>() >= 1) {
+        return Status::Error(ErrorCode::kValidationFailed,
+                             manifest_path.string() + ": fall_threshold must be in (0, 1)",
+                             {{"fall_threshold", "must be a number between 0 and 1"}});
+    }
+    info.fall_threshold = static_cast<float>(threshold->to_number<double>());
+    std::string weights = kWeightsFile;
+    if (const json::value* v = m.if_contains("weights"); v != nullptr && v->is_string()) weights = v->as_string();
+    auto net = LoadWeights(*config, models_dir / weights);
+    if (!net.ok()) return net.status();
+    torch::set_num_threads(std::max(1, options.intra_op_threads));
+    SetBlasThreads(1);
+    return std::unique_ptr<PostureClassifier>(std::make_unique<TorchClassifier>(std::move(net).value(), info));
+}
+
+}  // namespace vg::posture
