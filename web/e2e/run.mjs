@@ -259,10 +259,10 @@ try {
         await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[one.body.posture] }).waitFor({ timeout: 3000 }).catch(async () => {
           throw new Error(`posture card shows ${JSON.stringify(await card.innerText())}, expected ${POSTURE_KO[one.body.posture]} (live event)`);
         });
-        // Two more windows as the device batch: the chart gains points, the card keeps the latest.
-        const batch = await postDevice(base, token, '/api/devices/posture', {
-          windows: [imuWindow(2, new Date(end - 2560)), imuWindow(3, new Date(end))],
-        });
+        // update_posture stores a row per call; the device batch one per change (none here).
+        const two = await postDevice(base, token, '/api/update_posture', imuWindow(2, new Date(end - 2560)));
+        check(two.status === 200, `second update_posture → ${two.status} ${JSON.stringify(two.body)}`);
+        const batch = await postDevice(base, token, '/api/devices/posture', { windows: [imuWindow(3, new Date(end))] });
         if (batch.status === 404 || batch.status === 405) throw missing(`POST /api/devices/posture → ${batch.status}`);
         check(batch.status === 200, `POST /api/devices/posture → ${batch.status} ${JSON.stringify(batch.body)}`);
         const chart = page.locator('[data-testid="posture-chart"]');
@@ -280,6 +280,8 @@ try {
         await page.reload();
         await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[postureNumber(newest)] }).waitFor({ timeout: 5000 });
         await page.locator('[data-testid="posture-chart"] svg').first().waitFor({ timeout: 3000 });
+        const points = Number(await page.locator('[data-testid="posture-chart"]').getAttribute('data-points'));
+        check(points >= 2, `after a reload the posture chart has ${points} points, expected the 2 stored rows or more`);
         await page.screenshot({ path: `${SHOTS}18-posture-dashboard-360.png`, fullPage: true });
         await page.setViewportSize({ width: 1280, height: 900 });
         await page.screenshot({ path: `${SHOTS}19-posture-dashboard-desktop.png`, fullPage: true });
@@ -342,6 +344,7 @@ try {
         if (guardian) {
           await stub(guardian.page);
           await guardian.page.goto(`${base}/#/guardian`);
+          await guardian.page.reload(); // it may be on #/guardian already: fetch the (stubbed) incidents again
           const card = guardian.page.locator(`[data-testid="wearer-${wearerId}"]`);
           await card.locator('[data-testid="wearer-fall"][data-fall="confirmed"]').waitFor({ timeout: 5000 });
           await guardian.page.screenshot({ path: `${SHOTS}24-guardian-fall-list-desktop.png`, fullPage: true });

@@ -115,8 +115,7 @@ export function postureTimeline(rows: PostureRow[], range: Range, now: number) {
   // The axis spans what there is (posture windows are seconds apart), padded a little, rather than a
   // whole hour with every point squeezed against its right edge.
   const first = points[0]?.at ?? from;
-  const span = Math.max(60_000, now - first);
-  const min = Math.max(from, first - span * 0.05);
+  const min = Math.max(from, Math.min(first - (now - first) * 0.05, now - 60_000));
   const counts = Array<number>(POSTURE_COUNT).fill(0);
   for (const p of points) counts[p.index] = (counts[p.index] ?? 0) + 1;
   return { points, min, max: now, counts };

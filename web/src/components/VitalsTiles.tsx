@@ -44,7 +44,7 @@ export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnorm
                 <>
                   <span className="tile-value">
                     {v.value.toFixed(digits)}
-                    <span className="tile-unit"> {t(unit)}</span>
+                    <span className="tile-unit">{t(unit)}</span>
                   </span>
                   <span className="tile-time">{t('vitals.at', { time: relativeTime(v.at) })}</span>
                 </>

@@ -121,7 +121,7 @@ export const ko = {
   'chart.status.summary': '{range} 동안 정상 {normal}회, 주의 {caution}회, 위험 {danger}회',
   'chart.posture.title': '시간별 자세',
   'chart.posture.unavailable': '지금은 자세 인식을 쓸 수 없어요. 상태 확인과 알림은 그대로 작동해요.',
-  'chart.posture.summary': '최근 기록 {n}개 중 가장 많은 자세는 {posture}예요.',
+  'chart.posture.summary': '최근 기록 {n}개 중 가장 많은 자세: {posture}.',
   'chart.posture.latest': '마지막 자세: {posture} ({time}).',
   'chart.posture.falls': '넘어짐 {n}번.',
   'chart.empty': '이 기간에는 기록이 없어요.',
