@@ -61,9 +61,30 @@ function stillWindow(seed) {
   };
   return Array.from({ length: 128 }, () => [0.01 * rnd(), 1 + 0.01 * rnd(), 0.01 * rnd(), 0.4 * rnd(), 0.4 * rnd(), 0.4 * rnd()]);
 }
-const imuWindow = (seed, end) => ({
-  sample_rate_hz: 50, placement: 'wrist', gravity_removed: false, measured_at: end.toISOString(), samples: stillWindow(seed),
+const imuWindow = (seed, end, samples = stillWindow(seed)) => ({
+  sample_rate_hz: 50, placement: 'wrist', gravity_removed: false, measured_at: end.toISOString(), samples,
 });
+
+/** Lying still on the back: gravity on z, tiny noise. */
+const lyingWindow = (seed) => stillWindow(seed).map(([x, y, z, ...g]) => [y - 1, z, x + 1, ...g]);
+
+/**
+ * A synthetic fall in one window: upright, 0.2 s of free fall while turning, a 3 g impact, then lying
+ * still (gravity on −z). The shipped posture model gives it a fall probability of about 0.9.
+ */
+function fallWindow() {
+  let x = 4242;
+  const rnd = () => {
+    x = (x * 9301 + 49297) % 233280;
+    return x / 233280 - 0.5;
+  };
+  return Array.from({ length: 128 }, (_, i) => {
+    if (i < 60) return [0.02 * rnd(), 1 + 0.02 * rnd(), 0.02 * rnd(), 2 * rnd(), 2 * rnd(), 2 * rnd()];
+    if (i < 70) return [0.1 * rnd(), 0.2 + 0.1 * rnd(), 0.1 * rnd(), 150 + 50 * rnd(), -100 + 50 * rnd(), 80 * rnd()];
+    if (i < 74) return [3 * (0.6 + rnd()), 3 * rnd(), 3 * (0.5 + rnd()), 400 * rnd(), 400 * rnd(), 400 * rnd()];
+    return [0.05 * rnd(), 0.05 * rnd(), -1 + 0.05 * rnd(), 5 * rnd(), 5 * rnd(), 5 * rnd()];
+  });
+}
 
 const POSTURE_EN = ['Downstairs', 'Upstairs', 'Running', 'Sitting', 'Standing', 'Walking', 'Lying', 'Fall'];
 const postureNumber = (row) => (typeof row.posture === 'number' ? row.posture : POSTURE_EN.indexOf(row.name ?? row.posture));
@@ -366,7 +387,78 @@ try {
     }
   }
 
-  // 2. A server without a posture model: posture says so calmly, everything else works.
+  // 2. A real fall through the server: impact window, then lying still → confirmed → incident of kind fall.
+  await scenario('a fall posted by the watch: "넘어지셨나요?" for the wearer, the guardian sees the fall, "괜찮아요" calms both', async () => {
+    const srv = await startServer();
+    try {
+      const base = srv.base;
+      const signupApi = async (id, name, phone) => {
+        const r = await fetch(`${base}/api/signup`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ id, password: 'correct horse 1', name, age: 79, address: '대구광역시 수성구', phone_num: phone }),
+        });
+        check(r.status === 201, `signup ${id} → ${r.status}`);
+      };
+      const wid = uid('choi');
+      const gid = uid('son');
+      await signupApi(wid, '최말순', '010-3333-4444');
+      await signupApi(gid, '최준호', '010-5555-7777');
+      const wctx = await browser.newContext(phone);
+      const page = await wctx.newPage();
+      await loginInUi(page, base, wid);
+      const gctx = await browser.newContext(desktop);
+      const gpage = await gctx.newPage();
+      await loginInUi(gpage, base, gid);
+      const ask = await (await apiAs(gctx, base))('POST', '/api/guardians', { wearer_id: wid });
+      check(ask.status === 201, `POST /api/guardians → ${ask.status}`);
+      const acc = await (await apiAs(wctx, base))('POST', `/api/guardians/${ask.body.link.id}/accept`, {});
+      check(acc.status === 200, `accept → ${acc.status}`);
+      await gpage.goto(`${base}/#/guardian`);
+      await gpage.locator(`[data-testid="wearer-${wid}"]`).waitFor({ timeout: 5000 });
+
+      const token = await pairDevice(wctx, base);
+      const t0 = Date.now() - 10_000;
+      const up = await postDevice(base, token, '/api/update_posture', imuWindow(11, new Date(t0)));
+      if (up.status === 503) throw missing('no posture model on the default server (update_posture → 503)');
+      check(up.status === 200, `update_posture → ${up.status} ${JSON.stringify(up.body)}`);
+      const batch = await postDevice(base, token, '/api/devices/posture', {
+        windows: [
+          imuWindow(0, new Date(t0 + 2560), fallWindow()),
+          imuWindow(12, new Date(t0 + 2 * 2560), lyingWindow(12)),
+          imuWindow(13, new Date(t0 + 3 * 2560), lyingWindow(13)),
+        ],
+      });
+      check(batch.status === 200, `POST /api/devices/posture → ${batch.status} ${JSON.stringify(batch.body)}`);
+      const states = batch.body.results.map((r) => `${r.name}/${r.fall.state}`);
+      console.log(`      impact + lying still: ${states.join(', ')} (p(fall) of the impact window ${batch.body.results[0].probabilities.Fall.toFixed(2)})`);
+      check(batch.body.results.some((r) => r.fall.state === 'confirmed'), `no confirmed fall from the synthetic impact: ${states.join(', ')}`);
+
+      const alert = page.locator('[data-testid="incident-alert"]');
+      await alert.waitFor({ timeout: 3000 });
+      check((await alert.locator('h1').innerText()) === '넘어지셨나요?', `wearer alert title: ${await alert.locator('h1').innerText()}`);
+      await alert.locator('[data-testid="countdown"]', { hasText: '다치지 않았다면' }).waitFor({ timeout: 2000 });
+      await page.screenshot({ path: `${SHOTS}26-real-fall-alert-360.png` });
+      const gcard = gpage.locator(`[data-testid="wearer-${wid}"]`);
+      await gcard.locator('[data-testid="wearer-fall"][data-fall="confirmed"]').waitFor({ timeout: 3000 });
+      await gpage.screenshot({ path: `${SHOTS}27-real-fall-guardian-list-desktop.png`, fullPage: true });
+
+      await alert.getByRole('button', { name: '괜찮아요' }).click();
+      await alert.waitFor({ state: 'detached', timeout: 3000 });
+      await page.locator('[data-testid="posture-card"][data-fall="answered"]').waitFor({ timeout: 3000 });
+      await gcard.locator('[data-testid="wearer-fall"][data-fall="answered"]').waitFor({ timeout: 3000 });
+      const incs = await (await apiAs(wctx, base))('GET', '/api/incidents?limit=1');
+      const inc = incs.body.incidents[0];
+      check(inc.kind === 'fall' && inc.wearer_ok_at && inc.phase !== 'dispatched', `incident after I'm OK: ${JSON.stringify(inc)}`);
+      await page.screenshot({ path: `${SHOTS}28-real-fall-after-ok-360.png`, fullPage: true });
+      await gpage.screenshot({ path: `${SHOTS}29-real-fall-after-ok-guardian-desktop.png`, fullPage: true });
+      await wctx.close();
+      await gctx.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  // 3. A server without a posture model: posture says so calmly, everything else works.
   await scenario('no posture model (--models-dir none): posture is "not available", the dashboard stays usable', async () => {
     const srv = await startServer({ modelsDir: 'none' });
     try {
@@ -401,7 +493,7 @@ try {
     }
   });
 
-  // 3. Nobody answers: the countdown runs out and the dispatch is shown.
+  // 4. Nobody answers: the countdown runs out and the dispatch is shown.
   await scenario('nobody answers: the countdown ends and the emergency dispatch is shown', async () => {
     const srv = await startServer({ countdown: '5s' });
     try {

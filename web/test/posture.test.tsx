@@ -130,8 +130,9 @@ describe('posture reducer', () => {
   });
 
   it('flags a fall from the posture events or from an open fall incident', () => {
-    expect(fallFlag('none', 'fall')).toBe('confirmed');
-    expect(fallFlag('suspected', 'vitals')).toBe('suspected');
+    expect(fallFlag('none', { kind: 'fall' })).toBe('confirmed');
+    expect(fallFlag('confirmed', { kind: 'fall', wearer_ok_at: iso(9) })).toBe('answered');
+    expect(fallFlag('suspected', { kind: 'vitals' })).toBe('suspected');
     expect(fallFlag('dismissed', null)).toBeNull();
     expect(fallFlag('none', undefined)).toBeNull();
   });
@@ -175,9 +176,19 @@ describe('PostureCard', () => {
     expect(screen.getByRole('alert').textContent).toContain('넘어짐이 의심돼요');
     expect(screen.getByTestId('posture-card').className).toContain('tone-danger');
     unmount();
-    wrap(<PostureCard posture={state([{ posture: 6, updated_at: iso(30) }])} incidentKind="fall" now={now} />, 'en');
+    const fallIncident: Incident = { id: 1, wearer: 'kim01', kind: 'fall', phase: 'countdown', status: 2, level: 'danger', opened_at: iso(0) };
+    const { rerender } = wrap(<PostureCard posture={state([{ posture: 6, updated_at: iso(30) }])} incident={fallIncident} now={now} />, 'en');
     expect(screen.getByRole('alert').textContent).toContain('A fall was detected.');
     expect(screen.getByTestId('posture-card').dataset.fall).toBe('confirmed');
+    // After "I'm OK" the incident stays open for a person to close; the card calms down.
+    rerender(
+      <I18nProvider lang="en">
+        <PostureCard posture={state([{ posture: 6, updated_at: iso(30) }])} incident={{ ...fallIncident, phase: 'guardians', wearer_ok_at: iso(40) }} now={now} />
+      </I18nProvider>,
+    );
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByTestId('posture-fall').textContent).toContain('the answer was "I\'m OK"');
+    expect(screen.getByTestId('posture-card').className).toContain('tone-caution');
   });
 });
 

@@ -1,20 +1,21 @@
 import { useI18n } from '../i18n/i18n';
-import { currentPosture, FALL, fallFlag, postureKey, postureSince, type PostureState } from '../lib/posture';
+import type { Incident } from '../api/types';
+import { currentPosture, FALL, FALL_FLAG_TEXT, fallFlag, postureKey, postureSince, type PostureState } from '../lib/posture';
 import { PostureIcon } from './PostureIcon';
 
 /** Older than this, the card says "last known posture" rather than "posture now". */
 export const POSTURE_STALE_MS = 5 * 60_000;
 
 /** The wearer's posture now, big: a figure and a word, and a fall said plainly. */
-export function PostureCard({ posture, incidentKind, now }: { posture: PostureState; incidentKind?: string | null; now: number }) {
+export function PostureCard({ posture, incident, now }: { posture: PostureState; incident?: Incident | null; now: number }) {
   const { t, lang, formatTime, relativeTime } = useI18n();
   const clock = (iso: string) =>
     new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
   const cur = currentPosture(posture.rows);
   const since = postureSince(posture.rows);
-  const flag = fallFlag(posture.fall, incidentKind);
+  const flag = fallFlag(posture.fall, incident);
   const stale = cur !== null && now - Date.parse(cur.at) > POSTURE_STALE_MS;
-  const tone = flag === 'confirmed' || (cur?.index === FALL && flag !== null) ? 'danger' : flag === 'suspected' ? 'caution' : 'calm';
+  const tone = flag === 'confirmed' || (cur?.index === FALL && flag === 'suspected') ? 'danger' : flag ? 'caution' : 'calm';
   const state = posture.unavailable ? 'unavailable' : cur === null ? 'empty' : 'known';
   return (
     <section
@@ -56,10 +57,10 @@ export function PostureCard({ posture, incidentKind, now }: { posture: PostureSt
         </div>
       </div>
       {flag ? (
-        <p className={`posture-fall fall-${flag}`} role="alert" data-testid="posture-fall">
-          <span aria-hidden="true">⚠ </span>
-          {t(flag === 'confirmed' ? 'posture.fall.confirmed' : 'posture.fall.suspected')}
-          {posture.fallAt ? <span className="posture-fall-time"> · {formatTime(posture.fallAt)}</span> : null}
+        <p className={`posture-fall fall-${flag}`} role={flag === 'answered' ? undefined : 'alert'} data-testid="posture-fall">
+          <span aria-hidden="true">{flag === 'answered' ? '✓ ' : '⚠ '}</span>
+          {t(FALL_FLAG_TEXT[flag])}
+          {posture.fallAt ? <span className="posture-fall-time"> ({clock(posture.fallAt)})</span> : null}
         </p>
       ) : null}
     </section>

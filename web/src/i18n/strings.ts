@@ -144,6 +144,7 @@ export const ko = {
   'posture.card.empty.hint': '시계가 움직임을 보내면 여기에 보여요.',
   'posture.fall.suspected': '넘어짐이 의심돼요. 확인하고 있어요.',
   'posture.fall.confirmed': '넘어짐이 감지됐어요.',
+  'posture.fall.answered': '넘어짐이 감지됐지만 괜찮다고 답했어요.',
 
   'cause.heart_rate': '심박수',
   'cause.respiration_rate': '호흡수',
@@ -421,6 +422,7 @@ export const en: Record<StringKey, string> = {
   'posture.card.empty.hint': 'It shows here once the watch sends movement data.',
   'posture.fall.suspected': 'Possible fall. Checking now.',
   'posture.fall.confirmed': 'A fall was detected.',
+  'posture.fall.answered': 'A fall was detected; the answer was "I\'m OK".',
 
   'cause.heart_rate': 'Heart rate',
   'cause.respiration_rate': 'Breathing',

@@ -1,7 +1,7 @@
 // Posture and falls: the eight classes of the posture model (the seed's UserPosture numbers), how
 // a row or a live event is read, and one reducer that keeps a wearer's posture history and fall
 // state current from GET /api/get_posture and the stream's {"type":"posture"} events.
-import type { FallState, PostureEvent, PostureRow } from '../api/types';
+import type { FallState, Incident, PostureEvent, PostureRow } from '../api/types';
 import type { StringKey } from '../i18n/strings';
 
 export const POSTURE_COUNT = 8;
@@ -141,11 +141,20 @@ export function postureSince(rows: PostureRow[]): string | null {
   return since;
 }
 
+export type FallFlag = 'suspected' | 'confirmed' | 'answered';
+
 /**
  * What the dashboard says about a fall: an open fall incident is a confirmed fall whatever the
- * last posture event said; a dismissed or absent fall says nothing.
+ * last posture event said, and "answered" once the wearer said "I'm OK" (it stays open until a person
+ * closes it, and should not keep shouting); a dismissed or absent fall says nothing.
  */
-export function fallFlag(fall: FallState, incidentKind: string | null | undefined): 'suspected' | 'confirmed' | null {
-  if (incidentKind === 'fall') return 'confirmed';
+export function fallFlag(fall: FallState, incident: Pick<Incident, 'kind' | 'wearer_ok_at'> | null | undefined): FallFlag | null {
+  if (incident?.kind === 'fall') return incident.wearer_ok_at ? 'answered' : 'confirmed';
   return fall === 'suspected' || fall === 'confirmed' ? fall : null;
 }
+
+export const FALL_FLAG_TEXT: Record<FallFlag, StringKey> = {
+  suspected: 'posture.fall.suspected',
+  confirmed: 'posture.fall.confirmed',
+  answered: 'posture.fall.answered',
+};

@@ -98,7 +98,7 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             </>
           ) : null}
         </StatusCard>
-        <PostureCard posture={live.posture} incidentKind={incident?.kind} now={now} />
+        <PostureCard posture={live.posture} incident={incident} now={now} />
         <VitalsTiles readings={live.vitals} abnormal={abnormal} />
         <div className="charts">
           <RangePicker value={range} onChange={setRange} />

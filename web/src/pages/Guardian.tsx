@@ -5,7 +5,7 @@ import type { GuardianLink, Incident, Level, StatusRow } from '../api/types';
 import { Field } from '../components/Field';
 import { LevelIcon } from '../components/LevelIcon';
 import { PostureIcon } from '../components/PostureIcon';
-import { currentPosture, fallFlag, initialPosture, postureKey, postureReducer, type PostureState } from '../lib/posture';
+import { currentPosture, FALL_FLAG_TEXT, fallFlag, initialPosture, postureKey, postureReducer, type PostureState } from '../lib/posture';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { useSession } from '../session';
@@ -22,7 +22,7 @@ export interface WearerSummary {
   posture?: PostureState;
 }
 
-const fallOf = (w: WearerSummary) => fallFlag(w.posture?.fall ?? 'none', w.incident?.kind);
+const fallOf = (w: WearerSummary) => fallFlag(w.posture?.fall ?? 'none', w.incident);
 
 const LEVEL_RANK: Record<Level, number> = { normal: 0, caution: 1, danger: 2 };
 
@@ -68,8 +68,8 @@ function WearerCard({ w, now, onAck }: { w: WearerSummary; now: number; onAck: (
       {stale && w.lastReadingAt ? <p className="stale" data-testid="stale">⏱ {t('guardian.stale')}</p> : null}
       {fall ? (
         <p className={`posture-fall fall-${fall}`} data-testid="wearer-fall" data-fall={fall}>
-          <span aria-hidden="true">⚠ </span>
-          {t(fall === 'confirmed' ? 'posture.fall.confirmed' : 'posture.fall.suspected')}
+          <span aria-hidden="true">{fall === 'answered' ? '✓ ' : '⚠ '}</span>
+          {t(FALL_FLAG_TEXT[fall])}
         </p>
       ) : null}
       {posture ? (
