@@ -13,6 +13,7 @@
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
 #include "vg/api/events.hpp"
+#include "vg/app/posture_event_relay.hpp"
 #include "vg/app/status_recorder.hpp"
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
@@ -30,6 +31,8 @@
 #include "vg/notify/emergency.hpp"
 #include "vg/notify/sms.hpp"
 #include "vg/notify/webhook.hpp"
+#include "vg/posture/posture_service.hpp"
+#include "vg/posture/torch/torch_classifier.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
 
@@ -293,6 +296,31 @@ int RunServe(const ServeConfig& config) {
             spdlog::info("status{} model loaded from {}", cause_model.ok() ? " and cause" : "", dir);
         }
     }
+    // Posture and fall detection: the posture model beside the status models. No manifest: posture is
+    // off (the routes answer 503) and the server runs; a manifest that cannot be loaded stops start-up.
+    std::unique_ptr<posture::PostureClassifier> posture_model;
+    if (config.models_dir != "none") {
+        std::string dir = config.models_dir;
+        if (dir.empty()) dir = fs::is_regular_file("models/posture.manifest.json") ? "models" : VG_SOURCE_MODELS_DIR;
+        if (!fs::is_regular_file(fs::path(dir) / "posture.manifest.json")) {
+            spdlog::info("no posture model in {} (posture.manifest.json); posture and fall detection are off", dir);
+        } else {
+            posture::TorchClassifierOptions torch_options;
+            torch_options.intra_op_threads = 1;  // one per posture worker: workers x 1 ~ cores
+            auto loaded = posture::LoadTorchClassifier(dir, torch_options);
+            if (!loaded.ok()) {
+                spdlog::critical("cannot load the posture model from {}: {}", dir, loaded.status().ToString());
+                store->Close();
+                return 1;
+            }
+            posture_model = std::move(loaded).value();
+            spdlog::info("posture model {} loaded from {} (fall threshold {:.2f}, {} workers)",
+                         posture_model->info().version, dir, posture_model->info().fall_threshold,
+                         config.posture_workers);
+        }
+    } else {
+        spdlog::info("--models-dir none: posture and fall detection are off");
+    }
     if (config.replay_window.count() > 0) {
         // Before the bus starts: the rules' windows, counters, baselines and held levels continue
         // where the previous process left them instead of starting cold after every restart.
@@ -316,6 +344,15 @@ int RunServe(const ServeConfig& config) {
     delivery.Start();
     escalation.Start();  // deadlines that passed while the server was down fire on the first tick
     ingest::IngestService ingest(*store, bus, clock, {});
+    PostureEventRelay posture_relay(live_hub, recorder, escalation);
+    std::unique_ptr<posture::PostureService> posture_service;
+    if (posture_model) {
+        posture::PostureServiceOptions posture_options;
+        posture_options.workers = config.posture_workers;
+        posture_options.queue_capacity = config.posture_queue;
+        posture_service =
+            std::make_unique<posture::PostureService>(*posture_model, *store, clock, &posture_relay, posture_options);
+    }
 
     api::ApiOptions api_options;
     api_options.version = VG_VERSION;
@@ -349,6 +386,7 @@ int RunServe(const ServeConfig& config) {
     services.knowledge = knowledge->get();
     services.status_model = loaded_models.status.get();
     services.cause_model = loaded_models.cause.get();
+    services.posture = posture_service.get();
     std::unique_ptr<guidance::AsyncRewriter> rewriter;
     if (!config.llm_base_url.empty()) {
         guidance::LlmConfig llm;
@@ -389,6 +427,7 @@ int RunServe(const ServeConfig& config) {
     http::Server server(server_options, [&api](const http::Request& r) { return api.Handle(r); });
     if (Status s = server.Start(); !s.ok()) {
         spdlog::critical("cannot listen on {}:{}: {}", config.host, config.port, s.message());
+        if (posture_service) posture_service->Stop();
         bus.Stop();
         escalation.Stop();
         delivery.Stop();
@@ -415,6 +454,7 @@ int RunServe(const ServeConfig& config) {
     }
     // Every acknowledged reading is already stored; let detection finish what is queued so the
     // last verdicts are recorded too, then close the store.
+    if (posture_service) posture_service->Stop();
     bus.Stop();
     escalation.Stop();
     delivery.Stop();

@@ -69,6 +69,8 @@ struct RawServeOptions {
     int delivery_threads = 2;
     std::string web_dir;
     std::string models_dir;
+    int posture_workers = 2;
+    int posture_queue = 256;
     std::string llm_base_url;
     std::string llm_api_key;
     std::string llm_model;
@@ -223,8 +225,21 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     text("--llm-timeout", o.llm_timeout, "Longest wait for one rewrite (the composed text is shown meanwhile)",
          "VG_LLM_TIMEOUT");
     text("--models-dir", o.models_dir,
-         "Status and cause models (docs/models.md; default ./models, else the built-in ones; none: rules only)",
+         "Status, cause and posture models (docs/models.md; default ./models, else the built-in ones; none: rules "
+         "only, no posture). Without posture.manifest.json there posture and fall detection are off",
          "VG_MODELS_DIR");
+    serve
+        .add_option("--posture-workers", o.posture_workers,
+                    "Threads classifying IMU windows (one libtorch thread each); each wearer belongs to one")
+        ->envname("VG_POSTURE_WORKERS")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    serve
+        .add_option("--posture-queue", o.posture_queue,
+                    "IMU windows that may wait for a posture worker; beyond that requests get 503 + Retry-After 1")
+        ->envname("VG_POSTURE_QUEUE")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
     text("--web-dir", o.web_dir, "The built web dashboard (default ./web/dist, else the source tree's)", "VG_WEB_DIR");
     text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
     text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
@@ -349,6 +364,8 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.delivery_threads = o.delivery_threads;
     c.web_dir = o.web_dir;
     c.models_dir = o.models_dir;
+    c.posture_workers = o.posture_workers;
+    c.posture_queue = static_cast<size_t>(o.posture_queue);
     c.llm_base_url = o.llm_base_url;
     c.llm_api_key = o.llm_api_key;
     c.llm_model = o.llm_model;

@@ -93,13 +93,29 @@ TEST_F(ServeCommandTest, BadValuesNameTheOption) {
     EXPECT_EQ(idle_longer.status().fields().at(0).field, "session-idle-timeout");
 }
 
+TEST_F(ServeCommandTest, PostureWorkersAndQueue) {
+    auto defaults = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+    EXPECT_EQ(defaults->config.posture_workers, 2);
+    EXPECT_EQ(defaults->config.posture_queue, 256u);
+    setenv("VG_POSTURE_QUEUE", "64", 1);
+    auto set = ParseServeCommand({"vitalguard", "serve", "--posture-workers", "4"});
+    unsetenv("VG_POSTURE_QUEUE");
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+    EXPECT_EQ(set->config.posture_workers, 4);
+    EXPECT_EQ(set->config.posture_queue, 64u);
+    auto none = ParseServeCommand({"vitalguard", "serve", "--posture-workers", "0"});
+    ASSERT_FALSE(none.ok());
+    EXPECT_NE(none.status().message().find("--posture-workers"), std::string::npos) << none.status().message();
+}
+
 TEST_F(ServeCommandTest, HelpExplainsEveryOptionAndTheEnvironment) {
     auto help = ParseServeCommand({"vitalguard", "serve", "--help"});
     ASSERT_FALSE(help.ok());
     EXPECT_EQ(help.status().code(), ErrorCode::kBadRequest);
     const std::string& text = help.status().message();
-    for (const char* expected :
-         {"--port", "VG_PORT", "--data-dir", "--session-idle-timeout", "--config", "A flag beats the environment"}) {
+    for (const char* expected : {"--port", "VG_PORT", "--data-dir", "--session-idle-timeout", "--config",
+                                 "--posture-workers", "VG_POSTURE_QUEUE", "A flag beats the environment"}) {
         EXPECT_NE(text.find(expected), std::string::npos) << expected;
     }
 }

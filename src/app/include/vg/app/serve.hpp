@@ -67,7 +67,11 @@ struct ServeConfig {
     std::chrono::milliseconds llm_timeout{3000};
     // The status and cause models (docs/models.md): empty: ./models, else the source tree's; "none": rules only.
     std::string models_dir;
-    std::string web_dir;  // the built dashboard; empty: ./web/dist, else the source tree's, when built
+    // Posture and fall detection (docs/api.md): the posture model is models_dir/posture.manifest.json;
+    // without it posture is off. One libtorch intra-op thread per worker.
+    int posture_workers = 2;
+    size_t posture_queue = 256;  // IMU windows waiting for a worker; beyond that 503 + Retry-After 1
+    std::string web_dir;         // the built dashboard; empty: ./web/dist, else the source tree's, when built
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).
