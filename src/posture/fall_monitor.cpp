@@ -53,16 +53,17 @@ bool FallMonitor::WalkingEvidence(const MonitorWindow& w, FallReason& reason) co
     return false;
 }
 
-FallEvent FallMonitor::Decide(FallState state, FallReason reason, TimePoint at) {
+FallEvent FallMonitor::Decide(FallState state, FallReason reason, TimePoint at, TimePoint window_time) {
     FallEvent e{state, reason, *impact_at_, at};
     impact_at_.reset();
     still_run_ = 0;
-    if (state == FallState::kConfirmed) quiet_until_ = at + options_.quiet_after_confirm;
+    if (state == FallState::kConfirmed) quiet_until_ = window_time + options_.quiet_after_confirm;
     return e;
 }
 
 std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
     const bool fall_evidence = w.fall_probability >= options_.fall_threshold;
+    last_end_ = w.end;
     if (!impact_at_) {
         if (!w.boundary && quiet_until_) {
             FallReason ignored{};
@@ -82,21 +83,22 @@ std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
     } else if (!w.boundary) {
         FallReason reason{};
         const bool settled = w.end >= *impact_at_ + options_.settle_after_impact;
-        if (settled && WalkingEvidence(w, reason)) return Decide(FallState::kDismissed, reason, w.end);
+        if (settled && WalkingEvidence(w, reason)) return Decide(FallState::kDismissed, reason, w.end, w.end);
         if (w.motion.accel_std_g <= options_.still_std_g && !IsLocomotion(w.posture)) {
-            if (++still_run_ >= options_.still_windows) return Decide(FallState::kConfirmed, FallReason::kStill, w.end);
+            if (++still_run_ >= options_.still_windows)
+                return Decide(FallState::kConfirmed, FallReason::kStill, w.end, w.end);
         } else {
             still_run_ = 0;  // moving, but not walking: sitting up, struggling, a model that says walking while still
         }
     }
     if (w.end >= *impact_at_ + options_.confirm_after)
-        return Decide(FallState::kConfirmed, FallReason::kDeadline, w.end);
+        return Decide(FallState::kConfirmed, FallReason::kDeadline, w.end, w.end);
     return std::nullopt;
 }
 
 std::optional<FallEvent> FallMonitor::Tick(TimePoint now) {
     if (!impact_at_ || now < last_received_ + options_.silence_after) return std::nullopt;
-    return Decide(FallState::kConfirmed, FallReason::kSilence, now);
+    return Decide(FallState::kConfirmed, FallReason::kSilence, now, last_end_);
 }
 
 }  // namespace vg::posture

@@ -220,6 +220,15 @@ TEST_F(FallMonitorTest, TheQuietPeriodEnds) {
     EXPECT_TRUE(monitor_.Observe(Impact(14)));     // 35.84 s
 }
 
+TEST_F(FallMonitorTest, AfterASilenceTheQuietPeriodIsOnTheWindowsClock) {
+    // Regression: the quiet period after a silence confirmation once counted from the server's time,
+    // so a watch whose clock ran behind (or that uploads old windows) was kept quiet far too long.
+    ASSERT_TRUE(monitor_.Observe(Impact(0)));
+    ASSERT_TRUE(monitor_.Tick(kT0 + std::chrono::hours(2)));  // server time far ahead of the watch's
+    EXPECT_FALSE(monitor_.Observe(Impact(5)));                // 12.8 s: within 30 s of the last window
+    EXPECT_TRUE(monitor_.Observe(Impact(12)));                // 30.72 s: a new fall is a new suspicion
+}
+
 TEST(FallMonitorNames, StatesAndReasons) {
     EXPECT_EQ(FallStateName(FallState::kNone), "none");
     EXPECT_EQ(FallStateName(FallState::kSuspected), "suspected");

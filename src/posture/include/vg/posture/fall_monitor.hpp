@@ -95,13 +95,16 @@ class FallMonitor {
     std::optional<TimePoint> impact_at() const { return impact_at_; }
 
   private:
-    FallEvent Decide(FallState state, FallReason reason, TimePoint at);
+    // `window_time`: the device time the quiet period counts from (the deciding window's end, or for
+    // the silence rule the last window's: the quiet period is on the windows' clock, never the server's).
+    FallEvent Decide(FallState state, FallReason reason, TimePoint at, TimePoint window_time);
     bool WalkingEvidence(const MonitorWindow& w, FallReason& reason) const;
 
     FallMonitorOptions options_;
     std::optional<TimePoint> impact_at_;  // set while suspected
     int still_run_ = 0;
     TimePoint last_received_{};
+    TimePoint last_end_{};                  // the latest window's end
     std::optional<TimePoint> quiet_until_;  // after a confirmation
 };
 
