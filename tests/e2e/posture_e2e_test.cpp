@@ -4,6 +4,7 @@
 // ADL trials that open none, get_posture and who may read it, update_posture's answer and errors, and
 // the 503 of a server without a posture model.
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "e2e_fixture.hpp"
@@ -320,6 +321,24 @@ TEST_F(NoPostureModelE2eTest, PostureRoutesAnswer503AndTheServerRuns) {
     }
     EXPECT_NE(server_->log().find("posture and fall detection are off"), std::string::npos);
     EXPECT_EQ(wearer.Get("/healthz").status, 200);
+}
+
+TEST_F(NoPostureModelE2eTest, ABrokenPostureModelStopsStartUpNamingIt) {
+    // The shipped status and cause models, and a posture manifest that cannot be read.
+    testing::TempDir models("vg-e2e-models");
+    for (const auto& entry : fs::directory_iterator(kModels)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("status", 0) == 0 || name.rfind("cause", 0) == 0) {
+            fs::copy_file(entry.path(), fs::path(models.path()) / name);
+        }
+    }
+    std::ofstream(fs::path(models.path()) / "posture.manifest.json") << "{\"version\": ";
+    try {
+        StartServer({"--models-dir", models.path().string()});
+        ADD_FAILURE() << "the server started with a broken posture model";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot load the posture model"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
