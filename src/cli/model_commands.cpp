@@ -65,9 +65,11 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
                 ->capture_default_str();
             cmd->add_option("--epochs", a.epochs, "posture: epochs at most (early stopping stops sooner)")
                 ->capture_default_str();
-            cmd->add_option("--patience", a.patience, "posture: epochs without a better validation macro-F1")
+            cmd->add_option("--patience", a.patience,
+                            "posture: epochs without a better validation macro-F1 (mean over data sets and placements)")
                 ->capture_default_str();
-            cmd->add_option("--per-class", a.per_class, "posture: windows drawn per class and epoch at most")
+            cmd->add_option("--per-class", a.per_class,
+                            "posture: windows drawn per class, data set and placement per epoch at most")
                 ->capture_default_str();
             cmd->add_option("--version", a.version, "posture: the manifest's version (default from shape and date)");
             cmd->add_option("--seed", a.seed, "posture: random seed (default 7)");

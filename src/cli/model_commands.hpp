@@ -24,10 +24,10 @@ struct ModelCommandArgs {
     int transformer_dim = 64;
     int heads = 4;
     int layers = 2;
-    int epochs = 40;
+    int epochs = 25;
     int patience = 8;
-    int per_class = 2500;
-    int threads = 2;
+    int per_class = 800;
+    int threads = 1;
     std::string version;
 };
 

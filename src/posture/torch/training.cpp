@@ -139,22 +139,42 @@ FallEvents CountEvents(const PostureData& data, const std::map<uint32_t, float>&
     return e;
 }
 
-// The threshold that maximises event sensitivity + specificity on `set`; ties go to the lower
-// threshold (a missed fall costs more than a countdown the wearer cancels).
+// The threshold that maximises fall-event sensitivity + specificity, averaged over the data sets and
+// placements that have fall trials in `set` (so the few wrist falls weigh as much as the many waist
+// ones); ties go to the lower threshold (a missed fall costs more than a countdown the wearer cancels).
 float PickFallThreshold(const PostureData& data, const WindowSet& set, const std::vector<PosturePrediction>& p) {
     const auto max_fall = MaxFallByTrial(set, p);
+    std::set<std::string> groups;
+    for (const auto& [trial, unused] : max_fall) {
+        if (data.trials[trial].is_fall_trial) groups.insert(GroupName(data.trials[trial]));
+    }
     float best = 0.5F;
     double best_score = -1;
     for (int i = 1; i <= 19; ++i) {
         const float t = static_cast<float>(i) * 0.05F;
-        const FallEvents e = CountEvents(data, max_fall, t, [](const TrialMeta&) { return true; });
-        const double score = e.sensitivity() + e.specificity();
+        double score = 0;
+        for (const std::string& g : groups) {
+            const FallEvents e = CountEvents(data, max_fall, t, [&](const TrialMeta& m) { return GroupName(m) == g; });
+            score += e.sensitivity() + (e.adl_trials ? e.specificity() : 1.0);
+        }
         if (score > best_score + 1e-9) {
             best_score = score;
             best = t;
         }
     }
     return best;
+}
+
+// Model selection: the mean of the per-group macro-F1 (every data set and placement counts the same).
+double MeanGroupMacroF1(const Evaluation& ev) {
+    double sum = 0;
+    int n = 0;
+    for (const GroupMetrics& g : ev.groups) {
+        if (g.name == "all" || g.windows == 0) continue;
+        sum += g.macro_f1;
+        ++n;
+    }
+    return n ? sum / n : 0;
 }
 
 Evaluation EvaluatePredictions(const PostureData& data, imu::Split split, const std::vector<PosturePrediction>& p,
@@ -385,7 +405,10 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
     const auto started = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);
     torch::set_num_threads(std::max(1, o.threads));
-    SetBlasThreads(o.threads);
+    // One BLAS thread: libtorch already splits work across its own threads, and the attention's many
+    // small matrix products each paid an OpenMP fork/join inside a multithreaded BLAS (5× slower epochs).
+    SetBlasThreads(1);
+    at::globalContext().setFlushDenormal(true);
     std::mt19937_64 rng(o.seed);
 
     net::NetworkConfig config;
@@ -398,14 +421,18 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
                              {{"heads", "must divide transformer_dim"}});
     }
 
-    // Training windows by class (Ignore left out).
-    std::array<std::vector<int64_t>, kNumModelClasses> by_class;
+    // Training windows by data set/placement and class (Ignore left out). Each epoch draws at most
+    // per_class_per_epoch of every (group, class), so SisFall's many waist windows do not drown the
+    // wrist sets a watch actually wears.
+    std::map<std::pair<std::string, size_t>, std::vector<int64_t>> by_group_class;
+    bool any_fall = false;
     for (size_t i = 0; i < data.train.size(); ++i) {
-        if (data.train.labels[i] != kIgnoreLabel) by_class[data.train.labels[i]].push_back(static_cast<int64_t>(i));
+        const uint8_t label = data.train.labels[i];
+        if (label == kIgnoreLabel) continue;
+        any_fall = any_fall || label == static_cast<uint8_t>(Posture::kFall);
+        by_group_class[{GroupName(data.trials[data.train.trials[i]]), label}].push_back(static_cast<int64_t>(i));
     }
-    if (by_class[static_cast<size_t>(Posture::kFall)].empty()) {
-        return Status::Error(ErrorCode::kValidationFailed, "the training split has no fall windows");
-    }
+    if (!any_fall) return Status::Error(ErrorCode::kValidationFailed, "the training split has no fall windows");
     const torch::Tensor train_x = net::InputTensor(data.train.windows);
     torch::Tensor train_y = torch::empty({static_cast<int64_t>(data.train.size())}, torch::kLong);
     for (size_t i = 0; i < data.train.size(); ++i) {
@@ -415,9 +442,11 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
     std::array<double, kNumModelClasses> drawn{};
     double drawn_sum = 0;
     int present = 0;
+    for (const auto& [key, idx] : by_group_class) {
+        drawn[key.second] +=
+            static_cast<double>(std::min<size_t>(idx.size(), static_cast<size_t>(o.per_class_per_epoch)));
+    }
     for (size_t c = 0; c < kNumModelClasses; ++c) {
-        drawn[c] =
-            static_cast<double>(std::min<size_t>(by_class[c].size(), static_cast<size_t>(o.per_class_per_epoch)));
         drawn_sum += drawn[c];
         present += drawn[c] > 0 ? 1 : 0;
     }
@@ -459,7 +488,7 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
     for (int epoch = 1; epoch <= o.max_epochs; ++epoch) {
         const auto epoch_start = std::chrono::steady_clock::now();
         std::vector<int64_t> order;
-        for (auto& cls : by_class) {
+        for (const auto& [key, cls] : by_group_class) {
             std::vector<int64_t> idx = cls;
             std::shuffle(idx.begin(), idx.end(), rng);
             idx.resize(std::min<size_t>(idx.size(), static_cast<size_t>(o.per_class_per_epoch)));
@@ -508,7 +537,7 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
         }
         ++epochs_run;
         const auto val = EvaluatePredictions(data, imu::Split::kValidation, predict(validation_x), 0.5F);
-        const double f1 = val.groups.back().macro_f1;
+        const double f1 = MeanGroupMacroF1(val);
         const bool better = f1 > best_f1 + 1e-4;
         if (better) {
             best_f1 = f1;
@@ -520,8 +549,8 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
         if (o.progress) {
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
             o.progress("epoch " + std::to_string(epoch) + "/" + std::to_string(o.max_epochs) + " loss " +
-                           Fixed(loss_sum / std::max(1, batches)) + " validation macro-F1 " + Fixed(f1) +
-                           (better ? " (best)" : "") + " " + Fixed(secs, 1) + " s",
+                           Fixed(loss_sum / std::max(1, batches)) + " validation macro-F1 (mean of groups) " +
+                           Fixed(f1) + (better ? " (best)" : "") + " " + Fixed(secs, 1) + " s",
                        true);
         }
         if (epoch - best_epoch >= o.patience) break;
