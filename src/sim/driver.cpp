@@ -12,6 +12,7 @@
 
 #include "http_connection.hpp"
 #include "live_streams.hpp"
+#include "vg/sim/imu_replay.hpp"
 #include "wire.hpp"
 
 namespace vg::sim {
@@ -181,6 +182,101 @@ Status PostReadings(HttpConnection& http, StreamState& w, std::span<const SimRea
 
 TimePoint WallNow() { return SystemClock::Instance().Now(); }
 
+// One wearer's place in its IMU events, owned by one streaming thread.
+struct ImuCursor {
+    std::vector<const ImuEventPlan*> events;  // in time order
+    size_t event = 0;
+    size_t window = 0;
+
+    bool done() const { return event >= events.size(); }
+    // measured_at of the next window. REQUIRES: !done().
+    TimePoint NextEnd(TimePoint start) const { return start + events[event]->WindowEnd(window); }
+    void Advance() {
+        if (++window >= events[event]->windows.size()) {
+            window = 0;
+            ++event;
+        }
+    }
+};
+
+struct ImuCounters {
+    std::atomic<int64_t> windows{0}, requests{0}, retries{0}, late{0};
+    std::atomic<bool> unavailable{false};
+    std::mutex mu;
+    std::string reason;  // GUARDED_BY(mu)
+};
+
+// The server's error message of a JSON error body, or the body's start.
+std::string ErrorMessageOf(const HttpReply& reply) {
+    boost::system::error_code ec;
+    json::value body = json::parse(reply.body, ec);
+    if (!ec && body.is_object()) {
+        const json::object& o = body.as_object();
+        if (auto e = o.find("error"); e != o.end() && e->value().is_object()) {
+            const json::object& eo = e->value().as_object();
+            if (auto m = eo.find("message"); m != eo.end() && m->value().is_string()) {
+                return std::string(m->value().as_string());
+            }
+        }
+    }
+    return "HTTP " + std::to_string(reply.status) + " " + reply.body.substr(0, 200);
+}
+
+void MarkUnavailable(ImuCounters& counters, std::string reason) {
+    std::lock_guard lock(counters.mu);
+    if (!counters.unavailable.load()) counters.reason = std::move(reason);
+    counters.unavailable.store(true);
+}
+
+// Posts the windows of `cursor` whose measured_at is before `until`, in batches of `batch`. A 503 without
+// Retry-After (no posture model) marks posture unavailable and stops; 429/503 with it are retried.
+Status PostImuWindows(HttpConnection& http, const std::string& auth, ImuCursor& cursor, TimePoint start,
+                      TimePoint until, size_t batch, ImuCounters& counters, const FirstError& stop) {
+    std::vector<wire::PostureWindowRef> refs;
+    while (!cursor.done() && !counters.unavailable.load() && !stop.failed()) {
+        refs.clear();
+        while (!cursor.done() && refs.size() < batch && cursor.NextEnd(start) < until) {
+            refs.push_back({cursor.events[cursor.event], cursor.window, cursor.NextEnd(start)});
+            cursor.Advance();
+        }
+        if (refs.empty()) return Status::Ok();
+        const std::string body = wire::PostureBatchJson(refs);
+        for (int attempt = 0;; ++attempt) {
+            auto r = http.Send("POST", "/api/devices/posture", body, {{"Authorization", auth}});
+            counters.requests.fetch_add(1, std::memory_order_relaxed);
+            if (!r.ok()) return r.status();
+            if ((r->status == 429 || r->status == 503) && r->retry_after_s && attempt < 600 && !stop.failed()) {
+                counters.retries.fetch_add(1, std::memory_order_relaxed);
+                std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(*r->retry_after_s * 1000, 50, 5000)));
+                continue;
+            }
+            if (r->status == 503) {
+                MarkUnavailable(counters, ErrorMessageOf(*r));
+                return Status::Ok();
+            }
+            if (r->status != 200) return Refused("A batch of IMU windows", *r);
+            counters.windows.fetch_add(static_cast<int64_t>(refs.size()), std::memory_order_relaxed);
+            boost::system::error_code ec;
+            json::value answer = json::parse(r->body, ec);
+            if (!ec && answer.is_object()) {
+                auto results = answer.as_object().find("results");
+                if (results != answer.as_object().end() && results->value().is_array()) {
+                    for (const json::value& one : results->value().as_array()) {
+                        const json::object* o = one.if_object();
+                        if (!o) continue;
+                        auto late = o->find("late");
+                        if (late != o->end() && late->value().is_bool() && late->value().as_bool()) {
+                            counters.late.fetch_add(1, std::memory_order_relaxed);
+                        }
+                    }
+                }
+            }
+            break;
+        }
+    }
+    return Status::Ok();
+}
+
 }  // namespace
 
 TimePoint MaxSpeedWindowStart(TimePoint now, const Scenario& s) {
@@ -214,6 +310,20 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
     }
 
     RunResult result;
+    // The IMU trials are chosen and loaded first: missing or unusable data fail before the server is touched.
+    ImuPlan imu_plan;
+    if (scenario.imu) {
+        const auto t_plan = SteadyClock::now();
+        result.imu.requested = true;
+        auto catalog = LoadImuCatalog(*scenario.imu);
+        if (!catalog.ok()) return catalog.status();
+        auto planned = PlanImu(scenario, *catalog);
+        if (!planned.ok()) return planned.status();
+        imu_plan = std::move(*planned);
+        result.imu.events = static_cast<int>(imu_plan.events.size());
+        result.imu.warnings = imu_plan.warnings;
+        result.imu.plan_s = SecondsSince(t_plan);
+    }
     // Ages and profiles do not depend on the window; the window is fixed once the fleet is ready.
     FleetPlan draft = PlanFleet(scenario, FromUnixMillis(0));
     const int n = static_cast<int>(draft.wearers.size());
@@ -257,6 +367,19 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
     }
     result.stats.provision_s = SecondsSince(t_provision);
 
+    // Does the server run the posture model? (503 without one.)
+    ImuCounters imu_counters;
+    if (!imu_plan.events.empty()) {
+        HttpConnection probe(*address, options.timeout);
+        auto r = probe.Send("GET", "/api/get_posture/?limit=1", "", {{"Cookie", "vg_session=" + creds[0].cookie}});
+        if (!r.ok()) return r.status();
+        if (r->status == 503) {
+            MarkUnavailable(imu_counters, ErrorMessageOf(*r));
+        } else if (r->status != 200) {
+            return Refused("GET /api/get_posture", *r);
+        }
+    }
+
     // 2. Streaming.
     const TimePoint now = WallNow();
     TimePoint start;
@@ -278,6 +401,13 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
         states[static_cast<size_t>(i)].sim = std::make_unique<WearerSimulator>(fleet, i);
         states[static_cast<size_t>(i)].auth = "Bearer " + creds[static_cast<size_t>(i)].device_token;
     }
+    std::vector<ImuCursor> imu_cursors(static_cast<size_t>(n));
+    if (!imu_counters.unavailable.load()) {
+        for (const ImuEventPlan& e : imu_plan.events) {
+            if (e.wearer >= 0 && e.wearer < n) imu_cursors[static_cast<size_t>(e.wearer)].events.push_back(&e);
+        }
+    }
+    const size_t imu_batch = scenario.imu ? static_cast<size_t>(scenario.imu->batch) : 1;
     auto expected = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) expected[static_cast<size_t>(i)].store(0);
     IngestCounters counters;
@@ -294,11 +424,24 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                     StreamState& w = states[static_cast<size_t>(i)];
                     buffer.clear();
                     w.sim->GenerateUntil(until, buffer);
-                    if (buffer.empty()) return true;
-                    Status s = PostReadings(http, w, buffer, static_cast<size_t>(options.batch), counters,
-                                            expected[static_cast<size_t>(i)], error);
-                    if (!s.ok()) error.Set(s);
-                    return s.ok();
+                    if (!buffer.empty()) {
+                        Status s = PostReadings(http, w, buffer, static_cast<size_t>(options.batch), counters,
+                                                expected[static_cast<size_t>(i)], error);
+                        if (!s.ok()) {
+                            error.Set(s);
+                            return false;
+                        }
+                    }
+                    if (options.speed == Speed::kMax) {
+                        // The IMU windows of the same slice of simulated time.
+                        Status s = PostImuWindows(http, w.auth, imu_cursors[static_cast<size_t>(i)], start, until,
+                                                  imu_batch, imu_counters, error);
+                        if (!s.ok()) {
+                            error.Set(s);
+                            return false;
+                        }
+                    }
+                    return true;
                 };
                 if (options.speed == Speed::kMax) {
                     // All of this connection's wearers advance through simulated time together, one
@@ -308,7 +451,8 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                         bool all_done = true;
                         for (int i = c; i < n && !error.failed(); i += threads) {
                             if (!post(i, until)) return;
-                            all_done = all_done && states[static_cast<size_t>(i)].sim->done();
+                            all_done = all_done && states[static_cast<size_t>(i)].sim->done() &&
+                                       (imu_cursors[static_cast<size_t>(i)].done() || imu_counters.unavailable.load());
                         }
                         if (all_done) return;
                     }
@@ -322,6 +466,28 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                     }
                 }
             });
+            if (options.speed == Speed::kRealtime) {
+                // Realtime IMU: each window once its last sample's time has come, on its own connection.
+                workers.emplace_back([&, c] {
+                    HttpConnection http(*address, options.timeout);
+                    while (!error.failed() && !imu_counters.unavailable.load()) {
+                        std::optional<TimePoint> next;
+                        for (int i = c; i < n; i += threads) {
+                            const ImuCursor& cur = imu_cursors[static_cast<size_t>(i)];
+                            if (!cur.done() && (!next || cur.NextEnd(start) < *next)) next = cur.NextEnd(start);
+                        }
+                        if (!next) return;
+                        std::this_thread::sleep_until(std::chrono::system_clock::time_point(next->time_since_epoch()));
+                        const TimePoint until = WallNow() + Milliseconds(1);
+                        for (int i = c; i < n && !error.failed(); i += threads) {
+                            Status s = PostImuWindows(http, states[static_cast<size_t>(i)].auth,
+                                                      imu_cursors[static_cast<size_t>(i)], start, until, imu_batch,
+                                                      imu_counters, error);
+                            if (!s.ok()) return error.Set(s);
+                        }
+                    }
+                });
+            }
         }
         std::atomic<bool> finished{false};
         std::thread joiner([&] {
@@ -353,11 +519,46 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
         if (options.progress) options.progress("drain", expected_total - outstanding(), expected_total);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // A fall suspicion still open is decided by the server's silence rule (30 s after the last window).
+    const auto suspicion_wait = std::max<Milliseconds>(options.drain, Milliseconds(40'000));
+    while (streams.open_suspicions() > 0 && SteadyClock::now() - t_drain < suspicion_wait) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     result.stats.drained = outstanding() == 0;
     if (options.progress) options.progress("drain", expected_total - outstanding(), expected_total);
     result.stats.drain_s = SecondsSince(t_drain);
     streams.Close();
     result.detections = streams.TakeDetections();
+    result.postures = streams.TakePostures();
+    result.incidents = streams.TakeIncidents();
+    result.imu.open_suspicions_at_end = streams.open_suspicions();
+    result.imu.posture_events = streams.posture_events();
+    result.imu.available = !imu_counters.unavailable.load();
+    {
+        std::lock_guard lock(imu_counters.mu);
+        result.imu.unavailable_reason = imu_counters.reason;
+    }
+    result.imu.windows_sent = imu_counters.windows.load();
+    result.imu.requests = imu_counters.requests.load();
+    result.imu.retries = imu_counters.retries.load();
+    result.imu.late_windows = imu_counters.late.load();
+    if (result.imu.available) {
+        for (const ImuEventPlan& e : imu_plan.events) {
+            ImuLabel l;
+            l.wearer = e.wearer;
+            l.kind = e.kind;
+            l.dataset = e.dataset;
+            l.placement = e.placement;
+            l.group = e.group;
+            l.subject = e.subject;
+            l.activity = e.activity;
+            l.file = e.file;
+            l.onset = start + e.onset;
+            l.end = start + e.end();
+            if (e.impact) l.impact_at = start + e.onset + *e.impact;
+            result.imu_events.push_back(std::move(l));
+        }
+    }
 
     for (int i = 0; i < n; ++i) {
         auto labels = states[static_cast<size_t>(i)].sim->Labels();

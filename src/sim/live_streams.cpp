@@ -108,6 +108,29 @@ class LiveStreams::Session : public std::enable_shared_from_this<Session> {
             }
             return;
         }
+        if (msg.kind == wire::MessageKind::kPosture) {
+            if (!msg.wearer_id.empty() && msg.wearer_id != wearer_id_) return;
+            msg.posture.wearer = index_;
+            owner_.postures_.push_back(msg.posture);
+            owner_.posture_events_.fetch_add(1, std::memory_order_relaxed);
+            const bool suspected = msg.posture.fall == FallPhase::kSuspected;
+            const bool decided = msg.posture.fall == FallPhase::kConfirmed || msg.posture.fall == FallPhase::kDismissed;
+            const bool flag = owner_.suspected_[static_cast<size_t>(index_)];
+            if (suspected && !flag) {
+                owner_.suspected_[static_cast<size_t>(index_)] = true;
+                owner_.open_suspicions_.fetch_add(1);
+            } else if (decided && flag) {
+                owner_.suspected_[static_cast<size_t>(index_)] = false;
+                owner_.open_suspicions_.fetch_sub(1);
+            }
+            return;
+        }
+        if (msg.kind == wire::MessageKind::kIncident) {
+            if (!msg.wearer_id.empty() && msg.wearer_id != wearer_id_) return;
+            msg.incident.wearer = index_;
+            owner_.incidents_.push_back(msg.incident);
+            return;
+        }
         if (msg.kind != wire::MessageKind::kDetection) return;
         if (!msg.wearer_id.empty() && msg.wearer_id != wearer_id_) return;  // another (linked) wearer
         msg.detection.wearer = index_;
@@ -133,6 +156,7 @@ LiveStreams::LiveStreams(ServerAddress server, int wearers, Milliseconds timeout
       per_wearer_(std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(wearers))),
       wearers_(wearers) {
     sessions_.resize(static_cast<size_t>(wearers));
+    suspected_.assign(static_cast<size_t>(wearers), false);
     for (int i = 0; i < wearers; ++i) per_wearer_[static_cast<size_t>(i)].store(0);
     thread_ = std::thread([this] { io_->ioc.run(); });
 }
@@ -192,5 +216,7 @@ void LiveStreams::Close() {
 }
 
 std::vector<ObservedDetection> LiveStreams::TakeDetections() { return std::move(received_); }
+std::vector<ObservedPosture> LiveStreams::TakePostures() { return std::move(postures_); }
+std::vector<ObservedIncident> LiveStreams::TakeIncidents() { return std::move(incidents_); }
 
 }  // namespace vg::sim

@@ -2,7 +2,7 @@
 // LiveStreams (private to vg_sim): one WebSocket per simulated wearer on the
 // server's live stream (GET /api/stream), all served by one I/O thread, which
 // stamps each message with the wall-clock time it arrived and keeps the
-// detections for scoring.
+// detections, posture events and incident events for scoring.
 //
 // Thread-safety: Open, counts and Close may be called from any thread; the
 // sockets themselves are touched only by the I/O thread. TakeDetections only
@@ -41,10 +41,17 @@ class LiveStreams {
     // Streams the server closed or that failed while open.
     int64_t lost() const { return lost_.load(std::memory_order_relaxed); }
 
+    // Wearers whose latest fall state on the stream is "suspected" (the server has not decided yet).
+    int64_t open_suspicions() const { return open_suspicions_.load(std::memory_order_relaxed); }
+    int64_t posture_events() const { return posture_events_.load(std::memory_order_relaxed); }
+
     // Closes every stream and stops the I/O thread. Idempotent.
     void Close();
     // Every detection received, each wearer's in arrival order. REQUIRES: Close() was called.
     std::vector<ObservedDetection> TakeDetections();
+    // Every posture / incident event received, each wearer's in arrival order. REQUIRES: Close() was called.
+    std::vector<ObservedPosture> TakePostures();
+    std::vector<ObservedIncident> TakeIncidents();
 
   private:
     class Session;
@@ -59,6 +66,11 @@ class LiveStreams {
     std::unique_ptr<std::atomic<int64_t>[]> per_wearer_;
     int wearers_;
     std::vector<ObservedDetection> received_;  // touched only by the I/O thread until Close()
+    std::vector<ObservedPosture> postures_;    // likewise
+    std::vector<ObservedIncident> incidents_;  // likewise
+    std::vector<bool> suspected_;              // likewise, by wearer
+    std::atomic<int64_t> open_suspicions_{0};
+    std::atomic<int64_t> posture_events_{0};
     std::atomic<int64_t> detections_{0};
     std::atomic<int64_t> hellos_{0};
     std::atomic<int64_t> lost_{0};

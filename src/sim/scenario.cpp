@@ -5,9 +5,12 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "vg/imu/labels.hpp"
 
 namespace vg::sim {
 namespace {
@@ -313,8 +316,111 @@ std::optional<KnowableCriterion> ParseCriterion(const json::value& v, const std:
     return c;
 }
 
-void ParseEvent(const json::value& v, const std::string& path, const GroupSpec& group,
-                std::vector<FieldError>& problems, std::vector<EventSpec>& out) {
+imu::DatasetId ToImuDataset(ImuDataset d) {
+    switch (d) {
+        case ImuDataset::kSisFall:
+            return imu::DatasetId::kSisFall;
+        case ImuDataset::kUmaFall:
+            return imu::DatasetId::kUmaFall;
+        case ImuDataset::kHifd:
+            return imu::DatasetId::kHifd;
+    }
+    return imu::DatasetId::kSisFall;
+}
+
+std::optional<ImuDataset> ImuDatasetFromName(std::string_view name) {
+    for (ImuDataset d : {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd}) {
+        if (ImuDatasetName(d) == name) return d;
+    }
+    return std::nullopt;
+}
+
+std::optional<ImuPlacement> ImuPlacementFromName(std::string_view name) {
+    if (name == "wrist") return ImuPlacement::kWrist;
+    if (name == "waist") return ImuPlacement::kWaist;
+    return std::nullopt;
+}
+
+// A "fall" or "adl" event of a group. `imu` is the scenario's imu section (nullptr when it has none or
+// it did not parse: the activity is then checked against every data set).
+void ParseImuEvent(FieldReader& r, ImuKind kind, const GroupSpec& group, const ImuSpec* imu, Milliseconds run_duration,
+                   std::vector<FieldError>& problems, size_t problems_before, std::vector<ImuEventSpec>& out) {
+    ImuEventSpec e;
+    e.kind = kind;
+    if (auto t = r.Time("at", true)) e.at = *t;
+    if (auto t = r.Time("jitter", false)) e.jitter = *t;
+    if (auto name = r.String("dataset", false)) {
+        e.dataset = ImuDatasetFromName(*name);
+        if (!e.dataset) {
+            r.Problem("dataset", "must be one of sisfall, umafall, hifd");
+        } else if (imu && std::find(imu->datasets.begin(), imu->datasets.end(), *e.dataset) == imu->datasets.end()) {
+            r.Problem("dataset", "must be one of the imu section's datasets");
+        }
+    }
+    if (auto name = r.String("placement", false)) {
+        e.placement = ImuPlacementFromName(*name);
+        if (!e.placement) {
+            r.Problem("placement", "must be wrist or waist");
+        } else if (imu &&
+                   std::find(imu->placements.begin(), imu->placements.end(), *e.placement) == imu->placements.end()) {
+            r.Problem("placement", "must be one of the imu section's placements");
+        }
+    }
+    if (auto code = r.String("activity", false)) {
+        // The code must name an activity of the right kind in a data set the event may use.
+        std::vector<ImuDataset> sets;
+        if (e.dataset) {
+            sets.push_back(*e.dataset);
+        } else if (imu) {
+            sets = imu->datasets;
+        } else {
+            sets = {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd};
+        }
+        bool known = false, right_kind = false;
+        for (ImuDataset d : sets) {
+            if (const imu::ActivitySpec* a = imu::FindActivity(ToImuDataset(d), *code)) {
+                known = true;
+                right_kind = right_kind || ((a->scenario == imu::Scenario::kFall) == (kind == ImuKind::kFall));
+            }
+        }
+        if (!known) {
+            r.Problem("activity",
+                      "must be an activity code of the data set (docs/posture-data.md), e.g. F01, D18, "
+                      "forwardFall, clap");
+        } else if (!right_kind) {
+            r.Problem("activity", kind == ImuKind::kFall ? "must be a fall activity for a fall event"
+                                                         : "must not be a fall activity for an adl event");
+        } else {
+            e.activity = *code;
+        }
+    }
+    if (auto w = r.Integer("wearers", false, 1, kMaxWatches)) {
+        if (*w > group.watches) {
+            r.Problem("wearers", "must not exceed the group's watches (" + std::to_string(group.watches) + ")");
+        } else {
+            e.wearers = static_cast<int>(*w);
+        }
+    }
+    // Keys of the vitals events that mean nothing here: say so rather than "not a known field".
+    for (std::string_view key : {"duration", "ramp", "recovery", "target", "spread", "metric", "cadence", "knowable"}) {
+        if (!r.Has(key)) continue;
+        r.Get(key, false);
+        r.Problem(key, std::string("is not used by ") + std::string(ImuKindName(kind)) +
+                           " (a real trial is replayed as recorded)");
+    }
+    r.Finish();
+    const Milliseconds latest = e.at.Resolve(run_duration) + e.jitter.Resolve(run_duration);
+    if (problems.size() == problems_before && latest + kMaxImuEvent > run_duration) {
+        r.Problem("at", "the event may start at " + FormatSimDuration(latest) + " (at + jitter); an IMU event needs " +
+                            FormatSimDuration(kMaxImuEvent) + " before the end of the run (" +
+                            FormatSimDuration(run_duration) + ")");
+    }
+    if (problems.size() == problems_before) out.push_back(std::move(e));
+}
+
+void ParseEvent(const json::value& v, const std::string& path, const GroupSpec& group, const ImuSpec* imu,
+                Milliseconds run_duration, std::vector<FieldError>& problems, std::vector<EventSpec>& out,
+                std::vector<ImuEventSpec>& imu_out) {
     if (!v.is_object()) {
         problems.push_back({path, "must be an object"});
         return;
@@ -322,13 +428,18 @@ void ParseEvent(const json::value& v, const std::string& path, const GroupSpec& 
     const size_t problems_before = problems.size();
     FieldReader r(v.as_object(), path, problems);
     auto type_name = r.String("type", true);
+    if (type_name && (*type_name == "fall" || *type_name == "adl")) {
+        ParseImuEvent(r, *type_name == "fall" ? ImuKind::kFall : ImuKind::kAdl, group, imu, run_duration, problems,
+                      problems_before, imu_out);
+        return;
+    }
     std::optional<EventType> type;
     if (type_name) {
         type = EventTypeFromName(*type_name);
         if (!type) {
             std::string all;
             for (std::string_view n : kEventNames) all += (all.empty() ? "" : ", ") + std::string(n);
-            r.Problem("type", "must be one of: " + all);
+            r.Problem("type", "must be one of: " + all + ", fall, adl");
         }
     }
     if (!type) {
@@ -424,8 +535,8 @@ void ParseEvent(const json::value& v, const std::string& path, const GroupSpec& 
     if (problems.size() == problems_before) out.push_back(std::move(e));
 }
 
-void ParseGroup(const json::value& v, const std::string& path, std::vector<FieldError>& problems,
-                std::vector<GroupSpec>& out) {
+void ParseGroup(const json::value& v, const std::string& path, const ImuSpec* imu, Milliseconds run_duration,
+                std::vector<FieldError>& problems, std::vector<GroupSpec>& out) {
     if (!v.is_object()) {
         problems.push_back({path, "must be an object"});
         return;
@@ -442,6 +553,7 @@ void ParseGroup(const json::value& v, const std::string& path, std::vector<Field
         g.profile = *p;
     }
     if (auto b = r.Bool("glucose", false)) g.glucose = *b;
+    if (auto b = r.Bool("imu", false)) g.imu = *b;
     if (const json::array* age = r.Array("age", false)) {
         const bool ok = age->size() == 2 && age->at(0).is_int64() && age->at(1).is_int64() &&
                         age->at(0).as_int64() >= 1 && age->at(0).as_int64() <= age->at(1).as_int64() &&
@@ -455,7 +567,8 @@ void ParseGroup(const json::value& v, const std::string& path, std::vector<Field
     }
     if (const json::array* events = r.Array("events", false)) {
         for (size_t i = 0; i < events->size(); ++i) {
-            ParseEvent((*events)[i], r.Path("events") + "[" + std::to_string(i) + "]", g, problems, g.events);
+            ParseEvent((*events)[i], r.Path("events") + "[" + std::to_string(i) + "]", g, imu, run_duration, problems,
+                       g.events, g.imu_events);
         }
         for (size_t i = 0; i < g.events.size(); ++i) {
             if (NeedsGlucose(g.events[i].type) && !g.glucose) {
@@ -482,6 +595,81 @@ std::string LineColumn(std::string_view text, size_t offset) {
     return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+// The `imu` section.
+std::optional<ImuSpec> ParseImuSection(const json::object& o, std::vector<FieldError>& problems) {
+    const size_t before = problems.size();
+    FieldReader r(o, "imu", problems);
+    ImuSpec spec;
+    if (auto d = r.String("data_dir", true)) {
+        if (d->empty()) r.Problem("data_dir", "must name the folder holding sisfall/, umafall/, hifd/");
+        spec.data_dir = *d;
+    }
+    if (auto split = r.String("split", false)) {
+        bool ok = false;
+        for (ImuSplit sp : {ImuSplit::kTrain, ImuSplit::kValidation, ImuSplit::kTest, ImuSplit::kAny}) {
+            if (ImuSplitName(sp) == *split) {
+                spec.split = sp;
+                ok = true;
+            }
+        }
+        if (!ok) r.Problem("split", "must be test (default), validation, train or any");
+    }
+    if (const json::array* list = r.Array("datasets", false)) {
+        spec.datasets.clear();
+        if (list->empty()) r.Problem("datasets", "must name at least one of sisfall, umafall, hifd");
+        for (size_t i = 0; i < list->size(); ++i) {
+            const std::string path = "imu.datasets[" + std::to_string(i) + "]";
+            const json::value& v = (*list)[i];
+            auto d = v.is_string() ? ImuDatasetFromName(v.as_string()) : std::nullopt;
+            if (!d) {
+                problems.push_back({path, "must be one of sisfall, umafall, hifd"});
+            } else if (std::find(spec.datasets.begin(), spec.datasets.end(), *d) != spec.datasets.end()) {
+                problems.push_back({path, "is listed twice"});
+            } else {
+                spec.datasets.push_back(*d);
+            }
+        }
+    }
+    if (const json::array* list = r.Array("placements", false)) {
+        spec.placements.clear();
+        if (list->empty()) r.Problem("placements", "must name at least one of wrist, waist");
+        for (size_t i = 0; i < list->size(); ++i) {
+            const std::string path = "imu.placements[" + std::to_string(i) + "]";
+            const json::value& v = (*list)[i];
+            auto p = v.is_string() ? ImuPlacementFromName(v.as_string()) : std::nullopt;
+            if (!p) {
+                problems.push_back({path, "must be wrist or waist"});
+            } else if (std::find(spec.placements.begin(), spec.placements.end(), *p) != spec.placements.end()) {
+                problems.push_back({path, "is listed twice"});
+            } else {
+                spec.placements.push_back(*p);
+            }
+        }
+    }
+    if (auto n = r.Number("falls_per_wearer_day", false, 0, 200)) spec.falls_per_wearer_day = *n;
+    if (auto n = r.Number("adl_per_wearer_day", false, 0, 200)) spec.adl_per_wearer_day = *n;
+    if (auto d = r.Duration("lying_still", false, Milliseconds(0), Milliseconds(60'000))) spec.lying_still = *d;
+    if (auto d = r.Duration("detect_within", false, Milliseconds(5'000), Milliseconds(300'000)))
+        spec.detect_within = *d;
+    if (auto b = r.Integer("batch", false, 1, 32)) spec.batch = static_cast<int>(*b);
+    r.Finish();
+    if (problems.size() != before) return std::nullopt;
+    // Only HIFD is on the wrist alone and SisFall on the waist alone: a combination without trials is a mistake.
+    const auto has = [&](ImuDataset d) {
+        return std::find(spec.datasets.begin(), spec.datasets.end(), d) != spec.datasets.end();
+    };
+    const auto at = [&](ImuPlacement p) {
+        return std::find(spec.placements.begin(), spec.placements.end(), p) != spec.placements.end();
+    };
+    const bool any = (has(ImuDataset::kSisFall) && at(ImuPlacement::kWaist)) || has(ImuDataset::kUmaFall) ||
+                     (has(ImuDataset::kHifd) && at(ImuPlacement::kWrist));
+    if (!any) {
+        problems.push_back({"imu.placements", "no trials: SisFall is worn on the waist, HIFD on the wrist"});
+        return std::nullopt;
+    }
+    return spec;
+}
+
 // Events that end after the run: one problem each.
 void CheckEventsFit(const Scenario& s, std::vector<FieldError>& problems) {
     for (size_t gi = 0; gi < s.groups.size(); ++gi) {
@@ -502,6 +690,38 @@ void CheckEventsFit(const Scenario& s, std::vector<FieldError>& problems) {
 }  // namespace
 
 std::string_view EventTypeName(EventType type) { return kEventNames[static_cast<size_t>(type)]; }
+
+std::string_view ImuKindName(ImuKind kind) { return kind == ImuKind::kFall ? "fall" : "adl"; }
+
+std::string_view ImuDatasetName(ImuDataset dataset) {
+    switch (dataset) {
+        case ImuDataset::kSisFall:
+            return "sisfall";
+        case ImuDataset::kUmaFall:
+            return "umafall";
+        case ImuDataset::kHifd:
+            return "hifd";
+    }
+    return "?";
+}
+
+std::string_view ImuPlacementName(ImuPlacement placement) {
+    return placement == ImuPlacement::kWrist ? "wrist" : "waist";
+}
+
+std::string_view ImuSplitName(ImuSplit split) {
+    switch (split) {
+        case ImuSplit::kTrain:
+            return "train";
+        case ImuSplit::kValidation:
+            return "validation";
+        case ImuSplit::kTest:
+            return "test";
+        case ImuSplit::kAny:
+            return "any";
+    }
+    return "?";
+}
 
 std::optional<EventType> EventTypeFromName(std::string_view name) {
     for (size_t i = 0; i < kEventNames.size(); ++i) {
@@ -697,10 +917,24 @@ Result<Scenario> ParseScenario(std::string_view json_text, std::string_view sour
         if (auto p = dr.Number("metric", false, 0, 0.5)) s.dropouts.metric = *p;
         dr.Finish();
     }
+    bool imu_given = false;
+    if (const json::object* imu = r.Object("imu", false)) {
+        imu_given = true;
+        s.imu = ParseImuSection(*imu, problems);
+    }
     if (const json::array* groups = r.Array("groups", true)) {
         if (groups->empty()) r.Problem("groups", "must have at least one group");
         for (size_t i = 0; i < groups->size(); ++i) {
-            ParseGroup((*groups)[i], "groups[" + std::to_string(i) + "]", problems, s.groups);
+            ParseGroup((*groups)[i], "groups[" + std::to_string(i) + "]", s.imu ? &*s.imu : nullptr, s.duration,
+                       problems, s.groups);
+        }
+        if (!imu_given) {
+            for (size_t i = 0; i < s.groups.size(); ++i) {
+                if (!s.groups[i].imu_events.empty()) {
+                    problems.push_back({"groups[" + std::to_string(i) + "].events",
+                                        "fall and adl events need the scenario's imu section (where the data are)"});
+                }
+            }
         }
         std::set<std::string> names;
         for (size_t i = 0; i < s.groups.size(); ++i) {
@@ -729,7 +963,12 @@ Result<Scenario> LoadScenarioFile(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     const size_t slash = path.find_last_of('/');
-    return ParseScenario(text.str(), slash == std::string::npos ? path : path.substr(slash + 1));
+    auto scenario = ParseScenario(text.str(), slash == std::string::npos ? path : path.substr(slash + 1));
+    if (scenario.ok() && scenario->imu && std::filesystem::path(scenario->imu->data_dir).is_relative()) {
+        scenario->imu->data_dir =
+            (std::filesystem::path(path).parent_path() / scenario->imu->data_dir).lexically_normal().string();
+    }
+    return scenario;
 }
 
 Result<Scenario> ApplyOverrides(Scenario s, const ScenarioOverrides& o) {
@@ -773,11 +1012,13 @@ Result<Scenario> ApplyOverrides(Scenario s, const ScenarioOverrides& o) {
                 ++counts[remainders[k % remainders.size()].second];
             for (size_t i = 0; i < s.groups.size(); ++i) {
                 GroupSpec& g = s.groups[i];
-                for (EventSpec& e : g.events) {
-                    if (e.wearers < 0 || g.watches == 0) continue;
-                    const double scaled = static_cast<double>(e.wearers) * counts[i] / g.watches;
-                    e.wearers = std::clamp(static_cast<int>(std::lround(scaled)), counts[i] > 0 ? 1 : 0, counts[i]);
-                }
+                auto scale = [&](int& wearers) {
+                    if (wearers < 0 || g.watches == 0) return;
+                    const double scaled = static_cast<double>(wearers) * counts[i] / g.watches;
+                    wearers = std::clamp(static_cast<int>(std::lround(scaled)), counts[i] > 0 ? 1 : 0, counts[i]);
+                };
+                for (EventSpec& e : g.events) scale(e.wearers);
+                for (ImuEventSpec& e : g.imu_events) scale(e.wearers);
                 g.watches = counts[i];
             }
         }

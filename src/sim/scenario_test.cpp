@@ -193,6 +193,113 @@ TEST(ScenarioTest, RampAndRecoveryMustFitTheEvent) {
     EXPECT_TRUE(HasField(s.status(), "groups[0].events[0].duration")) << s.status().ToString();
 }
 
+TEST(ScenarioTest, ImuSectionAndFallAndAdlEventsParse) {
+    auto s = ParseScenario(R"({"name": "imu", "duration": "3h",
+      "imu": {"data_dir": "/data", "falls_per_wearer_day": 24, "adl_per_wearer_day": 40.5},
+      "groups": [
+        {"name": "home", "watches": 4, "events": [
+          {"type": "fall", "at": "30m", "jitter": "1h", "wearers": 2, "dataset": "umafall", "placement": "wrist"},
+          {"type": "adl", "at": "10%", "activity": "D18"},
+          {"type": "tachycardia", "at": "1h"}
+        ]},
+        {"name": "vitals-only", "watches": 2, "imu": false}
+      ]})",
+                           "imu.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(s->imu.has_value());
+    const ImuSpec& imu = *s->imu;
+    EXPECT_EQ(imu.data_dir, "/data");
+    EXPECT_EQ(imu.split, ImuSplit::kTest);  // the shipped model never saw these subjects
+    EXPECT_EQ(imu.datasets.size(), 3u);
+    EXPECT_EQ(imu.placements.size(), 2u);
+    EXPECT_DOUBLE_EQ(imu.falls_per_wearer_day, 24);
+    EXPECT_DOUBLE_EQ(imu.adl_per_wearer_day, 40.5);
+    EXPECT_EQ(imu.lying_still, Milliseconds(10'000));
+    EXPECT_EQ(imu.detect_within, Milliseconds(30'000));
+    EXPECT_EQ(imu.batch, 8);
+    const GroupSpec& g = s->groups[0];
+    ASSERT_EQ(g.events.size(), 1u);  // the tachycardia
+    ASSERT_EQ(g.imu_events.size(), 2u);
+    EXPECT_EQ(g.imu_events[0].kind, ImuKind::kFall);
+    EXPECT_EQ(g.imu_events[0].at.absolute, Milliseconds(1'800'000));
+    EXPECT_EQ(g.imu_events[0].jitter.absolute, Milliseconds(3'600'000));
+    EXPECT_EQ(g.imu_events[0].wearers, 2);
+    EXPECT_EQ(g.imu_events[0].dataset, ImuDataset::kUmaFall);
+    EXPECT_EQ(g.imu_events[0].placement, ImuPlacement::kWrist);
+    EXPECT_EQ(g.imu_events[1].kind, ImuKind::kAdl);
+    EXPECT_EQ(g.imu_events[1].activity, "D18");
+    EXPECT_EQ(g.imu_events[1].wearers, -1);
+    EXPECT_TRUE(g.imu);
+    EXPECT_FALSE(s->groups[1].imu);
+
+    // Without an imu section a scenario is vitals only.
+    EXPECT_FALSE(ParseScenario(kMinimal, "mini.json")->imu.has_value());
+}
+
+TEST(ScenarioTest, ImuProblemsAreNamed) {
+    auto s = ParseScenario(R"({"name": "bad", "duration": "2h",
+      "imu": {"data_dir": "", "split": "holdout", "datasets": ["sisfall", "mobiact", "sisfall"],
+              "placements": ["ankle"], "falls_per_wearer_day": -1, "lying_still": "2m", "detect_within": "1s",
+              "batch": 33, "speed": 2},
+      "groups": [{"name": "g", "watches": 2, "events": [
+        {"type": "fall", "at": "10m", "target": 3, "wearers": 3},
+        {"type": "adl", "at": "10m", "activity": "F01"},
+        {"type": "fall", "at": "10m", "activity": "walk-on-the-moon"},
+        {"type": "fall", "at": "10m", "dataset": "unknown", "placement": "head"},
+        {"type": "adl", "at": "118m"}
+      ]}]})",
+                           "bad.json");
+    ASSERT_FALSE(s.ok());
+    const Status& st = s.status();
+    for (const char* field :
+         {"imu.data_dir", "imu.split", "imu.datasets[1]", "imu.datasets[2]", "imu.placements[0]",
+          "imu.falls_per_wearer_day", "imu.lying_still", "imu.detect_within", "imu.batch", "imu.speed",
+          "groups[0].events[0].target", "groups[0].events[0].wearers", "groups[0].events[1].activity",
+          "groups[0].events[2].activity", "groups[0].events[3].dataset", "groups[0].events[3].placement"}) {
+        EXPECT_TRUE(HasField(st, field)) << field << "\n" << st.ToString();
+    }
+    EXPECT_EQ(ProblemOf(st, "imu.datasets[2]"), "is listed twice");
+    EXPECT_EQ(ProblemOf(st, "groups[0].events[1].activity"), "must not be a fall activity for an adl event");
+    EXPECT_NE(ProblemOf(st, "groups[0].events[0].target").find("is not used by fall"), std::string::npos);
+
+    // An event must leave room for a trial before the end; fall/adl events need the imu section.
+    auto late = ParseScenario(R"({"name": "late", "duration": "2h", "imu": {"data_dir": "/d"},
+      "groups": [{"name": "g", "watches": 1, "events": [{"type": "adl", "at": "118m"}]}]})",
+                              "late.json");
+    ASSERT_FALSE(late.ok());
+    EXPECT_NE(ProblemOf(late.status(), "groups[0].events[0].at").find("before the end of the run"), std::string::npos)
+        << late.status().ToString();
+    auto orphan = ParseScenario(R"({"name": "o", "duration": "2h",
+      "groups": [{"name": "g", "watches": 1, "events": [{"type": "fall", "at": "1h"}]}]})",
+                                "o.json");
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_NE(ProblemOf(orphan.status(), "groups[0].events").find("imu section"), std::string::npos)
+        << orphan.status().ToString();
+    // A combination without trials: HIFD is worn on the wrist only.
+    auto none = ParseScenario(R"({"name": "n", "duration": "2h",
+      "imu": {"data_dir": "/d", "datasets": ["hifd"], "placements": ["waist"]},
+      "groups": [{"name": "g", "watches": 1}]})",
+                              "n.json");
+    ASSERT_FALSE(none.ok());
+    EXPECT_TRUE(HasField(none.status(), "imu.placements")) << none.status().ToString();
+}
+
+TEST(ScenarioTest, ShippedFallsScenarioReadsTheSharedDataInPlace) {
+    auto s = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/falls.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(s->imu.has_value());
+    // Relative to the scenario file: sim/scenarios/../../../shared/data.
+    EXPECT_EQ(std::filesystem::path(s->imu->data_dir),
+              (std::filesystem::path(VG_SOURCE_DIR) / ".." / "shared" / "data").lexically_normal());
+    EXPECT_EQ(s->imu->split, ImuSplit::kTest);
+    // --watches scales the explicit IMU events too.
+    ScenarioOverrides o;
+    o.watches = 5;
+    auto scaled = ApplyOverrides(*s, o);
+    ASSERT_TRUE(scaled.ok());
+    EXPECT_EQ(scaled->groups[0].imu_events[0].wearers, 2);
+}
+
 TEST(ScenarioTest, DurationsParseLikeTheServersOptions) {
     EXPECT_EQ(*ParseSimDuration("500ms"), Milliseconds(500));
     EXPECT_EQ(*ParseSimDuration("90"), Milliseconds(90'000));

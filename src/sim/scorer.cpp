@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 namespace vg::sim {
@@ -426,6 +427,239 @@ std::string FormatScoreTable(const Score& s) {
     const LatencyStats& pa = s.push_latency_alerts_ms;
     out += "  alerts only (" + std::to_string(pa.count) + "): p50 " + Num(pa.p50, 1) + " ms, p99 " + Num(pa.p99, 1) +
            " ms\n";
+    return out;
+}
+
+}  // namespace vg::sim
+
+namespace vg::sim {
+namespace {
+
+struct Decision {
+    int wearer = 0;
+    TimePoint suspicion;                 // when the suspicion was raised (window time)
+    FallPhase phase = FallPhase::kNone;  // confirmed, dismissed, or suspected (never decided)
+    TimePoint at;
+    TimePoint client;
+    bool with_incident = false;
+};
+
+std::string FallNum(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+    return buf;
+}
+
+std::string FallPad(std::string s, size_t width, bool right = true) {
+    if (s.size() >= width) return s;
+    return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+FallScore ScoreFalls(const std::vector<ImuLabel>& events, const std::vector<ObservedPosture>& postures,
+                     const std::vector<ObservedIncident>& incidents, const FallScoreOptions& options) {
+    FallScore score;
+    // Decisions per wearer, in arrival order.
+    std::vector<Decision> decisions;
+    {
+        std::unordered_map<int, std::optional<TimePoint>> open;
+        for (const ObservedPosture& p : postures) {
+            std::optional<TimePoint>& suspicion = open[p.wearer];
+            if (p.fall == FallPhase::kSuspected) {
+                if (!suspicion) suspicion = p.at;
+            } else if (p.fall == FallPhase::kConfirmed || p.fall == FallPhase::kDismissed) {
+                decisions.push_back({p.wearer, suspicion.value_or(p.at), p.fall, p.at, p.client_received_at, false});
+                suspicion.reset();
+            }
+        }
+        for (const auto& [wearer, suspicion] : open) {
+            if (suspicion) decisions.push_back({wearer, *suspicion, FallPhase::kSuspected, *suspicion, {}, false});
+        }
+    }
+    std::unordered_map<int, std::vector<TimePoint>> fall_incidents_of;
+    std::set<int64_t> fall_ids;
+    for (const ObservedIncident& i : incidents) {
+        if (i.kind != "fall") continue;
+        fall_incidents_of[i.wearer].push_back(i.client_received_at);
+        fall_ids.insert(i.id);
+    }
+    score.fall_incidents = static_cast<int>(fall_ids.size());
+    for (Decision& d : decisions) {
+        if (d.phase != FallPhase::kConfirmed) continue;
+        ++score.confirmations;
+        for (TimePoint t : fall_incidents_of[d.wearer]) {
+            const Milliseconds gap = t > d.client ? t - d.client : d.client - t;
+            if (gap <= options.incident_match) d.with_incident = true;
+        }
+        if (d.with_incident) ++score.with_incident;
+    }
+
+    std::unordered_map<int, std::vector<size_t>> events_of;
+    for (size_t i = 0; i < events.size(); ++i) events_of[events[i].wearer].push_back(i);
+    score.outcomes.resize(events.size());
+    for (size_t i = 0; i < events.size(); ++i) score.outcomes[i].event = i;
+    std::vector<bool> dismissed(events.size(), false);
+    std::vector<int> false_count(events.size(), 0);
+    for (const Decision& d : decisions) {
+        std::optional<size_t> owner;
+        for (size_t i : events_of[d.wearer]) {
+            const ImuLabel& e = events[i];
+            if (d.suspicion >= e.onset && d.suspicion <= e.end + options.detect_within) {
+                owner = i;
+                break;
+            }
+        }
+        if (!owner) {
+            if (d.phase == FallPhase::kConfirmed && d.with_incident) ++score.unlabelled_false;
+            continue;
+        }
+        const ImuLabel& e = events[*owner];
+        FallEventOutcome& o = score.outcomes[*owner];
+        o.suspected = true;
+        if (d.phase == FallPhase::kDismissed) dismissed[*owner] = true;
+        if (d.phase != FallPhase::kConfirmed || !d.with_incident) continue;
+        if (e.kind == ImuKind::kAdl) ++false_count[*owner];
+        if (o.confirmed) continue;  // the first decision of the event counts
+        o.confirmed = true;
+        o.confirmed_at = d.at;
+        if (e.kind == ImuKind::kFall && e.impact_at) {
+            const TimePoint impact = *e.impact_at;
+            o.detected = d.at >= e.onset && d.at <= impact + options.detect_within;
+            if (o.detected) o.latency_s = std::max(0.0, static_cast<double>((d.at - impact).count()) / 1000.0);
+        }
+    }
+
+    // Rows per (data set, placement), then all.
+    std::map<std::pair<int, int>, std::pair<FallBreakdown, std::vector<double>>> rows;
+    std::pair<FallBreakdown, std::vector<double>> all;
+    all.first.dataset = "all";
+    all.first.placement = "all";
+    for (size_t i = 0; i < events.size(); ++i) {
+        const ImuLabel& e = events[i];
+        const FallEventOutcome& o = score.outcomes[i];
+        auto& row = rows[{static_cast<int>(e.dataset), static_cast<int>(e.placement)}];
+        row.first.dataset = std::string(ImuDatasetName(e.dataset));
+        row.first.placement = std::string(ImuPlacementName(e.placement));
+        for (auto* r : {&row, &all}) {
+            FallBreakdown& b = r->first;
+            if (e.kind == ImuKind::kFall) {
+                ++b.falls;
+                if (o.detected) {
+                    ++b.detected;
+                    r->second.push_back(o.latency_s);
+                } else if (o.confirmed) {
+                    ++b.late;
+                } else if (dismissed[i]) {
+                    ++b.dismissed;
+                }
+            } else {
+                ++b.adl;
+                if (o.suspected) ++b.adl_suspected;
+                b.false_falls += false_count[i];
+            }
+        }
+    }
+    auto finish = [](std::pair<FallBreakdown, std::vector<double>>& r) {
+        FallBreakdown& b = r.first;
+        b.sensitivity = b.falls > 0 ? static_cast<double>(b.detected) / b.falls : 0.0;
+        b.false_per_adl = b.adl > 0 ? static_cast<double>(b.false_falls) / b.adl : 0.0;
+        b.latency_s = ComputeLatencyStats(std::move(r.second));
+        return b;
+    };
+    for (auto& [key, r] : rows) score.rows.push_back(finish(r));
+    score.rows.push_back(finish(all));
+    score.false_total = score.rows.back().false_falls + score.unlabelled_false;
+    score.wearer_days =
+        static_cast<double>(options.wearers) * static_cast<double>(options.duration.count()) / 86'400'000.0;
+    score.false_per_wearer_day = score.wearer_days > 0 ? score.false_total / score.wearer_days : 0.0;
+    return score;
+}
+
+json::object FallScoreToJson(const FallScore& s, const std::vector<ImuLabel>& events,
+                             const std::vector<std::string>& wearer_ids, size_t max_listed) {
+    if (!s.available) return json::object{{"available", false}, {"reason", s.unavailable_reason}};
+    auto wearer = [&](int index) -> json::value {
+        if (index >= 0 && static_cast<size_t>(index) < wearer_ids.size()) return json::value(wearer_ids[index]);
+        return json::value(index);
+    };
+    json::array rows;
+    for (const FallBreakdown& b : s.rows) {
+        rows.push_back(json::object{{"dataset", b.dataset},
+                                    {"placement", b.placement},
+                                    {"falls", b.falls},
+                                    {"detected", b.detected},
+                                    {"late", b.late},
+                                    {"dismissed", b.dismissed},
+                                    {"sensitivity", b.sensitivity},
+                                    {"latency_s", StatsJson(b.latency_s)},
+                                    {"adl", b.adl},
+                                    {"adl_suspected", b.adl_suspected},
+                                    {"false_falls", b.false_falls},
+                                    {"false_per_adl", b.false_per_adl}});
+    }
+    json::array outcomes;
+    for (const FallEventOutcome& o : s.outcomes) {
+        if (outcomes.size() >= max_listed || o.event >= events.size()) break;
+        const ImuLabel& e = events[o.event];
+        json::object j{{"wearer", wearer(e.wearer)},
+                       {"group", e.group},
+                       {"kind", ImuKindName(e.kind)},
+                       {"dataset", ImuDatasetName(e.dataset)},
+                       {"placement", ImuPlacementName(e.placement)},
+                       {"subject", e.subject},
+                       {"activity", e.activity},
+                       {"file", e.file},
+                       {"onset", FormatIso8601(e.onset)},
+                       {"end", FormatIso8601(e.end)},
+                       {"suspected", o.suspected},
+                       {"fall_incident", o.confirmed}};
+        if (e.impact_at) j["impact_at"] = FormatIso8601(*e.impact_at);
+        if (o.confirmed_at) j["confirmed_at"] = FormatIso8601(*o.confirmed_at);
+        if (e.kind == ImuKind::kFall) {
+            j["detected"] = o.detected;
+            if (o.detected) j["latency_s"] = o.latency_s;
+        }
+        outcomes.push_back(std::move(j));
+    }
+    return json::object{{"available", true},
+                        {"rows", std::move(rows)},
+                        {"confirmations", s.confirmations},
+                        {"with_incident", s.with_incident},
+                        {"fall_incidents", s.fall_incidents},
+                        {"unlabelled_false", s.unlabelled_false},
+                        {"false_total", s.false_total},
+                        {"wearer_days", s.wearer_days},
+                        {"false_per_wearer_day", s.false_per_wearer_day},
+                        {"event_outcomes", std::move(outcomes)}};
+}
+
+std::string FormatFallTable(const FallScore& s) {
+    if (!s.available) return "Falls: posture not available (" + s.unavailable_reason + ")\n";
+    std::string out =
+        "Falls (real IMU trials; detected = a fall incident at most the detection window after the impact; latency "
+        "impact -> deciding window, simulated time)\n";
+    out += FallPad("data set", 9, false) + FallPad("place", 6, false) + FallPad("falls", 6) + FallPad("detected", 9) +
+           FallPad("rate", 8) + FallPad("late", 5) + FallPad("dismissed", 10) + "   latency p50/p95 s" +
+           FallPad("adl", 6) + FallPad("suspected", 10) + FallPad("false", 6) + FallPad("per adl", 8) + "\n";
+    for (const FallBreakdown& b : s.rows) {
+        std::string row = FallPad(b.dataset, 9, false) + FallPad(b.placement, 6, false) +
+                          FallPad(std::to_string(b.falls), 6) + FallPad(std::to_string(b.detected), 9) +
+                          FallPad(b.falls ? FallNum(100.0 * b.sensitivity, 1) + "%" : "-", 8) +
+                          FallPad(std::to_string(b.late), 5) + FallPad(std::to_string(b.dismissed), 10);
+        row += b.latency_s.count
+                   ? "   " + FallPad(FallNum(b.latency_s.p50, 1), 7) + " /" + FallPad(FallNum(b.latency_s.p95, 1), 6)
+                   : "   " + FallPad("-", 15);
+        row += FallPad(std::to_string(b.adl), 6) + FallPad(std::to_string(b.adl_suspected), 10) +
+               FallPad(std::to_string(b.false_falls), 6) + FallPad(b.adl ? FallNum(b.false_per_adl, 3) : "-", 8);
+        out += row + "\n";
+    }
+    out += "False falls: " + std::to_string(s.false_total) + " (on ADL events " +
+           std::to_string(s.rows.empty() ? 0 : s.rows.back().false_falls) + ", outside IMU events " +
+           std::to_string(s.unlabelled_false) + ") over " + FallNum(s.wearer_days, 2) +
+           " wearer-days = " + FallNum(s.false_per_wearer_day, 2) + " per wearer-day\n";
+    out += "  fall confirmations " + std::to_string(s.confirmations) + ", with a fall incident " +
+           std::to_string(s.with_incident) + "; fall incidents " + std::to_string(s.fall_incidents) + "\n";
     return out;
 }
 

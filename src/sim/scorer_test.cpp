@@ -8,6 +8,7 @@ namespace vg::sim {
 namespace {
 
 using domain::Metric;
+namespace json = boost::json;
 constexpr Milliseconds kMinute{60'000};
 const TimePoint kT0 = FromUnixMillis(1'795'392'000'000);
 
@@ -312,6 +313,143 @@ TEST(ScorerTest, JsonAndTableCarryTheNumbers) {
     EXPECT_NE(table.find("100.0%"), std::string::npos);
     EXPECT_NE(table.find("exercise bouts: 1"), std::string::npos);
     EXPECT_NE(table.find("per wearer-day"), std::string::npos);
+}
+
+// ---- falls -----------------------------------------------------------------------------------------
+
+constexpr Milliseconds kSecond{1'000};
+
+ImuLabel Imu(int wearer, ImuKind kind, int onset_s, int end_s, std::optional<int> impact_s,
+             ImuDataset dataset = ImuDataset::kSisFall, ImuPlacement placement = ImuPlacement::kWaist) {
+    ImuLabel e;
+    e.wearer = wearer;
+    e.kind = kind;
+    e.dataset = dataset;
+    e.placement = placement;
+    e.onset = kT0 + kSecond * onset_s;
+    e.end = kT0 + kSecond * end_s;
+    if (impact_s) e.impact_at = kT0 + kSecond * *impact_s;
+    return e;
+}
+
+// A posture event of the window ending at `at_s`, arriving `arrive_s` (wall clock) later than kT0.
+ObservedPosture Posture(int wearer, FallPhase fall, double at_s, double arrive_s) {
+    ObservedPosture p;
+    p.wearer = wearer;
+    p.posture = fall == FallPhase::kSuspected ? 7 : 6;
+    p.fall = fall;
+    p.at = kT0 + Milliseconds(static_cast<int64_t>(at_s * 1000));
+    p.client_received_at = kT0 + Milliseconds(static_cast<int64_t>(arrive_s * 1000));
+    return p;
+}
+
+ObservedIncident Incident(int wearer, int64_t id, const char* kind, double arrive_s) {
+    ObservedIncident i;
+    i.wearer = wearer;
+    i.id = id;
+    i.kind = kind;
+    i.phase = "countdown";
+    i.client_received_at = kT0 + Milliseconds(static_cast<int64_t>(arrive_s * 1000));
+    return i;
+}
+
+FallScoreOptions FallOptions() {
+    FallScoreOptions o;
+    o.wearers = 2;
+    o.duration = Milliseconds(12 * 3'600'000);  // 1 wearer-day
+    return o;
+}
+
+TEST(ScorerTest, AFallIsDetectedByAConfirmationWithItsIncidentWithinTheWindow) {
+    // Wearer 0 falls at 105 s (trial 100–120 s); suspected at 106.5, confirmed by stillness at 111.6.
+    const std::vector<ImuLabel> events = {Imu(0, ImuKind::kFall, 100, 130, 105)};
+    const std::vector<ObservedPosture> postures = {Posture(0, FallPhase::kSuspected, 106.5, 1.0),
+                                                   Posture(0, FallPhase::kConfirmed, 111.6, 1.2)};
+    const FallScore s = ScoreFalls(events, postures, {Incident(0, 7, "fall", 1.19)}, FallOptions());
+    ASSERT_EQ(s.rows.size(), 2u);  // sisfall waist, all
+    EXPECT_EQ(s.rows[0].dataset, "sisfall");
+    EXPECT_EQ(s.rows[0].placement, "waist");
+    const FallBreakdown& all = s.rows.back();
+    EXPECT_EQ(all.dataset, "all");
+    EXPECT_EQ(all.falls, 1);
+    EXPECT_EQ(all.detected, 1);
+    EXPECT_DOUBLE_EQ(all.sensitivity, 1.0);
+    EXPECT_NEAR(all.latency_s.p50, 6.6, 1e-9);
+    EXPECT_EQ(s.confirmations, 1);
+    EXPECT_EQ(s.with_incident, 1);
+    EXPECT_EQ(s.fall_incidents, 1);
+    EXPECT_EQ(s.false_total, 0);
+    ASSERT_EQ(s.outcomes.size(), 1u);
+    EXPECT_TRUE(s.outcomes[0].detected);
+}
+
+TEST(ScorerTest, AConfirmationWithoutAFallIncidentOrTooLateDoesNotDetect) {
+    const std::vector<ImuLabel> events = {
+        Imu(0, ImuKind::kFall, 100, 130, 105),
+        Imu(1, ImuKind::kFall, 100, 130, 105, ImuDataset::kHifd, ImuPlacement::kWrist)};
+    // Wearer 0: confirmed, but no incident arrived with it (only a vitals one, and a fall one much later).
+    // Wearer 1: confirmed 40 s after the impact (beyond the 30 s window): late.
+    const std::vector<ObservedPosture> postures = {
+        Posture(0, FallPhase::kSuspected, 106, 1.0), Posture(0, FallPhase::kConfirmed, 111, 1.1),
+        Posture(1, FallPhase::kSuspected, 106, 1.0), Posture(1, FallPhase::kConfirmed, 145, 40.0)};
+    const std::vector<ObservedIncident> incidents = {Incident(0, 3, "vitals", 1.1), Incident(0, 4, "fall", 30.0),
+                                                     Incident(1, 5, "fall", 40.1)};
+    const FallScore s = ScoreFalls(events, postures, incidents, FallOptions());
+    const FallBreakdown& all = s.rows.back();
+    EXPECT_EQ(all.falls, 2);
+    EXPECT_EQ(all.detected, 0);
+    EXPECT_EQ(all.late, 1);
+    EXPECT_EQ(s.confirmations, 2);
+    EXPECT_EQ(s.with_incident, 1);
+    EXPECT_EQ(s.rows.size(), 3u);  // sisfall waist, hifd wrist, all
+}
+
+TEST(ScorerTest, FallIncidentsOnAdlEventsAndOutsideEventsAreFalseFalls) {
+    const std::vector<ImuLabel> events = {
+        Imu(0, ImuKind::kAdl, 100, 120, std::nullopt),  // confirmed (e.g. by silence, server time): false
+        Imu(0, ImuKind::kAdl, 300, 320, std::nullopt),  // suspected, then dismissed: a near miss only
+        Imu(1, ImuKind::kAdl, 100, 120, std::nullopt),  // nothing
+        Imu(1, ImuKind::kFall, 400, 420, 405),          // dismissed: missed
+    };
+    const std::vector<ObservedPosture> postures = {
+        Posture(0, FallPhase::kSuspected, 110, 1.0),
+        Posture(0, FallPhase::kConfirmed, 1e6, 31.0),  // the silence rule's time is the server's clock
+        Posture(0, FallPhase::kSuspected, 305, 40.0),
+        Posture(0, FallPhase::kDismissed, 312, 40.1),
+        Posture(1, FallPhase::kSuspected, 406, 50.0),
+        Posture(1, FallPhase::kDismissed, 412, 50.1),
+        Posture(1, FallPhase::kConfirmed, 2000, 60.0),  // no IMU event then: unlabelled
+    };
+    const std::vector<ObservedIncident> incidents = {Incident(0, 1, "fall", 31.0), Incident(1, 2, "fall", 60.0)};
+    const FallScore s = ScoreFalls(events, postures, incidents, FallOptions());
+    const FallBreakdown& all = s.rows.back();
+    EXPECT_EQ(all.adl, 3);
+    EXPECT_EQ(all.adl_suspected, 2);
+    EXPECT_EQ(all.false_falls, 1);
+    EXPECT_NEAR(all.false_per_adl, 1.0 / 3, 1e-9);
+    EXPECT_EQ(all.falls, 1);
+    EXPECT_EQ(all.detected, 0);
+    EXPECT_EQ(all.dismissed, 1);
+    EXPECT_EQ(s.unlabelled_false, 1);
+    EXPECT_EQ(s.false_total, 2);
+    EXPECT_DOUBLE_EQ(s.wearer_days, 1.0);
+    EXPECT_DOUBLE_EQ(s.false_per_wearer_day, 2.0);
+
+    const json::object j = FallScoreToJson(s, events, {"a", "b"});
+    EXPECT_TRUE(j.at("available").as_bool());
+    EXPECT_EQ(j.at("false_total").as_int64(), 2);
+    EXPECT_EQ(j.at("event_outcomes").as_array().size(), 4u);
+    EXPECT_EQ(j.at("event_outcomes").as_array()[0].at("wearer").as_string(), "a");
+    const std::string table = FormatFallTable(s);
+    EXPECT_NE(table.find("False falls: 2"), std::string::npos) << table;
+}
+
+TEST(ScorerTest, PostureNotAvailableIsReportedNotScored) {
+    FallScore s;
+    s.available = false;
+    s.unavailable_reason = "no posture model is loaded";
+    EXPECT_EQ(FormatFallTable(s), "Falls: posture not available (no posture model is loaded)\n");
+    EXPECT_FALSE(FallScoreToJson(s, {}).at("available").as_bool());
 }
 
 }  // namespace

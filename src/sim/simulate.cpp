@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 namespace vg::sim {
 namespace {
@@ -76,17 +77,36 @@ ScoreOptions ScoreOptionsFor(const Scenario& scenario, Speed speed, const RunRes
     return o;
 }
 
+FallScore ScoreRunFalls(const Scenario& scenario, const RunResult& run) {
+    if (!run.imu.available) {
+        FallScore f;
+        f.available = false;
+        f.unavailable_reason = run.imu.unavailable_reason;
+        return f;
+    }
+    FallScoreOptions o;
+    o.wearers = run.stats.wearers;
+    o.duration = run.fleet.interval * run.fleet.slots();
+    if (scenario.imu) o.detect_within = scenario.imu->detect_within;
+    return ScoreFalls(run.imu_events, run.postures, run.incidents, o);
+}
+
 json::object ReportJson(const Scenario& scenario, const DriverOptions& options, const RunResult& run,
-                        const Score& score) {
+                        const Score& score, const FallScore* falls) {
     const RunStats& st = run.stats;
     json::array warnings;
     for (const std::string& w : run.fleet.warnings) warnings.emplace_back(w);
     if (!st.drained) warnings.emplace_back("not every evaluated reading's detection arrived within the drain time");
+    for (const std::string& w : run.imu.warnings) warnings.emplace_back(w);
+    if (run.imu.open_suspicions_at_end > 0) {
+        warnings.emplace_back(std::to_string(run.imu.open_suspicions_at_end) +
+                              " fall suspicions were still undecided when the run ended");
+    }
     json::array groups;
     for (const GroupSpec& g : scenario.groups) {
         groups.push_back(json::object{{"name", g.name}, {"watches", g.watches}, {"profile", g.profile}});
     }
-    return json::object{
+    json::object report{
         {"scenario", json::object{{"name", scenario.name},
                                   {"source", scenario.source},
                                   {"seed", scenario.seed},
@@ -119,6 +139,31 @@ json::object ReportJson(const Scenario& scenario, const DriverOptions& options, 
         {"score", ScoreToJson(score, run.events, run.wearer_ids)},
         {"warnings", std::move(warnings)},
     };
+    if (scenario.imu) {
+        const ImuSpec& imu = *scenario.imu;
+        json::array datasets;
+        for (ImuDataset d : imu.datasets) datasets.emplace_back(ImuDatasetName(d));
+        report["scenario"].as_object()["imu"] = json::object{{"data_dir", imu.data_dir},
+                                                             {"split", ImuSplitName(imu.split)},
+                                                             {"datasets", std::move(datasets)},
+                                                             {"falls_per_wearer_day", imu.falls_per_wearer_day},
+                                                             {"adl_per_wearer_day", imu.adl_per_wearer_day},
+                                                             {"lying_still", FormatSimDuration(imu.lying_still)},
+                                                             {"detect_within", FormatSimDuration(imu.detect_within)},
+                                                             {"batch", imu.batch}};
+        const ImuRunStats& is = run.imu;
+        report["run"].as_object()["imu"] = json::object{{"available", is.available},
+                                                        {"events", is.events},
+                                                        {"windows_sent", is.windows_sent},
+                                                        {"requests", is.requests},
+                                                        {"retries", is.retries},
+                                                        {"late_windows", is.late_windows},
+                                                        {"posture_events", is.posture_events},
+                                                        {"open_suspicions_at_end", is.open_suspicions_at_end},
+                                                        {"plan_s", is.plan_s}};
+        if (falls) report["falls"] = FallScoreToJson(*falls, run.imu_events, run.wearer_ids);
+    }
+    return report;
 }
 
 int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream& err) {
@@ -187,6 +232,7 @@ int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream
         return run.status().code() == ErrorCode::kValidationFailed ? 2 : 1;
     }
     for (const std::string& w : run->fleet.warnings) err << "warning: " << w << "\n";
+    for (const std::string& w : run->imu.warnings) err << "warning: " << w << "\n";
     if (!run->stats.drained) {
         err << "warning: not every evaluated reading's detection arrived within --drain (" << args.drain << ")\n";
     }
@@ -200,9 +246,19 @@ int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream
         << " s, " << Fixed(st.readings_per_s, st.readings_per_s < 100 ? 2 : 0) << " readings/s; " << st.retries
         << " retried); " << st.detections << " detections received" << (st.drained ? "" : " (not all)") << "\n\n";
     out << FormatScoreTable(score);
+    std::optional<FallScore> falls;
+    if (s.imu) {
+        falls = ScoreRunFalls(s, *run);
+        const ImuRunStats& is = run->imu;
+        out << "\nIMU: " << is.events << " events (" << FormatSimDuration(s.imu->lying_still)
+            << " lying still after each fall), " << is.windows_sent << " windows in " << is.requests << " requests ("
+            << is.retries << " retried, " << is.late_windows << " late); " << is.posture_events
+            << " posture events received\n";
+        out << FormatFallTable(*falls);
+    }
     if (!args.out.empty()) {
         std::ofstream file(args.out, std::ios::binary | std::ios::trunc);
-        file << json::serialize(ReportJson(s, options, *run, score)) << "\n";
+        file << json::serialize(ReportJson(s, options, *run, score, falls ? &*falls : nullptr)) << "\n";
         if (!file) {
             err << "vitalguard simulate: cannot write the report to " << args.out << "\n";
             return 1;

@@ -80,6 +80,39 @@ std::string ReadingsBatchJson(std::span<const SimReading> readings) {
     return out;
 }
 
+std::string PostureBatchJson(std::span<const PostureWindowRef> windows) {
+    std::string out;
+    out.reserve(32 + windows.size() * 128 * 6 * 9);
+    out += "{\"windows\":[";
+    char buf[32];
+    for (size_t w = 0; w < windows.size(); ++w) {
+        const PostureWindowRef& ref = windows[w];
+        if (w) out += ',';
+        out += "{\"sample_rate_hz\":50,\"placement\":\"";
+        out += ImuPlacementName(ref.event->placement);
+        out += "\",\"gravity_removed\":";
+        out += ref.event->gravity_removed ? "true" : "false";
+        out += ",\"measured_at\":";
+        AppendInt(out, ToUnixMillis(ref.measured_at));
+        out += ",\"samples\":[";
+        const ImuSamples& samples = ref.event->windows[ref.index];
+        for (size_t i = 0; i < samples.size(); ++i) {
+            if (i) out += ',';
+            out += '[';
+            for (size_t c = 0; c < imu::kChannels; ++c) {
+                if (c) out += ',';
+                // 6 significant digits: finer than the sensors' resolution (SisFall: 1/256 g, 1/14 °/s).
+                const int n = std::snprintf(buf, sizeof(buf), "%.6g", static_cast<double>(samples[i][c]));
+                out.append(buf, static_cast<size_t>(n));
+            }
+            out += ']';
+        }
+        out += "]}";
+    }
+    out += "]}";
+    return out;
+}
+
 std::optional<TimePoint> ParseIsoTime(std::string_view s) {
     int year, month, day, hour, minute, second;
     if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
@@ -122,6 +155,50 @@ StreamMessage ParseStreamMessage(std::string_view text, TimePoint client_receive
     const std::string type = str("type");
     if (type == "hello") {
         msg.kind = MessageKind::kHello;
+        return msg;
+    }
+    if (type == "posture") {
+        ObservedPosture& p = msg.posture;
+        p.client_received_at = client_received_at;
+        auto at = TimeField(o, "at");
+        const std::string fall = str("fall");
+        if (!at) return msg;
+        if (fall == "none") {
+            p.fall = FallPhase::kNone;
+        } else if (fall == "suspected") {
+            p.fall = FallPhase::kSuspected;
+        } else if (fall == "confirmed") {
+            p.fall = FallPhase::kConfirmed;
+        } else if (fall == "dismissed") {
+            p.fall = FallPhase::kDismissed;
+        } else {
+            return msg;
+        }
+        p.at = *at;
+        if (auto it = o.find("posture"); it != o.end() && it->value().is_int64()) {
+            p.posture = static_cast<int>(it->value().as_int64());
+        }
+        msg.kind = MessageKind::kPosture;
+        return msg;
+    }
+    if (type == "incident") {
+        auto it = o.find("incident");
+        if (it == o.end() || !it->value().is_object()) return msg;
+        const json::object& inc = it->value().as_object();
+        auto id = inc.find("id");
+        auto kind = inc.find("kind");
+        if (id == inc.end() || !id->value().is_int64() || kind == inc.end() || !kind->value().is_string()) return msg;
+        ObservedIncident& i = msg.incident;
+        i.client_received_at = client_received_at;
+        i.id = id->value().as_int64();
+        i.kind = std::string(kind->value().as_string());
+        if (auto ph = inc.find("phase"); ph != inc.end() && ph->value().is_string()) {
+            i.phase = std::string(ph->value().as_string());
+        }
+        if (auto w = inc.find("wearer"); w != inc.end() && w->value().is_string()) {
+            msg.wearer_id = std::string(w->value().as_string());
+        }
+        msg.kind = MessageKind::kIncident;
         return msg;
     }
     if (type != "detection") {

@@ -10,6 +10,7 @@ namespace vg::sim {
 namespace {
 
 using domain::Metric;
+namespace json = boost::json;
 
 TEST(WireTest, BatchesAreWhatTheIngestEndpointTakes) {
     std::vector<SimReading> readings(2);
@@ -72,10 +73,60 @@ TEST(WireTest, DetectionMessagesParse) {
 
     EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"hello","wearer":"kim","status":0,"level":"normal"})", now).kind,
               wire::MessageKind::kHello);
-    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"incident"})", now).kind, wire::MessageKind::kOther);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"incident"})", now).kind, wire::MessageKind::kInvalid);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"guidance"})", now).kind, wire::MessageKind::kOther);
     EXPECT_EQ(wire::ParseStreamMessage("not json", now).kind, wire::MessageKind::kInvalid);
     EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"detection","status":"high"})", now).kind,
               wire::MessageKind::kInvalid);
+}
+
+TEST(WireTest, PostureAndIncidentEventsParse) {
+    const TimePoint now = FromUnixMillis(1'795'392'000'000);
+    auto p = wire::ParseStreamMessage(
+        R"({"type":"posture","wearer":"kim01","posture":7,"name":"Fall","previous_posture":5,"changed":true,)"
+        R"("fall":"suspected","at":"2026-11-23T16:30:02.540Z"})",
+        now);
+    ASSERT_EQ(p.kind, wire::MessageKind::kPosture);
+    EXPECT_EQ(p.wearer_id, "kim01");
+    EXPECT_EQ(p.posture.posture, 7);
+    EXPECT_EQ(p.posture.fall, FallPhase::kSuspected);
+    EXPECT_EQ(p.posture.at, *wire::ParseIsoTime("2026-11-23T16:30:02.540Z"));
+    EXPECT_EQ(p.posture.client_received_at, now);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"posture","fall":"maybe","at":"2026-11-23T16:30:02Z"})", now).kind,
+              wire::MessageKind::kInvalid);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"posture","fall":"none"})", now).kind, wire::MessageKind::kInvalid);
+
+    auto i = wire::ParseStreamMessage(
+        R"({"type":"incident","incident":{"id":12,"wearer":"kim01","kind":"fall","phase":"countdown"},)"
+        R"("notices":["wearer_countdown"]})",
+        now);
+    ASSERT_EQ(i.kind, wire::MessageKind::kIncident);
+    EXPECT_EQ(i.wearer_id, "kim01");
+    EXPECT_EQ(i.incident.id, 12);
+    EXPECT_EQ(i.incident.kind, "fall");
+    EXPECT_EQ(i.incident.phase, "countdown");
+}
+
+TEST(WireTest, PostureBatchCarriesEveryWindowField) {
+    ImuEventPlan e;
+    e.placement = ImuPlacement::kWrist;
+    e.gravity_removed = true;
+    e.windows.assign(2, ImuSamples(kReplayWindowSamples, {0.5F, -0.25F, 0.0F, 10.0F, 0.0F, -1.5F}));
+    const TimePoint start = FromUnixMillis(1'795'392'000'000);
+    std::vector<wire::PostureWindowRef> refs = {{&e, 0, start + e.WindowEnd(0)}, {&e, 1, start + e.WindowEnd(1)}};
+    const json::value v = json::parse(wire::PostureBatchJson(refs));
+    const json::array& windows = v.at("windows").as_array();
+    ASSERT_EQ(windows.size(), 2u);
+    const json::object& w = windows[1].as_object();
+    EXPECT_EQ(w.at("sample_rate_hz").to_number<double>(), 50);
+    EXPECT_EQ(w.at("placement").as_string(), "wrist");
+    EXPECT_TRUE(w.at("gravity_removed").as_bool());
+    EXPECT_EQ(w.at("measured_at").to_number<int64_t>(), 1'795'392'000'000 + 5'120 - 20);
+    ASSERT_EQ(w.at("samples").as_array().size(), 128u);
+    const json::array& first = w.at("samples").as_array()[0].as_array();
+    ASSERT_EQ(first.size(), 6u);
+    EXPECT_DOUBLE_EQ(first[1].to_number<double>(), -0.25);
+    EXPECT_DOUBLE_EQ(first[5].to_number<double>(), -1.5);
 }
 
 TEST(WireTest, SessionCookieIsReadFromSetCookie) {

@@ -2,6 +2,7 @@
 // speed, detections received over one WebSocket per wearer, and the score checked.
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "e2e_fixture.hpp"
@@ -12,6 +13,10 @@
 
 namespace vg::e2e {
 namespace {
+
+// Bounds of the falls e2e test (see FallsScenarioDetectsMostFallsWithFewFalseFalls).
+constexpr double kFallsMinSensitivity = 0.80;
+constexpr double kFallsMaxFalsePerAdl = 0.20;
 
 // sim/scenarios/smoke.json: 6 wearers x 2 h (clean, tachycardia, hypoxaemia, exercise + spike,
 // glucose low on the glucose profile, bradycardia).
@@ -139,6 +144,83 @@ TEST_F(SimulateE2eTest, TheCommandPrintsTheTableAndWritesTheReport) {
     args.duration = "30m";
     args.server = "http://127.0.0.1:1";
     EXPECT_EQ(sim::RunSimulateCommand(args, out, err), 1);
+}
+
+// ---- falls: real IMU trials through the posture API ------------------------------------------------
+
+// models/ and ../shared/data beside the repository, found from this file (the test runs in the build dir).
+std::filesystem::path RepoPath(const char* relative) {
+    return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / relative).lexically_normal();
+}
+
+// sim/scenarios/falls.json against the shipped posture model: 10 wearers x 3 h, ~50 falls and ~65 ADL
+// events replayed from the TEST-split subjects of SisFall, UMAFall and HIFD. The bounds hold the measured
+// numbers with margin (docs/simulator.md has the table and the command).
+// Starts its own server: with the shipped models, or with none.
+class SimulateFallsE2eTest : public ServerTest {};
+
+TEST_F(SimulateFallsE2eTest, FallsScenarioDetectsMostFallsWithFewFalseFalls) {
+    const std::filesystem::path models = RepoPath("models");
+    if (!std::filesystem::is_regular_file(models / "posture.manifest.json")) {
+        GTEST_SKIP() << "no posture model in " << models << " (posture.manifest.json); this test needs the shipped one";
+    }
+    auto scenario = sim::LoadScenarioFile(ScenarioPath("falls.json"));
+    ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+    if (!std::filesystem::is_directory(std::filesystem::path(scenario->imu->data_dir) / "sisfall")) {
+        GTEST_SKIP() << "the IMU data sets are not in " << scenario->imu->data_dir;
+    }
+    StartServer({"--models-dir", models.string()});
+    sim::DriverOptions options;
+    options.server = "http://127.0.0.1:" + std::to_string(server_->port());
+    options.speed = sim::Speed::kMax;
+    options.connections = 4;
+    options.drain = std::chrono::seconds(60);
+    auto run = sim::RunSimulation(*scenario, options);
+    ASSERT_TRUE(run.ok()) << run.status().ToString() << "\n" << server_->LogTail();
+    ASSERT_TRUE(run->imu.available) << run->imu.unavailable_reason;
+    EXPECT_EQ(run->imu.late_windows, 0);
+    EXPECT_EQ(run->imu.open_suspicions_at_end, 0);
+    const sim::FallScore falls = sim::ScoreRunFalls(*scenario, *run);
+    const std::string table = sim::FormatFallTable(falls);
+    const sim::FallBreakdown& all = falls.rows.back();
+    EXPECT_GE(all.falls, 40) << table;
+    EXPECT_GE(all.adl, 50) << table;
+    EXPECT_GE(all.sensitivity, kFallsMinSensitivity) << table;
+    EXPECT_LE(all.false_per_adl, kFallsMaxFalsePerAdl) << table;
+    EXPECT_LE(all.latency_s.p95, 30.0) << table;
+    // Every fall decision opened (or escalated) a fall incident.
+    EXPECT_EQ(falls.with_incident, falls.confirmations) << table;
+    const auto report = sim::ReportJson(
+        *scenario, options, *run,
+        sim::ScoreRun(run->events, run->detections, sim::ScoreOptionsFor(*scenario, options.speed, *run)), &falls);
+    EXPECT_TRUE(report.at("falls").at("available").as_bool());
+    std::cout << table;
+}
+
+// Without a posture model the server answers 503 and the run reports "posture not available".
+TEST_F(SimulateFallsE2eTest, FallsScenarioWithoutAPostureModelSaysPostureIsNotAvailable) {
+    auto scenario = sim::LoadScenarioFile(ScenarioPath("falls.json"));
+    ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+    if (!std::filesystem::is_directory(std::filesystem::path(scenario->imu->data_dir) / "sisfall")) {
+        GTEST_SKIP() << "the IMU data sets are not in " << scenario->imu->data_dir;
+    }
+    StartServer({"--models-dir", "none"});
+    sim::SimulateArgs args;
+    args.server = "http://127.0.0.1:" + std::to_string(server_->port());
+    args.scenario = ScenarioPath("falls.json");
+    args.watches = 2;
+    args.duration = "30m";
+    args.out = data_dir_.file("falls.json");
+    args.quiet = true;
+    std::ostringstream out, err;
+    ASSERT_EQ(sim::RunSimulateCommand(args, out, err), 0) << err.str();
+    EXPECT_NE(out.str().find("Falls: posture not available"), std::string::npos) << out.str();
+    std::ifstream report(args.out);
+    std::stringstream text;
+    text << report.rdbuf();
+    const json::value j = json::parse(text.str());
+    EXPECT_FALSE(j.at("falls").at("available").as_bool());
+    EXPECT_FALSE(j.at("run").at("imu").at("available").as_bool());
 }
 
 }  // namespace

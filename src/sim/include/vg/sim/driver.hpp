@@ -13,8 +13,18 @@
 //    start_time (local) is replayed as fast as the server accepts, in batches
 //    of `batch` readings per request, all wearers advancing together through
 //    simulated time. 429/503 answers are retried after Retry-After.
+//    With an imu section, the replayed IMU events (imu_replay.hpp, planned and
+//    loaded before provisioning, so that missing data fail fast) are posted
+//    beside the readings on the same connection, each wearer's windows in time
+//    order, in batches of imu.batch to POST /api/devices/posture: at max speed
+//    in the same slices of simulated time as the readings, in realtime each
+//    window once its last sample's time has come. Before streaming the
+//    simulator asks GET /api/get_posture; a 503 there (no posture model) skips
+//    the IMU part and the run reports "posture not available".
 // 3. Draining: waits until every evaluated reading's detection has arrived on
-//    the streams (or `drain` passes), then closes them.
+//    the streams (or `drain` passes), and until no wearer has a fall suspicion
+//    the server has not decided (its silence rule decides within 30 s), then
+//    closes them.
 //
 // The result holds what the scorer needs: the labelled events (with knowable
 // times) and every detection received, stamped with its arrival time.
@@ -71,19 +81,39 @@ struct RunStats {
     double readings_per_s = 0;  // readings_sent / stream_s
 };
 
+struct ImuRunStats {
+    bool requested = false;  // the scenario has an imu section
+    bool available = true;   // false: the server has no posture model (503)
+    std::string unavailable_reason;
+    int events = 0;
+    int64_t windows_sent = 0;
+    int64_t requests = 0;
+    int64_t retries = 0;       // 429/503 answers retried
+    int64_t late_windows = 0;  // answered "late" (should be 0: each wearer's windows go in order)
+    int64_t posture_events = 0;
+    int64_t open_suspicions_at_end = 0;
+    double plan_s = 0;  // listing, loading and cutting the trials
+    std::vector<std::string> warnings;
+};
+
 struct RunResult {
     FleetPlan fleet;
     std::vector<std::string> wearer_ids;  // by wearer index
     std::vector<LabelledEvent> events;
     std::vector<ObservedDetection> detections;
     RunStats stats;
+    std::vector<ImuLabel> imu_events;  // the replayed IMU events, in simulated time
+    std::vector<ObservedPosture> postures;
+    std::vector<ObservedIncident> incidents;
+    ImuRunStats imu;
 };
 
 // Where a max-speed run's window starts: at the scenario's start_time (local), the latest such
 // moment that lets the window end at least a minute before `now`.
 TimePoint MaxSpeedWindowStart(TimePoint now, const Scenario& scenario);
 
-// kValidationFailed (field "server", "connections", "batch") for bad options; kUnavailable when the
+// kValidationFailed (field "server", "connections", "batch") for bad options, or (field "imu") when no
+// IMU trial fits an event; kNotFound when the IMU data are missing; kUnavailable when the
 // server cannot be reached or a stream cannot open; kInternal with the request and the server's answer
 // when the server refuses something the simulator sends (that is a bug on one side or the other).
 [[nodiscard]] Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& options);

@@ -14,6 +14,15 @@
 // Parsing is strict, like the HTTP API: wrong types, out-of-range values and
 // unknown keys are all reported at once, each naming its JSON path
 // ("groups[1].events[0].target"). Pure values and pure functions.
+//
+// IMU: a scenario may also replay REAL IMU trials of the public data sets
+// (SisFall, UMAFall, HIFD, read in place through vg_imu) through the server's
+// posture API. The top-level `imu` section says where the data are, which
+// subjects (the test split by default: the shipped posture model was trained
+// on the train and validation subjects), which data sets and placements, and
+// how many fall and ADL (activity of daily living) events each wearer gets per
+// day; groups may add explicit `fall` / `adl` events (ImuEventSpec) beside
+// their vitals events. Trials are chosen when the run is planned (imu_replay.hpp).
 // Thread-safety: distinct objects from any thread.
 
 #include <chrono>
@@ -113,6 +122,49 @@ struct EventSpec {
 // The defaults of an event type (every field but `at`, `jitter` and `wearers`).
 EventSpec DefaultEventSpec(EventType type);
 
+// A real IMU trial replayed on a wearer: a fall trial for kFall (scored: the server should open a fall
+// incident), any non-fall trial for kAdl (walking, sitting, stairs, and the data sets' "none of the
+// eight" activities such as SisFall D18 stumble, D19 jump, UMAFall clapping: a fall incident is false).
+enum class ImuKind : uint8_t { kFall, kAdl };
+std::string_view ImuKindName(ImuKind kind);  // "fall", "adl"
+
+// The data sets by their folder names under imu.data_dir.
+enum class ImuDataset : uint8_t { kSisFall, kUmaFall, kHifd };
+std::string_view ImuDatasetName(ImuDataset dataset);  // "sisfall", "umafall", "hifd"
+enum class ImuPlacement : uint8_t { kWrist, kWaist };
+std::string_view ImuPlacementName(ImuPlacement placement);  // "wrist", "waist"
+// Which subjects' trials are replayed (imu::AssignSplits, seed 20260422); kAny: every subject.
+enum class ImuSplit : uint8_t { kTrain, kValidation, kTest, kAny };
+std::string_view ImuSplitName(ImuSplit split);  // "train", "validation", "test", "any"
+
+// An explicit IMU event of a group ({"type": "fall" | "adl", ...} in its events).
+struct ImuEventSpec {
+    ImuKind kind = ImuKind::kFall;
+    TimeSpec at;                            // earliest onset (the trial's first sample)
+    TimeSpec jitter;                        // onset = at + uniform[0, jitter), drawn per wearer
+    int wearers = -1;                       // how many of the group's wearers get it (chosen by seed); -1: all
+    std::optional<ImuDataset> dataset;      // else one of the imu section's, drawn per event
+    std::optional<ImuPlacement> placement;  // else one of the imu section's, drawn per event
+    std::string activity;  // the data set's activity code ("F01", "D18", "forwardFall", "clap"); empty: any
+
+    friend bool operator==(const ImuEventSpec&, const ImuEventSpec&) = default;
+};
+
+// The scenario's `imu` section.
+struct ImuSpec {
+    std::string data_dir;  // the folder holding sisfall/, umafall/, hifd/ (LoadScenarioFile: relative to the file)
+    ImuSplit split = ImuSplit::kTest;
+    std::vector<ImuDataset> datasets = {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd};
+    std::vector<ImuPlacement> placements = {ImuPlacement::kWrist, ImuPlacement::kWaist};
+    double falls_per_wearer_day = 0;  // events placed at random on every wearer of a group with "imu": true
+    double adl_per_wearer_day = 0;
+    Milliseconds lying_still{10'000};    // after a fall trial: still windows repeated from its own end
+    Milliseconds detect_within{30'000};  // a fall incident this long after the impact still detects it
+    int batch = 8;                       // windows per POST /api/devices/posture (1..32)
+
+    friend bool operator==(const ImuSpec&, const ImuSpec&) = default;
+};
+
 struct GroupSpec {
     std::string name;
     int watches = 0;
@@ -121,6 +173,8 @@ struct GroupSpec {
     int age_min = 65;
     int age_max = 90;
     std::vector<EventSpec> events;
+    std::vector<ImuEventSpec> imu_events;  // its "fall" and "adl" events (need the scenario's imu section)
+    bool imu = true;                       // the imu section's per-wearer-day rates apply to this group
 
     friend bool operator==(const GroupSpec&, const GroupSpec&) = default;
 };
@@ -146,6 +200,7 @@ struct Scenario {
     DropoutSpec dropouts;
     Milliseconds grace{10 * 60'000};  // an alert up to this long after an event's end still belongs to it
     std::vector<GroupSpec> groups;
+    std::optional<ImuSpec> imu;  // absent: vitals only
 
     int watches() const;
 
@@ -158,11 +213,16 @@ inline constexpr Milliseconds kMaxRunDuration{29LL * 86'400'000};  // the server
 inline constexpr Milliseconds kMinInterval{1'000};
 inline constexpr Milliseconds kMaxInterval{3'600'000};
 inline constexpr int kMaxWatches = 100'000;
+// Longest stretch of one trial that is replayed (SisFall's walking trials last 100 s); with the
+// lying-still tail an IMU event lasts at most kMaxImuEvent, and must start that long before the end.
+inline constexpr Milliseconds kMaxImuTrial{120'000};
+inline constexpr Milliseconds kMaxImuEvent{180'000};
 
 // Parses and validates a scenario. kInvalidJson (one FieldError, field "", with line and column) when
 // the text is not JSON; kValidationFailed with one FieldError per problem otherwise.
 [[nodiscard]] Result<Scenario> ParseScenario(std::string_view json_text, std::string_view source_name);
-// Reads and parses a file; kNotFound when it cannot be read.
+// Reads and parses a file; kNotFound when it cannot be read. A relative imu.data_dir is resolved
+// against the file's folder.
 [[nodiscard]] Result<Scenario> LoadScenarioFile(const std::string& path);
 
 // Command-line overrides of a scenario.

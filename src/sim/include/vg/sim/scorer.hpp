@@ -28,6 +28,25 @@
 //   right and any other alert is false; any alert within grace after a sensor
 //   spike is false.
 //
+// Falls (ScoreFalls, from the IMU replay, imu_replay.hpp):
+//
+// - The server's fall decisions are read from the live stream's posture
+//   events (fall "suspected", then "confirmed" or "dismissed", each with the
+//   window's time `at`) and incident events (kind "fall"). A confirmation
+//   counts when an incident of kind fall (opened, or an open one escalated)
+//   arrived within 5 s of it: that is the fall incident a guardian sees.
+// - A confirmation belongs to the IMU event of its wearer in whose
+//   [onset, end + detect_within] its suspicion (the suspected event's time;
+//   the confirmation's own when none came first) lies.
+// - A fall event is detected when a fall incident's confirmation belongs to it
+//   and its time is at most detect_within after the impact; latency = that
+//   time − impact (simulated time: the window that decided, on whose request
+//   the incident opened). Confirmed later (e.g. by the server's 30 s silence
+//   rule, whose time is the server's clock) is "late", not detected.
+// - A false fall is a fall incident's confirmation that belongs to an ADL
+//   event, or to no IMU event at all (unlabelled); per ADL event and per
+//   wearer-day.
+//
 // Thread-safety: pure functions.
 
 #include <array>
@@ -150,6 +169,95 @@ struct Score {
     LatencyStats push_latency_all_ms;     // every detection with a received_at
     LatencyStats push_latency_alerts_ms;  // alerts only
 };
+
+// One replayed IMU event, in simulated time.
+struct ImuLabel {
+    int wearer = 0;
+    ImuKind kind = ImuKind::kFall;
+    ImuDataset dataset = ImuDataset::kSisFall;
+    ImuPlacement placement = ImuPlacement::kWaist;
+    std::string group;
+    std::string subject;
+    std::string activity;
+    std::string file;
+    TimePoint onset;
+    TimePoint end;                       // the last window's end (lying-still tail included)
+    std::optional<TimePoint> impact_at;  // falls
+};
+
+enum class FallPhase : uint8_t { kNone, kSuspected, kConfirmed, kDismissed };
+
+// A live `posture` event.
+struct ObservedPosture {
+    int wearer = 0;
+    int posture = 0;
+    FallPhase fall = FallPhase::kNone;
+    TimePoint at;  // the window's time (a confirmation by silence: the server's clock)
+    TimePoint client_received_at;
+};
+
+// A live `incident` event.
+struct ObservedIncident {
+    int wearer = 0;
+    int64_t id = 0;
+    std::string kind;  // "vitals", "fall", "sos"
+    std::string phase;
+    TimePoint client_received_at;
+};
+
+struct FallScoreOptions {
+    int wearers = 0;
+    Milliseconds duration{0};            // simulated time, for wearer-days
+    Milliseconds detect_within{30'000};  // impact → fall incident
+    Milliseconds incident_match{5'000};  // a confirmation and its incident arrive this close (wall clock)
+};
+
+// The falls and ADL events of one (data set, placement), or of all ("all", "all").
+struct FallBreakdown {
+    std::string dataset;
+    std::string placement;
+    int falls = 0;
+    int detected = 0;
+    int late = 0;            // confirmed with an incident, but after detect_within
+    int dismissed = 0;       // falls whose only decision was a dismissal (the server thought the wearer got up)
+    double sensitivity = 0;  // detected / falls
+    LatencyStats latency_s;  // impact → confirmation, of the detected
+    int adl = 0;
+    int adl_suspected = 0;  // ADL events that raised a suspicion (dismissed or confirmed)
+    int false_falls = 0;    // fall incidents on ADL events
+    double false_per_adl = 0;
+};
+
+struct FallEventOutcome {
+    size_t event = 0;  // index into the labels given to ScoreFalls
+    bool suspected = false;
+    bool confirmed = false;  // with a fall incident
+    bool detected = false;   // falls: confirmed within detect_within of the impact
+    std::optional<TimePoint> confirmed_at;
+    double latency_s = 0;
+};
+
+struct FallScore {
+    bool available = true;  // false: the server answered that posture is not available
+    std::string unavailable_reason;
+    std::vector<FallBreakdown> rows;         // per (data set, placement) present, then the "all" row last
+    std::vector<FallEventOutcome> outcomes;  // every event, in input order
+    int confirmations = 0;                   // fall confirmations seen on the stream
+    int with_incident = 0;                   // of which a fall incident arrived with
+    int unlabelled_false = 0;                // fall incidents outside every IMU event
+    int false_total = 0;                     // ADL + unlabelled
+    double wearer_days = 0;
+    double false_per_wearer_day = 0;
+    int fall_incidents = 0;  // distinct incident ids of kind fall
+};
+
+// `postures` and `incidents`: any order across wearers; each wearer's in arrival order.
+FallScore ScoreFalls(const std::vector<ImuLabel>& events, const std::vector<ObservedPosture>& postures,
+                     const std::vector<ObservedIncident>& incidents, const FallScoreOptions& options);
+boost::json::object FallScoreToJson(const FallScore& score, const std::vector<ImuLabel>& events,
+                                    const std::vector<std::string>& wearer_ids = {}, size_t max_listed = 2000);
+// The falls table (one row per data set and placement, then all), or the "not available" line.
+std::string FormatFallTable(const FallScore& score);
 
 // The alerts of `detections` (any order across wearers; each wearer's in arrival order), each wearer
 // starting at level 0. Signal-loss detections yield alerts only when `include_signal_loss`.

@@ -37,9 +37,13 @@ struct SimulateArgs {
 
 int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream& err);
 
-// The JSON report of a finished run: the scenario, the run's statistics, the score.
+// The JSON report of a finished run: the scenario, the run's statistics, the score, and (with an imu
+// section) the falls score under "falls".
 boost::json::object ReportJson(const Scenario& scenario, const DriverOptions& options, const RunResult& run,
-                               const Score& score);
+                               const Score& score, const FallScore* falls = nullptr);
+// The falls score of a finished run (ScoreFalls with the scenario's detection window); `available` false
+// with the server's reason when it had no posture model.
+FallScore ScoreRunFalls(const Scenario& scenario, const RunResult& run);
 // The score options for a finished run of `scenario` at `speed`.
 ScoreOptions ScoreOptionsFor(const Scenario& scenario, Speed speed, const RunResult& run);
 
