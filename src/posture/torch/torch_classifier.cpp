@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "model_file.hpp"
@@ -52,7 +53,23 @@ Result<net::PostureNet> LoadWeights(const net::NetworkConfig& config, const fs::
     if (!fs::exists(file)) return Status::Error(ErrorCode::kNotFound, file.string() + " does not exist");
     try {
         net::PostureNet net(config);
+        // libtorch's load replaces each tensor by the archive's without comparing shapes, so weights of
+        // another network would load "successfully": every shape is checked against the manifest's.
+        std::map<std::string, std::vector<int64_t>> expected;
+        for (const auto& item : net->named_parameters()) expected[item.key()] = item.value().sizes().vec();
+        for (const auto& item : net->named_buffers()) expected[item.key()] = item.value().sizes().vec();
         torch::load(net, file.string());
+        auto check = [&](const std::string& name, const torch::Tensor& t) -> Status {
+            if (expected[name] != t.sizes().vec()) {
+                return Status::Error(ErrorCode::kValidationFailed,
+                                     file.string() + ": " + name + " does not have the shape of a " +
+                                         config.Describe() + " posture network (the manifest's)",
+                                     {{"network", "does not match the weights"}});
+            }
+            return Status::Ok();
+        };
+        for (const auto& item : net->named_parameters()) VG_RETURN_IF_ERROR(check(item.key(), item.value()));
+        for (const auto& item : net->named_buffers()) VG_RETURN_IF_ERROR(check(item.key(), item.value()));
         return net;
     } catch (const std::exception& e) {
         return Status::Error(ErrorCode::kValidationFailed, file.string() + ": not the weights of a " +
