@@ -187,6 +187,10 @@ struct ImuCursor {
     std::vector<const ImuEventPlan*> events;  // in time order
     size_t event = 0;
     size_t window = 0;
+    // From the answers: the last window answered left a fall suspicion open, and how many fall decisions
+    // the wearer's live stream had shown by then.
+    bool suspicion_open = false;
+    int64_t decisions_then = 0;
 
     bool done() const { return event >= events.size(); }
     // measured_at of the next window. REQUIRES: !done().
@@ -200,7 +204,7 @@ struct ImuCursor {
 };
 
 struct ImuCounters {
-    std::atomic<int64_t> windows{0}, requests{0}, retries{0}, late{0};
+    std::atomic<int64_t> windows{0}, requests{0}, retries{0}, late{0}, settles{0};
     std::atomic<bool> unavailable{false};
     std::mutex mu;
     std::string reason;  // GUARDED_BY(mu)
@@ -230,11 +234,26 @@ void MarkUnavailable(ImuCounters& counters, std::string reason) {
 
 // Posts the windows of `cursor` whose measured_at is before `until`, in batches of `batch`. A 503 without
 // Retry-After (no posture model) marks posture unavailable and stops; 429/503 with it are retried.
+//
+// `settle` (max speed): before a wearer's next event, while a suspicion the previous one left open is
+// undecided, wait (up to 40 s) for the server's silence rule to decide it, as the wall-clock gap between
+// events would in realtime; otherwise the next event's first window would decide it (deadline) and the
+// server's quiet time after a confirmation would fall on the next event.
 Status PostImuWindows(HttpConnection& http, const std::string& auth, ImuCursor& cursor, TimePoint start,
-                      TimePoint until, size_t batch, ImuCounters& counters, const FirstError& stop) {
+                      TimePoint until, size_t batch, ImuCounters& counters, const FirstError& stop,
+                      const LiveStreams& streams, int wearer, bool settle) {
     std::vector<wire::PostureWindowRef> refs;
     while (!cursor.done() && !counters.unavailable.load() && !stop.failed()) {
         refs.clear();
+        if (settle && cursor.window == 0 && cursor.suspicion_open && cursor.NextEnd(start) < until) {
+            const auto deadline = SteadyClock::now() + std::chrono::seconds(40);
+            while (streams.fall_decisions(wearer) <= cursor.decisions_then && SteadyClock::now() < deadline &&
+                   !stop.failed()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            counters.settles.fetch_add(1, std::memory_order_relaxed);
+            cursor.suspicion_open = false;
+        }
         while (!cursor.done() && refs.size() < batch && cursor.NextEnd(start) < until) {
             refs.push_back({cursor.events[cursor.event], cursor.window, cursor.NextEnd(start)});
             cursor.Advance();
@@ -261,9 +280,17 @@ Status PostImuWindows(HttpConnection& http, const std::string& auth, ImuCursor& 
             if (!ec && answer.is_object()) {
                 auto results = answer.as_object().find("results");
                 if (results != answer.as_object().end() && results->value().is_array()) {
+                    cursor.decisions_then = streams.fall_decisions(wearer);
                     for (const json::value& one : results->value().as_array()) {
                         const json::object* o = one.if_object();
                         if (!o) continue;
+                        if (auto fall = o->find("fall"); fall != o->end() && fall->value().is_object()) {
+                            const json::object& fo = fall->value().as_object();
+                            auto state = fo.find("state");
+                            if (state != fo.end() && state->value().is_string()) {
+                                cursor.suspicion_open = state->value().as_string() == "suspected";
+                            }
+                        }
                         auto late = o->find("late");
                         if (late != o->end() && late->value().is_bool() && late->value().as_bool()) {
                             counters.late.fetch_add(1, std::memory_order_relaxed);
@@ -435,7 +462,7 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                     if (options.speed == Speed::kMax) {
                         // The IMU windows of the same slice of simulated time.
                         Status s = PostImuWindows(http, w.auth, imu_cursors[static_cast<size_t>(i)], start, until,
-                                                  imu_batch, imu_counters, error);
+                                                  imu_batch, imu_counters, error, streams, i, /*settle=*/true);
                         if (!s.ok()) {
                             error.Set(s);
                             return false;
@@ -482,7 +509,7 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                         for (int i = c; i < n && !error.failed(); i += threads) {
                             Status s = PostImuWindows(http, states[static_cast<size_t>(i)].auth,
                                                       imu_cursors[static_cast<size_t>(i)], start, until, imu_batch,
-                                                      imu_counters, error);
+                                                      imu_counters, error, streams, i, /*settle=*/false);
                             if (!s.ok()) return error.Set(s);
                         }
                     }
@@ -542,6 +569,7 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
     result.imu.requests = imu_counters.requests.load();
     result.imu.retries = imu_counters.retries.load();
     result.imu.late_windows = imu_counters.late.load();
+    result.imu.settle_waits = imu_counters.settles.load();
     if (result.imu.available) {
         for (const ImuEventPlan& e : imu_plan.events) {
             ImuLabel l;

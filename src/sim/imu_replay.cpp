@@ -122,28 +122,36 @@ Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milli
                                      ") is not inside the replayed windows, a second from their edges");
         }
         track.impact = kReplaySamplePeriod * static_cast<int64_t>(impact);
-        // The latest still stretch after the impact (and its first second), searched from the end.
-        std::optional<size_t> still_from;
-        if (lying_still > Milliseconds(0) && x.size() >= kReplayWindowSamples) {
-            for (size_t s = x.size() - kReplayWindowSamples;; s -= std::min<size_t>(s, 8)) {
-                if (s < impact + kOneSecond) break;
-                if (StdMagnitude(x, s, kReplayWindowSamples) <= kTailStillStdG) {
-                    still_from = s;
-                    break;
+        // The latest still stretch after the impact (and its first second), searched from the end: a whole
+        // window's worth where the trial has one, else at least a second (the label rules' shortest still run).
+        std::optional<std::pair<size_t, size_t>> still;  // first sample, length
+        if (lying_still > Milliseconds(0)) {
+            for (size_t length : {kReplayWindowSamples, kOneSecond}) {
+                if (x.size() < length + impact + kOneSecond) continue;
+                for (size_t s = x.size() - length; s >= impact + kOneSecond; s -= std::min<size_t>(s, 5)) {
+                    if (StdMagnitude(x, s, length) <= kTailStillStdG) {
+                        still = {s, length};
+                        break;
+                    }
+                    if (s < 5) break;
                 }
-                if (s == 0) break;
+                if (still) break;
             }
         }
-        if (still_from) {
+        if (still) {
             const int64_t copies =
                 (lying_still.count() + kReplayWindowLength.count() - 1) / kReplayWindowLength.count();
-            const auto from = x.begin() + static_cast<std::ptrdiff_t>(*still_from);
+            const auto [from, length] = *still;
+            // The stretch is usually the trial's very end, where the last window stops: the tail runs backwards
+            // from there through the stretch, then forwards again, and so on, so that nothing jumps.
+            ImuSamples tail;
+            for (size_t pass = 0; tail.size() < static_cast<size_t>(copies) * kReplayWindowSamples; ++pass) {
+                for (size_t i = 0; i < length; ++i) tail.push_back(x[from + (pass % 2 == 0 ? length - 1 - i : i)]);
+            }
             for (int64_t j = 0; j < copies; ++j) {
-                ImuSamples w(from, from + static_cast<std::ptrdiff_t>(kReplayWindowSamples));
-                // The stretch is usually the trial's very end, where the last window stops: the first copy
-                // runs backwards from there, the next forwards again, so copies join without a step.
-                if (j % 2 == 0) std::reverse(w.begin(), w.end());
-                track.windows.push_back(std::move(w));
+                const auto w =
+                    tail.begin() + static_cast<std::ptrdiff_t>(j) * static_cast<std::ptrdiff_t>(kReplayWindowSamples);
+                track.windows.emplace_back(w, w + static_cast<std::ptrdiff_t>(kReplayWindowSamples));
             }
         }
     }

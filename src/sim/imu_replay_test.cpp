@@ -73,6 +73,20 @@ TEST(ImuReplayTest, UnusableTrialsAreRefusedWithTheReason) {
     EXPECT_EQ(no_tail->windows.size(), 5u);
 }
 
+TEST(ImuReplayTest, ATrialThatEndsSoonAfterTheFallLiesStillOnItsLastStillSecond) {
+    // Restless after the impact except for the last 1.2 s: the tail plays that second back and forth.
+    imu::Series series = FallSeries(6.0, 9.0);
+    const size_t n = series.samples.size();
+    for (size_t i = 301; i + 60 < n; ++i) series.samples[i][0] += (i % 2 ? 0.3F : -0.3F);
+    auto track = BuildReplayTrack(series, /*fall=*/true, Milliseconds(10'000));
+    ASSERT_TRUE(track.ok()) << track.status().ToString();
+    ASSERT_EQ(track->windows.size(), 5u + 4u);
+    EXPECT_EQ(track->windows[5][0], series.samples.back());
+    for (size_t k = 5; k < 9; ++k) {
+        for (const auto& sample : track->windows[k]) EXPECT_NEAR(sample[0], 1.0F, 0.01F);  // lying, not restless
+    }
+}
+
 TEST(ImuReplayTest, WindowProblemsFollowTheApiRules) {
     const ImuSamples standing(kReplayWindowSamples, {0.0F, 1.0F, 0.0F, 0.0F, 0.0F, 0.0F});
     EXPECT_FALSE(ReplayWindowProblem(standing, false).has_value());

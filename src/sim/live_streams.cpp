@@ -116,6 +116,7 @@ class LiveStreams::Session : public std::enable_shared_from_this<Session> {
             const bool suspected = msg.posture.fall == FallPhase::kSuspected;
             const bool decided = msg.posture.fall == FallPhase::kConfirmed || msg.posture.fall == FallPhase::kDismissed;
             const bool flag = owner_.suspected_[static_cast<size_t>(index_)];
+            if (decided) owner_.decisions_[static_cast<size_t>(index_)].fetch_add(1);
             if (suspected && !flag) {
                 owner_.suspected_[static_cast<size_t>(index_)] = true;
                 owner_.open_suspicions_.fetch_add(1);
@@ -157,6 +158,8 @@ LiveStreams::LiveStreams(ServerAddress server, int wearers, Milliseconds timeout
       wearers_(wearers) {
     sessions_.resize(static_cast<size_t>(wearers));
     suspected_.assign(static_cast<size_t>(wearers), false);
+    decisions_ = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(wearers));
+    for (int i = 0; i < wearers; ++i) decisions_[static_cast<size_t>(i)].store(0);
     for (int i = 0; i < wearers; ++i) per_wearer_[static_cast<size_t>(i)].store(0);
     thread_ = std::thread([this] { io_->ioc.run(); });
 }
@@ -191,6 +194,10 @@ Status LiveStreams::Open(int index, const std::string& wearer_id, const std::str
 
 int64_t LiveStreams::reading_detections(int index) const {
     return per_wearer_[static_cast<size_t>(index)].load(std::memory_order_relaxed);
+}
+
+int64_t LiveStreams::fall_decisions(int index) const {
+    return decisions_[static_cast<size_t>(index)].load(std::memory_order_relaxed);
 }
 
 void LiveStreams::Close() {

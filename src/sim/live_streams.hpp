@@ -44,6 +44,8 @@ class LiveStreams {
     // Wearers whose latest fall state on the stream is "suspected" (the server has not decided yet).
     int64_t open_suspicions() const { return open_suspicions_.load(std::memory_order_relaxed); }
     int64_t posture_events() const { return posture_events_.load(std::memory_order_relaxed); }
+    // Fall decisions (confirmed or dismissed) received so far for `index`.
+    int64_t fall_decisions(int index) const;
 
     // Closes every stream and stops the I/O thread. Idempotent.
     void Close();
@@ -65,10 +67,11 @@ class LiveStreams {
     std::vector<std::shared_ptr<Session>> sessions_;  // GUARDED_BY(sessions_mu_); by wearer index
     std::unique_ptr<std::atomic<int64_t>[]> per_wearer_;
     int wearers_;
-    std::vector<ObservedDetection> received_;  // touched only by the I/O thread until Close()
-    std::vector<ObservedPosture> postures_;    // likewise
-    std::vector<ObservedIncident> incidents_;  // likewise
-    std::vector<bool> suspected_;              // likewise, by wearer
+    std::vector<ObservedDetection> received_;            // touched only by the I/O thread until Close()
+    std::vector<ObservedPosture> postures_;              // likewise
+    std::vector<ObservedIncident> incidents_;            // likewise
+    std::vector<bool> suspected_;                        // likewise, by wearer
+    std::unique_ptr<std::atomic<int64_t>[]> decisions_;  // by wearer
     std::atomic<int64_t> open_suspicions_{0};
     std::atomic<int64_t> posture_events_{0};
     std::atomic<int64_t> detections_{0};

@@ -158,6 +158,7 @@ json::object ReportJson(const Scenario& scenario, const DriverOptions& options, 
                                                         {"requests", is.requests},
                                                         {"retries", is.retries},
                                                         {"late_windows", is.late_windows},
+                                                        {"settle_waits", is.settle_waits},
                                                         {"posture_events", is.posture_events},
                                                         {"open_suspicions_at_end", is.open_suspicions_at_end},
                                                         {"plan_s", is.plan_s}};
@@ -252,8 +253,8 @@ int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream
         const ImuRunStats& is = run->imu;
         out << "\nIMU: " << is.events << " events (" << FormatSimDuration(s.imu->lying_still)
             << " lying still after each fall), " << is.windows_sent << " windows in " << is.requests << " requests ("
-            << is.retries << " retried, " << is.late_windows << " late); " << is.posture_events
-            << " posture events received\n";
+            << is.retries << " retried, " << is.late_windows << " late, " << is.settle_waits
+            << " waits for an open suspicion); " << is.posture_events << " posture events received\n";
         out << FormatFallTable(*falls);
     }
     if (!args.out.empty()) {

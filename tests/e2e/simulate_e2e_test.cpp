@@ -15,8 +15,8 @@ namespace vg::e2e {
 namespace {
 
 // Bounds of the falls e2e test (see FallsScenarioDetectsMostFallsWithFewFalseFalls).
-constexpr double kFallsMinSensitivity = 0.80;
-constexpr double kFallsMaxFalsePerAdl = 0.20;
+constexpr double kFallsMinSensitivity = 0.50;
+constexpr double kFallsMaxFalsePerAdl = 0.15;
 
 // sim/scenarios/smoke.json: 6 wearers x 2 h (clean, tachycardia, hypoxaemia, exercise + spike,
 // glucose low on the glucose profile, bradycardia).

@@ -18,7 +18,10 @@
 //    beside the readings on the same connection, each wearer's windows in time
 //    order, in batches of imu.batch to POST /api/devices/posture: at max speed
 //    in the same slices of simulated time as the readings, in realtime each
-//    window once its last sample's time has come. Before streaming the
+//    window once its last sample's time has come. At max speed, when an event
+//    ends with a fall suspicion open, the wearer's next event waits (up to
+//    40 s) until the server's silence rule has decided it, as the real gap
+//    would have in realtime. Before streaming the
 //    simulator asks GET /api/get_posture; a 503 there (no posture model) skips
 //    the IMU part and the run reports "posture not available".
 // 3. Draining: waits until every evaluated reading's detection has arrived on
@@ -90,6 +93,7 @@ struct ImuRunStats {
     int64_t requests = 0;
     int64_t retries = 0;       // 429/503 answers retried
     int64_t late_windows = 0;  // answered "late" (should be 0: each wearer's windows go in order)
+    int64_t settle_waits = 0;  // max speed: waits for the server to decide a suspicion left open (below)
     int64_t posture_events = 0;
     int64_t open_suspicions_at_end = 0;
     double plan_s = 0;  // listing, loading and cutting the trials

@@ -11,9 +11,10 @@
 //    into consecutive, non-overlapping 2.56 s windows of 128 samples from its first sample (at most
 //    kMaxImuTrial of it). After a fall trial the wearer "lies still" for imu.lying_still more: the data
 //    sets stop recording a few seconds after the impact, a real fall stays on the floor. The tail
-//    repeats the trial's own last still 128 samples after the impact (std |a| ≤ 0.02 g), alternately
-//    forward and time-reversed so that consecutive copies join without a step; when the trial has no
-//    such stretch there is no tail (the server's silence rule then decides). A trial whose windows the
+//    repeats the trial's own last still stretch after the impact (std |a| ≤ 0.02 g over 128 samples
+//    where it has them, else over at least one second), played backwards from the trial's end, then
+//    forwards, and so on, so that nothing jumps; when the trial has no such stretch there is no tail
+//    (the server's silence rule then decides). A trial whose windows the
 //    API would refuse (values beyond ±16 g / ±2000 °/s, mean |a| outside the API's bounds), or whose
 //    impact does not lie in its windows, is skipped and another drawn.
 // 3. The driver posts each event's windows (measured_at = window end, strictly increasing) with the
