@@ -15,7 +15,7 @@ namespace vg::e2e {
 namespace {
 
 // Bounds of the falls e2e test (see FallsScenarioDetectsMostFallsWithFewFalseFalls).
-constexpr double kFallsMinSensitivity = 0.50;
+constexpr double kFallsMinSensitivity = 0.65;
 constexpr double kFallsMaxFalsePerAdl = 0.15;
 
 // sim/scenarios/smoke.json: 6 wearers x 2 h (clean, tachycardia, hypoxaemia, exercise + spike,
