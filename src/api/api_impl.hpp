@@ -381,6 +381,8 @@ class Api::Impl {
     // guardian of (the read is audit-logged as `action`). kNotFound for anyone else, so that a stranger
     // cannot even learn whether the wearer exists. Device requests always read their own wearer.
     Result<int64_t> TargetWearer(RequestContext& ctx, std::string_view action);
+    // The `?limit=` of the seed's recent-rows reads (get_status, get_posture): 10 by default, 1–1000.
+    static Result<int> RecentRowsLimit(const RequestContext& ctx);
     void CloseGuardianStreams(int64_t guardian, int64_t wearer);
     // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
     Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);

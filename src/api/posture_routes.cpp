@@ -98,19 +98,11 @@ http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
 
 http::Response Api::Impl::GetPosture(RequestContext& ctx) {
     if (!posture_) return ErrorResponse(NoPostureModel());
-    int limit = 10;  // the seed's chart shows the 10 most recent rows
-    if (const std::string* raw = ctx.request.query_param("limit")) {
-        int parsed = 0;
-        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), parsed);
-        if (ec != std::errc() || end != raw->data() + raw->size() || parsed < 1 || parsed > 1000) {
-            return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The limit is not valid.",
-                                               {{"limit", "must be a whole number from 1 to 1000"}}));
-        }
-        limit = parsed;
-    }
+    auto limit = RecentRowsLimit(ctx);
+    if (!limit.ok()) return ErrorResponse(limit.status());
     auto wearer = TargetWearer(ctx, "GET /api/get_posture");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
-    auto rows = store_.RecentPostures(*wearer, limit);
+    auto rows = store_.RecentPostures(*wearer, *limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const store::PostureRow& r : *rows) {

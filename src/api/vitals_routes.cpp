@@ -42,20 +42,24 @@ http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
     return JsonResponse(200, out);
 }
 
-http::Response Api::Impl::GetStatus(RequestContext& ctx) {
-    int limit = 10;  // the seed's chart shows the 10 most recent rows
-    if (const std::string* raw = ctx.request.query_param("limit")) {
-        int parsed = 0;
-        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), parsed);
-        if (ec != std::errc() || end != raw->data() + raw->size() || parsed < 1 || parsed > 1000) {
-            return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The limit is not valid.",
-                                               {{"limit", "must be a whole number from 1 to 1000"}}));
-        }
-        limit = parsed;
+Result<int> Api::Impl::RecentRowsLimit(const RequestContext& ctx) {
+    const std::string* raw = ctx.request.query_param("limit");
+    if (raw == nullptr) return 10;  // the seed's chart shows the 10 most recent rows
+    int parsed = 0;
+    auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), parsed);
+    if (ec != std::errc() || end != raw->data() + raw->size() || parsed < 1 || parsed > 1000) {
+        return Status::Error(ErrorCode::kValidationFailed, "The limit is not valid.",
+                             {{"limit", "must be a whole number from 1 to 1000"}});
     }
+    return parsed;
+}
+
+http::Response Api::Impl::GetStatus(RequestContext& ctx) {
+    auto limit = RecentRowsLimit(ctx);
+    if (!limit.ok()) return ErrorResponse(limit.status());
     auto wearer = TargetWearer(ctx, "GET /api/get_status");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
-    auto rows = store_.RecentStatuses(*wearer, limit);
+    auto rows = store_.RecentStatuses(*wearer, *limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const store::StatusRow& r : *rows) {
