@@ -6,7 +6,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "vg/imu/labels.hpp"
 #include "vg/imu/series.hpp"
@@ -40,6 +43,14 @@ TrialInfo Find(DatasetId d, std::string_view subject, std::string_view code, int
     ADD_FAILURE() << "trial not listed: " << subject << " " << code;
     return {};
 }
+
+// The newer data sets may be absent from a checkout of the shared data; their tests skip then.
+bool Have(DatasetId d) { return fs::is_directory(kData / std::string(DatasetName(d))); }
+
+#define SKIP_WITHOUT(d)                                                                                \
+    do {                                                                                               \
+        if (!Have(d)) GTEST_SKIP() << (kData / std::string(DatasetName(d))).string() << " is missing"; \
+    } while (false)
 
 struct Loaded {
     Trial trial;
@@ -98,8 +109,10 @@ TEST(ListTrials, EnumeratesEveryDataSetWithMetadata) {
         EXPECT_EQ(t.placement, Placement::kWrist);
     }
     // Every listed activity has a mapping (FillActivity would have refused it otherwise).
-    for (DatasetId d : kAllDatasets)
+    for (DatasetId d : kAllDatasets) {
+        if (!Have(d)) continue;
         for (const auto& t : Listed(d)) ASSERT_NE(FindActivity(d, t.activity_code), nullptr) << t.path;
+    }
 }
 
 TEST(LoadTrial, SisFallWalkingIs50HzWithGravity) {
@@ -295,6 +308,7 @@ TEST(LoadTrial, BadFilesNameFileAndLine) {
 
 TEST(Split, NoSubjectInTwoSplitsAndDeterministic) {
     for (DatasetId d : kAllDatasets) {
+        if (!Have(d)) continue;
         std::set<std::string> subjects;
         for (const auto& t : Listed(d)) subjects.insert(t.subject);
         const std::vector<std::string> list(subjects.begin(), subjects.end());
@@ -326,11 +340,321 @@ TEST(Split, NoSubjectInTwoSplitsAndDeterministic) {
     EXPECT_GT(se, 0);
 }
 
+TEST(Split, WedaFallElderlyAndYoungAreSplitSeparately) {
+    SKIP_WITHOUT(DatasetId::kWedaFall);
+    std::set<std::string> subjects;
+    for (const auto& t : Listed(DatasetId::kWedaFall)) subjects.insert(t.subject);
+    std::map<Split, int> young, elderly;
+    for (const auto& [s, split] : AssignSplits(DatasetId::kWedaFall, {subjects.begin(), subjects.end()}))
+        (s >= "U21" ? elderly : young)[split]++;
+    for (Split split : {Split::kTrain, Split::kValidation, Split::kTest}) {
+        EXPECT_GT(young[split], 0) << SplitName(split);  // the falls
+        EXPECT_GT(elderly[split], 0) << SplitName(split);
+    }
+}
+
+// ---- WEDA-FALL and FallAllD ----
+
+// Rows of a data set's trials.csv as field lists (header dropped).
+std::vector<std::vector<std::string>> TrialsCsv(DatasetId d) {
+    std::ifstream in(kData / std::string(DatasetName(d)) / "trials.csv");
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        std::vector<std::string> fields;
+        std::stringstream ss(line);
+        for (std::string f; std::getline(ss, f, ',');) fields.push_back(f);
+        rows.push_back(fields);
+    }
+    return rows;
+}
+
+std::map<std::string, size_t> TrialsPerSubject(DatasetId d) {
+    std::map<std::string, size_t> out;
+    for (const auto& t : Listed(d)) ++out[t.subject];
+    return out;
+}
+
+TEST(ListTrials, WedaFallMatchesItsReadme) {
+    SKIP_WITHOUT(DatasetId::kWedaFall);
+    const auto& weda = Listed(DatasetId::kWedaFall);
+    ASSERT_EQ(weda.size(), 749u);
+    const auto per_subject = TrialsPerSubject(DatasetId::kWedaFall);
+    ASSERT_EQ(per_subject.size(), 19u);
+    size_t elderly_trials = 0, falls = 0;
+    for (const auto& [subject, n] : per_subject) {
+        if (subject < "U21")
+            EXPECT_EQ(n, 58u) << subject;  // young adults: every activity 3 times, F08 4 times
+        else
+            elderly_trials += n;
+    }
+    EXPECT_EQ(elderly_trials, 111u);
+    const auto elderly_counts = std::map<std::string, size_t>(per_subject.find("U21"), per_subject.end());
+    EXPECT_EQ(
+        elderly_counts,
+        (std::map<std::string, size_t>{
+            {"U21", 12}, {"U22", 11}, {"U23", 15}, {"U24", 16}, {"U25", 10}, {"U26", 16}, {"U27", 15}, {"U28", 16}}));
+    for (const auto& t : weda) {
+        EXPECT_EQ(t.placement, Placement::kWrist);
+        EXPECT_FALSE(t.gravity_removed);
+        EXPECT_EQ(t.annotated_fall.has_value(), t.is_fall_trial) << t.path;
+        if (t.is_fall_trial) {
+            ++falls;
+            EXPECT_LT(t.subject, "U21") << "no elderly person fell: " << t.path;
+            EXPECT_LE(t.annotated_fall->begin_s, t.annotated_fall->end_s);
+        }
+    }
+    EXPECT_EQ(falls, 275u);
+    // Sorted like the others: by subject, activity, trial number.
+    EXPECT_EQ(weda.front().path.filename(), "D01_U01_R01.csv.gz");
+    EXPECT_EQ(weda.back().path.filename(), "D11_U28_R03.csv.gz");
+}
+
+TEST(ListTrials, FallAllDMatchesItsReadme) {
+    SKIP_WITHOUT(DatasetId::kFallAllD);
+    const auto& fad = Listed(DatasetId::kFallAllD);
+    ASSERT_EQ(fad.size(), 1970u);
+    EXPECT_EQ(TrialsPerSubject(DatasetId::kFallAllD), (std::map<std::string, size_t>{{"S01", 236},
+                                                                                     {"S02", 239},
+                                                                                     {"S03", 242},
+                                                                                     {"S04", 108},
+                                                                                     {"S05", 216},
+                                                                                     {"S06", 234},
+                                                                                     {"S09", 218},
+                                                                                     {"S10", 159},
+                                                                                     {"S11", 155},
+                                                                                     {"S12", 163}}));
+    size_t falls = 0;
+    std::set<std::string> fallers;
+    for (const auto& t : fad) {
+        EXPECT_EQ(t.placement, Placement::kWrist);
+        EXPECT_FALSE(t.gravity_removed);
+        EXPECT_FALSE(t.annotated_fall.has_value());  // no annotation exists; the file centre is not one
+        if (t.is_fall_trial) {
+            ++falls;
+            fallers.insert(t.subject);
+        }
+    }
+    EXPECT_EQ(falls, 373u);
+    EXPECT_EQ(fallers, (std::set<std::string>{"S01", "S02", "S03", "S05", "S06", "S09"}));
+}
+
+// The mapping is complete and agrees with the data set's own fall flag (trials.csv), with no code left unused.
+void ExpectEveryCodeHasASpec(DatasetId d, size_t expected_codes) {
+    const auto rows = TrialsCsv(d);
+    ASSERT_EQ(rows.size(), Listed(d).size()) << DatasetName(d);
+    std::set<std::string> codes;
+    for (const auto& row : rows) {
+        ASSERT_GE(row.size(), 4u);
+        const ActivitySpec* spec = FindActivity(d, row[2]);
+        ASSERT_NE(spec, nullptr) << DatasetName(d) << " " << row[2];
+        EXPECT_EQ(spec->scenario == Scenario::kFall, row[3] == "1") << row[0];
+        codes.insert(row[2]);
+    }
+    size_t specs = 0;
+    for (const ActivitySpec& a : Activities()) {
+        if (a.dataset != d) continue;
+        ++specs;
+        EXPECT_TRUE(codes.contains(std::string(a.code))) << DatasetName(d) << " " << a.code << " has no trial";
+    }
+    EXPECT_EQ(specs, codes.size());
+    EXPECT_EQ(codes.size(), expected_codes);
+}
+
+TEST(Activities, EveryWedaFallCodeHasASpec) {
+    SKIP_WITHOUT(DatasetId::kWedaFall);
+    ExpectEveryCodeHasASpec(DatasetId::kWedaFall, 19);
+}
+
+TEST(Activities, EveryFallAllDCodeHasASpec) {
+    SKIP_WITHOUT(DatasetId::kFallAllD);
+    ExpectEveryCodeHasASpec(DatasetId::kFallAllD, 79);
+}
+
+TEST(LoadTrial, WedaFallIs50HzInGWithGravity) {
+    SKIP_WITHOUT(DatasetId::kWedaFall);
+    // An elderly subject seated still for the first ~5 s of "sit, wait, get up".
+    auto l = LoadAll(Find(DatasetId::kWedaFall, "U21", "D04"));
+    ASSERT_EQ(l.trial.samples.size(), 768u);
+    EXPECT_NEAR(l.trial.samples[1].t_s, 0.02, 1e-9);
+    EXPECT_EQ(l.series.samples.size(), l.trial.samples.size());  // already 50 Hz: unchanged
+    EXPECT_FALSE(l.series.gravity_removed);
+    EXPECT_NEAR(MeanMagnitude(l.series, 0, 200), 1.0, 0.05);
+}
+
+TEST(LoadTrial, FallAllDDropsTheResamplingFilterEdges) {
+    SKIP_WITHOUT(DatasetId::kFallAllD);
+    // Standing still for the first seconds of "sitting down".
+    auto l = LoadAll(Find(DatasetId::kFallAllD, "S01", "A013", 2));
+    ASSERT_EQ(l.trial.samples.size(), 980u);  // 1000 rows less 0.2 s at each end
+    EXPECT_EQ(l.trial.samples.front().t_s, 0.0);
+    EXPECT_NEAR(l.trial.samples.back().t_s, 19.58, 1e-9);
+    EXPECT_NEAR(MeanMagnitude(l.series, 0, 300), 1.0, 0.05);
+    // The file's first row reads |a| ≈ 0.6 g, the filter's ringing; what is kept starts at rest.
+    EXPECT_NEAR(MeanMagnitude(l.series, 0, 1), 1.0, 0.05);
+}
+
+TEST(Labels, WedaFallImpactIsSearchedInTheAnnotatedFall) {
+    SKIP_WITHOUT(DatasetId::kWedaFall);
+    // Regression: U08 F06 R03's largest |a| (3.8 g at 0.82 s) is a knock while seated, 5 s before the annotated
+    // fall (6.2–9.8 s); the impact of the fall is 3.45 g at 7.8 s.
+    const TrialInfo info = Find(DatasetId::kWedaFall, "U08", "F06", 3);
+    ASSERT_TRUE(info.annotated_fall.has_value());
+    EXPECT_NEAR(info.annotated_fall->begin_s, 6.2, 1e-9);
+    EXPECT_NEAR(info.annotated_fall->end_s, 9.8, 1e-9);
+    auto l = LoadAll(info);
+    ASSERT_TRUE(l.samples.impact.has_value());
+    const double impact_s = static_cast<double>(*l.samples.impact) / 50;
+    EXPECT_NEAR(impact_s, 7.8, 0.05);
+    EXPECT_GE(impact_s, info.annotated_fall->begin_s - 0.5);
+    EXPECT_LE(impact_s, info.annotated_fall->end_s + 0.5);
+    size_t falls = 0;
+    for (const auto& w : l.windows) falls += w.label == Label::kFall;
+    EXPECT_GE(falls, 1u);
+
+    TrialInfo unannotated = info;
+    unannotated.annotated_fall.reset();
+    auto global = LabelSamples(unannotated, l.series);
+    ASSERT_TRUE(global.ok());
+    EXPECT_NEAR(static_cast<double>(*global->impact) / 50, 0.82, 0.05);  // what the global peak would say
+
+    // A slip while walking: walking before, the impact inside the annotation (4.7–7.7 s).
+    auto slip = LoadAll(Find(DatasetId::kWedaFall, "U01", "F01", 1));
+    ASSERT_TRUE(slip.samples.impact.has_value());
+    EXPECT_NEAR(static_cast<double>(*slip.samples.impact) / 50, 5.52, 0.05);
+    EXPECT_EQ(slip.windows.front().label, Label::kWalking);
+}
+
+TEST(Labels, FallAllDFallImpactIsTheAccelerationPeak) {
+    SKIP_WITHOUT(DatasetId::kFallAllD);
+    constexpr double kTrimmedS = 0.2;  // LoadTrial's clock starts 0.2 s into the file
+    auto l = LoadAll(Find(DatasetId::kFallAllD, "S01", "A101", 1));
+    ASSERT_TRUE(l.samples.impact.has_value());
+    const double impact_in_file_s = static_cast<double>(*l.samples.impact) / 50 + kTrimmedS;
+    EXPECT_GE(impact_in_file_s, 9.4);
+    EXPECT_LE(impact_in_file_s, 10.8);
+    EXPECT_NEAR(impact_in_file_s, 10.02, 0.05);  // hand-checked |a| peak, 5.3 g
+    size_t falls = 0, lying_after = 0;
+    for (const auto& w : l.windows) {
+        falls += w.label == Label::kFall;
+        if (w.start > *l.samples.impact) lying_after += w.label == Label::kLying;
+    }
+    EXPECT_GE(falls, 1u);
+    EXPECT_GE(lying_after, 2u);  // still on the ground for the rest of the recording
+
+    // "With recovery": still a fall, but the subject gets up again, so nothing after it is Lying.
+    auto recovery = LoadAll(Find(DatasetId::kFallAllD, "S01", "A102", 1));
+    ASSERT_TRUE(recovery.samples.impact.has_value());
+    EXPECT_TRUE(recovery.trial.info.is_fall_trial);
+    EXPECT_NEAR(static_cast<double>(*recovery.samples.impact) / 50 + kTrimmedS, 10.02, 0.05);
+    for (Label label : recovery.samples.labels) EXPECT_NE(label, Label::kLying);
+}
+
+TEST(Labels, FallAllDTransitionsNameTheBeforeAndAfter) {
+    SKIP_WITHOUT(DatasetId::kFallAllD);
+    // Hand-checked: still standing to ~8 s, sits down, still seated from ~12 s.
+    auto sit = LoadAll(Find(DatasetId::kFallAllD, "S01", "A013", 2));
+    EXPECT_EQ(sit.windows.front().label, Label::kStanding);
+    EXPECT_EQ(sit.windows.back().label, Label::kSitting);
+    // Seated to ~7 s, stands up, still standing at the end.
+    auto stand = LoadAll(Find(DatasetId::kFallAllD, "S01", "A014", 2));
+    EXPECT_EQ(stand.windows.front().label, Label::kSitting);
+    EXPECT_EQ(stand.windows.back().label, Label::kStanding);
+    // In a lift: standing when still, never anything but Standing or Ignore.
+    auto lift = LoadAll(Find(DatasetId::kFallAllD, "S01", "A037", 2));
+    size_t standing = 0;
+    for (const auto& w : lift.windows) {
+        EXPECT_TRUE(w.label == Label::kStanding || w.label == Label::kIgnore) << LabelName(w.label);
+        standing += w.label == Label::kStanding;
+    }
+    EXPECT_GE(standing, 1u);
+}
+
+// A data root in the temp folder holding only what a test writes.
+fs::path TempDataRoot() { return fs::temp_directory_path() / ("vg_imu_root_" + std::to_string(::getpid())); }
+
+void WriteGzAt(const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    gzFile f = gzopen(p.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(f);
+}
+
+TEST(LoadTrial, WedaFallAndFallAllDBadFilesNameFileAndLine) {
+    const fs::path root = TempDataRoot();
+    const std::string header = "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps\n";
+    std::string rows = header;
+    for (int i = 0; i < 1000; ++i) rows += std::to_string(i * 0.02) + ",0.0,0.0,1.0,0.0,0.0,0.0\n";
+
+    // FallAllD: a bad row is named by its line; a good file loses 0.2 s at each end.
+    const fs::path good = root / "fallalld" / "S01" / "A020_S01_T01.csv.gz";
+    WriteGzAt(good, rows);
+    const fs::path bad_row = root / "fallalld" / "S01" / "A020_S01_T02.csv.gz";
+    WriteGzAt(bad_row, header + "0,0,0,1,0,0,0\n0.02,0,0,1,0,0\n");
+    const fs::path bad_header = root / "fallalld" / "S01" / "A020_S01_T03.csv.gz";
+    WriteGzAt(bad_header, "t_s,ax,ay,az,gx,gy,gz\n0,0,0,1,0,0,0\n");
+    auto listed = ListTrials(root, DatasetId::kFallAllD);
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    ASSERT_EQ(listed->size(), 3u);
+    auto loaded = LoadTrial((*listed)[0]);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->samples.size(), 980u);
+    auto short_row = LoadTrial((*listed)[1]);
+    ASSERT_FALSE(short_row.ok());
+    EXPECT_NE(short_row.status().message().find("A020_S01_T02.csv.gz:3:"), std::string::npos)
+        << short_row.status().message();
+    auto wrong_header = LoadTrial((*listed)[2]);
+    ASSERT_FALSE(wrong_header.ok());
+    EXPECT_NE(wrong_header.status().message().find("A020_S01_T03.csv.gz:1: header"), std::string::npos)
+        << wrong_header.status().message();
+    // A file whose name disagrees with its folder is refused by name.
+    WriteGzAt(root / "fallalld" / "S02" / "A020_S01_T01.csv.gz", rows);
+    auto misplaced = ListTrials(root, DatasetId::kFallAllD);
+    ASSERT_FALSE(misplaced.ok());
+    EXPECT_NE(misplaced.status().message().find("S02/A020_S01_T01.csv.gz"), std::string::npos);
+
+    // WEDA-FALL: trials.csv is checked as strictly as the samples.
+    const fs::path fall = root / "wedafall" / "U01" / "F01_U01_R01.csv.gz";
+    WriteGzAt(fall, rows);
+    const std::string table_header =
+        "file,subject,code,is_fall,acc_native_hz,gyr_native_hz,max_gap_s,acc_clipped,fall_start_s,fall_end_s\n";
+    auto with_table = [&](const std::string& body) {
+        std::ofstream(root / "wedafall" / "trials.csv") << table_header << body;
+        return ListTrials(root, DatasetId::kWedaFall);
+    };
+    auto ok = with_table("U01/F01_U01_R01.csv.gz,U01,F01,1,40.1,40.0,0.03,1,4.7,7.7\n");
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    ASSERT_EQ(ok->size(), 1u);
+    ASSERT_TRUE((*ok)[0].annotated_fall.has_value());
+    EXPECT_DOUBLE_EQ((*ok)[0].annotated_fall->end_s, 7.7);
+    auto backwards = with_table("U01/F01_U01_R01.csv.gz,U01,F01,1,40.1,40.0,0.03,1,7.7,4.7\n");
+    ASSERT_FALSE(backwards.ok());
+    EXPECT_NE(backwards.status().message().find("trials.csv:2: a fall needs"), std::string::npos)
+        << backwards.status().message();
+    auto not_annotated = with_table("U01/F01_U01_R01.csv.gz,U01,F01,1,40.1,40.0,0.03,1,,\n");
+    ASSERT_FALSE(not_annotated.ok());
+    EXPECT_NE(not_annotated.status().message().find("trials.csv:2:"), std::string::npos);
+    auto not_a_fall = with_table("U01/F01_U01_R01.csv.gz,U01,F01,0,40.1,40.0,0.03,1,,\n");
+    ASSERT_FALSE(not_a_fall.ok());
+    EXPECT_NE(not_a_fall.status().message().find("trials.csv:2: is_fall does not match"), std::string::npos);
+    auto no_row = with_table("");
+    ASSERT_FALSE(no_row.ok());
+    EXPECT_NE(no_row.status().message().find("has no row for U01/F01_U01_R01.csv.gz"), std::string::npos);
+    auto short_table = with_table("U01/F01_U01_R01.csv.gz,U01,F01,1\n");
+    ASSERT_FALSE(short_table.ok());
+    EXPECT_NE(short_table.status().message().find("trials.csv:2: expected 10 fields"), std::string::npos);
+    fs::remove_all(root);
+}
+
 TEST(Summary, CountsASliceOfEachDataSet) {
     SummaryOptions options;
     options.include = [](const TrialInfo& t) {
         return t.subject == "SA01" || t.subject == "Subject_02" || t.subject == "subject_01";
     };
+    options.datasets = {DatasetId::kSisFall, DatasetId::kUmaFall, DatasetId::kHifd};
     auto s = Summarize(kData, options);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     std::cout << s->ToText();

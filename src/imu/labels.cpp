@@ -83,6 +83,130 @@ constexpr ActivitySpec kActivities[] = {
     {D::kHifd, "wash", "washing", S::kOtherActivity, kIgnore, kIgnore},
     {D::kHifd, "write", "writing", S::kOtherActivity, kIgnore, kIgnore},
     {D::kHifd, "zip", "rapidly zipping up and down", S::kOtherActivity, kIgnore, kIgnore},
+    // WEDA-FALL (wrist); falls onto a mattress, young adults only. The subjects get up again near the end of
+    // some falls; the first still run after the impact is lying on the mattress.
+    {D::kWedaFall, "D01", "walking", S::kLocomotion, kWalking, kIgnore},
+    {D::kWedaFall, "D02", "jogging", S::kLocomotion, kRunning, kIgnore},
+    {D::kWedaFall, "D03", "walking up and down stairs", S::kStairsMixed, kIgnore, kIgnore},
+    // Walk in, sit, wait, get up: the elderly sometimes start already seated, so the leading still run is not
+    // named; after getting up they stand.
+    {D::kWedaFall, "D04", "sitting on a chair, waiting a moment, getting up", S::kTransition, kIgnore, kIgnore,
+     kSitting, kStanding},
+    // Sit, try to get up, collapse back: seated between the moving runs; how the recording starts and ends
+    // (walking in, getting up at last) is not named.
+    {D::kWedaFall, "D05", "sitting, attempting to get up and collapsing into the chair", S::kTransition, kIgnore,
+     kIgnore, kSitting, kIgnore},
+    {D::kWedaFall, "D06", "crouching, tying shoes, getting up", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "D07", "stumbling while walking", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "D08", "gently jumping (reaching a high object)", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "D09", "hitting a table with the hand", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "D10", "clapping hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "D11", "opening and closing a door", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kWedaFall, "F01", "fall forward while walking (slip)", S::kFall, kWalking, kStanding},
+    {D::kWedaFall, "F02", "lateral fall while walking (slip)", S::kFall, kWalking, kStanding},
+    {D::kWedaFall, "F03", "fall backward while walking (slip)", S::kFall, kWalking, kStanding},
+    {D::kWedaFall, "F04", "fall forward while walking (trip)", S::kFall, kWalking, kStanding},
+    {D::kWedaFall, "F05", "fall backward when trying to sit down", S::kFall, kIgnore, kStanding},
+    {D::kWedaFall, "F06", "fall forward while sitting (fainting)", S::kFall, kIgnore, kSitting},
+    {D::kWedaFall, "F07", "fall backward while sitting (fainting)", S::kFall, kIgnore, kSitting},
+    {D::kWedaFall, "F08", "lateral fall while sitting (fainting)", S::kFall, kIgnore, kSitting},
+    // FallAllD (wrist). Hand activities (A001–A012), stumbling, jumping and bending are Other. Start/stop trials
+    // mix the activity with fidgeting before it starts or slowing down after it (no annotation): their moving
+    // samples are Ignore, their still ones Standing. Standing in a lift or a bus is Standing when still.
+    {D::kFallAllD, "A001", "start clapping hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A002", "clapping hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A003", "stop clapping hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A004", "clapping hands (variant 1)", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A005", "start waving hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A006", "waving hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A007", "stop waving hands", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A008", "raising a hand up", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A009", "moving a hand down", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A010", "moving a hand up then down", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A011", "hand shaking", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A012", "beating a table", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A013", "sitting down", S::kTransition, kIgnore, kStanding, kIgnore, kSitting},
+    {D::kFallAllD, "A014", "standing up", S::kTransition, kIgnore, kSitting, kIgnore, kStanding},
+    {D::kFallAllD, "A015", "failing to stand up", S::kSeated, kIgnore, kIgnore},
+    // Lying down from sitting or standing on the bed (not said which); rising up to either.
+    {D::kFallAllD, "A016", "lying down", S::kTransition, kIgnore, kIgnore, kIgnore, kLying},
+    {D::kFallAllD, "A017", "turning while lying", S::kLying, kIgnore, kIgnore},
+    {D::kFallAllD, "A018", "rising up from lying", S::kTransition, kIgnore, kLying, kIgnore, kIgnore},
+    {D::kFallAllD, "A019", "start walking", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A020", "walking slowly", S::kLocomotion, kWalking, kIgnore},
+    {D::kFallAllD, "A021", "stop walking", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A022", "walking quickly", S::kLocomotion, kWalking, kIgnore},
+    {D::kFallAllD, "A023", "stumbling", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A024", "jogging slowly", S::kLocomotion, kRunning, kIgnore},
+    {D::kFallAllD, "A025", "jogging quickly", S::kLocomotion, kRunning, kIgnore},
+    {D::kFallAllD, "A026", "jumping slightly", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A027", "jumping strongly", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A028", "bending down", S::kOtherActivity, kIgnore, kIgnore},
+    {D::kFallAllD, "A029", "start going upstairs", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A030", "going upstairs", S::kLocomotion, kUpstairs, kIgnore},
+    {D::kFallAllD, "A031", "stop going upstairs", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A032", "start going downstairs", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A033", "going downstairs", S::kLocomotion, kDownstairs, kIgnore},
+    {D::kFallAllD, "A034", "stop going downstairs", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A035", "going upstairs quickly", S::kLocomotion, kUpstairs, kIgnore},
+    {D::kFallAllD, "A036", "going downstairs quickly", S::kLocomotion, kDownstairs, kIgnore},
+    {D::kFallAllD, "A037", "lift: start ascending", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A038", "lift: stop ascending", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A039", "lift: start descending", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A040", "lift: stop descending", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A041", "standing in a moving bus", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A042", "sitting in a moving bus", S::kSeated, kIgnore, kIgnore},
+    {D::kFallAllD, "A043", "start jogging", S::kLocomotion, kIgnore, kIgnore},
+    {D::kFallAllD, "A044", "stop jogging", S::kLocomotion, kIgnore, kIgnore},
+    // Falls "with recovery" are falls; the subject gets up again, so what follows the impact is not Lying.
+    {D::kFallAllD, "A101", "forward fall while walking (trip)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A102", "forward fall while walking (trip), with recovery", S::kFall, kWalking, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A103", "forward fall while walking (slip)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A104", "forward fall while walking (slip), with recovery", S::kFall, kWalking, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A105", "forward fall while walking (slip, rotation)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A106", "forward fall while walking (slip, rotation), with recovery", S::kFall, kWalking, kStanding,
+     kIgnore, kIgnore},
+    {D::kFallAllD, "A107", "backward fall while walking (slip)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A108", "backward fall while walking (slip), with recovery", S::kFall, kWalking, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A109", "backward fall while walking (slip, rotation)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A110", "backward fall while walking (slip, rotation), with recovery", S::kFall, kWalking, kStanding,
+     kIgnore, kIgnore},
+    {D::kFallAllD, "A111", "forward fall while walking (syncope)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A112", "backward fall while walking (syncope)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A113", "lateral fall while walking (syncope)", S::kFall, kWalking, kStanding},
+    {D::kFallAllD, "A114", "syncope near a table", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A115", "forward fall when trying to sit", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A116", "forward fall when trying to sit, with recovery", S::kFall, kIgnore, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A117", "backward fall when trying to sit", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A118", "backward fall when trying to sit, with recovery", S::kFall, kIgnore, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A119", "lateral fall when trying to sit", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A120", "lateral fall when trying to sit, with recovery", S::kFall, kIgnore, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A121", "forward fall while jogging (trip)", S::kFall, kRunning, kStanding},
+    {D::kFallAllD, "A122", "forward fall while jogging (trip), with recovery", S::kFall, kRunning, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A123", "forward fall while jogging (slip)", S::kFall, kRunning, kStanding},
+    {D::kFallAllD, "A124", "forward fall while jogging (slip), with recovery", S::kFall, kRunning, kStanding, kIgnore,
+     kIgnore},
+    {D::kFallAllD, "A125", "forward fall while jogging (slip, rotation)", S::kFall, kRunning, kStanding},
+    {D::kFallAllD, "A126", "forward fall while jogging (slip, rotation), with recovery", S::kFall, kRunning, kStanding,
+     kIgnore, kIgnore},
+    // From bed: lying or sitting on it before (not said which).
+    {D::kFallAllD, "A127", "lateral fall from bed", S::kFall, kIgnore, kIgnore},
+    {D::kFallAllD, "A128", "lateral fall from bed, with recovery", S::kFall, kIgnore, kIgnore, kIgnore, kIgnore},
+    {D::kFallAllD, "A129", "forward fall from a chair (syncope)", S::kFall, kIgnore, kSitting},
+    {D::kFallAllD, "A130", "backward fall from a chair (syncope)", S::kFall, kIgnore, kSitting},
+    {D::kFallAllD, "A131", "lateral fall from a chair (syncope)", S::kFall, kIgnore, kSitting},
+    {D::kFallAllD, "A132", "forward fall while standing (syncope)", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A133", "backward fall while standing (syncope)", S::kFall, kIgnore, kStanding},
+    {D::kFallAllD, "A134", "lateral fall while standing (syncope)", S::kFall, kIgnore, kStanding},
+    // Ends sitting on the floor against the wall, not lying.
+    {D::kFallAllD, "A135", "syncope, sliding down a wall", S::kFall, kIgnore, kStanding, kIgnore, kIgnore},
 };
 
 struct Run {
@@ -250,8 +374,34 @@ Result<SampleLabels> LabelSamples(const TrialInfo& info, const Series& series, c
             }
             break;
         }
+        case S::kTransition: {
+            // Before and after are told apart only by the change itself: with no moving run, name nothing.
+            if (std::none_of(runs.begin(), runs.end(), [](const Run& r) { return !r.still; })) break;
+            for (const Run& r : runs)
+                if (!r.still) fill(r, spec->moving);
+            if (runs.front().still) fill(runs.front(), spec->still);
+            if (runs.back().still) fill(runs.back(), spec->after_still);
+            if (auto [inner, longest] = inner_still(); longest) fill(runs[*longest], spec->inner_still);
+            if (axis >= 0)  // where tilt is known, it must agree with the named posture
+                for (size_t i = 0; i < n; ++i)
+                    if (L[i] != kIgnore && (L[i] == kLying) != lying(i)) L[i] = kIgnore;
+            break;
+        }
         case S::kFall: {
-            const size_t impact = static_cast<size_t>(std::max_element(mag.begin(), mag.end()) - mag.begin());
+            // The impact is the |a| peak, searched near the annotated fall where the data set has one.
+            size_t search_begin = 0, search_end = n - 1;  // inclusive
+            if (info.annotated_fall) {
+                const auto nearest_sample = [&](double t_s) {
+                    return static_cast<size_t>(
+                        std::clamp(std::round(t_s * series.rate_hz), 0.0, static_cast<double>(n - 1)));
+                };
+                search_begin = nearest_sample(info.annotated_fall->begin_s - params.impact_search_margin_s);
+                search_end =
+                    std::max(search_begin, nearest_sample(info.annotated_fall->end_s + params.impact_search_margin_s));
+            }
+            const auto peak = std::max_element(mag.begin() + static_cast<long>(search_begin),
+                                               mag.begin() + static_cast<long>(search_end) + 1);
+            const size_t impact = static_cast<size_t>(peak - mag.begin());
             out.impact = impact;
             const size_t before = static_cast<size_t>(params.fall_before_s * series.rate_hz);
             const size_t after = static_cast<size_t>(params.fall_after_s * series.rate_hz);
@@ -266,7 +416,7 @@ Result<SampleLabels> LabelSamples(const TrialInfo& info, const Series& series, c
                 else if (i < fall_begin)
                     L[i] = still_run[i] ? (lying(i) ? kIgnore : spec->still) : spec->moving;
                 else
-                    L[i] = still_run[i] && (axis < 0 || lying(i)) ? kLying : kIgnore;
+                    L[i] = still_run[i] && (axis < 0 || lying(i)) ? spec->after_still : kIgnore;
             }
             break;
         }

@@ -1,4 +1,4 @@
-// Readers of the three data sets: file names → TrialInfo, gzip CSV → samples.
+// Readers of the five data sets: file names → TrialInfo, gzip CSV → samples.
 
 #include <zlib.h>
 
@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -26,6 +27,10 @@ std::string_view DatasetName(DatasetId dataset) {
             return "umafall";
         case DatasetId::kHifd:
             return "hifd";
+        case DatasetId::kWedaFall:
+            return "wedafall";
+        case DatasetId::kFallAllD:
+            return "fallalld";
     }
     return "?";
 }
@@ -152,24 +157,36 @@ Status FillActivity(TrialInfo& info) {
     return Status::Ok();
 }
 
-// SisFall: <SUBJECT>/<CODE>_<SUBJECT>_R<NN>.csv.gz
-Result<std::vector<TrialInfo>> ListSisFall(const fs::path& root) {
+// One folder per subject, one file per trial: <SUBJECT>/<CODE>_<SUBJECT>_<trial_letter><NN>.csv.gz
+// (SisFall and WEDA-FALL R<NN>, FallAllD T<NN>).
+struct SubjectFolderLayout {
+    DatasetId dataset;
+    Placement placement;
+    char trial_letter;
+    // The subject comes from the folder. SisFall has SA15/D17_SE15_R01.txt (sic), so there the name's
+    // subject is only checked for its length; elsewhere it must be the folder's.
+    bool name_matches_folder;
+};
+
+Result<std::vector<TrialInfo>> ListSubjectFolders(const fs::path& root, const SubjectFolderLayout& layout) {
     auto subjects = SortedEntries(root, true);
     if (!subjects.ok()) return subjects.status();
+    const std::string pattern = std::string("<CODE>_<SUBJECT>_") + layout.trial_letter + "<NN>.csv.gz";
     std::vector<TrialInfo> out;
     for (const fs::path& dir : *subjects) {
         auto files = SortedEntries(dir, false);
         if (!files.ok()) return files.status();
+        const std::string subject = dir.filename().string();
         for (const fs::path& f : *files) {
             const std::string stem = StemOf(f);
             auto parts = SplitBy(stem, '_');
-            // The subject comes from the folder: the original SisFall has SA15/D17_SE15_R01.txt (sic).
-            if (parts.size() != 3 || parts[1].size() != 4 || parts[2].size() < 2 || parts[2][0] != 'R')
-                return FileError(f, 0, "file name is not <CODE>_<SUBJECT>_R<NN>.csv.gz");
+            if (parts.size() != 3 || parts[2].size() < 2 || parts[2][0] != layout.trial_letter ||
+                (layout.name_matches_folder ? parts[1] != subject : parts[1].size() != 4))
+                return FileError(f, 0, "file name is not " + pattern + " in its subject's folder");
             TrialInfo info;
-            info.dataset = DatasetId::kSisFall;
-            info.subject = dir.filename().string();
-            info.placement = Placement::kWaist;
+            info.dataset = layout.dataset;
+            info.subject = subject;
+            info.placement = layout.placement;
             info.activity_code = std::string(parts[0]);
             info.trial_number = ParseInt(parts[2].substr(1), -1);
             info.path = f;
@@ -179,6 +196,60 @@ Result<std::vector<TrialInfo>> ListSisFall(const fs::path& root) {
         }
     }
     return out;
+}
+
+// WEDA-FALL: the subject folders plus trials.csv, whose fall_start_s/fall_end_s annotate every fall. The
+// native-rate columns are deliberately not read: the rate differed by class in the source (docs/posture-data.md).
+Result<std::vector<TrialInfo>> ListWedaFall(const fs::path& root) {
+    auto listed = ListSubjectFolders(root, {DatasetId::kWedaFall, Placement::kWrist, 'R', true});
+    if (!listed.ok()) return listed;
+    const fs::path table = root / "trials.csv";
+    auto text = internal::ReadGzipText(table);  // zlib reads an uncompressed file as it is
+    if (!text.ok()) return text.status();
+    constexpr std::string_view kHeader =
+        "file,subject,code,is_fall,acc_native_hz,gyr_native_hz,max_gap_s,acc_clipped,fall_start_s,fall_end_s";
+    struct Row {
+        size_t line;
+        bool is_fall;
+        std::optional<TimeInterval> fall;
+    };
+    std::map<std::string, Row> rows;  // by file, relative to root
+    Status bad;
+    internal::ForEachLine(*text, [&](size_t line, std::string_view l) {
+        if (line == 1) {
+            if (l != kHeader) bad = FileError(table, line, "header is not '" + std::string(kHeader) + "'");
+            return bad.ok();
+        }
+        if (l.empty()) return true;
+        const auto f = SplitBy(l, ',');
+        if (f.size() != 10 || (f[3] != "0" && f[3] != "1")) {
+            bad = FileError(table, line, "expected 10 fields with is_fall 0 or 1");
+            return false;
+        }
+        Row row{line, f[3] == "1", std::nullopt};
+        if (row.is_fall) {
+            std::array<double, 1> begin{}, end{};
+            size_t got = 0;
+            if (!internal::ParseFields(f[8], ',', begin, &got) || !internal::ParseFields(f[9], ',', end, &got) ||
+                begin[0] < 0 || end[0] < begin[0]) {
+                bad = FileError(table, line, "a fall needs 0 <= fall_start_s <= fall_end_s");
+                return false;
+            }
+            row.fall = TimeInterval{begin[0], end[0]};
+        }
+        rows[std::string(f[0])] = row;
+        return true;
+    });
+    if (!bad.ok()) return bad;
+    for (TrialInfo& info : listed.value()) {
+        const std::string key = info.subject + "/" + info.path.filename().string();
+        auto it = rows.find(key);
+        if (it == rows.end()) return FileError(table, 0, "has no row for " + key);
+        if (it->second.is_fall != info.is_fall_trial)
+            return FileError(table, it->second.line, "is_fall does not match the activity of " + key);
+        info.annotated_fall = it->second.fall;
+    }
+    return listed;
 }
 
 // UMAFall: UMAFall_Subject_<NN>_<ADL|Fall>_<Activity[_Detail]>_<trial>_<date>_<time>.csv.gz
@@ -278,7 +349,7 @@ Result<std::vector<TrialInfo>> ListHifd(const fs::path& root) {
     return out;
 }
 
-// SisFall and HIFD: a header line, then one row per sample, t_s first.
+// SisFall, HIFD, WEDA-FALL, FallAllD: a header line, then one row per sample, t_s first.
 Result<Trial> LoadPlainCsv(const TrialInfo& info, std::string_view header, size_t columns) {
     auto text = internal::ReadGzipText(info.path);
     if (!text.ok()) return text.status();
@@ -313,6 +384,22 @@ Result<Trial> LoadPlainCsv(const TrialInfo& info, std::string_view header, size_
     if (trial.samples.empty()) return FileError(info.path, 1, "no samples");
     const double t0 = trial.samples.front().t_s;
     for (Sample& s : trial.samples) s.t_s -= t0;
+    return trial;
+}
+
+// FallAllD: the converter's polyphase 238 → 50 Hz filter rings at both ends of every file (the first sample's
+// |a| is ~0.6 g even at rest, decaying to noise within ~10 samples), so the first and last 0.2 s are dropped.
+Result<Trial> LoadFallAllD(const TrialInfo& info) {
+    constexpr double kFilterEdgeS = 0.2;
+    auto trial = LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps", 7);
+    if (!trial.ok()) return trial;
+    std::vector<Sample>& samples = trial->samples;
+    const double last = samples.back().t_s;
+    std::erase_if(samples,
+                  [&](const Sample& s) { return s.t_s < kFilterEdgeS - 1e-9 || s.t_s > last - kFilterEdgeS + 1e-9; });
+    if (samples.empty()) return FileError(info.path, 0, "shorter than its filter edges (0.4 s)");
+    const double t0 = samples.front().t_s;
+    for (Sample& s : samples) s.t_s -= t0;
     return trial;
 }
 
@@ -386,13 +473,19 @@ Result<std::vector<TrialInfo>> ListTrials(const fs::path& data_root, DatasetId d
     Result<std::vector<TrialInfo>> out = Status::Error(ErrorCode::kInternal, "unknown data set");
     switch (dataset) {
         case DatasetId::kSisFall:
-            out = ListSisFall(root);
+            out = ListSubjectFolders(root, {DatasetId::kSisFall, Placement::kWaist, 'R', false});
             break;
         case DatasetId::kUmaFall:
             out = ListUmaFall(root);
             break;
         case DatasetId::kHifd:
             out = ListHifd(root);
+            break;
+        case DatasetId::kWedaFall:
+            out = ListWedaFall(root);
+            break;
+        case DatasetId::kFallAllD:
+            out = ListSubjectFolders(root, {DatasetId::kFallAllD, Placement::kWrist, 'T', true});
             break;
     }
     if (!out.ok()) return out;
@@ -411,6 +504,10 @@ Result<Trial> LoadTrial(const TrialInfo& info) {
             return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,droll_dps,dpitch_dps,dyaw_dps,ppg_raw", 8);
         case DatasetId::kUmaFall:
             return LoadUmaFall(info);
+        case DatasetId::kWedaFall:
+            return LoadPlainCsv(info, "t_s,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps", 7);
+        case DatasetId::kFallAllD:
+            return LoadFallAllD(info);
     }
     return Status::Error(ErrorCode::kInternal, "unknown data set");
 }

@@ -1,7 +1,9 @@
 #include "vg/imu/split.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <string>
 
 namespace vg::imu {
 namespace {
@@ -13,10 +15,15 @@ uint64_t SplitMix64(uint64_t& state) {
     return z ^ (z >> 31);
 }
 
-std::string GroupOf(const std::string& subject) {
+std::string GroupOf(DatasetId dataset, const std::string& subject) {
     std::string g;
-    for (char c : subject)
-        if (c < '0' || c > '9') g += c;
+    std::string digits;
+    for (char c : subject) (c < '0' || c > '9' ? g : digits) += c;
+    // WEDA-FALL numbers its elderly subjects from U21 (U01–U20 are young adults): elderly people did only ADLs,
+    // so each split needs both groups for its falls and its elderly gait alike.
+    int number = 0;
+    const bool numbered = std::from_chars(digits.data(), digits.data() + digits.size(), number).ec == std::errc();
+    if (dataset == DatasetId::kWedaFall && numbered && number >= 21) g += "-elderly";
     return g;
 }
 
@@ -36,7 +43,7 @@ std::string_view SplitName(Split split) {
 
 std::map<std::string, Split> AssignSplits(DatasetId dataset, const std::vector<std::string>& subjects, uint64_t seed) {
     std::map<std::string, std::vector<std::string>> groups;
-    for (const std::string& s : subjects) groups[GroupOf(s)].push_back(s);
+    for (const std::string& s : subjects) groups[GroupOf(dataset, s)].push_back(s);
     std::map<std::string, Split> out;
     uint64_t state = seed * 31 + static_cast<uint64_t>(dataset) + 1;
     for (auto& [group, members] : groups) {

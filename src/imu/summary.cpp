@@ -34,7 +34,7 @@ std::string DataSummary::ToText() const {
 
 Result<DataSummary> Summarize(const std::filesystem::path& data_root, const SummaryOptions& options) {
     DataSummary summary;
-    for (DatasetId dataset : kAllDatasets) {
+    for (DatasetId dataset : options.datasets) {
         auto trials = ListTrials(data_root, dataset);
         if (!trials.ok()) return trials.status();
         std::set<std::string> subject_set;

@@ -46,19 +46,31 @@ enum class Scenario : uint8_t {
     kLying,          // lying throughout (turning over included)
     kOtherActivity,  // none of the eight: every sample Other
     kFall,           // pre-fall `before` phase, the impact, post-fall lying
+    kTransition,     // one change of posture (sit down, stand up, lie down…), see ActivitySpec
 };
 
-// Who the subject was before a fall (Scenario::kFall), or what moving means (kLocomotion).
+// Who the subject was before a fall (Scenario::kFall), or what moving means (kLocomotion), or the postures
+// around a change (kTransition). Fields a scenario does not name are unused.
 struct ActivitySpec {
     DatasetId dataset = DatasetId::kSisFall;
     std::string_view code;  // as in TrialInfo::activity_code
     std::string_view name;  // the data set's description
     Scenario scenario = Scenario::kOtherActivity;
-    Label moving = Label::kIgnore;  // kLocomotion: the class of moving samples; kFall: of moving pre-fall samples
-    Label still = Label::kIgnore;   // kFall: the class of still pre-fall samples (Standing or Sitting)
+    // kLocomotion and kTransition: the class of moving samples; kFall: of moving pre-fall samples.
+    Label moving = Label::kIgnore;
+    // kFall: the class of still pre-fall samples (Standing or Sitting); kTransition: of the still run before
+    // the first moving run.
+    Label still = Label::kIgnore;
+    // kTransition (one change of posture): moving samples → `moving`, the still run before the first moving run
+    // → `still`, the longest still run between the first and the last moving run → `inner_still`, the still run
+    // after the last moving run → `after_still`, everything else Ignore; nothing is named without a moving run.
+    Label inner_still = Label::kIgnore;
+    // kFall: the class of still post-fall samples — Lying, or Ignore where the subject gets up again ("with
+    // recovery") or ends sitting (sliding down a wall); kTransition: of the still run after the last moving run.
+    Label after_still = Label::kLying;
 };
 
-// Every activity code of the three data sets.
+// Every activity code of the five data sets.
 std::span<const ActivitySpec> Activities();
 const ActivitySpec* FindActivity(DatasetId dataset, std::string_view code);
 
@@ -71,11 +83,14 @@ struct LabelParams {
     double impact_margin_s = 0.25;  // a Fall window holds the impact at least this far from its edges
     double lying_tilt_deg = 50.0;   // waist with gravity: tilt of the vertical axis above this = lying
     double min_majority = 0.8;      // a non-fall window takes the label of ≥ 80 % of its samples
+    // With TrialInfo::annotated_fall, the impact is the |a| peak within the annotation widened by this on
+    // both sides (WEDA-FALL: a knock before the fall can be the trial's largest |a|).
+    double impact_search_margin_s = 0.5;
 };
 
 struct SampleLabels {
     std::vector<Label> labels;     // one per series sample
-    std::optional<size_t> impact;  // fall trials: index of the |a| peak
+    std::optional<size_t> impact;  // fall trials: index of the |a| peak (within the annotation where there is one)
 };
 
 // Labels every sample of a trial's resampled series. kValidationFailed when the activity code is

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "vg/common/status.hpp"
 #include "vg/imu/labels.hpp"
@@ -43,10 +44,12 @@ struct SummaryOptions {
     uint64_t split_seed = kDefaultSplitSeed;
     // Which trials to include (all when empty); tests summarise a slice.
     std::function<bool(const TrialInfo&)> include;
+    // Which data sets to list; each must be present under data_root.
+    std::vector<DatasetId> datasets{kAllDatasets.begin(), kAllDatasets.end()};
 };
 
-// Lists, loads, resamples, labels and windows every included trial of the three data sets. The first
-// trial that fails to load or label stops it with that Status.
+// Lists, loads, resamples, labels and windows every included trial of the chosen data sets. The first
+// data set that cannot be listed, or trial that fails to load or label, stops it with that Status.
 Result<DataSummary> Summarize(const std::filesystem::path& data_root, const SummaryOptions& options = {});
 
 }  // namespace vg::imu
