@@ -31,8 +31,8 @@
 #include "vg/notify/emergency.hpp"
 #include "vg/notify/sms.hpp"
 #include "vg/notify/webhook.hpp"
+#include "vg/posture/native/native_classifier.hpp"
 #include "vg/posture/posture_service.hpp"
-#include "vg/posture/torch/torch_classifier.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
 
@@ -305,9 +305,7 @@ int RunServe(const ServeConfig& config) {
         if (!fs::is_regular_file(fs::path(dir) / "posture.manifest.json")) {
             spdlog::info("no posture model in {} (posture.manifest.json); posture and fall detection are off", dir);
         } else {
-            posture::TorchClassifierOptions torch_options;
-            torch_options.intra_op_threads = 1;  // one per posture worker: workers x 1 ~ cores
-            auto loaded = posture::LoadTorchClassifier(dir, torch_options);
+            auto loaded = posture::native::LoadNativeClassifier(dir);  // one thread per call, per posture worker
             if (!loaded.ok()) {
                 spdlog::critical("cannot load the posture model from {}: {}", dir, loaded.status().ToString());
                 store->Close();
@@ -352,6 +350,16 @@ int RunServe(const ServeConfig& config) {
         posture_options.queue_capacity = config.posture_queue;
         posture_service =
             std::make_unique<posture::PostureService>(*posture_model, *store, clock, &posture_relay, posture_options);
+        // Falls that were suspected when the previous process died are decided as usual from here on.
+        if (Status s = posture_service->RestoreFallSuspicions(); !s.ok()) {
+            spdlog::critical("cannot restore the suspected falls: {}", s.ToString());
+            posture_service->Stop();
+            bus.Stop();
+            escalation.Stop();
+            delivery.Stop();
+            store->Close();
+            return 1;
+        }
     }
 
     api::ApiOptions api_options;

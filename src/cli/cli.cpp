@@ -1,7 +1,12 @@
 #include "vg/cli/cli.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "model_commands.hpp"
@@ -15,6 +20,8 @@
 
 namespace vg::cli {
 namespace {
+
+constexpr const char* kPostureProgram = "vitalguard-posture";
 
 constexpr const char* kPrecedence =
     "\nEvery option can also be set by the environment variable shown (Env:) or in a config file given with\n"
@@ -442,6 +449,32 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     return std::chrono::milliseconds(value * ms_per_unit);
 }
 
+namespace {
+
+// Replaces this process by `vitalguard-posture` (beside this program) with the same arguments; returns
+// only when that fails.
+int ExecPostureProgram(int argc, const char* const* argv) {
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::filesystem::path program = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / kPostureProgram;
+    if (!std::filesystem::is_regular_file(program)) {
+        std::cerr << "vitalguard: the posture commands need " << program.string()
+                  << " (the program with libtorch; build it with `cmake --build build --target " << kPostureProgram
+                  << "`)\n";
+        return 127;
+    }
+    std::vector<std::string> owned(argv, argv + argc);
+    owned[0] = program.string();
+    std::vector<char*> args;
+    for (auto& a : owned) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(program.c_str(), args.data());
+    std::cerr << "vitalguard: cannot run " << program.string() << ": " << std::strerror(errno) << "\n";
+    return 127;
+}
+
+}  // namespace
+
 Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args) {
     CLI::App serve("Run the VitalGuard server", "vitalguard serve");
     RawServeOptions raw;
@@ -460,7 +493,7 @@ Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args) {
     return Finish(raw);
 }
 
-int RunCli(int argc, const char* const* argv) {
+int RunCli(int argc, const char* const* argv, PostureCommands* posture) {
     CLI::App app(
         "VitalGuard: real-time emergency detection on smartwatch data.\n"
         "Watches wearers' vital signs and motion, tells them what to do, alerts their guardians\n"
@@ -492,12 +525,17 @@ int RunCli(int argc, const char* const* argv) {
     }
     if (app.got_subcommand("simulate")) return sim::RunSimulateCommand(simulate_args, std::cout, std::cerr);
     if (app.got_subcommand("dataset")) return RunDatasetCommand(model_args);
+    const bool posture_command =
+        (app.got_subcommand("train") || app.got_subcommand("eval") || app.got_subcommand("convert")) &&
+        model_args.kind == "posture";
+    if (posture_command && posture == nullptr) return ExecPostureProgram(argc, argv);
     if (app.got_subcommand("train")) {
         std::string line = "vitalguard";
         for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
-        return RunTrainCommand(model_args, line);
+        return posture_command ? posture->Train(model_args, line) : RunTrainCommand(model_args, line);
     }
-    if (app.got_subcommand("eval")) return RunEvalCommand(model_args);
+    if (app.got_subcommand("eval")) return posture_command ? posture->Eval(model_args) : RunEvalCommand(model_args);
+    if (app.got_subcommand("convert")) return posture->Convert(model_args);
     auto command = ParseServeCommand(args);
     if (!command.ok()) {
         if (command.status().code() == ErrorCode::kBadRequest) {

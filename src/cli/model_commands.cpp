@@ -88,12 +88,28 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
                 ->capture_default_str();
             cmd->add_option("--split", a.split,
                             "Rows to evaluate: test (the held-out wearers/subjects), validation (posture) or all "
-                            "(status/cause)")
+                            "(status/cause: every row; posture: every subject of the folder that the model was "
+                            "not trained or tuned on, e.g. a new data set)")
                 ->check(CLI::IsMember({"test", "all", "validation"}))
                 ->capture_default_str();
             cmd->add_option("--report", a.report, "Write the metrics as JSON here, and a picture beside it (.html)");
+            cmd->add_option(
+                   "--engine", a.engine,
+                   "posture: native (the server's engine, posture.safetensors) or torch (libtorch, posture.pt)")
+                ->check(CLI::IsMember({"native", "torch"}))
+                ->capture_default_str();
+            cmd->add_flag("--skip-unreadable", a.skip_unreadable,
+                          "posture: leave out trial files that cannot be read (each is named, and counted in the "
+                          "report) instead of stopping at the first");
         }
     }
+    CLI::App* convert = app.add_subcommand(
+        "convert",
+        "Write the server's posture weights (posture.safetensors) from a trained posture.pt and record them "
+        "in its manifest (models trained before training wrote both)");
+    convert->add_option("kind", a.kind, "posture")->required()->check(CLI::IsMember({"posture"}));
+    convert->add_option("--model", a.model_dir, "Directory with posture.pt and posture.manifest.json")
+        ->capture_default_str();
 }
 
 int RunDatasetCommand(const ModelCommandArgs& a) {
@@ -138,7 +154,6 @@ int RunDatasetCommand(const ModelCommandArgs& a) {
 }
 
 int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) {
-    if (a.kind == "posture") return RunPostureTrainCommand(a, command_line);
     auto data = models::ReadDatasetFile(a.data);
     if (!data.ok()) return Fail(data.status(), 2);
     const models::ModelKind kind = a.kind == "cause" ? models::ModelKind::kCause : models::ModelKind::kStatus;
@@ -182,7 +197,6 @@ int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) 
 }
 
 int RunEvalCommand(const ModelCommandArgs& a) {
-    if (a.kind == "posture") return RunPostureEvalCommand(a);
     if (a.split == "validation")
         return Fail(Status::Error(ErrorCode::kValidationFailed, "--split validation is for posture"), 2);
     auto data = models::ReadDatasetFile(a.data);

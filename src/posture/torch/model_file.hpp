@@ -29,6 +29,9 @@ class TorchClassifier final : public PostureClassifier {
 };
 
 Status SaveWeights(net::PostureNet& net, const std::filesystem::path& file);
+// Writes the network's parameters and batch-norm statistics (float tensors, libtorch's names) as the
+// serving engine's safetensors file (vg/posture/native); `version` goes into its metadata.
+Status ExportServingWeights(net::PostureNet& net, const std::filesystem::path& file, const std::string& version);
 Result<net::PostureNet> LoadWeights(const net::NetworkConfig& config, const std::filesystem::path& file);
 
 boost::json::object ConfigToJson(const net::NetworkConfig& config);

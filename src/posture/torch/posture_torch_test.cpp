@@ -13,6 +13,8 @@
 
 #include "model_file.hpp"
 #include "network.hpp"
+#include "vg/posture/native/native_classifier.hpp"
+#include "vg/posture/native/safetensors.hpp"
 #include "vg/posture/torch/torch_classifier.hpp"
 #include "vg/posture/torch/training.hpp"
 
@@ -337,6 +339,93 @@ TEST(PostureTraining, ATinyRunWritesALoadableModelWithItsManifest) {
     }
     EXPECT_EQ(manifest["split"].as_object()["by"].as_string(), "subject");
     EXPECT_TRUE(manifest["metrics"].as_object().contains("test"));
+    // The server's weights are written beside posture.pt and load into the native engine.
+    EXPECT_EQ(manifest["serving_weights"].as_string(), native::kServingWeightsFile);
+    auto served = native::LoadNativeClassifier(dir.path());
+    ASSERT_TRUE(served.ok()) << served.status().ToString();
+    EXPECT_EQ((*served)->info().version, result->version);
+}
+
+// The largest difference between two classifiers' probabilities over `windows`.
+float MaxProbabilityDifference(const PostureClassifier& a, const PostureClassifier& b,
+                               std::span<const ModelWindow> windows) {
+    auto pa = a.Classify(windows);
+    auto pb = b.Classify(windows);
+    EXPECT_TRUE(pa.ok() && pb.ok());
+    if (!pa.ok() || !pb.ok()) return 1.0F;
+    float worst = 0;
+    for (size_t i = 0; i < windows.size(); ++i) {
+        for (size_t c = 0; c < kNumModelClasses; ++c) {
+            worst = std::max(worst, std::abs((*pa)[i].probabilities[c] - (*pb)[i].probabilities[c]));
+        }
+    }
+    return worst;
+}
+
+native::NetworkShape ShapeOf(const net::NetworkConfig& c) {
+    return {c.width, c.transformer_dim, c.heads, c.layers, c.mlp_ratio};
+}
+
+TEST(NativeEngine, EqualsLibtorchOnExportedNetworksOfTwoShapes) {
+    for (const net::NetworkConfig& config : {SmallConfig(), net::NetworkConfig{}}) {
+        TempDir dir;
+        auto model = TrainedLookingNet(config);
+        ASSERT_TRUE(SaveWeights(model, dir.path() / kWeightsFile).ok());
+        ASSERT_TRUE(ExportServingWeights(model, dir.path() / native::kServingWeightsFile, "test-model").ok());
+        WriteManifest(dir.path(), ConfigToJson(config));
+        auto torch_classifier = LoadTorchClassifier(dir.path());
+        ASSERT_TRUE(torch_classifier.ok()) << torch_classifier.status().ToString();
+        auto weights = native::ReadSafetensors(dir.path() / native::kServingWeightsFile);
+        ASSERT_TRUE(weights.ok()) << weights.status().ToString();
+        EXPECT_EQ(weights->metadata["version"], "test-model");
+        EXPECT_FALSE(weights->tensors.contains("stem.bn.num_batches_tracked"));  // a training counter, not a weight
+        auto native_classifier = native::MakeNativeClassifier(ShapeOf(config), *weights, {"test-model", 0.6F});
+        ASSERT_TRUE(native_classifier.ok()) << native_classifier.status().ToString();
+        const auto windows = RandomWindows(70, 21);  // several of the engine's chunks, the last one partial
+        EXPECT_LT(MaxProbabilityDifference(**torch_classifier, **native_classifier, windows), 1e-4F)
+            << config.Describe();
+    }
+}
+
+TEST(NativeEngine, RefusesWeightsOfAnotherShapeNamingTheTensor) {
+    auto model = TrainedLookingNet(SmallConfig());
+    TempDir dir;
+    ASSERT_TRUE(ExportServingWeights(model, dir.path() / native::kServingWeightsFile, "v").ok());
+    auto weights = native::ReadSafetensors(dir.path() / native::kServingWeightsFile);
+    ASSERT_TRUE(weights.ok());
+    native::NetworkShape wider = ShapeOf(SmallConfig());
+    wider.width = 16;
+    auto refused = native::MakeNativeClassifier(wider, *weights, {"v", 0.5F});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), ErrorCode::kValidationFailed);
+    EXPECT_NE(refused.status().message().find("shape"), std::string::npos) << refused.status().message();
+}
+
+// The shipped model: the server's engine and libtorch agree on real windows of every data set and placement.
+TEST(ShippedPostureModel, NativeEngineEqualsLibtorchOnRealWindows) {
+    const fs::path models = VG_MODELS_DIR;
+    if (!fs::exists(models / native::kServingWeightsFile)) GTEST_SKIP() << "no shipped posture model in " << models;
+    if (!fs::is_directory(VG_DATA_DIR)) GTEST_SKIP() << "no IMU data in " << VG_DATA_DIR;
+    auto torch_classifier = LoadTorchClassifier(models);
+    auto native_classifier = native::LoadNativeClassifier(models);
+    ASSERT_TRUE(torch_classifier.ok()) << torch_classifier.status().ToString();
+    ASSERT_TRUE(native_classifier.ok()) << native_classifier.status().ToString();
+    EXPECT_EQ((*native_classifier)->info().version, (*torch_classifier)->info().version);
+    EXPECT_EQ((*native_classifier)->info().fall_threshold, (*torch_classifier)->info().fall_threshold);
+    DataOptions slice;  // SisFall waist, UMAFall wrist and waist, HIFD wrist without gravity
+    slice.include = [](const imu::TrialInfo& t) {
+        if (t.dataset == imu::DatasetId::kSisFall) {
+            return t.trial_number == 1 && (t.activity_code == "F01" || t.activity_code == "D07");
+        }
+        if (t.dataset == imu::DatasetId::kUmaFall) return t.subject == "Subject_02" || t.subject == "Subject_09";
+        return t.dataset == imu::DatasetId::kHifd && t.subject == "subject_01";
+    };
+    auto data = LoadPostureData(VG_DATA_DIR, slice);
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    std::vector<ModelWindow> windows = data->test.windows;
+    windows.insert(windows.end(), data->validation.windows.begin(), data->validation.windows.end());
+    ASSERT_GT(windows.size(), 200u);
+    EXPECT_LT(MaxProbabilityDifference(**torch_classifier, **native_classifier, windows), 1e-4F);
 }
 
 // The shipped model on a held-out subject's real trials: a fall is seen, walking is walking.

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "model_file.hpp"
+#include "vg/posture/native/native_classifier.hpp"
+#include "vg/posture/native/safetensors.hpp"
 #include "vg/posture/torch/training.hpp"
 
 namespace vg::posture {
@@ -47,6 +49,22 @@ Status SaveWeights(net::PostureNet& net, const fs::path& file) {
         return Status::Error(ErrorCode::kInternal, "cannot write " + file.string() + ": " + e.what());
     }
     return Status::Ok();
+}
+
+Status ExportServingWeights(net::PostureNet& net, const fs::path& file, const std::string& version) {
+    native::TensorFile contents;
+    auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+        if (tensor.scalar_type() != torch::kFloat32) return;  // num_batches_tracked: a training counter
+        const torch::Tensor t = tensor.detach().contiguous().cpu();
+        native::Tensor out;
+        out.shape = t.sizes().vec();
+        out.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+        contents.tensors.emplace(name, std::move(out));
+    };
+    for (const auto& item : net->named_parameters()) add(item.key(), item.value());
+    for (const auto& item : net->named_buffers()) add(item.key(), item.value());
+    contents.metadata = {{"format", "vitalguard-posture"}, {"network", net->config.Describe()}, {"version", version}};
+    return native::WriteSafetensors(file, contents);
 }
 
 Result<net::PostureNet> LoadWeights(const net::NetworkConfig& config, const fs::path& file) {
@@ -115,8 +133,16 @@ Result<net::NetworkConfig> ConfigFromJson(const json::object& n) {
     return c;
 }
 
-Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& models_dir,
-                                                               const TorchClassifierOptions& options) {
+namespace {
+
+struct Manifest {
+    json::object json;
+    net::NetworkConfig config;
+    ClassifierInfo info;
+    fs::path weights;
+};
+
+Result<Manifest> ReadManifest(const fs::path& models_dir) {
     const fs::path manifest_path = models_dir / kManifestFile;
     std::ifstream in(manifest_path);
     if (!in) return Status::Error(ErrorCode::kNotFound, manifest_path.string() + " does not exist");
@@ -127,7 +153,9 @@ Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& m
     if (ec || !manifest.is_object()) {
         return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": not a JSON object");
     }
-    const json::object& m = manifest.as_object();
+    Manifest out;
+    out.json = std::move(manifest.as_object());
+    const json::object& m = out.json;
     const json::value* network = m.if_contains("network");
     if (network == nullptr || !network->is_object()) {
         return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": no \"network\" object",
@@ -138,9 +166,9 @@ Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& m
         return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": " + config.status().message(),
                              config.status().fields());
     }
-    ClassifierInfo info;
+    out.config = *config;
     if (const json::value* v = m.if_contains("version"); v != nullptr && v->is_string()) {
-        info.version = std::string(v->as_string());
+        out.info.version = std::string(v->as_string());
     } else {
         return Status::Error(ErrorCode::kValidationFailed, manifest_path.string() + ": no \"version\"",
                              {{"version", "is required"}});
@@ -152,14 +180,48 @@ Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& m
                              manifest_path.string() + ": fall_threshold must be in (0, 1)",
                              {{"fall_threshold", "must be a number between 0 and 1"}});
     }
-    info.fall_threshold = static_cast<float>(threshold->to_number<double>());
+    out.info.fall_threshold = static_cast<float>(threshold->to_number<double>());
     std::string weights = kWeightsFile;
     if (const json::value* v = m.if_contains("weights"); v != nullptr && v->is_string()) weights = v->as_string();
-    auto net = LoadWeights(*config, models_dir / weights);
+    out.weights = models_dir / weights;
+    return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const fs::path& models_dir,
+                                                               const TorchClassifierOptions& options) {
+    auto manifest = ReadManifest(models_dir);
+    if (!manifest.ok()) return manifest.status();
+    auto net = LoadWeights(manifest->config, manifest->weights);
     if (!net.ok()) return net.status();
     torch::set_num_threads(std::max(1, options.intra_op_threads));
     SetBlasThreads(1);
-    return std::unique_ptr<PostureClassifier>(std::make_unique<TorchClassifier>(std::move(net).value(), info));
+    return std::unique_ptr<PostureClassifier>(
+        std::make_unique<TorchClassifier>(std::move(net).value(), manifest->info));
+}
+
+Result<std::filesystem::path> ConvertToServingWeights(const fs::path& models_dir) {
+    auto manifest = ReadManifest(models_dir);
+    if (!manifest.ok()) return manifest.status();
+    auto loaded = LoadWeights(manifest->config, manifest->weights);
+    if (!loaded.ok()) return loaded.status();
+    net::PostureNet net = std::move(loaded).value();
+    const fs::path out = models_dir / native::kServingWeightsFile;
+    VG_RETURN_IF_ERROR(ExportServingWeights(net, out, manifest->info.version));
+    manifest->json["serving_weights"] = native::kServingWeightsFile;
+    const fs::path manifest_path = models_dir / kManifestFile;
+    const fs::path temporary = manifest_path.string() + ".tmp";
+    {
+        std::ofstream file(temporary, std::ios::trunc);
+        file << json::serialize(manifest->json) << "\n";
+        if (!file) return Status::Error(ErrorCode::kInternal, "cannot write " + temporary.string());
+    }
+    std::error_code ec;
+    fs::rename(temporary, manifest_path, ec);
+    if (ec)
+        return Status::Error(ErrorCode::kInternal, "cannot replace " + manifest_path.string() + ": " + ec.message());
+    return out;
 }
 
 }  // namespace vg::posture

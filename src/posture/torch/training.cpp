@@ -17,6 +17,7 @@
 #include "model_file.hpp"
 #include "network.hpp"
 #include "vg/imu/series.hpp"
+#include "vg/posture/native/native_classifier.hpp"
 
 extern "C" void bli_thread_set_num_threads(int64_t n_threads);  // BLIS (libblis4-openmp)
 
@@ -269,7 +270,36 @@ json::object EvaluationJson(const Evaluation& ev) {
     for (const GroupMetrics& g : ev.groups) groups[g.name] = GroupJson(g);
     json::array names;
     for (size_t c = 0; c < kNumModelClasses; ++c) names.push_back(json::string(ClassName(c)));
-    return {{"split", ev.split}, {"fall_threshold", Round(ev.fall_threshold)}, {"classes", names}, {"groups", groups}};
+    json::object o{
+        {"split", ev.split}, {"fall_threshold", Round(ev.fall_threshold)}, {"classes", names}, {"groups", groups}};
+    // Training's manifest records its splits itself; an evaluation says which subjects it used.
+    auto subjects_json = [](const std::map<std::string, std::set<std::string>>& by_dataset) {
+        json::object out;
+        for (const auto& [dataset, ids] : by_dataset) {
+            json::array a;
+            for (const auto& id : ids) a.push_back(json::string(id));
+            out[dataset] = std::move(a);
+        }
+        return out;
+    };
+    if (!ev.subjects.empty()) o["subjects"] = subjects_json(ev.subjects);
+    if (!ev.excluded.empty()) o["excluded_subjects"] = subjects_json(ev.excluded);
+    if (!ev.unreadable.empty()) {
+        json::array a;
+        for (const auto& u : ev.unreadable) a.push_back(json::string(u));
+        o["unreadable_files"] = std::move(a);
+    }
+    return o;
+}
+
+std::string SubjectsText(const std::map<std::string, std::set<std::string>>& by_dataset) {
+    std::string out;
+    for (const auto& [dataset, ids] : by_dataset) {
+        out += "  " + dataset + " (" + std::to_string(ids.size()) + "):";
+        for (const auto& id : ids) out += " " + id;
+        out += "\n";
+    }
+    return out;
 }
 
 }  // namespace
@@ -277,14 +307,27 @@ json::object EvaluationJson(const Evaluation& ev) {
 Result<PostureData> LoadPostureData(const fs::path& data_root, const DataOptions& options) {
     PostureData data;
     std::vector<imu::TrialInfo> infos;
+    size_t datasets_found = 0;
     for (imu::DatasetId dataset : imu::kAllDatasets) {
         auto trials = imu::ListTrials(data_root, dataset);
+        if (!trials.ok() && options.all_as_test && trials.status().code() == ErrorCode::kNotFound) continue;
         if (!trials.ok()) return trials.status();
+        ++datasets_found;
         std::set<std::string> subjects;
         for (const imu::TrialInfo& t : *trials) subjects.insert(t.subject);
-        const auto splits = imu::AssignSplits(dataset, {subjects.begin(), subjects.end()}, options.split_seed);
+        auto splits = imu::AssignSplits(dataset, {subjects.begin(), subjects.end()}, options.split_seed);
+        const std::string dataset_name(imu::DatasetName(dataset));
+        if (options.all_as_test) {
+            for (auto& [subject, split] : splits) split = imu::Split::kTest;
+        }
+        const auto excluded = options.exclude_subjects.find(dataset_name);
         for (const imu::TrialInfo& info : *trials) {
             if (options.include && !options.include(info)) continue;
+            if (options.all_as_test && excluded != options.exclude_subjects.end() &&
+                excluded->second.contains(info.subject)) {
+                data.excluded[dataset_name].insert(info.subject);
+                continue;
+            }
             const imu::ActivitySpec* spec = imu::FindActivity(info.dataset, info.activity_code);
             TrialMeta meta{info.dataset,
                            info.placement,
@@ -296,6 +339,9 @@ Result<PostureData> LoadPostureData(const fs::path& data_root, const DataOptions
             data.trials.push_back(std::move(meta));
             infos.push_back(info);
         }
+    }
+    if (datasets_found == 0) {
+        return Status::Error(ErrorCode::kNotFound, data_root.string() + " holds none of the IMU data set folders");
     }
     // Two loaders: gzip inflation and parsing dominate, and trials are independent.
     std::vector<Result<LoadedTrial>> loaded(infos.size(), Status::Error(ErrorCode::kInternal, "not loaded"));
@@ -310,8 +356,15 @@ Result<PostureData> LoadPostureData(const fs::path& data_root, const DataOptions
     auto helper = std::async(std::launch::async, work);
     work();
     helper.get();
+    std::vector<bool> usable(infos.size(), true);
     for (size_t i = 0; i < infos.size(); ++i) {
-        if (!loaded[i].ok()) return loaded[i].status();
+        if (loaded[i].ok()) continue;
+        if (!options.skip_unreadable) return loaded[i].status();
+        data.unreadable.push_back(loaded[i].status().message());
+        usable[i] = false;
+    }
+    for (size_t i = 0; i < infos.size(); ++i) {
+        if (!usable[i]) continue;
         WindowSet& set = data.trials[i].split == imu::Split::kTrain        ? data.train
                          : data.trials[i].split == imu::Split::kValidation ? data.validation
                                                                            : data.test;
@@ -331,7 +384,14 @@ Result<Evaluation> Evaluate(const PostureClassifier& classifier, const PostureDa
     const WindowSet& set = data.Get(split);
     auto predictions = classifier.Classify(set.windows);
     if (!predictions.ok()) return predictions.status();
-    return EvaluatePredictions(data, split, *predictions, classifier.info().fall_threshold);
+    Evaluation evaluation = EvaluatePredictions(data, split, *predictions, classifier.info().fall_threshold);
+    for (uint32_t trial : std::set<uint32_t>(set.trials.begin(), set.trials.end())) {
+        const TrialMeta& t = data.trials[trial];
+        evaluation.subjects[std::string(imu::DatasetName(t.dataset))].insert(t.subject);
+    }
+    evaluation.excluded = data.excluded;
+    evaluation.unreadable = data.unreadable;
+    return evaluation;
 }
 
 std::string Evaluation::ToText() const {
@@ -354,6 +414,12 @@ std::string Evaluation::ToText() const {
         std::snprintf(buf, sizeof buf, "  %-18s %10.3f %8.3f %8.3f %8zu\n", ClassName(c).c_str(), m.precision, m.recall,
                       m.f1, m.support);
         out += buf;
+    }
+    if (!subjects.empty()) out += "\nsubjects evaluated:\n" + SubjectsText(subjects);
+    if (!excluded.empty()) out += "left out (the model was trained or tuned on them):\n" + SubjectsText(excluded);
+    if (!unreadable.empty()) {
+        out += "\nunreadable files left out (" + std::to_string(unreadable.size()) + "):\n";
+        for (const auto& u : unreadable) out += "  " + u + "\n";
     }
     return out;
 }
@@ -580,6 +646,7 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
     const fs::path weights = out_dir / kWeightsFile;
     VG_RETURN_IF_ERROR(SaveWeights(model, weights));
     result.weight_bytes = static_cast<size_t>(fs::file_size(weights, ec));
+    VG_RETURN_IF_ERROR(ExportServingWeights(model, out_dir / native::kServingWeightsFile, result.version));
 
     // What the data held, per split and class, and who is in which split.
     json::object windows, subjects;
@@ -616,6 +683,7 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
         {"kind", "posture"},
         {"created_at", IsoNow()},
         {"weights", kWeightsFile},
+        {"serving_weights", native::kServingWeightsFile},
         {"classes", class_names},
         {"api_classes", "0-7 as the seed's UserPosture; Other maps to the most probable of 0-6, never to Fall"},
         {"input",

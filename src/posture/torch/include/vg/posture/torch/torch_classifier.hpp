@@ -24,4 +24,9 @@ struct TorchClassifierOptions {
 Result<std::unique_ptr<PostureClassifier>> LoadTorchClassifier(const std::filesystem::path& models_dir,
                                                                const TorchClassifierOptions& options = {});
 
+// Writes the serving engine's weights (posture.safetensors, vg/posture/native) from the weights of
+// `<models_dir>/posture.manifest.json` and records them in the manifest ("serving_weights"). For models
+// trained before training wrote both. Returns the file written; errors as LoadTorchClassifier.
+Result<std::filesystem::path> ConvertToServingWeights(const std::filesystem::path& models_dir);
+
 }  // namespace vg::posture

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,8 @@ struct WindowSet {
 struct PostureData {
     std::vector<TrialMeta> trials;
     WindowSet train, validation, test;
+    std::vector<std::string> unreadable;                    // "<file>:<line>: <problem>" per skipped file
+    std::map<std::string, std::set<std::string>> excluded;  // all_as_test: subjects left out, per data set
     const WindowSet& Get(imu::Split split) const;
 };
 
@@ -57,6 +61,15 @@ struct DataOptions {
     uint64_t split_seed = imu::kDefaultSplitSeed;
     // Which trials to load (all when empty); tests load a slice.
     std::function<bool(const imu::TrialInfo&)> include;
+    // `eval posture --split all`: every subject's trials go to the test split (a folder the model never saw),
+    // except the subjects of `exclude_subjects` (data set folder name → ids: those the model was trained or
+    // tuned on, from its manifest), which are left out and listed in PostureData::excluded. Data set folders
+    // that are missing are skipped (at least one must be there).
+    bool all_as_test = false;
+    std::map<std::string, std::set<std::string>> exclude_subjects;
+    // Leave out trial files that cannot be read, listing them in PostureData::unreadable, instead of failing
+    // on the first (the default: a training set must be whole).
+    bool skip_unreadable = false;
     std::function<void(size_t done, size_t total)> progress;
 };
 
@@ -118,8 +131,11 @@ struct GroupMetrics {
 struct Evaluation {
     std::string split;
     float fall_threshold = 0.5F;
-    std::vector<GroupMetrics> groups;  // per data set and placement, then "all"
-    std::string ToText() const;        // a table a person can read
+    std::map<std::string, std::set<std::string>> subjects;  // data set → the subjects evaluated
+    std::map<std::string, std::set<std::string>> excluded;  // data set → subjects left out (trained/tuned on)
+    std::vector<std::string> unreadable;                    // files left out by --skip-unreadable
+    std::vector<GroupMetrics> groups;                       // per data set and placement, then "all"
+    std::string ToText() const;                             // a table a person can read
     std::string ToJson() const;
     std::string ToHtml() const;  // self-contained page: tables and confusion-matrix heat maps
 };
