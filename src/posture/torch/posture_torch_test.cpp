@@ -346,6 +346,60 @@ TEST(PostureTraining, ATinyRunWritesALoadableModelWithItsManifest) {
     EXPECT_EQ((*served)->info().version, result->version);
 }
 
+// `eval posture --split all`: every subject of the folder is evaluated except those the model was trained or
+// tuned on, and missing data set folders are skipped.
+TEST(PostureData, AllAsTestEvaluatesEverySubjectButTheExcludedOnes) {
+    if (!fs::is_directory(fs::path(VG_DATA_DIR) / "sisfall")) GTEST_SKIP() << "no SisFall data in " << VG_DATA_DIR;
+    TempDir root;
+    fs::create_directory_symlink(fs::path(VG_DATA_DIR) / "sisfall", root.path() / "sisfall");  // SisFall only
+    DataOptions o;
+    // D01 (walking): the elderly subjects did no falls in SisFall.
+    o.include = [](const imu::TrialInfo& t) { return t.trial_number == 1 && t.activity_code == "D01"; };
+    o.all_as_test = true;
+    o.exclude_subjects = {{"sisfall", {"SA01", "SE01"}}};
+    auto data = LoadPostureData(root.path(), o);
+    ASSERT_TRUE(data.ok()) << data.status().ToString();
+    EXPECT_EQ(data->train.size(), 0u);
+    EXPECT_EQ(data->validation.size(), 0u);
+    ASSERT_GT(data->test.size(), 0u);
+    std::set<std::string> subjects;
+    for (uint32_t trial : data->test.trials) subjects.insert(data->trials[trial].subject);
+    EXPECT_FALSE(subjects.contains("SA01"));
+    EXPECT_FALSE(subjects.contains("SE01"));
+    EXPECT_GE(subjects.size(), 20u);  // every other subject, whatever split training gave it
+    EXPECT_EQ(data->excluded.at("sisfall"), (std::set<std::string>{"SA01", "SE01"}));
+
+    DataOptions strict;  // training needs every data set
+    strict.include = o.include;
+    EXPECT_EQ(LoadPostureData(root.path(), strict).status().code(), ErrorCode::kNotFound);
+    TempDir empty;
+    EXPECT_EQ(LoadPostureData(empty.path(), o).status().code(), ErrorCode::kNotFound);
+}
+
+// A file that cannot be read stops loading, naming it; --skip-unreadable counts it and goes on.
+TEST(PostureData, AnUnreadableFileIsNamedOrSkippedWhenAsked) {
+    const fs::path source = fs::path(VG_DATA_DIR) / "sisfall" / "SA02";
+    if (!fs::is_directory(source)) GTEST_SKIP() << "no SisFall data in " << VG_DATA_DIR;
+    TempDir root;
+    const fs::path subject = root.path() / "sisfall" / "SA02";
+    fs::create_directories(subject);
+    for (const char* name : {"D01_SA02_R01.csv.gz", "F01_SA02_R01.csv.gz"}) {
+        fs::create_symlink(source / name, subject / name);
+    }
+    std::ofstream(subject / "D02_SA02_R01.csv.gz") << "this is not gzip";
+    DataOptions o;
+    o.all_as_test = true;
+    auto strict = LoadPostureData(root.path(), o);
+    ASSERT_FALSE(strict.ok());
+    EXPECT_NE(strict.status().message().find("D02_SA02_R01.csv.gz"), std::string::npos) << strict.status().message();
+    o.skip_unreadable = true;
+    auto lenient = LoadPostureData(root.path(), o);
+    ASSERT_TRUE(lenient.ok()) << lenient.status().ToString();
+    ASSERT_EQ(lenient->unreadable.size(), 1u);
+    EXPECT_NE(lenient->unreadable[0].find("D02_SA02_R01.csv.gz"), std::string::npos) << lenient->unreadable[0];
+    EXPECT_GT(lenient->test.size(), 0u);  // the two good trials
+}
+
 // The largest difference between two classifiers' probabilities over `windows`.
 float MaxProbabilityDifference(const PostureClassifier& a, const PostureClassifier& b,
                                std::span<const ModelWindow> windows) {
