@@ -96,6 +96,18 @@ std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
     return std::nullopt;
 }
 
+FallMonitorSnapshot FallMonitor::Snapshot() const {
+    return FallMonitorSnapshot{impact_at_, still_run_, last_end_, last_received_, quiet_until_};
+}
+
+void FallMonitor::Restore(const FallMonitorSnapshot& snapshot) {
+    impact_at_ = snapshot.impact_at;
+    still_run_ = snapshot.still_run;
+    last_end_ = snapshot.last_end;
+    last_received_ = snapshot.last_received;
+    quiet_until_ = snapshot.quiet_until;
+}
+
 std::optional<FallEvent> FallMonitor::Tick(TimePoint now) {
     if (!impact_at_ || now < last_received_ + options_.silence_after) return std::nullopt;
     return Decide(FallState::kConfirmed, FallReason::kSilence, now, last_end_);

@@ -1,9 +1,11 @@
 // The fall monitor's paths on synthetic window sequences and simulated time: confirmed by stillness,
-// dismissed by walking (model or gait), confirmed at the deadline (struggling) and on silence.
+// dismissed by walking (model or gait), confirmed at the deadline (struggling) and on silence; and a
+// monitor restored from a snapshot taken at any point deciding each path exactly as the original.
 #include "vg/posture/fall_monitor.hpp"
 
 #include <gtest/gtest.h>
 
+#include <variant>
 #include <vector>
 
 namespace vg::posture {
@@ -227,6 +229,105 @@ TEST_F(FallMonitorTest, AfterASilenceTheQuietPeriodIsOnTheWindowsClock) {
     ASSERT_TRUE(monitor_.Tick(kT0 + std::chrono::hours(2)));  // server time far ahead of the watch's
     EXPECT_FALSE(monitor_.Observe(Impact(5)));                // 12.8 s: within 30 s of the last window
     EXPECT_TRUE(monitor_.Observe(Impact(12)));                // 30.72 s: a new fall is a new suspicion
+}
+
+// ---- snapshot and restore ----
+
+// One step of a monitor's life: a window, or a tick of the server's clock.
+using Step = std::variant<MonitorWindow, TimePoint>;
+
+std::optional<FallEvent> Apply(FallMonitor& monitor, const Step& step) {
+    if (const auto* w = std::get_if<MonitorWindow>(&step)) return monitor.Observe(*w);
+    return monitor.Tick(std::get<TimePoint>(step));
+}
+
+bool SameEvent(const std::optional<FallEvent>& a, const std::optional<FallEvent>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    return !a || (a->state == b->state && a->reason == b->reason && a->impact_at == b->impact_at && a->at == b->at);
+}
+
+// Runs `steps` on one monitor, and for every split point k on a monitor that is snapshotted after step k
+// and restored into a new one (as across a restart) which takes the rest: every event after the split
+// must be the uninterrupted monitor's. Returns the uninterrupted monitor's events.
+std::vector<std::optional<FallEvent>> ExpectRestoredDecidesTheSame(const FallMonitorOptions& options,
+                                                                   const std::vector<Step>& steps) {
+    FallMonitor whole(options);
+    std::vector<std::optional<FallEvent>> expected;
+    for (const Step& s : steps) expected.push_back(Apply(whole, s));
+    for (size_t k = 0; k <= steps.size(); ++k) {
+        FallMonitor before(options);
+        for (size_t i = 0; i < k; ++i) (void)Apply(before, steps[i]);
+        const FallMonitorSnapshot snapshot = before.Snapshot();
+        FallMonitor after(options);
+        after.Restore(snapshot);
+        EXPECT_EQ(after.Snapshot(), snapshot) << "split " << k;
+        EXPECT_EQ(after.suspected(), before.suspected()) << "split " << k;
+        for (size_t i = k; i < steps.size(); ++i) {
+            const std::optional<FallEvent> e = Apply(after, steps[i]);
+            EXPECT_TRUE(SameEvent(e, expected[i])) << "split after step " << k << ", step " << i;
+        }
+        EXPECT_EQ(after.Snapshot(), whole.Snapshot()) << "split " << k;
+    }
+    return expected;
+}
+
+// The state of the last event in `events`, or none.
+FallState LastState(const std::vector<std::optional<FallEvent>>& events) {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+        if (*it) return (*it)->state;
+    }
+    return FallState::kNone;
+}
+
+TEST(FallMonitorSnapshot, AFreshMonitorHasAnEmptySnapshot) {
+    FallMonitor monitor{FallMonitorOptions{}};
+    EXPECT_EQ(monitor.Snapshot(), FallMonitorSnapshot{});
+}
+
+TEST(FallMonitorSnapshot, ARestoredMonitorConfirmsByStillnessAsTheOriginal) {
+    // A still window before the split counts: the restored monitor confirms on the next still one.
+    const auto events = ExpectRestoredDecidesTheSame(
+        {}, {Walking(0), Impact(1), LyingStill(2), Struggling(3), LyingStill(4), LyingStill(5)});
+    ASSERT_TRUE(events[5]);
+    EXPECT_EQ(events[5]->reason, FallReason::kStill);
+}
+
+TEST(FallMonitorSnapshot, ARestoredMonitorConfirmsAtTheDeadlineAsTheOriginal) {
+    std::vector<Step> steps{Impact(0)};
+    for (int i = 1; i <= 6; ++i) steps.emplace_back(Struggling(i));
+    const auto events = ExpectRestoredDecidesTheSame({}, steps);
+    ASSERT_TRUE(events[6]);
+    EXPECT_EQ(events[6]->reason, FallReason::kDeadline);
+}
+
+TEST(FallMonitorSnapshot, ARestoredMonitorDismissesOnLocomotionAndGaitAsTheOriginal) {
+    const auto walked = ExpectRestoredDecidesTheSame({}, {Impact(0), Walking(1), Walking(2), Impact(3)});
+    ASSERT_TRUE(walked[2]);
+    EXPECT_EQ(walked[2]->reason, FallReason::kLocomotion);
+    EXPECT_EQ(LastState(walked), FallState::kSuspected);  // no quiet period after a dismissal
+    const auto gait = ExpectRestoredDecidesTheSame(
+        {}, {Impact(0), Struggling(1), Window(2, 0.02F, Posture::kStanding, 0.4F, 0.15, 0.85)});
+    ASSERT_TRUE(gait[2]);
+    EXPECT_EQ(gait[2]->reason, FallReason::kGait);
+}
+
+TEST(FallMonitorSnapshot, ARestoredMonitorConfirmsOnSilenceAsTheOriginal) {
+    const TimePoint received = Struggling(1).received;
+    const auto events =
+        ExpectRestoredDecidesTheSame({}, {Impact(0), Struggling(1), received + seconds(29), received + seconds(30)});
+    EXPECT_FALSE(events[2]);
+    ASSERT_TRUE(events[3]);
+    EXPECT_EQ(events[3]->reason, FallReason::kSilence);
+}
+
+TEST(FallMonitorSnapshot, ARestoredMonitorKeepsTheQuietPeriodAfterAConfirmation) {
+    // Confirmed at 5.12 s, quiet until 35.12 s: the impact at 33.28 s raises nothing, at 35.84 s it does.
+    const auto events = ExpectRestoredDecidesTheSame(
+        {}, {Impact(0), LyingStill(1), LyingStill(2), Impact(3), Impact(13), Impact(14), LyingStill(15)});
+    EXPECT_FALSE(events[3]);
+    EXPECT_FALSE(events[4]);
+    ASSERT_TRUE(events[5]);
+    EXPECT_EQ(events[5]->state, FallState::kSuspected);
 }
 
 TEST(FallMonitorNames, StatesAndReasons) {

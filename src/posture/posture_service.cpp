@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <exception>
@@ -37,6 +38,35 @@ constexpr Milliseconds kHalfWindow{static_cast<int64_t>(kWindowSamples / 2 * 100
 
 Status Busy(std::string message) {
     return Status::Error(ErrorCode::kUnavailable, std::move(message)).WithRetryAfter(1);
+}
+
+// Whether an incident of `wearer` records a fall at or after `since` (server time). EscalationService::Fall
+// records one as the `opened` event of a new incident of kind fall, or as a `fall` event on the wearer's
+// open incident (escalation.cpp, OnFall); every transition also moves the incident's updated_at.
+Result<bool> FallRecordedSince(store::Store& store, int64_t wearer, TimePoint since) {
+    // At most one incident is open at a time, so a fall after `since` is on one of the newest few.
+    auto incidents = store.ListIncidents(wearer, 20);
+    if (!incidents.ok()) return incidents.status();
+    for (const domain::Incident& incident : *incidents) {
+        if (incident.updated_at < since) continue;
+        auto events = store.IncidentEvents(incident.id);
+        if (!events.ok()) return events.status();
+        for (const domain::IncidentEvent& e : *events) {
+            if (e.at < since) continue;
+            if (e.type == "fall" || (e.type == "opened" && incident.kind == domain::IncidentKind::kFall)) return true;
+        }
+    }
+    return false;
+}
+
+FallMonitorSnapshot ToSnapshot(const store::FallSuspicion& f) {
+    FallMonitorSnapshot s;
+    s.impact_at = f.impact_at;
+    s.still_run = f.still_run;
+    s.last_end = f.last_end;
+    s.last_received = f.last_received;
+    // No quiet period while suspected: raising a suspicion ends it (FallMonitor::Observe).
+    return s;
 }
 
 }  // namespace
@@ -136,6 +166,84 @@ void PostureService::TickAll() {
     for (auto& w : waits) w.wait();
 }
 
+Status PostureService::RestoreFallSuspicions() {
+    auto stored = store_.ListFallSuspicions();
+    if (!stored.ok()) return stored.status();
+    std::vector<store::FallSuspicion> suspicions = std::move(stored).value();
+    std::vector<std::vector<store::FallSuspicion>> per_shard(shards_.size());
+    for (store::FallSuspicion& f : suspicions) {
+        auto reported = FallRecordedSince(store_, f.wearer, f.raised_at);
+        if (!reported.ok()) return reported.status();
+        if (*reported) {
+            // Confirmed and escalated before the process died; only the clearing was lost.
+            spdlog::info("wearer {}: the suspected fall at {} already reached an incident; not restoring it", f.wearer,
+                         FormatIso8601(f.impact_at));
+            VG_RETURN_IF_ERROR(store_.ClearFallSuspicion(f.wearer));
+            continue;
+        }
+        spdlog::warn("wearer {}: restoring the fall suspected at {} (raised {}); it is decided as usual", f.wearer,
+                     FormatIso8601(f.impact_at), FormatIso8601(f.raised_at));
+        per_shard[static_cast<uint64_t>(f.wearer) % shards_.size()].push_back(std::move(f));
+    }
+    std::vector<std::future<void>> waits;
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        if (per_shard[i].empty()) continue;
+        Shard& shard = *shards_[i];
+        Job job;
+        job.restore_done = std::make_shared<std::promise<void>>();
+        job.restore = std::move(per_shard[i]);
+        std::future<void> done = job.restore_done->get_future();
+        {
+            std::lock_guard lock(shard.mu);
+            if (shard.stopping) return Busy("Posture detection is shutting down.");
+            shard.jobs.push_back(std::move(job));
+        }
+        shard.cv.notify_one();
+        waits.push_back(std::move(done));
+    }
+    for (auto& w : waits) w.wait();
+    return Status::Ok();
+}
+
+void PostureService::Restore(Shard& shard, const std::vector<store::FallSuspicion>& suspicions, TimePoint now) {
+    for (const store::FallSuspicion& f : suspicions) {
+        WearerState& st = StateOf(shard, f.wearer);
+        if (st.last || st.monitor.suspected()) continue;  // windows of this process came first: theirs is newer
+        FallMonitorSnapshot snapshot = ToSnapshot(f);
+        // Silence counts from the restart: while the process was down the watch may have been sending (and
+        // will resend what was not answered), so the downtime is not the watch's silence. A person who lies
+        // still with a quiet watch is confirmed silence_after after the restart.
+        snapshot.last_received = std::max(f.last_received, now);
+        st.monitor.Restore(snapshot);
+        st.stored = snapshot;  // the stored row differs only in last_received, which a restore replaces anyway
+        st.raised_at = f.raised_at;
+        st.restored_end = f.last_end;
+        st.last_seen = now;
+    }
+}
+
+Status PostureService::Persist(int64_t wearer, WearerState& st, TimePoint now) {
+    if (st.monitor.suspected()) {
+        const FallMonitorSnapshot snapshot = st.monitor.Snapshot();
+        if (st.stored == snapshot) return Status::Ok();
+        store::FallSuspicion row;
+        row.wearer = wearer;
+        row.impact_at = *snapshot.impact_at;
+        row.still_run = snapshot.still_run;
+        row.last_end = snapshot.last_end;
+        row.last_received = snapshot.last_received;
+        row.raised_at = st.raised_at;
+        row.updated_at = now;
+        VG_RETURN_IF_ERROR(store_.SaveFallSuspicion(row));
+        st.stored = snapshot;
+        return Status::Ok();
+    }
+    if (!st.stored) return Status::Ok();
+    VG_RETURN_IF_ERROR(store_.ClearFallSuspicion(wearer));
+    st.stored.reset();
+    return Status::Ok();
+}
+
 void PostureService::Run(Shard& shard) {
     auto next_tick = std::chrono::steady_clock::now() + options_.tick_every;
     for (;;) {
@@ -154,6 +262,11 @@ void PostureService::Run(Shard& shard) {
         if (job.tick) {
             Tick(shard, clock_.Now());
             job.tick->set_value();
+            continue;
+        }
+        if (job.restore_done) {
+            Restore(shard, job.restore, clock_.Now());
+            job.restore_done->set_value();
             continue;
         }
         queued_.fetch_sub(job.windows.size());
@@ -228,7 +341,8 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
     for (size_t i = 0; i < job.windows.size(); ++i) {
         const TimedWindow& w = job.windows[i];
         Plan& plan = plans[i];
-        plan.late = prev != nullptr && w.timing.end <= prev->timing.end;
+        plan.late =
+            prev != nullptr ? w.timing.end <= prev->timing.end : st.restored_end && w.timing.end <= *st.restored_end;
         if (!plan.late) {
             if (prev != nullptr && Contiguous(prev->timing, w.timing) && prev->window.placement == w.window.placement &&
                 prev->window.gravity_removed == w.window.gravity_removed) {
@@ -326,9 +440,17 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
         } else {
             for (; next < transitions.size(); ++next) emit(r.posture, r.at, transitions[next]);
         }
+        for (const FallEvent& t : transitions) {
+            if (t.state == FallState::kSuspected) st.raised_at = job.received;
+        }
         r.fall = transitions.empty() ? after : transitions.back().state;
         st.last = w;
         results.push_back(std::move(r));
+    }
+    // Acknowledged means stored: the answer goes out only once the suspicion (or its end) is on disk.
+    if (Status s = Persist(job.wearer, st, job.received); !s.ok()) {
+        spdlog::error("storing the fall state of wearer {} failed: {}", job.wearer, s.ToString());
+        if (st.monitor.suspected()) return Busy("The suspected fall could not be stored; retry in a second.");
     }
     return results;
 }
@@ -349,7 +471,12 @@ void PostureService::Tick(Shard& shard, TimePoint now) {
                          std::chrono::duration_cast<std::chrono::seconds>(options_.monitor.silence_after).count());
             Emit(event);
         }
-        if (!st.monitor.suspected() && now - st.last_seen > options_.forget_idle_after) {
+        // Clears a suspicion the silence rule just decided, and retries a write that failed before.
+        if (Status s = Persist(it->first, st, now); !s.ok()) {
+            spdlog::error("storing the fall state of wearer {} failed: {}", it->first, s.ToString());
+        }
+        // A wearer whose stored state is out of date is kept until the store has caught up.
+        if (!st.monitor.suspected() && !st.stored && now - st.last_seen > options_.forget_idle_after) {
             it = shard.wearers.erase(it);
         } else {
             ++it;

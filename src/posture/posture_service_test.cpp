@@ -169,6 +169,11 @@ class PostureServiceTest : public ::testing::Test {
         std::random_device rd;
         dir_ = fs::temp_directory_path() / ("vg-posture-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         fs::create_directories(dir_);
+        OpenStore();
+        ASSERT_TRUE(store_ != nullptr);
+        wearer_ = AddWearer("grandma_kim");
+    }
+    void OpenStore() {
         store::SqliteStoreOptions o;
         o.path = (dir_ / "vitalguard.db").string();
         o.clock = &clock_;
@@ -176,7 +181,30 @@ class PostureServiceTest : public ::testing::Test {
         auto s = store::SqliteStore::Open(o);
         ASSERT_TRUE(s.ok()) << s.status().ToString();
         store_ = std::move(s).value();
-        wearer_ = AddWearer("grandma_kim");
+    }
+    // The process dies and a new one starts after `down`: the service's memory is gone, the store is read
+    // back from its file, and a new service restores the stored suspicions.
+    void Restart(Milliseconds down = seconds(0), PostureServiceOptions options = {}) {
+        service_.reset();
+        store_.reset();
+        clock_.Advance(down);
+        OpenStore();
+        Start(options);
+        Status restored = service_->RestoreFallSuspicions();
+        ASSERT_TRUE(restored.ok()) << restored.ToString();
+    }
+    std::vector<store::FallSuspicion> Suspicions() {
+        auto listed = store_->ListFallSuspicions();
+        EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+        return listed.ok() ? listed.value() : std::vector<store::FallSuspicion>{};
+    }
+    // How many confirmed falls the listener heard for `wearer`.
+    size_t Confirmed(int64_t wearer = 0) const {
+        size_t n = 0;
+        for (const auto& e : listener_.Transitions()) {
+            n += e.wearer == (wearer == 0 ? wearer_ : wearer) && e.fall == FallState::kConfirmed ? 1 : 0;
+        }
+        return n;
     }
     void TearDown() override {
         service_.reset();
@@ -376,6 +404,190 @@ TEST_F(PostureServiceTest, SilenceAfterASuspicionConfirmsOnTheTick) {
     EXPECT_EQ(t[1].transition->reason, FallReason::kSilence);
     EXPECT_EQ(t[1].at, clock_.Now());
     EXPECT_EQ(t[1].posture, Posture::kFall);
+}
+
+// Regression: a suspected fall lived only in memory, so a process that died while it was suspected lost
+// it: nothing confirmed the fall after the restart, and a person lying still never got the incident.
+TEST_F(PostureServiceTest, ASuspicionSurvivesAKilledProcessAndSilenceConfirmsItOnceAfterTheRestart) {
+    Start();
+    auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle)});
+    ASSERT_EQ(r[0].fall, FallState::kSuspected);
+    // Answered means stored.
+    auto stored = Suspicions();
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0].wearer, wearer_);
+    EXPECT_EQ(stored[0].impact_at, End(0));
+    EXPECT_EQ(stored[0].last_end, End(0));
+    EXPECT_EQ(stored[0].still_run, 0);
+    EXPECT_EQ(stored[0].raised_at, clock_.Now());
+    EXPECT_EQ(stored[0].last_received, clock_.Now());
+
+    // Down for 10 minutes. The silence counts from the restart, not from the last window: the restart is
+    // not itself the watch's silence.
+    Restart(std::chrono::minutes(10));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(), 0u);
+    clock_.Advance(seconds(29));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(), 0u);
+    clock_.Advance(seconds(1));
+    service_->TickAll();
+    auto t = listener_.Transitions();
+    ASSERT_EQ(t.size(), 2u);  // suspected (before), confirmed (after the restart)
+    EXPECT_EQ(t[1].wearer, wearer_);
+    EXPECT_EQ(t[1].fall, FallState::kConfirmed);
+    EXPECT_EQ(t[1].transition->reason, FallReason::kSilence);
+    EXPECT_EQ(t[1].transition->impact_at, End(0));
+    EXPECT_EQ(t[1].at, clock_.Now());
+    EXPECT_EQ(t[1].posture, Posture::kFall);  // the last posture stored: the suspicion's Fall row
+    EXPECT_TRUE(Suspicions().empty());        // decided: cleared
+
+    clock_.Advance(seconds(60));
+    service_->TickAll();
+    Restart();
+    clock_.Advance(seconds(60));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(), 1u) << "the listener is told once";
+}
+
+TEST_F(PostureServiceTest, ARestoredSuspicionIsDecidedByTheWindowsThatComeNext) {
+    Start();
+    const int64_t walker = AddWearer("grandpa_lee");
+    // Impact, then one still window: one more confirms.
+    Submit({Window(4, End(0), Motion::kImpactInMiddle)});
+    Submit({Window(6, End(1))});
+    ASSERT_EQ(Suspicions().size(), 1u);
+    EXPECT_EQ(Suspicions()[0].still_run, 1);
+    EXPECT_EQ(Suspicions()[0].last_end, End(1));
+    // The other wearer falls and will get up.
+    Submit({Window(4, End(0), Motion::kImpactInMiddle)}, RecordPolicy::kOnChange, walker);
+    ASSERT_EQ(Suspicions().size(), 2u);
+
+    Restart(seconds(20));
+    // The watch resends the window the dead process had answered: late, not counted twice.
+    auto resent = Submit({Window(6, End(1))});
+    ASSERT_EQ(resent.size(), 1u);
+    EXPECT_TRUE(resent[0].late);
+    EXPECT_EQ(resent[0].fall, FallState::kSuspected);
+    EXPECT_EQ(Confirmed(), 0u);
+    // The next still window is the second one in a row: confirmed as the first process would have.
+    auto next = Submit({Window(6, End(2))});
+    EXPECT_EQ(next[0].fall, FallState::kConfirmed);
+    EXPECT_EQ(next[0].incident_id, 42);
+    auto t = listener_.Transitions();
+    ASSERT_FALSE(t.empty());
+    EXPECT_EQ(t.back().transition->reason, FallReason::kStill);
+    EXPECT_EQ(t.back().transition->impact_at, End(0));
+
+    // The other wearer walks once the fall has settled: dismissed, never confirmed.
+    auto walked = Submit({Window(5, End(1), Motion::kWalking), Window(5, End(2), Motion::kWalking)},
+                         RecordPolicy::kOnChange, walker);
+    ASSERT_EQ(walked.size(), 2u);
+    EXPECT_EQ(walked[1].fall, FallState::kDismissed);
+    EXPECT_TRUE(Suspicions().empty());
+    clock_.Advance(seconds(60));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(walker), 0u);
+    EXPECT_EQ(Confirmed(), 1u);
+}
+
+TEST_F(PostureServiceTest, ARestoredSuspicionIsConfirmedAtTheDeadlineOnTheWindowsClock) {
+    Start();
+    Submit({Window(4, End(0), Motion::kImpactInMiddle)});
+    Restart(seconds(5));
+    // The watch comes back with windows that neither confirm nor dismiss (the model says Walking while the
+    // wearer is still); the one ending ≥ 15 s after the impact confirms, as without the restart.
+    for (int i = 1; i <= 5; ++i) EXPECT_EQ(Submit({Window(5, End(i))})[0].fall, FallState::kSuspected) << i;
+    EXPECT_EQ(Suspicions().size(), 1u);
+    auto last = Submit({Window(5, End(6))});
+    EXPECT_EQ(last[0].fall, FallState::kConfirmed);
+    EXPECT_EQ(listener_.Transitions().back().transition->reason, FallReason::kDeadline);
+    EXPECT_TRUE(Suspicions().empty());
+}
+
+TEST_F(PostureServiceTest, ASuspicionWhoseFallAnIncidentAlreadyRecordsIsNotRestored) {
+    // The process confirmed the fall, the listener opened the incident, and the process died before the
+    // suspicion was cleared: after the restart the fall must not be reported a second time. Incidents as
+    // EscalationService::Fall stores them: a new fall incident ("opened"), or a "fall" event on an open one.
+    Start();
+    const int64_t lee = AddWearer("grandpa_lee");
+    const int64_t park = AddWearer("grandma_park");
+    auto save_incident = [&](int64_t wearer, domain::IncidentKind kind, const std::string& type) {
+        domain::Incident i;
+        i.wearer = wearer;
+        i.kind = kind;
+        i.phase = domain::IncidentPhase::kCountdown;
+        i.level = domain::Level::kDanger;
+        i.max_level = domain::Level::kDanger;
+        i.opened_at = clock_.Now();
+        i.updated_at = clock_.Now();
+        i.deadline = clock_.Now() + seconds(60);
+        domain::IncidentEvent e;
+        e.at = clock_.Now();
+        e.type = type;
+        e.actor = "system";
+        e.detail = "A fall was detected.";
+        auto saved = store_->SaveIncident(i, std::vector<domain::IncidentEvent>{e}, {});
+        ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+    };
+    // Park had an incident (vitals) opened before her fall: it says nothing about the fall.
+    save_incident(park, domain::IncidentKind::kVitals, "opened");
+    clock_.Advance(seconds(1));
+    for (int64_t w : {wearer_, lee, park})
+        Submit({Window(4, End(0), Motion::kImpactInMiddle)}, RecordPolicy::kOnChange, w);
+    const std::vector<store::FallSuspicion> before = Suspicions();
+    ASSERT_EQ(before.size(), 3u);
+    clock_.Advance(seconds(3));
+    for (int64_t w : {wearer_, lee}) {
+        auto r = Submit({Window(6, End(1)), Window(6, End(2))}, RecordPolicy::kOnChange, w);
+        ASSERT_EQ(r[1].fall, FallState::kConfirmed);
+    }
+    save_incident(wearer_, domain::IncidentKind::kFall, "opened");  // what the listener would have stored
+    // Lee's open SOS incident (opened before the fall) got the fall as an event.
+    {
+        domain::Incident sos;
+        sos.wearer = lee;
+        sos.kind = domain::IncidentKind::kSos;
+        sos.phase = domain::IncidentPhase::kDispatched;
+        sos.level = domain::Level::kDanger;
+        sos.max_level = domain::Level::kDanger;
+        sos.opened_at = clock_.Now() - seconds(10);
+        sos.updated_at = clock_.Now();
+        domain::IncidentEvent e;
+        e.at = clock_.Now();
+        e.type = "fall";
+        e.actor = "system";
+        e.detail = "A fall was detected.";
+        ASSERT_TRUE(store_->SaveIncident(sos, std::vector<domain::IncidentEvent>{e}, {}).ok());
+    }
+    EXPECT_EQ(Suspicions().size(), 1u);  // Park's, still suspected
+    // The crash lost the clearing of the two confirmed ones.
+    for (const auto& f : before) ASSERT_TRUE(store_->SaveFallSuspicion(f).ok());
+
+    Restart(seconds(5));
+    auto left = Suspicions();
+    ASSERT_EQ(left.size(), 1u) << "the two already reported are cleared";
+    EXPECT_EQ(left[0].wearer, park);
+    clock_.Advance(seconds(30));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(wearer_), 1u);
+    EXPECT_EQ(Confirmed(lee), 1u);
+    EXPECT_EQ(Confirmed(park), 1u) << "Park's restored suspicion is confirmed by silence";
+    EXPECT_TRUE(Suspicions().empty());
+}
+
+TEST_F(PostureServiceTest, ASuspicionThatCannotBeStoredIsNotAcknowledged) {
+    Start();
+    EXPECT_EQ(Submit({Window(4, End(0))})[0].fall, FallState::kNone);
+    store_->Close();  // every write fails from here on
+    auto r = service_->Submit(wearer_, {Window(4, End(1), Motion::kImpactInMiddle)}, RecordPolicy::kOnChange);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(r.status().retry_after_seconds(), 1);
+    // The retry (late now) tries the write again; while it cannot be stored, nothing is acknowledged.
+    auto retry = service_->Submit(wearer_, {Window(4, End(1), Motion::kImpactInMiddle)}, RecordPolicy::kOnChange);
+    ASSERT_FALSE(retry.ok());
+    EXPECT_EQ(retry.status().code(), ErrorCode::kUnavailable);
 }
 
 TEST_F(PostureServiceTest, IdleWearersAreForgottenButNotWhileAFallIsSuspected) {

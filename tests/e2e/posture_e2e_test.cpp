@@ -1,8 +1,12 @@
 // Posture and fall detection end to end: the real binary with the shipped posture model
 // (models/posture.*), real SisFall trials of TEST-split subjects replayed window by window as a watch
 // would send them (POST /api/devices/posture), the fall incident that opens, the live posture events,
-// ADL trials that open none, get_posture and who may read it, update_posture's answer and errors, and
-// the 503 of a server without a posture model.
+// ADL trials that open none, a fall suspected when the server is killed (kill -9) and confirmed once
+// after the restart, get_posture and who may read it, update_posture's answer and errors, and the 503 of
+// a server without a posture model.
+#include <signal.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -12,6 +16,7 @@
 #include "vg/imu/series.hpp"
 #include "vg/imu/split.hpp"
 #include "vg/imu/trial.hpp"
+#include "vg/store/sqlite_store.hpp"
 #include "vg/testing/websocket_client.hpp"
 
 namespace vg::e2e {
@@ -194,6 +199,113 @@ TEST_F(PostureE2eTest, WalkingAndAStumbleOpenNoIncident) {
         EXPECT_NE(FallState(results.back()), "suspected") << code;
         EXPECT_TRUE(Incidents(wearer).empty()) << code;
     }
+}
+
+// Regression: a suspected fall lived only in the server's memory. A server killed while a fall was
+// suspected forgot it, and nothing confirmed it after the restart: the person who fell and lay still
+// (or whose watch went quiet) never got the fall incident and its countdown to the emergency call.
+TEST_F(PostureE2eTest, AFallSuspectedWhenTheServerIsKilledIsConfirmedOnceAfterTheRestart) {
+    HttpClient wearer = Client();
+    const testing::Headers watch = Wearer(wearer, "crash_kim");
+    const std::string session = *wearer.cookie("vg_session");
+    const std::string db = (fs::path(data_dir_.file("data")) / "vitalguard.db").string();
+    // The suspicions stored in the database; only while no server runs on it.
+    auto stored = [&db]() {
+        store::SqliteStoreOptions o;
+        o.path = db;
+        auto opened = store::SqliteStore::Open(o);
+        EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+        if (!opened.ok()) return std::vector<store::FallSuspicion>{};
+        auto listed = (*opened)->ListFallSuspicions();
+        EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+        return listed.ok() ? listed.value() : std::vector<store::FallSuspicion>{};
+    };
+    auto incidents_of = [this, &session]() {
+        HttpClient c = Client();
+        c.SetCookie("vg_session", session);
+        return Incidents(c);
+    };
+
+    // The watch sends the fall window by window; the server dies right after answering "suspected".
+    const imu::TrialInfo trial = TestSplitTrial("F01");  // a slip while walking
+    ASSERT_FALSE(trial.path.empty());
+    const TimePoint start = SystemClock::Instance().Now() - std::chrono::seconds(120);
+    bool suspected = false;
+    HttpClient device = Client();
+    for (json::object& w : TrialWindows(trial, start)) {
+        auto r = device.Post("/api/devices/posture", json::object{{"windows", json::array{std::move(w)}}}, watch);
+        ASSERT_EQ(r.status, 200) << r.body;
+        const std::string state = FallState(r.json().at("results").at(0));
+        ASSERT_NE(state, "confirmed") << "decided before the suspicion could be left open";
+        if (state == "suspected") {
+            suspected = true;
+            break;
+        }
+    }
+    ASSERT_TRUE(suspected) << trial.path << ": the model did not see the fall";
+    EXPECT_TRUE(Incidents(wearer).empty());
+    EXPECT_EQ(server_->Kill().signal, SIGKILL);
+    // Answered "suspected" means on disk.
+    const std::vector<store::FallSuspicion> before = stored();
+    ASSERT_EQ(before.size(), 1u);
+
+    // The watch stays quiet (the person lies still, or the watch died too). After the restart the silence
+    // rule confirms the fall 30 s after the restart, and the incident opens with its countdown.
+    StartServer({"--countdown", "30s", "--models-dir", kModels.string()});
+    const auto restarted = std::chrono::steady_clock::now();
+    EXPECT_NE(server_->log().find("restoring the fall suspected"), std::string::npos) << server_->LogTail();
+    json::array incidents;
+    while (incidents.empty() && std::chrono::steady_clock::now() < restarted + std::chrono::seconds(45)) {
+        incidents = incidents_of();
+        if (incidents.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ASSERT_EQ(incidents.size(), 1u) << "no fall incident after the restart\n" << server_->LogTail();
+    const auto took = std::chrono::steady_clock::now() - restarted;
+    EXPECT_GE(took, std::chrono::seconds(25)) << "a restart is not itself the watch's silence";
+    EXPECT_EQ(incidents[0].at("kind").as_string(), "fall");
+    EXPECT_EQ(incidents[0].at("phase").as_string(), "countdown");
+    const int64_t id = incidents[0].at("id").as_int64();
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // nothing else follows
+    EXPECT_EQ(incidents_of().size(), 1u);
+    auto events_of = [&]() {
+        HttpClient c = Client();
+        c.SetCookie("vg_session", session);
+        auto r = c.Get("/api/incidents/" + std::to_string(id));
+        EXPECT_EQ(r.status, 200) << r.body;
+        std::vector<std::string> types;
+        if (r.status == 200) {
+            const json::value body = r.json();
+            for (const auto& e : body.at("events").as_array()) types.emplace_back(e.at("type").as_string());
+        }
+        return types;
+    };
+    const std::vector<std::string> events = events_of();
+    EXPECT_EQ(std::count(events.begin(), events.end(), "opened"), 1);
+    EXPECT_EQ(std::count(events.begin(), events.end(), "fall"), 0);
+
+    // Killed again just after the incident opened but, as if it were before the suspicion was cleared, the
+    // suspicion is back in the database: the restarted server sees that the incident records the fall and
+    // does not report it a second time.
+    EXPECT_EQ(server_->Kill().signal, SIGKILL);
+    EXPECT_TRUE(stored().empty()) << "decided: cleared";
+    {
+        store::SqliteStoreOptions o;
+        o.path = db;
+        auto opened = store::SqliteStore::Open(o);
+        ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+        ASSERT_TRUE((*opened)->SaveFallSuspicion(before[0]).ok());
+    }
+    StartServer({"--countdown", "30s", "--models-dir", kModels.string()});
+    EXPECT_NE(server_->log().find("already reached an incident; not restoring it"), std::string::npos)
+        << server_->LogTail();
+    EXPECT_EQ(incidents_of().size(), 1u);
+    const std::vector<std::string> after = events_of();
+    EXPECT_EQ(std::count(after.begin(), after.end(), "opened"), 1);
+    EXPECT_EQ(std::count(after.begin(), after.end(), "fall"), 0);
+    // A restored suspicion would still be stored after a graceful stop (only a decision clears it): it
+    // was cleared at start-up instead, so nothing is left to confirm it again.
+    EXPECT_TRUE(server_->Terminate().success());
+    EXPECT_TRUE(stored().empty());
 }
 
 TEST_F(PostureE2eTest, GetPostureListsTheRowsAndOnlyLinkedGuardiansMayReadThem) {

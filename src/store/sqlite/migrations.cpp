@@ -201,11 +201,26 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_wearer ON audit_log (wearer, at DESC);
 )sql";
 
+// Suspected falls that are not decided yet (vg::store::FallSuspicion): the posture service's fall state,
+// so that a restart does not lose a fall. Times in ms: device times (the windows' clock) and server times.
+constexpr std::string_view kMigration5 = R"sql(
+CREATE TABLE fall_suspicions (
+    user_unique_num INTEGER PRIMARY KEY REFERENCES users (unique_num) ON DELETE CASCADE,
+    impact_at       INTEGER NOT NULL,   -- device time
+    still_run       INTEGER NOT NULL CHECK (still_run >= 0),
+    last_end        INTEGER NOT NULL,   -- device time
+    last_received   INTEGER NOT NULL,   -- server time
+    raised_at       INTEGER NOT NULL,   -- server time
+    updated_at      INTEGER NOT NULL    -- server time
+);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
     SqliteMigration{3, "incidents, incident events, outbox", kMigration3},
     SqliteMigration{4, "guardian links, audit log", kMigration4},
+    SqliteMigration{5, "fall suspicions", kMigration5},
 };
 
 }  // namespace

@@ -1553,6 +1553,69 @@ Result<std::vector<OutboxMessage>> SqliteStore::IncidentOutbox(int64_t incident_
 }
 
 // ---------------------------------------------------------------------------
+// Suspected falls
+
+namespace {
+
+constexpr std::string_view kUpsertFallSuspicion =
+    "INSERT INTO fall_suspicions (user_unique_num, impact_at, still_run, last_end, last_received, raised_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_unique_num) DO UPDATE SET "
+    "impact_at = excluded.impact_at, still_run = excluded.still_run, last_end = excluded.last_end, "
+    "last_received = excluded.last_received, raised_at = excluded.raised_at, updated_at = excluded.updated_at";
+constexpr std::string_view kDeleteFallSuspicion = "DELETE FROM fall_suspicions WHERE user_unique_num = ?1";
+constexpr std::string_view kSelectFallSuspicions =
+    "SELECT user_unique_num, impact_at, still_run, last_end, last_received, raised_at, updated_at "
+    "FROM fall_suspicions ORDER BY user_unique_num";
+
+}  // namespace
+
+Status SqliteStore::SaveFallSuspicion(const FallSuspicion& f) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kUpsertFallSuspicion);
+        st.BindInt64(1, f.wearer);
+        st.BindTime(2, f.impact_at);
+        st.BindInt64(3, f.still_run);
+        st.BindTime(4, f.last_end);
+        st.BindTime(5, f.last_received);
+        st.BindTime(6, f.raised_at);
+        st.BindTime(7, f.updated_at);
+        if (Status s = st.Run("save fall suspicion"); !s.ok()) {
+            if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+            return s;
+        }
+        return Status::Ok();
+    });
+}
+
+Status SqliteStore::ClearFallSuspicion(int64_t wearer) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kDeleteFallSuspicion);
+        st.BindInt64(1, wearer);
+        return st.Run("clear fall suspicion");
+    });
+}
+
+Result<std::vector<FallSuspicion>> SqliteStore::ListFallSuspicions() {
+    return impl_->Read([&](Connection& conn) {
+        Statement st = conn.Prepare(kSelectFallSuspicions);
+        return ReadRows<FallSuspicion>(
+            st,
+            [](const Statement& r) {
+                FallSuspicion f;
+                f.wearer = r.Int64(0);
+                f.impact_at = r.Time(1);
+                f.still_run = r.Int(2);
+                f.last_end = r.Time(3);
+                f.last_received = r.Time(4);
+                f.raised_at = r.Time(5);
+                f.updated_at = r.Time(6);
+                return f;
+            },
+            "list fall suspicions");
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Guardian links and the audit log
 
 namespace {

@@ -706,6 +706,9 @@ TEST_F(SqliteStoreTest, EveryCallAfterCloseIsUnavailable) {
     EXPECT_EQ(s.AppendPosture({user, 1, kT0}).code(), kUnavailable);
     EXPECT_EQ(s.RecentStatuses(user, 10).status().code(), kUnavailable);
     EXPECT_EQ(s.RecentPostures(user, 10).status().code(), kUnavailable);
+    EXPECT_EQ(s.SaveFallSuspicion({user, kT0, 0, kT0, kT0, kT0, kT0}).code(), kUnavailable);
+    EXPECT_EQ(s.ClearFallSuspicion(user).code(), kUnavailable);
+    EXPECT_EQ(s.ListFallSuspicions().status().code(), kUnavailable);
     EXPECT_EQ(s.CheckHealth().code(), kUnavailable);
 }
 
@@ -971,6 +974,47 @@ TEST_F(SqliteStoreTest, OutboxClaimsLeaseRetryAndDeliverWithFencing) {
     ASSERT_TRUE(store().MarkOutboxFailed(k2, 1, t0 + std::chrono::minutes(2), "HTTP 400", std::nullopt).ok());
     EXPECT_EQ(store().FindOutbox(k2)->state, "failed");
     EXPECT_FALSE(store().NextOutboxWake().value().has_value());
+}
+
+TEST_F(SqliteStoreTest, FallSuspicionsAreOnePerWearerClearedIdempotentlyAndSurviveReopening) {
+    const int64_t kim = CreateUserOrDie("suspected_kim");
+    const int64_t lee = CreateUserOrDie("suspected_lee");
+    EXPECT_TRUE(store().ListFallSuspicions()->empty());
+    const TimePoint device = FromUnixMillis(1'799'999'000'000);  // the watch's clock, behind the server's
+    FallSuspicion first{kim, device, 0, device, kT0, kT0, kT0};
+    ASSERT_TRUE(store().SaveFallSuspicion(first).ok());
+    ASSERT_TRUE(store().SaveFallSuspicion({lee, device, 0, device, kT0, kT0, kT0}).ok());
+    // A later state of the same suspicion replaces the first: one row per wearer.
+    FallSuspicion later{kim, device,          1, device + std::chrono::milliseconds(2560), kT0 + minutes(1),
+                        kT0, kT0 + minutes(1)};
+    ASSERT_TRUE(store().SaveFallSuspicion(later).ok());
+    store_.reset();  // durable: read back by a new store on the same file
+    auto listed = store().ListFallSuspicions();
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    ASSERT_EQ(listed->size(), 2u);
+    const FallSuspicion& k = (*listed)[0];  // by wearer
+    EXPECT_EQ(k.wearer, kim);
+    EXPECT_EQ(k.impact_at, later.impact_at);
+    EXPECT_EQ(k.still_run, 1);
+    EXPECT_EQ(k.last_end, later.last_end);
+    EXPECT_EQ(k.last_received, later.last_received);
+    EXPECT_EQ(k.raised_at, kT0);
+    EXPECT_EQ(k.updated_at, kT0 + minutes(1));
+    EXPECT_EQ((*listed)[1].wearer, lee);
+
+    ASSERT_TRUE(store().ClearFallSuspicion(kim).ok());
+    EXPECT_TRUE(store().ClearFallSuspicion(kim).ok()) << "clearing twice is not an error";
+    EXPECT_TRUE(store().ClearFallSuspicion(999'999).ok()) << "nor clearing an unknown wearer";
+    ASSERT_EQ(store().ListFallSuspicions()->size(), 1u);
+    EXPECT_EQ(store().ListFallSuspicions()->front().wearer, lee);
+
+    EXPECT_EQ(store().SaveFallSuspicion({999'999, device, 0, device, kT0, kT0, kT0}).code(), ErrorCode::kNotFound);
+    FallSuspicion negative = first;
+    negative.still_run = -1;
+    EXPECT_EQ(store().SaveFallSuspicion(negative).code(), ErrorCode::kInternal);  // a schema CHECK: a caller's bug
+    // Erasing the wearer erases the suspicion.
+    RawDb(path_).Exec("PRAGMA foreign_keys = ON; DELETE FROM users WHERE unique_num = " + std::to_string(lee));
+    EXPECT_TRUE(store().ListFallSuspicions()->empty());
 }
 
 TEST_F(SqliteStoreTest, IncidentsAndOutboxSurviveReopening) {

@@ -16,6 +16,9 @@
 // Boundary windows (the halves of two contiguous windows, see PostureService) only count as fall
 // evidence: they overlap the windows around them, so their stillness or gait would be counted twice.
 //
+// Snapshot()/Restore() copy the whole state out and back in (PostureService stores it while a fall is
+// suspected, so a restarted process decides that fall as this one would have).
+//
 // Thread-safety: none; one owner (the wearer's posture shard) calls it. Pure: time comes in with the
 // windows and the ticks, so every path is tested on simulated time.
 
@@ -82,6 +85,18 @@ struct FallEvent {
     TimePoint at;         // end of the deciding window, or the Tick's time
 };
 
+// The whole state of a FallMonitor, a plain value: a monitor restored from it decides every later window
+// and tick exactly as the monitor it was taken from (fall_monitor_test.cpp checks each path).
+struct FallMonitorSnapshot {
+    std::optional<TimePoint> impact_at;    // set while suspected: the end of the window that raised it
+    int still_run = 0;                     // consecutive still windows since then
+    TimePoint last_end{};                  // the latest window's end (device time)
+    TimePoint last_received{};             // when the latest window was received (server time: silence)
+    std::optional<TimePoint> quiet_until;  // after a confirmation: no new suspicion before (device time)
+
+    bool operator==(const FallMonitorSnapshot&) const = default;
+};
+
 class FallMonitor {
   public:
     explicit FallMonitor(const FallMonitorOptions& options) : options_(options) {}
@@ -93,6 +108,10 @@ class FallMonitor {
 
     bool suspected() const { return impact_at_.has_value(); }
     std::optional<TimePoint> impact_at() const { return impact_at_; }
+
+    FallMonitorSnapshot Snapshot() const;
+    // Replaces the whole state (the options stay). REQUIRES: later windows end after snapshot.last_end.
+    void Restore(const FallMonitorSnapshot& snapshot);
 
   private:
     // `window_time`: the device time the quiet period counts from (the deciding window's end, or for

@@ -20,6 +20,13 @@
 // Back-pressure: at most `queue_capacity` windows wait, all workers together; beyond that Submit
 // answers kUnavailable with Retry-After 1 at once, so a burst cannot stall the HTTP workers.
 //
+// Durability of a suspected fall: while a wearer's fall is suspected, the monitor's state is kept in the
+// store (Store::SaveFallSuspicion), written after each request that changed it and before that request
+// is answered — a window whose answer says "suspected" is on disk (if the write fails the request fails
+// with kUnavailable + Retry-After 1, and the retry writes it). It is cleared once the fall is decided,
+// after the listener heard the decision. RestoreFallSuspicions() puts the stored ones back at start-up,
+// so a process that died (kill -9, power loss) while a fall was suspected does not lose it.
+//
 // Thread-safety: Submit, TickAll, SetMetrics and Stop may be called from any thread concurrently.
 // Ownership: borrows the classifier, the store, the clock and the listener; all must outlive the
 // service (or at least its Stop()).
@@ -123,6 +130,19 @@ class PostureService {
     // every tick_every). For tests on simulated time.
     void TickAll();
 
+    // Loads every stored suspicion (Store::ListFallSuspicions) into its wearer's shard and waits until
+    // they are in place. A restored suspicion is decided as usual: by the windows that come next (the
+    // watch resending what the dead process never answered; windows not after the stored last one are
+    // late), at the deadline, or by the silence rule, which counts silence_after from the restart, not
+    // from the last window received before it (the process's own absence is not the watch's silence;
+    // src/posture/README.md, "Across a restart"). A stored suspicion whose fall an incident already records
+    // (an event at or after the suspicion was raised: EscalationService::Fall's `opened` on a fall
+    // incident, or `fall` on an open one) was confirmed before the process died and only its clearing was
+    // lost: it is cleared, not restored, so the fall is not reported twice.
+    // REQUIRES: called once, before the first Submit. Errors: the store's (nothing is restored then, or
+    // only some shards' suspicions); kUnavailable once stopped.
+    Status RestoreFallSuspicions();
+
     // Installs (or, with nullptr, removes) the metrics hooks; waits for a hook call in progress.
     void SetMetrics(PostureMetrics* metrics);
 
@@ -142,7 +162,9 @@ class PostureService {
         RecordPolicy policy = RecordPolicy::kOnChange;
         TimePoint received;
         std::promise<Result<std::vector<WindowResult>>> done;
-        std::shared_ptr<std::promise<void>> tick;  // set: a tick request instead of windows
+        std::shared_ptr<std::promise<void>> tick;          // set: a tick request instead of windows
+        std::shared_ptr<std::promise<void>> restore_done;  // set: restore `restore` instead of windows
+        std::vector<store::FallSuspicion> restore;
     };
     struct WearerState {
         explicit WearerState(const FallMonitorOptions& o) : monitor(o) {}
@@ -151,6 +173,13 @@ class PostureService {
         std::optional<Posture> posture;   // the last reported posture
         std::optional<TimedWindow> last;  // the latest monitored window
         TimePoint last_seen;              // server time of the latest window
+        // The monitor's state as the store holds it (none: no row); differs from the monitor's after a
+        // change not yet written (or whose write failed: retried on the next request or tick).
+        std::optional<FallMonitorSnapshot> stored;
+        TimePoint raised_at;  // server time the current suspicion was raised
+        // Restored after a restart, before any window of this process: the end of the latest window the
+        // monitor saw (windows not after it are late). Raw windows are not stored, so `last` is empty.
+        std::optional<TimePoint> restored_end;
     };
     struct Shard {
         std::mutex mu;
@@ -164,6 +193,10 @@ class PostureService {
     void Run(Shard& shard);
     Result<std::vector<WindowResult>> Process(Shard& shard, Job& job);
     void Tick(Shard& shard, TimePoint now);
+    void Restore(Shard& shard, const std::vector<store::FallSuspicion>& suspicions, TimePoint now);
+    // Brings the stored suspicion in line with the monitor: saved while suspected (when it changed),
+    // cleared once decided. On error `stored` is left as it was, so the next call tries again.
+    Status Persist(int64_t wearer, WearerState& st, TimePoint now);
     WearerState& StateOf(Shard& shard, int64_t wearer);
     void Record(int64_t wearer, Posture posture, TimePoint at);
     std::optional<int64_t> Emit(const PostureEvent& event);

@@ -132,6 +132,19 @@ struct PostureRow {
     TimePoint updated_at;
 };
 
+// A suspected fall that is not decided yet (vg::posture::FallMonitor's state while suspected), kept so that
+// a restarted process still decides it: one row per wearer, the latest state. Device times are the
+// windows' own clock; server times are the server's (see posture/README.md, "Across a restart").
+struct FallSuspicion {
+    int64_t wearer = 0;
+    TimePoint impact_at;      // device time: end of the window that raised the suspicion
+    int still_run = 0;        // consecutive still windows seen since
+    TimePoint last_end;       // device time: end of the latest window the monitor saw
+    TimePoint last_received;  // server time: when that window was received
+    TimePoint raised_at;      // server time: when the suspicion was raised
+    TimePoint updated_at;     // server time: when this state was saved
+};
+
 class Store {
   public:
     virtual ~Store() = default;
@@ -221,6 +234,15 @@ class Store {
     virtual Result<std::optional<TimePoint>> NextOutboxWake() = 0;
     virtual Result<OutboxMessage> FindOutbox(int64_t id) = 0;                            // kNotFound
     virtual Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) = 0;  // oldest first
+
+    // ---- suspected falls (posture) ----
+    // Stores the wearer's suspicion, replacing the one stored before (one per wearer). kNotFound when the
+    // wearer does not exist.
+    virtual Status SaveFallSuspicion(const FallSuspicion& suspicion) = 0;
+    // Removes the wearer's suspicion; OK when there is none (idempotent).
+    virtual Status ClearFallSuspicion(int64_t wearer) = 0;
+    // Every stored suspicion, by wearer (for restoring them at start-up).
+    virtual Result<std::vector<FallSuspicion>> ListFallSuspicions() = 0;
 
     // ---- guardians and the audit log ----
     // kConflict when the pair already has a pending or active link; kNotFound for an unknown user.

@@ -135,6 +135,9 @@ class SqliteStore final : public Store {
     Result<std::optional<TimePoint>> NextOutboxWake() override;
     Result<OutboxMessage> FindOutbox(int64_t id) override;
     Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) override;
+    Status SaveFallSuspicion(const FallSuspicion& suspicion) override;
+    Status ClearFallSuspicion(int64_t wearer) override;
+    Result<std::vector<FallSuspicion>> ListFallSuspicions() override;
     Result<GuardianLink> CreateGuardianLink(int64_t wearer, int64_t guardian, std::string_view requested_by,
                                             TimePoint at) override;
     Result<GuardianLink> FindGuardianLink(int64_t link_id) override;
