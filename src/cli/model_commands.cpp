@@ -49,12 +49,14 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
                         "the posture/fall network on the IMU data sets, split by subject (docs/posture-model.md)"
                       : "Evaluate a model on labelled data: accuracy, per-class precision/recall/F1, confusion "
                         "matrix, calibration (posture: per data set and placement, with fall events)");
-        cmd->add_option("kind", a.kind, "status, cause or posture")
+        cmd->add_option("kind", a.kind,
+                        "status, cause, posture, or fall (the fall decision on the event: XGBoost over impact and "
+                        "network features, docs/posture-model.md)")
             ->required()
-            ->check(CLI::IsMember({"status", "cause", "posture"}));
+            ->check(CLI::IsMember({"status", "cause", "posture", "fall"}));
         cmd->add_option("--data", a.data,
-                        "status/cause: labelled CSV (docs/models.md); posture: the folder holding sisfall/, "
-                        "umafall/ and hifd/ (e.g. ../shared/data)")
+                        "status/cause: labelled CSV (docs/models.md); posture/fall: the folder holding the IMU data "
+                        "sets (sisfall/, umafall/, hifd/, wedafall/, fallalld/; e.g. ../shared/data)")
             ->required()
             ->check(CLI::ExistingPath);
         if (std::string(verb) == "train") {
@@ -71,10 +73,13 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
             cmd->add_option("--per-class", a.per_class,
                             "posture: windows drawn per class, data set and placement per epoch at most")
                 ->capture_default_str();
-            cmd->add_option("--version", a.version, "posture: the manifest's version (default from shape and date)");
+            cmd->add_option("--version", a.version,
+                            "posture, fall: the manifest's version (default from shape (posture) and date)");
             cmd->add_option("--seed", a.seed, "posture: random seed (default 7)");
         }
-        cmd->add_option("--threads", a.threads, "posture: CPU threads for libtorch")->capture_default_str();
+        cmd->add_option("--threads", a.threads,
+                        "posture: CPU threads for libtorch; fall: threads reading trials (at least 2)")
+            ->capture_default_str();
         if (std::string(verb) == "train") {
             cmd->add_option("--out", a.model_dir, "Directory for <kind>.json and <kind>.manifest.json")
                 ->capture_default_str();
@@ -99,7 +104,7 @@ void DefineModelCommands(CLI::App& app, ModelCommandArgs& a) {
                 ->check(CLI::IsMember({"native", "torch"}))
                 ->capture_default_str();
             cmd->add_flag("--skip-unreadable", a.skip_unreadable,
-                          "posture: leave out trial files that cannot be read (each is named, and counted in the "
+                          "posture, fall: leave out trial files that cannot be read (each is named, and counted in the "
                           "report) instead of stopping at the first");
         }
     }
@@ -154,6 +159,7 @@ int RunDatasetCommand(const ModelCommandArgs& a) {
 }
 
 int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) {
+    if (a.kind == "fall") return RunFallTrainCommand(a, command_line);
     auto data = models::ReadDatasetFile(a.data);
     if (!data.ok()) return Fail(data.status(), 2);
     const models::ModelKind kind = a.kind == "cause" ? models::ModelKind::kCause : models::ModelKind::kStatus;
@@ -197,6 +203,7 @@ int RunTrainCommand(const ModelCommandArgs& a, const std::string& command_line) 
 }
 
 int RunEvalCommand(const ModelCommandArgs& a) {
+    if (a.kind == "fall") return RunFallEvalCommand(a);
     if (a.split == "validation")
         return Fail(Status::Error(ErrorCode::kValidationFailed, "--split validation is for posture"), 2);
     auto data = models::ReadDatasetFile(a.data);
