@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "augment.hpp"
 #include "model_file.hpp"
 #include "network.hpp"
 #include "vg/posture/native/native_classifier.hpp"
@@ -398,6 +399,46 @@ TEST(PostureData, AnUnreadableFileIsNamedOrSkippedWhenAsked) {
     ASSERT_EQ(lenient->unreadable.size(), 1u);
     EXPECT_NE(lenient->unreadable[0].find("D02_SA02_R01.csv.gz"), std::string::npos) << lenient->unreadable[0];
     EXPECT_GT(lenient->test.size(), 0u);  // the two good trials
+}
+
+TEST(PostureTraining, AugmentationRotatesBothSensorsTogetherAndKeepsThePlacementFlag) {
+    const auto windows = RandomWindows(32, 17);
+    const torch::Tensor x = net::InputTensor(windows);
+    std::mt19937_64 rng(1);
+    Augmentation rotation_only;
+    rotation_only.wrist_rotation_p = 1;
+    rotation_only.gain = rotation_only.stretch = rotation_only.acc_noise_g = rotation_only.gyro_noise_dps = 0;
+    rotation_only.shift_samples = 0;
+    rotation_only.gravity_removal_p = 0;
+    const torch::Tensor y = AugmentBatch(x, rotation_only, rng);
+    ASSERT_EQ(y.sizes(), x.sizes());
+    // A rotation keeps every sample's |a| and |ω| and changes their direction (wrist windows: any rotation).
+    auto norm = [](const torch::Tensor& t, int64_t from) { return t.slice(1, from, from + 3).norm(2, 1); };
+    EXPECT_TRUE(torch::allclose(norm(y, 0), norm(x, 0), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(norm(y, 3), norm(x, 3), 1e-4, 1e-5));
+    EXPECT_FALSE(torch::allclose(y.slice(1, 0, 3), x.slice(1, 0, 3), 1e-2, 1e-2));
+    EXPECT_TRUE(torch::equal(y.slice(1, 6, 8), x.slice(1, 6, 8)));  // flags unchanged
+
+    Augmentation gravity;  // every gravity-included window turned into a gravity-removed one, nothing else
+    gravity.wrist_rotation_p = 0;
+    gravity.waist_rotation_deg = gravity.gain = gravity.stretch = gravity.acc_noise_g = gravity.gyro_noise_dps = 0;
+    gravity.shift_samples = 0;
+    gravity.gravity_removal_p = 1;
+    auto with_gravity = windows;
+    for (auto& w : with_gravity) w.gravity_removed = false;
+    const torch::Tensor xg = net::InputTensor(with_gravity);
+    const torch::Tensor g = AugmentBatch(xg, gravity, rng);
+    EXPECT_TRUE(torch::allclose(g.slice(1, 7, 8), torch::ones_like(g.slice(1, 7, 8))));
+    EXPECT_LT(g.slice(1, 0, 3).mean(2).abs().max().item<float>(), 1e-5F);
+    EXPECT_TRUE(torch::equal(g.slice(1, 3, 7), xg.slice(1, 3, 7)));  // gyroscope and placement untouched
+    // A window whose device already removed gravity is left as it is.
+    const torch::Tensor removed = AugmentBatch(x.slice(0, 0, 1), gravity, rng);  // RandomWindows: 0 is removed
+    EXPECT_TRUE(torch::allclose(removed, x.slice(0, 0, 1)));
+
+    Augmentation defaults;  // everything at once stays finite and keeps the layout
+    const torch::Tensor d = AugmentBatch(x, defaults, rng);
+    EXPECT_TRUE(torch::isfinite(d).all().item<bool>());
+    EXPECT_TRUE(torch::equal(d.slice(1, 6, 7), x.slice(1, 6, 7)));
 }
 
 // The largest difference between two classifiers' probabilities over `windows`.

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "augment.hpp"
 #include "model_file.hpp"
 #include "network.hpp"
 #include "vg/imu/series.hpp"
@@ -466,6 +467,72 @@ std::string Evaluation::ToHtml() const {
     return h + "</html>\n";
 }
 
+// The network input's channels (net::InputTensor): acceleration 0-2 (g), gyroscope 3-5 (°/s ÷ 250), waist flag 6,
+// gravity-removed flag 7.
+torch::Tensor AugmentBatch(const torch::Tensor& input, const Augmentation& a, std::mt19937_64& rng) {
+    torch::NoGradGuard no_grad;
+    const int64_t batch = input.size(0);
+    const int64_t length = input.size(2);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    auto rotations = torch::empty({batch, 3, 3});
+    auto gains = torch::empty({batch, 1, 1});
+    auto positions = torch::empty({batch, length});
+    auto remove_gravity = torch::zeros({batch, 1, 1});
+    auto ra = rotations.accessor<float, 3>();
+    auto pa = positions.accessor<float, 2>();
+    const auto flags = input.index({torch::indexing::Slice(), torch::indexing::Slice(6, 8), 0}).contiguous();
+    auto fa = flags.accessor<float, 2>();
+    for (int64_t b = 0; b < batch; ++b) {
+        const bool waist = fa[b][0] > 0.5F;
+        // A uniformly random rotation (a random unit quaternion), or a small one about a random axis.
+        double qw, qx, qy, qz;
+        if (!waist && unit(rng) < a.wrist_rotation_p) {
+            qw = normal(rng), qx = normal(rng), qy = normal(rng), qz = normal(rng);
+        } else {
+            const double limit = a.waist_rotation_deg * M_PI / 180.0;  // waist, or a wrist left near its own axes
+            const double angle = (2 * unit(rng) - 1) * limit;
+            double ax = normal(rng), ay = normal(rng), az = normal(rng);
+            const double n = std::sqrt(ax * ax + ay * ay + az * az) + 1e-12;
+            qw = std::cos(angle / 2), qx = ax / n * std::sin(angle / 2), qy = ay / n * std::sin(angle / 2),
+            qz = az / n * std::sin(angle / 2);
+        }
+        const double n = std::sqrt(qw * qw + qx * qx + qy * qy + qz * qz) + 1e-12;
+        qw /= n, qx /= n, qy /= n, qz /= n;
+        const double r[3][3] = {{1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy - qz * qw), 2 * (qx * qz + qy * qw)},
+                                {2 * (qx * qy + qz * qw), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz - qx * qw)},
+                                {2 * (qx * qz - qy * qw), 2 * (qy * qz + qx * qw), 1 - 2 * (qx * qx + qy * qy)}};
+        for (int i = 0; i < 3; ++i) {
+            for (int j = 0; j < 3; ++j) ra[b][i][j] = static_cast<float>(r[i][j]);
+        }
+        gains[b][0][0] = static_cast<float>(1 + a.gain * (2 * unit(rng) - 1));
+        // Sample positions: stretched about the centre, shifted, clamped to the window (edges repeat).
+        const double stretch = 1 + a.stretch * (2 * unit(rng) - 1);
+        const double shift = std::round((2 * unit(rng) - 1) * a.shift_samples);
+        const double centre = (static_cast<double>(length) - 1) / 2;
+        for (int64_t t = 0; t < length; ++t) {
+            const double p = centre + (static_cast<double>(t) - centre) * stretch - shift;
+            pa[b][t] = static_cast<float>(std::clamp(p, 0.0, static_cast<double>(length - 1)));
+        }
+        if (fa[b][1] < 0.5F && unit(rng) < a.gravity_removal_p) remove_gravity[b][0][0] = 1.0F;
+    }
+    // Time warp by linear interpolation along the last axis (every channel alike).
+    auto lower = positions.floor().to(torch::kLong).clamp(0, length - 1);
+    auto upper = (lower + 1).clamp(0, length - 1);
+    auto frac = (positions - lower.to(torch::kFloat32)).unsqueeze(1);
+    auto expand = [&](const torch::Tensor& idx) { return idx.unsqueeze(1).expand({batch, input.size(1), length}); };
+    auto x = input.gather(2, expand(lower)) * (1 - frac) + input.gather(2, expand(upper)) * frac;
+    auto acc = x.slice(1, 0, 3);
+    auto gyro = x.slice(1, 3, 6);
+    acc = torch::bmm(rotations, acc) * gains;
+    gyro = torch::bmm(rotations, gyro) * gains;
+    acc = acc - remove_gravity * acc.mean(2, /*keepdim=*/true);
+    acc = acc + torch::randn_like(acc) * a.acc_noise_g;
+    gyro = gyro + torch::randn_like(gyro) * (a.gyro_noise_dps / net::kGyroScaleDps);
+    auto gravity_flag = torch::max(x.slice(1, 7, 8), remove_gravity.expand({batch, 1, length}));
+    return torch::cat({acc, gyro, x.slice(1, 6, 7), gravity_flag}, 1).contiguous();
+}
+
 Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o, const fs::path& out_dir,
                                  const fs::path& data_root) {
     const auto started = std::chrono::steady_clock::now();
@@ -581,6 +648,7 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
                 static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
             auto index = torch::from_blob(order.data() + b, {static_cast<int64_t>(e - b)}, torch::kLong);
             auto x = train_x.index_select(0, index);
+            if (o.augment) x = AugmentBatch(x, o.augmentation, rng);
             auto y = train_y.index_select(0, index);
             optimizer.zero_grad();
             auto loss = torch::nn::functional::cross_entropy(model->forward(x), y,
@@ -701,7 +769,9 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
          {{"root", data_root.string()},
           {"datasets",
            {"SisFall (Sucerquia et al., Sensors 2017) waist", "UMAFall (Casilari et al., 2017) wrist and waist",
-            "HIFD (Nho et al., IEEE Access 2020) wrist, gravity removed"}},
+            "HIFD (Nho et al., IEEE Access 2020) wrist, gravity removed",
+            "WEDA-FALL (Marques and Moreno, Sensors 2023) wrist, Fitbit Sense",
+            "FallAllD (Saleh et al., IEEE Sensors Journal 2021) wrist"}},
           {"windows", "128 samples at 50 Hz (2.56 s), stride 64; labels per docs/posture-data.md"},
           {"trials", data.trials.size()},
           {"windows_per_split", windows}}},
@@ -713,6 +783,15 @@ Result<TrainResult> TrainPosture(const PostureData& data, const TrainOptions& o,
                            "e-4 -> " + Fixed(o.lr_max * 1e3, 1) + "e-3, then cosine annealing"},
           {"batch_size", o.batch_size},
           {"per_class_per_epoch", o.per_class_per_epoch},
+          {"augmentation", o.augment ? json::value{{"wrist_rotation_p", o.augmentation.wrist_rotation_p},
+                                                   {"waist_rotation_deg", o.augmentation.waist_rotation_deg},
+                                                   {"gain", o.augmentation.gain},
+                                                   {"stretch", o.augmentation.stretch},
+                                                   {"shift_samples", o.augmentation.shift_samples},
+                                                   {"acc_noise_g", o.augmentation.acc_noise_g},
+                                                   {"gyro_noise_dps", o.augmentation.gyro_noise_dps},
+                                                   {"gravity_removal_p", o.augmentation.gravity_removal_p}}
+                                     : json::value("none")},
           {"max_epochs", o.max_epochs},
           {"patience", o.patience},
           {"epochs_run", epochs_run},

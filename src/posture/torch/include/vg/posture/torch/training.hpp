@@ -82,6 +82,24 @@ struct NetworkShape {
     int layers = 2;
 };
 
+// What augmentation does to each training window (each with its own random draw; docs/posture-model.md):
+// a rotation of the sensor (acceleration and gyroscope together: wrist up to any orientation with
+// probability wrist_rotation_p, as watches sit on either wrist in any of their axis conventions; waist
+// by up to waist_rotation_deg), a gain on both sensors, a time stretch about the window's centre, a
+// shift by up to shift_samples (edge samples repeated; a Fall window's impact stays inside it), sensor
+// noise, and with probability gravity_removal_p a gravity-included window turned into a gravity-removed
+// one (its mean acceleration subtracted, its flag set), since HIFD is the only gravity-removed set.
+struct Augmentation {
+    double wrist_rotation_p = 0.5;
+    double waist_rotation_deg = 15;
+    double gain = 0.1;          // × U(1 - gain, 1 + gain)
+    double stretch = 0.1;       // time × U(1 - stretch, 1 + stretch)
+    int shift_samples = 12;     // = the Fall label's impact margin (0.25 s)
+    double acc_noise_g = 0.01;  // Gaussian, per sample and axis
+    double gyro_noise_dps = 2;
+    double gravity_removal_p = 0.15;
+};
+
 struct TrainOptions {
     NetworkShape shape;
     int max_epochs = 25;
@@ -96,6 +114,10 @@ struct TrainOptions {
     // the rarer ones), so neither the big classes nor SisFall's waist windows drown Fall and the wrist
     // sets; class weights even out the rest.
     int per_class_per_epoch = 800;
+    // Augments every training batch so the network meets other people and devices than the train
+    // subjects': see Augmentation. Off only for tests that need the raw windows.
+    bool augment = true;
+    Augmentation augmentation;
     uint64_t seed = 7;
     // libtorch intra-op threads while training (BLAS stays single-threaded). 1 by default: on a busy
     // 2-core machine 2 threads made epochs 6x slower (OpenMP barriers wait for a descheduled thread).
