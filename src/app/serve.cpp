@@ -20,6 +20,8 @@
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
+#include "vg/fall/event_judge.hpp"
+#include "vg/fall/fall_event_model.hpp"
 #include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/knowledge_base.hpp"
 #include "vg/http/server.hpp"
@@ -299,6 +301,8 @@ int RunServe(const ServeConfig& config) {
     // Posture and fall detection: the posture model beside the status models. No manifest: posture is
     // off (the routes answer 503) and the server runs; a manifest that cannot be loaded stops start-up.
     std::unique_ptr<posture::PostureClassifier> posture_model;
+    std::optional<fall::FallEventModel> fall_event_model;
+    std::optional<fall::EventJudge> fall_judge;
     if (config.models_dir != "none") {
         std::string dir = config.models_dir;
         if (dir.empty()) dir = fs::is_regular_file("models/posture.manifest.json") ? "models" : VG_SOURCE_MODELS_DIR;
@@ -315,6 +319,25 @@ int RunServe(const ServeConfig& config) {
             spdlog::info("posture model {} loaded from {} (fall threshold {:.2f}, {} workers)",
                          posture_model->info().version, dir, posture_model->info().fall_threshold,
                          config.posture_workers);
+            // The fall decision on the event, when the folder has it; a model trained on another posture
+            // network's outputs would judge on meaningless features, so it stops start-up like a broken one.
+            if (fs::is_regular_file(fs::path(dir) / fall::kManifestFile)) {
+                auto event_model = fall::FallEventModel::Load(dir);
+                Status usable =
+                    event_model.ok() ? event_model->CheckPostureModel(posture_model->info()) : event_model.status();
+                if (!usable.ok()) {
+                    spdlog::critical("cannot use the fall event model in {}: {}", dir, usable.ToString());
+                    store->Close();
+                    return 1;
+                }
+                fall_event_model.emplace(std::move(event_model).value());
+                fall_judge.emplace(*fall_event_model, *posture_model);
+                spdlog::info("fall event model {} loaded from {}: a fall is decided on the impact's event",
+                             fall_event_model->version(), dir);
+            } else {
+                spdlog::warn("no fall event model in {} ({}); a fall is suspected on one window's probability", dir,
+                             fall::kManifestFile);
+            }
         }
     } else {
         spdlog::info("--models-dir none: posture and fall detection are off");
@@ -348,6 +371,7 @@ int RunServe(const ServeConfig& config) {
         posture::PostureServiceOptions posture_options;
         posture_options.workers = config.posture_workers;
         posture_options.queue_capacity = config.posture_queue;
+        if (fall_judge) posture_options.fall_judge = &*fall_judge;
         posture_service =
             std::make_unique<posture::PostureService>(*posture_model, *store, clock, &posture_relay, posture_options);
         // Falls that were suspected when the previous process died are decided as usual from here on.

@@ -62,7 +62,7 @@ FallEvent FallMonitor::Decide(FallState state, FallReason reason, TimePoint at, 
 }
 
 std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
-    const bool fall_evidence = w.fall_probability >= options_.fall_threshold;
+    const bool fall_evidence = w.judged_fall ? *w.judged_fall : w.fall_probability >= options_.fall_threshold;
     last_end_ = w.end;
     if (!impact_at_) {
         if (!w.boundary && quiet_until_) {

@@ -19,6 +19,22 @@ bool Contiguous(const WindowTiming& prev, const WindowTiming& next) {
     return off <= tolerance && -off <= tolerance;
 }
 
+// The most probable of the postures 0–6: what a window is when the fall judge has not called it a fall.
+Posture MostProbableNonFall(const PosturePrediction& p) {
+    if (p.posture != Posture::kFall) return p.posture;
+    size_t best = 0;
+    for (size_t c = 1; c < static_cast<size_t>(Posture::kFall); ++c) {
+        if (p.probabilities[c] > p.probabilities[best]) best = c;
+    }
+    return static_cast<Posture>(best);
+}
+
+// `w` starts where `previous` ended, from the same kind of sensor: one stream.
+bool Continues(const TimedWindow& previous, const TimedWindow& w) {
+    return Contiguous(previous.timing, w.timing) && previous.window.placement == w.window.placement &&
+           previous.window.gravity_removed == w.window.gravity_removed;
+}
+
 MonitorWindow ToMonitor(const PosturePrediction& p, const ModelWindow& window, TimePoint end, TimePoint received,
                         bool boundary) {
     MonitorWindow m;
@@ -344,8 +360,7 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
         plan.late =
             prev != nullptr ? w.timing.end <= prev->timing.end : st.restored_end && w.timing.end <= *st.restored_end;
         if (!plan.late) {
-            if (prev != nullptr && Contiguous(prev->timing, w.timing) && prev->window.placement == w.window.placement &&
-                prev->window.gravity_removed == w.window.gravity_removed) {
+            if (options_.fall_judge == nullptr && prev != nullptr && Continues(*prev, w)) {
                 plan.stitched = inputs.size();
                 inputs.push_back(StitchHalves(prev->window, w.window));
             }
@@ -382,6 +397,22 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
         r.at = w.timing.end;
         r.late = plan.late;
         r.posture = p.fall_probability() >= threshold ? Posture::kFall : p.posture;
+        std::optional<bool> judged_fall;
+        if (options_.fall_judge != nullptr && !plan.late) {
+            auto judged = JudgeWindow(st, st.last ? &*st.last : nullptr, w);
+            if (!judged.ok()) {
+                spdlog::error("fall judgement for wearer {} failed: {}", job.wearer, judged.status().ToString());
+                return judged.status();
+            }
+            judged_fall = false;
+            for (const JudgedImpact& impact : *judged) {
+                spdlog::log(impact.fall ? spdlog::level::warn : spdlog::level::debug,
+                            "wearer {}: impact at stream sample {} judged {} (p {:.3f})", job.wearer, impact.sample,
+                            impact.fall ? "a fall" : "not a fall", impact.probability);
+                judged_fall = *judged_fall || impact.fall;
+            }
+            r.posture = *judged_fall ? Posture::kFall : MostProbableNonFall(p);
+        }
 
         if (plan.late) {
             // Answered and recorded, but the monitor only sees windows in time order.
@@ -405,7 +436,9 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
                 transitions.push_back(*e);
             }
         }
-        if (auto e = st.monitor.Observe(ToMonitor(p, w.window, w.timing.end, job.received, false))) {
+        MonitorWindow monitored = ToMonitor(p, w.window, w.timing.end, job.received, false);
+        monitored.judged_fall = judged_fall;
+        if (auto e = st.monitor.Observe(monitored)) {
             transitions.push_back(*e);
         }
         const FallState after = st.monitor.suspected() ? FallState::kSuspected : FallState::kNone;
@@ -453,6 +486,34 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
         if (st.monitor.suspected()) return Busy("The suspected fall could not be stored; retry in a second.");
     }
     return results;
+}
+
+Result<std::vector<JudgedImpact>> PostureService::JudgeWindow(WearerState& st, const TimedWindow* previous,
+                                                              const TimedWindow& w) {
+    const FallEventJudge& judge = *options_.fall_judge;
+    if (previous == nullptr || !Continues(*previous, w)) {
+        // A new stream: nothing before this window is known, so its index restarts past the old one.
+        const int64_t next = st.stream_first + static_cast<int64_t>(st.stream.size());
+        st.stream.clear();
+        st.stream_first = next;
+        st.judge_from = next;
+    }
+    for (size_t t = 0; t < kWindowSamples; ++t) {
+        StreamSample sample;
+        std::copy_n(&w.window.values[t * kChannels], kChannels, sample.begin());
+        st.stream.push_back(sample);
+    }
+    auto judged = judge.Judge(st.stream, st.stream_first, st.judge_from, w.window.placement, w.window.gravity_removed);
+    if (!judged.ok()) return judged.status();
+    st.judge_from = std::max(st.judge_from, judged->next_from);
+    // Keep what the next judgement may read before judge_from; drop the rest.
+    const int64_t keep_from = st.judge_from - static_cast<int64_t>(judge.context_before());
+    if (keep_from > st.stream_first) {
+        const auto drop = std::min<int64_t>(keep_from - st.stream_first, static_cast<int64_t>(st.stream.size()));
+        st.stream.erase(st.stream.begin(), st.stream.begin() + drop);
+        st.stream_first += drop;
+    }
+    return std::move(judged->impacts);
 }
 
 void PostureService::Tick(Shard& shard, TimePoint now) {

@@ -355,6 +355,92 @@ TEST_F(PostureServiceTest, AnImpactOnTheBoundaryIsFoundByTheStitchedWindow) {
     EXPECT_EQ(t[0].at, End(1) - milliseconds(1280));
 }
 
+// A stand-in for fall::EventJudge: an impact is the first sample of a run with |a| ≥ 3 g; it is judged once
+// kAfter samples follow it (kBefore must precede it), with `verdict`. Records every impact it judged.
+class PeakJudge final : public FallEventJudge {
+  public:
+    static constexpr int64_t kBefore = 50;
+    static constexpr int64_t kAfter = 100;
+    Result<Judgement> Judge(std::span<const StreamSample> samples, int64_t first_index, int64_t from_index, Placement,
+                            bool) const override {
+        auto magnitude = [](const StreamSample& v) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); };
+        Judgement j;
+        const auto n = static_cast<int64_t>(samples.size());
+        j.next_from = std::max(from_index, first_index + n - kAfter);
+        for (int64_t k = std::max<int64_t>(kBefore, from_index - first_index); first_index + k < j.next_from; ++k) {
+            const auto i = static_cast<size_t>(k);
+            if (magnitude(samples[i]) >= 3.0F && magnitude(samples[i - 1]) < 3.0F) {
+                j.impacts.push_back({first_index + k, verdict ? 0.9F : 0.1F, verdict});
+                judged.push_back(first_index + k);
+            }
+        }
+        return j;
+    }
+    size_t context_before() const override { return kBefore; }
+    Milliseconds decision_delay() const override { return Milliseconds(kAfter * 20); }
+    bool verdict = true;
+    mutable std::vector<int64_t> judged;  // read by the test after Submit returned (the answer synchronises)
+};
+
+TEST_F(PostureServiceTest, WithAFallJudgeAnImpactOnTheBoundaryIsJudgedOnceWhenItsEventIsComplete) {
+    PeakJudge judge;
+    PostureServiceOptions options;
+    options.fall_judge = &judge;
+    Start(options);
+    // The impact starts at the first window's sample 125: its event is complete once 100 samples follow, in
+    // the second window. No stitched window is classified: the stream holds the boundary.
+    auto r = Submit({Window(4, End(0), Motion::kImpactAtEnd), Window(4, End(1), Motion::kImpactAtStart)});
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(classifier_.windows(), 2u);
+    EXPECT_EQ(judge.judged, (std::vector<int64_t>{125}));
+    EXPECT_EQ(r[0].fall, FallState::kNone);
+    EXPECT_EQ(r[1].posture, Posture::kFall);
+    EXPECT_EQ(r[1].fall, FallState::kSuspected);
+    // Still windows after it: judged never again, and the fall is confirmed as before.
+    auto s = Submit({Window(6, End(2)), Window(6, End(3))});
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_EQ(judge.judged.size(), 1u);
+    EXPECT_EQ(s[1].fall, FallState::kConfirmed);
+    EXPECT_EQ(Confirmed(), 1u);
+}
+
+TEST_F(PostureServiceTest, WithAFallJudgeTheJudgeNotTheWindowProbabilityDecides) {
+    PeakJudge judge;
+    judge.verdict = false;  // e.g. clapping: a hard blow the event model knows is not a fall
+    PostureServiceOptions options;
+    options.fall_judge = &judge;
+    Start(options);
+    // The stand-in network calls this window a Fall (0.95 ≥ 0.4), the judge says no.
+    auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle), Window(4, End(1)), Window(4, End(2))});
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(judge.judged, (std::vector<int64_t>{60}));
+    for (const WindowResult& w : r) {
+        EXPECT_NE(w.posture, Posture::kFall);
+        EXPECT_EQ(w.fall, FallState::kNone);
+    }
+    EXPECT_TRUE(listener_.Transitions().empty());
+}
+
+TEST_F(PostureServiceTest, WithAFallJudgeAGapStartsANewStream) {
+    PeakJudge judge;
+    PostureServiceOptions options;
+    options.fall_judge = &judge;
+    Start(options);
+    // 0.5 s missing between the windows: the second starts a new stream, so the first window's impact never
+    // gets its 100 samples after, and the second's has no 50 before it. Neither is judged (docs: an impact in
+    // the first kSamplesBefore after a gap, or whose event a gap cuts, is not judged).
+    Submit({Window(4, End(0), Motion::kImpactAtEnd)});
+    Submit({Window(4, End(1) + milliseconds(500), Motion::kImpactAtStart)});
+    Submit({Window(4, End(2) + milliseconds(500))});
+    EXPECT_TRUE(judge.judged.empty());
+    // The new stream goes on: an impact in the middle of its third window is judged.
+    auto r =
+        Submit({Window(4, End(3) + milliseconds(500), Motion::kImpactInMiddle), Window(4, End(4) + milliseconds(500))});
+    ASSERT_EQ(judge.judged.size(), 1u);
+    EXPECT_EQ(judge.judged[0], 128 + 2 * 128 + 60);  // the new stream went on from 128: indices never repeat
+    EXPECT_EQ(r[1].fall, FallState::kSuspected);
+}
+
 TEST_F(PostureServiceTest, StitchingNeedsContiguousWindowsAlsoAcrossRequests) {
     Start();
     // The same halves, but 0.5 s apart: no stitched window, so no fall.

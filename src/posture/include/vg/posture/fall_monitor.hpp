@@ -75,6 +75,9 @@ struct MonitorWindow {
     WindowMotion motion;
     bool gravity_removed = false;  // the gait rule needs gravity
     bool boundary = false;         // a stitched window across two contiguous windows: fall evidence only
+    // Set when a FallEventJudge decided the impacts whose events completed in this window (fall_event_judge.hpp):
+    // then this, not fall_probability ≥ fall_threshold, is the window's fall evidence.
+    std::optional<bool> judged_fall;
 };
 
 // A transition of the monitor.

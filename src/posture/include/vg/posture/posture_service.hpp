@@ -48,6 +48,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/posture/classifier.hpp"
+#include "vg/posture/fall_event_judge.hpp"
 #include "vg/posture/fall_monitor.hpp"
 #include "vg/posture/window.hpp"
 #include "vg/store/store.hpp"
@@ -110,6 +111,12 @@ struct PostureServiceOptions {
     Milliseconds tick_every{1000};
     Milliseconds answer_timeout{10'000};             // Submit gives up waiting (kUnavailable); the work still happens
     Milliseconds forget_idle_after{10 * 60 * 1000};  // a wearer's state without windows this long is dropped
+    // The fall decision on the event (borrowed; must outlive the service). With it, each wearer's windows are
+    // joined into one 50 Hz stream while they are contiguous (a gap, or another placement, starts a new one),
+    // every impact in it is judged once its event is complete, and a window's fall evidence is whether an
+    // impact judged with it was a fall; stitched boundary windows are not needed and not made. Without it, a
+    // window is fall evidence when its fall probability reaches the classifier's fall_threshold.
+    const FallEventJudge* fall_judge = nullptr;
 };
 
 class PostureService {
@@ -180,6 +187,11 @@ class PostureService {
         // Restored after a restart, before any window of this process: the end of the latest window the
         // monitor saw (windows not after it are late). Raw windows are not stored, so `last` is empty.
         std::optional<TimePoint> restored_end;
+        // With a fall judge: the wearer's latest contiguous samples (stream index stream_first onwards), and
+        // where the next judgement starts.
+        std::vector<StreamSample> stream;
+        int64_t stream_first = 0;
+        int64_t judge_from = 0;
     };
     struct Shard {
         std::mutex mu;
@@ -192,6 +204,9 @@ class PostureService {
 
     void Run(Shard& shard);
     Result<std::vector<WindowResult>> Process(Shard& shard, Job& job);
+    // Adds `w` to the wearer's stream (a new stream unless it continues `previous`) and judges the impacts
+    // whose events are now complete. The judged impacts, or the judge's error.
+    Result<std::vector<JudgedImpact>> JudgeWindow(WearerState& st, const TimedWindow* previous, const TimedWindow& w);
     void Tick(Shard& shard, TimePoint now);
     void Restore(Shard& shard, const std::vector<store::FallSuspicion>& suspicions, TimePoint now);
     // Brings the stored suspicion in line with the monitor: saved while suspected (when it changed),
