@@ -1,6 +1,7 @@
 #include "vg/fall/event_features.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -17,14 +18,15 @@ constexpr std::array<std::string_view, kNumEventFeatures> kNames = {
     // context
     "placement_waist", "gravity_removed",
     // impact
-    "peak_acc_g", "freefall_min_acc_g", "freefall_s", "impact_jerk_g_per_s", "impact_acc_std_g", "pre_acc_std_g",
-    "pre_gyro_rms_dps", "orientation_change_deg", "post_acc_std_g", "post_acc_std_late_g", "post_gyro_rms_dps",
-    "post_acc_max_g", "post_periodicity",
+    "peak_acc_g", "freefall_min_acc_g", "freefall_s", "vertical_velocity_m_s", "impact_jerk_g_per_s",
+    "impact_acc_std_g", "impact_gyro_max_dps", "peaks_before", "peaks_after", "pre_acc_std_g", "pre_gyro_rms_dps",
+    "orientation_change_deg", "post_acc_std_g", "post_acc_std_late_g", "post_gyro_rms_dps", "post_acc_max_g",
+    "post_periodicity",
     // network
     "net_fall_max", "net_fall_mean", "net_locomotion_impact", "net_other_impact", "net_fall_after", "net_lying_after",
     "net_upright_after", "net_locomotion_after", "net_other_after"};
 constexpr size_t kFirstImpactFeature = 2;
-constexpr size_t kFirstNetworkFeature = 15;
+constexpr size_t kFirstNetworkFeature = 19;
 
 constexpr size_t kImpactWindows = 3;  // the first three of kEventWindowOffsets hold the impact
 
@@ -38,7 +40,10 @@ constexpr Span kImpact{-25, 26};              // ±0.5 s
 constexpr Span kPre{-75, -25};                // 1.5 s to 0.5 s before
 constexpr Span kPost{50, kSamplesAfter + 1};  // 1 s to 3.5 s after
 constexpr Span kPostLate{100, kSamplesAfter + 1};
-constexpr Span kOrientationAfter{75, kSamplesAfter + 1};  // 1.5 s to 3.5 s after
+constexpr Span kOrientationAfter{75, kSamplesAfter + 1};                  // 1.5 s to 3.5 s after
+constexpr Span kPeaksBefore{-static_cast<int>(kSamplesBefore) + 1, -12};  // the span before, but the impact's ±0.25 s
+constexpr Span kPeaksAfter{13, kSamplesAfter};
+constexpr double kStandardGravity = 9.80665;  // m/s² per g
 
 static_assert(kSamplesBefore >= 75 && kEventWindowOffsets[0] >= -static_cast<int>(kSamplesBefore));
 static_assert(kEventWindowOffsets[3] + static_cast<int>(posture::kWindowSamples) - 1 ==
@@ -73,6 +78,20 @@ class EventView {
         double best = 0;
         for (int k = span.begin; k < span.end; ++k) best = std::max(best, Magnitude(k));
         return best;
+    }
+    double GyroMax(Span span) const {
+        double best = 0;
+        for (int k = span.begin; k < span.end; ++k) best = std::max(best, GyroMagnitude(k));
+        return best;
+    }
+    // Local maxima of |a| (above both neighbours) in `span` that rise above `baseline` by at least `rise`.
+    int Peaks(Span span, double baseline, double rise) const {
+        int peaks = 0;
+        for (int k = span.begin; k < span.end; ++k) {
+            const double m = Magnitude(k);
+            if (m - baseline >= rise && m > Magnitude(k - 1) && m >= Magnitude(k + 1)) ++peaks;
+        }
+        return peaks;
     }
     double GyroRms(Span span) const {
         double sum_sq = 0;
@@ -143,7 +162,24 @@ void SignalFeatures(const SampleStream& stream, const EventView& e, EventFeature
         }
         f[i++] = static_cast<float>(least);
         f[i++] = static_cast<float>(longest / kRateHz);
+        // Velocity along gravity (taken as the mean acceleration of the pre-impact second), integrated over the
+        // second before the impact: a fall gathers ≈ 1–3 m/s downwards, a clap or a wave almost none.
+        const std::array<double, 3> up = e.MeanAcceleration(kPre);
+        const double norm = std::sqrt(up[0] * up[0] + up[1] * up[1] + up[2] * up[2]);
+        double velocity = 0, lowest = 0;
+        if (norm > 1e-6) {
+            for (int k = kFreeFall.begin; k < kFreeFall.end; ++k) {
+                const ImuSample& s = e.At(k);
+                const double along = (s[0] * up[0] + s[1] * up[1] + s[2] * up[2]) / norm;
+                velocity += (along - norm) * kStandardGravity / kRateHz;
+                lowest = std::min(lowest, velocity);
+            }
+            f[i++] = static_cast<float>(lowest);
+        } else {
+            f[i++] = kMissing;
+        }
     } else {
+        f[i++] = kMissing;
         f[i++] = kMissing;
         f[i++] = kMissing;
     }
@@ -158,6 +194,12 @@ void SignalFeatures(const SampleStream& stream, const EventView& e, EventFeature
     }
     f[i++] = static_cast<float>(jerk);
     f[i++] = static_cast<float>(e.MagnitudeStd(kImpact));
+    f[i++] = static_cast<float>(e.GyroMax(kImpact));
+    // Repeated blows (clapping, beating a table) against one: peaks that rise at least half as high as this one.
+    const double baseline = gravity ? 1.0 : 0.0;
+    const double rise = std::max(0.2, 0.5 * (e.Magnitude(0) - baseline));
+    f[i++] = static_cast<float>(e.Peaks(kPeaksBefore, baseline, rise));
+    f[i++] = static_cast<float>(e.Peaks(kPeaksAfter, baseline, rise));
     f[i++] = static_cast<float>(e.MagnitudeStd(kPre));
     f[i++] = static_cast<float>(e.GyroRms(kPre));
     f[i++] = gravity ? static_cast<float>(AngleDeg(e.MeanAcceleration(kPre), e.MeanAcceleration(kOrientationAfter)))
@@ -167,6 +209,7 @@ void SignalFeatures(const SampleStream& stream, const EventView& e, EventFeature
     f[i++] = static_cast<float>(e.GyroRms(kPost));
     f[i++] = static_cast<float>(e.MagnitudeMax(kPost));
     f[i++] = static_cast<float>(posture::MeasureMotion(e.Window(kEventWindowOffsets[3], stream)).periodicity);
+    assert(i == kFirstNetworkFeature);
 }
 
 // The network's features from the predictions of the event's kEventWindowOffsets windows, in that order.

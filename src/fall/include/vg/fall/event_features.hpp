@@ -15,8 +15,14 @@
 //   impact   peak_acc_g                 |a| at the impact
 //            freefall_min_acc_g         least |a| in the 1 s before            (NaN when gravity is removed)
 //            freefall_s                 longest run of |a| < 0.6 g in that 1 s (NaN when gravity is removed)
+//            vertical_velocity_m_s      the lowest velocity along gravity (the mean acceleration 1.5–0.5 s
+//                                       before) reached in that 1 s, m/s, negative = down (NaN without gravity)
 //            impact_jerk_g_per_s        largest |Δa|·rate within ±0.5 s of the impact
 //            impact_acc_std_g           std of |a| within ±0.5 s
+//            impact_gyro_max_dps        largest |ω| within ±0.5 s
+//            peaks_before, peaks_after  local maxima of |a| rising at least half as far above rest (1 g, or 0 g
+//                                       without gravity; at least 0.2 g) as the impact, in the span before and
+//                                       after it outside its ±0.25 s: repeated blows (clapping) against one
 //            pre_acc_std_g              std of |a| from 1.5 s to 0.5 s before
 //            pre_gyro_rms_dps           RMS of |ω| over the same second
 //            orientation_change_deg     angle between the mean acceleration 1.5–0.5 s before and 1.5–3.5 s
@@ -51,7 +57,7 @@ namespace vg::fall {
 
 inline constexpr size_t kSamplesBefore = 75;  // 1.5 s at 50 Hz
 inline constexpr size_t kSamplesAfter = 175;  // 3.5 s: the serving side decides this long after an impact
-inline constexpr size_t kNumEventFeatures = 24;
+inline constexpr size_t kNumEventFeatures = 28;
 using EventFeatures = std::array<float, kNumEventFeatures>;
 
 // What a feature is made of, for the ablation of docs/posture-model.md.

@@ -119,7 +119,7 @@ struct FallTrainingResult {
     TrialEvaluation validation;
     TrialEvaluation test;
     std::vector<AblationRow> ablation;  // the shipped set first
-    std::vector<float> probabilities;   // the shipped model's, per event (every split)
+    std::vector<float> probabilities;   // the shipped model's (its served trees), per event of every split
 };
 
 // REQUIRES: data holds training and validation events of both labels (kValidationFailed otherwise).
