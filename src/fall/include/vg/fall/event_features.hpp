@@ -4,11 +4,10 @@
 //
 // An event at sample i reads the samples [i − kSamplesBefore, i + kSamplesAfter] (1.5 s before, 3.5 s
 // after) and nothing else: no feature knows where i lies in a recording or how long it is. The span is short
-// because the data sets are: UMAFall's falls lie 1.7 s into their files, and 5 % of WEDA-FALL's recordings end
-// 2.4–4 s after the impact. Events without the whole span are not scored (no padding: replicated edge samples
-// are perfectly still, and would tell the model where a file starts or ends). A server must therefore keep
-// kSamplesBefore + kSamplesAfter + 1 samples per wearer and decide kSamplesAfter samples (3.5 s) after an
-// impact.
+// because the data sets are: UMAFall's falls lie as little as 1.7 s into their files, and 5 % of WEDA-FALL's recordings
+// end 2.4–4 s after the impact. Events without the whole span are not scored (no padding: replicated edge samples are
+// perfectly still, and would tell the model where a file starts or ends). A server must therefore keep kSamplesBefore +
+// kSamplesAfter + 1 samples per wearer and decide kSamplesAfter samples (3.5 s) after an impact.
 //
 // Features (EventFeatureNames(), in this order; NaN = missing, which the trees handle):
 //   context  placement_waist, gravity_removed                                         (0 or 1)
@@ -32,7 +31,7 @@
 //            post_gyro_rms_dps          RMS of |ω| from 1 s to 3.5 s after
 //            post_acc_max_g             largest |a| from 1 s to 3.5 s after (steps or hops go on)
 //            post_periodicity           posture::MeasureMotion periodicity of the 2.56 s ending 3.5 s after
-//   network  (the posture network through posture::PostureClassifier, on the windows of EventWindowStarts)
+//   network  (the posture network through posture::PostureClassifier, on the windows of kEventWindowOffsets)
 //            net_fall_max, net_fall_mean            Fall over the three windows holding the impact
 //            net_locomotion_impact, net_other_impact Walking+Running+stairs, Other: mean over those windows
 //            net_fall_after, net_lying_after, net_upright_after (Standing+Sitting), net_locomotion_after,
