@@ -28,6 +28,8 @@ std::string_view FallReasonName(FallReason reason) {
             return "silence";
         case FallReason::kLocomotion:
             return "locomotion";
+        case FallReason::kEvent:
+            return "event";
         case FallReason::kGait:
             return "gait";
     }
@@ -62,7 +64,7 @@ FallEvent FallMonitor::Decide(FallState state, FallReason reason, TimePoint at, 
 }
 
 std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
-    const bool fall_evidence = w.judged_fall ? *w.judged_fall : w.fall_probability >= options_.fall_threshold;
+    const bool fall_evidence = w.judged_fall || w.fall_probability >= options_.fall_threshold;
     last_end_ = w.end;
     if (!impact_at_) {
         if (!w.boundary && quiet_until_) {
@@ -94,6 +96,11 @@ std::optional<FallEvent> FallMonitor::Observe(const MonitorWindow& w) {
     if (w.end >= *impact_at_ + options_.confirm_after)
         return Decide(FallState::kConfirmed, FallReason::kDeadline, w.end, w.end);
     return std::nullopt;
+}
+
+std::optional<FallEvent> FallMonitor::DismissByEvent(TimePoint at) {
+    if (!impact_at_) return std::nullopt;
+    return Decide(FallState::kDismissed, FallReason::kEvent, at, at);
 }
 
 FallMonitorSnapshot FallMonitor::Snapshot() const {

@@ -19,16 +19,6 @@ bool Contiguous(const WindowTiming& prev, const WindowTiming& next) {
     return off <= tolerance && -off <= tolerance;
 }
 
-// The most probable of the postures 0–6: what a window is when the fall judge has not called it a fall.
-Posture MostProbableNonFall(const PosturePrediction& p) {
-    if (p.posture != Posture::kFall) return p.posture;
-    size_t best = 0;
-    for (size_t c = 1; c < static_cast<size_t>(Posture::kFall); ++c) {
-        if (p.probabilities[c] > p.probabilities[best]) best = c;
-    }
-    return static_cast<Posture>(best);
-}
-
 // `w` starts where `previous` ended, from the same kind of sensor: one stream.
 bool Continues(const TimedWindow& previous, const TimedWindow& w) {
     return Contiguous(previous.timing, w.timing) && previous.window.placement == w.window.placement &&
@@ -397,21 +387,31 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
         r.at = w.timing.end;
         r.late = plan.late;
         r.posture = p.fall_probability() >= threshold ? Posture::kFall : p.posture;
-        std::optional<bool> judged_fall;
+        bool judged_fall = false;
+        std::optional<FallEvent> dismissed_by_event;
+        std::optional<std::pair<int64_t, int64_t>> window_range;
         if (options_.fall_judge != nullptr && !plan.late) {
             auto judged = JudgeWindow(st, st.last ? &*st.last : nullptr, w);
             if (!judged.ok()) {
                 spdlog::error("fall judgement for wearer {} failed: {}", job.wearer, judged.status().ToString());
                 return judged.status();
             }
-            judged_fall = false;
-            for (const JudgedImpact& impact : *judged) {
+            for (const JudgedImpact& impact : judged->impacts) {
                 spdlog::log(impact.fall ? spdlog::level::warn : spdlog::level::debug,
                             "wearer {}: impact at stream sample {} judged {} (p {:.3f})", job.wearer, impact.sample,
                             impact.fall ? "a fall" : "not a fall", impact.probability);
-                judged_fall = *judged_fall || impact.fall;
+                judged_fall = judged_fall || impact.fall;
             }
-            r.posture = *judged_fall ? Posture::kFall : MostProbableNonFall(p);
+            window_range = {judged->first, judged->first + static_cast<int64_t>(kWindowSamples)};
+            // A provisional suspicion stands when the judge found a fall; when a gap cut its stream it is left to
+            // the monitor's own rules; when every impact of its windows is judged and none was a fall, it ends.
+            if (judged_fall || judged->new_stream) {
+                st.provisional.reset();
+            } else if (st.provisional && st.judge_from >= st.provisional->second) {
+                st.provisional.reset();
+                dismissed_by_event = st.monitor.DismissByEvent(w.timing.end);
+            }
+            if (judged_fall) r.posture = Posture::kFall;
         }
 
         if (plan.late) {
@@ -436,10 +436,15 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
                 transitions.push_back(*e);
             }
         }
+        if (dismissed_by_event) transitions.push_back(*dismissed_by_event);
         MonitorWindow monitored = ToMonitor(p, w.window, w.timing.end, job.received, false);
         monitored.judged_fall = judged_fall;
         if (auto e = st.monitor.Observe(monitored)) {
             transitions.push_back(*e);
+        }
+        if (window_range && !judged_fall && st.monitor.suspected() && p.fall_probability() >= threshold) {
+            // This window's own probability raised or renewed the suspicion: the judge still has to speak.
+            st.provisional = st.provisional ? std::pair{st.provisional->first, window_range->second} : *window_range;
         }
         const FallState after = st.monitor.suspected() ? FallState::kSuspected : FallState::kNone;
 
@@ -488,16 +493,19 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
     return results;
 }
 
-Result<std::vector<JudgedImpact>> PostureService::JudgeWindow(WearerState& st, const TimedWindow* previous,
-                                                              const TimedWindow& w) {
+Result<PostureService::JudgedWindow> PostureService::JudgeWindow(WearerState& st, const TimedWindow* previous,
+                                                                 const TimedWindow& w) {
     const FallEventJudge& judge = *options_.fall_judge;
-    if (previous == nullptr || !Continues(*previous, w)) {
+    JudgedWindow out;
+    out.new_stream = previous == nullptr || !Continues(*previous, w);
+    if (out.new_stream) {
         // A new stream: nothing before this window is known, so its index restarts past the old one.
         const int64_t next = st.stream_first + static_cast<int64_t>(st.stream.size());
         st.stream.clear();
         st.stream_first = next;
         st.judge_from = next;
     }
+    out.first = st.stream_first + static_cast<int64_t>(st.stream.size());
     for (size_t t = 0; t < kWindowSamples; ++t) {
         StreamSample sample;
         std::copy_n(&w.window.values[t * kChannels], kChannels, sample.begin());
@@ -513,7 +521,8 @@ Result<std::vector<JudgedImpact>> PostureService::JudgeWindow(WearerState& st, c
         st.stream.erase(st.stream.begin(), st.stream.begin() + drop);
         st.stream_first += drop;
     }
-    return std::move(judged->impacts);
+    out.impacts = std::move(judged->impacts);
+    return out;
 }
 
 void PostureService::Tick(Shard& shard, TimePoint now) {

@@ -404,21 +404,42 @@ TEST_F(PostureServiceTest, WithAFallJudgeAnImpactOnTheBoundaryIsJudgedOnceWhenIt
     EXPECT_EQ(Confirmed(), 1u);
 }
 
-TEST_F(PostureServiceTest, WithAFallJudgeTheJudgeNotTheWindowProbabilityDecides) {
+TEST_F(PostureServiceTest, WithAFallJudgeAWindowsOwnSuspicionEndsWhenTheJudgeFindsNoFall) {
     PeakJudge judge;
     judge.verdict = false;  // e.g. clapping: a hard blow the event model knows is not a fall
     PostureServiceOptions options;
     options.fall_judge = &judge;
     Start(options);
-    // The stand-in network calls this window a Fall (0.95 ≥ 0.4), the judge says no.
+    // The stand-in network calls the first window a Fall (0.95 ≥ 0.4): suspected at once, as without a
+    // judge. Its impact's event is complete in the second window, where the judge says no: dismissed.
     auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle), Window(4, End(1)), Window(4, End(2))});
     ASSERT_EQ(r.size(), 3u);
     EXPECT_EQ(judge.judged, (std::vector<int64_t>{60}));
-    for (const WindowResult& w : r) {
-        EXPECT_NE(w.posture, Posture::kFall);
-        EXPECT_EQ(w.fall, FallState::kNone);
-    }
-    EXPECT_TRUE(listener_.Transitions().empty());
+    EXPECT_EQ(r[0].fall, FallState::kSuspected);
+    EXPECT_EQ(r[1].fall, FallState::kDismissed);
+    EXPECT_EQ(r[2].fall, FallState::kNone);
+    auto t = listener_.Transitions();
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[1].transition->reason, FallReason::kEvent);
+    EXPECT_EQ(Confirmed(), 0u);
+    EXPECT_TRUE(Suspicions().empty());
+}
+
+// The watch goes quiet right after the impact, before its event is complete: the judge never speaks, and the
+// suspicion the window raised is confirmed by the silence rule as without a judge.
+TEST_F(PostureServiceTest, WithAFallJudgeAQuietWatchAfterAnImpactIsStillConfirmed) {
+    PeakJudge judge;
+    judge.verdict = false;
+    PostureServiceOptions options;
+    options.fall_judge = &judge;
+    Start(options);
+    auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle)});
+    ASSERT_EQ(r[0].fall, FallState::kSuspected);
+    EXPECT_TRUE(judge.judged.empty());
+    clock_.Advance(seconds(30));
+    service_->TickAll();
+    EXPECT_EQ(Confirmed(), 1u);
+    EXPECT_EQ(listener_.Transitions().back().transition->reason, FallReason::kSilence);
 }
 
 TEST_F(PostureServiceTest, WithAFallJudgeAGapStartsANewStream) {

@@ -36,8 +36,10 @@ enum class FallState : uint8_t { kNone, kSuspected, kConfirmed, kDismissed };
 std::string_view FallStateName(FallState state);  // "none", "suspected", "confirmed", "dismissed"
 
 // Why a suspected fall was decided.
-enum class FallReason : uint8_t { kImpact, kStill, kDeadline, kSilence, kLocomotion, kGait };
-std::string_view FallReasonName(FallReason reason);  // "impact", "still", "deadline", "silence", "locomotion", "gait"
+enum class FallReason : uint8_t { kImpact, kStill, kDeadline, kSilence, kLocomotion, kGait, kEvent };
+// "impact", "still", "deadline", "silence", "locomotion", "gait", "event" (the fall event model judged the
+// impact not a fall)
+std::string_view FallReasonName(FallReason reason);
 
 // Locomotion postures: Downstairs, Upstairs, Running, Walking.
 bool IsLocomotion(Posture posture);
@@ -75,9 +77,9 @@ struct MonitorWindow {
     WindowMotion motion;
     bool gravity_removed = false;  // the gait rule needs gravity
     bool boundary = false;         // a stitched window across two contiguous windows: fall evidence only
-    // Set when a FallEventJudge decided the impacts whose events completed in this window (fall_event_judge.hpp):
-    // then this, not fall_probability ≥ fall_threshold, is the window's fall evidence.
-    std::optional<bool> judged_fall;
+    // A FallEventJudge judged an impact a fall with this window (fall_event_judge.hpp): fall evidence whatever
+    // the window's own fall probability.
+    bool judged_fall = false;
 };
 
 // A transition of the monitor.
@@ -108,6 +110,9 @@ class FallMonitor {
     std::optional<FallEvent> Observe(const MonitorWindow& window);
     // Server time moved to `now`: the silence rule.
     std::optional<FallEvent> Tick(TimePoint now);
+    // The fall event model judged the impact that raised the current suspicion not a fall: dismissed (reason
+    // kEvent) at `at`, the window's time. Nothing when nothing is suspected.
+    std::optional<FallEvent> DismissByEvent(TimePoint at);
 
     bool suspected() const { return impact_at_.has_value(); }
     std::optional<TimePoint> impact_at() const { return impact_at_; }

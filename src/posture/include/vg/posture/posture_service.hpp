@@ -112,10 +112,12 @@ struct PostureServiceOptions {
     Milliseconds answer_timeout{10'000};             // Submit gives up waiting (kUnavailable); the work still happens
     Milliseconds forget_idle_after{10 * 60 * 1000};  // a wearer's state without windows this long is dropped
     // The fall decision on the event (borrowed; must outlive the service). With it, each wearer's windows are
-    // joined into one 50 Hz stream while they are contiguous (a gap, or another placement, starts a new one),
-    // every impact in it is judged once its event is complete, and a window's fall evidence is whether an
-    // impact judged with it was a fall; stitched boundary windows are not needed and not made. Without it, a
-    // window is fall evidence when its fall probability reaches the classifier's fall_threshold.
+    // joined into one 50 Hz stream while they are contiguous (a gap, or another placement, starts a new one)
+    // and every impact in it is judged once its event is complete (3.5 s later). An impact judged a fall is
+    // fall evidence; a window whose fall probability reaches the classifier's fall_threshold still raises a
+    // suspicion at once (so a watch that goes quiet right after a fall is still confirmed by the silence
+    // rule), which the judge dismisses when it finds none of that window's impacts a fall. Stitched boundary
+    // windows are not made: the stream holds every boundary. Without a judge, the window threshold alone.
     const FallEventJudge* fall_judge = nullptr;
 };
 
@@ -192,6 +194,15 @@ class PostureService {
         std::vector<StreamSample> stream;
         int64_t stream_first = 0;
         int64_t judge_from = 0;
+        // The stream indices [first, end) of the windows whose own fall probability raised (or renewed) the
+        // current suspicion before the judge had spoken about their impacts. Once the judge has judged past
+        // `end` with none of them a fall, the suspicion is dismissed (reason event).
+        std::optional<std::pair<int64_t, int64_t>> provisional;
+    };
+    struct JudgedWindow {
+        std::vector<JudgedImpact> impacts;
+        int64_t first = 0;  // the window's first sample in the wearer's stream
+        bool new_stream = false;
     };
     struct Shard {
         std::mutex mu;
@@ -206,7 +217,7 @@ class PostureService {
     Result<std::vector<WindowResult>> Process(Shard& shard, Job& job);
     // Adds `w` to the wearer's stream (a new stream unless it continues `previous`) and judges the impacts
     // whose events are now complete. The judged impacts, or the judge's error.
-    Result<std::vector<JudgedImpact>> JudgeWindow(WearerState& st, const TimedWindow* previous, const TimedWindow& w);
+    Result<JudgedWindow> JudgeWindow(WearerState& st, const TimedWindow* previous, const TimedWindow& w);
     void Tick(Shard& shard, TimePoint now);
     void Restore(Shard& shard, const std::vector<store::FallSuspicion>& suspicions, TimePoint now);
     // Brings the stored suspicion in line with the monitor: saved while suspected (when it changed),
