@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "vg/imu/labels.hpp"
 #include "vg/imu/split.hpp"
 #include "vg/sim/random.hpp"
 
@@ -29,18 +30,6 @@ double StdMagnitude(const ImuSamples& samples, size_t from, size_t count) {
     }
     const double mean = sum / static_cast<double>(count);
     return std::sqrt(std::max(0.0, sum2 / static_cast<double>(count) - mean * mean));
-}
-
-imu::DatasetId ToImu(ImuDataset d) {
-    switch (d) {
-        case ImuDataset::kSisFall:
-            return imu::DatasetId::kSisFall;
-        case ImuDataset::kUmaFall:
-            return imu::DatasetId::kUmaFall;
-        case ImuDataset::kHifd:
-            return imu::DatasetId::kHifd;
-    }
-    return imu::DatasetId::kSisFall;
 }
 
 ImuPlacement FromImu(imu::Placement p) {
@@ -96,7 +85,21 @@ std::optional<std::string> ReplayWindowProblem(const ImuSamples& window, bool gr
     return std::nullopt;
 }
 
-Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milliseconds lying_still) {
+FallReplayFacts FallReplayFactsOf(const imu::TrialInfo& info) {
+    FallReplayFacts facts;
+    if (info.annotated_fall) {
+        const double margin = imu::LabelParams{}.impact_search_margin_s;
+        facts.impact_search =
+            imu::TimeInterval{info.annotated_fall->begin_s - margin, info.annotated_fall->end_s + margin};
+    }
+    if (const imu::ActivitySpec* activity = imu::FindActivity(info.dataset, info.activity_code)) {
+        facts.stays_down = activity->scenario != imu::Scenario::kFall || activity->after_still == imu::Label::kLying;
+    }
+    return facts;
+}
+
+Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milliseconds lying_still,
+                                     const FallReplayFacts& facts) {
     const ImuSamples& x = series.samples;
     const size_t usable = std::min(x.size(), static_cast<size_t>(kMaxImuTrial / kReplaySamplePeriod));
     const size_t count = usable / kReplayWindowSamples;
@@ -111,8 +114,18 @@ Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milli
     }
     track.trial_windows = static_cast<int>(count);
     if (fall) {
-        size_t impact = 0;
-        for (size_t i = 1; i < x.size(); ++i) {
+        // The |a| peak, within the search interval where there is one (the nearest samples to its ends).
+        size_t search_begin = 0, search_end = x.size() - 1;  // inclusive
+        if (facts.impact_search) {
+            const auto nearest_sample = [&](double t_s) {
+                return static_cast<size_t>(
+                    std::clamp(std::round(t_s * series.rate_hz), 0.0, static_cast<double>(x.size() - 1)));
+            };
+            search_begin = nearest_sample(facts.impact_search->begin_s);
+            search_end = std::max(search_begin, nearest_sample(facts.impact_search->end_s));
+        }
+        size_t impact = search_begin;
+        for (size_t i = search_begin + 1; i <= search_end; ++i) {
             if (Magnitude(x[i]) > Magnitude(x[impact])) impact = i;
         }
         const size_t replayed = count * kReplayWindowSamples;
@@ -125,7 +138,7 @@ Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milli
         // The latest still stretch after the impact (and its first second), searched from the end: a whole
         // window's worth where the trial has one, else at least a second (the label rules' shortest still run).
         std::optional<std::pair<size_t, size_t>> still;  // first sample, length
-        if (lying_still > Milliseconds(0)) {
+        if (lying_still > Milliseconds(0) && facts.stays_down) {
             for (size_t length : {kReplayWindowSamples, kOneSecond}) {
                 if (x.size() < length + impact + kOneSecond) continue;
                 for (size_t s = x.size() - length; s >= impact + kOneSecond; s -= std::min<size_t>(s, 5)) {
@@ -164,10 +177,18 @@ Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milli
     return track;
 }
 
+Result<ReplayTrack> LoadReplayTrack(const imu::TrialInfo& info, Milliseconds lying_still) {
+    auto trial = imu::LoadTrial(info);
+    if (!trial.ok()) return trial.status();
+    auto series = imu::Resample(*trial, imu::kRateHz);
+    if (!series.ok()) return series.status();
+    return BuildReplayTrack(*series, info.is_fall_trial, lying_still, FallReplayFactsOf(info));
+}
+
 Result<ImuCatalog> LoadImuCatalog(const ImuSpec& spec) {
     ImuCatalog catalog;
     for (ImuDataset d : spec.datasets) {
-        auto trials = imu::ListTrials(spec.data_dir, ToImu(d));
+        auto trials = imu::ListTrials(spec.data_dir, ToImuDatasetId(d));
         if (!trials.ok()) {
             if (trials.status().code() == ErrorCode::kNotFound) {
                 return Status::Error(ErrorCode::kNotFound, "The IMU data set " + std::string(ImuDatasetName(d)) +
@@ -179,7 +200,7 @@ Result<ImuCatalog> LoadImuCatalog(const ImuSpec& spec) {
         std::set<std::string> subject_set;
         for (const imu::TrialInfo& t : *trials) subject_set.insert(t.subject);
         const std::map<std::string, imu::Split> splits =
-            imu::AssignSplits(ToImu(d), std::vector<std::string>(subject_set.begin(), subject_set.end()));
+            imu::AssignSplits(ToImuDatasetId(d), std::vector<std::string>(subject_set.begin(), subject_set.end()));
         const std::optional<imu::Split> wanted = ToImu(spec.split);
         for (const imu::TrialInfo& t : *trials) {
             if (wanted) {
@@ -270,14 +291,7 @@ Result<ImuPlan> PlanImu(const Scenario& s, const ImuCatalog& catalog) {
         const std::string key = TrialKey(ref.info);
         auto it = tracks.find(key);
         if (it != tracks.end()) return it->second;
-        Result<ReplayTrack> built = [&]() -> Result<ReplayTrack> {
-            auto trial = imu::LoadTrial(ref.info);
-            if (!trial.ok()) return trial.status();
-            auto series = imu::Resample(*trial, imu::kRateHz);
-            if (!series.ok()) return series.status();
-            return BuildReplayTrack(*series, ref.info.is_fall_trial, spec.lying_still);
-        }();
-        return tracks.emplace(key, std::move(built)).first->second;
+        return tracks.emplace(key, LoadReplayTrack(ref.info, spec.lying_still)).first->second;
     };
 
     std::vector<ImuEventPlan> events;

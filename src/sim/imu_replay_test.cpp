@@ -4,7 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
 #include <set>
+
+#include "vg/imu/labels.hpp"
 
 namespace vg::sim {
 namespace {
@@ -99,6 +104,173 @@ TEST(ImuReplayTest, WindowProblemsFollowTheApiRules) {
     const ImuSamples spinning(kReplayWindowSamples, {0.0F, 1.0F, 0.0F, 2500.0F, 0.0F, 0.0F});
     EXPECT_NE(ReplayWindowProblem(spinning, false)->find("2000"), std::string::npos);
     EXPECT_TRUE(ReplayWindowProblem(ImuSamples(127, standing[0]), false).has_value());
+}
+
+TEST(ImuReplayTest, TheImpactIsLookedForNearTheAnnotatedFallAndNoTailFollowsARecovery) {
+    // A knock of 6 g at 2 s (sample 100) is the trial's largest |a|; the fall (4 g) is at 6 s (sample 300).
+    imu::Series series = FallSeries(6.0, 9.0);
+    series.samples[100] = {6.0F, 1.0F, 0.0F, 50.0F, 0.0F, 0.0F};
+    auto whole = BuildReplayTrack(series, /*fall=*/true, Milliseconds(10'000));
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    EXPECT_EQ(whole->impact, Milliseconds(100 * 20));
+    FallReplayFacts facts;
+    facts.impact_search = imu::TimeInterval{5.0, 7.0};
+    auto annotated = BuildReplayTrack(series, true, Milliseconds(10'000), facts);
+    ASSERT_TRUE(annotated.ok()) << annotated.status().ToString();
+    EXPECT_EQ(annotated->impact, Milliseconds(300 * 20));
+    EXPECT_EQ(annotated->windows.size(), 5u + 4u);
+    // The person gets up again: the same trial without a lying-still tail.
+    facts.stays_down = false;
+    auto recovered = BuildReplayTrack(series, true, Milliseconds(10'000), facts);
+    ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+    EXPECT_EQ(recovered->impact, Milliseconds(300 * 20));
+    EXPECT_EQ(recovered->windows.size(), 5u);
+    EXPECT_EQ(recovered->trial_windows, 5);
+    // An annotation whose impact lies in the last second of the windows is refused like any other.
+    facts.impact_search = imu::TimeInterval{12.5, 14.0};
+    series.samples[660] = {5.0F, 0.0F, 0.0F, 0.0F, 0.0F, 0.0F};  // 13.2 s: beyond the 5 windows (12.8 s)
+    EXPECT_FALSE(BuildReplayTrack(series, true, Milliseconds(10'000), facts).ok());
+}
+
+TEST(ImuReplayTest, FallFactsComeFromTheActivityTableAndTheAnnotation) {
+    imu::TrialInfo info;
+    info.dataset = imu::DatasetId::kFallAllD;
+    info.is_fall_trial = true;
+    info.activity_code = "A101";  // forward fall while walking (trip)
+    EXPECT_TRUE(FallReplayFactsOf(info).stays_down);
+    EXPECT_FALSE(FallReplayFactsOf(info).impact_search.has_value());
+    for (const char* recovery :
+         {"A102", "A104", "A106", "A108", "A110", "A116", "A118", "A120", "A122", "A124", "A126", "A128"}) {
+        info.activity_code = recovery;
+        EXPECT_FALSE(FallReplayFactsOf(info).stays_down) << recovery << " (with recovery)";
+    }
+    info.activity_code = "A135";  // sliding down a wall: ends sitting, not lying
+    EXPECT_FALSE(FallReplayFactsOf(info).stays_down);
+    info.activity_code = "A127";  // from bed: lies on the floor
+    EXPECT_TRUE(FallReplayFactsOf(info).stays_down);
+
+    info.dataset = imu::DatasetId::kWedaFall;
+    info.activity_code = "F01";
+    info.annotated_fall = imu::TimeInterval{3.2, 6.1};
+    const FallReplayFacts weda = FallReplayFactsOf(info);
+    EXPECT_TRUE(weda.stays_down);  // onto a mattress
+    ASSERT_TRUE(weda.impact_search.has_value());
+    EXPECT_DOUBLE_EQ(weda.impact_search->begin_s, 3.2 - imu::LabelParams{}.impact_search_margin_s);
+    EXPECT_DOUBLE_EQ(weda.impact_search->end_s, 6.1 + imu::LabelParams{}.impact_search_margin_s);
+}
+
+// The test split's trials of one data set under the shared data folder, or nullopt (the test then skips)
+// when it is not installed.
+std::optional<ImuCatalog> TestSplitOf(ImuDataset dataset) {
+    ImuSpec spec;
+    spec.data_dir = std::string(VG_SOURCE_DIR) + "/../shared/data";
+    spec.datasets = {dataset};
+    if (!std::filesystem::exists(spec.data_dir + "/" + std::string(ImuDatasetName(dataset)))) return std::nullopt;
+    auto catalog = LoadImuCatalog(spec);
+    EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
+    if (!catalog.ok()) return std::nullopt;
+    return *catalog;
+}
+
+TEST(ImuReplayTest, WedaFallTrialsReplayFromTheWristWithTheImpactAtTheirAnnotatedFall) {
+    const auto catalog = TestSplitOf(ImuDataset::kWedaFall);
+    if (!catalog) GTEST_SKIP() << "WEDA-FALL is not installed under " << VG_SOURCE_DIR << "/../shared/data/wedafall";
+    ASSERT_GE(catalog->falls.size(), 20u);
+    int with_tail = 0;
+    for (const ImuTrialRef& t : catalog->falls) {
+        SCOPED_TRACE(t.info.path.filename().string());
+        EXPECT_EQ(t.placement, ImuPlacement::kWrist);
+        EXPECT_FALSE(t.info.gravity_removed);
+        ASSERT_TRUE(t.info.annotated_fall.has_value());
+        auto track = LoadReplayTrack(t.info, Milliseconds(10'000));
+        ASSERT_TRUE(track.ok()) << track.status().ToString();
+        ASSERT_TRUE(track->impact.has_value());
+        // At least a second inside the trial's own windows, and within the annotation (± the search margin).
+        EXPECT_GE(*track->impact, Milliseconds(1'000));
+        EXPECT_LE(*track->impact + Milliseconds(1'000), kReplayWindowLength * track->trial_windows);
+        const double impact_s = static_cast<double>(track->impact->count()) / 1000.0;
+        EXPECT_GE(impact_s, t.info.annotated_fall->begin_s - 0.52);
+        EXPECT_LE(impact_s, t.info.annotated_fall->end_s + 0.52);
+        if (track->windows.size() > static_cast<size_t>(track->trial_windows)) {
+            ++with_tail;
+            EXPECT_EQ(track->windows.size(), static_cast<size_t>(track->trial_windows) + 4u);
+        }
+    }
+    EXPECT_GE(with_tail, static_cast<int>(catalog->falls.size()) * 3 / 4);  // they end lying on the mattress
+}
+
+TEST(ImuReplayTest, FallAllDFallTrialsReplayWithTheirImpactAndNoTailAfterARecovery) {
+    const auto catalog = TestSplitOf(ImuDataset::kFallAllD);
+    if (!catalog) GTEST_SKIP() << "FallAllD is not installed under " << VG_SOURCE_DIR << "/../shared/data/fallalld";
+    ASSERT_GE(catalog->falls.size(), 20u);
+    int recoveries = 0, stays_down_with_tail = 0;
+    for (const ImuTrialRef& t : catalog->falls) {
+        SCOPED_TRACE(t.info.path.filename().string());
+        EXPECT_EQ(t.placement, ImuPlacement::kWrist);
+        EXPECT_FALSE(t.info.gravity_removed);
+        auto track = LoadReplayTrack(t.info, Milliseconds(10'000));
+        ASSERT_TRUE(track.ok()) << track.status().ToString();
+        ASSERT_TRUE(track->impact.has_value());
+        // 20 s trials with the event near 10 s: 7 whole windows, the impact well inside them.
+        EXPECT_EQ(track->trial_windows, 7);
+        EXPECT_GE(*track->impact, Milliseconds(5'000));
+        EXPECT_LE(*track->impact, Milliseconds(15'000));
+        const bool tail = track->windows.size() > static_cast<size_t>(track->trial_windows);
+        if (t.info.activity_name.find("with recovery") != std::string::npos) {
+            ++recoveries;
+            EXPECT_FALSE(tail) << "the subject got up again: no lying still";
+        } else if (tail) {
+            ++stays_down_with_tail;
+        }
+    }
+    EXPECT_GE(recoveries, 5);
+    EXPECT_GE(stays_down_with_tail, 10);
+}
+
+TEST(ImuReplayTest, TheFallsAllScenarioPlansEveryDataSetAndTheElderlyWedaFallActivities) {
+    auto scenario = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/falls-all.json");
+    ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
+    for (ImuDataset d : scenario->imu->datasets) {
+        if (!std::filesystem::exists(scenario->imu->data_dir + "/" + std::string(ImuDatasetName(d)))) {
+            GTEST_SKIP() << "the IMU data set " << ImuDatasetName(d) << " is not under " << scenario->imu->data_dir;
+        }
+    }
+    auto catalog = LoadImuCatalog(*scenario->imu);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    auto plan = PlanImu(*scenario, *catalog);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    std::map<std::pair<ImuDataset, ImuPlacement>, int> falls, adl;
+    int elderly_adl = 0, recovery_falls = 0;
+    std::set<std::string> elderly_subjects;
+    for (const ImuEventPlan& e : plan->events) {
+        (e.kind == ImuKind::kFall ? falls : adl)[{e.dataset, e.placement}]++;
+        if (e.dataset == ImuDataset::kWedaFall && e.subject >= "U21") {
+            EXPECT_EQ(e.kind, ImuKind::kAdl) << e.file << ": no elderly person fell";
+            ++elderly_adl;
+            elderly_subjects.insert(e.subject);
+        }
+        EXPECT_EQ(e.gravity_removed, e.dataset == ImuDataset::kHifd);
+        if (e.kind == ImuKind::kFall && e.activity_name.find("with recovery") != std::string::npos) {
+            ++recovery_falls;
+            EXPECT_EQ(e.windows.size(), static_cast<size_t>(e.trial_windows)) << e.file;
+        }
+        EXPECT_LE(e.end(), scenario->duration);
+    }
+    int fall_count = 0, adl_count = 0;
+    for (const auto& [key, n] : falls) fall_count += n;
+    for (const auto& [key, n] : adl) adl_count += n;
+    EXPECT_GE(fall_count, 200);
+    EXPECT_GE(adl_count, 400);
+    // Six (data set, placement) pairs, each drawn alike: SisFall waist, UMAFall both, the three wrist sets.
+    EXPECT_EQ(falls.size(), 6u);
+    EXPECT_EQ(adl.size(), 6u);
+    for (const auto& [key, n] : falls) EXPECT_GE(n, fall_count / 12) << ImuDatasetName(key.first);
+    EXPECT_GE(elderly_adl, 10);
+    EXPECT_GE(elderly_subjects.size(), 1u);
+    EXPECT_GE(recovery_falls, 3);
+    std::cout << "falls-all plan: " << fall_count << " falls, " << adl_count << " ADL events (" << elderly_adl
+              << " by elderly WEDA-FALL subjects), " << recovery_falls << " falls with recovery, "
+              << plan->warnings.size() << " warnings\n";
 }
 
 // On the real data (read in place; skipped where it is not installed): the shipped falls scenario picks

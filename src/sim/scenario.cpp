@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -316,23 +317,14 @@ std::optional<KnowableCriterion> ParseCriterion(const json::value& v, const std:
     return c;
 }
 
-imu::DatasetId ToImuDataset(ImuDataset d) {
-    switch (d) {
-        case ImuDataset::kSisFall:
-            return imu::DatasetId::kSisFall;
-        case ImuDataset::kUmaFall:
-            return imu::DatasetId::kUmaFall;
-        case ImuDataset::kHifd:
-            return imu::DatasetId::kHifd;
+// "sisfall, umafall, hifd, wedafall, fallalld", for messages.
+std::string ImuDatasetList() {
+    std::string out;
+    for (ImuDataset d : kAllImuDatasets) {
+        if (!out.empty()) out += ", ";
+        out += ImuDatasetName(d);
     }
-    return imu::DatasetId::kSisFall;
-}
-
-std::optional<ImuDataset> ImuDatasetFromName(std::string_view name) {
-    for (ImuDataset d : {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd}) {
-        if (ImuDatasetName(d) == name) return d;
-    }
-    return std::nullopt;
+    return out;
 }
 
 std::optional<ImuPlacement> ImuPlacementFromName(std::string_view name) {
@@ -352,7 +344,7 @@ void ParseImuEvent(FieldReader& r, ImuKind kind, const GroupSpec& group, const I
     if (auto name = r.String("dataset", false)) {
         e.dataset = ImuDatasetFromName(*name);
         if (!e.dataset) {
-            r.Problem("dataset", "must be one of sisfall, umafall, hifd");
+            r.Problem("dataset", "must be one of " + ImuDatasetList());
         } else if (imu && std::find(imu->datasets.begin(), imu->datasets.end(), *e.dataset) == imu->datasets.end()) {
             r.Problem("dataset", "must be one of the imu section's datasets");
         }
@@ -374,11 +366,11 @@ void ParseImuEvent(FieldReader& r, ImuKind kind, const GroupSpec& group, const I
         } else if (imu) {
             sets = imu->datasets;
         } else {
-            sets = {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd};
+            sets.assign(std::begin(kAllImuDatasets), std::end(kAllImuDatasets));
         }
         bool known = false, right_kind = false;
         for (ImuDataset d : sets) {
-            if (const imu::ActivitySpec* a = imu::FindActivity(ToImuDataset(d), *code)) {
+            if (const imu::ActivitySpec* a = imu::FindActivity(ToImuDatasetId(d), *code)) {
                 known = true;
                 right_kind = right_kind || ((a->scenario == imu::Scenario::kFall) == (kind == ImuKind::kFall));
             }
@@ -386,7 +378,7 @@ void ParseImuEvent(FieldReader& r, ImuKind kind, const GroupSpec& group, const I
         if (!known) {
             r.Problem("activity",
                       "must be an activity code of the data set (docs/posture-data.md), e.g. F01, D18, "
-                      "forwardFall, clap");
+                      "forwardFall, clap, A102");
         } else if (!right_kind) {
             r.Problem("activity", kind == ImuKind::kFall ? "must be a fall activity for a fall event"
                                                          : "must not be a fall activity for an adl event");
@@ -601,7 +593,7 @@ std::optional<ImuSpec> ParseImuSection(const json::object& o, std::vector<FieldE
     FieldReader r(o, "imu", problems);
     ImuSpec spec;
     if (auto d = r.String("data_dir", true)) {
-        if (d->empty()) r.Problem("data_dir", "must name the folder holding sisfall/, umafall/, hifd/");
+        if (d->empty()) r.Problem("data_dir", "must name the folder holding the data sets' folders (sisfall/, ...)");
         spec.data_dir = *d;
     }
     if (auto split = r.String("split", false)) {
@@ -616,13 +608,13 @@ std::optional<ImuSpec> ParseImuSection(const json::object& o, std::vector<FieldE
     }
     if (const json::array* list = r.Array("datasets", false)) {
         spec.datasets.clear();
-        if (list->empty()) r.Problem("datasets", "must name at least one of sisfall, umafall, hifd");
+        if (list->empty()) r.Problem("datasets", "must name at least one of " + ImuDatasetList());
         for (size_t i = 0; i < list->size(); ++i) {
             const std::string path = "imu.datasets[" + std::to_string(i) + "]";
             const json::value& v = (*list)[i];
             auto d = v.is_string() ? ImuDatasetFromName(v.as_string()) : std::nullopt;
             if (!d) {
-                problems.push_back({path, "must be one of sisfall, umafall, hifd"});
+                problems.push_back({path, "must be one of " + ImuDatasetList()});
             } else if (std::find(spec.datasets.begin(), spec.datasets.end(), *d) != spec.datasets.end()) {
                 problems.push_back({path, "is listed twice"});
             } else {
@@ -654,17 +646,20 @@ std::optional<ImuSpec> ParseImuSection(const json::object& o, std::vector<FieldE
     if (auto b = r.Integer("batch", false, 1, 32)) spec.batch = static_cast<int>(*b);
     r.Finish();
     if (problems.size() != before) return std::nullopt;
-    // Only HIFD is on the wrist alone and SisFall on the waist alone: a combination without trials is a mistake.
+    // SisFall is on the waist alone, HIFD, WEDA-FALL and FallAllD on the wrist alone: a combination without trials
+    // is a mistake.
     const auto has = [&](ImuDataset d) {
         return std::find(spec.datasets.begin(), spec.datasets.end(), d) != spec.datasets.end();
     };
     const auto at = [&](ImuPlacement p) {
         return std::find(spec.placements.begin(), spec.placements.end(), p) != spec.placements.end();
     };
+    const bool wrist_only = has(ImuDataset::kHifd) || has(ImuDataset::kWedaFall) || has(ImuDataset::kFallAllD);
     const bool any = (has(ImuDataset::kSisFall) && at(ImuPlacement::kWaist)) || has(ImuDataset::kUmaFall) ||
-                     (has(ImuDataset::kHifd) && at(ImuPlacement::kWrist));
+                     (wrist_only && at(ImuPlacement::kWrist));
     if (!any) {
-        problems.push_back({"imu.placements", "no trials: SisFall is worn on the waist, HIFD on the wrist"});
+        problems.push_back(
+            {"imu.placements", "no trials: SisFall is worn on the waist, HIFD, WEDA-FALL and FallAllD on the wrist"});
         return std::nullopt;
     }
     return spec;
@@ -701,8 +696,35 @@ std::string_view ImuDatasetName(ImuDataset dataset) {
             return "umafall";
         case ImuDataset::kHifd:
             return "hifd";
+        case ImuDataset::kWedaFall:
+            return "wedafall";
+        case ImuDataset::kFallAllD:
+            return "fallalld";
     }
     return "?";
+}
+
+std::optional<ImuDataset> ImuDatasetFromName(std::string_view name) {
+    for (ImuDataset d : kAllImuDatasets) {
+        if (ImuDatasetName(d) == name) return d;
+    }
+    return std::nullopt;
+}
+
+imu::DatasetId ToImuDatasetId(ImuDataset dataset) {
+    switch (dataset) {
+        case ImuDataset::kSisFall:
+            return imu::DatasetId::kSisFall;
+        case ImuDataset::kUmaFall:
+            return imu::DatasetId::kUmaFall;
+        case ImuDataset::kHifd:
+            return imu::DatasetId::kHifd;
+        case ImuDataset::kWedaFall:
+            return imu::DatasetId::kWedaFall;
+        case ImuDataset::kFallAllD:
+            return imu::DatasetId::kFallAllD;
+    }
+    return imu::DatasetId::kSisFall;
 }
 
 std::string_view ImuPlacementName(ImuPlacement placement) {

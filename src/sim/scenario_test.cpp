@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 namespace vg::sim {
 namespace {
@@ -282,6 +283,95 @@ TEST(ScenarioTest, ImuProblemsAreNamed) {
                               "n.json");
     ASSERT_FALSE(none.ok());
     EXPECT_TRUE(HasField(none.status(), "imu.placements")) << none.status().ToString();
+}
+
+TEST(ScenarioTest, TheWristDataSetsWedaFallAndFallAllDParse) {
+    // Every data set by its folder name, and the reader's id behind it.
+    for (ImuDataset d : kAllImuDatasets) {
+        EXPECT_EQ(ImuDatasetFromName(ImuDatasetName(d)), d);
+        EXPECT_EQ(imu::DatasetName(ToImuDatasetId(d)), ImuDatasetName(d));
+    }
+    EXPECT_EQ(ImuDatasetFromName("wedafall"), ImuDataset::kWedaFall);
+    EXPECT_EQ(ImuDatasetFromName("fallalld"), ImuDataset::kFallAllD);
+    EXPECT_FALSE(ImuDatasetFromName("weda-fall").has_value());
+
+    auto s = ParseScenario(R"({"name": "wrist", "duration": "3h",
+      "imu": {"data_dir": "/data", "datasets": ["wedafall", "fallalld"], "placements": ["wrist"]},
+      "groups": [{"name": "home", "watches": 4, "events": [
+        {"type": "fall", "at": "30m", "dataset": "fallalld", "activity": "A102"},
+        {"type": "adl", "at": "1h", "dataset": "wedafall", "activity": "D09"},
+        {"type": "fall", "at": "1h", "dataset": "wedafall", "activity": "F08"},
+        {"type": "adl", "at": "2h", "activity": "A023"}
+      ]}]})",
+                           "wrist.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->imu->datasets, (std::vector<ImuDataset>{ImuDataset::kWedaFall, ImuDataset::kFallAllD}));
+    const auto& events = s->groups[0].imu_events;
+    ASSERT_EQ(events.size(), 4u);
+    EXPECT_EQ(events[0].dataset, ImuDataset::kFallAllD);
+    EXPECT_EQ(events[0].activity, "A102");  // a fall "with recovery" is a fall
+    EXPECT_EQ(events[1].dataset, ImuDataset::kWedaFall);
+    EXPECT_EQ(events[2].activity, "F08");
+    EXPECT_EQ(events[3].activity, "A023");  // FallAllD's stumble, found among the section's data sets
+
+    // The default stays the three original data sets (as documented).
+    auto defaults = ParseScenario(R"({"name": "d", "duration": "3h", "imu": {"data_dir": "/data"},
+      "groups": [{"name": "g", "watches": 1}]})",
+                                  "d.json");
+    ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+    EXPECT_EQ(defaults->imu->datasets,
+              (std::vector<ImuDataset>{ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd}));
+
+    // Problems name all five; the wrist sets have no waist trials; codes must be the data set's and of the
+    // event's kind; an event's data set must be one of the section's.
+    auto bad = ParseScenario(R"({"name": "bad", "duration": "3h",
+      "imu": {"data_dir": "/data", "datasets": ["wedafall", "mobiact"]},
+      "groups": [{"name": "g", "watches": 1, "events": [
+        {"type": "fall", "at": "10m", "dataset": "weda"}
+      ]}]})",
+                             "bad.json");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(ProblemOf(bad.status(), "imu.datasets[1]"), "must be one of sisfall, umafall, hifd, wedafall, fallalld");
+    EXPECT_EQ(ProblemOf(bad.status(), "groups[0].events[0].dataset"),
+              "must be one of sisfall, umafall, hifd, wedafall, fallalld")
+        << bad.status().ToString();
+    auto kinds = ParseScenario(R"({"name": "kinds", "duration": "3h",
+      "imu": {"data_dir": "/data", "datasets": ["wedafall", "fallalld", "sisfall"]},
+      "groups": [{"name": "g", "watches": 1, "events": [
+        {"type": "adl", "at": "10m", "dataset": "fallalld", "activity": "A101"},
+        {"type": "fall", "at": "10m", "dataset": "fallalld", "activity": "F01"},
+        {"type": "adl", "at": "10m", "dataset": "hifd"}
+      ]}]})",
+                               "kinds.json");
+    ASSERT_FALSE(kinds.ok());
+    EXPECT_EQ(ProblemOf(kinds.status(), "groups[0].events[0].activity"),
+              "must not be a fall activity for an adl event");
+    EXPECT_NE(ProblemOf(kinds.status(), "groups[0].events[1].activity").find("activity code"), std::string::npos)
+        << kinds.status().ToString();
+    EXPECT_EQ(ProblemOf(kinds.status(), "groups[0].events[2].dataset"), "must be one of the imu section's datasets");
+    auto waist = ParseScenario(R"({"name": "w", "duration": "2h",
+      "imu": {"data_dir": "/d", "datasets": ["wedafall", "fallalld", "hifd"], "placements": ["waist"]},
+      "groups": [{"name": "g", "watches": 1}]})",
+                               "w.json");
+    ASSERT_FALSE(waist.ok());
+    EXPECT_NE(ProblemOf(waist.status(), "imu.placements").find("WEDA-FALL and FallAllD on the wrist"),
+              std::string::npos)
+        << waist.status().ToString();
+}
+
+TEST(ScenarioTest, ShippedFallsAllScenarioReplaysTheTestSubjectsOfAllFiveDataSets) {
+    auto s = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/falls-all.json");
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE(s->imu.has_value());
+    EXPECT_EQ(s->imu->split, ImuSplit::kTest);
+    EXPECT_EQ(s->imu->datasets, std::vector<ImuDataset>(std::begin(kAllImuDatasets), std::end(kAllImuDatasets)));
+    EXPECT_EQ(s->imu->placements.size(), 2u);
+    EXPECT_EQ(std::filesystem::path(s->imu->data_dir),
+              (std::filesystem::path(VG_SOURCE_DIR) / ".." / "shared" / "data").lexically_normal());
+    // Sized for >= 200 falls and >= 400 ADL events in expectation.
+    const double wearer_days = s->watches() * static_cast<double>(s->duration.count()) / 86'400'000.0;
+    EXPECT_GE(wearer_days * s->imu->falls_per_wearer_day, 200.0);
+    EXPECT_GE(wearer_days * s->imu->adl_per_wearer_day, 400.0);
 }
 
 TEST(ScenarioTest, ShippedFallsScenarioReadsTheSharedDataInPlace) {

@@ -444,6 +444,45 @@ TEST(ScorerTest, FallIncidentsOnAdlEventsAndOutsideEventsAreFalseFalls) {
     EXPECT_NE(table.find("False falls: 2"), std::string::npos) << table;
 }
 
+TEST(ScorerTest, TheWristDataSetsGetTheirOwnRows) {
+    const std::vector<ImuLabel> events = {
+        Imu(0, ImuKind::kFall, 100, 130, 105),                                               // sisfall waist, detected
+        Imu(0, ImuKind::kFall, 300, 330, 305, ImuDataset::kWedaFall, ImuPlacement::kWrist),  // detected
+        Imu(1, ImuKind::kAdl, 100, 112, std::nullopt, ImuDataset::kWedaFall, ImuPlacement::kWrist),  // false fall
+        Imu(1, ImuKind::kFall, 300, 320, 310, ImuDataset::kFallAllD, ImuPlacement::kWrist),          // dismissed
+    };
+    const std::vector<ObservedPosture> postures = {
+        Posture(0, FallPhase::kSuspected, 106, 1.0),  Posture(0, FallPhase::kConfirmed, 111, 1.1),
+        Posture(0, FallPhase::kSuspected, 306, 10.0), Posture(0, FallPhase::kConfirmed, 312, 10.1),
+        Posture(1, FallPhase::kSuspected, 104, 20.0), Posture(1, FallPhase::kConfirmed, 109, 20.1),
+        Posture(1, FallPhase::kSuspected, 311, 30.0), Posture(1, FallPhase::kDismissed, 316, 30.1)};
+    const std::vector<ObservedIncident> incidents = {Incident(0, 1, "fall", 1.1), Incident(0, 2, "fall", 10.1),
+                                                     Incident(1, 3, "fall", 20.1)};
+    const FallScore s = ScoreFalls(events, postures, incidents, FallOptions());
+    ASSERT_EQ(s.rows.size(), 4u);  // in data-set order, then all
+    EXPECT_EQ(s.rows[0].dataset, "sisfall");
+    EXPECT_EQ(s.rows[1].dataset, "wedafall");
+    EXPECT_EQ(s.rows[1].placement, "wrist");
+    EXPECT_EQ(s.rows[1].falls, 1);
+    EXPECT_EQ(s.rows[1].detected, 1);
+    EXPECT_EQ(s.rows[1].adl, 1);
+    EXPECT_EQ(s.rows[1].false_falls, 1);
+    EXPECT_EQ(s.rows[2].dataset, "fallalld");
+    EXPECT_EQ(s.rows[2].placement, "wrist");
+    EXPECT_EQ(s.rows[2].falls, 1);
+    EXPECT_EQ(s.rows[2].dismissed, 1);
+    EXPECT_EQ(s.rows[3].dataset, "all");
+    EXPECT_EQ(s.rows[3].falls, 3);
+    EXPECT_EQ(s.rows[3].detected, 2);
+
+    const json::object j = FallScoreToJson(s, events, {"a", "b"});
+    EXPECT_EQ(j.at("rows").as_array()[2].at("dataset").as_string(), "fallalld");
+    EXPECT_EQ(j.at("event_outcomes").as_array()[1].at("dataset").as_string(), "wedafall");
+    const std::string table = FormatFallTable(s);
+    EXPECT_NE(table.find("\nwedafall wrist "), std::string::npos) << table;
+    EXPECT_NE(table.find("\nfallalld wrist "), std::string::npos) << table;
+}
+
 TEST(ScorerTest, PostureNotAvailableIsReportedNotScored) {
     FallScore s;
     s.available = false;

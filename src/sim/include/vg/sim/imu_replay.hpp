@@ -1,6 +1,6 @@
 #pragma once
-// IMU replay: real trials of the public data sets (SisFall, UMAFall, HIFD) as a watch would post them to
-// the server's posture API (docs/simulator.md, "IMU: falls and activities").
+// IMU replay: real trials of the public data sets (SisFall, UMAFall, HIFD, WEDA-FALL, FallAllD) as a watch would
+// post them to the server's posture API (docs/simulator.md, "IMU: falls and activities").
 //
 // 1. LoadImuCatalog lists the trials of the scenario's imu section (data sets, placements, the split's
 //    subjects: imu::AssignSplits, test by default) without reading samples.
@@ -9,14 +9,16 @@
 //    uniformly among those that have a fitting trial, then a trial uniformly, so that the small data
 //    sets are not drowned by SisFall. The trial is loaded and resampled to 50 Hz (imu::Resample) and cut
 //    into consecutive, non-overlapping 2.56 s windows of 128 samples from its first sample (at most
-//    kMaxImuTrial of it). After a fall trial the wearer "lies still" for imu.lying_still more: the data
-//    sets stop recording a few seconds after the impact, a real fall stays on the floor. The tail
-//    repeats the trial's own last still stretch after the impact (std |a| ≤ 0.02 g over 128 samples
-//    where it has them, else over at least one second), played backwards from the trial's end, then
-//    forwards, and so on, so that nothing jumps; when the trial has no such stretch there is no tail
-//    (the server's silence rule then decides). A trial whose windows the
-//    API would refuse (values beyond ±16 g / ±2000 °/s, mean |a| outside the API's bounds), or whose
-//    impact does not lie in its windows, is skipped and another drawn.
+//    kMaxImuTrial of it). The impact of a fall trial is its |a| peak, looked for only near the authors'
+//    annotation where the data set has one (WEDA-FALL), as the window labels do. After a fall trial the
+//    wearer "lies still" for imu.lying_still more: the data sets stop recording a few seconds after the
+//    impact, a real fall stays on the floor. The tail repeats the trial's own last still stretch after the
+//    impact (std |a| ≤ 0.02 g over 128 samples where it has them, else over at least one second), played
+//    backwards from the trial's end, then forwards, and so on, so that nothing jumps; when the trial has no
+//    such stretch, or the activity table says the person does not stay down (FallAllD's falls "with
+//    recovery", imu::ActivitySpec::after_still other than Lying), there is no tail (the server's silence
+//    rule then decides). A trial whose windows the API would refuse (values beyond ±16 g / ±2000 °/s, mean
+//    |a| outside the API's bounds), or whose impact does not lie in its windows, is skipped and another drawn.
 // 3. The driver posts each event's windows (measured_at = window end, strictly increasing) with the
 //    wearer's device token; the scorer matches the server's fall decisions to the events.
 //
@@ -49,16 +51,36 @@ using ImuSamples = std::vector<std::array<float, imu::kChannels>>;  // ax ay az 
 struct ReplayTrack {
     std::vector<ImuSamples> windows;     // consecutive, 128 samples each, the first starting at sample 0
     int trial_windows = 0;               // from the trial itself; the rest is the lying-still tail
-    std::optional<Milliseconds> impact;  // fall trials: the |a| peak, from the first sample
+    std::optional<Milliseconds> impact;  // fall trials: the |a| peak (near its annotation, if any), from sample 0
     Milliseconds length() const { return kReplayWindowLength * static_cast<int64_t>(windows.size()); }
 };
 
-// Cuts a resampled (50 Hz) series into windows as described above; `fall` adds the lying-still tail
-// (`lying_still` long, whole windows, rounded up). kValidationFailed (with why) when the series holds
-// no whole window, its impact (the |a| peak, fall trials) lies outside the replayed windows or in
-// their first or last second, or a window breaks the posture API's value rules.
-// REQUIRES: series.rate_hz == 50.
-[[nodiscard]] Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milliseconds lying_still);
+// What BuildReplayTrack needs to know of a fall trial beyond its samples (FallReplayFactsOf gives a listed
+// trial's).
+struct FallReplayFacts {
+    // Where the impact is looked for, in seconds from the series' first sample: WEDA-FALL's annotated fall
+    // (imu::TrialInfo::annotated_fall, whose clock starts at the first sample) widened on both sides by
+    // imu::LabelParams::impact_search_margin_s, as the window labels do (a knock before the fall can be the
+    // trial's largest |a|); clamped to the series. nullopt: the whole series.
+    std::optional<imu::TimeInterval> impact_search;
+    // Whether the person stays down after the fall: the activity's after-fall class (imu::ActivitySpec::
+    // after_still) is Lying. False for FallAllD's falls "with recovery" (the subject gets up again) and its
+    // slide down a wall (ends sitting against it): no lying-still tail follows them.
+    bool stays_down = true;
+};
+FallReplayFacts FallReplayFactsOf(const imu::TrialInfo& info);
+
+// Cuts a resampled (50 Hz) series into windows as described above; `fall` finds the impact (within
+// facts.impact_search) and adds the lying-still tail (`lying_still` long, whole windows, rounded up) unless
+// !facts.stays_down. kValidationFailed (with why) when the series holds no whole window, its impact lies
+// outside the replayed windows or in their first or last second, or a window breaks the posture API's value
+// rules. REQUIRES: series.rate_hz == 50.
+[[nodiscard]] Result<ReplayTrack> BuildReplayTrack(const imu::Series& series, bool fall, Milliseconds lying_still,
+                                                   const FallReplayFacts& facts = {});
+
+// Loads a listed trial, resamples it to 50 Hz and builds its track with its own facts (a fall trial by
+// info.is_fall_trial): what PlanImu replays. The readers' errors, or BuildReplayTrack's.
+[[nodiscard]] Result<ReplayTrack> LoadReplayTrack(const imu::TrialInfo& info, Milliseconds lying_still);
 
 // Why the posture API would refuse this window (docs/api.md "A window"), or nullopt when it takes it.
 std::optional<std::string> ReplayWindowProblem(const ImuSamples& window, bool gravity_removed);

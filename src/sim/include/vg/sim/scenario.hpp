@@ -16,7 +16,7 @@
 // ("groups[1].events[0].target"). Pure values and pure functions.
 //
 // IMU: a scenario may also replay REAL IMU trials of the public data sets
-// (SisFall, UMAFall, HIFD, read in place through vg_imu) through the server's
+// (SisFall, UMAFall, HIFD, WEDA-FALL, FallAllD, read in place through vg_imu) through the server's
 // posture API. The top-level `imu` section says where the data are, which
 // subjects (the test split by default: the shipped posture model was trained
 // on the train and validation subjects), which data sets and placements, and
@@ -35,6 +35,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/domain/vitals.hpp"
+#include "vg/imu/trial.hpp"
 
 namespace vg::sim {
 
@@ -128,9 +129,15 @@ EventSpec DefaultEventSpec(EventType type);
 enum class ImuKind : uint8_t { kFall, kAdl };
 std::string_view ImuKindName(ImuKind kind);  // "fall", "adl"
 
-// The data sets by their folder names under imu.data_dir.
-enum class ImuDataset : uint8_t { kSisFall, kUmaFall, kHifd };
-std::string_view ImuDatasetName(ImuDataset dataset);  // "sisfall", "umafall", "hifd"
+// The data sets by their folder names under imu.data_dir. SisFall is worn on the waist, UMAFall on the wrist and
+// the waist, HIFD, WEDA-FALL and FallAllD on the wrist (docs/posture-data.md).
+enum class ImuDataset : uint8_t { kSisFall, kUmaFall, kHifd, kWedaFall, kFallAllD };
+inline constexpr ImuDataset kAllImuDatasets[] = {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd,
+                                                 ImuDataset::kWedaFall, ImuDataset::kFallAllD};
+// "sisfall", "umafall", "hifd", "wedafall", "fallalld" (imu::DatasetName's, the folder names).
+std::string_view ImuDatasetName(ImuDataset dataset);
+std::optional<ImuDataset> ImuDatasetFromName(std::string_view name);  // nullopt for any other text
+imu::DatasetId ToImuDatasetId(ImuDataset dataset);                    // the reader's id of the same data set
 enum class ImuPlacement : uint8_t { kWrist, kWaist };
 std::string_view ImuPlacementName(ImuPlacement placement);  // "wrist", "waist"
 // Which subjects' trials are replayed (imu::AssignSplits, seed 20260422); kAny: every subject.
@@ -145,15 +152,20 @@ struct ImuEventSpec {
     int wearers = -1;                       // how many of the group's wearers get it (chosen by seed); -1: all
     std::optional<ImuDataset> dataset;      // else one of the imu section's, drawn per event
     std::optional<ImuPlacement> placement;  // else one of the imu section's, drawn per event
-    std::string activity;  // the data set's activity code ("F01", "D18", "forwardFall", "clap"); empty: any
+    // The data set's activity code ("F01", "D18", "forwardFall", "clap", "A102"); empty: any. SisFall and WEDA-FALL
+    // share codes of the same form (D01, F01, ...): without `dataset` the code matches in either.
+    std::string activity;
 
     friend bool operator==(const ImuEventSpec&, const ImuEventSpec&) = default;
 };
 
 // The scenario's `imu` section.
 struct ImuSpec {
-    std::string data_dir;  // the folder holding sisfall/, umafall/, hifd/ (LoadScenarioFile: relative to the file)
+    // The folder holding the data sets' folders (sisfall/, umafall/, ...; LoadScenarioFile: relative to the file).
+    std::string data_dir;
     ImuSplit split = ImuSplit::kTest;
+    // Default: the three original sets (what scenarios written before WEDA-FALL and FallAllD were meant to
+    // replay, and all that older data folders hold); name "wedafall" and "fallalld" to add the wrist sets.
     std::vector<ImuDataset> datasets = {ImuDataset::kSisFall, ImuDataset::kUmaFall, ImuDataset::kHifd};
     std::vector<ImuPlacement> placements = {ImuPlacement::kWrist, ImuPlacement::kWaist};
     double falls_per_wearer_day = 0;  // events placed at random on every wearer of a group with "imu": true
