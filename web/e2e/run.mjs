@@ -426,6 +426,9 @@ try {
           imuWindow(0, new Date(t0 + 2560), fallWindow()),
           imuWindow(12, new Date(t0 + 2 * 2560), lyingWindow(12)),
           imuWindow(13, new Date(t0 + 3 * 2560), lyingWindow(13)),
+          // The fall event model decides 3.5 s after the impact (in the second window), then two still
+          // windows confirm: a watch goes on sending, so the fourth window is what it would send next.
+          imuWindow(14, new Date(t0 + 4 * 2560), lyingWindow(14)),
         ],
       });
       check(batch.status === 200, `POST /api/devices/posture → ${batch.status} ${JSON.stringify(batch.body)}`);
