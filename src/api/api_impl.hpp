@@ -137,7 +137,13 @@ class PosturePrometheus final : public posture::PostureMetrics {
                         .Name("vitalguard_posture_queue_rejections_total")
                         .Help("IMU windows refused because the posture queue was full (answered 503)")
                         .Register(registry)
-                        .Add({})) {}
+                        .Add({})),
+          judged_(prometheus::BuildCounter()
+                      .Name("vitalguard_fall_impacts_judged_total")
+                      .Help("Impacts the fall event model decided, by decision: fall, not_fall")
+                      .Register(registry)),
+          judged_fall_(judged_.Add({{"decision", "fall"}})),
+          judged_not_fall_(judged_.Add({{"decision", "not_fall"}})) {}
 
     void OnClassified(size_t windows, double seconds) override {
         classified_.Increment(static_cast<double>(windows));
@@ -149,6 +155,7 @@ class PosturePrometheus final : public posture::PostureMetrics {
         if (state == posture::FallState::kDismissed) dismissed_.Increment();
     }
     void OnRejected(size_t windows) override { rejected_.Increment(static_cast<double>(windows)); }
+    void OnImpactJudged(bool fall) override { (fall ? judged_fall_ : judged_not_fall_).Increment(); }
 
   private:
     prometheus::Counter& classified_;
@@ -158,6 +165,9 @@ class PosturePrometheus final : public posture::PostureMetrics {
     prometheus::Counter& confirmed_;
     prometheus::Counter& dismissed_;
     prometheus::Counter& rejected_;
+    prometheus::Family<prometheus::Counter>& judged_;
+    prometheus::Counter& judged_fall_;
+    prometheus::Counter& judged_not_fall_;
 };
 
 class Api::Impl {

@@ -401,6 +401,7 @@ Result<std::vector<WindowResult>> PostureService::Process(Shard& shard, Job& job
                             "wearer {}: impact at stream sample {} judged {} (p {:.3f})", job.wearer, impact.sample,
                             impact.fall ? "a fall" : "not a fall", impact.probability);
                 judged_fall = judged_fall || impact.fall;
+                WithMetrics([fall = impact.fall](PostureMetrics& m) { m.OnImpactJudged(fall); });
             }
             window_range = {judged->first, judged->first + static_cast<int64_t>(kWindowSamples)};
             // A provisional suspicion stands when the judge found a fall; when a gap cut its stream it is left to

@@ -159,7 +159,8 @@ class CountingMetrics final : public PostureMetrics {
     }
     void OnFallTransition(FallState state) override { ++transitions[static_cast<size_t>(state)]; }
     void OnRejected(size_t windows) override { rejected += windows; }
-    std::atomic<size_t> classified{0}, calls{0}, rejected{0};
+    void OnImpactJudged(bool fall) override { ++(fall ? judged_falls : judged_not_falls); }
+    std::atomic<size_t> classified{0}, calls{0}, rejected{0}, judged_falls{0}, judged_not_falls{0};
     std::array<std::atomic<int>, 4> transitions{};
 };
 
@@ -393,6 +394,7 @@ TEST_F(PostureServiceTest, WithAFallJudgeAnImpactOnTheBoundaryIsJudgedOnceWhenIt
     ASSERT_EQ(r.size(), 2u);
     EXPECT_EQ(classifier_.windows(), 2u);
     EXPECT_EQ(judge.judged, (std::vector<int64_t>{125}));
+    EXPECT_EQ(metrics_.judged_falls.load(), 1u);
     EXPECT_EQ(r[0].fall, FallState::kNone);
     EXPECT_EQ(r[1].posture, Posture::kFall);
     EXPECT_EQ(r[1].fall, FallState::kSuspected);
@@ -415,6 +417,7 @@ TEST_F(PostureServiceTest, WithAFallJudgeAWindowsOwnSuspicionEndsWhenTheJudgeFin
     auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle), Window(4, End(1)), Window(4, End(2))});
     ASSERT_EQ(r.size(), 3u);
     EXPECT_EQ(judge.judged, (std::vector<int64_t>{60}));
+    EXPECT_EQ(metrics_.judged_not_falls.load(), 1u);
     EXPECT_EQ(r[0].fall, FallState::kSuspected);
     EXPECT_EQ(r[1].fall, FallState::kDismissed);
     EXPECT_EQ(r[2].fall, FallState::kNone);

@@ -102,6 +102,8 @@ class PostureMetrics {
     virtual void OnClassified(size_t windows, double seconds) = 0;  // one Classify() call
     virtual void OnFallTransition(FallState state) = 0;             // suspected, confirmed, dismissed
     virtual void OnRejected(size_t windows) = 0;                    // the queue was full
+    // The fall judge decided one impact (with a FallEventJudge only).
+    virtual void OnImpactJudged(bool /*fall*/) {}
 };
 
 struct PostureServiceOptions {
