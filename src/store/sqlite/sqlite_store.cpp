@@ -981,24 +981,47 @@ Status SqliteStore::TouchDevice(int64_t device_id, TimePoint last_seen_at) {
 // ---------------------------------------------------------------------------
 // The seed's UserStatus / UserPosture
 
-Status SqliteStore::AppendStatus(const StatusRow& row) {
-    return impl_->Write([&](Connection& conn) -> Status {
-        {
-            Statement st = conn.Prepare(kSetDangerDegree);
-            st.BindInt64(1, row.user_unique_num);
-            st.BindInt64(2, row.status);
-            VG_RETURN_IF_ERROR(st.Run("update user"));
-            if (conn.Changes() == 0) return NotFound("user not found");
-        }
-        Statement st = conn.Prepare(kInsertStatus);
+namespace {
+
+// One status row and its user's danger_degree, on the writer's connection. kNotFound (nothing written)
+// when the user does not exist.
+Status WriteStatusRow(Connection& conn, const StatusRow& row) {
+    {
+        Statement st = conn.Prepare(kSetDangerDegree);
         st.BindInt64(1, row.user_unique_num);
         st.BindInt64(2, row.status);
-        st.BindTime(3, row.updated_at);
-        st.BindText(4, row.causes);
-        st.BindText(5, row.explanation);
-        st.BindOptional(6, row.reading_at);
-        return st.Run("append status row");
+        VG_RETURN_IF_ERROR(st.Run("update user"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+    }
+    Statement st = conn.Prepare(kInsertStatus);
+    st.BindInt64(1, row.user_unique_num);
+    st.BindInt64(2, row.status);
+    st.BindTime(3, row.updated_at);
+    st.BindText(4, row.causes);
+    st.BindText(5, row.explanation);
+    st.BindOptional(6, row.reading_at);
+    return st.Run("append status row");
+}
+
+}  // namespace
+
+Status SqliteStore::AppendStatus(const StatusRow& row) {
+    return impl_->Write([&](Connection& conn) -> Status { return WriteStatusRow(conn, row); });
+}
+
+Result<std::vector<Status>> SqliteStore::AppendStatuses(std::span<const StatusRow> rows) {
+    std::vector<Status> results(rows.size());
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        for (size_t i = 0; i < rows.size(); ++i) {
+            Status one = WriteStatusRow(conn, rows[i]);
+            // A missing user changed nothing (its UPDATE matched no row): skip that row alone.
+            if (!one.ok() && one.code() != ErrorCode::kNotFound) return one;
+            results[i] = std::move(one);
+        }
+        return Status::Ok();
     });
+    if (!status.ok()) return status;
+    return results;
 }
 
 Status SqliteStore::SetRuleProfile(int64_t user_unique_num, std::string_view profile) {

@@ -412,6 +412,40 @@ TEST_F(SqliteStoreTest, AppendStatusUpdatesDangerDegreeAndHistory) {
     EXPECT_EQ(two->size(), 2u);
 }
 
+TEST_F(SqliteStoreTest, AppendStatusesWritesEveryRowInOrderAndSkipsMissingUsers) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    const std::vector<StatusRow> rows{StatusRow{a, 1, kT0 + minutes(1), "heart_rate", "fast", kT0},
+                                      StatusRow{b + 100, 2, kT0 + minutes(1), {}, {}, {}},
+                                      StatusRow{b, 2, kT0 + minutes(1), {}, {}, {}},
+                                      StatusRow{a, 0, kT0 + minutes(2), {}, {}, {}}};
+    auto results = store().AppendStatuses(rows);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 4u);
+    EXPECT_TRUE((*results)[0].ok());
+    EXPECT_EQ((*results)[1].code(), ErrorCode::kNotFound);
+    EXPECT_TRUE((*results)[2].ok());
+    EXPECT_TRUE((*results)[3].ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->danger_degree, 0);  // the last row of a
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    auto of_a = store().RecentStatuses(a, 10);
+    ASSERT_TRUE(of_a.ok());
+    ASSERT_EQ(of_a->size(), 2u);
+    EXPECT_EQ((*of_a)[1].causes, "heart_rate");
+    EXPECT_EQ((*of_a)[1].explanation, "fast");
+    EXPECT_EQ((*of_a)[1].reading_at, kT0);
+
+    // A row the database refuses (status 3) fails the whole call and keeps nothing of it.
+    const std::vector<StatusRow> bad{StatusRow{b, 1, kT0 + minutes(3), {}, {}, {}},
+                                     StatusRow{b, 3, kT0 + minutes(3), {}, {}, {}}};
+    EXPECT_EQ(store().AppendStatuses(bad).status().code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().RecentStatuses(b, 10)->size(), 1u);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    auto empty = store().AppendStatuses({});
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->empty());
+}
+
 TEST_F(SqliteStoreTest, AppendStatusErrors) {
     int64_t user = CreateUserOrDie("wearer");
     EXPECT_EQ(store().AppendStatus(StatusRow{user + 100, 1, kT0, {}, {}, {}}).code(), ErrorCode::kNotFound);

@@ -200,6 +200,10 @@ class Store {
     // ---- the seed's UserStatus / UserPosture ----
     // Appends the row and sets the user's danger_degree (resp. user_posture) in the same transaction.
     virtual Status AppendStatus(const StatusRow& row) = 0;
+    // Appends every row (in order) in one transaction, each as AppendStatus would. The result has one
+    // Status per row: kNotFound for a row whose user does not exist (that row alone is skipped). An
+    // error of the whole (the store closed, the commit failed) is returned instead, and nothing is kept.
+    virtual Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) = 0;
     virtual Status AppendPosture(const PostureRow& row) = 0;
     // The `limit` most recent rows, newest first.
     virtual Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) = 0;

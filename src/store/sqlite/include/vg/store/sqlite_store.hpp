@@ -152,6 +152,7 @@ class SqliteStore final : public Store {
         TimePoint since,
         const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
     Status AppendStatus(const StatusRow& row) override;
+    Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) override;
     Status AppendPosture(const PostureRow& row) override;
     // limit is clamped to [1, 1000]; ties in updated_at are broken newest-inserted first.
     // An unknown user has no rows: an empty list, not kNotFound.
