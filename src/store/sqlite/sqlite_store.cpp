@@ -366,7 +366,7 @@ template <typename Row>
 Result<std::vector<Row>> ReadRecent(Connection& conn, std::string_view sql, int64_t user_unique_num, int limit) {
     Statement st = conn.Prepare(sql);
     st.BindInt64(1, user_unique_num);
-    st.BindInt64(2, std::clamp(limit, SqliteStore::kMinRecentLimit, SqliteStore::kMaxRecentLimit));
+    st.BindInt64(2, std::clamp(limit, 1, kMaxRecentRows));
     std::vector<Row> rows;
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
@@ -1110,7 +1110,7 @@ Result<std::vector<StoredReading>> SqliteStore::RecentReadings(int64_t user_uniq
     return impl_->Read([&](Connection& conn) -> Result<std::vector<StoredReading>> {
         Statement st = conn.Prepare(kSelectRecentReadings);
         st.BindInt64(1, user_unique_num);
-        st.BindInt64(2, std::clamp(limit, kMinRecentLimit, kMaxRecentLimit));
+        st.BindInt64(2, std::clamp(limit, 1, kMaxRecentRows));
         std::vector<StoredReading> rows;
         int rc;
         while ((rc = st.Step()) == SQLITE_ROW) {
@@ -1182,7 +1182,7 @@ constexpr std::string_view kSelectDueIncidents =
     "SELECT id, user_unique_num, kind, phase, level, max_level, causes, rules, explanation, opened_at, updated_at, "
     "escalate_at, deadline, guardians_notified_at, next_reraise_at, reraise_count, dispatched_at, acknowledged_at, "
     "acknowledged_by, wearer_ok_at, wearer_ok_until, snoozed_until, closed_at, close_reason, version FROM incidents "
-    "WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due LIMIT ?2";
+    "WHERE next_due IS NOT NULL AND next_due <= ?1 ORDER BY next_due, id LIMIT ?2";
 constexpr std::string_view kSelectNextIncidentDue = "SELECT MIN(next_due) FROM incidents WHERE next_due IS NOT NULL";
 constexpr std::string_view kInsertIncidentEvent =
     "INSERT INTO incident_events (incident_id, at, type, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -1374,6 +1374,11 @@ Result<domain::Incident> SqliteStore::SaveIncident(const domain::Incident& incid
                 return s;
             }
             if (conn.Changes() == 0) {
+                Statement exists = conn.Prepare(kSelectIncidentById);
+                exists.BindInt64(1, incident.id);
+                const int rc = exists.Step();
+                if (rc == SQLITE_DONE) return NotFound("incident not found");
+                if (rc != SQLITE_ROW) return exists.ErrorStatus("read incident");
                 return Status::Error(ErrorCode::kConflict,
                                      "Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
             }
@@ -1433,7 +1438,7 @@ Result<std::vector<domain::Incident>> SqliteStore::ListIncidents(int64_t user_un
     return impl_->Read([&](Connection& conn) {
         Statement st = conn.Prepare(kSelectIncidentsByUser);
         st.BindInt64(1, user_unique_num);
-        st.BindInt64(2, std::clamp(limit, 1, 1000));
+        st.BindInt64(2, std::clamp(limit, 1, kMaxRecentRows));
         return ReadRows<domain::Incident>(st, ReadIncident, "list incidents");
     });
 }
@@ -1442,7 +1447,7 @@ Result<std::vector<domain::Incident>> SqliteStore::DueIncidents(TimePoint now, i
     return impl_->Read([&](Connection& conn) {
         Statement st = conn.Prepare(kSelectDueIncidents);
         st.BindTime(1, now);
-        st.BindInt64(2, std::clamp(limit, 1, 10000));
+        st.BindInt64(2, std::clamp(limit, 1, kMaxDueIncidents));
         return ReadRows<domain::Incident>(st, ReadIncident, "read due incidents");
     });
 }
@@ -1483,7 +1488,7 @@ Result<std::vector<OutboxMessage>> SqliteStore::ClaimOutbox(TimePoint now, size_
         {
             Statement st = conn.Prepare(kSelectDueOutbox);
             st.BindTime(1, now);
-            st.BindInt64(2, static_cast<int64_t>(std::min<size_t>(max_items, 1000)));
+            st.BindInt64(2, static_cast<int64_t>(std::min(max_items, kMaxOutboxClaim)));
             int rc;
             while ((rc = st.Step()) == SQLITE_ROW) ids.push_back(st.Int64(0));
             if (rc != SQLITE_DONE) return st.ErrorStatus("select due outbox messages");
@@ -1789,7 +1794,7 @@ Result<std::vector<AuditEntry>> SqliteStore::AuditFor(int64_t wearer, int limit)
     return impl_->Read([&](Connection& conn) {
         Statement st = conn.Prepare(kSelectAudit);
         st.BindInt64(1, wearer);
-        st.BindInt64(2, std::clamp(limit, 1, 10000));
+        st.BindInt64(2, std::clamp(limit, 1, kMaxAuditRows));
         return ReadRows<AuditEntry>(
             st,
             [](const Statement& s) {

@@ -1,5 +1,7 @@
 #pragma once
-// SqliteStore: the embedded Store, one SQLite database file in WAL mode.
+// SqliteStore: the embedded Store, one SQLite database file in WAL mode. It implements every port
+// of vg::store::Store (store.hpp) and passes the conformance suite (store/conformance); what
+// follows is what SQLite adds.
 //
 // Writes: one writer thread owns the only write connection. Callers enqueue
 // their write and block until it is committed; the writer takes everything
@@ -28,9 +30,10 @@
 //
 // Errors (beyond the Store contract): Open returns kUnavailable when the file
 // cannot be opened or its schema is too new, kInternal for bad options or a
-// failed migration. A write that references a missing user (a session, a
-// device, a status row) returns kNotFound. SQLITE_BUSY/LOCKED (another
-// process holding the database past busy_timeout) is kUnavailable.
+// failed migration. SQLITE_BUSY/LOCKED (another process holding the database
+// past busy_timeout) is kUnavailable. The ports' value limits are the schema's
+// CHECK constraints, so their kInternal carries SQLite's "CHECK constraint
+// failed" message.
 
 #include <cstdint>
 #include <memory>
@@ -90,34 +93,40 @@ class SqliteStore final : public Store {
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
 
-    // ---- users ----
+    // ---- AccountStore ----
     Result<domain::User> CreateUser(const NewUser& user) override;
     Result<domain::User> FindUserById(std::string_view id) override;
     Result<domain::User> FindUserByUniqueNum(int64_t unique_num) override;
     Result<bool> UserIdExists(std::string_view id) override;
-
-    // ---- sessions ----
     Status CreateSession(const domain::Session& session) override;
     Result<domain::Session> FindSession(std::string_view token_hash) override;
     Status TouchSession(std::string_view token_hash, TimePoint last_seen_at) override;
     Status DeleteSession(std::string_view token_hash) override;
     Result<int64_t> DeleteExpiredSessions(TimePoint now, TimePoint idle_cutoff) override;
-
-    // ---- devices ----
     Result<domain::Device> CreateDevice(const NewDevice& device) override;
     Result<domain::Device> FindDeviceByTokenHash(std::string_view token_hash) override;
-    // An unknown user has no devices: an empty list, not kNotFound.
     Result<std::vector<domain::Device>> ListDevices(int64_t user_unique_num) override;
     Status RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) override;
-    // kNotFound when the device does not exist.
     Status TouchDevice(int64_t device_id, TimePoint last_seen_at) override;
-
-    // ---- the seed's UserStatus / UserPosture ----
-    // kNotFound when the user does not exist.
     Status SetRuleProfile(int64_t user_unique_num, std::string_view profile) override;
+
+    // ---- ReadingStore ----
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
                                              std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
+    // One short read per wearer, so that writers are never held up for long.
+    Status ForEachWearerReadingsSince(
+        TimePoint since,
+        const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
+
+    // ---- StatusStore ----
+    Status AppendStatus(const StatusRow& row) override;
+    Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) override;
+    Status AppendPosture(const PostureRow& row) override;
+    Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) override;
+    Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) override;
+
+    // ---- IncidentStore ----
     Result<domain::Incident> SaveIncident(const domain::Incident& incident,
                                           std::span<const domain::IncidentEvent> events,
                                           std::span<const NewOutboxMessage> outbox) override;
@@ -127,6 +136,8 @@ class SqliteStore final : public Store {
     Result<std::vector<domain::Incident>> DueIncidents(TimePoint now, int limit) override;
     Result<std::optional<TimePoint>> NextIncidentDue() override;
     Result<std::vector<domain::IncidentEvent>> IncidentEvents(int64_t incident_id) override;
+
+    // ---- OutboxStore ----
     Result<std::vector<OutboxMessage>> ClaimOutbox(TimePoint now, size_t max_items, Milliseconds lease) override;
     Status MarkOutboxDelivered(int64_t id, int attempt, TimePoint at, const std::string& detail) override;
     Status MarkOutboxFailed(int64_t id, int attempt, TimePoint at, const std::string& error,
@@ -135,9 +146,13 @@ class SqliteStore final : public Store {
     Result<std::optional<TimePoint>> NextOutboxWake() override;
     Result<OutboxMessage> FindOutbox(int64_t id) override;
     Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) override;
+
+    // ---- FallSuspicionStore ----
     Status SaveFallSuspicion(const FallSuspicion& suspicion) override;
     Status ClearFallSuspicion(int64_t wearer) override;
     Result<std::vector<FallSuspicion>> ListFallSuspicions() override;
+
+    // ---- GuardianStore ----
     Result<GuardianLink> CreateGuardianLink(int64_t wearer, int64_t guardian, std::string_view requested_by,
                                             TimePoint at) override;
     Result<GuardianLink> FindGuardianLink(int64_t link_id) override;
@@ -146,30 +161,18 @@ class SqliteStore final : public Store {
     Result<std::vector<GuardianLink>> ListGuardianLinks(int64_t user) override;
     Result<std::vector<GuardianLink>> ActiveGuardians(int64_t wearer) override;
     Result<bool> IsActiveGuardian(int64_t guardian, int64_t wearer) override;
+
+    // ---- AuditStore ----
     Status AppendAudit(const AuditEntry& entry) override;
     Result<std::vector<AuditEntry>> AuditFor(int64_t wearer, int limit) override;
-    Status ForEachWearerReadingsSince(
-        TimePoint since,
-        const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;
-    Status AppendStatus(const StatusRow& row) override;
-    Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) override;
-    Status AppendPosture(const PostureRow& row) override;
-    // limit is clamped to [1, 1000]; ties in updated_at are broken newest-inserted first.
-    // An unknown user has no rows: an empty list, not kNotFound.
-    Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) override;
-    Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) override;
 
-    // ---- lifecycle ----
+    // ---- StoreLifecycle ----
     // OK when a read connection answers `SELECT 1` and the writer thread is running.
     Status CheckHealth() override;
     // Commits every write queued before it, stops the writer thread and closes
     // the connections (waiting for reads in progress). Afterwards every call
     // returns kUnavailable. Idempotent; safe to call from several threads.
     void Close() override;
-
-    // Limits of RecentStatuses / RecentPostures.
-    static constexpr int kMinRecentLimit = 1;
-    static constexpr int kMaxRecentLimit = 1000;
 
   private:
     struct Impl;

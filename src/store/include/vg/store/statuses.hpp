@@ -1,0 +1,60 @@
+#pragma once
+// StatusStore: the seed's UserStatus and UserPosture — each wearer's history of status verdicts
+// (0 normal, 1 caution, 2 danger, with why) and of predicted postures, and the current value of each
+// on the user (danger_degree, user_posture). Used by the verdict stage / StatusRecorder, the posture
+// service and the api's get_status / get_posture.
+//
+// One port of vg::store::Store (store.hpp): durable on OK, nothing written on error, safe from any
+// thread, kUnavailable once closed. A status outside 0-2 or a posture outside 0-7 for an existing user
+// is kInternal and stores nothing (the domain validates first; the store is the last guard).
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/common/status.hpp"
+
+namespace vg::store {
+
+// One row of the seed's UserStatus: 0 normal, 1 caution, 2 danger, with why.
+struct StatusRow {
+    int64_t user_unique_num = 0;
+    int status = 0;
+    TimePoint updated_at;
+    std::string causes;                   // comma-separated metric names, e.g. "heart_rate,spo2"; may be empty
+    std::string explanation;              // the sentence shown to the wearer; may be empty
+    std::optional<TimePoint> reading_at;  // when the reading behind it was measured
+};
+
+// One row of the seed's UserPosture: class 0-7 (0 Downstairs ... 7 Fall).
+struct PostureRow {
+    int64_t user_unique_num = 0;
+    int posture = 0;
+    TimePoint updated_at;
+};
+
+class StatusStore {
+  public:
+    virtual ~StatusStore() = default;
+
+    // Appends the row and sets the user's danger_degree to its status in the same transaction (the
+    // last appended row wins, whatever its updated_at). kNotFound when the user does not exist.
+    virtual Status AppendStatus(const StatusRow& row) = 0;
+    // Appends every row (in order) in one transaction, each as AppendStatus would. The result has one
+    // Status per row: kNotFound for a row whose user does not exist (that row alone is skipped). An
+    // error of the whole (the store closed, the commit failed, a status outside 0-2) is returned
+    // instead, and nothing of the call is kept.
+    virtual Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) = 0;
+    // Appends the row and sets the user's user_posture (danger_degree is untouched). kNotFound when the
+    // user does not exist.
+    virtual Status AppendPosture(const PostureRow& row) = 0;
+    // The `limit` (clamped to [1, kMaxRecentRows]) most recent rows, newest first (updated_at; a tie:
+    // the row appended last first). An unknown user has no rows: an empty list, not kNotFound.
+    virtual Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) = 0;
+    virtual Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) = 0;
+};
+
+}  // namespace vg::store
