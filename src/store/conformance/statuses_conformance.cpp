@@ -1,0 +1,217 @@
+// StatusStore (statuses.hpp): the seed's UserStatus and UserPosture.
+
+#include <chrono>
+#include <vector>
+
+#include "vg/store/store_conformance.hpp"
+
+namespace vg::store::conformance {
+namespace {
+
+using std::chrono::minutes;
+
+TEST_P(StoreConformance, AppendStatusUpdatesDangerDegreeAndHistory) {
+    int64_t user = CreateUserOrDie("wearer");
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 1, kT0 + minutes(1), {}, {}, {}}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0 + minutes(3), {}, {}, {}}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(2), {}, {}, {}}).ok());  // out of order in time
+    ASSERT_TRUE(
+        store().AppendStatus(StatusRow{user, 1, kT0 + minutes(3), {}, {}, {}}).ok());  // same time as an earlier row
+
+    auto found = store().FindUserByUniqueNum(user);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->danger_degree, 1);  // the last appended
+
+    auto rows = store().RecentStatuses(user, 10);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 4u);
+    // Newest first; the tie at minute 3 goes to the row inserted last.
+    EXPECT_EQ((*rows)[0].status, 1);
+    EXPECT_EQ((*rows)[0].updated_at, kT0 + minutes(3));
+    EXPECT_EQ((*rows)[1].status, 2);
+    EXPECT_EQ((*rows)[1].updated_at, kT0 + minutes(3));
+    EXPECT_EQ((*rows)[2].status, 0);
+    EXPECT_EQ((*rows)[3].status, 1);
+    EXPECT_EQ((*rows)[3].updated_at, kT0 + minutes(1));
+    for (const StatusRow& row : *rows) EXPECT_EQ(row.user_unique_num, user);
+
+    auto two = store().RecentStatuses(user, 2);
+    ASSERT_TRUE(two.ok());
+    EXPECT_EQ(two->size(), 2u);
+}
+
+TEST_P(StoreConformance, StatusRowsKeepCausesAndExplanation) {
+    const int64_t user = CreateUserOrDie("status_user");
+    StatusRow row{user, 2, kT0, "heart_rate,spo2", "Heart rate 150 bpm is very high.", FromUnixMillis(12345)};
+    ASSERT_TRUE(store().AppendStatus(row).ok());
+    auto rows = store().RecentStatuses(user, 10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].causes, "heart_rate,spo2");
+    EXPECT_EQ((*rows)[0].explanation, "Heart rate 150 bpm is very high.");
+    EXPECT_EQ((*rows)[0].reading_at, FromUnixMillis(12345));
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->danger_degree, 2);
+    // Empty causes and explanation and no reading time stay empty.
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(1), {}, {}, {}}).ok());
+    rows = store().RecentStatuses(user, 1);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].causes, "");
+    EXPECT_EQ((*rows)[0].explanation, "");
+    EXPECT_EQ((*rows)[0].reading_at, std::nullopt);
+}
+
+TEST_P(StoreConformance, AppendStatusesWritesEveryRowInOrderAndSkipsMissingUsers) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    const std::vector<StatusRow> rows{StatusRow{a, 1, kT0 + minutes(1), "heart_rate", "fast", kT0},
+                                      StatusRow{b + 100, 2, kT0 + minutes(1), {}, {}, {}},
+                                      StatusRow{b, 2, kT0 + minutes(1), {}, {}, {}},
+                                      StatusRow{a, 0, kT0 + minutes(2), {}, {}, {}}};
+    auto results = store().AppendStatuses(rows);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 4u);
+    EXPECT_TRUE((*results)[0].ok());
+    EXPECT_EQ((*results)[1].code(), ErrorCode::kNotFound);
+    EXPECT_TRUE((*results)[2].ok());
+    EXPECT_TRUE((*results)[3].ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->danger_degree, 0);  // the last row of a
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    auto of_a = store().RecentStatuses(a, 10);
+    ASSERT_TRUE(of_a.ok());
+    ASSERT_EQ(of_a->size(), 2u);
+    EXPECT_EQ((*of_a)[1].causes, "heart_rate");
+    EXPECT_EQ((*of_a)[1].explanation, "fast");
+    EXPECT_EQ((*of_a)[1].reading_at, kT0);
+    EXPECT_TRUE(store().RecentStatuses(b + 100, 10)->empty());
+
+    // A row the store refuses (status 3) fails the whole call and keeps nothing of it.
+    const std::vector<StatusRow> bad{StatusRow{b, 1, kT0 + minutes(3), {}, {}, {}},
+                                     StatusRow{b, 3, kT0 + minutes(3), {}, {}, {}}};
+    EXPECT_EQ(store().AppendStatuses(bad).status().code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().RecentStatuses(b, 10)->size(), 1u);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    auto empty = store().AppendStatuses({});
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->empty());
+}
+
+// Within one call, later rows see earlier ones: the same wearer's rows are appended in the given order.
+TEST_P(StoreConformance, AppendStatusesKeepsTheOrderOfOneWearersRows) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const std::vector<StatusRow> rows{StatusRow{a, 2, kT0, {}, {}, {}}, StatusRow{a, 1, kT0, {}, {}, {}},
+                                      StatusRow{a, 0, kT0, {}, {}, {}}};
+    auto results = store().AppendStatuses(rows);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    auto stored = store().RecentStatuses(a, 10);
+    ASSERT_TRUE(stored.ok());
+    ASSERT_EQ(stored->size(), 3u);
+    // One updated_at: newest first is the reverse of the order given.
+    EXPECT_EQ((*stored)[0].status, 0);
+    EXPECT_EQ((*stored)[1].status, 1);
+    EXPECT_EQ((*stored)[2].status, 2);
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->danger_degree, 0);
+}
+
+TEST_P(StoreConformance, AppendStatusErrors) {
+    int64_t user = CreateUserOrDie("wearer");
+    EXPECT_EQ(store().AppendStatus(StatusRow{user + 100, 1, kT0, {}, {}, {}}).code(), ErrorCode::kNotFound);
+    auto none = store().RecentStatuses(user + 100, 10);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0, {}, {}, {}}).ok());
+    EXPECT_EQ(store().AppendStatus(StatusRow{user, 3, kT0 + minutes(1), {}, {}, {}}).code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().AppendStatus(StatusRow{user, -1, kT0 + minutes(1), {}, {}, {}}).code(), ErrorCode::kInternal);
+    auto found = store().FindUserByUniqueNum(user);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->danger_degree, 2);  // the failed append changed nothing
+    auto rows = store().RecentStatuses(user, 10);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(rows->size(), 1u);
+}
+
+TEST_P(StoreConformance, AppendPostureUpdatesUserPostureAndHistory) {
+    int64_t user = CreateUserOrDie("wearer");
+    EXPECT_EQ(store().AppendPosture({user + 100, 7, kT0}).code(), ErrorCode::kNotFound);
+    EXPECT_EQ(store().AppendPosture({user, 8, kT0}).code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().AppendPosture({user, -1, kT0}).code(), ErrorCode::kInternal);
+    auto found = store().FindUserByUniqueNum(user);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->user_posture, std::nullopt);
+    EXPECT_TRUE(store().RecentPostures(user, 5)->empty()) << "the refused rows were not stored";
+
+    ASSERT_TRUE(store().AppendPosture({user, 3, kT0}).ok());
+    ASSERT_TRUE(store().AppendPosture({user, 7, kT0 + minutes(1)}).ok());
+    found = store().FindUserByUniqueNum(user);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->user_posture, 7);
+    EXPECT_EQ(found->danger_degree, 0);  // postures do not touch the status
+
+    auto rows = store().RecentPostures(user, 5);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ((*rows)[0].posture, 7);
+    EXPECT_EQ((*rows)[0].updated_at, kT0 + minutes(1));
+    EXPECT_EQ((*rows)[1].posture, 3);
+    EXPECT_EQ((*rows)[1].user_unique_num, user);
+
+    auto none = store().RecentPostures(user + 100, 5);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+
+    // Statuses do not touch the posture either.
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 2, kT0 + minutes(2), {}, {}, {}}).ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->user_posture, 7);
+    EXPECT_EQ(store().RecentPostures(user, 5)->size(), 2u);
+}
+
+TEST_P(StoreConformance, RecentPosturesBreakTiesByTheLastAppended) {
+    int64_t user = CreateUserOrDie("wearer");
+    ASSERT_TRUE(store().AppendPosture({user, 1, kT0 + minutes(2)}).ok());
+    ASSERT_TRUE(store().AppendPosture({user, 5, kT0 + minutes(1)}).ok());  // out of order in time
+    ASSERT_TRUE(store().AppendPosture({user, 2, kT0 + minutes(2)}).ok());  // tie with the first
+    auto rows = store().RecentPostures(user, 10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 3u);
+    EXPECT_EQ((*rows)[0].posture, 2);
+    EXPECT_EQ((*rows)[1].posture, 1);
+    EXPECT_EQ((*rows)[2].posture, 5);
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->user_posture, 2);  // the last appended
+}
+
+TEST_P(StoreConformance, RecentLimitIsClampedToOneThroughOneThousand) {
+    int64_t user = CreateUserOrDie("busy_wearer");
+    for (int i = 0; i < kMaxRecentRows + 5; ++i) {
+        ASSERT_TRUE(store().AppendPosture({user, i % 8, kT0 + Milliseconds(i)}).ok());
+    }
+    for (int limit : {0, -5}) {
+        auto rows = store().RecentPostures(user, limit);
+        ASSERT_TRUE(rows.ok());
+        ASSERT_EQ(rows->size(), 1u) << limit;
+        EXPECT_EQ((*rows)[0].updated_at, kT0 + Milliseconds(1004));
+    }
+    auto rows = store().RecentPostures(user, 5000);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(rows->size(), 1000u);
+    EXPECT_EQ(rows->back().updated_at, kT0 + Milliseconds(5));
+
+    // The same limits for statuses (appended in one call) and readings.
+    std::vector<StatusRow> statuses;
+    std::vector<IncomingReading> readings;
+    for (int i = 0; i < kMaxRecentRows + 5; ++i) {
+        statuses.push_back(StatusRow{user, i % 3, kT0 + Milliseconds(i), {}, {}, {}});
+        readings.push_back(ReadingAt(ToUnixMillis(kT0) + i, std::nullopt, 70));
+    }
+    ASSERT_TRUE(store().AppendStatuses(statuses).ok());
+    ASSERT_TRUE(store().AppendReadings(user, std::nullopt, readings, kT0).ok());
+    EXPECT_EQ(store().RecentStatuses(user, 0)->size(), 1u);
+    EXPECT_EQ(store().RecentStatuses(user, 5000)->size(), 1000u);
+    EXPECT_EQ(store().RecentStatuses(user, 5000)->back().updated_at, kT0 + Milliseconds(5));
+    EXPECT_EQ(store().RecentReadings(user, -1)->size(), 1u);
+    EXPECT_EQ(store().RecentReadings(user, 5000)->size(), 1000u);
+    EXPECT_EQ(store().RecentReadings(user, 5000)->back().reading.measured_at, kT0 + Milliseconds(5));
+}
+
+}  // namespace
+}  // namespace vg::store::conformance
