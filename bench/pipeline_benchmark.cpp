@@ -25,10 +25,10 @@ using vg::domain::Metric;
 
 class CountingListener : public vg::detector::DetectionListener {
   public:
-    void OnDetection(int64_t, const vg::bus::ReadingEnvelope*, const vg::domain::Detection&,
-                     vg::domain::Level) override {
+    void OnDetection(int64_t, vg::bus::ReadingEnvelope*, const vg::domain::Detection&, vg::domain::Level) override {
         count.fetch_add(1, std::memory_order_relaxed);
     }
+    void OnLateReading(int64_t, vg::bus::ReadingEnvelope&, const vg::domain::Detection&) override {}
     std::atomic<uint64_t> count{0};
 };
 

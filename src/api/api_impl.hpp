@@ -17,9 +17,9 @@
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
-#include "vg/api/events.hpp"
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
+#include "vg/events/events.hpp"
 #include "vg/posture/posture_service.hpp"
 
 namespace vg::api {
@@ -109,6 +109,8 @@ inline std::string OriginHostPort(std::string_view origin) {
 }  // namespace detail
 
 using namespace detail;  // NOLINT(google-build-using-namespace): private header
+using events::DetectionJson;
+using events::IncidentJson;
 
 // The posture service's metrics hooks as Prometheus metrics (called on posture worker threads and HTTP
 // workers; prometheus-cpp metrics are thread-safe).

@@ -127,50 +127,6 @@ json::value GuidanceJson(const guidance::KnowledgeBase* kb, guidance::AsyncRewri
 
 }  // namespace
 
-json::object IncidentJson(const domain::Incident& i, std::string_view wearer_id, TimePoint now) {
-    json::array causes, rules;
-    for (domain::Metric m : i.causes) causes.emplace_back(domain::MetricName(m));
-    for (const auto& r : i.rules) rules.emplace_back(r);
-    json::object o{{"id", i.id},
-                   {"wearer", wearer_id},
-                   {"kind", domain::IncidentKindName(i.kind)},
-                   {"phase", domain::IncidentPhaseName(i.phase)},
-                   {"status", static_cast<int>(i.level)},
-                   {"level", domain::LevelName(i.level)},
-                   {"max_status", static_cast<int>(i.max_level)},
-                   {"causes", std::move(causes)},
-                   {"rules", std::move(rules)},
-                   {"explanation", i.explanation},
-                   {"opened_at", FormatIso8601(i.opened_at)},
-                   {"updated_at", FormatIso8601(i.updated_at)},
-                   {"reraise_count", i.reraise_count},
-                   {"acknowledged_by", i.acknowledged_by},
-                   {"close_reason", domain::CloseReasonName(i.close_reason)}};
-    auto put = [&](const char* key, const std::optional<TimePoint>& t) {
-        if (t) o[key] = FormatIso8601(*t);
-    };
-    if (i.phase == domain::IncidentPhase::kCountdown && i.deadline) {
-        put("deadline", i.deadline);
-        o["seconds_left"] = std::max<int64_t>(0, (ToUnixMillis(*i.deadline) - ToUnixMillis(now) + 999) / 1000);
-    }
-    if (i.phase == domain::IncidentPhase::kGuidance) put("escalate_at", i.escalate_at);
-    put("guardians_notified_at", i.guardians_notified_at);
-    put("dispatched_at", i.dispatched_at);
-    put("acknowledged_at", i.acknowledged_at);
-    put("wearer_ok_at", i.wearer_ok_at);
-    put("snoozed_until", i.snoozed_until);
-    put("closed_at", i.closed_at);
-    return o;
-}
-
-std::string IncidentEvent(const domain::Incident& incident, std::string_view wearer_id,
-                          const std::vector<std::string>& notices, TimePoint now) {
-    json::array n;
-    for (const auto& x : notices) n.emplace_back(x);
-    return json::serialize(json::object{
-        {"type", "incident"}, {"incident", IncidentJson(incident, wearer_id, now)}, {"notices", std::move(n)}});
-}
-
 Result<int64_t> Api::Impl::TargetWearer(RequestContext& ctx, std::string_view action) {
     const std::string* requested = ctx.request.query_param("wearer");
     if (!ctx.auth || requested == nullptr || *requested == ctx.auth->user.profile.id) return ctx.wearer();

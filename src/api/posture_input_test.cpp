@@ -1,12 +1,10 @@
 // update_posture's window as JSON: every problem named by its field (also inside a batch), JSON type
-// errors and value errors together, measured_at's rules; and the live posture event's shape.
+// errors and value errors together, measured_at's rules.
 #include "posture_input.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
-#include "vg/api/events.hpp"
 
 namespace vg::api {
 namespace {
@@ -131,22 +129,6 @@ TEST(ReadPostureWindow, ABatchPrefixNamesTheWindow) {
     o["extra"] = 1;
     auto problems = Problems(o, "windows[3].", true);
     EXPECT_EQ(Fields(problems), (std::vector<std::string>{"windows[3].extra", "windows[3].samples[12][0]"}));
-}
-
-TEST(PostureLiveEvent, HasTheDocumentedShape) {
-    posture::PostureEvent e;
-    e.wearer = 7;
-    e.posture = posture::Posture::kLying;
-    e.previous = posture::Posture::kFall;
-    e.changed = true;
-    e.fall = posture::FallState::kConfirmed;
-    e.at = kNow;
-    const json::value v = json::parse(PostureLiveEvent("grandma_kim", e));
-    EXPECT_EQ(v, json::parse(R"({"type": "posture", "wearer": "grandma_kim", "posture": 6, "name": "Lying",
-                                 "previous_posture": 7, "changed": true, "fall": "confirmed",
-                                 "at": "2027-01-15T08:00:00.000Z"})"));
-    e.previous.reset();
-    EXPECT_TRUE(json::parse(PostureLiveEvent("grandma_kim", e)).at("previous_posture").is_null());
 }
 
 }  // namespace

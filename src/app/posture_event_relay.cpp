@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include "vg/api/events.hpp"
+#include "vg/events/events.hpp"
 
 namespace vg::app {
 
 std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureEvent& event) {
+    // The posture event first: a dashboard sees "fall confirmed" before the incident it opens.
+    if (hub_.HasSubscribers(event.wearer)) {
+        hub_.Publish(event.wearer, events::PostureLiveEvent(ids_.WearerId(event.wearer), event));
+    }
     std::optional<int64_t> incident;
     if (event.transition) {
         const posture::FallEvent& t = *event.transition;
@@ -34,9 +38,6 @@ std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureE
             case posture::FallState::kNone:
                 break;
         }
-    }
-    if (hub_.HasSubscribers(event.wearer)) {
-        hub_.Publish(event.wearer, api::PostureLiveEvent(ids_.WearerId(event.wearer), event));
     }
     return incident;
 }

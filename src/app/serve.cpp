@@ -12,14 +12,13 @@
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
-#include "vg/api/events.hpp"
 #include "vg/app/posture_event_relay.hpp"
-#include "vg/app/status_recorder.hpp"
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
+#include "vg/events/events.hpp"
 #include "vg/fall/event_judge.hpp"
 #include "vg/fall/fall_event_model.hpp"
 #include "vg/guidance/async_rewriter.hpp"
@@ -37,6 +36,7 @@
 #include "vg/posture/posture_service.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
+#include "vg/verdict/verdict_stage.hpp"
 
 #ifndef VG_VERSION
 #define VG_VERSION "dev"
@@ -236,7 +236,9 @@ int RunServe(const ServeConfig& config) {
     });
 
     live::LiveHub live_hub;
-    StatusRecorder recorder(*store, live_hub, clock);
+    // Verdicts become durable status rows, live events and escalation here, off the detector's threads;
+    // one stage shard per detector shard keeps each wearer's order.
+    verdict::VerdictStage verdicts(*store, live_hub, clock, {config.detector_shards, 1024, 65536});
     escalation::EscalationServiceOptions escalation_options;
     escalation_options.policy.countdown = config.countdown;
     escalation_options.policy.caution_to_guardians = config.caution_to_guardians;
@@ -248,16 +250,16 @@ int RunServe(const ServeConfig& config) {
     escalation_options.guardian_webhook_url = config.guardian_webhook_url;
     escalation::EscalationService escalation(
         *store, clock, escalation_options,
-        [&live_hub, &recorder, &clock](const domain::Incident& incident,
+        [&live_hub, &verdicts, &clock](const domain::Incident& incident,
                                        const std::vector<escalation::Notice>& notices) {
             if (!live_hub.HasSubscribers(incident.wearer)) return;
             std::vector<std::string> names;
             for (auto n : notices) names.emplace_back(escalation::NoticeName(n));
             live_hub.Publish(incident.wearer,
-                             api::IncidentEvent(incident, recorder.WearerId(incident.wearer), names, clock.Now()));
+                             events::IncidentEvent(incident, verdicts.WearerId(incident.wearer), names, clock.Now()));
         },
         [&delivery] { delivery.Notify(); });
-    recorder.set_escalation(&escalation);
+    verdicts.set_escalation(&escalation);
     bus::InProcBus bus(clock, {config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
     store::Store* store_ptr = store.get();
     detector::Detector detector(
@@ -266,7 +268,7 @@ int RunServe(const ServeConfig& config) {
             auto user = store_ptr->FindUserByUniqueNum(wearer);
             return user.ok() ? user->rule_profile : std::string("adult-default");
         },
-        recorder);
+        verdicts);
     // The status and cause models beside the rules (docs/models.md), loaded before the replay so that
     // their per-wearer features warm up with the rules.
     detector::ModelSet loaded_models;
@@ -361,11 +363,12 @@ int RunServe(const ServeConfig& config) {
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
         spdlog::info("rebuilt detection state of {} wearers from {} stored readings in {} ms", wearers, readings, ms);
     }
+    verdicts.Start();
     bus.Start(detector);
     delivery.Start();
     escalation.Start();  // deadlines that passed while the server was down fire on the first tick
     ingest::IngestService ingest(*store, bus, clock, {});
-    PostureEventRelay posture_relay(live_hub, recorder, escalation);
+    PostureEventRelay posture_relay(live_hub, verdicts, escalation);
     std::unique_ptr<posture::PostureService> posture_service;
     if (posture_model) {
         posture::PostureServiceOptions posture_options;
@@ -379,6 +382,7 @@ int RunServe(const ServeConfig& config) {
             spdlog::critical("cannot restore the suspected falls: {}", s.ToString());
             posture_service->Stop();
             bus.Stop();
+            verdicts.Stop();
             escalation.Stop();
             delivery.Stop();
             store->Close();
@@ -432,6 +436,7 @@ int RunServe(const ServeConfig& config) {
             escalation.Stop();
             delivery.Stop();
             bus.Stop();
+            verdicts.Stop();
             store->Close();
             return 1;
         }
@@ -461,6 +466,7 @@ int RunServe(const ServeConfig& config) {
         spdlog::critical("cannot listen on {}:{}: {}", config.host, config.port, s.message());
         if (posture_service) posture_service->Stop();
         bus.Stop();
+        verdicts.Stop();
         escalation.Stop();
         delivery.Stop();
         store->Close();
@@ -488,6 +494,7 @@ int RunServe(const ServeConfig& config) {
     // last verdicts are recorded too, then close the store.
     if (posture_service) posture_service->Stop();
     bus.Stop();
+    verdicts.Stop();
     escalation.Stop();
     delivery.Stop();
     store->Close();

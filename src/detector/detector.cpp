@@ -51,13 +51,10 @@ void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch
         const domain::Level previous = slot.level;
         if (slot.has_reading && e.reading.measured_at < slot.last_measured) {
             late_.fetch_add(1, std::memory_order_relaxed);
-            if (e.on_detected) {
-                domain::Detection current;
-                current.level = slot.level;
-                current.explanation =
-                    "This reading is older than the last one received; it was stored but not evaluated.";
-                e.on_detected(current);
-            }
+            domain::Detection current;
+            current.level = slot.level;
+            current.explanation = "This reading is older than the last one received; it was stored but not evaluated.";
+            listener_.OnLateReading(e.wearer, e, current);
             continue;
         }
         domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, e.reading);
@@ -67,7 +64,6 @@ void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch
         slot.has_reading = true;
         evaluated_.fetch_add(1, std::memory_order_relaxed);
         listener_.OnDetection(e.wearer, &e, d, previous);
-        if (e.on_detected) e.on_detected(d);
     }
 }
 
@@ -91,55 +87,7 @@ size_t Detector::Warm(int shard_index, int64_t wearer, std::span<const domain::V
 void Detector::ApplyModels(WearerSlot& slot, const domain::VitalsReading& reading, domain::Detection& d) {
     const ModelSet& m = *models_;
     const models::FeatureVector f = slot.features.Extract(reading, m.status->pca());
-    auto p = m.status->Predict(f);
-    if (!p.ok() || p->size() != 3) return;
-    d.model_probabilities = std::array<float, 3>{(*p)[0], (*p)[1], (*p)[2]};
-    domain::Level rated = domain::Level::kNormal;
-    if ((*p)[2] >= m.raise_at) {
-        rated = domain::Level::kDanger;
-    } else if ((*p)[1] + (*p)[2] >= m.raise_at) {
-        rated = domain::Level::kCaution;
-    }
-    // The cause model, whenever the verdict is caution or danger (the rules' or, below, the model's).
-    auto blame = [&] {
-        std::vector<domain::Metric> blamed;
-        if (!m.cause) return blamed;
-        auto c = m.cause->Predict(f);
-        if (!c.ok()) return blamed;
-        for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
-            if ((*c)[k] >= 0.5) blamed.push_back(models::kCauseMetrics[k]);
-        }
-        return blamed;
-    };
-    if (rated <= d.level || d.advice_only) {
-        slot.model_streak = 0;
-        if (d.level != domain::Level::kNormal && !d.advice_only) d.model_causes = blame();
-        return;
-    }
-    slot.model_streak =
-        rated == slot.model_streak_level ? static_cast<uint8_t>(std::min(255, slot.model_streak + 1)) : 1;
-    slot.model_streak_level = rated;
-    if (slot.model_streak < m.confirm) return;
-    // Raised by the model: say so, with the metrics it blames.
-    const std::vector<domain::Metric> blamed = blame();
-    d.model_causes = blamed;
-    const float prob = rated == domain::Level::kDanger ? (*p)[2] : (*p)[1] + (*p)[2];
-    domain::FiredRule fired;
-    fired.rule = rated == domain::Level::kDanger ? "model.status.danger" : "model.status.caution";
-    fired.kind = "model";
-    fired.metric = blamed.empty() ? domain::Metric::kHeartRate : blamed.front();
-    fired.level = rated;
-    fired.value = prob;
-    const int percent = static_cast<int>(prob * 100 + 0.5);
-    fired.detail = "status model: " + std::string(domain::LevelName(rated)) + " with probability " +
-                   std::to_string(percent) + "% on " + std::to_string(slot.model_streak) + " readings";
-    d.fired.push_back(fired);
-    d.level = rated;
-    d.causes = blamed.empty() ? std::vector<domain::Metric>{fired.metric} : blamed;
-    std::string names;
-    for (domain::Metric x : d.causes) names += (names.empty() ? "" : ", ") + std::string(domain::MetricName(x));
-    d.explanation += (d.explanation.empty() ? "" : " ") + std::string("The status model rates this as ") +
-                     std::string(domain::LevelName(rated)) + " (" + std::to_string(percent) + "%; " + names + ").";
+    d = models::Fuse(std::move(d), models::FusionModels{m.status.get(), m.cause.get()}, f, m.fusion, slot.model_streak);
 }
 
 void Detector::OnTick(int shard_index, TimePoint now) {

@@ -20,10 +20,15 @@ struct Recorded {
 
 class RecordingListener : public DetectionListener {
   public:
-    void OnDetection(int64_t wearer, const bus::ReadingEnvelope* e, const domain::Detection& d,
-                     Level previous) override {
+    void OnDetection(int64_t wearer, bus::ReadingEnvelope* e, const domain::Detection& d, Level previous) override {
         events.push_back({wearer, e == nullptr, d.level, previous});
+        if (e && e->on_detected) e->on_detected(d);
     }
+    void OnLateReading(int64_t, bus::ReadingEnvelope& e, const domain::Detection& current) override {
+        ++late;
+        if (e.on_detected) e.on_detected(current);
+    }
+    int late = 0;
     std::vector<Recorded> events;
 };
 
@@ -67,14 +72,17 @@ TEST_F(DetectorTest, LateReadingsAreNotEvaluatedButAnswered) {
     detector.OnReadings(0, batch);
     bool answered = false;
     auto late = Reading(1, 5, 72);
-    late.on_detected = [&](const domain::Detection& d) {
+    late.on_detected = [&](const Result<domain::Detection>& d) {
         answered = true;
-        EXPECT_NE(d.explanation.find("older"), std::string::npos);
+        ASSERT_TRUE(d.ok());
+        EXPECT_NE(d->explanation.find("older"), std::string::npos);
     };
     std::vector<bus::ReadingEnvelope> late_batch;
     late_batch.push_back(std::move(late));
     detector.OnReadings(0, late_batch);
     EXPECT_TRUE(answered);
+    EXPECT_EQ(listener_.late, 1);
+    EXPECT_EQ(listener_.events.size(), 1u);  // the late reading is not a verdict
     EXPECT_EQ(detector.stats().late, 1u);
     EXPECT_EQ(detector.stats().evaluated, 1u);
 }

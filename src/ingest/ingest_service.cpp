@@ -44,14 +44,14 @@ Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const dom
     auto stored = store_.AppendReadings(wearer, device_id, std::span(&in, 1), received);
     if (!stored.ok()) return stored.status();
 
-    auto verdict = std::make_shared<std::promise<domain::Detection>>();
-    std::future<domain::Detection> future = verdict->get_future();
+    auto verdict = std::make_shared<std::promise<Result<domain::Detection>>>();
+    std::future<Result<domain::Detection>> future = verdict->get_future();
     bus::ReadingEnvelope envelope;
     envelope.wearer = wearer;
     envelope.reading = reading;
     envelope.received_at = received;
     envelope.record_status = true;  // the seed stores a UserStatus row for every update_status
-    envelope.on_detected = [verdict](const domain::Detection& d) { verdict->set_value(d); };
+    envelope.on_detected = [verdict](const Result<domain::Detection>& d) { verdict->set_value(d); };
     std::vector<bus::ReadingEnvelope> batch;
     batch.push_back(std::move(envelope));
     VG_RETURN_IF_ERROR(bus_.Publish(std::move(batch)));

@@ -1,8 +1,10 @@
 // The seed's status API and device ingest end to end: real binary, real HTTP, real SQLite.
+#include <atomic>
 #include <csignal>
 #include <thread>
 
 #include "e2e_fixture.hpp"
+#include "vg/store/sqlite_store.hpp"
 
 namespace vg::e2e {
 namespace {
@@ -76,6 +78,85 @@ TEST_F(VitalsE2eTest, DetectionStateSurvivesKillMinus9) {
     EXPECT_EQ(second.json().at("status").as_int64(), 2) << second.body;
     EXPECT_NE(server_->LogTail().find("rebuilt detection state of 1 wearers from 1 stored readings"), std::string::npos)
         << server_->LogTail();
+}
+
+// Acknowledged = on disk: update_status answers once its reading AND its status row are committed (the
+// verdict stage's group commit), so a kill -9 in the middle of a full load loses neither, and the incident
+// a wearer's danger opened is neither lost nor doubled by the restart.
+TEST_F(VitalsE2eTest, KillMinus9UnderUpdateStatusLoadLosesNoAcknowledgedReadingOrStatusRow) {
+    constexpr int kWearers = 6;
+    std::vector<HttpClient> clients;
+    for (int w = 0; w < kWearers; ++w) {
+        clients.push_back(Client());
+        SignupAndLogin(clients.back(), "load_" + std::to_string(w));
+    }
+    std::vector<std::atomic<int>> acknowledged(kWearers);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> senders;
+    for (int w = 0; w < kWearers; ++w) {
+        senders.emplace_back([&, w] {
+            // Wearer 0 is in danger (sustained severe tachycardia with low oxygen): an incident opens.
+            const json::object body = w == 0 ? Vitals(175, 86) : Vitals(72);
+            while (!stop.load()) {
+                try {
+                    auto r = clients[static_cast<size_t>(w)].Post("/api/update_status", body);
+                    if (r.status == 200) acknowledged[static_cast<size_t>(w)].fetch_add(1);
+                } catch (const testing::HttpClientError&) {
+                    return;  // the server is gone
+                }
+            }
+        });
+    }
+    auto total = [&] {
+        int n = 0;
+        for (auto& a : acknowledged) n += a.load();
+        return n;
+    };
+    for (int i = 0; i < 200 && total() < 300; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(server_->Kill().signal, SIGKILL);  // requests in flight
+    stop = true;
+    for (auto& t : senders) t.join();
+    ASSERT_GT(total(), 0);
+
+    int64_t danger_wearer = 0;
+    {
+        store::SqliteStoreOptions o;
+        o.path = data_dir_.file("data") + "/vitalguard.db";
+        auto opened = store::SqliteStore::Open(o);
+        ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+        auto& db = **opened;
+        for (int w = 0; w < kWearers; ++w) {
+            auto user = db.FindUserById("load_" + std::to_string(w));
+            ASSERT_TRUE(user.ok());
+            if (w == 0) danger_wearer = user->unique_num;
+            auto readings = db.RecentReadings(user->unique_num, 1'000'000);
+            auto rows = db.RecentStatuses(user->unique_num, 1'000'000);
+            ASSERT_TRUE(readings.ok() && rows.ok());
+            const auto acked = static_cast<size_t>(acknowledged[static_cast<size_t>(w)].load());
+            // Every acknowledged call is there; a call cut off by the kill may be there or not.
+            EXPECT_GE(readings->size(), acked) << "wearer " << w;
+            EXPECT_GE(rows->size(), acked) << "wearer " << w;
+            EXPECT_LE(rows->size(), readings->size()) << "a status row without its reading, wearer " << w;
+        }
+        auto incidents = db.ListIncidents(danger_wearer, 100);
+        ASSERT_TRUE(incidents.ok());
+        EXPECT_EQ(incidents->size(), 1u);
+        db.Close();
+    }
+
+    StartServer();
+    HttpClient after = Client();
+    auto login = after.Post("/api/login", json::object{{"id", "load_0"}, {"password", "correct horse"}});
+    ASSERT_EQ(login.status, 200) << login.body;
+    after.SetDefaultHeader("X-CSRF-Token", std::string(login.json().at("csrf_token").as_string()));
+    for (int i = 0; i < 3; ++i) {
+        auto r = after.Post("/api/update_status", Vitals(176, 86));
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.json().at("status").as_int64(), 2) << r.body;
+    }
+    auto listed = after.Get("/api/incidents");
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    EXPECT_EQ(listed.json().at("incidents").as_array().size(), 1u) << listed.body;  // the same one, not a second
 }
 
 TEST_F(VitalsE2eTest, UpdateStatusRejectsImpossibleValuesPerField) {

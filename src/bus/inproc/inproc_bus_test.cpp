@@ -91,7 +91,7 @@ TEST(InProcBusTest, RepliesAndTicksRunOnTheShard) {
     bus.Start(consumer);
     std::atomic<bool> replied{false};
     auto e = At(7, 1);
-    e.on_detected = [&](const domain::Detection&) { replied = true; };
+    e.on_detected = [&](const Result<domain::Detection>&) { replied = true; };
     std::vector<ReadingEnvelope> batch;
     batch.push_back(std::move(e));
     ASSERT_TRUE(bus.Publish(std::move(batch)).ok());

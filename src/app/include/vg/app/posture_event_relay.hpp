@@ -1,32 +1,32 @@
 #pragma once
 // PostureEventRelay: where the posture service's events go in a running server.
 //
-// - A confirmed fall calls EscalationService::Fall (an incident of kind fall with the countdown and the
-//   "I'm OK" flow; its own live `incident` events go out from there); the incident's id is returned so
-//   the HTTP answer can name it.
 // - Every event (a posture change, a fall suspected, confirmed or dismissed) becomes a live `posture`
-//   event on the wearer's stream (api::PostureLiveEvent), and fall transitions are logged.
+//   event on the wearer's stream (events::PostureLiveEvent), and fall transitions are logged.
+// - A confirmed fall then calls EscalationService::Fall (an incident of kind fall with the countdown and
+//   the "I'm OK" flow; its own live `incident` events go out from there, after the posture event that
+//   caused them); the incident's id is returned so the HTTP answer can name it.
 // Thread-safety: OnPostureEvent is called concurrently from the posture service's workers.
 // Ownership: borrows the hub, the id cache and the escalation service; they must outlive the posture
 // service that calls it.
 
-#include "vg/app/status_recorder.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/live/live_hub.hpp"
 #include "vg/posture/posture_service.hpp"
+#include "vg/verdict/verdict_stage.hpp"
 
 namespace vg::app {
 
 class PostureEventRelay final : public posture::PostureListener {
   public:
-    PostureEventRelay(live::LiveHub& hub, StatusRecorder& ids, escalation::EscalationService& escalation)
+    PostureEventRelay(live::LiveHub& hub, verdict::VerdictStage& ids, escalation::EscalationService& escalation)
         : hub_(hub), ids_(ids), escalation_(escalation) {}
 
     std::optional<int64_t> OnPostureEvent(const posture::PostureEvent& event) override;
 
   private:
     live::LiveHub& hub_;
-    StatusRecorder& ids_;
+    verdict::VerdictStage& ids_;
     escalation::EscalationService& escalation_;
 };
 

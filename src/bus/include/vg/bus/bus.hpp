@@ -32,9 +32,11 @@ struct ReadingEnvelope {
     domain::VitalsReading reading;
     TimePoint received_at;       // when the server acknowledged it (for latency accounting)
     bool record_status = false;  // store a UserStatus row for this verdict even if the level did not change
-    // Set by callers that wait for the verdict (the seed's synchronous update_status); called once on
-    // the shard thread after detection. Process-local: a networked bus answers through a reply channel.
-    std::function<void(const domain::Detection&)> on_detected;
+    // Set by callers that wait for the verdict (the seed's synchronous update_status); called once, by
+    // whoever records the verdict (detector::DetectionListener), after the verdict's status row is
+    // durable — or with the error when it could not be recorded. Process-local: a networked bus answers
+    // through a reply channel.
+    std::function<void(const Result<domain::Detection>&)> on_detected;
 };
 
 // The consumer side: called on the shard's own thread, never concurrently for one shard.
@@ -47,15 +49,18 @@ class ReadingConsumer {
     virtual void OnTick(int shard, TimePoint now) = 0;
 };
 
+// The shard of `wearer` among `shards` (> 0). Multiplicative hashing spreads consecutive ids evenly.
+// Stages after the bus (the verdict stage) shard with the same function, so a wearer stays on one thread.
+inline int ShardFor(int64_t wearer, int shards) {
+    const uint64_t h = static_cast<uint64_t>(wearer) * 0x9E3779B97F4A7C15ull;
+    return static_cast<int>((h >> 32) % static_cast<uint64_t>(shards));
+}
+
 class ReadingBus {
   public:
     virtual ~ReadingBus() = default;
     virtual int shard_count() const = 0;
-    int ShardOf(int64_t wearer) const {
-        // Multiplicative hashing spreads consecutive ids evenly.
-        const uint64_t h = static_cast<uint64_t>(wearer) * 0x9E3779B97F4A7C15ull;
-        return static_cast<int>((h >> 32) % static_cast<uint64_t>(shard_count()));
-    }
+    int ShardOf(int64_t wearer) const { return ShardFor(wearer, shard_count()); }
     // Enqueues the batch. kUnavailable when stopped; kRateLimited (with retry-after) when a shard's
     // queue is full, in which case nothing of the batch was enqueued.
     virtual Status Publish(std::vector<ReadingEnvelope> batch) = 0;

@@ -31,6 +31,7 @@
 #include "vg/bus/bus.hpp"
 #include "vg/domain/vitals.hpp"
 #include "vg/models/features.hpp"
+#include "vg/models/fusion.hpp"
 #include "vg/models/status_model.hpp"
 #include "vg/rules/rules.hpp"
 
@@ -39,23 +40,30 @@ namespace vg::detector {
 class DetectionListener {
   public:
     virtual ~DetectionListener() = default;
-    // Called on the shard thread for every evaluated reading and every signal-loss verdict.
-    // `envelope` is null for signal loss. `previous` is the wearer's level before this verdict.
-    virtual void OnDetection(int64_t wearer, const bus::ReadingEnvelope* envelope, const domain::Detection& detection,
+    // Called on the shard thread for every evaluated reading and every signal-loss verdict, in the
+    // wearer's order. `envelope` is null for signal loss. `previous` is the wearer's level before this
+    // verdict. The listener answers a waiting caller (`envelope->on_detected`) when its verdict is
+    // recorded (the detector does not: acknowledging is the recorder's business). Must not block on I/O:
+    // the shard's other wearers wait behind it.
+    virtual void OnDetection(int64_t wearer, bus::ReadingEnvelope* envelope, const domain::Detection& detection,
                              domain::Level previous) = 0;
+    // A late reading (measured before the wearer's last evaluated one): not evaluated; `current` is the
+    // wearer's level with an explanation. The listener answers `envelope.on_detected`, if set, in order
+    // with the wearer's verdicts.
+    virtual void OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) = 0;
 };
 
 // The profile name a wearer uses; called on the shard thread when a wearer is first seen (or reset).
 using ProfileResolver = std::function<std::string(int64_t wearer)>;
 
-// The status and cause models the detector runs beside the rules (docs/models.md). The model may
-// raise a verdict (a level it rates with at least `raise_at` probability on `confirm` consecutive
-// readings, never during exercise advice), but never lowers what the rules decided.
+// The status and cause models the detector runs beside the rules (docs/models.md), fused with the
+// rules' verdict by models::Fuse (vg/models/fusion.hpp): the model may raise a verdict (a level it
+// rates with at least `fusion.raise_at` probability on `fusion.confirm` consecutive readings, never
+// during exercise advice), but never lowers what the rules decided.
 struct ModelSet {
     std::shared_ptr<const models::StatusModel> status;  // required
     std::shared_ptr<const models::StatusModel> cause;   // optional: names the metrics at fault
-    double raise_at = 0.8;
-    int confirm = 2;
+    models::FusionOptions fusion;
 };
 
 struct DetectorStats {
@@ -98,8 +106,7 @@ class Detector final : public bus::ReadingConsumer {
         TimePoint silence_not_before;  // Warm: no signal-loss check before this time
         bool has_reading = false;
         models::FeatureTracker features;  // used only with models
-        uint8_t model_streak = 0;         // consecutive readings the model rated above the rules
-        domain::Level model_streak_level = domain::Level::kNormal;
+        models::ModelStreak model_streak;  // consecutive readings the model rated above the rules
     };
     struct Shard {
         std::unordered_map<int64_t, WearerSlot> wearers;  // touched only by the shard thread
@@ -109,7 +116,7 @@ class Detector final : public bus::ReadingConsumer {
         std::atomic<size_t> size{0};
     };
     WearerSlot& SlotFor(Shard& shard, int64_t wearer);
-    // Runs the models on `reading` (the rules' verdict is `d`) and raises `d` when they say so.
+    // Runs the models on `reading` and fuses their outputs with the rules' verdict `d` (models::Fuse).
     void ApplyModels(WearerSlot& slot, const domain::VitalsReading& reading, domain::Detection& d);
     void ApplyResets(Shard& shard);
 

@@ -43,9 +43,9 @@ class IngestService {
   public:
     IngestService(store::Store& store, bus::ReadingBus& bus, const Clock& clock, IngestOptions options);
 
-    // The seed's update_status: stores one reading and waits for its verdict.
-    // kValidationFailed naming fields; kUnavailable when detection did not answer in time (the
-    // reading is stored all the same and will be evaluated).
+    // The seed's update_status: stores one reading and waits for its verdict, which is returned once
+    // its status row is durable too. kValidationFailed naming fields; kUnavailable when detection did
+    // not answer in time or the verdict could not be recorded (the reading is stored all the same).
     Result<domain::Detection> SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
                                             std::optional<int64_t> device_id);
 

@@ -1,0 +1,121 @@
+#pragma once
+// VerdictStage: where the detector's verdicts become durable, then visible, then escalated.
+//
+// The detector's shard threads only evaluate (CPU, no I/O) and hand every verdict here
+// (detector::DetectionListener): OnDetection and OnLateReading only enqueue. Each stage shard
+// (a thread; a wearer belongs to one, bus::ShardFor) takes everything queued and:
+//   1. writes the batch's UserStatus rows in ONE store call (Store::AppendStatuses: one group
+//      commit for all of them) — a row when the wearer's level changed, and for every
+//      update_status reading (the seed stores one per call); users.danger_degree follows;
+//   2. answers the callers waiting for their verdict (`on_detected`, the seed's synchronous
+//      update_status) only now, so an acknowledged update_status has its reading AND its status
+//      row on disk; a row the store refused is answered with the error;
+//   3. in each wearer's order, publishes the `detection` live event and then hands the verdict to
+//      escalation, whose `incident` events therefore follow the detection that caused them.
+// While a shard waits for its commit, the detector keeps evaluating and the next batch grows:
+// one fsync is shared by everything that arrived meanwhile instead of one per verdict.
+//
+// A crash loses only verdicts not yet committed, never readings (they were stored before the
+// bus); their callers were not answered. Start-up replay rebuilds the rule state.
+//
+// Thread-safety: OnDetection/OnLateReading from the detector's shard threads (any thread);
+// WearerId and stats from any thread; Start/Stop from one controlling thread. A full shard queue
+// makes OnDetection wait (backpressure onto the bus) rather than drop a verdict.
+// Ownership: borrows the store, hub, clock and escalation service; they must outlive Stop().
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "vg/common/clock.hpp"
+#include "vg/detector/detector.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/live/live_hub.hpp"
+#include "vg/store/store.hpp"
+
+namespace vg::verdict {
+
+struct VerdictStageOptions {
+    int shards = 2;                 // threads; use the bus's shard count so a wearer stays on one
+    size_t max_batch = 1024;        // verdicts taken per commit
+    size_t queue_capacity = 65536;  // verdicts waiting per shard before OnDetection waits
+};
+
+struct VerdictStageStats {
+    uint64_t verdicts = 0;       // every verdict handled (late readings included)
+    uint64_t status_rows = 0;    // rows committed
+    uint64_t commits = 0;        // store calls that wrote rows
+    uint64_t failed_rows = 0;    // rows the store refused (their callers got the error)
+    uint64_t largest_batch = 0;  // most verdicts handled in one go
+};
+
+class VerdictStage final : public detector::DetectionListener {
+  public:
+    VerdictStage(store::Store& store, live::LiveHub& hub, const Clock& clock, VerdictStageOptions options);
+    ~VerdictStage() override;  // Stops.
+    VerdictStage(const VerdictStage&) = delete;
+    VerdictStage& operator=(const VerdictStage&) = delete;
+
+    // Verdicts also go to escalation once set. REQUIRES: before Start.
+    void set_escalation(escalation::EscalationService* escalation) { escalation_ = escalation; }
+    // Starts the shard threads. Verdicts enqueued before Start wait for it.
+    void Start();
+    // Handles everything already enqueued, then ends the threads. Idempotent. Verdicts enqueued
+    // afterwards are answered with kUnavailable (their readings are stored).
+    void Stop();
+
+    void OnDetection(int64_t wearer, bus::ReadingEnvelope* envelope, const domain::Detection& detection,
+                     domain::Level previous) override;
+    void OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) override;
+
+    // The wearer's public login id (cached; ids never change); empty when unknown.
+    std::string WearerId(int64_t wearer);
+    VerdictStageStats stats() const;
+
+  private:
+    struct Item {
+        int64_t wearer = 0;
+        domain::Detection detection;
+        domain::Level previous = domain::Level::kNormal;
+        std::optional<TimePoint> reading_at;  // none: signal loss
+        std::optional<TimePoint> received_at;
+        bool record = false;  // write a status row
+        bool late = false;    // a late reading: answer only
+        std::function<void(const Result<domain::Detection>&)> reply;
+    };
+    struct Shard {
+        std::mutex mu;
+        std::condition_variable has_work;
+        std::condition_variable has_room;
+        std::vector<Item> queue;  // GUARDED_BY(mu)
+        bool stopping = false;    // GUARDED_BY(mu)
+        std::thread thread;
+    };
+    void Enqueue(Item item);
+    void Run(Shard& shard);
+    void Handle(std::vector<Item>& batch);
+
+    store::Store& store_;
+    live::LiveHub& hub_;
+    const Clock& clock_;
+    const VerdictStageOptions options_;
+    escalation::EscalationService* escalation_ = nullptr;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    bool started_ = false;  // controlling thread only
+    bool stopped_ = false;  // controlling thread only
+
+    std::mutex ids_mu_;
+    std::unordered_map<int64_t, std::string> ids_;  // GUARDED_BY(ids_mu_); public ids never change
+
+    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0};
+};
+
+}  // namespace vg::verdict

@@ -1,0 +1,268 @@
+// The verdict stage on a real SQLite file and simulated time: rows committed together and only then
+// answered, refused rows answered with the error, late readings, causal order of live events,
+// draining on Stop.
+#include "vg/verdict/verdict_stage.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <future>
+#include <random>
+
+#include "vg/events/events.hpp"
+#include "vg/store/sqlite_store.hpp"
+
+namespace vg::verdict {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using domain::Level;
+
+domain::Detection Verdict(Level level) {
+    domain::Detection d;
+    d.level = level;
+    if (level != Level::kNormal) {
+        d.causes = {domain::Metric::kHeartRate};
+        domain::FiredRule f;
+        f.rule = level == Level::kDanger ? "heart_rate.high.danger" : "heart_rate.high.moderate";
+        f.kind = "threshold";
+        f.metric = domain::Metric::kHeartRate;
+        f.level = level;
+        f.value = level == Level::kDanger ? 150 : 118;
+        d.fired.push_back(f);
+        d.explanation = "Heart rate is high.";
+    } else {
+        d.explanation = "All vitals are normal.";
+    }
+    return d;
+}
+
+// Collects the live messages of one wearer, in order.
+class Collector : public live::LiveSubscriber {
+  public:
+    bool Deliver(const std::string& message) override {
+        std::lock_guard lock(mu);
+        messages.push_back(message);
+        return true;
+    }
+    std::vector<std::string> Types() {
+        std::lock_guard lock(mu);
+        std::vector<std::string> types;
+        for (const auto& m : messages) types.emplace_back(json::parse(m).at("type").as_string());
+        return types;
+    }
+    std::mutex mu;
+    std::vector<std::string> messages;
+};
+
+class VerdictStageTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::random_device rd;
+        dir_ = fs::temp_directory_path() / ("vg-verdict-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        fs::create_directories(dir_);
+        store::SqliteStoreOptions o;
+        o.path = (dir_ / "vitalguard.db").string();
+        o.clock = &clock_;
+        auto s = store::SqliteStore::Open(o);
+        ASSERT_TRUE(s.ok()) << s.status().ToString();
+        store_ = std::move(s).value();
+        wearer_ = CreateUser("grandma_kim");
+    }
+    void TearDown() override {
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+    int64_t CreateUser(const std::string& id) {
+        store::NewUser u;
+        u.profile.id = id;
+        u.profile.name = "김영희";
+        u.profile.age = 82;
+        u.profile.address = "서울특별시 종로구 세종대로 1";
+        u.profile.phone_num = "010-1111-2222";
+        u.password_hash = "x";
+        u.created_at = clock_.Now();
+        auto created = store_->CreateUser(u);
+        EXPECT_TRUE(created.ok()) << created.status().ToString();
+        return created.ok() ? created->unique_num : 0;
+    }
+    // An update_status reading whose answer lands in `answer`.
+    bus::ReadingEnvelope Reading(int64_t wearer, int minute, std::promise<Result<domain::Detection>>* answer) {
+        bus::ReadingEnvelope e;
+        e.wearer = wearer;
+        e.reading.measured_at = clock_.Now() + std::chrono::minutes(minute);
+        e.received_at = clock_.Now();
+        e.record_status = answer != nullptr;
+        if (answer) e.on_detected = [answer](const Result<domain::Detection>& d) { answer->set_value(d); };
+        return e;
+    }
+    size_t Rows(int64_t wearer) {
+        auto rows = store_->RecentStatuses(wearer, 10'000);
+        EXPECT_TRUE(rows.ok());
+        return rows.ok() ? rows->size() : 0;
+    }
+
+    ManualClock clock_{FromUnixMillis(1'800'000'000'000)};
+    fs::path dir_;
+    std::unique_ptr<store::SqliteStore> store_;
+    live::LiveHub hub_;
+    int64_t wearer_ = 0;
+};
+
+TEST_F(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
+    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    constexpr int kReadings = 200;
+    std::vector<std::promise<Result<domain::Detection>>> answers(kReadings);
+    // Queued before Start: the stage takes them as one batch, as it does whatever piled up during a commit.
+    for (int i = 0; i < kReadings; ++i) {
+        auto e = Reading(wearer_, i, &answers[static_cast<size_t>(i)]);
+        stage.OnDetection(wearer_, &e, Verdict(i % 50 == 49 ? Level::kCaution : Level::kNormal), Level::kNormal);
+        EXPECT_FALSE(e.on_detected) << "the stage took the caller's answer";
+    }
+    EXPECT_EQ(Rows(wearer_), 0u) << "nothing is written on the detector's thread";
+    stage.Start();
+    for (auto& a : answers) {
+        auto f = a.get_future();
+        ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+        ASSERT_TRUE(f.get().ok());
+    }
+    // Every answered reading has its row on disk.
+    EXPECT_EQ(Rows(wearer_), static_cast<size_t>(kReadings));
+    EXPECT_EQ(store_->FindUserByUniqueNum(wearer_)->danger_degree, 1);  // the last caution was at 199
+    stage.Stop();
+    const VerdictStageStats stats = stage.stats();
+    EXPECT_EQ(stats.verdicts, static_cast<uint64_t>(kReadings));
+    EXPECT_EQ(stats.status_rows, static_cast<uint64_t>(kReadings));
+    EXPECT_EQ(stats.commits, 1u);
+    EXPECT_EQ(stats.largest_batch, static_cast<uint64_t>(kReadings));
+}
+
+TEST_F(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
+    VerdictStage stage(*store_, hub_, clock_, {2, 1024, 65536});
+    stage.Start();
+    auto quiet = Reading(wearer_, 0, nullptr);  // a watch's batch reading: no row while nothing changes
+    stage.OnDetection(wearer_, &quiet, Verdict(Level::kNormal), Level::kNormal);
+    auto up = Reading(wearer_, 1, nullptr);
+    stage.OnDetection(wearer_, &up, Verdict(Level::kDanger), Level::kNormal);
+    stage.OnDetection(wearer_, nullptr, Verdict(Level::kDanger), Level::kDanger);  // signal loss, unchanged
+    stage.Stop();
+    auto rows = store_->RecentStatuses(wearer_, 10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].status, 2);
+    EXPECT_EQ((*rows)[0].causes, "heart_rate");
+    EXPECT_EQ((*rows)[0].explanation, "Heart rate is high.");
+    EXPECT_EQ((*rows)[0].reading_at, up.reading.measured_at);
+}
+
+TEST_F(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillCommit) {
+    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    const int64_t ghost = wearer_ + 1000;  // no such user
+    std::promise<Result<domain::Detection>> mine, theirs;
+    auto a = Reading(wearer_, 0, &mine);
+    auto b = Reading(ghost, 0, &theirs);
+    stage.OnDetection(wearer_, &a, Verdict(Level::kNormal), Level::kNormal);
+    stage.OnDetection(ghost, &b, Verdict(Level::kNormal), Level::kNormal);
+    stage.Start();
+    auto ok = mine.get_future().get();
+    auto refused = theirs.get_future().get();
+    EXPECT_TRUE(ok.ok());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(Rows(wearer_), 1u);
+    stage.Stop();
+    EXPECT_EQ(stage.stats().failed_rows, 1u);
+}
+
+TEST_F(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
+    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    stage.Start();
+    std::promise<Result<domain::Detection>> answer;
+    auto late = Reading(wearer_, -5, &answer);
+    domain::Detection current = Verdict(Level::kCaution);
+    current.explanation = "older";
+    stage.OnLateReading(wearer_, late, current);
+    auto got = answer.get_future().get();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->level, Level::kCaution);
+    EXPECT_EQ(got->explanation, "older");
+    stage.Stop();
+    EXPECT_EQ(Rows(wearer_), 0u);
+}
+
+TEST_F(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
+    auto watcher = std::make_shared<Collector>();
+    hub_.Subscribe(wearer_, watcher);
+    VerdictStage* stage_ptr = nullptr;
+    escalation::EscalationService escalation(
+        *store_, clock_, {}, [&](const domain::Incident& incident, const std::vector<escalation::Notice>&) {
+            hub_.Publish(incident.wearer,
+                         events::IncidentEvent(incident, stage_ptr->WearerId(incident.wearer), {}, clock_.Now()));
+        });
+    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    stage_ptr = &stage;
+    stage.set_escalation(&escalation);
+    stage.Start();
+    std::promise<Result<domain::Detection>> answer;
+    auto e = Reading(wearer_, 0, &answer);
+    stage.OnDetection(wearer_, &e, Verdict(Level::kDanger), Level::kNormal);
+    ASSERT_TRUE(answer.get_future().get().ok());
+    stage.Stop();
+    const auto types = watcher->Types();
+    ASSERT_GE(types.size(), 2u);
+    EXPECT_EQ(types[0], "detection");
+    EXPECT_EQ(types[1], "incident");
+    const json::value first = json::parse(watcher->messages[0]);
+    EXPECT_EQ(first.at("wearer"), "grandma_kim");
+    EXPECT_EQ(first.at("status"), 2);
+    auto open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok());
+    EXPECT_TRUE(open->has_value());
+}
+
+TEST_F(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
+    VerdictStage stage(*store_, hub_, clock_, {2, 1024, 65536});
+    stage.Start();
+    std::vector<std::promise<Result<domain::Detection>>> answers(50);
+    for (int i = 0; i < 50; ++i) {
+        auto e = Reading(wearer_, i, &answers[static_cast<size_t>(i)]);
+        stage.OnDetection(wearer_, &e, Verdict(Level::kNormal), Level::kNormal);
+    }
+    stage.Stop();
+    for (auto& a : answers) EXPECT_TRUE(a.get_future().get().ok());
+    EXPECT_EQ(Rows(wearer_), 50u);
+    std::promise<Result<domain::Detection>> after;
+    auto e = Reading(wearer_, 60, &after);
+    stage.OnDetection(wearer_, &e, Verdict(Level::kNormal), Level::kNormal);
+    auto refused = after.get_future().get();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(Rows(wearer_), 50u);
+}
+
+TEST_F(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts) {
+    VerdictStage stage(*store_, hub_, clock_, {1, 64, 8});  // room for 8
+    std::atomic<int> enqueued{0};
+    std::thread detector([&] {
+        for (int i = 0; i < 100; ++i) {
+            auto e = Reading(wearer_, i, nullptr);
+            e.record_status = true;
+            stage.OnDetection(wearer_, &e, Verdict(Level::kNormal), Level::kNormal);
+            enqueued.fetch_add(1);
+        }
+    });
+    // Not started: the detector blocks on the ninth verdict.
+    for (int i = 0; i < 200 && enqueued.load() < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(enqueued.load(), 8);
+    stage.Start();
+    detector.join();
+    stage.Stop();
+    EXPECT_EQ(Rows(wearer_), 100u);
+}
+
+}  // namespace
+}  // namespace vg::verdict
