@@ -105,7 +105,7 @@ class Detector final : public bus::ReadingConsumer {
         TimePoint last_measured;
         TimePoint silence_not_before;  // Warm: no signal-loss check before this time
         bool has_reading = false;
-        models::FeatureTracker features;  // used only with models
+        models::FeatureTracker features;   // used only with models
         models::ModelStreak model_streak;  // consecutive readings the model rated above the rules
     };
     struct Shard {
