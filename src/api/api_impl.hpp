@@ -20,6 +20,7 @@
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
 #include "vg/events/events.hpp"
+#include "vg/models/fusion.hpp"
 #include "vg/posture/posture_service.hpp"
 
 namespace vg::api {
@@ -419,8 +420,11 @@ class Api::Impl {
     escalation::EscalationService* escalation_;
     const guidance::KnowledgeBase* knowledge_;
     guidance::AsyncRewriter* rewriter_;
-    const models::StatusModel* status_model_;
+    const models::StatusModel* status_model_;  // predict_model2: fused with the rules by models::Fuse
     const models::StatusModel* cause_model_;
+    // predict_model2's fusion options: the defaults, which are the detector's (serve leaves ModelSet::fusion
+    // as it is); ApiServices is the place for them should they ever be configured.
+    const models::FusionOptions fusion_{};
     posture::PostureService* posture_;
     // Live streams a guardian opened on a wearer, closed when their link ends (a guardian who is no
     // longer linked must not keep watching through a socket opened before).

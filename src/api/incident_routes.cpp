@@ -1,6 +1,7 @@
 // Emergency response (the seed's 3.1.3 and 6): incidents, "I'm OK", acknowledgement, snooze, SOS,
 // predict_model2; and guardianship, with the access checks every read of a wearer goes through.
 #include "api_impl.hpp"
+#include "predict.hpp"
 #include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/composer.hpp"
 
@@ -341,39 +342,22 @@ http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
     auto profile = profiles_->Find(user->rule_profile);
     if (!profile) profile = profiles_->Find("adult-default");
     if (!profile) return ErrorResponse(Unavailable("The default rule profile"));
-    // The values on their own: a fresh state fed the reading as if seen twice a minute apart, so the
-    // confirmation count is met and every band the values are in fires (no history, no baseline).
-    auto state = rules::NewWearerState(*profile);
-    domain::VitalsReading first = reading;
-    first.measured_at = reading.measured_at - std::chrono::minutes(1);
-    (void)rules::Evaluate(*profile, *state, first);
-    domain::Detection d = rules::Evaluate(*profile, *state, reading);
+    // The values on their own, as the detector would judge a new wearer sending them (predict.hpp): the
+    // rules, then the status model may raise the level (never lower it) and the cause model names the
+    // metrics at fault — models::Fuse, the detector's own fusion, with the detector's options.
+    std::optional<models::FusionModels> models;
+    if (status_model_ != nullptr) models = models::FusionModels{status_model_, cause_model_};
+    const domain::Detection d = AssessAlone(*profile, reading, models, fusion_);
+    // Abnormal: the metrics of the rules that fired above normal, and those the cause model blames.
     json::object abnormal{{"heart_rate", false}, {"respiration_rate", false}, {"skin_temp", false}, {"spo2", false}};
-    for (const auto& f : d.fired) {
-        if (f.level == domain::Level::kNormal) continue;
-        const std::string_view name = domain::MetricName(f.metric);
+    auto mark = [&](domain::Metric m) {
+        const std::string_view name = domain::MetricName(m);
         if (abnormal.contains(name)) abnormal[name] = true;
+    };
+    for (const auto& f : d.fired) {
+        if (f.level != domain::Level::kNormal && f.kind != "model") mark(f.metric);
     }
-    // The seed's models on the same values (no history: baselines and slopes missing): the status
-    // model may raise the level (never lower it), the cause model names the metrics at fault.
-    if (status_model_ != nullptr) {
-        models::FeatureTracker tracker;
-        const models::FeatureVector f = tracker.Extract(reading, status_model_->pca());
-        if (auto p = status_model_->Predict(f); p.ok() && p->size() == 3) {
-            d.model_probabilities = std::array<float, 3>{(*p)[0], (*p)[1], (*p)[2]};
-            const domain::Level rated = (*p)[2] >= 0.8             ? domain::Level::kDanger
-                                        : (*p)[1] + (*p)[2] >= 0.8 ? domain::Level::kCaution
-                                                                   : domain::Level::kNormal;
-            if (rated > d.level) d.level = rated;
-        }
-        if (cause_model_ != nullptr && d.level != domain::Level::kNormal) {
-            if (auto c = cause_model_->Predict(f); c.ok()) {
-                for (size_t k = 0; k < models::kCauseMetrics.size() && k < c->size(); ++k) {
-                    if ((*c)[k] >= 0.5) abnormal[domain::MetricName(models::kCauseMetrics[k])] = true;
-                }
-            }
-        }
-    }
+    for (domain::Metric m : d.model_causes) mark(m);
     json::object out = DetectionJson(d);
     out["abnormal"] = std::move(abnormal);
     const bool needs_guidance = knowledge_ && d.level != domain::Level::kNormal && !d.advice_only;
