@@ -195,15 +195,20 @@ TEST_P(StoreConformance, ConcurrentCreatesAreAllStored) {
     }
     for (auto& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0);
+    std::set<int64_t> stored_nums;
     for (int t = 0; t < kThreads; ++t) {
         for (int i = 0; i < kPerThread; ++i) {
             std::string id = "u" + std::to_string(t) + "_" + std::to_string(i);
             auto exists = store().UserIdExists(id);
             ASSERT_TRUE(exists.ok());
             EXPECT_TRUE(*exists) << id;
+            auto user = store().FindUserById(id);
+            ASSERT_TRUE(user.ok()) << id;
+            stored_nums.insert(user->unique_num);
         }
     }
     EXPECT_EQ(nums.size(), static_cast<size_t>(kThreads * kPerThread)) << "every user got a number of its own";
+    EXPECT_EQ(stored_nums, nums) << "and is stored under it";
 }
 
 // The ports are views of one store: what one port writes, another reads (a service may take just the
