@@ -9,7 +9,7 @@ namespace vg::app {
 std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureEvent& event) {
     // The posture event first: a dashboard sees "fall confirmed" before the incident it opens.
     if (hub_.HasSubscribers(event.wearer)) {
-        hub_.Publish(event.wearer, events::PostureLiveEvent(ids_.WearerId(event.wearer), event));
+        hub_.Publish(event.wearer, events::PostureLiveEvent(ids_.Of(event.wearer), event));
     }
     std::optional<int64_t> incident;
     if (event.transition) {

@@ -8,8 +8,9 @@
 
 namespace vg::verdict {
 
-VerdictStage::VerdictStage(store::Store& store, live::LiveHub& hub, const Clock& clock, VerdictStageOptions options)
-    : store_(store), hub_(hub), clock_(clock), options_(options) {
+VerdictStage::VerdictStage(store::Store& store, WearerIds& ids, live::LiveHub& hub, const Clock& clock,
+                           VerdictStageOptions options)
+    : store_(store), ids_(ids), hub_(hub), clock_(clock), options_(options) {
     const int n = std::max(1, options_.shards);
     for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>());
 }
@@ -163,12 +164,25 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
         for (const Status& s : row_results) (s.ok() ? status_rows_ : failed_rows_).fetch_add(1);
     }
 
-    // 2. Answer the callers: their reading and its status row are durable now.
+    // 2. In each wearer's order: the detection event, escalation (whose incident events follow it), and
+    // then the caller's answer — its reading and status row are durable, and a caller that asks for its
+    // incidents right after a danger verdict finds the one that verdict opened.
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        if (!item.late) {
+            const domain::Detection& d = item.detection;
+            if (d.level != item.previous && d.level != domain::Level::kNormal) {
+                spdlog::warn("wearer {} is now {}: {}", item.wearer, domain::LevelName(d.level), d.explanation);
+            }
+            if (hub_.HasSubscribers(item.wearer)) {
+                hub_.Publish(item.wearer, events::DetectionEvent(ids_.Of(item.wearer), d, item.previous,
+                                                                 item.reading_at, item.received_at, now));
+            }
+            // Escalation runs even when the row could not be written: an emergency must not wait on a disk.
+            if (escalation_) escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
+        }
         if (!item.reply) continue;
-        const Status* failed =
-            row_of[i] != SIZE_MAX && !row_results[row_of[i]].ok() ? &row_results[row_of[i]] : nullptr;
+        const bool failed = row_of[i] != SIZE_MAX && !row_results[row_of[i]].ok();
         if (failed) {
             item.reply(Status::Error(ErrorCode::kUnavailable,
                                      "The reading was saved, but its result could not be recorded. Please try again.")
@@ -178,32 +192,6 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
         }
         item.reply = nullptr;
     }
-
-    // 3. In each wearer's order: the detection event, then escalation (whose incident events follow).
-    for (const Item& item : batch) {
-        if (item.late) continue;
-        const domain::Detection& d = item.detection;
-        if (d.level != item.previous && d.level != domain::Level::kNormal) {
-            spdlog::warn("wearer {} is now {}: {}", item.wearer, domain::LevelName(d.level), d.explanation);
-        }
-        if (hub_.HasSubscribers(item.wearer)) {
-            hub_.Publish(item.wearer, events::DetectionEvent(WearerId(item.wearer), d, item.previous, item.reading_at,
-                                                             item.received_at, now));
-        }
-        if (escalation_) escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
-    }
-}
-
-std::string VerdictStage::WearerId(int64_t wearer) {
-    {
-        std::lock_guard lock(ids_mu_);
-        auto it = ids_.find(wearer);
-        if (it != ids_.end()) return it->second;
-    }
-    auto user = store_.FindUserByUniqueNum(wearer);
-    if (!user.ok()) return {};
-    std::lock_guard lock(ids_mu_);
-    return ids_.emplace(wearer, user->profile.id).first->second;
 }
 
 VerdictStageStats VerdictStage::stats() const {

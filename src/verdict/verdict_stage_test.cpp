@@ -71,8 +71,10 @@ class VerdictStageTest : public ::testing::Test {
         ASSERT_TRUE(s.ok()) << s.status().ToString();
         store_ = std::move(s).value();
         wearer_ = CreateUser("grandma_kim");
+        ids_.emplace(*store_);
     }
     void TearDown() override {
+        ids_.reset();
         store_.reset();
         fs::remove_all(dir_);
     }
@@ -108,12 +110,13 @@ class VerdictStageTest : public ::testing::Test {
     ManualClock clock_{FromUnixMillis(1'800'000'000'000)};
     fs::path dir_;
     std::unique_ptr<store::SqliteStore> store_;
+    std::optional<WearerIds> ids_;
     live::LiveHub hub_;
     int64_t wearer_ = 0;
 };
 
 TEST_F(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
-    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     constexpr int kReadings = 200;
     std::vector<std::promise<Result<domain::Detection>>> answers(kReadings);
     // Queued before Start: the stage takes them as one batch, as it does whatever piled up during a commit.
@@ -141,7 +144,7 @@ TEST_F(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
 }
 
 TEST_F(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
-    VerdictStage stage(*store_, hub_, clock_, {2, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
     stage.Start();
     auto quiet = Reading(wearer_, 0, nullptr);  // a watch's batch reading: no row while nothing changes
     stage.OnDetection(wearer_, &quiet, Verdict(Level::kNormal), Level::kNormal);
@@ -159,7 +162,7 @@ TEST_F(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
 }
 
 TEST_F(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillCommit) {
-    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     const int64_t ghost = wearer_ + 1000;  // no such user
     std::promise<Result<domain::Detection>> mine, theirs;
     auto a = Reading(wearer_, 0, &mine);
@@ -178,7 +181,7 @@ TEST_F(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillC
 }
 
 TEST_F(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
-    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     stage.Start();
     std::promise<Result<domain::Detection>> answer;
     auto late = Reading(wearer_, -5, &answer);
@@ -196,14 +199,11 @@ TEST_F(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
 TEST_F(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
     auto watcher = std::make_shared<Collector>();
     hub_.Subscribe(wearer_, watcher);
-    VerdictStage* stage_ptr = nullptr;
     escalation::EscalationService escalation(
         *store_, clock_, {}, [&](const domain::Incident& incident, const std::vector<escalation::Notice>&) {
-            hub_.Publish(incident.wearer,
-                         events::IncidentEvent(incident, stage_ptr->WearerId(incident.wearer), {}, clock_.Now()));
+            hub_.Publish(incident.wearer, events::IncidentEvent(incident, ids_->Of(incident.wearer), {}, clock_.Now()));
         });
-    VerdictStage stage(*store_, hub_, clock_, {1, 1024, 65536});
-    stage_ptr = &stage;
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     stage.set_escalation(&escalation);
     stage.Start();
     std::promise<Result<domain::Detection>> answer;
@@ -224,7 +224,7 @@ TEST_F(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
 }
 
 TEST_F(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
-    VerdictStage stage(*store_, hub_, clock_, {2, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
     stage.Start();
     std::vector<std::promise<Result<domain::Detection>>> answers(50);
     for (int i = 0; i < 50; ++i) {
@@ -244,7 +244,7 @@ TEST_F(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
 }
 
 TEST_F(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts) {
-    VerdictStage stage(*store_, hub_, clock_, {1, 64, 8});  // room for 8
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 64, 8});  // room for 8
     std::atomic<int> enqueued{0};
     std::thread detector([&] {
         for (int i = 0; i < 100; ++i) {

@@ -13,20 +13,20 @@
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/live/live_hub.hpp"
 #include "vg/posture/posture_service.hpp"
-#include "vg/verdict/verdict_stage.hpp"
+#include "vg/verdict/wearer_ids.hpp"
 
 namespace vg::app {
 
 class PostureEventRelay final : public posture::PostureListener {
   public:
-    PostureEventRelay(live::LiveHub& hub, verdict::VerdictStage& ids, escalation::EscalationService& escalation)
+    PostureEventRelay(live::LiveHub& hub, verdict::WearerIds& ids, escalation::EscalationService& escalation)
         : hub_(hub), ids_(ids), escalation_(escalation) {}
 
     std::optional<int64_t> OnPostureEvent(const posture::PostureEvent& event) override;
 
   private:
     live::LiveHub& hub_;
-    verdict::VerdictStage& ids_;
+    verdict::WearerIds& ids_;
     escalation::EscalationService& escalation_;
 };
 

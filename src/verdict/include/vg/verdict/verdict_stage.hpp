@@ -7,11 +7,11 @@
 //   1. writes the batch's UserStatus rows in ONE store call (Store::AppendStatuses: one group
 //      commit for all of them) — a row when the wearer's level changed, and for every
 //      update_status reading (the seed stores one per call); users.danger_degree follows;
-//   2. answers the callers waiting for their verdict (`on_detected`, the seed's synchronous
-//      update_status) only now, so an acknowledged update_status has its reading AND its status
-//      row on disk; a row the store refused is answered with the error;
-//   3. in each wearer's order, publishes the `detection` live event and then hands the verdict to
-//      escalation, whose `incident` events therefore follow the detection that caused them.
+//   2. per verdict, in each wearer's order: publishes the `detection` live event, hands the verdict to
+//      escalation (whose `incident` events therefore follow the detection that caused them), and only
+//      then answers the caller waiting for it (`on_detected`, the seed's synchronous update_status): an
+//      acknowledged update_status has its reading AND its status row on disk, and the incident its
+//      verdict opened exists; a row the store refused is answered with the error.
 // While a shard waits for its commit, the detector keeps evaluating and the next batch grows:
 // one fsync is shared by everything that arrived meanwhile instead of one per verdict.
 //
@@ -19,9 +19,9 @@
 // bus); their callers were not answered. Start-up replay rebuilds the rule state.
 //
 // Thread-safety: OnDetection/OnLateReading from the detector's shard threads (any thread);
-// WearerId and stats from any thread; Start/Stop from one controlling thread. A full shard queue
+// stats from any thread; Start/Stop from one controlling thread. A full shard queue
 // makes OnDetection wait (backpressure onto the bus) rather than drop a verdict.
-// Ownership: borrows the store, hub, clock and escalation service; they must outlive Stop().
+// Ownership: borrows the store, ids, hub, clock and escalation service; they must outlive Stop().
 
 #include <atomic>
 #include <condition_variable>
@@ -40,6 +40,7 @@
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/live/live_hub.hpp"
 #include "vg/store/store.hpp"
+#include "vg/verdict/wearer_ids.hpp"
 
 namespace vg::verdict {
 
@@ -59,7 +60,8 @@ struct VerdictStageStats {
 
 class VerdictStage final : public detector::DetectionListener {
   public:
-    VerdictStage(store::Store& store, live::LiveHub& hub, const Clock& clock, VerdictStageOptions options);
+    VerdictStage(store::Store& store, WearerIds& ids, live::LiveHub& hub, const Clock& clock,
+                 VerdictStageOptions options);
     ~VerdictStage() override;  // Stops.
     VerdictStage(const VerdictStage&) = delete;
     VerdictStage& operator=(const VerdictStage&) = delete;
@@ -76,8 +78,6 @@ class VerdictStage final : public detector::DetectionListener {
                      domain::Level previous) override;
     void OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) override;
 
-    // The wearer's public login id (cached; ids never change); empty when unknown.
-    std::string WearerId(int64_t wearer);
     VerdictStageStats stats() const;
 
   private:
@@ -104,6 +104,7 @@ class VerdictStage final : public detector::DetectionListener {
     void Handle(std::vector<Item>& batch);
 
     store::Store& store_;
+    WearerIds& ids_;
     live::LiveHub& hub_;
     const Clock& clock_;
     const VerdictStageOptions options_;
@@ -111,9 +112,6 @@ class VerdictStage final : public detector::DetectionListener {
     std::vector<std::unique_ptr<Shard>> shards_;
     bool started_ = false;  // controlling thread only
     bool stopped_ = false;  // controlling thread only
-
-    std::mutex ids_mu_;
-    std::unordered_map<int64_t, std::string> ids_;  // GUARDED_BY(ids_mu_); public ids never change
 
     std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0};
 };

@@ -1,0 +1,500 @@
+#include "vg/app/deployment.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "vg/api/api.hpp"
+#include "vg/api/errors.hpp"
+#include "vg/app/posture_event_relay.hpp"
+#include "vg/app/store_outbox_queue.hpp"
+#include "vg/auth/account_service.hpp"
+#include "vg/bus/inproc_bus.hpp"
+#include "vg/detector/detector.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/events/events.hpp"
+#include "vg/fall/event_judge.hpp"
+#include "vg/fall/fall_event_model.hpp"
+#include "vg/guidance/async_rewriter.hpp"
+#include "vg/guidance/knowledge_base.hpp"
+#include "vg/http/server.hpp"
+#include "vg/ingest/ingest_service.hpp"
+#include "vg/live/live_hub.hpp"
+#include "vg/models/status_model.hpp"
+#include "vg/notify/delivery_worker.hpp"
+#include "vg/notify/email.hpp"
+#include "vg/notify/emergency.hpp"
+#include "vg/notify/sms.hpp"
+#include "vg/notify/webhook.hpp"
+#include "vg/posture/native/native_classifier.hpp"
+#include "vg/posture/posture_service.hpp"
+#include "vg/rules/rules.hpp"
+#include "vg/store/sqlite_store.hpp"
+#include "vg/verdict/verdict_stage.hpp"
+#include "vg/verdict/wearer_ids.hpp"
+
+#ifndef VG_VERSION
+#define VG_VERSION "dev"
+#endif
+#ifndef VG_SOURCE_PROFILES_DIR
+#define VG_SOURCE_PROFILES_DIR "profiles"
+#endif
+
+namespace vg::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status PrepareDataDir(const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return Status::Error(ErrorCode::kUnavailable, "cannot create the data directory " + dir + ": " + ec.message());
+    }
+    // Personal health data: only the service's own user may read it.
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return Status::Ok();
+}
+
+Status Failed(const std::string& what, const Status& why) {
+    return Status::Error(why.ok() ? ErrorCode::kInternal : why.code(), what + ": " + why.ToString());
+}
+
+// Deletes expired sessions now and then until destroyed.
+class SessionJanitor {
+  public:
+    SessionJanitor(auth::AccountService& accounts, std::chrono::milliseconds interval)
+        : thread_([this, &accounts, interval] {
+              std::unique_lock lock(mu_);
+              while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+                  lock.unlock();
+                  auto purged = accounts.PurgeExpiredSessions();
+                  if (!purged.ok()) {
+                      spdlog::warn("purging expired sessions failed: {}", purged.status().ToString());
+                  } else if (*purged > 0) {
+                      spdlog::info("purged {} expired sessions", *purged);
+                  }
+                  lock.lock();
+              }
+          }) {}
+    ~SessionJanitor() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;  // GUARDED_BY(mu_)
+    std::thread thread_;
+};
+
+// The folder a default-located resource comes from: ./<name> when the process runs in a checkout or an
+// install folder that has it, else the source tree's.
+std::string LocalOr(const std::string& configured, const fs::path& probe, const std::string& local,
+                    const std::string& source) {
+    if (!configured.empty()) return configured;
+    return fs::exists(probe) ? local : source;
+}
+
+}  // namespace
+
+// Declaration order is construction order; destruction (the reverse) is the shutdown order. Each
+// member stops its threads in its destructor, so a member may only use members declared before it.
+struct Deployment::Services {
+    const ServeConfig config;
+    const Clock& clock = SystemClock::Instance();
+    std::unique_ptr<store::SqliteStore> store;
+    std::unique_ptr<auth::AccountService> accounts;
+    rules::ProfileRegistry profiles;
+    std::unique_ptr<guidance::KnowledgeBase> knowledge;
+
+    // Notifications: the outbox the escalation writes, drained by the delivery worker.
+    std::unique_ptr<StoreOutboxQueue> outbox;
+    std::unique_ptr<notify::RetryPolicy> retry_policy;
+    std::unique_ptr<notify::DeliveryWorker> delivery;
+
+    live::LiveHub live_hub;
+    std::unique_ptr<verdict::WearerIds> wearer_ids;
+    std::unique_ptr<escalation::EscalationService> escalation;
+    // After escalation: the stage hands verdicts to it until the stage has stopped.
+    std::unique_ptr<verdict::VerdictStage> verdicts;
+
+    detector::ModelSet status_models;  // empty status model: rules only
+    std::unique_ptr<detector::Detector> detector;
+    std::unique_ptr<bus::InProcBus> bus;  // stops (draining into the detector) before the detector goes
+    std::unique_ptr<ingest::IngestService> ingest;
+
+    std::unique_ptr<posture::PostureClassifier> posture_model;
+    std::optional<fall::FallEventModel> fall_event_model;
+    std::optional<fall::EventJudge> fall_judge;
+    std::unique_ptr<PostureEventRelay> posture_relay;
+    std::unique_ptr<posture::PostureService> posture;
+
+    std::unique_ptr<guidance::AsyncRewriter> rewriter;
+    std::unique_ptr<api::Api> api;
+    std::unique_ptr<http::Server> server;  // stops first: no request reaches a stopped service
+    std::unique_ptr<SessionJanitor> janitor;
+
+    explicit Services(ServeConfig c) : config(std::move(c)) {}
+
+    Status OpenStore();
+    Status LoadProfilesAndKnowledge();
+    Status BuildNotifier();
+    Status LoadStatusModels();
+    Status LoadPostureModels();
+    void BuildPipeline();
+    Status BuildApi();
+};
+
+Status Deployment::Services::OpenStore() {
+    VG_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+    const std::string db_path = (fs::path(config.data_dir) / "vitalguard.db").string();
+    store::SqliteStoreOptions options;
+    options.path = db_path;
+    options.synchronous_full = config.sqlite_synchronous_full;
+    auto opened = store::SqliteStore::Open(options);
+    if (!opened.ok()) return Failed("cannot open the database " + db_path, opened.status());
+    store = std::move(opened).value();
+
+    auth::AccountOptions account_options;
+    account_options.session_ttl = config.session_ttl;
+    account_options.idle_timeout = config.session_idle_timeout;
+    account_options.max_failed_logins_per_id = config.max_failed_logins_per_id;
+    account_options.max_failed_logins_per_address = config.max_failed_logins_per_address;
+    account_options.failed_login_window = config.failed_login_window;
+    account_options.touch_interval =
+        std::min<std::chrono::milliseconds>(std::chrono::seconds(60), config.session_idle_timeout / 4);
+    accounts = std::make_unique<auth::AccountService>(*store, clock, account_options);
+    return Status::Ok();
+}
+
+Status Deployment::Services::LoadProfilesAndKnowledge() {
+    const std::string profiles_dir = LocalOr(config.profiles_dir, "profiles", "profiles", VG_SOURCE_PROFILES_DIR);
+    if (Status s = profiles.LoadDirectory(profiles_dir); !s.ok()) {
+        return Failed("cannot load rule profiles from " + profiles_dir, s);
+    }
+    if (!profiles.Find("adult-default")) {
+        return Status::Error(ErrorCode::kNotFound, "the rule profile 'adult-default' is missing from " + profiles_dir);
+    }
+    // What-to-do guidance: the first-aid knowledge base, indexed at start-up (refused when broken).
+    const std::string knowledge_dir = LocalOr(config.knowledge_dir, "knowledge", "knowledge", VG_SOURCE_KNOWLEDGE_DIR);
+    auto loaded = guidance::KnowledgeBase::Load(knowledge_dir);
+    if (!loaded.ok()) return Failed("cannot load the knowledge base from " + knowledge_dir, loaded.status());
+    knowledge = std::move(loaded).value();
+    return Status::Ok();
+}
+
+Status Deployment::Services::BuildNotifier() {
+    notify::DeliveryWorker::ChannelMap channels;
+    notify::SmsGatewayOptions sms_options;
+    sms_options.url = config.sms_gateway_url;
+    if (!config.sms_gateway_template.empty()) sms_options.body_template = config.sms_gateway_template;
+    if (!config.sms_gateway_authorization.empty()) {
+        sms_options.headers.emplace_back("Authorization", config.sms_gateway_authorization);
+    }
+    if (!config.sms_gateway_url.empty()) {
+        auto sms = notify::SmsGatewayChannel::Create(sms_options);
+        if (!sms.ok()) return Failed("cannot configure the SMS channel", sms.status());
+        channels.emplace("sms", std::shared_ptr<notify::Channel>(std::move(sms).value()));
+    }
+    notify::WebhookOptions webhook_options;
+    webhook_options.secret = config.webhook_secret;
+    if (!config.guardian_webhook_url.empty()) {
+        auto webhook = notify::WebhookChannel::Create(webhook_options, clock);
+        if (!webhook.ok()) return Failed("cannot configure the webhook channel", webhook.status());
+        channels.emplace("webhook", std::shared_ptr<notify::Channel>(std::move(webhook).value()));
+    }
+    if (!config.smtp_url.empty()) {
+        notify::SmtpOptions smtp;
+        smtp.url = config.smtp_url;
+        smtp.from_address = config.smtp_from;
+        auto email = notify::SmtpChannel::Create(smtp, clock);
+        if (!email.ok()) return Failed("cannot configure the e-mail channel", email.status());
+        channels.emplace("email", std::shared_ptr<notify::Channel>(std::move(email).value()));
+    }
+    if (!config.emergency_webhook_url.empty() || !config.emergency_sms_to.empty()) {
+        notify::EmergencyDispatchOptions emergency;
+        if (!config.emergency_webhook_url.empty()) {
+            emergency.target = notify::EmergencyDispatchOptions::Target::kWebhook;
+            emergency.recipient = config.emergency_webhook_url;
+            emergency.webhook = webhook_options;
+        } else {
+            emergency.target = notify::EmergencyDispatchOptions::Target::kSmsGateway;
+            emergency.recipient = config.emergency_sms_to;
+            emergency.sms = sms_options;
+        }
+        auto dispatch = notify::EmergencyDispatchChannel::Create(emergency, clock);
+        if (!dispatch.ok()) return Failed("cannot configure the emergency channel", dispatch.status());
+        channels.emplace("emergency", std::shared_ptr<notify::Channel>(std::move(dispatch).value()));
+    } else {
+        spdlog::warn(
+            "no emergency target is configured (--emergency-webhook-url or --emergency-sms-to): "
+            "emergency calls are recorded on their incidents and fail delivery visibly");
+    }
+    outbox = std::make_unique<StoreOutboxQueue>(*store);
+    retry_policy = std::make_unique<notify::RetryPolicy>(notify::RetryPolicyOptions{});
+    notify::DeliveryWorkerOptions worker_options;
+    worker_options.threads = config.delivery_threads;
+    delivery = std::make_unique<notify::DeliveryWorker>(
+        *outbox, std::move(channels), *retry_policy, clock, worker_options, [](const auto& e) {
+            if (e.outcome == notify::DeliveryOutcome::kDelivered) {
+                spdlog::info("delivered outbox message {} ({}) on attempt {}: {}", e.id, e.channel, e.attempt,
+                             e.detail);
+            } else {
+                spdlog::warn("outbox message {} ({}) attempt {} failed: {}", e.id, e.channel, e.attempt,
+                             e.status.ToString());
+            }
+        });
+    return Status::Ok();
+}
+
+// The status and cause models beside the rules (docs/models.md), loaded before the replay so that their
+// per-wearer features warm up with the rules.
+Status Deployment::Services::LoadStatusModels() {
+    if (config.models_dir == "none") return Status::Ok();
+    const std::string dir = LocalOr(config.models_dir, "models/status.manifest.json", "models", VG_SOURCE_MODELS_DIR);
+    auto status_model = models::StatusModel::Load(dir, "status");
+    if (!status_model.ok()) {
+        if (!config.models_dir.empty())
+            return Failed("cannot load the status model from " + dir, status_model.status());
+        spdlog::warn("no status model in {} ({}); detecting with the rules only", dir, status_model.status().message());
+        return Status::Ok();
+    }
+    status_models.status = std::make_shared<const models::StatusModel>(std::move(status_model).value());
+    auto cause_model = models::StatusModel::Load(dir, "cause");
+    if (cause_model.ok()) {
+        status_models.cause = std::make_shared<const models::StatusModel>(std::move(cause_model).value());
+    } else {
+        spdlog::warn("no cause model in {}: {}", dir, cause_model.status().message());
+    }
+    spdlog::info("status{} model loaded from {}", cause_model.ok() ? " and cause" : "", dir);
+    return Status::Ok();
+}
+
+// Posture and fall detection: the posture model beside the status models. No manifest: posture is off
+// (the routes answer 503) and the server runs; a manifest that cannot be loaded stops start-up.
+Status Deployment::Services::LoadPostureModels() {
+    if (config.models_dir == "none") {
+        spdlog::info("--models-dir none: posture and fall detection are off");
+        return Status::Ok();
+    }
+    const std::string dir = LocalOr(config.models_dir, "models/posture.manifest.json", "models", VG_SOURCE_MODELS_DIR);
+    if (!fs::is_regular_file(fs::path(dir) / "posture.manifest.json")) {
+        spdlog::info("no posture model in {} (posture.manifest.json); posture and fall detection are off", dir);
+        return Status::Ok();
+    }
+    auto loaded = posture::native::LoadNativeClassifier(dir);  // one thread per call, per posture worker
+    if (!loaded.ok()) return Failed("cannot load the posture model from " + dir, loaded.status());
+    posture_model = std::move(loaded).value();
+    spdlog::info("posture model {} loaded from {} (fall threshold {:.2f}, {} workers)", posture_model->info().version,
+                 dir, posture_model->info().fall_threshold, config.posture_workers);
+    // The fall decision on the event, when the folder has it; a model trained on another posture
+    // network's outputs would judge on meaningless features, so it stops start-up like a broken one.
+    if (!fs::is_regular_file(fs::path(dir) / fall::kManifestFile)) {
+        spdlog::warn("no fall event model in {} ({}); a fall is suspected on one window's probability", dir,
+                     fall::kManifestFile);
+        return Status::Ok();
+    }
+    auto event_model = fall::FallEventModel::Load(dir);
+    Status usable = event_model.ok() ? event_model->CheckPostureModel(posture_model->info()) : event_model.status();
+    if (!usable.ok()) return Failed("cannot use the fall event model in " + dir, usable);
+    fall_event_model.emplace(std::move(event_model).value());
+    fall_judge.emplace(*fall_event_model, *posture_model);
+    spdlog::info("fall event model {} loaded from {}: a fall is decided on the impact's event",
+                 fall_event_model->version(), dir);
+    return Status::Ok();
+}
+
+// reading → bus → detector → verdict stage → escalation, and the posture path beside it.
+void Deployment::Services::BuildPipeline() {
+    wearer_ids = std::make_unique<verdict::WearerIds>(*store);
+    escalation::EscalationServiceOptions escalation_options;
+    escalation_options.policy.countdown = config.countdown;
+    escalation_options.policy.caution_to_guardians = config.caution_to_guardians;
+    escalation_options.policy.reraise_every = config.reraise_every;
+    escalation_options.language = config.language;
+    escalation_options.base_url = config.public_url;
+    escalation_options.emergency_recipient =
+        !config.emergency_webhook_url.empty() ? config.emergency_webhook_url : config.emergency_sms_to;
+    escalation_options.guardian_webhook_url = config.guardian_webhook_url;
+    escalation = std::make_unique<escalation::EscalationService>(
+        *store, clock, escalation_options,
+        [this](const domain::Incident& incident, const std::vector<escalation::Notice>& notices) {
+            if (!live_hub.HasSubscribers(incident.wearer)) return;
+            std::vector<std::string> names;
+            for (auto n : notices) names.emplace_back(escalation::NoticeName(n));
+            live_hub.Publish(incident.wearer,
+                             events::IncidentEvent(incident, wearer_ids->Of(incident.wearer), names, clock.Now()));
+        },
+        [this] { delivery->Notify(); });
+    // One stage shard per detector shard: a wearer's verdicts stay on one thread, in order.
+    verdicts = std::make_unique<verdict::VerdictStage>(
+        *store, *wearer_ids, live_hub, clock,
+        verdict::VerdictStageOptions{config.detector_shards, /*max_batch=*/1024, /*queue_capacity=*/65536});
+    verdicts->set_escalation(escalation.get());
+
+    store::Store* store_ptr = store.get();
+    detector = std::make_unique<detector::Detector>(
+        config.detector_shards, profiles, "adult-default",
+        [store_ptr](int64_t wearer) {
+            auto user = store_ptr->FindUserByUniqueNum(wearer);
+            return user.ok() ? user->rule_profile : std::string("adult-default");
+        },
+        *verdicts);
+    if (status_models.status) detector->SetModels(status_models);
+    bus = std::make_unique<bus::InProcBus>(
+        clock, bus::InProcBusOptions{config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
+    ingest = std::make_unique<ingest::IngestService>(*store, *bus, clock, ingest::IngestOptions{});
+
+    if (posture_model) {
+        posture_relay = std::make_unique<PostureEventRelay>(live_hub, *wearer_ids, *escalation);
+        posture::PostureServiceOptions posture_options;
+        posture_options.workers = config.posture_workers;
+        posture_options.queue_capacity = config.posture_queue;
+        if (fall_judge) posture_options.fall_judge = &*fall_judge;
+        posture = std::make_unique<posture::PostureService>(*posture_model, *store, clock, posture_relay.get(),
+                                                            posture_options);
+    }
+}
+
+Status Deployment::Services::BuildApi() {
+    api::ApiOptions api_options;
+    api_options.version = VG_VERSION;
+    api_options.secure_cookies = config.secure_cookies;
+    api_options.trust_proxy = config.trust_proxy;
+    api_options.allowed_origins = config.allowed_origins;
+    api_options.check_id_per_minute = config.check_id_per_minute;
+    api_options.web_dir = config.web_dir;
+    if (api_options.web_dir.empty()) {
+        for (const char* candidate : {"web/dist", VG_SOURCE_WEB_DIR}) {
+            if (fs::is_regular_file(fs::path(candidate) / "index.html")) {
+                api_options.web_dir = candidate;
+                break;
+            }
+        }
+    }
+    if (api_options.web_dir.empty()) {
+        spdlog::warn("the web dashboard is not built (npm run build in web/); serving the API only");
+    } else {
+        spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
+    }
+    api::ApiServices services{*accounts, *store,  clock,   nullptr, nullptr, nullptr, nullptr,
+                              nullptr,   nullptr, nullptr, nullptr, nullptr, nullptr};
+    services.ingest = ingest.get();
+    services.live = &live_hub;
+    services.profiles = &profiles;
+    services.on_rule_profile_changed = [this](int64_t wearer) { detector->ResetWearer(bus->ShardOf(wearer), wearer); };
+    services.escalation = escalation.get();
+    services.knowledge = knowledge.get();
+    services.status_model = status_models.status.get();
+    services.cause_model = status_models.cause.get();
+    services.posture = posture.get();
+    if (!config.llm_base_url.empty()) {
+        guidance::LlmConfig llm;
+        llm.base_url = config.llm_base_url;
+        llm.api_key = config.llm_api_key;
+        llm.model = config.llm_model;
+        llm.timeout = config.llm_timeout;
+        auto created = guidance::LlmRewriter::Create(llm);
+        if (!created.ok()) return Failed("cannot configure the LLM rewrite", created.status());
+        rewriter = std::make_unique<guidance::AsyncRewriter>(std::move(created).value());
+        services.rewriter = rewriter.get();
+        spdlog::info("incident guidance is rewritten by {} at {} (the composed text is shown first)", llm.model,
+                     llm.base_url);
+    }
+    api = std::make_unique<api::Api>(services, api_options);
+
+    http::ServerOptions server_options;
+    server_options.address = config.host;
+    server_options.port = config.port;
+    server_options.body_limit_bytes = config.body_limit_bytes;
+    server_options.header_timeout = config.header_timeout;
+    server_options.body_timeout = config.body_timeout;
+    server_options.idle_timeout = config.idle_timeout;
+    server_options.shutdown_grace = config.shutdown_grace;
+    server_options.io_threads = config.io_threads;
+    server_options.worker_threads = config.worker_threads;
+    server_options.error_response = [](ErrorCode code, std::string message) {
+        return api::ErrorResponse(Status::Error(code, std::move(message)));
+    };
+    api::Api* api_ptr = api.get();
+    server_options.websocket_upgrader = [api_ptr](const http::Request& r) { return api_ptr->UpgradeWebSocket(r); };
+    server = std::make_unique<http::Server>(server_options,
+                                            [api_ptr](const http::Request& r) { return api_ptr->Handle(r); });
+    return Status::Ok();
+}
+
+Result<std::unique_ptr<Deployment>> Deployment::Build(const ServeConfig& config) {
+    auto s = std::make_unique<Services>(config);
+    VG_RETURN_IF_ERROR(s->OpenStore());
+    VG_RETURN_IF_ERROR(s->LoadProfilesAndKnowledge());
+    VG_RETURN_IF_ERROR(s->BuildNotifier());
+    VG_RETURN_IF_ERROR(s->LoadStatusModels());
+    VG_RETURN_IF_ERROR(s->LoadPostureModels());
+    s->BuildPipeline();
+    VG_RETURN_IF_ERROR(s->BuildApi());
+    return std::unique_ptr<Deployment>(new Deployment(std::move(s)));
+}
+
+Deployment::Deployment(std::unique_ptr<Services> services) : s_(std::move(services)) {}
+
+Deployment::~Deployment() {
+    if (!s_) return;
+    // Members stop in reverse order of declaration; the store last commits what it has queued.
+    s_.reset();
+}
+
+Status Deployment::Start() {
+    Services& s = *s_;
+    if (s.config.replay_window.count() > 0) {
+        // Before the bus starts: the rules' windows, counters, baselines and held levels continue where
+        // the previous process left them instead of starting cold after every restart.
+        const auto started = std::chrono::steady_clock::now();
+        size_t wearers = 0, readings = 0;
+        Status replayed = s.store->ForEachWearerReadingsSince(
+            s.clock.Now() - s.config.replay_window, [&](int64_t wearer, std::vector<domain::VitalsReading>&& rs) {
+                readings += s.detector->Warm(s.bus->ShardOf(wearer), wearer, rs, s.clock.Now());
+                ++wearers;
+            });
+        if (!replayed.ok()) return Failed("cannot rebuild detection state from stored readings", replayed);
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        spdlog::info("rebuilt detection state of {} wearers from {} stored readings in {} ms", wearers, readings, ms);
+    }
+    // From the end of the pipeline to its start, so no stage hands work to one that is not running.
+    s.delivery->Start();
+    s.escalation->Start();  // deadlines that passed while the server was down fire on the first tick
+    s.verdicts->Start();
+    s.bus->Start(*s.detector);
+    if (s.posture) {
+        // Falls that were suspected when the previous process died are decided as usual from here on.
+        if (Status restored = s.posture->RestoreFallSuspicions(); !restored.ok()) {
+            return Failed("cannot restore the suspected falls", restored);
+        }
+    }
+    if (Status listening = s.server->Start(); !listening.ok()) {
+        return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
+    }
+    s.janitor = std::make_unique<SessionJanitor>(
+        *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));
+    return Status::Ok();
+}
+
+uint16_t Deployment::port() const { return s_->server->port(); }
+
+void Deployment::Drain() {
+    s_->api->SetDraining();
+    s_->server->Stop();
+    s_->server->Wait();
+}
+
+}  // namespace vg::app
