@@ -2,42 +2,67 @@
 
 namespace vg::api {
 
-void Api::Impl::AddRoutes() {
-    auto bind = [this](http::Response (Impl::*fn)(RequestContext&)) {
-        return [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); };
+// Every route: method, pattern, who may call it, and its lane (src/api/README.md, "Lanes"):
+//   kInline  reads that never wait on a commit: the handler runs on the io thread that read the
+//            request. A session read whose last use is due to be written, or a guardian's read that
+//            is audit-logged, goes to the worker lane instead (Response::RunOnWorker).
+//   kSlow    password hashing (Argon2id, ~90 ms and 64 MiB each): a pool of its own.
+//   kWorker  everything that commits (status, ingest, SOS, incidents, ...) or was not measured.
+std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
+    using L = http::Lane;
+    static const RouteSpec kRoutes[] = {
+        {"POST", "/api/signup", Access::kPublic, L::kSlow, &Impl::Signup},
+        {"GET", "/api/check_id", Access::kPublic, L::kInline, &Impl::CheckId},
+        {"POST", "/api/login", Access::kPublic, L::kSlow, &Impl::Login},
+        {"POST", "/api/logout", Access::kSession, L::kWorker, &Impl::Logout},
+        {"GET", "/api/me", Access::kSession, L::kInline, &Impl::Me},
+        {"POST", "/api/devices", Access::kSession, L::kWorker, &Impl::PairDevice},
+        {"GET", "/api/devices", Access::kSession, L::kInline, &Impl::ListDevices},
+        {"DELETE", "/api/devices/{device_id}", Access::kSession, L::kWorker, &Impl::RevokeDevice},
+        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kWorker, &Impl::UpdateStatus},
+        {"GET", "/api/get_status", Access::kSession, L::kInline, &Impl::GetStatus},
+        {"POST", "/api/devices/readings", Access::kDevice, L::kWorker, &Impl::IngestBatch},
+        {"GET", "/api/vitals", Access::kSession, L::kWorker, &Impl::RecentVitals},
+        {"GET", "/api/rule_profiles", Access::kPublic, L::kInline, &Impl::ListRuleProfiles},
+        {"PUT", "/api/me/rule_profile", Access::kSession, L::kWorker, &Impl::SetRuleProfile},
+        {"POST", "/api/update_posture", Access::kSessionOrDevice, L::kWorker, &Impl::UpdatePosture},
+        {"GET", "/api/get_posture", Access::kSession, L::kInline, &Impl::GetPosture},
+        {"POST", "/api/devices/posture", Access::kDevice, L::kWorker, &Impl::PostureBatch},
+        {"GET", "/api/incidents", Access::kSession, L::kWorker, &Impl::ListIncidents},
+        {"GET", "/api/incidents/{incident_id}", Access::kSession, L::kWorker, &Impl::GetIncident},
+        {"POST", "/api/incidents/{incident_id}/ok", Access::kSession, L::kWorker, &Impl::IncidentOk},
+        {"POST", "/api/incidents/{incident_id}/ack", Access::kSession, L::kWorker, &Impl::IncidentAck},
+        {"POST", "/api/incidents/{incident_id}/snooze", Access::kSession, L::kWorker, &Impl::IncidentSnooze},
+        {"POST", "/api/incidents/{incident_id}/resolve", Access::kSession, L::kWorker, &Impl::IncidentResolve},
+        {"POST", "/api/emergency_call", Access::kSessionOrDevice, L::kWorker, &Impl::EmergencyCall},
+        {"POST", "/api/predict_model2", Access::kSessionOrDevice, L::kWorker, &Impl::PredictModel2},
+        {"GET", "/api/guardians", Access::kSession, L::kWorker, &Impl::ListGuardians},
+        {"POST", "/api/guardians", Access::kSession, L::kWorker, &Impl::RequestGuardianLink},
+        {"POST", "/api/guardians/{link_id}/accept", Access::kSession, L::kWorker, &Impl::AcceptGuardianLink},
+        {"DELETE", "/api/guardians/{link_id}", Access::kSession, L::kWorker, &Impl::EndGuardianLink},
+        {"GET", "/healthz", Access::kPublic, L::kInline, &Impl::Healthz},
+        {"GET", "/readyz", Access::kPublic, L::kWorker, &Impl::Readyz},
+        {"GET", "/metrics", Access::kPublic, L::kInline, &Impl::Metrics},
     };
-    router_.Add("POST", "/api/signup", Access::kPublic, bind(&Impl::Signup));
-    router_.Add("GET", "/api/check_id", Access::kPublic, bind(&Impl::CheckId));
-    router_.Add("POST", "/api/login", Access::kPublic, bind(&Impl::Login));
-    router_.Add("POST", "/api/logout", Access::kSession, bind(&Impl::Logout));
-    router_.Add("GET", "/api/me", Access::kSession, bind(&Impl::Me));
-    router_.Add("POST", "/api/devices", Access::kSession, bind(&Impl::PairDevice));
-    router_.Add("GET", "/api/devices", Access::kSession, bind(&Impl::ListDevices));
-    router_.Add("DELETE", "/api/devices/{device_id}", Access::kSession, bind(&Impl::RevokeDevice));
-    router_.Add("POST", "/api/update_status", Access::kSessionOrDevice, bind(&Impl::UpdateStatus));
-    router_.Add("GET", "/api/get_status", Access::kSession, bind(&Impl::GetStatus));
-    router_.Add("POST", "/api/devices/readings", Access::kDevice, bind(&Impl::IngestBatch));
-    router_.Add("GET", "/api/vitals", Access::kSession, bind(&Impl::RecentVitals));
-    router_.Add("GET", "/api/rule_profiles", Access::kPublic, bind(&Impl::ListRuleProfiles));
-    router_.Add("PUT", "/api/me/rule_profile", Access::kSession, bind(&Impl::SetRuleProfile));
-    router_.Add("POST", "/api/update_posture", Access::kSessionOrDevice, bind(&Impl::UpdatePosture));
-    router_.Add("GET", "/api/get_posture", Access::kSession, bind(&Impl::GetPosture));
-    router_.Add("POST", "/api/devices/posture", Access::kDevice, bind(&Impl::PostureBatch));
-    router_.Add("GET", "/api/incidents", Access::kSession, bind(&Impl::ListIncidents));
-    router_.Add("GET", "/api/incidents/{incident_id}", Access::kSession, bind(&Impl::GetIncident));
-    router_.Add("POST", "/api/incidents/{incident_id}/ok", Access::kSession, bind(&Impl::IncidentOk));
-    router_.Add("POST", "/api/incidents/{incident_id}/ack", Access::kSession, bind(&Impl::IncidentAck));
-    router_.Add("POST", "/api/incidents/{incident_id}/snooze", Access::kSession, bind(&Impl::IncidentSnooze));
-    router_.Add("POST", "/api/incidents/{incident_id}/resolve", Access::kSession, bind(&Impl::IncidentResolve));
-    router_.Add("POST", "/api/emergency_call", Access::kSessionOrDevice, bind(&Impl::EmergencyCall));
-    router_.Add("POST", "/api/predict_model2", Access::kSessionOrDevice, bind(&Impl::PredictModel2));
-    router_.Add("GET", "/api/guardians", Access::kSession, bind(&Impl::ListGuardians));
-    router_.Add("POST", "/api/guardians", Access::kSession, bind(&Impl::RequestGuardianLink));
-    router_.Add("POST", "/api/guardians/{link_id}/accept", Access::kSession, bind(&Impl::AcceptGuardianLink));
-    router_.Add("DELETE", "/api/guardians/{link_id}", Access::kSession, bind(&Impl::EndGuardianLink));
-    router_.Add("GET", "/healthz", Access::kPublic, bind(&Impl::Healthz));
-    router_.Add("GET", "/readyz", Access::kPublic, bind(&Impl::Readyz));
-    router_.Add("GET", "/metrics", Access::kPublic, bind(&Impl::Metrics));
+    return kRoutes;
+}
+
+void Api::Impl::AddRoutes() {
+    for (const RouteSpec& spec : RouteTable()) {
+        router_.Add(std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane,
+                    [this, fn = spec.handler](RequestContext& ctx) { return (this->*fn)(ctx); });
+    }
+}
+
+const Router& Api::Impl::LaneRouter() {
+    static const Router router = [] {
+        Router r;
+        for (const RouteSpec& spec : RouteTable()) {
+            r.Add(std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane, nullptr);
+        }
+        return r;
+    }();
+    return router;
 }
 
 http::Response Api::Impl::Healthz(RequestContext&) {
@@ -73,6 +98,16 @@ http::WebSocketDecision Api::UpgradeWebSocket(const http::Request& request) { re
 Api::~Api() = default;
 
 http::Response Api::Handle(const http::Request& request) { return impl_->Handle(request); }
+
+http::Lane Api::LaneOf(const http::Request& request) {
+    const Router::Match match = Impl::LaneRouter().Find(request.method, request.path);
+    if (match.route != nullptr) return match.route->lane;
+    // No route: the dashboard's files (or a 404) are read from the page cache on the io thread,
+    // like any web server's; the rest (a 404 or 405 under /api) is not worth a special case.
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    if (get && match.allowed_methods.empty() && !Impl::IsApiPath(request.path)) return http::Lane::kInline;
+    return http::Lane::kWorker;
+}
 
 prometheus::Registry& Api::metrics_registry() { return impl_->registry(); }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
@@ -56,6 +57,13 @@ inline std::string CookieValue(const http::Request& request, std::string_view na
         }
     }
     return {};
+}
+
+// A session read of another wearer (a guardian's ?wearer=<id>): TargetWearer writes an audit entry
+// before it, so such a read cannot be answered on an io thread.
+inline bool ReadsAnotherWearer(const RequestContext& ctx) {
+    const std::string* requested = ctx.request.query_param("wearer");
+    return ctx.auth && requested != nullptr && *requested != ctx.auth->user.profile.id;
 }
 
 inline json::value TimeOrNull(const std::optional<TimePoint>& t) {
@@ -215,6 +223,8 @@ class Api::Impl {
         const auto started = std::chrono::steady_clock::now();
         std::string route_label = "unmatched";
         http::Response response = Dispatch(request, route_label);
+        // Not an answer: the server runs this request again on the worker lane, which records it.
+        if (response.run_on_worker) return response;
         ApplyCommonHeaders(response);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         const std::string method = KnownMethod(request.method);
@@ -312,14 +322,25 @@ class Api::Impl {
         const std::string_view authorization = request.header("authorization");
         const bool bearer = authorization.size() > 7 &&
                             (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
+        // On an io thread (Lane::kInline) nothing may wait on a commit: what would write goes to the workers.
+        const bool on_io_thread = request.lane == http::Lane::kInline;
         if (access == Access::kDevice || (access == Access::kSessionOrDevice && bearer)) {
+            // Authenticating a device may write its last use.
+            if (on_io_thread) return http::Response::RunOnWorker();
             // A device token is not a cookie: a browser never sends it on its own, so no CSRF check.
             auto device = accounts_.AuthenticateDevice(bearer ? Trim(authorization.substr(7)) : std::string_view());
             if (!device.ok()) return ErrorResponse(device.status());
             ctx.device = std::move(device).value();
         } else if (access == Access::kSession || access == Access::kSessionOrDevice) {
             ctx.session_token = CookieValue(request, kSessionCookie);
-            auto auth = accounts_.Authenticate(ctx.session_token);
+            std::optional<Result<auth::AuthContext>> attempt;
+            if (on_io_thread) {
+                attempt = accounts_.TryAuthenticateWithoutWriting(ctx.session_token);
+                if (!attempt) return http::Response::RunOnWorker();  // a touch or an expiry is to be written
+            } else {
+                attempt = accounts_.Authenticate(ctx.session_token);
+            }
+            Result<auth::AuthContext>& auth = *attempt;
             if (!auth.ok()) {
                 http::Response r = ErrorResponse(auth.status());
                 if (!ctx.session_token.empty()) ClearSessionCookie(r);
@@ -357,8 +378,24 @@ class Api::Impl {
         r.set_header("Set-Cookie", SessionCookie("", std::chrono::milliseconds(0)));
     }
 
+    // The route table (api.cpp): every route with its access and lane.
+    struct RouteSpec {
+        std::string_view method;
+        std::string_view pattern;
+        Access access;
+        http::Lane lane;
+        http::Response (Impl::*handler)(RequestContext&);
+    };
+    static std::span<const RouteSpec> RouteTable();
     void AddRoutes();
 
+  public:
+    // The table's routes without handlers, built once: what Api::LaneOf looks a request up in.
+    static const Router& LaneRouter();
+    // "/api" and everything under it: never the dashboard's files.
+    static bool IsApiPath(std::string_view path) { return path == "/api" || path.rfind("/api/", 0) == 0; }
+
+  private:
     // ---- handlers ----
     http::Response Signup(RequestContext& ctx);
     http::Response CheckId(RequestContext& ctx);

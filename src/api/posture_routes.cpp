@@ -97,6 +97,8 @@ http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
 }
 
 http::Response Api::Impl::GetPosture(RequestContext& ctx) {
+    // Inline (Lane::kInline): a guardian's read of a wearer is audit-logged, a write.
+    if (ctx.request.lane == http::Lane::kInline && ReadsAnotherWearer(ctx)) return http::Response::RunOnWorker();
     if (!posture_) return ErrorResponse(NoPostureModel());
     auto limit = RecentRowsLimit(ctx);
     if (!limit.ok()) return ErrorResponse(limit.status());

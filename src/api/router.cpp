@@ -18,31 +18,33 @@ std::vector<std::string_view> Router::Split(std::string_view path) {
     return segments;
 }
 
-void Router::Add(std::string method, std::string pattern, Access access, RouteHandler handler) {
-    routes_.push_back({std::move(method), std::move(pattern), access, std::move(handler)});
+void Router::Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler) {
+    std::vector<std::string> segments;
+    for (std::string_view segment : Split(pattern)) segments.emplace_back(segment);
+    routes_.push_back({std::move(method), std::move(pattern), access, lane, std::move(handler), std::move(segments)});
 }
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
     Match match;
     // Empty segments (a trailing slash, "//") do not count, so "/api/signup/" matches "/api/signup".
     const auto segments = Split(path);
+    auto is_param = [](std::string_view s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; };
     for (const Route& route : routes_) {
-        const auto pattern = Split(route.pattern);
+        const std::vector<std::string>& pattern = route.segments;
         if (pattern.size() != segments.size()) continue;
-        std::map<std::string, std::string, std::less<>> params;
         bool matched = true;
         for (size_t i = 0; i < pattern.size() && matched; ++i) {
-            if (pattern[i].size() > 2 && pattern[i].front() == '{' && pattern[i].back() == '}') {
-                params.emplace(std::string(pattern[i].substr(1, pattern[i].size() - 2)), std::string(segments[i]));
-            } else if (pattern[i] != segments[i]) {
-                matched = false;
-            }
+            matched = is_param(pattern[i]) || pattern[i] == segments[i];
         }
         if (!matched) continue;
         const bool method_ok = route.method == method || (method == "HEAD" && route.method == "GET");
         if (method_ok) {
             match.route = &route;
-            match.params = std::move(params);
+            for (size_t i = 0; i < pattern.size(); ++i) {
+                if (is_param(pattern[i])) {
+                    match.params.emplace(pattern[i].substr(1, pattern[i].size() - 2), std::string(segments[i]));
+                }
+            }
             match.allowed_methods.clear();
             return match;
         }

@@ -44,5 +44,16 @@ TEST(RouterTest, HeadIsServedByGet) {
     EXPECT_NE(router.Find("HEAD", "/healthz").route, nullptr);
 }
 
+TEST(RouterTest, RoutesCarryTheirLaneWorkerUnlessSaid) {
+    Router router;
+    router.Add("GET", "/healthz", Access::kPublic, http::Lane::kInline, Ok);
+    router.Add("POST", "/api/login", Access::kPublic, http::Lane::kSlow, Ok);
+    router.Add("POST", "/api/update_status", Access::kSession, Ok);
+    EXPECT_EQ(router.Find("GET", "/healthz/").route->lane, http::Lane::kInline);
+    EXPECT_EQ(router.Find("HEAD", "/healthz").route->lane, http::Lane::kInline);
+    EXPECT_EQ(router.Find("POST", "/api/login").route->lane, http::Lane::kSlow);
+    EXPECT_EQ(router.Find("POST", "/api/update_status").route->lane, http::Lane::kWorker);
+}
+
 }  // namespace
 }  // namespace vg::api

@@ -55,6 +55,8 @@ Result<int> Api::Impl::RecentRowsLimit(const RequestContext& ctx) {
 }
 
 http::Response Api::Impl::GetStatus(RequestContext& ctx) {
+    // Inline (Lane::kInline): a guardian's read of a wearer is audit-logged, a write.
+    if (ctx.request.lane == http::Lane::kInline && ReadsAnotherWearer(ctx)) return http::Response::RunOnWorker();
     auto limit = RecentRowsLimit(ctx);
     if (!limit.ok()) return ErrorResponse(limit.status());
     auto wearer = TargetWearer(ctx, "GET /api/get_status");

@@ -87,6 +87,14 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
 }
 
 Result<AuthContext> AccountService::Authenticate(std::string_view session_token) {
+    return *AuthenticateSession(session_token, /*may_write=*/true);
+}
+
+std::optional<Result<AuthContext>> AccountService::TryAuthenticateWithoutWriting(std::string_view session_token) {
+    return AuthenticateSession(session_token, /*may_write=*/false);
+}
+
+std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::string_view session_token, bool may_write) {
     if (session_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "Please log in.");
     const std::string token_hash = HashToken(session_token);
     auto session = store_.FindSession(token_hash);
@@ -98,11 +106,13 @@ Result<AuthContext> AccountService::Authenticate(std::string_view session_token)
     }
     const TimePoint now = clock_.Now();
     if (session->expires_at <= now || session->last_seen_at + options_.idle_timeout <= now) {
+        if (!may_write) return std::nullopt;
         Status deleted = store_.DeleteSession(token_hash);
         (void)deleted;  // already gone is fine; the answer is the same
         return Status::Error(ErrorCode::kSessionExpired, "Your session has expired. Please log in again.");
     }
     if (now - session->last_seen_at >= options_.touch_interval) {
+        if (!may_write) return std::nullopt;
         Status touched = store_.TouchSession(token_hash, now);
         if (!touched.ok() && touched.code() != ErrorCode::kNotFound) return touched;
         session.value().last_seen_at = now;

@@ -136,6 +136,47 @@ TEST_F(AccountServiceTest, SessionEndsAfterIdleTimeout) {
     EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kUnauthenticated);
 }
 
+TEST_F(AccountServiceTest, AuthenticatingWithoutWritingSaysWhenAWriteIsDue) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    const std::string hash = HashToken(login->token);
+    auto last_seen = [&] { return store_->FindSession(hash).value().last_seen_at; };
+    const TimePoint logged_in = last_seen();
+
+    // Within touch_interval of the last use: answered from reads alone.
+    clock_.Advance(std::chrono::seconds(30));
+    auto fresh = service_->TryAuthenticateWithoutWriting(login->token);
+    ASSERT_TRUE(fresh.has_value());
+    ASSERT_TRUE(fresh->ok()) << fresh->status().ToString();
+    EXPECT_EQ((*fresh)->user.profile.id, "grandma_kim");
+    EXPECT_EQ((*fresh)->session.csrf_token, login->session.csrf_token);
+    // Unknown tokens need no write either.
+    auto unknown = service_->TryAuthenticateWithoutWriting("not-a-session");
+    ASSERT_TRUE(unknown.has_value());
+    EXPECT_EQ(unknown->status().code(), ErrorCode::kUnauthenticated);
+
+    // A touch is due: no answer, and nothing written.
+    clock_.Advance(minutes(2));
+    EXPECT_FALSE(service_->TryAuthenticateWithoutWriting(login->token).has_value());
+    EXPECT_EQ(last_seen(), logged_in);
+    // Authenticate writes it; then reads suffice again.
+    ASSERT_TRUE(service_->Authenticate(login->token).ok());
+    EXPECT_EQ(last_seen(), clock_.Now());
+    auto after_touch = service_->TryAuthenticateWithoutWriting(login->token);
+    ASSERT_TRUE(after_touch.has_value());
+    EXPECT_TRUE(after_touch->ok());
+
+    // Expired: deleting it is a write, so no answer, and the session is still stored.
+    clock_.Advance(minutes(31));
+    EXPECT_FALSE(service_->TryAuthenticateWithoutWriting(login->token).has_value());
+    EXPECT_TRUE(store_->FindSession(hash).ok());
+    EXPECT_EQ(service_->Authenticate(login->token).status().code(), ErrorCode::kSessionExpired);
+    auto gone = service_->TryAuthenticateWithoutWriting(login->token);
+    ASSERT_TRUE(gone.has_value());
+    EXPECT_EQ(gone->status().code(), ErrorCode::kUnauthenticated);
+}
+
 TEST_F(AccountServiceTest, SessionEndsAtAbsoluteExpiryEvenWhenUsed) {
     ASSERT_TRUE(service_->Signup(Kim()).ok());
     auto login = service_->Login("grandma_kim", "correct horse", client_);

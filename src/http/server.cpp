@@ -1,9 +1,14 @@
 // vg::http::Server over Boost.Beast.
 //
-// Structure: one io_context run by `io_threads` threads; the acceptor and each
-// connection (Session) live on their own strand, so a Session's state is only
-// touched from its strand. Handlers run on a separate thread_pool because they
-// block; their Response is posted back to the Session's strand to be written.
+// Structure: `io_threads` io_contexts, each run by exactly one thread (so each
+// context's executor is an implicit strand: no two of its handlers run at the
+// same time). The acceptor lives on the first; each accepted connection
+// (Session) goes to the next context in turn and stays there, so a Session's
+// state is only touched from its context's thread. Handlers run by lane: kInline
+// right there on the io thread; kWorker and kSlow on their own thread_pools,
+// whose Response is posted back to the Session's context to be written.
+// One loop per thread rather than one loop shared by all: no lock on a shared
+// reactor, no wake-ups of other threads per event (measured: src/http/README.md).
 //
 // Timeouts use a per-Session steady_timer rather than beast::tcp_stream's
 // expiry, because tcp_stream closes the socket on expiry and we want to answer
@@ -18,7 +23,7 @@
 // WebSocket: a Session that reads an upgrade request (and has an upgrader) runs
 // the upgrader on the worker pool; on acceptance it hands its socket and its
 // registry slot (same id, so open_connections() never dips) to a WsSession,
-// which completes the handshake and lives on the same strand. See WsSession.
+// which completes the handshake and lives on the same context. See WsSession.
 
 #include "vg/http/server.hpp"
 
@@ -32,7 +37,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -138,6 +142,11 @@ std::string AddressText(const tcp::endpoint& endpoint) {
     return address.to_string();
 }
 
+int ResolveIoThreads(int configured) {
+    if (configured > 0) return configured;
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 // Used only when the configured ErrorResponder itself throws.
 int FallbackStatus(ErrorCode code) {
     switch (code) {
@@ -161,7 +170,8 @@ class Server::Impl {
     Impl(ServerOptions options, Handler handler)
         : options_(std::move(options)),
           handler_(std::move(handler)),
-          acceptor_(asio::make_strand(ioc_)),
+          contexts_(MakeContexts(ResolveIoThreads(options_.io_threads))),
+          acceptor_(contexts_.front()->get_executor()),
           grace_timer_(acceptor_.get_executor()),
           accept_retry_timer_(acceptor_.get_executor()) {}
 
@@ -193,38 +203,53 @@ class Server::Impl {
     void ForceCloseAll();
     std::vector<std::shared_ptr<Connection>> LiveSessions();  // REQUIRES: mu_ held
     bool stopping() const { return stopping_flag_.load(std::memory_order_acquire); }
+    Lane Classify(const Request& request) noexcept;
     Response CallHandler(const Request& request) noexcept;
+    // Admits one more slow request unless slow_threads + slow_queue_limit are in; Release when done.
+    bool AdmitSlow() noexcept;
+    void ReleaseSlow() noexcept { slow_admitted_.fetch_sub(1, std::memory_order_acq_rel); }
+    Response SlowLaneFull() noexcept;
+
+    static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
+        std::vector<std::unique_ptr<asio::io_context>> contexts;
+        for (int i = 0; i < count; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+        return contexts;
+    }
     WebSocketDecision CallUpgrader(const Request& request) noexcept;
     Response MakeError(ErrorCode code, std::string message) noexcept;
 
     const ServerOptions options_;
     const Handler handler_;
 
-    // Bookkeeping is declared before ioc_ so that it outlives it: destroying the
-    // io_context destroys queued handlers, and with them Sessions.
+    // Bookkeeping is declared before contexts_ so that it outlives them: destroying
+    // an io_context destroys queued handlers, and with them Sessions.
     mutable std::mutex mu_;
     std::condition_variable drained_cv_;  // signalled when stopping_ and sessions_ is empty
     std::unordered_map<uint64_t, std::weak_ptr<Connection>> sessions_;  // guarded by mu_; HTTP and WebSocket
     uint64_t next_session_id_ = 0;                                      // guarded by mu_
     bool started_ = false;                                              // guarded by mu_
     bool stopping_ = false;                                             // guarded by mu_
-    std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on strands
+    std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on io threads
     std::mutex start_mu_;                     // serializes Start()
     std::mutex join_mu_;                      // serializes the joining part of Wait()
     bool joined_ = false;                     // guarded by join_mu_
     uint16_t port_ = 0;                       // written by Start() before it returns
 
-    asio::io_context ioc_;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-    tcp::acceptor acceptor_;                 // on its own strand, with the two timers below
+    // One per io thread, each run by that thread alone. The acceptor and its timers use the first.
+    std::vector<std::unique_ptr<asio::io_context>> contexts_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    size_t next_context_ = 0;                // touched only on the acceptor's context: where the next connection goes
+    tcp::acceptor acceptor_;                 // on contexts_[0], with the two timers below
     asio::steady_timer grace_timer_;         // Stop(): force-closes what is left after shutdown_grace
     asio::steady_timer accept_retry_timer_;  // back-off after accept errors such as EMFILE
-    std::optional<asio::thread_pool> workers_;
+    std::optional<asio::thread_pool> workers_;  // kWorker, WebSocket upgrades and callbacks
+    std::optional<asio::thread_pool> slow_;     // kSlow
+    std::atomic<size_t> slow_admitted_{0};      // slow requests queued or running
     std::vector<std::thread> io_threads_;
 };
 
 // What the registry knows of an open connection (HTTP or WebSocket). Both
-// member functions are called on the connection's strand.
+// member functions are called on the connection's context.
 class Server::Impl::Connection {
   public:
     virtual ~Connection() = default;
@@ -235,9 +260,9 @@ class Server::Impl::Connection {
     virtual void ForceClose() = 0;
 };
 
-// One TCP connection: reads requests one after the other, hands each to the
-// worker pool, writes the response. All members are touched only on the
-// socket's strand.
+// One TCP connection: reads requests one after the other, runs each on its
+// lane, writes the response. All members are touched only on the socket's
+// context (one thread).
 class Server::Impl::Session final : public Connection, public std::enable_shared_from_this<Session> {
   public:
     Session(Impl& impl, uint64_t id, tcp::socket socket)
@@ -279,7 +304,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
         kIdle,       // waiting for the first byte of a request
         kHeader,     // reading the request head
         kBody,       // reading the request body
-        kHandling,   // the Handler runs on a worker thread
+        kHandling,   // the Handler runs (inline, or on a worker or slow thread)
         kWriting,    // writing a response
         kLingering,  // response sent, waiting for the client to close
         kClosed,
@@ -470,15 +495,45 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
             });
             return;
         }
-        asio::post(*impl_.workers_, [self = shared_from_this(), request = std::move(request)]() mutable {
+        switch (impl_.Classify(request)) {
+            case Lane::kInline: {
+                request.lane = Lane::kInline;
+                Response response = impl_.CallHandler(request);
+                if (!response.run_on_worker) {
+                    WriteResponse(std::move(response), false);
+                    return;
+                }
+                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, false);
+                return;
+            }
+            case Lane::kSlow:
+                if (!impl_.AdmitSlow()) {
+                    WriteResponse(impl_.SlowLaneFull(), false);
+                    return;
+                }
+                RunOnPool(*impl_.slow_, std::move(request), Lane::kSlow, true);
+                return;
+            case Lane::kWorker:
+                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, false);
+                return;
+        }
+    }
+
+    // Runs the Handler on `pool` and posts its Response back to be written. `admitted`: a slow-lane
+    // admission to give back when the Handler has returned.
+    void RunOnPool(asio::thread_pool& pool, Request request, Lane lane, bool admitted) {
+        request.lane = lane;
+        asio::post(pool, [self = shared_from_this(), request = std::move(request), admitted]() mutable {
             Response response = self->impl_.CallHandler(request);
+            if (admitted) self->impl_.ReleaseSlow();
+            if (response.run_on_worker) response = self->impl_.MakeError(ErrorCode::kInternal, "internal error");
             asio::post(self->executor(), [self, response = std::move(response)]() mutable {
                 self->WriteResponse(std::move(response), false);
             });
         });
     }
 
-    // On the strand, after the upgrader ran on a worker.
+    // On the session's context, after the upgrader ran on a worker.
     void OnUpgradeDecision(WebSocketDecision decision);
 
     void ReplyErrorAndClose(ErrorCode code, std::string message) {
@@ -616,7 +671,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
 // ---------------------------------------------------------------------------
 // WebSocket
 //
-// A WsSession owns the websocket::stream (on the strand the Session had) and
+// A WsSession owns the websocket::stream (on the context the Session had) and
 // is referenced by its pending operations, like a Session. The application
 // never holds it: it holds a WsHandle, which owns only a mutex, the queue of
 // unsent messages and a weak_ptr to the WsSession. A handle may thus outlive
@@ -624,7 +679,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
 // SendText returns false without touching anything of the server.
 //
 // Callbacks (on_open, on_message, on_close) run on the worker pool, never on an
-// io thread, one at a time per connection and in order: the strand starts the
+// io thread, one at a time per connection and in order: the context starts the
 // next read only after on_message returned, and posts on_close only when no
 // callback is running. Not reading while on_message runs also pushes back on
 // a client that sends faster than the application consumes (TCP flow control).
@@ -632,8 +687,8 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
 // callback returns, so a callback that blocks longer than twice the ping
 // interval gets the connection timed out.
 //
-// Sending: SendText appends to the handle's queue and, when the strand is not
-// already draining it, posts one wake-up; the strand writes one message at a
+// Sending: SendText appends to the handle's queue and, when the context is not
+// already draining it, posts one wake-up; the context writes one message at a
 // time until the queue is empty. More than websocket_send_queue_limit unsent
 // messages (the one being written not counted) fail the connection with 1008
 // and drop the queue. A graceful close (Close(), Stop()) first writes what was
@@ -685,7 +740,7 @@ class Server::Impl::WsHandle final : public WebSocketConnection {
         return open_;
     }
 
-    // ---- for the WsSession, on its strand ----
+    // ---- for the WsSession, on its context ----
 
     // The next message to write; nullopt (and the next SendText posts a wake-up) when none is queued.
     std::optional<std::string> Pop() {
@@ -725,7 +780,7 @@ class Server::Impl::WsHandle final : public WebSocketConnection {
     std::weak_ptr<WsSession> session_;  // guarded by mu_
     const size_t queue_limit_;
     bool open_ = true;               // guarded by mu_: SendText accepted
-    bool pump_scheduled_ = false;    // guarded by mu_: the strand will look at the queue again
+    bool pump_scheduled_ = false;    // guarded by mu_: the context will look at the queue again
     std::deque<std::string> queue_;  // guarded by mu_: unsent messages, oldest first
 };
 
@@ -742,7 +797,7 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
 
     asio::any_io_executor executor() override { return ws_.get_executor(); }
 
-    // On the strand: completes the handshake with the request the Session read.
+    // On its context: completes the handshake with the request the Session read.
     void Start() {
         auto timeout = websocket::stream_base::timeout::suggested(beast::role_type::server);
         timeout.handshake_timeout = kWebSocketHandshakeTimeout;  // also bounds the closing handshake
@@ -1029,7 +1084,7 @@ Status Server::Impl::Start() {
         endpoint = tcp::endpoint(address, options_.port);
     } else {
         // Not a literal address: resolve a host name such as "localhost".
-        tcp::resolver resolver(ioc_);
+        tcp::resolver resolver(*contexts_.front());
         auto results = resolver.resolve(options_.address, std::to_string(options_.port), ec);
         if (ec || results.empty()) {
             return Status::Error(ErrorCode::kUnavailable, "cannot resolve " + where + ": " + ec.message());
@@ -1063,17 +1118,17 @@ Status Server::Impl::Start() {
         return Status::Error(ErrorCode::kUnavailable, "server was stopped while starting");
     }
     workers_.emplace(static_cast<size_t>(std::max(1, options_.worker_threads)));
-    work_.emplace(ioc_.get_executor());
+    slow_.emplace(static_cast<size_t>(std::max(1, options_.slow_threads)));
     asio::post(acceptor_.get_executor(), [this] { DoAccept(); });
-    const int io_threads = std::max(1, options_.io_threads);
-    io_threads_.reserve(static_cast<size_t>(io_threads));
-    for (int i = 0; i < io_threads; ++i) {
-        io_threads_.emplace_back([this] {
+    io_threads_.reserve(contexts_.size());
+    for (auto& context : contexts_) {
+        work_.push_back(asio::make_work_guard(*context));
+        io_threads_.emplace_back([context = context.get()] {
             // An exception escaping a completion handler must not end the process;
             // run() may be resumed after it.
             for (;;) {
                 try {
-                    ioc_.run();
+                    context->run();
                     return;
                 } catch (...) {
                 }
@@ -1085,7 +1140,10 @@ Status Server::Impl::Start() {
 }
 
 void Server::Impl::DoAccept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
+    // Round robin over the io contexts; a connection stays on the one it got.
+    asio::io_context& context = *contexts_[next_context_];
+    next_context_ = (next_context_ + 1) % contexts_.size();
+    acceptor_.async_accept(context.get_executor(),
                            [this](error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
 }
 
@@ -1184,12 +1242,38 @@ void Server::Impl::Wait() {
     // Handlers still running after a forced close finish here; their responses
     // find their Session closed and are dropped.
     workers_->join();
-    work_.reset();
+    slow_->join();
+    work_.clear();
     // Everything that matters has completed; what may still be queued (a
-    // cancelled timer's completion) is destroyed with the io_context.
-    ioc_.stop();
+    // cancelled timer's completion) is destroyed with the io_contexts.
+    for (auto& context : contexts_) context->stop();
     for (std::thread& t : io_threads_) t.join();
     joined_ = true;
+}
+
+Lane Server::Impl::Classify(const Request& request) noexcept {
+    if (!options_.classify) return Lane::kWorker;
+    try {
+        const Lane lane = options_.classify(request);
+        if (lane == Lane::kInline || lane == Lane::kSlow) return lane;
+    } catch (...) {
+    }
+    return Lane::kWorker;
+}
+
+bool Server::Impl::AdmitSlow() noexcept {
+    const size_t capacity = static_cast<size_t>(std::max(1, options_.slow_threads)) + options_.slow_queue_limit;
+    if (slow_admitted_.fetch_add(1, std::memory_order_acq_rel) < capacity) return true;
+    slow_admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+}
+
+Response Server::Impl::SlowLaneFull() noexcept {
+    const auto seconds = std::max<std::chrono::seconds::rep>(1, options_.slow_retry_after.count());
+    Response response = MakeError(ErrorCode::kUnavailable,
+                                  "The server is busy. Please try again in " + std::to_string(seconds) + " seconds.");
+    response.set_header("Retry-After", std::to_string(seconds));
+    return response;
 }
 
 Response Server::Impl::CallHandler(const Request& request) noexcept {

@@ -519,6 +519,188 @@ TEST_F(ServerTest, ConcurrentClients) {
     EXPECT_EQ(calls.load(), kThreads * kRequests);
 }
 
+// ---- Lanes ----
+
+std::string LaneName(Lane lane) {
+    switch (lane) {
+        case Lane::kInline:
+            return "inline";
+        case Lane::kWorker:
+            return "worker";
+        case Lane::kSlow:
+            return "slow";
+    }
+    return "?";
+}
+
+// "/inline..." -> kInline, "/slow..." -> kSlow, "/throw" -> a throwing classifier, else kWorker.
+Lane ClassifyByPrefix(const Request& request) {
+    if (StartsWith(request.path, "/inline")) return Lane::kInline;
+    if (StartsWith(request.path, "/slow")) return Lane::kSlow;
+    if (request.path == "/throw") throw std::runtime_error("classifier failed");
+    return Lane::kWorker;
+}
+
+TEST_F(ServerTest, InlineHandlerRunsOnTheIoThreadWithoutTheWorkers) {
+    ServerOptions options = TestOptions();
+    options.io_threads = 1;
+    options.worker_threads = 1;
+    options.classify = ClassifyByPrefix;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> blocked;
+    std::mutex mu;
+    std::vector<std::thread::id> inline_threads;  // guarded by mu
+    std::thread::id worker_thread;                // guarded by mu
+    StartServer(options, [&](const Request& request) {
+        if (request.lane == Lane::kInline) {
+            std::lock_guard lock(mu);
+            inline_threads.push_back(std::this_thread::get_id());
+        } else if (request.path == "/block") {
+            {
+                std::lock_guard lock(mu);
+                worker_thread = std::this_thread::get_id();
+            }
+            blocked.set_value();
+            released.wait();  // the only worker thread is now busy until the test releases it
+        }
+        Response response = Echo(request);
+        response.body += LaneName(request.lane);
+        return response;
+    });
+
+    auto block = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/block"); });
+    blocked.get_future().wait();
+    // With the worker pool stuck, inline requests are still answered: they never queue for it.
+    HttpClient client(port());
+    for (int i = 0; i < 3; ++i) {
+        auto result = client.Get("/inline/" + std::to_string(i));
+        EXPECT_EQ(result.status, 200);
+        EXPECT_EQ(result.body, "GET /inline/" + std::to_string(i) + " inline");
+    }
+    release.set_value();
+    EXPECT_EQ(block.get().body, "GET /block worker");
+
+    std::lock_guard lock(mu);
+    ASSERT_EQ(inline_threads.size(), 3u);
+    // One io thread: every inline request ran on it, and it is not the worker.
+    EXPECT_EQ(inline_threads[0], inline_threads[1]);
+    EXPECT_EQ(inline_threads[0], inline_threads[2]);
+    EXPECT_NE(inline_threads[0], worker_thread);
+    EXPECT_NE(inline_threads[0], std::this_thread::get_id());
+}
+
+TEST_F(ServerTest, InlineHandlerCanHandTheRequestToTheWorkerLane) {
+    ServerOptions options = TestOptions();
+    options.classify = ClassifyByPrefix;
+    std::atomic<int> calls{0};
+    StartServer(options, [&](const Request& request) {
+        ++calls;
+        if (request.lane == Lane::kInline && request.path == "/inline/defer") return Response::RunOnWorker();
+        // From the worker lane, RunOnWorker is a bug: answered with 500.
+        if (request.path == "/worker/defer") return Response::RunOnWorker();
+        Response response = Echo(request);
+        response.body += LaneName(request.lane);
+        return response;
+    });
+    HttpClient client(port());
+    auto deferred = client.PostRaw("/inline/defer", "body/", "text/plain");
+    EXPECT_EQ(deferred.status, 200);
+    EXPECT_EQ(deferred.body, "POST /inline/defer body/worker");
+    EXPECT_EQ(calls.load(), 2);  // once inline, once on the worker lane, for the same request
+
+    EXPECT_EQ(client.Get("/inline/stay").body, "GET /inline/stay inline");
+    EXPECT_EQ(client.Get("/worker/defer").status, 500);
+    EXPECT_EQ(client.Get("/throw").body, "GET /throw worker");  // a throwing classifier: worker lane
+    EXPECT_EQ(client.Get("/other").body, "GET /other worker");
+    EXPECT_EQ(client.Get("/slow").body, "GET /slow slow");
+}
+
+TEST_F(ServerTest, SlowLaneStormDoesNotDelayTheWorkerLane) {
+    ServerOptions options = TestOptions();
+    options.worker_threads = 4;
+    options.slow_threads = 2;
+    options.classify = ClassifyByPrefix;
+    constexpr int kStorm = 20;
+    constexpr auto kSlowWork = 300ms;  // 20 requests on 2 slow threads: about 3 s in all
+    std::atomic<int> slow_started{0};
+    std::atomic<int> slow_done{0};
+    StartServer(options, [&](const Request& request) {
+        if (request.lane == Lane::kSlow) {
+            ++slow_started;
+            std::this_thread::sleep_for(kSlowWork);  // stands for Argon2id
+            ++slow_done;
+        }
+        return Echo(request);
+    });
+    std::vector<std::future<int>> storm;
+    for (int i = 0; i < kStorm; ++i) {
+        storm.push_back(std::async(std::launch::async, [&] {
+            HttpClient client(port());
+            client.set_timeout(30s);
+            return client.PostRaw("/slow/login", "{}").status;
+        }));
+    }
+    ASSERT_TRUE(Eventually([&] { return slow_started.load() >= 2; }));
+
+    HttpClient client(port());
+    const auto started = std::chrono::steady_clock::now();
+    auto fast = client.PostRaw("/api/update_status", "{}");
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(fast.status, 200);
+    // Generous: the storm takes about 3 s; sharing its pool would put this request behind most of it.
+    EXPECT_LT(waited, 1s);
+    EXPECT_LT(slow_done.load(), kStorm - 2) << "the storm was over before the request was timed";
+
+    for (auto& f : storm) EXPECT_EQ(f.get(), 200);  // within slow_queue_limit: all admitted
+    EXPECT_EQ(slow_done.load(), kStorm);
+}
+
+TEST_F(ServerTest, FullSlowLaneAnswers503WithRetryAfter) {
+    ServerOptions options = TestOptions();
+    options.slow_threads = 1;
+    options.slow_queue_limit = 1;  // one running, one waiting
+    options.slow_retry_after = 7s;
+    options.classify = ClassifyByPrefix;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> entered;
+    std::atomic<int> calls{0};
+    StartServer(options, [&](const Request& request) {
+        if (request.path == "/slow/first") {
+            entered.set_value();
+            released.wait();
+        }
+        ++calls;
+        return Echo(request);
+    });
+    auto first = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/slow/first"); });
+    entered.get_future().wait();
+    // Two more: one waits for the slow thread, the other finds the lane full (which is which depends
+    // on the order the io threads read them).
+    auto second = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/slow/second"); });
+    auto third = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/slow/third"); });
+    auto ready = [](std::future<vg::testing::HttpResult>& f) { return f.wait_for(0s) == std::future_status::ready; };
+    // The refusal comes at once, while the slow thread is still busy.
+    ASSERT_TRUE(Eventually([&] { return ready(second) || ready(third); }));
+    auto& refused_future = ready(second) ? second : third;
+    auto& queued_future = ready(second) ? third : second;
+    vg::testing::HttpResult refused = refused_future.get();
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("Retry-After"), "7");
+    EXPECT_TRUE(StartsWith(refused.body, "unavailable: ")) << refused.body;
+    // A worker-lane request is not affected.
+    HttpClient client(port());
+    EXPECT_EQ(client.Get("/worker").status, 200);
+
+    release.set_value();
+    EXPECT_EQ(first.get().status, 200);
+    EXPECT_EQ(queued_future.get().status, 200);
+    EXPECT_EQ(calls.load(), 3);  // first, the queued one, /worker: never the refused one
+    // Capacity is given back: the lane admits again.
+    EXPECT_EQ(client.Get("/slow/again").status, 200);
+}
+
 TEST(ServerLifecycleTest, BindFailureIsUnavailable) {
     Server first(TestOptions(), Echo);
     ASSERT_TRUE(first.Start().ok());

@@ -6,7 +6,14 @@
 // token on state-changing requests, a same-origin check on state-changing
 // requests that carry an Origin header, security headers, no caching), the
 // per-route Prometheus metrics and the access log.
-// Thread-safety: Handle() is called concurrently from the HTTP worker pool.
+// Lanes: each route declares where the HTTP server runs it (LaneOf, for
+// http::ServerOptions::classify): kInline for handlers that never wait on a
+// commit or a password hash, kSlow for those that hash passwords, kWorker for
+// the rest. Handle() running on kInline answers http::Response::RunOnWorker()
+// when this request needs a write after all (a session touch is due, a
+// guardian's read is to be audit-logged); see src/api/README.md.
+// Thread-safety: Handle() and LaneOf() are called concurrently, from io threads,
+// the worker pool and the slow pool.
 // Ownership: borrows the services and the store; they must outlive the Api.
 
 #include <atomic>
@@ -87,6 +94,10 @@ class Api {
     Api& operator=(const Api&) = delete;
 
     http::Response Handle(const http::Request& request);
+    // The lane of the route `request` is for: the route table's, kInline for a GET or HEAD outside
+    // /api that matches no route (the dashboard's files, or a 404), kWorker for anything else that
+    // matches no route. Cheap, never blocks, depends only on the method and the path.
+    static http::Lane LaneOf(const http::Request& request);
     // Decides on a WebSocket upgrade: GET /api/stream with a session cookie subscribes to the
     // wearer's live events (see docs/api.md); anything else is refused with an error response.
     http::WebSocketDecision UpgradeWebSocket(const http::Request& request);

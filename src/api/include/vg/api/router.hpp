@@ -5,7 +5,9 @@
 // "/api/devices/{device_id}". Paths are matched with and without a trailing
 // slash ("/api/signup" and "/api/signup/" are the same route), as the seed's
 // API uses both. Find() tells a 404 (no such path) from a 405 (path exists,
-// other methods). Routes are added at start-up, then only read.
+// other methods). Each route also names its http::Lane: where the server runs
+// its handler (kWorker unless said otherwise). Routes are added at start-up,
+// then only read.
 // Thread-safety: Add before serving; Find from any thread afterwards.
 
 #include <functional>
@@ -46,12 +48,18 @@ struct Route {
     std::string method;
     std::string pattern;  // also the metrics label
     Access access;
+    http::Lane lane = http::Lane::kWorker;
     RouteHandler handler;
+    std::vector<std::string> segments;  // Split(pattern), kept so that Find splits only the path
 };
 
 class Router {
   public:
-    void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
+    void Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler);
+    // On the worker lane.
+    void Add(std::string method, std::string pattern, Access access, RouteHandler handler) {
+        Add(std::move(method), std::move(pattern), access, http::Lane::kWorker, std::move(handler));
+    }
 
     struct Match {
         const Route* route = nullptr;  // null when nothing matched

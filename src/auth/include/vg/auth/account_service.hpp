@@ -5,7 +5,9 @@
 // Sessions: a login creates a random 256-bit token (returned once, kept only
 // as a hash) with a CSRF token, an absolute expiry (session_ttl) and an idle
 // expiry (idle_timeout since last use). Authenticate() refreshes last use at
-// most once per touch_interval so that reads do not each cost a write.
+// most once per touch_interval so that reads do not each cost a write;
+// TryAuthenticateWithoutWriting never writes, for callers that must not wait on a
+// commit (an HTTP io thread), and says when Authenticate is needed instead.
 // Failed logins are limited per login id and per client address; a limited
 // login is refused before any password work is done.
 // Devices: a paired watch gets its own random token for posting data; it can be
@@ -16,6 +18,7 @@
 // Ownership: borrows the Store and the Clock; both must outlive the service.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +77,10 @@ class AccountService {
     Result<LoginResult> Login(std::string_view id, std::string_view password, const ClientInfo& client);
     // kUnauthenticated for an unknown token; kSessionExpired when it ran out (and it is deleted).
     Result<AuthContext> Authenticate(std::string_view session_token);
+    // Authenticate's answer when it can be given without writing to the store (reads only); nullopt
+    // when it cannot: the session's last use is due to be refreshed (once per touch_interval), or it
+    // has expired and is to be deleted. Then call Authenticate, on a thread that may wait on a commit.
+    std::optional<Result<AuthContext>> TryAuthenticateWithoutWriting(std::string_view session_token);
     // Ends the session. kUnauthenticated when it does not exist.
     Status Logout(std::string_view session_token);
     // Deletes every expired session; returns how many.
@@ -90,6 +97,9 @@ class AccountService {
     const AccountOptions& options() const { return options_; }
 
   private:
+    // Authenticate, or with may_write false nullopt where it would write.
+    std::optional<Result<AuthContext>> AuthenticateSession(std::string_view session_token, bool may_write);
+
     store::Store& store_;
     const Clock& clock_;
     const AccountOptions options_;

@@ -2,22 +2,38 @@
 // HTTP/1.1 server (Boost.Beast over Asio) that hands each request to one Handler.
 //
 // What it does: accepts TCP connections on one address, reads requests with a
-// header size limit, a body size limit and timeouts, runs the Handler on a
-// worker thread pool (handlers may block: password hashing, database commits),
-// writes the Response, and keeps connections alive per HTTP/1.1 rules.
-// It knows nothing about routes, JSON or authentication.
+// header size limit, a body size limit and timeouts, runs the Handler on the
+// request's lane (below), writes the Response, and keeps connections alive per
+// HTTP/1.1 rules. It knows nothing about routes, JSON or authentication.
+//
+// Lanes: ServerOptions::classify looks at each complete request (on the io
+// thread that read it) and picks where its Handler runs:
+//   kInline  on that io thread, with no hop to another thread: for handlers that
+//            never block (no password hashing, no database commit). An inline
+//            handler that finds it must block after all answers
+//            Response::RunOnWorker() and is run again on the worker lane.
+//   kWorker  the worker pool (worker_threads): handlers that may wait on a
+//            commit (~0.4 ms) or other short blocking work. The default.
+//   kSlow    the slow pool (slow_threads): long CPU-bound work (Argon2id, ~90 ms
+//            and 64 MiB per hash), so that a login storm never delays the
+//            worker lane. At most slow_threads + slow_queue_limit slow requests
+//            are admitted at a time; beyond that the server answers 503 with
+//            Retry-After (slow_retry_after) without calling the Handler.
 //
 // Errors the server answers itself (never reaching the Handler) are built by
 // ServerOptions::error_response so the body format stays in one place:
 //   header too large / malformed request -> kBadRequest, body too large ->
-//   kPayloadTooLarge, too slow -> kRequestTimeout, draining -> kUnavailable.
+//   kPayloadTooLarge, too slow -> kRequestTimeout, draining or slow lane full
+//   -> kUnavailable.
 //
 // Graceful shutdown (Stop): stop accepting, close idle keep-alive connections,
 // let requests in flight finish and answer them with "Connection: close", wait
 // at most shutdown_grace, then close whatever remains.
 //
 // Thread-safety: Start/Stop/Wait may be called from any thread, Stop more than
-// once. The Handler is called concurrently from worker threads.
+// once. The Handler and the classifier are called concurrently: the Handler
+// from io threads (kInline), worker threads and slow threads, the classifier
+// from io threads.
 // Ownership: the Server owns its threads; it must outlive Wait().
 
 #include <chrono>
@@ -39,6 +55,13 @@ struct Header {
     std::string value;
 };
 
+// Where a request's Handler runs; see the file comment.
+enum class Lane {
+    kInline,  // on the io thread that read the request; must not block
+    kWorker,  // the worker pool; may wait on a commit
+    kSlow,    // the slow pool; long CPU-bound work such as password hashing
+};
+
 struct Request {
     std::string method;  // "GET", "POST", ... as sent
     std::string target;  // raw request-target, e.g. "/api/check_id?id=kim"
@@ -48,6 +71,7 @@ struct Request {
     std::string body;
     std::string remote_address;  // peer IP address as text ("127.0.0.1", "::1")
     bool tls = false;            // always false for now; a reverse proxy terminates TLS
+    Lane lane = Lane::kWorker;   // the lane the Handler is running on (set by the server)
 
     // First header with this (case-insensitive) name, or empty view when absent.
     std::string_view header(std::string_view name) const;
@@ -59,17 +83,33 @@ struct Response {
     int status = 200;
     std::vector<Header> headers;  // "Content-Type" etc.; the server adds Content-Length, Date, Connection
     std::string body;
+    // Set by RunOnWorker(): not an answer; the server runs the Handler again on the worker lane.
+    bool run_on_worker = false;
 
     void set_header(std::string name, std::string value);  // replaces a header of the same name
+
+    // For a Handler running on Lane::kInline that finds it must block after all (e.g. a session's
+    // last use is due to be written): the server runs the Handler again, for the same Request with
+    // lane == kWorker, and writes that answer. Return it before doing anything with an effect.
+    // Returned from the worker or slow lane it is a bug, answered with kInternal (500).
+    static Response RunOnWorker() {
+        Response response;
+        response.run_on_worker = true;
+        return response;
+    }
 };
 
 using Handler = std::function<Response(const Request&)>;
+// Picks a request's lane. Called on an io thread for every complete request (WebSocket upgrades
+// excepted: they always go to the worker lane), so it must be cheap and must not block. A
+// classifier that throws sends the request to kWorker.
+using LaneClassifier = std::function<Lane(const Request&)>;
 using ErrorResponder = std::function<Response(ErrorCode code, std::string message)>;
 
 // ---- WebSocket (RFC 6455) ----
 //
 // A GET request asking to upgrade to WebSocket is given to the WebSocketUpgrader (on a worker
-// thread, like a Handler, so it may authenticate against the store). It either refuses with an
+// thread, like a kWorker Handler, so it may authenticate against the store). It either refuses with an
 // ordinary Response (e.g. 401), or accepts by returning callbacks; the server then completes the
 // handshake and calls on_open with the connection.
 //
@@ -124,8 +164,16 @@ struct ServerOptions {
     std::chrono::milliseconds body_timeout{30'000};    // to receive the body after the head
     std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
     std::chrono::milliseconds shutdown_grace{10'000};  // how long Stop waits for requests in flight
-    int io_threads = 1;
-    int worker_threads = 4;
+    // Threads doing network I/O and running kInline handlers, each with its own event loop; a
+    // connection stays on one of them. 0: one per core (std::thread::hardware_concurrency()).
+    int io_threads = 0;
+    int worker_threads = 4;  // the kWorker pool (and WebSocket upgrades and callbacks)
+    int slow_threads = 2;    // the kSlow pool (min 1)
+    // Slow requests admitted beyond those running; more are refused with 503 and Retry-After.
+    size_t slow_queue_limit = 64;
+    std::chrono::seconds slow_retry_after{2};  // the Retry-After of that 503
+    // Optional. Without it every request runs on the worker lane.
+    LaneClassifier classify;
     ErrorResponder error_response;  // REQUIRED
     // Optional. Without it, upgrade requests reach the Handler like any other request.
     WebSocketUpgrader websocket_upgrader;

@@ -1,0 +1,90 @@
+// Api::LaneOf: the lane of every real route (where the HTTP server runs its handler).
+#include <gtest/gtest.h>
+
+#include "vg/api/api.hpp"
+
+namespace vg::api {
+namespace {
+
+using http::Lane;
+
+Lane LaneOf(std::string method, std::string path) {
+    http::Request request;
+    request.method = std::move(method);
+    request.path = std::move(path);
+    request.target = request.path;
+    return Api::LaneOf(request);
+}
+
+TEST(ApiLanesTest, PasswordHashingGoesToTheSlowLane) {
+    EXPECT_EQ(LaneOf("POST", "/api/login"), Lane::kSlow);
+    EXPECT_EQ(LaneOf("POST", "/api/login/"), Lane::kSlow);
+    EXPECT_EQ(LaneOf("POST", "/api/signup"), Lane::kSlow);
+    EXPECT_EQ(LaneOf("POST", "/api/signup/"), Lane::kSlow);
+}
+
+TEST(ApiLanesTest, WhatCommitsGoesToTheWorkerLane) {
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"POST", "/api/logout"},
+             {"POST", "/api/update_status"},
+             {"POST", "/api/update_status/"},
+             {"POST", "/api/devices/readings"},
+             {"POST", "/api/update_posture/"},
+             {"POST", "/api/devices/posture"},
+             {"POST", "/api/emergency_call/"},
+             {"POST", "/api/predict_model2"},
+             {"POST", "/api/incidents/12/ok"},
+             {"POST", "/api/incidents/12/ack"},
+             {"POST", "/api/incidents/12/snooze"},
+             {"POST", "/api/incidents/12/resolve"},
+             {"GET", "/api/incidents"},
+             {"GET", "/api/incidents/12"},
+             {"POST", "/api/devices"},
+             {"DELETE", "/api/devices/3"},
+             {"PUT", "/api/me/rule_profile"},
+             {"GET", "/api/vitals"},
+             {"GET", "/api/guardians"},
+             {"POST", "/api/guardians"},
+             {"POST", "/api/guardians/4/accept"},
+             {"DELETE", "/api/guardians/4"},
+             {"GET", "/readyz"},
+         }) {
+        EXPECT_EQ(LaneOf(method, path), Lane::kWorker) << method << " " << path;
+    }
+}
+
+TEST(ApiLanesTest, ReadsThatNeverCommitRunInline) {
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/healthz"},
+             {"HEAD", "/healthz"},
+             {"GET", "/metrics"},
+             {"GET", "/api/get_status/"},
+             {"GET", "/api/get_status"},
+             {"HEAD", "/api/get_status/"},
+             {"GET", "/api/get_posture/"},
+             {"GET", "/api/me"},
+             {"GET", "/api/devices"},
+             {"GET", "/api/check_id"},
+             {"GET", "/api/rule_profiles"},
+         }) {
+        EXPECT_EQ(LaneOf(method, path), Lane::kInline) << method << " " << path;
+    }
+}
+
+TEST(ApiLanesTest, UnknownRequestsGoToTheWorkerLaneButTheDashboardIsInline) {
+    // The dashboard's files (or their 404) outside /api.
+    EXPECT_EQ(LaneOf("GET", "/"), Lane::kInline);
+    EXPECT_EQ(LaneOf("GET", "/assets/index-3f2a.js"), Lane::kInline);
+    EXPECT_EQ(LaneOf("HEAD", "/incidents/7"), Lane::kInline);
+    // Everything else that matches no route.
+    EXPECT_EQ(LaneOf("GET", "/api/nope"), Lane::kWorker);
+    EXPECT_EQ(LaneOf("GET", "/api"), Lane::kWorker);
+    EXPECT_EQ(LaneOf("POST", "/somewhere"), Lane::kWorker);
+    EXPECT_EQ(LaneOf("GET", "/api/login"), Lane::kWorker);        // 405
+    EXPECT_EQ(LaneOf("POST", "/api/get_status"), Lane::kWorker);  // 405
+    EXPECT_EQ(LaneOf("BREW", "/healthz"), Lane::kWorker);         // 405
+    EXPECT_EQ(LaneOf("GET", "/api/incidents/1/ok/more"), Lane::kWorker);
+}
+
+}  // namespace
+}  // namespace vg::api
