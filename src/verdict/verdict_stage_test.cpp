@@ -1,6 +1,6 @@
-// The verdict stage on a real SQLite file and simulated time: rows committed together and only then
-// answered, refused rows answered with the error, late readings, causal order of live events,
-// draining on Stop.
+// The verdict stage on both scales of store (a real SQLite file, and the in-memory store) and simulated time: rows
+// committed together and only then answered, refused rows answered with the error, late readings, causal order of live
+// events, draining on Stop.
 #include "vg/verdict/verdict_stage.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <random>
 
 #include "vg/events/events.hpp"
+#include "vg/store/memory_store.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 namespace vg::verdict {
@@ -58,18 +59,22 @@ class Collector : public live::LiveSubscriber {
     std::vector<std::string> messages;
 };
 
-class VerdictStageTest : public ::testing::Test {
+class VerdictStageTest : public ::testing::TestWithParam<std::string> {
   protected:
     void SetUp() override {
         std::random_device rd;
         dir_ = fs::temp_directory_path() / ("vg-verdict-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         fs::create_directories(dir_);
-        store::SqliteStoreOptions o;
-        o.path = (dir_ / "vitalguard.db").string();
-        o.clock = &clock_;
-        auto s = store::SqliteStore::Open(o);
-        ASSERT_TRUE(s.ok()) << s.status().ToString();
-        store_ = std::move(s).value();
+        if (GetParam() == "memory") {
+            store_ = std::make_unique<store::MemoryStore>();
+        } else {
+            store::SqliteStoreOptions o;
+            o.path = (dir_ / "vitalguard.db").string();
+            o.clock = &clock_;
+            auto s = store::SqliteStore::Open(o);
+            ASSERT_TRUE(s.ok()) << s.status().ToString();
+            store_ = std::move(s).value();
+        }
         wearer_ = CreateUser("grandma_kim");
         ids_.emplace(*store_);
     }
@@ -109,13 +114,13 @@ class VerdictStageTest : public ::testing::Test {
 
     ManualClock clock_{FromUnixMillis(1'800'000'000'000)};
     fs::path dir_;
-    std::unique_ptr<store::SqliteStore> store_;
+    std::unique_ptr<store::Store> store_;
     std::optional<WearerIds> ids_;
     live::LiveHub hub_;
     int64_t wearer_ = 0;
 };
 
-TEST_F(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
+TEST_P(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     constexpr int kReadings = 200;
     std::vector<std::promise<Result<domain::Detection>>> answers(kReadings);
@@ -143,7 +148,7 @@ TEST_F(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
     EXPECT_EQ(stats.largest_batch, static_cast<uint64_t>(kReadings));
 }
 
-TEST_F(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
+TEST_P(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
     stage.Start();
     auto quiet = Reading(wearer_, 0, nullptr);  // a watch's batch reading: no row while nothing changes
@@ -161,7 +166,7 @@ TEST_F(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
     EXPECT_EQ((*rows)[0].reading_at, up.reading.measured_at);
 }
 
-TEST_F(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillCommit) {
+TEST_P(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillCommit) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     const int64_t ghost = wearer_ + 1000;  // no such user
     std::promise<Result<domain::Detection>> mine, theirs;
@@ -180,7 +185,7 @@ TEST_F(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillC
     EXPECT_EQ(stage.stats().failed_rows, 1u);
 }
 
-TEST_F(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
+TEST_P(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
     stage.Start();
     std::promise<Result<domain::Detection>> answer;
@@ -196,7 +201,7 @@ TEST_F(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
     EXPECT_EQ(Rows(wearer_), 0u);
 }
 
-TEST_F(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
+TEST_P(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
     auto watcher = std::make_shared<Collector>();
     hub_.Subscribe(wearer_, watcher);
     escalation::EscalationService escalation(
@@ -223,7 +228,7 @@ TEST_F(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
     EXPECT_TRUE(open->has_value());
 }
 
-TEST_F(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
+TEST_P(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
     stage.Start();
     std::vector<std::promise<Result<domain::Detection>>> answers(50);
@@ -243,7 +248,7 @@ TEST_F(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
     EXPECT_EQ(Rows(wearer_), 50u);
 }
 
-TEST_F(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts) {
+TEST_P(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 64, 8});  // room for 8
     std::atomic<int> enqueued{0};
     std::thread detector([&] {
@@ -263,6 +268,9 @@ TEST_F(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts
     stage.Stop();
     EXPECT_EQ(Rows(wearer_), 100u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, VerdictStageTest, ::testing::Values("sqlite", "memory"),
+                         [](const auto& store_kind) { return store_kind.param; });
 
 }  // namespace
 }  // namespace vg::verdict
