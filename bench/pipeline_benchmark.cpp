@@ -160,4 +160,37 @@ void BM_DetectorEvaluate(benchmark::State& state) {
 }
 BENCHMARK(BM_DetectorEvaluate);
 
+// The same with the shipped status and cause models (models/) fused with the rules, as serve runs.
+void BM_DetectorEvaluateWithModels(benchmark::State& state) {
+    vg::rules::ProfileRegistry profiles;
+    if (!profiles.LoadDirectory(VG_PROFILES_DIR).ok()) {
+        state.SkipWithError("cannot load profiles");
+        return;
+    }
+    auto status = vg::models::StatusModel::Load(VG_PROFILES_DIR "/../models", "status");
+    auto cause = vg::models::StatusModel::Load(VG_PROFILES_DIR "/../models", "cause");
+    if (!status.ok() || !cause.ok()) {
+        state.SkipWithError("cannot load the shipped models");
+        return;
+    }
+    CountingListener listener;
+    vg::detector::Detector detector(1, profiles, "adult-default", nullptr, listener);
+    vg::detector::ModelSet set;
+    set.status = std::make_shared<const vg::models::StatusModel>(std::move(status).value());
+    set.cause = std::make_shared<const vg::models::StatusModel>(std::move(cause).value());
+    detector.SetModels(set);
+    std::vector<vg::bus::ReadingEnvelope> batch(1000);
+    int64_t t = 1'700'000'000'000;
+    for (auto _ : state) {
+        for (int i = 0; i < 1000; ++i) {
+            batch[static_cast<size_t>(i)].wearer = 1 + (i % 100);
+            batch[static_cast<size_t>(i)].reading = Typical(t, i);
+            if (i % 100 == 99) t += 60'000;
+        }
+        detector.OnReadings(0, batch);
+    }
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_DetectorEvaluateWithModels);
+
 }  // namespace

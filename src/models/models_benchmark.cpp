@@ -2,10 +2,14 @@
 // shipped size trained on synthetic rows (the latency depends on the trees, not on what they learnt).
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include "vg/models/booster.hpp"
 #include "vg/models/features.hpp"
+#include "vg/models/status_model.hpp"
 #include "vg/models/tree_ensemble.hpp"
 
 namespace vg::models {
@@ -104,6 +108,81 @@ void BM_FeaturesOnly(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_FeaturesOnly);
+
+// The shipped status model (models/status.json) on feature rows of a simulated fleet: 200 wearers an
+// hour each, with tachycardia, hypoxaemia, fever, exercise and missing values.
+std::filesystem::path ShippedModels() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "models";
+}
+
+std::vector<float> FleetRows(const ExercisePca& pca) {
+    std::mt19937 rng(7);
+    std::normal_distribution<double> noise(0, 1);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<float> rows;
+    for (int w = 0; w < 200; ++w) {
+        FeatureTracker tracker;
+        const double hr0 = 60 + 30 * u(rng), temp0 = 32.5 + 2 * u(rng);
+        const int kind = w % 5;
+        for (int m = 0; m < 60; ++m) {
+            const double x = m < 30 ? 0 : (m - 30) / 30.0;
+            double hr = hr0 + 2 * noise(rng), rr = 15 + noise(rng), spo2 = 97 + 0.5 * noise(rng), temp = temp0;
+            double steps = 0, cal = 1.1 + 0.1 * u(rng);
+            if (kind == 1) hr += 80 * x;
+            if (kind == 2) spo2 -= 12 * x, rr += 10 * x;
+            if (kind == 3) temp += 2.5 * x;
+            if (kind == 4 && m >= 30) steps = 100 + 20 * u(rng), cal = 6 + u(rng), hr += 50;
+            domain::VitalsReading r;
+            r.measured_at = FromUnixMillis(1'800'000'000'000 + m * 60'000);
+            if (u(rng) > 0.05) r.set(domain::Metric::kHeartRate, hr);
+            if (u(rng) > 0.2) r.set(domain::Metric::kRespirationRate, rr);
+            if (u(rng) > 0.1) r.set(domain::Metric::kSpo2, spo2);
+            if (u(rng) > 0.1) r.set(domain::Metric::kSkinTemp, temp);
+            if (u(rng) > 0.3) r.set(domain::Metric::kSteps, steps);
+            if (u(rng) > 0.3) r.set(domain::Metric::kCalories, cal);
+            const FeatureVector f = tracker.Extract(r, pca);
+            rows.insert(rows.end(), f.begin(), f.end());
+        }
+    }
+    return rows;
+}
+
+struct Shipped {
+    TreeEnsemble status;
+    std::vector<float> rows;  // FleetRows, row-major
+    size_t count() const { return rows.size() / kFeatureCount; }
+};
+
+const Shipped* LoadShipped() {
+    static const Shipped* shipped = []() -> const Shipped* {
+        std::ifstream in(ShippedModels() / "status.json");
+        std::stringstream text;
+        text << in.rdbuf();
+        auto e = TreeEnsemble::FromXgboostJson(text.str());
+        auto model = StatusModel::Load(ShippedModels().string(), "status");
+        if (!e.ok() || !model.ok()) return nullptr;
+        return new Shipped{std::move(e).value(), FleetRows(model->pca())};
+    }();
+    return shipped;
+}
+
+// One row at a time (the detector's path before batching), over the fleet's rows in turn.
+void BM_ShippedStatusPredictRow(benchmark::State& state) {
+    const Shipped* s = LoadShipped();
+    if (s == nullptr) {
+        state.SkipWithError("cannot load models/status.json");
+        return;
+    }
+    float out[3];
+    size_t i = 0;
+    for (auto _ : state) {
+        s->status.Predict(s->rows.data() + i * kFeatureCount, out);
+        benchmark::DoNotOptimize(out);
+        if (++i == s->count()) i = 0;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ShippedStatusPredictRow);
 
 }  // namespace
 }  // namespace vg::models
