@@ -184,5 +184,25 @@ void BM_ShippedStatusPredictRow(benchmark::State& state) {
 }
 BENCHMARK(BM_ShippedStatusPredictRow);
 
+// PredictBatch over the fleet's rows, state.range(0) rows a call (items: rows).
+void BM_ShippedStatusPredictBatch(benchmark::State& state) {
+    const Shipped* s = LoadShipped();
+    if (s == nullptr) {
+        state.SkipWithError("cannot load models/status.json");
+        return;
+    }
+    const auto n = static_cast<size_t>(state.range(0));
+    std::vector<float> out(n * 3);
+    size_t i = 0;
+    for (auto _ : state) {
+        if (i + n > s->count()) i = 0;
+        s->status.PredictBatch(s->rows.data() + i * kFeatureCount, n, out.data());
+        benchmark::DoNotOptimize(out.data());
+        i += n;
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_ShippedStatusPredictBatch)->Arg(8)->Arg(64)->Arg(1000);
+
 }  // namespace
 }  // namespace vg::models

@@ -1,13 +1,22 @@
 #include "vg/models/tree_ensemble.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace vg::models {
 namespace {
 
 namespace json = boost::json;
+
+constexpr size_t kMaxFeatures = 32767;  // a node stores 2 * feature + 1 in 16 bits
+constexpr size_t kMaxNodes = 32768;     // per tree: offsets fit in 16 bits
+constexpr size_t kMaxClasses = 64;
+constexpr size_t kLanes = 8;    // rows walked together through one tree
+constexpr size_t kBlock = 256;  // rows per pass over all the trees
+constexpr size_t kStackFeatures = 64;
 
 Status Unsupported(const std::string& why) {
     return Status::Error(ErrorCode::kValidationFailed, "Not a supported XGBoost model: " + why + ".", {{"model", why}});
@@ -16,6 +25,19 @@ Status Unsupported(const std::string& why) {
 double Number(const json::value& v) {
     if (v.is_string()) return std::stod(std::string(v.as_string()));
     return v.to_number<double>();
+}
+
+// A row as the walk reads it: each value twice, missing (NaN) as +inf at 2f and -inf at 2f + 1.
+// A split whose missing values go right reads 2f, one whose missing values go left reads 2f + 1, so
+// "x < threshold" sends a missing value the node's default way without a test (thresholds are finite).
+void Widen(const float* row, size_t f, float* wide) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    for (size_t c = 0; c < f; ++c) {
+        const float x = row[c];
+        const bool missing = std::isnan(x);
+        wide[2 * c] = missing ? kInf : x;
+        wide[2 * c + 1] = missing ? -kInf : x;
+    }
 }
 
 }  // namespace
@@ -28,8 +50,9 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
         const json::object& param = learner.at("learner_model_param").as_object();
         const std::string objective(learner.at("objective").at("name").as_string());
         e.num_features_ = static_cast<size_t>(Number(param.at("num_feature")));
+        if (e.num_features_ == 0 || e.num_features_ > kMaxFeatures) return Unsupported("0 or more than 32767 features");
         e.num_class_ = std::max<size_t>(1, static_cast<size_t>(Number(param.at("num_class"))));
-        if (e.num_class_ > 64) return Unsupported("more than 64 classes");
+        if (e.num_class_ > kMaxClasses) return Unsupported("more than 64 classes");
         const double base_score = Number(param.at("base_score"));
         if (objective == "binary:logistic") {
             e.logistic_ = true;
@@ -44,6 +67,9 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
         const json::object& model = booster.at("model").as_object();
         const json::array& trees = model.at("trees").as_array();
         const json::array& info = model.at("tree_info").as_array();
+        std::vector<uint32_t> order;  // breadth-first: file index of each laid-out node
+        std::vector<uint16_t> level;  // depth of each laid-out node
+        std::vector<bool> seen;
         for (size_t t = 0; t < trees.size(); ++t) {
             const json::object& tree = trees[t].as_object();
             const auto& left = tree.at("left_children").as_array();
@@ -52,25 +78,57 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
             const auto& cond = tree.at("split_conditions").as_array();
             const auto& dflt = tree.at("default_left").as_array();
             const auto& type = tree.at("split_type").as_array();
-            Tree out;
-            out.output = static_cast<uint32_t>(info.at(t).to_number<int64_t>());
-            if (out.output >= e.num_outputs()) return Unsupported("tree output out of range");
-            out.nodes.resize(left.size());
-            for (size_t n = 0; n < left.size(); ++n) {
-                Node& node = out.nodes[n];
-                node.left = static_cast<int32_t>(left[n].to_number<int64_t>());
-                node.right = static_cast<int32_t>(right[n].to_number<int64_t>());
-                node.feature = static_cast<uint32_t>(index[n].to_number<int64_t>());
-                node.value = static_cast<float>(cond[n].to_number<double>());
-                node.default_left = dflt[n].to_number<int64_t>() != 0;
-                if (type[n].to_number<int64_t>() != 0) return Unsupported("categorical splits");
-                const bool leaf = node.left == -1;
-                if (!leaf && (node.left <= 0 || node.right <= 0 || static_cast<size_t>(node.left) >= left.size() ||
-                              static_cast<size_t>(node.right) >= left.size() || node.feature >= e.num_features_)) {
-                    return Unsupported("malformed tree " + std::to_string(t));
-                }
+            const size_t size = left.size();
+            const std::string malformed = "malformed tree " + std::to_string(t);
+            if (size == 0 || right.size() != size || index.size() != size || cond.size() != size ||
+                dflt.size() != size || type.size() != size) {
+                return Unsupported(malformed);
             }
-            e.trees_.push_back(std::move(out));
+            if (size > kMaxNodes) return Unsupported("a tree with more than 32768 nodes");
+            Tree out;
+            const int64_t output = info.at(t).to_number<int64_t>();
+            if (output < 0 || static_cast<size_t>(output) >= e.num_outputs())
+                return Unsupported("tree output out of range");
+            out.output = static_cast<uint16_t>(output);
+            out.first = static_cast<uint32_t>(e.nodes_.size());
+            // Lay the tree out breadth first: the children of a split are pushed together, so they
+            // are adjacent (left, right) and after their parent.
+            order.assign(1, 0);
+            level.assign(1, 0);
+            seen.assign(size, false);
+            seen[0] = true;
+            for (size_t at = 0; at < order.size(); ++at) {
+                const size_t n = order[at];
+                const int64_t l = left[n].to_number<int64_t>();
+                Node node;  // a leaf: threshold -inf and offset -1, so it stays put
+                float leaf = 0;
+                const float value = static_cast<float>(cond[n].to_number<double>());
+                if (type[n].to_number<int64_t>() != 0) return Unsupported("categorical splits");
+                if (l == -1) {
+                    leaf = value;
+                } else {
+                    const int64_t r = right[n].to_number<int64_t>();
+                    const int64_t feature = index[n].to_number<int64_t>();
+                    if (l <= 0 || r <= 0 || static_cast<size_t>(l) >= size || static_cast<size_t>(r) >= size ||
+                        feature < 0 || static_cast<size_t>(feature) >= e.num_features_ ||
+                        seen[static_cast<size_t>(l)] || seen[static_cast<size_t>(r)] || l == r) {
+                        return Unsupported(malformed);
+                    }
+                    if (!std::isfinite(value)) return Unsupported("a split threshold that is not finite");
+                    seen[static_cast<size_t>(l)] = seen[static_cast<size_t>(r)] = true;
+                    node.value = value;
+                    node.feature = static_cast<uint16_t>(2 * feature + (dflt[n].to_number<int64_t>() != 0 ? 1 : 0));
+                    node.offset = static_cast<int16_t>(order.size() - at);
+                    order.push_back(static_cast<uint32_t>(l));
+                    order.push_back(static_cast<uint32_t>(r));
+                    level.push_back(static_cast<uint16_t>(level[at] + 1));
+                    level.push_back(static_cast<uint16_t>(level[at] + 1));
+                }
+                e.leaves_.push_back(leaf);
+                e.nodes_.push_back(node);
+            }
+            out.depth = level.back();
+            e.trees_.push_back(out);
         }
     } catch (const std::exception& ex) {
         return Unsupported(std::string("unreadable (") + ex.what() + ")");
@@ -78,20 +136,42 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
     return e;
 }
 
-void TreeEnsemble::Predict(const float* row, float* out) const {
+template <size_t kN>
+void TreeEnsemble::Walk(const float* wide, size_t n, double* margin) const {
+    const size_t stride = 2 * num_features_;
     const size_t k = num_outputs();
-    double margin[64];
-    for (size_t c = 0; c < k && c < 64; ++c) margin[c] = base_margin_;
+    const Node* nodes = nodes_.data();
+    const float* leaves = leaves_.data();
+    // One step down a tree from node i (a leaf stays put): right when !(x < threshold), with x never
+    // NaN in a widened row. Computed, not branched on.
+    auto step = [nodes](uint32_t i, const float* row) {
+        const Node node = nodes[i];
+        const float x = row[node.feature];
+        return static_cast<uint32_t>(static_cast<int32_t>(i) + node.offset + static_cast<int32_t>(x >= node.value));
+    };
     for (const Tree& tree : trees_) {
-        int32_t n = 0;
-        while (tree.nodes[static_cast<size_t>(n)].left != -1) {
-            const Node& node = tree.nodes[static_cast<size_t>(n)];
-            const float x = row[node.feature];
-            n = std::isnan(x) ? (node.default_left ? node.left : node.right)
-                              : (x < node.value ? node.left : node.right);
+        size_t r = 0;
+        for (; r + kN <= n; r += kN) {
+            uint32_t at[kN];
+#pragma GCC unroll 16
+            for (size_t j = 0; j < kN; ++j) at[j] = tree.first;
+            for (uint16_t d = 0; d < tree.depth; ++d) {
+#pragma GCC unroll 16
+                for (size_t j = 0; j < kN; ++j) at[j] = step(at[j], wide + (r + j) * stride);
+            }
+#pragma GCC unroll 16
+            for (size_t j = 0; j < kN; ++j) margin[(r + j) * k + tree.output] += leaves[at[j]];
         }
-        margin[tree.output] += tree.nodes[static_cast<size_t>(n)].value;
+        for (; r < n; ++r) {
+            uint32_t at = tree.first;
+            for (uint16_t d = 0; d < tree.depth; ++d) at = step(at, wide + r * stride);
+            margin[r * k + tree.output] += leaves[at];
+        }
     }
+}
+
+void TreeEnsemble::Finish(const double* margin, float* out) const {
+    const size_t k = num_outputs();
     if (logistic_) {
         out[0] = static_cast<float>(1 / (1 + std::exp(-margin[0])));
         return;
@@ -101,6 +181,34 @@ void TreeEnsemble::Predict(const float* row, float* out) const {
     double sum = 0;
     for (size_t c = 0; c < k; ++c) sum += std::exp(margin[c] - max);
     for (size_t c = 0; c < k; ++c) out[c] = static_cast<float>(std::exp(margin[c] - max) / sum);
+}
+
+void TreeEnsemble::Predict(const float* row, float* out) const {
+    double margin[kMaxClasses];
+    const size_t k = num_outputs();
+    for (size_t c = 0; c < k; ++c) margin[c] = base_margin_;
+    float stack[2 * kStackFeatures];
+    std::vector<float> heap(num_features_ > kStackFeatures ? 2 * num_features_ : 0);
+    float* wide = heap.empty() ? stack : heap.data();
+    Widen(row, num_features_, wide);
+    Walk<1>(wide, 1, margin);
+    Finish(margin, out);
+}
+
+void TreeEnsemble::PredictBatch(const float* rows, size_t n, float* out) const {
+    const size_t k = num_outputs();
+    const size_t f = num_features_;
+    const size_t block = std::min(n, kBlock);
+    std::vector<double> margin(block * k);
+    std::vector<float> wide(block * 2 * f);
+    for (size_t begin = 0; begin < n; begin += kBlock) {
+        const size_t m = std::min(kBlock, n - begin);
+        std::fill(margin.begin(), margin.begin() + static_cast<std::ptrdiff_t>(m * k),
+                  static_cast<double>(base_margin_));
+        for (size_t r = 0; r < m; ++r) Widen(rows + (begin + r) * f, f, wide.data() + r * 2 * f);
+        Walk<kLanes>(wide.data(), m, margin.data());
+        for (size_t r = 0; r < m; ++r) Finish(margin.data() + r * k, out + (begin + r) * k);
+    }
 }
 
 }  // namespace vg::models
