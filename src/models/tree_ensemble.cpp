@@ -11,12 +11,12 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxFeatures = 32767;  // a node stores 2 * feature + 1 in 16 bits
-constexpr size_t kMaxNodes = 32768;     // per tree: offsets fit in 16 bits
+constexpr size_t kLanes = 8;           // rows walked together through one tree
+constexpr size_t kMaxFeatures = 4095;  // a node stores (2 * feature + 1) * kLanes in 16 bits
+constexpr size_t kMaxNodes = 32768;    // per tree: offsets fit in 16 bits
 constexpr size_t kMaxClasses = 64;
-constexpr size_t kLanes = 8;    // rows walked together through one tree
-constexpr size_t kBlock = 256;  // rows per pass over all the trees
-constexpr size_t kStackFeatures = 64;
+constexpr size_t kBlock = 256;  // rows per pass over all the trees (a multiple of kLanes)
+constexpr size_t kStackFeatures = 32;
 
 Status Unsupported(const std::string& why) {
     return Status::Error(ErrorCode::kValidationFailed, "Not a supported XGBoost model: " + why + ".", {{"model", why}});
@@ -27,16 +27,18 @@ double Number(const json::value& v) {
     return v.to_number<double>();
 }
 
-// A row as the walk reads it: each value twice, missing (NaN) as +inf at 2f and -inf at 2f + 1.
-// A split whose missing values go right reads 2f, one whose missing values go left reads 2f + 1, so
-// "x < threshold" sends a missing value the node's default way without a test (thresholds are finite).
-void Widen(const float* row, size_t f, float* wide) {
+// Rows as the walk reads them, in groups of kLanes rows: each value twice, missing (NaN) as +inf in
+// copy 2f and -inf in copy 2f + 1, lane-major (copy i of lane j at i * kLanes + j), so that the walk
+// finds a lane's value at the node's index plus the lane, one addressing mode. A split whose missing
+// values go right reads copy 2f, one whose missing values go left reads 2f + 1, so "x < threshold"
+// sends a missing value the node's default way without a test (thresholds are finite).
+void Widen(const float* row, size_t f, size_t lane, float* group) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     for (size_t c = 0; c < f; ++c) {
         const float x = row[c];
         const bool missing = std::isnan(x);
-        wide[2 * c] = missing ? kInf : x;
-        wide[2 * c + 1] = missing ? -kInf : x;
+        group[2 * c * kLanes + lane] = missing ? kInf : x;
+        group[(2 * c + 1) * kLanes + lane] = missing ? -kInf : x;
     }
 }
 
@@ -50,7 +52,7 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
         const json::object& param = learner.at("learner_model_param").as_object();
         const std::string objective(learner.at("objective").at("name").as_string());
         e.num_features_ = static_cast<size_t>(Number(param.at("num_feature")));
-        if (e.num_features_ == 0 || e.num_features_ > kMaxFeatures) return Unsupported("0 or more than 32767 features");
+        if (e.num_features_ == 0 || e.num_features_ > kMaxFeatures) return Unsupported("0 or more than 4095 features");
         e.num_class_ = std::max<size_t>(1, static_cast<size_t>(Number(param.at("num_class"))));
         if (e.num_class_ > kMaxClasses) return Unsupported("more than 64 classes");
         const double base_score = Number(param.at("base_score"));
@@ -117,7 +119,8 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
                     if (!std::isfinite(value)) return Unsupported("a split threshold that is not finite");
                     seen[static_cast<size_t>(l)] = seen[static_cast<size_t>(r)] = true;
                     node.value = value;
-                    node.feature = static_cast<uint16_t>(2 * feature + (dflt[n].to_number<int64_t>() != 0 ? 1 : 0));
+                    node.feature =
+                        static_cast<uint16_t>((2 * feature + (dflt[n].to_number<int64_t>() != 0 ? 1 : 0)) * kLanes);
                     node.offset = static_cast<int16_t>(order.size() - at);
                     order.push_back(static_cast<uint32_t>(l));
                     order.push_back(static_cast<uint32_t>(r));
@@ -138,34 +141,29 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text) {
 
 template <size_t kN>
 void TreeEnsemble::Walk(const float* wide, size_t n, double* margin) const {
-    const size_t stride = 2 * num_features_;
+    static_assert(kN == 1 || kN == kLanes);
+    const size_t group_size = 2 * num_features_ * kLanes;
     const size_t k = num_outputs();
     const Node* nodes = nodes_.data();
     const float* leaves = leaves_.data();
-    // One step down a tree from node i (a leaf stays put): right when !(x < threshold), with x never
-    // NaN in a widened row. Computed, not branched on.
-    auto step = [nodes](uint32_t i, const float* row) {
-        const Node node = nodes[i];
-        const float x = row[node.feature];
-        return static_cast<uint32_t>(static_cast<int32_t>(i) + node.offset + static_cast<int32_t>(x >= node.value));
-    };
     for (const Tree& tree : trees_) {
-        size_t r = 0;
-        for (; r + kN <= n; r += kN) {
-            uint32_t at[kN];
+        for (size_t r = 0; r < n; r += kN) {
+            const float* group = wide + (r / kLanes) * group_size;
+            const Node* at[kN];
 #pragma GCC unroll 16
-            for (size_t j = 0; j < kN; ++j) at[j] = tree.first;
+            for (size_t j = 0; j < kN; ++j) at[j] = nodes + tree.first;
             for (uint16_t d = 0; d < tree.depth; ++d) {
+                // One step down for each lane (a leaf stays put): right when !(x < threshold), x never
+                // NaN in a widened row. Computed, not branched on.
 #pragma GCC unroll 16
-                for (size_t j = 0; j < kN; ++j) at[j] = step(at[j], wide + (r + j) * stride);
+                for (size_t j = 0; j < kN; ++j) {
+                    const Node node = *at[j];
+                    const float x = group[node.feature + j];
+                    at[j] += node.offset + static_cast<ptrdiff_t>(x >= node.value);
+                }
             }
-#pragma GCC unroll 16
-            for (size_t j = 0; j < kN; ++j) margin[(r + j) * k + tree.output] += leaves[at[j]];
-        }
-        for (; r < n; ++r) {
-            uint32_t at = tree.first;
-            for (uint16_t d = 0; d < tree.depth; ++d) at = step(at, wide + r * stride);
-            margin[r * k + tree.output] += leaves[at];
+            const size_t used = std::min(kN, n - r);
+            for (size_t j = 0; j < used; ++j) margin[(r + j) * k + tree.output] += leaves[at[j] - nodes];
         }
     }
 }
@@ -187,11 +185,11 @@ void TreeEnsemble::Predict(const float* row, float* out) const {
     double margin[kMaxClasses];
     const size_t k = num_outputs();
     for (size_t c = 0; c < k; ++c) margin[c] = base_margin_;
-    float stack[2 * kStackFeatures];
-    std::vector<float> heap(num_features_ > kStackFeatures ? 2 * num_features_ : 0);
-    float* wide = heap.empty() ? stack : heap.data();
-    Widen(row, num_features_, wide);
-    Walk<1>(wide, 1, margin);
+    float stack[2 * kStackFeatures * kLanes];
+    std::vector<float> heap(num_features_ > kStackFeatures ? 2 * num_features_ * kLanes : 0);
+    float* group = heap.empty() ? stack : heap.data();
+    Widen(row, num_features_, 0, group);  // lane 0 of one group
+    Walk<1>(group, 1, margin);
     Finish(margin, out);
 }
 
@@ -199,13 +197,16 @@ void TreeEnsemble::PredictBatch(const float* rows, size_t n, float* out) const {
     const size_t k = num_outputs();
     const size_t f = num_features_;
     const size_t block = std::min(n, kBlock);
+    const size_t groups = (block + kLanes - 1) / kLanes;
     std::vector<double> margin(block * k);
-    std::vector<float> wide(block * 2 * f);
+    std::vector<float> wide(groups * 2 * f * kLanes, 0.0f);  // lanes past the last row stay 0: walked, not used
     for (size_t begin = 0; begin < n; begin += kBlock) {
         const size_t m = std::min(kBlock, n - begin);
         std::fill(margin.begin(), margin.begin() + static_cast<std::ptrdiff_t>(m * k),
                   static_cast<double>(base_margin_));
-        for (size_t r = 0; r < m; ++r) Widen(rows + (begin + r) * f, f, wide.data() + r * 2 * f);
+        for (size_t r = 0; r < m; ++r) {
+            Widen(rows + (begin + r) * f, f, r % kLanes, wide.data() + (r / kLanes) * 2 * f * kLanes);
+        }
         Walk<kLanes>(wide.data(), m, margin.data());
         for (size_t r = 0; r < m; ++r) Finish(margin.data() + r * k, out + (begin + r) * k);
     }

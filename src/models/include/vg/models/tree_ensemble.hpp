@@ -15,7 +15,7 @@
 // (each row's margins are summed in the same tree order, in double precision).
 //
 // Supported: gbtree models with numerical splits at finite thresholds, objectives multi:softprob /
-// multi:softmax (class probabilities by softmax) and binary:logistic (P(1)), at most 64 classes, 32,767
+// multi:softmax (class probabilities by softmax) and binary:logistic (P(1)), at most 64 classes, 4,095
 // features and 32,768 nodes per tree. Anything else is refused at load time.
 // Thread-safety: immutable after loading; Predict and PredictBatch from any thread.
 
@@ -45,10 +45,10 @@ class TreeEnsemble {
     void PredictBatch(const float* rows, size_t n, float* out) const;
 
   private:
-    // 8 bytes. A split reads the widened row (Widen in the .cpp) at `feature` (2 * the feature, + 1 when
-    // missing values go left) and goes to its left child at this node's index + `offset` when the value
-    // is below `value`, else to the right child just after it. A leaf has value -inf and offset -1: it
-    // stays where it is whatever the row, and its weight is in leaves_ at the same index.
+    // 8 bytes. A split reads the widened rows (Widen in the .cpp) at `feature` + lane (`feature` is
+    // 8 * (2 * the feature, + 1 when missing values go left)) and goes to its left child at this node's index +
+    // `offset` when the value is below `value`, else to the right child just after it. A leaf has value -inf and offset
+    // -1: it stays where it is whatever the row, and its weight is in leaves_ at the same index.
     struct Node {
         float value = -std::numeric_limits<float>::infinity();
         uint16_t feature = 0;
