@@ -1,5 +1,6 @@
 #include "vg/detector/detector.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace vg::detector {
@@ -46,6 +47,10 @@ void Detector::ApplyResets(Shard& shard) {
 void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch) {
     Shard& shard = *shards_[static_cast<size_t>(shard_index)];
     ApplyResets(shard);
+    if (models_) {
+        OnReadingsWithModels(shard, batch);
+        return;
+    }
     for (bus::ReadingEnvelope& e : batch) {
         WearerSlot& slot = SlotFor(shard, e.wearer);
         const domain::Level previous = slot.level;
@@ -58,10 +63,68 @@ void Detector::OnReadings(int shard_index, std::span<bus::ReadingEnvelope> batch
             continue;
         }
         domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, e.reading);
-        if (models_) ApplyModels(slot, e.reading, d);
         slot.level = d.level;
         slot.last_measured = e.reading.measured_at;
         slot.has_reading = true;
+        evaluated_.fetch_add(1, std::memory_order_relaxed);
+        listener_.OnDetection(e.wearer, &e, d, previous);
+    }
+}
+
+void Detector::OnReadingsWithModels(Shard& shard, std::span<bus::ReadingEnvelope> batch) {
+    const ModelSet& m = *models_;
+    // 1. In order: each reading's slot, whether it is late, and its features. Features depend only on
+    //    the wearer's earlier readings (never on a verdict), and lateness only on the last measured time,
+    //    so both can run ahead of the rules and the listener.
+    shard.pending.clear();
+    shard.features.clear();
+    for (bus::ReadingEnvelope& e : batch) {
+        WearerSlot& slot = SlotFor(shard, e.wearer);
+        const bool late = slot.has_reading && e.reading.measured_at < slot.last_measured;
+        shard.pending.push_back({&slot, late});
+        if (late) continue;
+        const models::FeatureVector f = slot.features.Extract(e.reading, m.status->pca());
+        shard.features.insert(shard.features.end(), f.begin(), f.end());
+        slot.last_measured = e.reading.measured_at;
+        slot.has_reading = true;
+    }
+    // 2. The status model on every evaluated reading at once.
+    const size_t rows = shard.features.size() / models::kFeatureCount;
+    shard.probabilities.resize(rows * 3);
+    const bool rated = m.status->num_outputs() == 3 && m.status->PredictBatch(shard.features, shard.probabilities).ok();
+    // 3. In order: rules, fusion (the cause model only where Fuse asks for it), the listener.
+    size_t row = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        bus::ReadingEnvelope& e = batch[i];
+        WearerSlot& slot = *shard.pending[i].slot;
+        const domain::Level previous = slot.level;
+        if (shard.pending[i].late) {
+            late_.fetch_add(1, std::memory_order_relaxed);
+            domain::Detection current;
+            current.level = slot.level;
+            current.explanation = "This reading is older than the last one received; it was stored but not evaluated.";
+            listener_.OnLateReading(e.wearer, e, current);
+            continue;
+        }
+        const float* f = shard.features.data() + row * models::kFeatureCount;
+        std::optional<std::array<float, 3>> status;
+        if (rated) {
+            const float* p = shard.probabilities.data() + row * 3;
+            status = std::array<float, 3>{p[0], p[1], p[2]};
+        }
+        ++row;
+        std::function<std::vector<float>()> cause;
+        if (m.cause) {
+            cause = [&m, f]() -> std::vector<float> {
+                models::FeatureVector features;
+                std::copy(f, f + models::kFeatureCount, features.begin());
+                auto c = m.cause->Predict(features);
+                return c.ok() ? std::move(c).value() : std::vector<float>{};
+            };
+        }
+        domain::Detection d = rules::Evaluate(*slot.profile, *slot.state, e.reading);
+        d = models::Fuse(std::move(d), status, cause, m.fusion, slot.model_streak);
+        slot.level = d.level;
         evaluated_.fetch_add(1, std::memory_order_relaxed);
         listener_.OnDetection(e.wearer, &e, d, previous);
     }

@@ -238,3 +238,128 @@ TEST_F(DetectorTest, ModelRaisesAfterConfirmationAndNeverLowersTheRules) {
 
 }  // namespace
 }  // namespace vg::detector
+
+namespace vg::detector {
+namespace {
+
+// Everything a verdict says, to compare two detectors' outputs.
+struct FullVerdict {
+    int64_t wearer = 0;
+    bool late = false;
+    domain::Detection d;
+    Level previous = Level::kNormal;
+};
+
+bool Same(const FullVerdict& a, const FullVerdict& b) {
+    return a.wearer == b.wearer && a.late == b.late && a.previous == b.previous && a.d.level == b.d.level &&
+           a.d.causes == b.d.causes && a.d.fired == b.d.fired && a.d.advice_only == b.d.advice_only &&
+           a.d.explanation == b.d.explanation && a.d.model_probabilities == b.d.model_probabilities &&
+           a.d.model_causes == b.d.model_causes;
+}
+
+class FullListener : public DetectionListener {
+  public:
+    void OnDetection(int64_t wearer, bus::ReadingEnvelope*, const domain::Detection& d, Level previous) override {
+        verdicts.push_back({wearer, false, d, previous});
+    }
+    void OnLateReading(int64_t wearer, bus::ReadingEnvelope&, const domain::Detection& current) override {
+        verdicts.push_back({wearer, true, current, Level::kNormal});
+    }
+    std::vector<FullVerdict> verdicts;
+};
+
+// The shipped models (models/), as serve runs them.
+ModelSet ShippedModels() {
+    auto status = models::StatusModel::Load(VG_PROFILES_DIR "/../models", "status");
+    auto cause = models::StatusModel::Load(VG_PROFILES_DIR "/../models", "cause");
+    EXPECT_TRUE(status.ok() && cause.ok());
+    ModelSet set;
+    set.status = std::make_shared<const models::StatusModel>(std::move(status).value());
+    set.cause = std::make_shared<const models::StatusModel>(std::move(cause).value());
+    return set;
+}
+
+// 24 wearers, 90 minutes interleaved: tachycardia, hypoxaemia with fast breathing, fever, exercise,
+// missing values, and late readings (a watch re-sending an older minute).
+std::vector<bus::ReadingEnvelope> Fleet() {
+    std::mt19937 rng(9);
+    std::normal_distribution<double> noise(0, 1);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<bus::ReadingEnvelope> out;
+    for (int m = 0; m < 90; ++m) {
+        for (int w = 1; w <= 24; ++w) {
+            const double x = m < 30 ? 0 : (m - 30) / 60.0;
+            double hr = 62 + w + 2 * noise(rng), rr = 15 + noise(rng), spo2 = 97 + 0.5 * noise(rng);
+            double temp = 33.4 + 0.1 * noise(rng), steps = 0, cal = 1.1;
+            if (w % 5 == 1) hr += 90 * x;
+            if (w % 5 == 2) spo2 -= 14 * x, rr += 14 * x;
+            if (w % 5 == 3) temp += 3 * x;
+            if (w % 5 == 4 && m >= 40 && m < 60) steps = 110, cal = 6.5, hr += 60;
+            const int minute = u(rng) < 0.03 && m > 2 ? m - 2 : m;  // now and then a late one
+            bus::ReadingEnvelope e;
+            e.wearer = w;
+            e.reading.measured_at = FromUnixMillis(1'700'000'000'000 + minute * 60'000 + w * 1000);
+            if (u(rng) > 0.05) e.reading.set(Metric::kHeartRate, hr);
+            if (u(rng) > 0.1) e.reading.set(Metric::kRespirationRate, rr);
+            if (u(rng) > 0.1) e.reading.set(Metric::kSpo2, spo2);
+            if (u(rng) > 0.1) e.reading.set(Metric::kSkinTemp, temp);
+            e.reading.set(Metric::kSteps, steps);
+            e.reading.set(Metric::kCalories, cal);
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
+TEST(DetectorBatchTest, BatchedModelsGiveTheVerdictsOfOneReadingAtATime) {
+    rules::ProfileRegistry registry;
+    ASSERT_TRUE(registry.LoadDirectory(VG_PROFILES_DIR).ok());
+    const ModelSet models = ShippedModels();
+    const std::vector<bus::ReadingEnvelope> fleet = Fleet();
+    FullListener one_by_one;
+    {
+        Detector detector(1, registry, "adult-default", nullptr, one_by_one);
+        detector.SetModels(models);
+        for (const bus::ReadingEnvelope& e : fleet) {
+            std::vector<bus::ReadingEnvelope> batch{e};
+            detector.OnReadings(0, batch);
+        }
+    }
+    // The same readings in batches of uneven sizes (one larger than the whole fleet).
+    for (size_t size : {size_t{7}, size_t{100}, size_t{1000}, fleet.size()}) {
+        FullListener batched;
+        Detector detector(1, registry, "adult-default", nullptr, batched);
+        detector.SetModels(models);
+        for (size_t at = 0; at < fleet.size(); at += size) {
+            std::vector<bus::ReadingEnvelope> batch(
+                fleet.begin() + static_cast<std::ptrdiff_t>(at),
+                fleet.begin() + static_cast<std::ptrdiff_t>(std::min(fleet.size(), at + size)));
+            detector.OnReadings(0, batch);
+        }
+        ASSERT_EQ(batched.verdicts.size(), one_by_one.verdicts.size());
+        for (size_t i = 0; i < fleet.size(); ++i) {
+            ASSERT_TRUE(Same(batched.verdicts[i], one_by_one.verdicts[i]))
+                << "batches of " << size << ", reading " << i << ": " << batched.verdicts[i].d.explanation << " vs "
+                << one_by_one.verdicts[i].d.explanation;
+        }
+        EXPECT_EQ(detector.stats().evaluated + detector.stats().late, fleet.size());
+    }
+    // The fleet exercises what fusion does: late readings, model raises, blamed metrics, every level.
+    size_t late = 0, raised = 0, blamed = 0;
+    std::map<Level, size_t> levels;
+    for (const FullVerdict& v : one_by_one.verdicts) {
+        late += v.late;
+        ++levels[v.d.level];
+        if (v.late) continue;
+        EXPECT_TRUE(v.d.model_probabilities.has_value());
+        raised += std::any_of(v.d.fired.begin(), v.d.fired.end(), [](const auto& f) { return f.kind == "model"; });
+        blamed += !v.d.model_causes.empty();
+    }
+    EXPECT_GT(late, 0u);
+    EXPECT_GT(raised, 0u);
+    EXPECT_GT(blamed, 0u);
+    EXPECT_EQ(levels.size(), 3u);
+}
+
+}  // namespace
+}  // namespace vg::detector

@@ -338,6 +338,41 @@ Result<std::vector<float>> StatusModel::Predict(const FeatureVector& features) c
     return out;
 }
 
+size_t StatusModel::num_outputs() const {
+    size_t n = 0;
+    for (const TreeEnsemble& e : ensembles_) n += e.num_outputs();
+    return n;
+}
+
+Status StatusModel::PredictBatch(std::span<const float> rows, std::span<float> out) const {
+    const size_t n = rows.size() / kFeatureCount;
+    const size_t k = num_outputs();
+    if (rows.size() != n * kFeatureCount || out.size() != n * k) {
+        return Status::Error(ErrorCode::kValidationFailed, "The rows and the outputs do not match.");
+    }
+    for (const TreeEnsemble& e : ensembles_) {
+        if (e.num_features() != kFeatureCount) {
+            return Status::Error(ErrorCode::kValidationFailed, "The model expects other features.");
+        }
+    }
+    if (ensembles_.size() == 1) {
+        ensembles_[0].PredictBatch(rows.data(), n, out.data());
+        return Status::Ok();
+    }
+    std::vector<float> part;
+    size_t at = 0;
+    for (const TreeEnsemble& e : ensembles_) {
+        const size_t m = e.num_outputs();
+        part.resize(n * m);
+        e.PredictBatch(rows.data(), n, part.data());
+        for (size_t r = 0; r < n; ++r) {
+            for (size_t c = 0; c < m; ++c) out[r * k + at + c] = part[r * m + c];
+        }
+        at += m;
+    }
+    return Status::Ok();
+}
+
 Result<std::vector<Evaluation>> StatusModel::Evaluate(const Dataset& data, std::optional<Split> split) const {
     const FeatureMatrix fm = BuildFeatures(data, pca_);
     auto keep = [&](const LabelledReading& r) { return !split || SplitOf(r.wearer, split_seed_) == *split; };

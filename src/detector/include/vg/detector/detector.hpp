@@ -108,8 +108,17 @@ class Detector final : public bus::ReadingConsumer {
         models::FeatureTracker features;   // used only with models
         models::ModelStreak model_streak;  // consecutive readings the model rated above the rules
     };
+    // A batch's reading on its way through the models (OnReadingsWithModels).
+    struct Pending {
+        WearerSlot* slot = nullptr;
+        bool late = false;
+    };
     struct Shard {
         std::unordered_map<int64_t, WearerSlot> wearers;  // touched only by the shard thread
+        // Scratch of OnReadingsWithModels, kept between batches (touched only by the shard thread).
+        std::vector<Pending> pending;
+        std::vector<float> features;       // the evaluated readings' feature rows, in order
+        std::vector<float> probabilities;  // the status model's, 3 per row
         std::mutex resets_mu;
         std::vector<int64_t> resets;  // GUARDED_BY(resets_mu)
         std::atomic<bool> has_resets{false};
@@ -118,6 +127,10 @@ class Detector final : public bus::ReadingConsumer {
     WearerSlot& SlotFor(Shard& shard, int64_t wearer);
     // Runs the models on `reading` and fuses their outputs with the rules' verdict `d` (models::Fuse).
     void ApplyModels(WearerSlot& slot, const domain::VitalsReading& reading, domain::Detection& d);
+    // OnReadings with models: the batch's features first (in order, per wearer), the status model on all
+    // of them in one call, then rules and fusion reading by reading, in order; the same verdicts as
+    // ApplyModels reading by reading.
+    void OnReadingsWithModels(Shard& shard, std::span<bus::ReadingEnvelope> batch);
     void ApplyResets(Shard& shard);
 
     const rules::ProfileRegistry& profiles_;
