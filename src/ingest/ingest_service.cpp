@@ -40,10 +40,9 @@ Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const dom
     if (!errors.empty()) {
         return Status::Error(ErrorCode::kValidationFailed, "Some values need to be corrected.", std::move(errors));
     }
+    // Not stored here: the verdict stage stores the reading with its status row in one commit, and
+    // answers only once both are durable.
     const TimePoint received = clock_.Now();
-    auto stored = store_.AppendReadings(wearer, device_id, std::span(&in, 1), received);
-    if (!stored.ok()) return stored.status();
-
     auto verdict = std::make_shared<std::promise<Result<domain::Detection>>>();
     std::future<Result<domain::Detection>> future = verdict->get_future();
     bus::ReadingEnvelope envelope;
@@ -51,13 +50,15 @@ Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const dom
     envelope.reading = reading;
     envelope.received_at = received;
     envelope.record_status = true;  // the seed stores a UserStatus row for every update_status
+    envelope.store_with_verdict = true;
+    envelope.device_id = device_id;
     envelope.on_detected = [verdict](const Result<domain::Detection>& d) { verdict->set_value(d); };
     std::vector<bus::ReadingEnvelope> batch;
     batch.push_back(std::move(envelope));
     VG_RETURN_IF_ERROR(bus_.Publish(std::move(batch)));
     if (future.wait_for(options_.verdict_timeout) != std::future_status::ready) {
         return Status::Error(ErrorCode::kUnavailable,
-                             "The reading was saved, but detection is taking longer than usual. "
+                             "The reading was received, but saving and evaluating it is taking longer than usual. "
                              "Its result will appear on the dashboard.")
             .WithRetryAfter(5);
     }

@@ -15,7 +15,9 @@ namespace {
 using domain::Level;
 using domain::Metric;
 
-// Stands in for the detector: records what arrives, answers danger when heart rate >= 150.
+// Stands in for the detector and the verdict stage: records what arrives, answers danger when heart
+// rate >= 150, and — as the verdict stage does — stores a reading sent to be stored with its verdict
+// together with its status row before answering.
 class RecordingConsumer : public bus::ReadingConsumer {
   public:
     void OnReadings(int, std::span<bus::ReadingEnvelope> batch) override {
@@ -24,12 +26,28 @@ class RecordingConsumer : public bus::ReadingConsumer {
             times.push_back(ToUnixMillis(e.reading.measured_at));
             domain::Detection d;
             d.level = e.reading.get(Metric::kHeartRate).value_or(0) >= 150 ? Level::kDanger : Level::kNormal;
+            if (e.store_with_verdict) {
+                ++stored_with_verdict;
+                store::VerdictRecord record;
+                record.user_unique_num = e.wearer;
+                record.reading = store::IncomingReading{std::nullopt, e.reading};
+                record.device_id = e.device_id;
+                record.received_at = e.received_at;
+                record.row = store::StatusRow{e.wearer, static_cast<int>(d.level), e.received_at, {}, {}, {}};
+                auto recorded = store->RecordVerdicts(std::span(&record, 1));
+                if (!recorded.ok() || !(*recorded)[0].ok()) {
+                    if (e.on_detected) e.on_detected(Status::Error(ErrorCode::kUnavailable, "not recorded"));
+                    continue;
+                }
+            }
             if (e.on_detected) e.on_detected(d);
         }
     }
     void OnTick(int, TimePoint) override {}
+    store::Store* store = nullptr;
     std::mutex mu;
     std::vector<int64_t> times;
+    int stored_with_verdict = 0;
 };
 
 class IngestServiceTest : public ::testing::Test {
@@ -49,6 +67,7 @@ class IngestServiceTest : public ::testing::Test {
         wearer_ = store_->CreateUser(user)->unique_num;
         device_ = store_->CreateDevice({wearer_, "watch", "hash", clock_.Now()})->device_id;
         bus_ = std::make_unique<bus::InProcBus>(clock_, bus::InProcBusOptions{2, 10000, std::chrono::milliseconds(50)});
+        consumer_.store = store_.get();
         bus_->Start(consumer_);
         service_ = std::make_unique<IngestService>(*store_, *bus_, clock_, IngestOptions{});
     }
@@ -77,11 +96,23 @@ class IngestServiceTest : public ::testing::Test {
     int64_t device_ = 0;
 };
 
-TEST_F(IngestServiceTest, SubmitAndWaitStoresThenReturnsTheVerdict) {
-    auto verdict = service_->SubmitAndWait(wearer_, At(0, std::nullopt, 160).reading, std::nullopt);
+// The seed's update_status: the reading travels to detection unstored and is stored with its status row
+// by the verdict's recorder (one commit); the caller is answered after that.
+TEST_F(IngestServiceTest, SubmitAndWaitHasTheReadingStoredWithItsVerdictThenReturnsIt) {
+    auto verdict = service_->SubmitAndWait(wearer_, At(0, std::nullopt, 160).reading, device_);
     ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
     EXPECT_EQ(verdict->level, Level::kDanger);
-    EXPECT_EQ(store_->RecentReadings(wearer_, 10)->size(), 1u);
+    EXPECT_EQ(consumer_.stored_with_verdict, 1);
+    auto stored = store_->RecentReadings(wearer_, 10);
+    ASSERT_EQ(stored->size(), 1u);  // once: ingest did not store it itself
+    EXPECT_EQ((*stored)[0].device_id, device_);
+    EXPECT_EQ(store_->RecentStatuses(wearer_, 10)->size(), 1u);
+}
+
+TEST_F(IngestServiceTest, SubmitAndWaitReportsAVerdictThatCouldNotBeRecorded) {
+    auto verdict = service_->SubmitAndWait(wearer_ + 100, At(0, std::nullopt).reading, std::nullopt);
+    ASSERT_FALSE(verdict.ok());
+    EXPECT_EQ(verdict.status().code(), ErrorCode::kUnavailable);
 }
 
 TEST_F(IngestServiceTest, ImpossibleValuesAreRejectedAndNothingIsStored) {

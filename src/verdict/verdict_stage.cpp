@@ -47,15 +47,20 @@ void VerdictStage::Stop() {
             std::lock_guard lock(shard->mu);
             left.swap(shard->queue);
         }
-        for (Item& item : left) {
-            if (item.reply) {
-                item.reply(Status::Error(ErrorCode::kUnavailable,
-                                         "The reading was saved; VitalGuard is shutting down before its verdict was "
-                                         "recorded. It will be evaluated after the restart.")
-                               .WithRetryAfter(5));
-            }
-        }
+        for (Item& item : left) AnswerShuttingDown(item);
     }
+}
+
+void VerdictStage::AnswerShuttingDown(Item& item) {
+    if (!item.reply) return;
+    // A reading that came stored is evaluated again after the restart (replay); one that came unstored
+    // (update_status) was never acknowledged and must be sent again.
+    item.reply(Status::Error(ErrorCode::kUnavailable,
+                             item.unstored
+                                 ? "VitalGuard is restarting; please send the reading again."
+                                 : "The reading was saved; VitalGuard is restarting and will evaluate it then.")
+                   .WithRetryAfter(5));
+    item.reply = nullptr;
 }
 
 void VerdictStage::OnDetection(int64_t wearer, bus::ReadingEnvelope* envelope, const domain::Detection& detection,
@@ -69,18 +74,27 @@ void VerdictStage::OnDetection(int64_t wearer, bus::ReadingEnvelope* envelope, c
         item.reading_at = envelope->reading.measured_at;
         item.received_at = envelope->received_at;
         item.reply = std::move(envelope->on_detected);
+        if (envelope->store_with_verdict) {
+            item.unstored = store::IncomingReading{std::nullopt, envelope->reading};
+            item.device_id = envelope->device_id;
+        }
     }
     Enqueue(std::move(item));
 }
 
 void VerdictStage::OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) {
-    if (!envelope.on_detected) return;  // nothing to record, nobody to answer
+    if (!envelope.on_detected && !envelope.store_with_verdict) return;  // nothing to record, nobody to answer
     Item item;
     item.wearer = wearer;
     item.detection = current;
     item.previous = current.level;
     item.late = true;
+    item.received_at = envelope.received_at;
     item.reply = std::move(envelope.on_detected);
+    if (envelope.store_with_verdict) {
+        item.unstored = store::IncomingReading{std::nullopt, envelope.reading};
+        item.device_id = envelope.device_id;
+    }
     Enqueue(std::move(item));
 }
 
@@ -96,11 +110,7 @@ void VerdictStage::Enqueue(Item item) {
             return;
         }
     }
-    // Stopping: the reading is stored; only its verdict is not recorded.
-    if (item.reply) {
-        item.reply(Status::Error(ErrorCode::kUnavailable, "The reading was saved; VitalGuard is shutting down.")
-                       .WithRetryAfter(5));
-    }
+    AnswerShuttingDown(item);
 }
 
 void VerdictStage::Run(Shard& shard) {
@@ -132,36 +142,55 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     while (batch.size() > largest && !largest_batch_.compare_exchange_weak(largest, batch.size())) {
     }
 
-    // 1. Every status row of the batch in one store call (one group commit).
-    std::vector<store::StatusRow> rows;
-    std::vector<size_t> row_of(batch.size(), SIZE_MAX);
+    // 1. Every status row (and every reading that came unstored) of the batch in one store call: one
+    // group commit.
+    std::vector<store::VerdictRecord> records;
+    std::vector<size_t> record_of(batch.size(), SIZE_MAX);
     for (size_t i = 0; i < batch.size(); ++i) {
-        const Item& item = batch[i];
-        if (item.late || !item.record) continue;
-        store::StatusRow row;
-        row.user_unique_num = item.wearer;
-        row.status = static_cast<int>(item.detection.level);
-        row.updated_at = now;
-        for (domain::Metric m : item.detection.causes) {
-            if (!row.causes.empty()) row.causes += ',';
-            row.causes += domain::MetricName(m);
+        Item& item = batch[i];
+        const bool row_due = !item.late && item.record;
+        if (!row_due && !item.unstored) continue;
+        store::VerdictRecord record;
+        record.user_unique_num = item.wearer;
+        if (item.unstored) {
+            record.reading = std::move(item.unstored);
+            record.device_id = item.device_id;
+            record.received_at = item.received_at.value_or(now);
         }
-        row.explanation = item.detection.explanation;
-        row.reading_at = item.reading_at;
-        row_of[i] = rows.size();
-        rows.push_back(std::move(row));
+        if (row_due) {
+            store::StatusRow row;
+            row.user_unique_num = item.wearer;
+            row.status = static_cast<int>(item.detection.level);
+            row.updated_at = now;
+            for (domain::Metric m : item.detection.causes) {
+                if (!row.causes.empty()) row.causes += ',';
+                row.causes += domain::MetricName(m);
+            }
+            row.explanation = item.detection.explanation;
+            row.reading_at = item.reading_at;
+            record.row = std::move(row);
+        }
+        record_of[i] = records.size();
+        records.push_back(std::move(record));
     }
-    std::vector<Status> row_results;
-    if (!rows.empty()) {
-        auto written = store_.AppendStatuses(rows);
+    std::vector<Status> results;
+    if (!records.empty()) {
+        auto written = store_.RecordVerdicts(records);
         if (written.ok()) {
-            row_results = std::move(written).value();
+            results = std::move(written).value();
         } else {
-            spdlog::error("recording {} status rows failed: {}", rows.size(), written.status().ToString());
-            row_results.assign(rows.size(), written.status());
+            spdlog::error("recording {} verdicts failed: {}", records.size(), written.status().ToString());
+            results.assign(records.size(), written.status());
         }
         commits_.fetch_add(1, std::memory_order_relaxed);
-        for (const Status& s : row_results) (s.ok() ? status_rows_ : failed_rows_).fetch_add(1);
+        for (size_t r = 0; r < records.size(); ++r) {
+            if (!results[r].ok()) {
+                failed_rows_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            if (records[r].row) status_rows_.fetch_add(1, std::memory_order_relaxed);
+            if (records[r].reading) readings_.fetch_add(1, std::memory_order_relaxed);
+        }
     }
 
     // 2. In each wearer's order: the detection event, escalation (whose incident events follow it), and
@@ -182,10 +211,12 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
             if (escalation_) escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
         }
         if (!item.reply) continue;
-        const bool failed = row_of[i] != SIZE_MAX && !row_results[row_of[i]].ok();
+        const bool failed = record_of[i] != SIZE_MAX && !results[record_of[i]].ok();
         if (failed) {
             item.reply(Status::Error(ErrorCode::kUnavailable,
-                                     "The reading was saved, but its result could not be recorded. Please try again.")
+                                     records[record_of[i]].reading
+                                         ? "The reading could not be saved. Please send it again."
+                                         : "The reading was saved, but its result could not be recorded.")
                            .WithRetryAfter(1));
         } else {
             item.reply(item.detection);
@@ -195,7 +226,8 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
 }
 
 VerdictStageStats VerdictStage::stats() const {
-    return {verdicts_.load(), status_rows_.load(), commits_.load(), failed_rows_.load(), largest_batch_.load()};
+    return {verdicts_.load(), status_rows_.load(), readings_.load(),
+            commits_.load(),  failed_rows_.load(), largest_batch_.load()};
 }
 
 }  // namespace vg::verdict

@@ -148,6 +148,31 @@ TEST_P(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
     EXPECT_EQ(stats.largest_batch, static_cast<uint64_t>(kReadings));
 }
 
+// The seed's update_status: the reading arrives unstored and is stored with its row in the same commit,
+// before the caller hears; a late one is stored too, without a row.
+TEST_P(VerdictStageTest, AnUnstoredReadingIsStoredWithItsRowBeforeTheAnswer) {
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    std::promise<Result<domain::Detection>> fresh, late;
+    auto e = Reading(wearer_, 2, &fresh);
+    e.store_with_verdict = true;
+    auto old = Reading(wearer_, 1, &late);
+    old.store_with_verdict = true;
+    stage.OnDetection(wearer_, &e, Verdict(Level::kNormal), Level::kNormal);
+    stage.OnLateReading(wearer_, old, Verdict(Level::kNormal));
+    EXPECT_TRUE(store_->RecentReadings(wearer_, 10)->empty()) << "nothing is written before the stage runs";
+    stage.Start();
+    ASSERT_TRUE(fresh.get_future().get().ok());
+    ASSERT_TRUE(late.get_future().get().ok());
+    auto readings = store_->RecentReadings(wearer_, 10);
+    ASSERT_TRUE(readings.ok());
+    ASSERT_EQ(readings->size(), 2u);
+    EXPECT_EQ((*readings)[0].reading.measured_at, e.reading.measured_at);
+    EXPECT_EQ(Rows(wearer_), 1u);  // the late reading has no row
+    stage.Stop();
+    EXPECT_EQ(stage.stats().readings, 2u);
+    EXPECT_EQ(stage.stats().commits, 1u);
+}
+
 TEST_P(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
     stage.Start();

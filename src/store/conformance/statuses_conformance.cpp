@@ -96,6 +96,70 @@ TEST_P(StoreConformance, AppendStatusesWritesEveryRowInOrderAndSkipsMissingUsers
     EXPECT_TRUE(empty->empty());
 }
 
+// The verdict stage's one write: a reading evaluated before it was stored, together with its status row.
+TEST_P(StoreConformance, RecordVerdictsStoresReadingsAndRowsTogetherAndSkipsMissingUsers) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    auto watch = store().CreateDevice(NewDevice{a, "watch", "token-hash-a", kT0});
+    ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+    auto reading_at = [](int minute) {
+        IncomingReading in;
+        in.reading.measured_at = kT0 + minutes(minute);
+        in.reading.values[0] = 72;
+        return in;
+    };
+    std::vector<VerdictRecord> records(4);
+    records[0].user_unique_num = a;  // a reading and its row
+    records[0].reading = reading_at(1);
+    records[0].received_at = kT0 + minutes(1);
+    records[0].row = StatusRow{a, 1, kT0 + minutes(1), "heart_rate", "fast", kT0 + minutes(1)};
+    records[1].user_unique_num = b + 100;  // no such user: skipped alone
+    records[1].reading = reading_at(1);
+    records[1].row = StatusRow{b + 100, 1, kT0 + minutes(1), {}, {}, {}};
+    records[2].user_unique_num = b;  // a row only (a level change of a reading stored before)
+    records[2].row = StatusRow{b, 2, kT0 + minutes(1), {}, {}, {}};
+    records[3].user_unique_num = a;  // a device's reading with its sequence number, no row
+    records[3].reading = reading_at(2);
+    records[3].reading->device_seq = 7;
+    records[3].device_id = watch->device_id;
+    records[3].received_at = kT0 + minutes(2);
+    auto results = store().RecordVerdicts(records);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 4u);
+    EXPECT_TRUE((*results)[0].ok());
+    EXPECT_EQ((*results)[1].code(), ErrorCode::kNotFound);
+    EXPECT_TRUE((*results)[2].ok());
+    EXPECT_TRUE((*results)[3].ok());
+    auto readings_of_a = store().RecentReadings(a, 10);
+    ASSERT_TRUE(readings_of_a.ok());
+    ASSERT_EQ(readings_of_a->size(), 2u);
+    EXPECT_EQ((*readings_of_a)[0].device_id, watch->device_id);
+    EXPECT_EQ((*readings_of_a)[0].device_seq, 7);
+    EXPECT_EQ((*readings_of_a)[1].received_at, kT0 + minutes(1));
+    EXPECT_EQ((*readings_of_a)[1].device_id, std::nullopt);
+    EXPECT_EQ(store().RecentStatuses(a, 10)->size(), 1u);
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->danger_degree, 1);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    EXPECT_TRUE(store().RecentReadings(b, 10)->empty());
+    EXPECT_TRUE(store().RecentReadings(b + 100, 10)->empty());
+
+    // A retried (device, seq) is not stored twice; a refused row keeps nothing of the call, its reading
+    // included.
+    std::vector<VerdictRecord> again(2);
+    again[0] = records[3];
+    again[1].user_unique_num = b;
+    again[1].reading = reading_at(3);
+    again[1].row = StatusRow{b, 3, kT0 + minutes(3), {}, {}, {}};
+    EXPECT_EQ(store().RecordVerdicts(again).status().code(), ErrorCode::kInternal);
+    EXPECT_TRUE(store().RecentReadings(b, 10)->empty());
+    again.pop_back();
+    ASSERT_TRUE(store().RecordVerdicts(again).ok());
+    EXPECT_EQ(store().RecentReadings(a, 10)->size(), 2u);
+    auto empty = store().RecordVerdicts({});
+    ASSERT_TRUE(empty.ok());
+    EXPECT_TRUE(empty->empty());
+}
+
 // Within one call, later rows see earlier ones: the same wearer's rows are appended in the given order.
 TEST_P(StoreConformance, AppendStatusesKeepsTheOrderOfOneWearersRows) {
     const int64_t a = CreateUserOrDie("wearer_a");

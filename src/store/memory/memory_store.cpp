@@ -135,6 +135,20 @@ struct MemoryStore::Tables {
         }
         return Status::Ok();
     }
+    // Stores the reading; false when (device, seq) was stored before (a retry). REQUIRES: the user (and
+    // the device, if any) exist.
+    bool PutReading(int64_t user, std::optional<int64_t> device_id, const IncomingReading& in, TimePoint received_at) {
+        const std::optional<int64_t> seq = device_id ? in.device_seq : std::nullopt;
+        if (seq && !device_seqs.emplace(*device_id, *seq).second) return false;  // a retry
+        StoredReading row;
+        row.id = ++last_reading;
+        row.device_id = device_id;
+        row.device_seq = seq;
+        row.reading = in.reading;
+        row.received_at = received_at;
+        readings[user].push_back(std::move(row));
+        return true;
+    }
     void PutStatus(domain::User& user, const StatusRow& row) {
         user.danger_degree = row.status;
         statuses[row.user_unique_num].push_back(row);
@@ -328,19 +342,8 @@ Result<std::vector<bool>> MemoryStore::AppendReadings(int64_t user_unique_num, s
             return Invalid("device " + std::to_string(*device_id) + " does not exist");
         }
         std::vector<bool> stored(readings.size(), false);
-        std::vector<StoredReading>& rows = t.readings[user_unique_num];
         for (size_t i = 0; i < readings.size(); ++i) {
-            const IncomingReading& in = readings[i];
-            const std::optional<int64_t> seq = device_id ? in.device_seq : std::nullopt;
-            if (seq && !t.device_seqs.emplace(*device_id, *seq).second) continue;  // a retry
-            StoredReading row;
-            row.id = ++t.last_reading;
-            row.device_id = device_id;
-            row.device_seq = seq;
-            row.reading = in.reading;
-            row.received_at = received_at;
-            rows.push_back(std::move(row));
-            stored[i] = true;
+            stored[i] = t.PutReading(user_unique_num, device_id, readings[i], received_at);
         }
         return stored;
     });
@@ -410,6 +413,31 @@ Result<std::vector<Status>> MemoryStore::AppendStatuses(std::span<const StatusRo
         }
         for (size_t i = 0; i < rows.size(); ++i) {
             if (results[i].ok()) t.PutStatus(*t.User(rows[i].user_unique_num), rows[i]);
+        }
+        return results;
+    });
+}
+
+Result<std::vector<Status>> MemoryStore::RecordVerdicts(std::span<const VerdictRecord> records) {
+    return Locked([&](Tables& t) -> Result<std::vector<Status>> {
+        // Everything is checked before anything is written: a bad record keeps nothing of the call.
+        std::vector<Status> results(records.size());
+        for (size_t i = 0; i < records.size(); ++i) {
+            const VerdictRecord& r = records[i];
+            if (t.User(r.user_unique_num) == nullptr) {
+                results[i] = NotFound("user not found");
+                continue;
+            }
+            if (r.reading && r.device_id && !t.devices.contains(*r.device_id)) {
+                return Invalid("device " + std::to_string(*r.device_id) + " does not exist");
+            }
+            if (r.row) VG_RETURN_IF_ERROR(Tables::CheckStatus(*r.row));
+        }
+        for (size_t i = 0; i < records.size(); ++i) {
+            if (!results[i].ok()) continue;
+            const VerdictRecord& r = records[i];
+            if (r.reading) t.PutReading(r.user_unique_num, r.device_id, *r.reading, r.received_at);
+            if (r.row) t.PutStatus(*t.User(r.user_unique_num), *r.row);
         }
         return results;
     });

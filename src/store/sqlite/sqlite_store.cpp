@@ -983,6 +983,20 @@ Status SqliteStore::TouchDevice(int64_t device_id, TimePoint last_seen_at) {
 
 namespace {
 
+// One reading on the writer's connection; false when (device, seq) was stored before (a retry).
+Result<bool> WriteReading(Connection& conn, int64_t user_unique_num, std::optional<int64_t> device_id,
+                          const IncomingReading& in, TimePoint received_at) {
+    Statement st = conn.Prepare(kInsertReading);
+    st.BindInt64(1, user_unique_num);
+    st.BindOptional(2, device_id);
+    st.BindOptional(3, device_id ? in.device_seq : std::nullopt);
+    st.BindTime(4, in.reading.measured_at);
+    st.BindTime(5, received_at);
+    for (int m = 0; m < domain::kMetricCount; ++m) st.BindOptional(6 + m, in.reading.values[static_cast<size_t>(m)]);
+    VG_RETURN_IF_ERROR(st.Run("store reading"));
+    return conn.Changes() > 0;
+}
+
 // One status row and its user's danger_degree, on the writer's connection. kNotFound (nothing written)
 // when the user does not exist.
 Status WriteStatusRow(Connection& conn, const StatusRow& row) {
@@ -1024,6 +1038,36 @@ Result<std::vector<Status>> SqliteStore::AppendStatuses(std::span<const StatusRo
     return results;
 }
 
+Result<std::vector<Status>> SqliteStore::RecordVerdicts(std::span<const VerdictRecord> records) {
+    std::vector<Status> results(records.size());
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        for (size_t i = 0; i < records.size(); ++i) {
+            const VerdictRecord& r = records[i];
+            if (r.reading) {
+                Statement st = conn.Prepare(kUserExists);
+                st.BindInt64(1, r.user_unique_num);
+                const int rc = st.Step();
+                if (rc == SQLITE_DONE) {
+                    results[i] = NotFound("user not found");
+                    continue;
+                }
+                if (rc != SQLITE_ROW) return st.ErrorStatus("find user");
+                auto stored = WriteReading(conn, r.user_unique_num, r.device_id, *r.reading, r.received_at);
+                if (!stored.ok()) return stored.status();
+            }
+            if (r.row) {
+                Status one = WriteStatusRow(conn, *r.row);
+                // A missing user changed nothing (its UPDATE matched no row): skip that record alone.
+                if (!one.ok() && one.code() != ErrorCode::kNotFound) return one;
+                results[i] = std::move(one);
+            }
+        }
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return results;
+}
+
 Status SqliteStore::SetRuleProfile(int64_t user_unique_num, std::string_view profile) {
     return impl_->Write([&](Connection& conn) -> Status {
         Statement st = conn.Prepare(kSetRuleProfile);
@@ -1050,18 +1094,9 @@ Result<std::vector<bool>> SqliteStore::AppendReadings(int64_t user_unique_num, s
             if (rc != SQLITE_ROW) return st.ErrorStatus("find user");
         }
         for (size_t i = 0; i < readings.size(); ++i) {
-            const IncomingReading& in = readings[i];
-            Statement st = conn.Prepare(kInsertReading);
-            st.BindInt64(1, user_unique_num);
-            st.BindOptional(2, device_id);
-            st.BindOptional(3, device_id ? in.device_seq : std::nullopt);
-            st.BindTime(4, in.reading.measured_at);
-            st.BindTime(5, received_at);
-            for (int m = 0; m < domain::kMetricCount; ++m) {
-                st.BindOptional(6 + m, in.reading.values[static_cast<size_t>(m)]);
-            }
-            VG_RETURN_IF_ERROR(st.Run("store reading"));
-            stored[i] = conn.Changes() > 0;
+            auto one = WriteReading(conn, user_unique_num, device_id, readings[i], received_at);
+            if (!one.ok()) return one.status();
+            stored[i] = *one;
         }
         return Status::Ok();
     });

@@ -10,13 +10,16 @@
 // (consumer groups over per-wearer shards, pending-entry reclaim when a worker dies).
 // Publish happens only after the readings are durably stored, so a bus that loses
 // messages in a crash loses detections, never data; the detector rebuilds state
-// from new readings.
+// from new readings. The one exception is a reading whose caller waits for its verdict
+// (store_with_verdict): it is stored with its status row and acknowledged only then, so a
+// crash before that loses a reading nobody was told was saved.
 //
 // Thread-safety: Publish from any thread; Start/Stop from one controlling thread.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -32,6 +35,11 @@ struct ReadingEnvelope {
     domain::VitalsReading reading;
     TimePoint received_at;       // when the server acknowledged it (for latency accounting)
     bool record_status = false;  // store a UserStatus row for this verdict even if the level did not change
+    // Not stored yet: the verdict's recorder stores the reading in the same transaction as its status row
+    // (the seed's synchronous update_status: one commit, acknowledged when both are durable). Every other
+    // reading is stored before it is published.
+    bool store_with_verdict = false;
+    std::optional<int64_t> device_id;  // with store_with_verdict: the device that sent it, if any
     // Set by callers that wait for the verdict (the seed's synchronous update_status); called once, by
     // whoever records the verdict (detector::DetectionListener), after the verdict's status row is
     // durable — or with the error when it could not be recorded. Process-local: a networked bus answers

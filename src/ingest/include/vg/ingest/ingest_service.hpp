@@ -5,7 +5,9 @@
 // the future beyond the allowed clock skew and not older than the retention
 // horizon), durably stored, and only then published to the reading bus for
 // detection — so an acknowledged reading is never lost, even if the process
-// dies before detection runs. A batch is all-or-nothing: one bad reading
+// dies before detection runs. (The seed's single update_status reading is the
+// exception: it is evaluated first and stored with its status row in one commit,
+// and acknowledged only then — see SubmitAndWait.) A batch is all-or-nothing: one bad reading
 // rejects the batch with every problem named and nothing stored. Retried
 // batches are idempotent through the device sequence numbers.
 //
@@ -43,9 +45,10 @@ class IngestService {
   public:
     IngestService(store::Store& store, bus::ReadingBus& bus, const Clock& clock, IngestOptions options);
 
-    // The seed's update_status: stores one reading and waits for its verdict, which is returned once
-    // its status row is durable too. kValidationFailed naming fields; kUnavailable when detection did
-    // not answer in time or the verdict could not be recorded (the reading is stored all the same).
+    // The seed's update_status: one reading, evaluated, then stored together with its status row in one
+    // commit by the verdict stage; the verdict is returned once both are durable. kValidationFailed naming
+    // fields; kRateLimited/kUnavailable when detection cannot take it now (nothing stored); kUnavailable
+    // when the verdict did not come in time or could not be recorded.
     Result<domain::Detection> SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
                                             std::optional<int64_t> device_id);
 

@@ -16,6 +16,7 @@
 
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
+#include "vg/store/readings.hpp"
 
 namespace vg::store {
 
@@ -36,6 +37,17 @@ struct PostureRow {
     TimePoint updated_at;
 };
 
+// What the verdict stage records for one verdict: its status row when one is due, and — for a reading
+// that was evaluated before it was stored (the seed's update_status, acknowledged once both are
+// durable) — the reading itself, stored as AppendReadings would (device_id, device_seq, received_at).
+struct VerdictRecord {
+    int64_t user_unique_num = 0;
+    std::optional<IncomingReading> reading;
+    std::optional<int64_t> device_id;  // of the reading
+    TimePoint received_at;             // of the reading
+    std::optional<StatusRow> row;      // row->user_unique_num must equal user_unique_num
+};
+
 class StatusStore {
   public:
     virtual ~StatusStore() = default;
@@ -48,6 +60,12 @@ class StatusStore {
     // error of the whole (the store closed, the commit failed, a status outside 0-2) is returned
     // instead, and nothing of the call is kept.
     virtual Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) = 0;
+    // Records every verdict in one transaction, in order: its reading (if any; a retried (device, seq)
+    // is recognised and not stored twice), then its row (if any; danger_degree follows). One Status per
+    // record: kNotFound for a record whose user does not exist (that record alone is skipped). An error
+    // of the whole (the store closed, the commit failed, a status outside 0-2, an unknown device) is
+    // returned instead, and nothing of the call is kept.
+    virtual Result<std::vector<Status>> RecordVerdicts(std::span<const VerdictRecord> records) = 0;
     // Appends the row and sets the user's user_posture (danger_degree is untouched). kNotFound when the
     // user does not exist.
     virtual Status AppendPosture(const PostureRow& row) = 0;

@@ -4,9 +4,11 @@
 // The detector's shard threads only evaluate (CPU, no I/O) and hand every verdict here
 // (detector::DetectionListener): OnDetection and OnLateReading only enqueue. Each stage shard
 // (a thread; a wearer belongs to one, bus::ShardFor) takes everything queued and:
-//   1. writes the batch's UserStatus rows in ONE store call (Store::AppendStatuses: one group
+//   1. writes the batch's UserStatus rows in ONE store call (Store::RecordVerdicts: one group
 //      commit for all of them) — a row when the wearer's level changed, and for every
-//      update_status reading (the seed stores one per call); users.danger_degree follows;
+//      update_status reading (the seed stores one per call); users.danger_degree follows. An
+//      update_status reading travels unstored (ReadingEnvelope::store_with_verdict) and is written in
+//      the same call, with its row: one commit per update_status instead of two;
 //   2. per verdict, in each wearer's order: publishes the `detection` live event, hands the verdict to
 //      escalation (whose `incident` events therefore follow the detection that caused them), and only
 //      then answers the caller waiting for it (`on_detected`, the seed's synchronous update_status): an
@@ -53,8 +55,9 @@ struct VerdictStageOptions {
 struct VerdictStageStats {
     uint64_t verdicts = 0;       // every verdict handled (late readings included)
     uint64_t status_rows = 0;    // rows committed
-    uint64_t commits = 0;        // store calls that wrote rows
-    uint64_t failed_rows = 0;    // rows the store refused (their callers got the error)
+    uint64_t readings = 0;       // readings stored with their verdicts (update_status)
+    uint64_t commits = 0;        // store calls (one group commit each)
+    uint64_t failed_rows = 0;    // records the store refused (their callers got the error)
     uint64_t largest_batch = 0;  // most verdicts handled in one go
 };
 
@@ -88,7 +91,9 @@ class VerdictStage final : public detector::DetectionListener {
         std::optional<TimePoint> reading_at;  // none: signal loss
         std::optional<TimePoint> received_at;
         bool record = false;  // write a status row
-        bool late = false;    // a late reading: answer only
+        bool late = false;    // a late reading: no row (but its reading is stored when it came unstored)
+        std::optional<store::IncomingReading> unstored;  // store_with_verdict: the reading, to store now
+        std::optional<int64_t> device_id;
         std::function<void(const Result<domain::Detection>&)> reply;
     };
     struct Shard {
@@ -100,6 +105,7 @@ class VerdictStage final : public detector::DetectionListener {
         std::thread thread;
     };
     void Enqueue(Item item);
+    static void AnswerShuttingDown(Item& item);
     void Run(Shard& shard);
     void Handle(std::vector<Item>& batch);
 
@@ -113,7 +119,7 @@ class VerdictStage final : public detector::DetectionListener {
     bool started_ = false;  // controlling thread only
     bool stopped_ = false;  // controlling thread only
 
-    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0};
+    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0};
 };
 
 }  // namespace vg::verdict

@@ -122,6 +122,7 @@ class SqliteStore final : public Store {
     // ---- StatusStore ----
     Status AppendStatus(const StatusRow& row) override;
     Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) override;
+    Result<std::vector<Status>> RecordVerdicts(std::span<const VerdictRecord> records) override;
     Status AppendPosture(const PostureRow& row) override;
     Result<std::vector<StatusRow>> RecentStatuses(int64_t user_unique_num, int limit) override;
     Result<std::vector<PostureRow>> RecentPostures(int64_t user_unique_num, int limit) override;
