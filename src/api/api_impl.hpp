@@ -14,7 +14,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
+#include <unordered_map>
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
@@ -227,15 +229,11 @@ class Api::Impl {
         if (response.run_on_worker) return response;
         ApplyCommonHeaders(response);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const std::string method = KnownMethod(request.method);
-        requests_.Add({{"method", method}, {"route", route_label}, {"status", std::to_string(response.status)}})
-            .Increment();
-        latency_
-            .Add({{"method", method}, {"route", route_label}},
-                 prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                         0.5, 1, 2.5})
-            .Observe(seconds);
-        if (route_label != "/metrics" && route_label != "/healthz" && route_label != "/readyz") {
+        const RouteMetrics metrics = MetricsFor(KnownMethod(request.method), route_label, response.status);
+        metrics.requests->Increment();
+        metrics.latency->Observe(seconds);
+        if (route_label != "/metrics" && route_label != "/healthz" && route_label != "/readyz" &&
+            spdlog::should_log(spdlog::level::info)) {
             spdlog::info("{} {} {} {:.1f}ms client={}", request.method, request.path, response.status, seconds * 1000,
                          ClientAddress(request));
         }
@@ -245,6 +243,34 @@ class Api::Impl {
     prometheus::Registry& registry() { return *registry_; }
 
   private:
+    // One (method, route, status)'s request counter and latency histogram.
+    struct RouteMetrics {
+        prometheus::Counter* requests;
+        prometheus::Histogram* latency;
+    };
+
+    // Looked up once per label set, then from a cache (Family::Add builds and hashes a label map under
+    // the family's lock on every call). The label sets are bounded: known methods, route patterns,
+    // status codes.
+    RouteMetrics MetricsFor(const std::string& method, const std::string& route, int status) {
+        const std::string status_text = std::to_string(status);
+        std::string key;
+        key.reserve(method.size() + route.size() + status_text.size() + 2);
+        key.append(method).append(" ").append(route).append(" ").append(status_text);
+        {
+            std::shared_lock lock(metrics_cache_mu_);
+            if (auto it = metrics_cache_.find(key); it != metrics_cache_.end()) return it->second;
+        }
+        RouteMetrics metrics{
+            &requests_.Add({{"method", method}, {"route", route}, {"status", status_text}}),
+            &latency_.Add({{"method", method}, {"route", route}},
+                          prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                  0.25, 0.5, 1, 2.5})};
+        std::unique_lock lock(metrics_cache_mu_);
+        metrics_cache_.emplace(std::move(key), metrics);
+        return metrics;
+    }
+
     static std::string KnownMethod(std::string_view m) {
         for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
             if (m == known) return std::string(m);
@@ -474,7 +500,9 @@ class Api::Impl {
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& latency_;
-    std::unique_ptr<PosturePrometheus> posture_metrics_;  // installed on posture_ while the Api lives
+    std::shared_mutex metrics_cache_mu_;
+    std::unordered_map<std::string, RouteMetrics> metrics_cache_;  // guarded by metrics_cache_mu_; see MetricsFor
+    std::unique_ptr<PosturePrometheus> posture_metrics_;           // installed on posture_ while the Api lives
 };
 
 }  // namespace vg::api

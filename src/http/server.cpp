@@ -45,8 +45,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
@@ -84,6 +84,10 @@ constexpr std::chrono::milliseconds kLingerTimeout{1000};
 // It also bounds how long a graceful close waits for queued messages to drain.
 constexpr std::chrono::milliseconds kWebSocketHandshakeTimeout{5000};
 
+// What an idle connection's first read asks for: a typical request head fits, and Beast's
+// parser reads the rest of a larger one.
+constexpr size_t kFirstReadBytes = 4096;
+
 // A WebSocket read buffer that grew beyond this for a large message is given
 // back afterwards, so that many idle connections stay small.
 constexpr size_t kWebSocketKeptReadBuffer = 8 * 1024;
@@ -117,12 +121,15 @@ std::string ToLower(std::string_view s) {
     return out;
 }
 
-// RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+// RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". Formatted once a second per thread.
 std::string HttpDate() {
+    thread_local std::time_t cached_second = -1;
+    thread_local std::string cached;
+    const std::time_t now = std::time(nullptr);
+    if (now == cached_second) return cached;
     static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::time_t now = std::time(nullptr);
     std::tm tm{};
     gmtime_r(&now, &tm);
     // Formatted by hand: strftime's %a/%b follow the process locale.
@@ -130,7 +137,9 @@ std::string HttpDate() {
     std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[static_cast<size_t>(tm.tm_wday)],
                   tm.tm_mday, kMonths[static_cast<size_t>(tm.tm_mon)], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                   tm.tm_sec);
-    return buf;
+    cached = buf;
+    cached_second = now;
+    return cached;
 }
 
 std::string AddressText(const tcp::endpoint& endpoint) {
@@ -291,8 +300,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
     void Close() {
         if (phase_ == Phase::kClosed) return;
         phase_ = Phase::kClosed;
-        ++timer_generation_;
-        timer_.cancel();
+        StopTimer();
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
         socket_.close(ec);
@@ -333,22 +341,37 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
             ReadHeader();
             return;
         }
-        // Wait for readability first so that the time a keep-alive connection
+        // Read the first bytes on their own so that the time a keep-alive connection
         // sits idle is measured by idle_timeout, and only an actually started
         // request by header_timeout. A new connection gets header_timeout for both.
+        // (A read rather than a wait for readability: a read tries the socket at once
+        // and leaves its epoll registration alone, where each wait costs an epoll_ctl.)
         phase_ = Phase::kIdle;
         ArmTimer(first_request_ ? impl_.options_.header_timeout : impl_.options_.idle_timeout);
-        socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
-            if (self->closed()) return;
-            if (ec) {
-                // Idle timeout (or an error) before any byte of a request: just close.
-                self->Close();
-                return;
-            }
-            self->phase_ = Phase::kHeader;
-            if (!self->first_request_) self->ArmTimer(self->impl_.options_.header_timeout);
-            self->ReadHeader();
-        });
+        socket_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                                [self = shared_from_this()](error_code ec, size_t bytes) {
+                                    if (self->closed()) return;
+                                    if (ec) {
+                                        // Idle timeout, EOF or an error before any byte of a request: just close.
+                                        self->Close();
+                                        return;
+                                    }
+                                    self->buffer_.commit(bytes);
+                                    self->phase_ = Phase::kHeader;
+                                    // The head timer starts with the first byte; a head that came whole
+                                    // (the usual case) needs none, and idle_timeout still bounds it.
+                                    if (!self->first_request_ && !self->HeadInBuffer()) {
+                                        self->ArmTimer(self->impl_.options_.header_timeout);
+                                    }
+                                    self->ReadHeader();
+                                });
+    }
+
+    // Whether the buffered bytes hold the end of a request head.
+    bool HeadInBuffer() const {
+        const auto data = buffer_.data();
+        const std::string_view text(static_cast<const char*>(data.data()), data.size());
+        return text.find("\r\n\r\n") != std::string_view::npos;
     }
 
     void ReadHeader() {
@@ -545,13 +568,16 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
         phase_ = Phase::kWriting;
         close = close || !keep_alive_ || impl_.stopping();
 
-        out_.emplace();
-        auto& out = *out_;
-        out.version(version_ == 10 ? 10 : 11);
+        // The head is formatted here, as Beast's serializer would (same order, same framing rules),
+        // into one string: no per-field allocations, and head and body leave in one sendmsg.
         const int status = response.status >= 100 && response.status <= 599 ? response.status : 500;
-        out.result(static_cast<unsigned>(status));
+        std::string& head = out_head_;
+        head.clear();
+        head.append(version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+        head.append(std::to_string(status)).append(" ");
+        head.append(bhttp::obsolete_reason(static_cast<bhttp::status>(status))).append("\r\n");
         bool has_date = false;
-        for (Header& h : response.headers) {
+        for (const Header& h : response.headers) {
             // The server owns framing; a header with a line break would split the response.
             if (EqualsIgnoreCase(h.name, "content-length") || EqualsIgnoreCase(h.name, "transfer-encoding") ||
                 HasLineBreak(h.name) || HasLineBreak(h.value) || h.name.empty()) {
@@ -562,22 +588,27 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 continue;
             }
             if (EqualsIgnoreCase(h.name, "date")) has_date = true;
-            out.insert(h.name, h.value);
+            head.append(h.name).append(": ").append(h.value).append("\r\n");
         }
-        if (!has_date) out.set(bhttp::field::date, HttpDate());
+        if (!has_date) head.append("Date: ").append(HttpDate()).append("\r\n");
+        out_body_.clear();
         const bool bodyless_status = status < 200 || status == 204 || status == 304;
         if (!bodyless_status) {
             // HEAD: announce the length the GET would have, send no body.
-            out.content_length(response.body.size());
-            if (!is_head_) out.body() = std::move(response.body);
+            head.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
+            if (!is_head_) out_body_ = std::move(response.body);
         }
-        out.keep_alive(!close);
+        // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only when it says keep-alive.
+        if (version_ != 10 && close) head.append("Connection: close\r\n");
+        if (version_ == 10 && !close) head.append("Connection: keep-alive\r\n");
+        head.append("\r\n");
 
         ArmTimer(impl_.options_.body_timeout);  // a client that never reads must not pin the connection
-        bhttp::async_write(socket_, out, [self = shared_from_this(), close](error_code ec, size_t) {
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+        asio::async_write(socket_, buffers, [self = shared_from_this(), close](error_code ec, size_t) {
             if (self->closed()) return;
             self->DisarmTimer();
-            self->out_.reset();
+            std::string().swap(self->out_body_);  // an idle connection keeps no body (a dashboard file may be large)
             if (ec) {
                 self->Close();
             } else if (close) {
@@ -611,20 +642,45 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
         });
     }
 
-    // One timer per Session; each arming gets a generation number so that a
-    // wait that completes after being superseded does nothing.
+    // One timer per Session, armed lazily: arming sets the deadline, and the asio wait is
+    // restarted only when none is pending or the pending one would fire after the new deadline.
+    // A wait that fires before the deadline (it moved later since) waits again; one that fires
+    // while disarmed does nothing. So the arm/disarm of every request costs no timer operation
+    // in the steady state of a keep-alive connection (write deadlines come before idle ones).
+    // Each started wait gets a generation number so that a wait that completes after being
+    // superseded does nothing.
     void ArmTimer(std::chrono::steady_clock::duration timeout) {
-        const uint64_t generation = ++timer_generation_;
-        timer_.expires_after(timeout);
-        timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-            if (ec || self->closed() || generation != self->timer_generation_) return;
-            self->OnTimeout();
-        });
+        armed_ = true;
+        deadline_ = std::chrono::steady_clock::now() + timeout;
+        if (!wait_pending_ || wait_expiry_ > deadline_) StartWait();
     }
 
-    void DisarmTimer() {
+    void DisarmTimer() { armed_ = false; }
+
+    // Cancels the pending wait at once (it holds a reference to the Session).
+    void StopTimer() {
+        armed_ = false;
+        wait_pending_ = false;
         ++timer_generation_;
         timer_.cancel();
+    }
+
+    void StartWait() {
+        const uint64_t generation = ++timer_generation_;
+        wait_pending_ = true;
+        wait_expiry_ = deadline_;
+        timer_.expires_at(deadline_);  // a pending wait completes with operation_aborted, superseded
+        timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+            if (generation != self->timer_generation_) return;
+            self->wait_pending_ = false;
+            if (ec || self->closed() || !self->armed_) return;
+            if (std::chrono::steady_clock::now() < self->deadline_) {
+                self->StartWait();
+                return;
+            }
+            self->armed_ = false;
+            self->OnTimeout();
+        });
     }
 
     void OnTimeout() {
@@ -653,11 +709,16 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
     const uint64_t id_;
     tcp::socket socket_;
     asio::steady_timer timer_;
-    uint64_t timer_generation_ = 0;
+    uint64_t timer_generation_ = 0;                      // of the latest started wait
+    bool armed_ = false;                                 // a deadline applies
+    bool wait_pending_ = false;                          // an asio wait is outstanding
+    std::chrono::steady_clock::time_point deadline_;     // when armed_: OnTimeout from then on
+    std::chrono::steady_clock::time_point wait_expiry_;  // when wait_pending_: when it fires
     std::string remote_address_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    std::optional<bhttp::response<bhttp::string_body>> out_;
+    std::string out_head_;  // the response being written: head, then body
+    std::string out_body_;
     std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;  // while the upgrader runs
     std::array<char, 4096> discard_{};
     Phase phase_ = Phase::kIdle;
@@ -1059,7 +1120,7 @@ void Server::Impl::Session::OnUpgradeDecision(WebSocketDecision decision) {
     upgrade_request_.reset();
     // This Session is done without closing anything: the socket and the registry slot move on.
     phase_ = Phase::kClosed;
-    DisarmTimer();
+    StopTimer();
     impl_.ReplaceSession(id_, ws);
     ws->Start();
 }

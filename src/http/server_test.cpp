@@ -380,6 +380,31 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
     EXPECT_EQ(client.connections_opened(), 2);
 }
 
+TEST_F(ServerTest, KeepAliveTimeoutsFollowEachPhase) {
+    ServerOptions options = TestOptions();
+    options.header_timeout = 300ms;
+    options.idle_timeout = 20s;
+    options.body_timeout = 300ms;
+    StartServer(options, Echo);
+
+    RawConnection connection(port());
+    // Requests spread over longer than every short deadline: each phase's deadline is its own.
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_TRUE(connection.Write("GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+        auto response = connection.ReadResponse();
+        ASSERT_TRUE(StartsWith(response.text, "HTTP/1.1 200")) << response.text;
+        ASSERT_FALSE(response.closed);
+        std::this_thread::sleep_for(200ms);
+    }
+    // The next request's head starts but never ends: header_timeout applies, not idle_timeout.
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(connection.Write("GET /late HTTP/1.1\r\nHost: x\r\n"));
+    auto raw = connection.ReadUntilClosed();
+    EXPECT_TRUE(raw.closed);
+    EXPECT_TRUE(StartsWith(raw.text, "HTTP/1.1 408")) << raw.text;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // far below the 20 s idle timeout
+}
+
 TEST_F(ServerTest, HandlerExceptionIs500AndServerKeepsServing) {
     StartServer(TestOptions(), [](const Request& request) -> Response {
         if (request.path == "/throw") throw std::runtime_error("secret detail");
