@@ -423,6 +423,10 @@ Status Deployment::Services::BuildApi() {
     server_options.shutdown_grace = config.shutdown_grace;
     server_options.io_threads = config.io_threads;
     server_options.worker_threads = config.worker_threads;
+    server_options.slow_threads = config.slow_threads;
+    // Each route's lane (api.cpp's route table): answered on the io thread, on the workers, or on the
+    // password-hashing pool.
+    server_options.classify = [](const http::Request& r) { return api::Api::LaneOf(r); };
     server_options.error_response = [](ErrorCode code, std::string message) {
         return api::ErrorResponse(Status::Error(code, std::move(message)));
     };

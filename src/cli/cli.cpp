@@ -43,8 +43,9 @@ struct RawServeOptions {
     std::string body_timeout = "30s";
     std::string idle_timeout = "60s";
     std::string shutdown_grace = "10s";
-    int io_threads = 1;
+    int io_threads = 0;
     int worker_threads = 4;
+    int slow_threads = 2;
     std::string session_ttl = "12h";
     std::string session_idle_timeout = "30m";
     int max_failed_logins_per_id = 5;
@@ -127,15 +128,24 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "On SIGTERM/SIGINT, how long requests in flight may take to finish")
         ->envname("VG_SHUTDOWN_GRACE")
         ->capture_default_str();
-    serve.add_option("--io-threads", o.io_threads, "Threads doing network I/O")
+    serve
+        .add_option("--io-threads", o.io_threads,
+                    "Threads doing network I/O and answering requests that never wait (health, reads); 0: one per core")
         ->envname("VG_IO_THREADS")
-        ->check(CLI::Range(1, 64))
+        ->check(CLI::Range(0, 64))
         ->capture_default_str();
     serve
         .add_option("--worker-threads", o.worker_threads,
-                    "Threads running request handlers (password hashing, database work)")
+                    "Threads running request handlers that wait on the database (ingest, SOS, incidents)")
         ->envname("VG_WORKER_THREADS")
         ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    serve
+        .add_option("--slow-threads", o.slow_threads,
+                    "Threads hashing passwords (login, sign-up), apart from everything else, so a login storm "
+                    "cannot delay a reading or an SOS")
+        ->envname("VG_SLOW_THREADS")
+        ->check(CLI::Range(1, 64))
         ->capture_default_str();
     serve.add_option("--session-ttl", o.session_ttl, "A login session ends this long after login")
         ->envname("VG_SESSION_TTL")
@@ -319,6 +329,7 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     VG_RETURN_IF_ERROR(DurationInto(o.failed_login_window, "failed-login-window", c.failed_login_window));
     c.io_threads = o.io_threads;
     c.worker_threads = o.worker_threads;
+    c.slow_threads = o.slow_threads;
     c.max_failed_logins_per_id = o.max_failed_logins_per_id;
     c.max_failed_logins_per_address = o.max_failed_logins_per_address;
     c.check_id_per_minute = o.check_id_per_minute;

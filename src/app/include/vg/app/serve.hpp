@@ -26,8 +26,9 @@ struct ServeConfig {
     std::chrono::milliseconds body_timeout{30'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds shutdown_grace{10'000};
-    int io_threads = 1;
-    int worker_threads = 4;
+    int io_threads = 0;      // 0: one per core; they also answer the requests that never wait (http lanes)
+    int worker_threads = 4;  // handlers that wait on the database
+    int slow_threads = 2;    // password hashing (login, sign-up), apart from everything else
     std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
     std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
     int max_failed_logins_per_id = 5;
