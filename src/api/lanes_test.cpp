@@ -23,7 +23,7 @@ TEST(ApiLanesTest, PasswordHashingGoesToTheSlowLane) {
     EXPECT_EQ(LaneOf("POST", "/api/signup/"), Lane::kSlow);
 }
 
-TEST(ApiLanesTest, WhatCommitsGoesToTheWorkerLane) {
+TEST(ApiLanesTest, WhatCommitsOrReadsTheDatabaseGoesToTheWorkerLane) {
     for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
              {"POST", "/api/logout"},
              {"POST", "/api/update_status"},
@@ -48,16 +48,7 @@ TEST(ApiLanesTest, WhatCommitsGoesToTheWorkerLane) {
              {"POST", "/api/guardians/4/accept"},
              {"DELETE", "/api/guardians/4"},
              {"GET", "/readyz"},
-         }) {
-        EXPECT_EQ(LaneOf(method, path), Lane::kWorker) << method << " " << path;
-    }
-}
-
-TEST(ApiLanesTest, ReadsThatNeverCommitRunInline) {
-    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/healthz"},
-             {"HEAD", "/healthz"},
-             {"GET", "/metrics"},
+             // Database reads: measured faster, and with a far better p99, on the workers (README).
              {"GET", "/api/get_status/"},
              {"GET", "/api/get_status"},
              {"HEAD", "/api/get_status/"},
@@ -65,6 +56,16 @@ TEST(ApiLanesTest, ReadsThatNeverCommitRunInline) {
              {"GET", "/api/me"},
              {"GET", "/api/devices"},
              {"GET", "/api/check_id"},
+         }) {
+        EXPECT_EQ(LaneOf(method, path), Lane::kWorker) << method << " " << path;
+    }
+}
+
+TEST(ApiLanesTest, WhatTouchesNoDatabaseRunsInline) {
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/healthz"},
+             {"HEAD", "/healthz/"},
+             {"GET", "/metrics"},
              {"GET", "/api/rule_profiles"},
          }) {
         EXPECT_EQ(LaneOf(method, path), Lane::kInline) << method << " " << path;

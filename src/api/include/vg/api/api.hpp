@@ -7,10 +7,11 @@
 // requests that carry an Origin header, security headers, no caching), the
 // per-route Prometheus metrics and the access log.
 // Lanes: each route declares where the HTTP server runs it (LaneOf, for
-// http::ServerOptions::classify): kInline for handlers that never wait on a
-// commit or a password hash, kSlow for those that hash passwords, kWorker for
-// the rest. Handle() running on kInline answers http::Response::RunOnWorker()
-// when this request needs a write after all (a session touch is due, a
+// http::ServerOptions::classify): kInline for handlers that touch no database,
+// kSlow for those that hash passwords, kWorker for the rest (commits and, as
+// measured, database reads). Whatever the table says, Handle() running on
+// kInline never writes: it answers http::Response::RunOnWorker() when the
+// request needs a write (a session touch is due, a device is authenticated, a
 // guardian's read is to be audit-logged); see src/api/README.md.
 // Thread-safety: Handle() and LaneOf() are called concurrently, from io threads,
 // the worker pool and the slow pool.
