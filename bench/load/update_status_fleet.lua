@@ -15,13 +15,14 @@ local body = '{"heart_rate": 72, "respiration_rate": 16, "spo2": 98, "skin_temp"
 
 function init(args)
   next_index = offset
-  wrk.headers["Content-Type"] = "application/json"
 end
 
 function request()
   next_index = next_index + 1
   local token = tokens[(next_index % #tokens) + 1]
-  return wrk.format("POST", "/api/update_status", {["Authorization"] = "Bearer " .. token}, body)
+  -- wrk.format uses these headers instead of wrk.headers, so the content type goes here too.
+  return wrk.format("POST", "/api/update_status",
+    {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
 end
 
 function done(summary, latency, requests)

@@ -25,15 +25,16 @@ URL="http://127.0.0.1:$(cat "$WORK/ready")"
 
 # One wearer: sign up, log in, pair a watch; prints the watch's token.
 make_wearer() {
-  local url=$1 id=$2 login cookie csrf
+  local url=$1 id=$2 login cookie csrf token
   curl -sf -X POST "$url/api/signup" -H 'Content-Type: application/json' \
     -d "{\"id\":\"$id\",\"password\":\"load password\",\"name\":\"Load\",\"age\":70,\"address\":\"Seoul\",\"phone_num\":\"010-1234-5678\"}" >/dev/null
   login=$(curl -sf -i -X POST "$url/api/login" -H 'Content-Type: application/json' \
     -d "{\"id\":\"$id\",\"password\":\"load password\"}")
   cookie=$(echo "$login" | grep -i '^set-cookie: vg_session=' | sed 's/^[^:]*: //; s/;.*//')
   csrf=$(echo "$login" | tail -1 | sed 's/.*"csrf_token":"\([^"]*\)".*/\1/')
-  curl -sf -X POST "$url/api/devices" -H 'Content-Type: application/json' -H "Cookie: $cookie" \
-    -H "X-CSRF-Token: $csrf" -d '{"name":"load watch"}' | sed 's/.*"device_token":"\([^"]*\)".*/\1/'
+  token=$(curl -sf -X POST "$url/api/devices" -H 'Content-Type: application/json' -H "Cookie: $cookie" \
+    -H "X-CSRF-Token: $csrf" -d '{"name":"load watch"}' | sed 's/.*"device_token":"\([^"]*\)".*/\1/')
+  [[ -n "$token" ]] && echo "$token"  # one token a line
 }
 export -f make_wearer
 echo "== creating $WEARERS wearers"

@@ -161,6 +161,8 @@ Status Deployment::Services::OpenStore() {
     store::SqliteStoreOptions options;
     options.path = db_path;
     options.synchronous_full = config.sqlite_synchronous_full;
+    // Every thread that may read at once has a connection: workers, slow lane and io threads' readers.
+    options.read_connections = std::max(4, config.worker_threads + config.slow_threads);
     auto opened = store::SqliteStore::Open(options);
     if (!opened.ok()) return Failed("cannot open the database " + db_path, opened.status());
     store = std::move(opened).value();

@@ -44,7 +44,7 @@ struct RawServeOptions {
     std::string idle_timeout = "60s";
     std::string shutdown_grace = "10s";
     int io_threads = 0;
-    int worker_threads = 4;
+    int worker_threads = 16;
     int slow_threads = 2;
     std::string session_ttl = "12h";
     std::string session_idle_timeout = "30m";

@@ -26,9 +26,12 @@ struct ServeConfig {
     std::chrono::milliseconds body_timeout{30'000};
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds shutdown_grace{10'000};
-    int io_threads = 0;      // 0: one per core; they also answer the requests that never wait (http lanes)
-    int worker_threads = 4;  // handlers that wait on the database
-    int slow_threads = 2;    // password hashing (login, sign-up), apart from everything else
+    int io_threads = 0;  // 0: one per core; they also answer the requests that never wait (http lanes)
+    // Handlers that wait on the database. A waiting update_status holds its thread until its verdict is
+    // recorded (~1 ms), so the group commit can only batch as many calls as there are workers: 4 gave
+    // 3.6k update_status/s at 32 connections, 16 gave 9.6k (bench/load, issue 14 note).
+    int worker_threads = 16;
+    int slow_threads = 2;  // password hashing (login, sign-up), apart from everything else
     std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
     std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
     int max_failed_logins_per_id = 5;
