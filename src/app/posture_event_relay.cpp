@@ -7,10 +7,6 @@
 namespace vg::app {
 
 std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureEvent& event) {
-    // The posture event first: a dashboard sees "fall confirmed" before the incident it opens.
-    if (hub_.HasSubscribers(event.wearer)) {
-        hub_.Publish(event.wearer, events::PostureLiveEvent(ids_.Of(event.wearer), event));
-    }
     std::optional<int64_t> incident;
     if (event.transition) {
         const posture::FallEvent& t = *event.transition;
@@ -38,6 +34,11 @@ std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureE
             case posture::FallState::kNone:
                 break;
         }
+    }
+    // After the incident: a client that sees "fall confirmed" on the stream has already been sent the
+    // incident it opened (the simulator, like a dashboard, matches the two).
+    if (hub_.HasSubscribers(event.wearer)) {
+        hub_.Publish(event.wearer, events::PostureLiveEvent(ids_.Of(event.wearer), event));
     }
     return incident;
 }

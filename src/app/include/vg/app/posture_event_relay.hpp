@@ -1,11 +1,12 @@
 #pragma once
 // PostureEventRelay: where the posture service's events go in a running server.
 //
-// - Every event (a posture change, a fall suspected, confirmed or dismissed) becomes a live `posture`
-//   event on the wearer's stream (events::PostureLiveEvent), and fall transitions are logged.
-// - A confirmed fall then calls EscalationService::Fall (an incident of kind fall with the countdown and
-//   the "I'm OK" flow; its own live `incident` events go out from there, after the posture event that
-//   caused them); the incident's id is returned so the HTTP answer can name it.
+// - A confirmed fall calls EscalationService::Fall (an incident of kind fall with the countdown and the
+//   "I'm OK" flow; its own live `incident` events go out from there); the incident's id is returned so
+//   the HTTP answer can name it.
+// - Then every event (a posture change, a fall suspected, confirmed or dismissed) becomes a live
+//   `posture` event on the wearer's stream (events::PostureLiveEvent), and fall transitions are logged:
+//   a client that sees a fall confirmed has already been sent the incident it opened.
 // Thread-safety: OnPostureEvent is called concurrently from the posture service's workers.
 // Ownership: borrows the hub, the id cache and the escalation service; they must outlive the posture
 // service that calls it.
