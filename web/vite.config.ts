@@ -26,7 +26,8 @@ export default defineConfig({
   },
   build: {
     outDir: 'dist',
-    sourcemap: true,
+    // No public source maps: the built files are all a browser (or anyone) gets.
+    sourcemap: false,
     chunkSizeWarningLimit: 900,
   },
 });

@@ -205,5 +205,50 @@ TEST_F(ServerTest, ServesTheBuiltDashboardWithCachingAndAPolicy) {
     EXPECT_EQ(client.Get("/api/me").status, 401) << "the API is unchanged";
 }
 
+TEST_F(ServerTest, ServesThePrecompressedVariantTheBrowserAccepts) {
+    testing::TempDir web("vg-e2e-web");
+    const std::filesystem::path assets = std::filesystem::path(web.path()) / "assets";
+    std::filesystem::create_directories(assets);
+    std::ofstream(std::filesystem::path(web.path()) / "index.html") << "<!doctype html><title>VitalGuard</title>";
+    // The server sends the variants as they are; their bytes only need to be told apart.
+    std::ofstream(assets / "app-1.js") << "console.log('plain')";
+    std::ofstream(assets / "app-1.js.br") << "BROTLI-BYTES";
+    std::ofstream(assets / "app-1.js.gz") << "GZIP-BYTES";
+    std::ofstream(assets / "logo-1.png") << "PNG";
+    std::ofstream(assets / "logo-1.png.gz") << "never sent: images are not compressed again";
+    StartServer({"--web-dir", web.path().string()});
+    testing::HttpClient client = Client();
+
+    auto both = client.Get("/assets/app-1.js", {{"Accept-Encoding", "gzip, deflate, br"}});
+    ASSERT_EQ(both.status, 200);
+    EXPECT_EQ(both.body, "BROTLI-BYTES");
+    EXPECT_EQ(both.header("content-encoding"), "br");
+    EXPECT_EQ(both.header("vary"), "Accept-Encoding");
+    EXPECT_EQ(both.header("content-type"), "text/javascript; charset=utf-8") << "the type of what it decodes to";
+
+    auto gzip = client.Get("/assets/app-1.js", {{"Accept-Encoding", "br;q=0, GZIP"}});
+    EXPECT_EQ(gzip.body, "GZIP-BYTES") << "q=0 refuses brotli; codings are case-insensitive";
+    EXPECT_EQ(gzip.header("content-encoding"), "gzip");
+
+    auto wildcard = client.Get("/assets/app-1.js", {{"Accept-Encoding", "*"}});
+    EXPECT_EQ(wildcard.header("content-encoding"), "br");
+
+    auto plain = client.Get("/assets/app-1.js", {{"Accept-Encoding", "identity"}});
+    EXPECT_EQ(plain.body, "console.log('plain')");
+    EXPECT_EQ(plain.header("content-encoding"), "");
+    EXPECT_EQ(plain.header("vary"), "Accept-Encoding") << "caches must key on the header even for the plain file";
+    EXPECT_EQ(client.Get("/assets/app-1.js").body, "console.log('plain')") << "no header, no encoding";
+
+    auto image = client.Get("/assets/logo-1.png", {{"Accept-Encoding", "gzip"}});
+    EXPECT_EQ(image.body, "PNG");
+    EXPECT_EQ(image.header("content-encoding"), "");
+
+    // HEAD announces the length of what GET would send, and sends nothing.
+    auto head = client.Head("/assets/app-1.js", {{"Accept-Encoding", "br"}});
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.header("content-length"), std::to_string(std::string("BROTLI-BYTES").size()));
+    EXPECT_EQ(head.body, "");
+}
+
 }  // namespace
 }  // namespace vg::e2e
