@@ -43,6 +43,9 @@
 #ifndef VG_SOURCE_PROFILES_DIR
 #define VG_SOURCE_PROFILES_DIR "profiles"
 #endif
+#ifndef VG_DATA_DIR_FROM_BIN
+#define VG_DATA_DIR_FROM_BIN "../share/vitalguard"
+#endif
 
 namespace vg::app {
 namespace {
@@ -97,12 +100,29 @@ class SessionJanitor {
     std::thread thread_;
 };
 
-// The folder a default-located resource comes from: ./<name> when the process runs in a checkout or an
-// install folder that has it, else the source tree's.
-std::string LocalOr(const std::string& configured, const fs::path& probe, const std::string& local,
-                    const std::string& source) {
+// The installed resources, <prefix>/share/vitalguard, found from this program's own place
+// (<prefix>/bin/vitalguard), so an installed tree may be moved as a whole. Empty when not installed.
+fs::path InstalledDataDir() {
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return {};
+    const fs::path dir = (self.parent_path() / VG_DATA_DIR_FROM_BIN).lexically_normal();
+    return fs::is_directory(dir, ec) ? dir : fs::path();
+}
+
+// The folder a resource comes from when no option names one: the first of ./<local> (a checkout or a
+// folder prepared by hand), the installed <prefix>/share/vitalguard/<installed>, and the source tree
+// this program was built from, that holds `probe` (a file inside the folder); the source tree's when
+// none does, so the error names a real place.
+std::string LocateResource(const std::string& configured, const fs::path& local, const fs::path& installed,
+                           const fs::path& probe, const std::string& source) {
     if (!configured.empty()) return configured;
-    return fs::exists(probe) ? local : source;
+    std::error_code ec;
+    if (fs::exists(local / probe, ec)) return local.string();
+    if (const fs::path data = InstalledDataDir(); !data.empty() && fs::exists(data / installed / probe, ec)) {
+        return (data / installed).string();
+    }
+    return source;
 }
 
 }  // namespace
@@ -180,7 +200,8 @@ Status Deployment::Services::OpenStore() {
 }
 
 Status Deployment::Services::LoadProfilesAndKnowledge() {
-    const std::string profiles_dir = LocalOr(config.profiles_dir, "profiles", "profiles", VG_SOURCE_PROFILES_DIR);
+    const std::string profiles_dir =
+        LocateResource(config.profiles_dir, "profiles", "profiles", "adult-default.json", VG_SOURCE_PROFILES_DIR);
     if (Status s = profiles.LoadDirectory(profiles_dir); !s.ok()) {
         return Failed("cannot load rule profiles from " + profiles_dir, s);
     }
@@ -188,10 +209,13 @@ Status Deployment::Services::LoadProfilesAndKnowledge() {
         return Status::Error(ErrorCode::kNotFound, "the rule profile 'adult-default' is missing from " + profiles_dir);
     }
     // What-to-do guidance: the first-aid knowledge base, indexed at start-up (refused when broken).
-    const std::string knowledge_dir = LocalOr(config.knowledge_dir, "knowledge", "knowledge", VG_SOURCE_KNOWLEDGE_DIR);
+    const std::string knowledge_dir =
+        LocateResource(config.knowledge_dir, "knowledge", "knowledge", "", VG_SOURCE_KNOWLEDGE_DIR);
     auto loaded = guidance::KnowledgeBase::Load(knowledge_dir);
     if (!loaded.ok()) return Failed("cannot load the knowledge base from " + knowledge_dir, loaded.status());
     knowledge = std::move(loaded).value();
+    spdlog::info("rule profiles from {}, first-aid knowledge from {}", fs::absolute(profiles_dir).string(),
+                 fs::absolute(knowledge_dir).string());
     return Status::Ok();
 }
 
@@ -263,7 +287,8 @@ Status Deployment::Services::BuildNotifier() {
 // per-wearer features warm up with the rules.
 Status Deployment::Services::LoadStatusModels() {
     if (config.models_dir == "none") return Status::Ok();
-    const std::string dir = LocalOr(config.models_dir, "models/status.manifest.json", "models", VG_SOURCE_MODELS_DIR);
+    const std::string dir =
+        LocateResource(config.models_dir, "models", "models", "status.manifest.json", VG_SOURCE_MODELS_DIR);
     auto status_model = models::StatusModel::Load(dir, "status");
     if (!status_model.ok()) {
         if (!config.models_dir.empty())
@@ -289,7 +314,8 @@ Status Deployment::Services::LoadPostureModels() {
         spdlog::info("--models-dir none: posture and fall detection are off");
         return Status::Ok();
     }
-    const std::string dir = LocalOr(config.models_dir, "models/posture.manifest.json", "models", VG_SOURCE_MODELS_DIR);
+    const std::string dir =
+        LocateResource(config.models_dir, "models", "models", "posture.manifest.json", VG_SOURCE_MODELS_DIR);
     if (!fs::is_regular_file(fs::path(dir) / "posture.manifest.json")) {
         spdlog::info("no posture model in {} (posture.manifest.json); posture and fall detection are off", dir);
         return Status::Ok();
@@ -377,12 +403,8 @@ Status Deployment::Services::BuildApi() {
     api_options.check_id_per_minute = config.check_id_per_minute;
     api_options.web_dir = config.web_dir;
     if (api_options.web_dir.empty()) {
-        for (const char* candidate : {"web/dist", VG_SOURCE_WEB_DIR}) {
-            if (fs::is_regular_file(fs::path(candidate) / "index.html")) {
-                api_options.web_dir = candidate;
-                break;
-            }
-        }
+        const std::string located = LocateResource("", "web/dist", "web", "index.html", VG_SOURCE_WEB_DIR);
+        if (fs::is_regular_file(fs::path(located) / "index.html")) api_options.web_dir = located;
     }
     if (api_options.web_dir.empty()) {
         spdlog::warn("the web dashboard is not built (npm run build in web/); serving the API only");
