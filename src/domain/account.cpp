@@ -7,6 +7,20 @@ namespace {
 
 bool IsControl(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp < 0xa0); }
 
+// Unicode format characters (general category Cf) and the line/paragraph separators: invisible, they
+// can reorder what a reader sees (bidi overrides: "U+202E" turns "kim 010" into "010 mik") or hide text in
+// an SMS, an e-mail or the 119 report, and nobody types them in a name or an address. Unicode 15's Cf
+// list, plus U+2028/U+2029 (Zl/Zp), which break lines where a line break is never meant.
+bool IsFormatCharacter(char32_t cp) {
+    if (cp < 0xad) return false;  // fast path: ASCII and Latin-1 before the soft hyphen
+    return cp == 0xad || (cp >= 0x600 && cp <= 0x605) || cp == 0x61c || cp == 0x6dd || cp == 0x70f || cp == 0x890 ||
+           cp == 0x891 || cp == 0x8e2 || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206f) ||
+           cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) || cp == 0x110bd || cp == 0x110cd ||
+           (cp >= 0x13430 && cp <= 0x1343f) || (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+           cp == 0xe0001 || (cp >= 0xe0020 && cp <= 0xe007f);
+}
+
 // Decodes `s` as UTF-8; returns false on malformed input. Calls `visit` per code point.
 template <typename Visit>
 bool ForEachCodePoint(std::string_view s, Visit visit) {
@@ -62,13 +76,18 @@ std::optional<std::string> CheckText(std::string_view text, bool required, size_
     }
     size_t length = 0;
     bool has_control = false;
+    bool has_format = false;
     if (!ForEachCodePoint(text, [&](char32_t cp) {
             ++length;
             if (IsControl(cp)) has_control = true;
+            if (IsFormatCharacter(cp)) has_format = true;
         })) {
         return "must be valid UTF-8 text";
     }
     if (has_control) return "must not contain control characters";
+    if (has_format) {
+        return "must not contain invisible formatting characters (direction overrides, zero-width characters)";
+    }
     if (length > max_length) return "must be at most " + std::to_string(max_length) + " characters";
     if (std::isspace(static_cast<unsigned char>(text.front())) ||
         std::isspace(static_cast<unsigned char>(text.back()))) {
@@ -158,6 +177,22 @@ std::optional<std::string> CheckPhoneNumber(std::string_view phone) {
     return std::nullopt;
 }
 
+std::string PhoneKey(std::string_view phone) {
+    std::string digits;
+    for (char c : phone) {
+        if (c >= '0' && c <= '9') digits += c;
+    }
+    // +82 10-1234-5678 and 010-1234-5678 are one phone: Korean numbers keyed in their domestic form.
+    if (phone.substr(0, 3) == "+82" && digits.size() > 2) digits = "0" + digits.substr(2);
+    return digits;
+}
+
+bool ContainsFormatCharacter(std::string_view text) {
+    bool found = false;
+    ForEachCodePoint(text, [&](char32_t cp) { found = found || IsFormatCharacter(cp); });
+    return found;
+}
+
 std::vector<FieldError> ValidateSignup(const SignupInput& input) {
     std::vector<FieldError> errors;
     auto add = [&](const char* field, std::optional<std::string> problem) {
@@ -179,7 +214,7 @@ std::vector<FieldError> ValidateSignup(const SignupInput& input) {
                                          : std::optional<std::string>("is required when guard_phone_num is given"));
         add("guard_phone_num", has_guard_phone ? CheckPhoneNumber(p.guard_phone_num)
                                                : std::optional<std::string>("is required when guard_name is given"));
-        if (has_guard_phone && p.guard_phone_num == p.phone_num) {
+        if (has_guard_phone && PhoneKey(p.guard_phone_num) == PhoneKey(p.phone_num)) {
             add("guard_phone_num", "must differ from the wearer's own phone_num");
         }
     }

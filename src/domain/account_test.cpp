@@ -98,6 +98,44 @@ TEST(AccountValidationTest, TextFieldsRejectControlCharactersAndOverlongValues) 
     EXPECT_TRUE(CheckAddress("\xc0\xaf", true));  // overlong encoding of '/'
 }
 
+TEST(AccountValidationTest, NamesAndAddressesRefuseInvisibleFormatCharacters) {
+    // Bidi overrides and isolates, zero-width characters, the BOM, the soft hyphen, line separators.
+    for (const char* bad : {"\u202e"
+                            "8765-4321-010",
+                            "Kim\u200bYoung", "\ufeffKim", "Kim\u2066Lee\u2069", "Kim\u00adLee", "Kim\u2028Lee",
+                            "Kim\u061cLee", "Kim\U000e0041"}) {
+        ASSERT_TRUE(CheckPersonName(bad, true)) << bad;
+        EXPECT_NE(CheckPersonName(bad, true)->find("invisible formatting characters"), std::string::npos);
+        EXPECT_TRUE(CheckAddress(std::string("서울 ") + bad, true)) << bad;
+        EXPECT_TRUE(ContainsFormatCharacter(bad)) << bad;
+    }
+    // What people do type stays accepted: Korean, accents, CJK, emoji with a zero-width joiner is not a name.
+    for (const char* good : {"김영희", "José Núñez", "王小明", "O'Brien-Smith"}) {
+        EXPECT_FALSE(CheckPersonName(good, true)) << good;
+        EXPECT_FALSE(ContainsFormatCharacter(good)) << good;
+    }
+    SignupInput in = ValidSignup();
+    in.profile.name =
+        "\u202e"
+        "Kim";
+    in.profile.guard_name = "Lee\u200d";
+    in.profile.detailed_address = "101\u202d";
+    std::vector<std::string> fields;
+    for (const auto& e : ValidateSignup(in)) fields.push_back(e.field);
+    EXPECT_EQ(fields, (std::vector<std::string>{"name", "detailed_address", "guard_name"}));
+}
+
+TEST(AccountValidationTest, PhoneKeyComparesNumbersByTheirDigits) {
+    EXPECT_EQ(PhoneKey("010-9876-5432"), "01098765432");
+    EXPECT_EQ(PhoneKey("01098765432"), "01098765432");
+    EXPECT_EQ(PhoneKey("+821098765432"), "01098765432");
+    EXPECT_EQ(PhoneKey("+14155550100"), "14155550100");
+    SignupInput in = ValidSignup();
+    in.profile.guard_phone_num = "+82" + PhoneKey(in.profile.phone_num).substr(1);
+    ASSERT_EQ(ValidateSignup(in).size(), 1u) << "the same phone written another way";
+    EXPECT_EQ(ValidateSignup(in)[0].field, "guard_phone_num");
+}
+
 TEST(AccountValidationTest, Utf8LengthCountsCodePoints) {
     EXPECT_EQ(Utf8Length("abc"), 3u);
     EXPECT_EQ(Utf8Length("김영희"), 3u);

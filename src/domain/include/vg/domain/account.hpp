@@ -81,7 +81,11 @@ inline constexpr size_t kDeviceNameMaxLength = 64;  // code points
 inline constexpr int kAgeMin = 1;
 inline constexpr int kAgeMax = 130;
 
-// Each returns the problem in words, or nullopt when the value is acceptable.
+// Each returns the problem in words, or nullopt when the value is acceptable. Names and addresses
+// (CheckPersonName, CheckAddress, CheckDeviceName) refuse control characters and Unicode format
+// characters (category Cf: bidi overrides U+202A-202E and U+2066-2069, zero-width U+200B-200F, U+FEFF,
+// ...) and U+2028/U+2029: they end up in SMS, e-mail and the 119 report, where invisible characters
+// can disguise what a reader sees.
 std::optional<std::string> CheckUserId(std::string_view id);
 std::optional<std::string> CheckPassword(std::string_view password, std::string_view id);
 std::optional<std::string> CheckPersonName(std::string_view name, bool required);
@@ -89,6 +93,13 @@ std::optional<std::string> CheckAddress(std::string_view address, bool required)
 std::optional<std::string> CheckAge(int age);
 std::optional<std::string> CheckPhoneNumber(std::string_view phone);
 std::optional<std::string> CheckDeviceName(std::string_view name);
+
+// The key a phone number is compared, verified and rate-limited by: its digits, with a Korean +82
+// number in its domestic form ("+82 10-1234-5678" and "010-1234-5678" are both "01012345678").
+std::string PhoneKey(std::string_view phone);
+
+// Whether valid UTF-8 `text` holds a format character as the checks above refuse (false for invalid UTF-8).
+bool ContainsFormatCharacter(std::string_view text);
 
 // All problems of a sign-up at once, one per field, in field order.
 std::vector<FieldError> ValidateSignup(const SignupInput& input);
