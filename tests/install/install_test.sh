@@ -21,6 +21,14 @@ if [[ ! -f $source_dir/web/dist/index.html ]]; then
 fi
 
 cmake --install "$build" --prefix "$work/first-place" >/dev/null
+# The systemd unit, where it was installed (it names the program by that path): every key known, the
+# program there. systemd-analyze prints warnings (an unknown key) without failing, so any output fails.
+unit=$work/first-place/lib/systemd/system/vitalguard.service
+[[ -f $unit ]] || fail "the systemd unit is not installed"
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is missing (Debian package systemd; scripts/install-deps)"
+grep -qF "ExecStart=$work/first-place/bin/vitalguard serve" "$unit" || fail "the unit does not run the installed program"
+verify=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $verify"
+[[ -z $verify ]] || fail "systemd-analyze verify warns: $verify"
 mv "$work/first-place" "$work/prefix"  # relocated: nothing may remember where it was installed
 prefix=$work/prefix
 data=$prefix/share/vitalguard
