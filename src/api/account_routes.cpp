@@ -2,6 +2,19 @@
 
 namespace vg::api {
 
+namespace {
+// check_id's per-address budget, also spent by sign-up's answer that an id is taken.
+Status TooManyIdChecks(int wait, int per_minute) {
+    Status s = Status::Error(ErrorCode::kRateLimited,
+                             "Too many id checks and sign-up attempts with a taken id from "
+                             "your address (at most " +
+                                 std::to_string(per_minute) + " a minute). Please try again in " +
+                                 std::to_string(wait) + " seconds.");
+    s.WithRetryAfter(wait);
+    return s;
+}
+}  // namespace
+
 http::Response Api::Impl::Signup(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -31,26 +44,28 @@ http::Response Api::Impl::Signup(RequestContext& ctx) {
         }
         return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, shape.message(), std::move(all)));
     }
-    auto user = accounts_.Signup(input);
-    if (!user.ok()) {
-        if (user.status().code() == ErrorCode::kConflict) {
-            return ErrorResponse(Status::Error(ErrorCode::kConflict, "This id is already taken. Please choose another.",
-                                               {{"id", "is already taken"}}));
-        }
-        return ErrorResponse(user.status());
+    // The answer "this id is taken" is an id check: it spends check_id's per-address budget, or sign-up
+    // would be the way around that limit. Reserved before the hash (parallel sign-ups cannot all pass)
+    // and given back when the answer turned out not to be about a taken id. Once the budget is spent
+    // every sign-up from the address gets the same 429, taken id or not.
+    if (int wait = check_id_limiter_.TryAcquire(ctx.client_address)) {
+        return ErrorResponse(TooManyIdChecks(wait, options_.check_id_per_minute));
     }
+    auto user = accounts_.Signup(input, {ctx.client_address, std::string(ctx.request.header("user-agent"))});
+    if (!user.ok() && user.status().code() == ErrorCode::kConflict) {
+        return ErrorResponse(Status::Error(ErrorCode::kConflict, "This id is already taken. Please choose another.",
+                                           {{"id", "is already taken"}}));
+    }
+    check_id_limiter_.Release(ctx.client_address);
+    if (!user.ok()) return ErrorResponse(user.status());
     http::Response r = JsonResponse(201, json::object{{"user", UserJson(*user)}});
     r.set_header("Location", "/api/me");
     return r;
 }
 
 http::Response Api::Impl::CheckId(RequestContext& ctx) {
-    if (int wait = check_id_limiter_.RetryAfterSeconds(ctx.client_address)) {
-        Status s = Status::Error(ErrorCode::kRateLimited, "Too many id checks. Please wait a moment.");
-        s.WithRetryAfter(wait);
-        return ErrorResponse(s);
-    }
-    check_id_limiter_.Record(ctx.client_address);
+    if (int wait = check_id_limiter_.TryAcquire(ctx.client_address))
+        return ErrorResponse(TooManyIdChecks(wait, options_.check_id_per_minute));
     for (const auto& [name, value] : ctx.request.query) {
         if (name != "id") {
             return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "Unknown query parameter.",

@@ -5,11 +5,44 @@ namespace {
 
 constexpr const char* kBadCredentials = "The id or password is incorrect.";
 
-Status RateLimited(int retry_after) {
-    Status s = Status::Error(ErrorCode::kRateLimited, "Too many failed login attempts. Please wait " +
-                                                          std::to_string(retry_after) + " seconds and try again.");
-    s.WithRetryAfter(retry_after);
+std::string WaitText(int seconds) {
+    if (seconds < 120) return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
+    const int minutes = (seconds + 59) / 60;
+    return std::to_string(minutes) + " minutes";
+}
+
+Status LoginRefused(const LoginThrottle::Decision& d) {
+    std::string why;
+    switch (d.why) {
+        case LoginThrottle::Refusal::kPair:
+            why = "Too many failed login attempts for this id from your address.";
+            break;
+        case LoginThrottle::Refusal::kAddress:
+            why = "Too many failed login attempts from your address.";
+            break;
+        case LoginThrottle::Refusal::kId:
+            why = "Too many failed login attempts for this id.";
+            break;
+        default:
+            why = "Too many login attempts right now.";
+            break;
+    }
+    Status s =
+        Status::Error(ErrorCode::kRateLimited, why + " Please try again in " + WaitText(d.retry_after_seconds) + ".");
+    s.WithRetryAfter(d.retry_after_seconds);
     return s;
+}
+
+LoginThrottleOptions ThrottleOptions(const AccountOptions& o) {
+    LoginThrottleOptions t;
+    t.free_failures_per_pair = o.free_failed_logins_per_pair;
+    t.first_delay = o.first_login_delay;
+    t.max_delay = o.max_login_delay;
+    t.max_failures_per_address = o.max_failed_logins_per_address;
+    t.max_failures_per_id = o.max_failed_logins_per_id;
+    t.ceiling_interval = o.id_ceiling_interval;
+    t.window = o.failed_login_window;
+    return t;
 }
 
 }  // namespace
@@ -19,8 +52,8 @@ AccountService::AccountService(store::Store& store, const Clock& clock, AccountO
       clock_(clock),
       options_(options),
       hasher_(options.password_cost),
-      failures_by_id_(clock, {options.max_failed_logins_per_id, options.failed_login_window, 100'000}),
-      failures_by_address_(clock, {options.max_failed_logins_per_address, options.failed_login_window, 100'000}) {}
+      login_throttle_(clock, ThrottleOptions(options)),
+      signups_by_address_(clock, {options.max_signups_per_address, options.signup_window, 100'000}) {}
 
 Result<domain::User> AccountService::Signup(const domain::SignupInput& input) {
     std::vector<FieldError> problems = domain::ValidateSignup(input);
@@ -31,6 +64,22 @@ Result<domain::User> AccountService::Signup(const domain::SignupInput& input) {
     if (!hash.ok()) return hash.status();
     store::NewUser row{input.profile, std::move(hash).value(), clock_.Now()};
     return store_.CreateUser(row);
+}
+
+Result<domain::User> AccountService::Signup(const domain::SignupInput& input, const ClientInfo& client) {
+    if (options_.max_signups_per_address <= 0) return Signup(input);
+    if (!domain::ValidateSignup(input).empty()) return Signup(input);  // its field errors; nothing counted
+    // Reserved before the ~90 ms hash, so parallel sign-ups cannot all pass; given back unless created.
+    if (int wait = signups_by_address_.TryAcquire(client.address)) {
+        Status s = Status::Error(ErrorCode::kRateLimited, "Too many accounts were created from your address (at most " +
+                                                              std::to_string(options_.max_signups_per_address) +
+                                                              " an hour). Please try again in " + WaitText(wait) + ".");
+        s.WithRetryAfter(wait);
+        return s;
+    }
+    auto user = Signup(input);
+    if (!user.ok()) signups_by_address_.Release(client.address);
+    return user;
 }
 
 Result<bool> AccountService::IsIdAvailable(std::string_view id) {
@@ -49,10 +98,9 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
         if (password.empty()) fields.push_back({"password", "is required"});
         return Status::Error(ErrorCode::kValidationFailed, "Please enter your id and password.", std::move(fields));
     }
-    const std::string id_key(id);
-    const std::string address_key = client.address;
-    if (int wait = failures_by_id_.RetryAfterSeconds(id_key)) return RateLimited(wait);
-    if (int wait = failures_by_address_.RetryAfterSeconds(address_key)) return RateLimited(wait);
+    // Checked and counted in one step before the hash: parallel attempts cannot all pass the check.
+    const LoginThrottle::Decision admitted = login_throttle_.Begin(id, client.address);
+    if (!admitted.admitted()) return LoginRefused(admitted);
 
     auto user = store_.FindUserById(id);
     bool password_ok = false;
@@ -63,12 +111,8 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
     } else {
         return user.status();
     }
-    if (!password_ok) {
-        failures_by_id_.Record(id_key);
-        failures_by_address_.Record(address_key);
-        return Status::Error(ErrorCode::kInvalidCredentials, kBadCredentials);
-    }
-    failures_by_id_.Reset(id_key);
+    if (!password_ok) return Status::Error(ErrorCode::kInvalidCredentials, kBadCredentials);  // stays counted
+    login_throttle_.Succeeded(id, client.address);
 
     const TimePoint now = clock_.Now();
     LoginResult result;

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "vg/store/sqlite_store.hpp"
 
@@ -200,13 +203,13 @@ TEST_F(AccountServiceTest, PurgeDeletesOnlyExpiredSessions) {
     EXPECT_TRUE(service_->Authenticate(new_login->token).ok());
 }
 
-TEST_F(AccountServiceTest, FailedLoginsLockTheIdThenTheWindowSlides) {
+TEST_F(AccountServiceTest, FailedLoginsSlowThePairDownThenTheWindowSlides) {
     ASSERT_TRUE(service_->Signup(Kim()).ok());
     for (int i = 0; i < 3; ++i) {
         EXPECT_EQ(service_->Login("grandma_kim", "guess" + std::to_string(i) + "xxx", client_).status().code(),
                   ErrorCode::kInvalidCredentials);
     }
-    // Locked: even the right password is refused, with a retry time.
+    // This (id, address) pair must now wait, even with the right password, and is told for how long.
     auto locked = service_->Login("grandma_kim", "correct horse", client_);
     ASSERT_EQ(locked.status().code(), ErrorCode::kRateLimited);
     ASSERT_TRUE(locked.status().retry_after_seconds().has_value());
@@ -224,6 +227,122 @@ TEST_F(AccountServiceTest, FailedLoginsLockTheIdThenTheWindowSlides) {
     EXPECT_TRUE(service_->Login("grandma_kim", "correct horse", client_).ok());
 }
 
+// Issue 15 item 3: five wrong passwords used to lock the real owner out for 15 minutes, from everywhere.
+TEST_F(AccountServiceTest, AnAttackerFailingFromOneAddressDoesNotKeepTheOwnerOutOfAnother) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    const ClientInfo attacker{"203.0.113.66", "curl"};
+    for (int i = 0; i < 30; ++i) {
+        (void)service_->Login("grandma_kim", "guess" + std::to_string(i) + "xxx", attacker);
+        clock_.Advance(seconds(1));
+    }
+    // The owner, at home, from an address that has not failed: straight in.
+    auto owner = service_->Login("grandma_kim", "correct horse", {"198.51.100.20", "phone"});
+    EXPECT_TRUE(owner.ok()) << owner.status().ToString();
+}
+
+TEST_F(AccountServiceTest, AnAttackersOwnAttemptsSlowDownOneTwoFourSeconds) {
+    AccountOptions options = service_->options();
+    options.max_failed_logins_per_id = 100;  // only the pair's delays in play here
+    options.max_failed_logins_per_address = 100;
+    AccountService service(*store_, clock_, options);
+    ASSERT_TRUE(service.Signup(Kim()).ok());
+    const ClientInfo attacker{"203.0.113.66", "curl"};
+    auto attempt = [&] { return service.Login("grandma_kim", "wrong password", attacker).status(); };
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt().code(), ErrorCode::kInvalidCredentials) << i;  // free ones
+    for (int wait : {1, 2, 4, 8, 16}) {
+        Status refused = attempt();
+        ASSERT_EQ(refused.code(), ErrorCode::kRateLimited) << wait;
+        EXPECT_EQ(refused.retry_after_seconds().value_or(0), wait);
+        clock_.Advance(seconds(wait) - std::chrono::milliseconds(1));
+        EXPECT_EQ(attempt().code(), ErrorCode::kRateLimited) << "too early by 1 ms, wait " << wait;
+        clock_.Advance(std::chrono::milliseconds(1));
+        EXPECT_EQ(attempt().code(), ErrorCode::kInvalidCredentials) << wait;
+    }
+}
+
+TEST_F(AccountServiceTest, TheGrowingDelayStopsAtItsCap) {
+    AccountOptions options = service_->options();
+    options.max_failed_logins_per_id = 1000;
+    options.max_failed_logins_per_address = 1000;
+    AccountService service(*store_, clock_, options);
+    const ClientInfo attacker{"203.0.113.66", "curl"};
+    int last_wait = 0;
+    for (int i = 0; i < 40; ++i) {
+        Status s = service.Login("grandma_kim", "wrong password", attacker).status();
+        if (s.code() == ErrorCode::kRateLimited) {
+            last_wait = s.retry_after_seconds().value_or(0);
+            clock_.Advance(seconds(last_wait));
+        }
+    }
+    EXPECT_EQ(last_wait, std::chrono::duration_cast<seconds>(options.max_login_delay).count());
+}
+
+// The per-id ceiling (3 failures in the window here): a thousand addresses each guessing once.
+TEST_F(AccountServiceTest, ADistributedAttackerHitsThePerIdCeilingWithoutLockingAFreshAddressOut) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto address = [](int i) {
+        return ClientInfo{"10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), ""};
+    };
+    int guesses = 0;
+    for (int i = 0; i < 1000; ++i) {
+        if (service_->Login("grandma_kim", "guess" + std::to_string(i) + "x", address(i)).status().code() ==
+            ErrorCode::kInvalidCredentials) {
+            ++guesses;
+        }
+        clock_.Advance(std::chrono::milliseconds(100));  // 1000 attempts in 100 s
+    }
+    // Over the ceiling, addresses that have not failed share one attempt per id_ceiling_interval (5 s).
+    EXPECT_LE(guesses, 3 + 100 / 5 + 1);
+    EXPECT_GE(guesses, 3 + 100 / 5 - 1);
+    // An address that has failed on this id waits until the id's failures leave the window.
+    Status failed_again = service_->Login("grandma_kim", "correct horse", address(0)).status();
+    ASSERT_EQ(failed_again.code(), ErrorCode::kRateLimited);
+    // A fresh address (the owner's phone) is let through within one interval, never later.
+    clock_.Advance(service_->options().id_ceiling_interval);
+    auto owner = service_->Login("grandma_kim", "correct horse", {"198.51.100.20", "phone"});
+    EXPECT_TRUE(owner.ok()) << owner.status().ToString();
+}
+
+TEST_F(AccountServiceTest, AnAddressTheOwnerLoggedInFromBeforeSkipsTheCeiling) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    const ClientInfo home{"198.51.100.20", "phone"};
+    ASSERT_TRUE(service_->Login("grandma_kim", "correct horse", home).ok());
+    // The attackers take every ceiling slot (one fresh address each, no pause).
+    for (int i = 0; i < 100; ++i) {
+        (void)service_->Login("grandma_kim", "guess", {"10.1.0." + std::to_string(i), ""});
+    }
+    EXPECT_EQ(service_->Login("grandma_kim", "guess", {"10.1.1.1", ""}).status().code(), ErrorCode::kRateLimited);
+    auto owner = service_->Login("grandma_kim", "correct horse", home);
+    EXPECT_TRUE(owner.ok()) << owner.status().ToString();
+}
+
+// Issue 15 item 9: the limiter checked before the ~90 ms hash and recorded after it, so parallel
+// attempts all passed the check. Each attempt is now reserved before the hash.
+TEST_F(AccountServiceTest, ParallelAttemptsRunAtMostTheAllowedNumberOfHashes) {
+    AccountOptions options = service_->options();
+    options.password_cost = {1, 8 * 1024 * 1024};  // a few ms a hash, so that the attempts overlap
+    AccountService service(*store_, clock_, options);
+    ASSERT_TRUE(service.Signup(Kim()).ok());
+    constexpr int kThreads = 16;
+    std::atomic<int> ready{0};
+    std::atomic<int> hashed_and_wrong{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            ready.fetch_add(1);
+            while (ready.load() < kThreads) std::this_thread::yield();
+            Status s = service.Login("grandma_kim", "guess" + std::to_string(t) + "x", client_).status();
+            if (s.code() == ErrorCode::kInvalidCredentials) hashed_and_wrong.fetch_add(1);
+            if (s.code() == ErrorCode::kRateLimited) refused.fetch_add(1);
+        });
+    }
+    for (auto& t : threads) t.join();
+    // Three free failures for this (id, address) pair, and the id's ceiling is three as well.
+    EXPECT_EQ(hashed_and_wrong.load(), 3);
+    EXPECT_EQ(refused.load(), kThreads - 3);
+}
+
 TEST_F(AccountServiceTest, FailedLoginsLockTheClientAddressAcrossIds) {
     for (int i = 0; i < 5; ++i) {
         EXPECT_EQ(service_->Login("user" + std::to_string(i), "password", client_).status().code(),
@@ -232,6 +351,32 @@ TEST_F(AccountServiceTest, FailedLoginsLockTheClientAddressAcrossIds) {
     EXPECT_EQ(service_->Login("someone_else", "password", client_).status().code(), ErrorCode::kRateLimited);
     EXPECT_EQ(service_->Login("someone_else", "password", {"198.51.100.7", ""}).status().code(),
               ErrorCode::kInvalidCredentials);
+}
+
+// Issue 15 item 1 (its sign-up part): anyone could create accounts without limit.
+TEST_F(AccountServiceTest, SignupsFromOneAddressAreLimitedPerWindow) {
+    AccountOptions options = service_->options();
+    options.max_signups_per_address = 2;
+    options.signup_window = std::chrono::hours(1);
+    AccountService service(*store_, clock_, options);
+    auto named = [](const std::string& id) {
+        auto in = Kim();
+        in.profile.id = id;
+        return in;
+    };
+    const ClientInfo farm{"203.0.113.9", "bot"};
+    ASSERT_TRUE(service.Signup(named("farm_1"), farm).ok());
+    // Failures do not count: a taken id, a bad field.
+    EXPECT_EQ(service.Signup(named("farm_1"), farm).status().code(), ErrorCode::kConflict);
+    EXPECT_EQ(service.Signup(named("x"), farm).status().code(), ErrorCode::kValidationFailed);
+    ASSERT_TRUE(service.Signup(named("farm_2"), farm).ok());
+    auto third = service.Signup(named("farm_3"), farm);
+    ASSERT_EQ(third.status().code(), ErrorCode::kRateLimited);
+    EXPECT_GT(third.status().retry_after_seconds().value_or(0), 59 * 60);
+    EXPECT_NE(third.status().message().find("at most 2 an hour"), std::string::npos) << third.status().message();
+    EXPECT_TRUE(service.Signup(named("elsewhere"), {"198.51.100.1", ""}).ok()) << "another address is not affected";
+    clock_.Advance(std::chrono::hours(1));
+    EXPECT_TRUE(service.Signup(named("farm_3"), farm).ok());
 }
 
 TEST_F(AccountServiceTest, DevicePairingAuthenticationAndRevocation) {

@@ -4,53 +4,84 @@
 
 namespace vg::auth {
 
-SlidingWindowLimiter::SlidingWindowLimiter(const Clock& clock, Options options) : clock_(clock), options_(options) {}
+namespace {
+int CeilSeconds(std::chrono::milliseconds wait) {
+    return std::max<int>(1, static_cast<int>((wait.count() + 999) / 1000));
+}
+}  // namespace
+
+SlidingWindowLimiter::SlidingWindowLimiter(const Clock& clock, Options options)
+    : clock_(clock), options_(options), events_(options.max_keys) {}
 
 void SlidingWindowLimiter::Prune(std::deque<TimePoint>& events, TimePoint now) const {
     while (!events.empty() && events.front() <= now - options_.window) events.pop_front();
 }
 
+int SlidingWindowLimiter::WaitSeconds(const std::deque<TimePoint>& events, TimePoint now) const {
+    if (static_cast<int>(events.size()) < options_.max_events) return 0;
+    // The key may act again once enough events have left the window to go below the limit.
+    const size_t excess = events.size() - static_cast<size_t>(options_.max_events);
+    const TimePoint frees_at = events[excess] + options_.window;
+    return CeilSeconds(std::chrono::duration_cast<std::chrono::milliseconds>(frees_at - now));
+}
+
 int SlidingWindowLimiter::RetryAfterSeconds(std::string_view key) const {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
-    auto it = events_.find(std::string(key));
-    if (it == events_.end()) return 0;
-    Prune(it->second, now);
-    if (it->second.empty()) {
-        events_.erase(it);
-        return 0;
-    }
-    if (static_cast<int>(it->second.size()) < options_.max_events) return 0;
-    // The key may act again once enough events have left the window to go below the limit.
-    const size_t excess = it->second.size() - static_cast<size_t>(options_.max_events);
-    const TimePoint frees_at = it->second[excess] + options_.window;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(frees_at - now).count();
-    return std::max<int>(1, static_cast<int>((wait + 999) / 1000));
+    events_.EvictExpired(now, kEvictionBudget);
+    std::deque<TimePoint>* events = events_.Find(key, now);
+    if (events == nullptr) return 0;
+    Prune(*events, now);
+    return WaitSeconds(*events, now);
 }
 
-void SlidingWindowLimiter::Record(std::string_view key) {
+int SlidingWindowLimiter::TryAcquire(std::string_view key) {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
-    if (events_.size() >= options_.max_keys && events_.find(std::string(key)) == events_.end()) {
-        // Forget the key that has been quiet the longest; an attacker cycling keys cannot grow memory.
-        auto oldest = events_.begin();
-        for (auto it = events_.begin(); it != events_.end(); ++it) {
-            if (it->second.empty() || (!oldest->second.empty() && it->second.back() < oldest->second.back())) {
-                oldest = it;
-            }
-        }
-        events_.erase(oldest);
+    events_.EvictExpired(now, kEvictionBudget);
+    if (options_.max_events <= 0) return CeilSeconds(options_.window);
+    std::deque<TimePoint>* events = events_.FindOrInsert(key, now, now + options_.window);
+    if (events == nullptr) {
+        return CeilSeconds(std::chrono::duration_cast<std::chrono::milliseconds>(events_.EarliestExpiry(now) - now));
     }
-    auto& events = events_[std::string(key)];
-    Prune(events, now);
-    events.push_back(now);
+    Prune(*events, now);
+    if (int wait = WaitSeconds(*events, now)) return wait;
+    events->push_back(now);
     // Keep only what can matter for the limit.
-    while (events.size() > static_cast<size_t>(options_.max_events) + 1) events.pop_front();
+    while (events->size() > static_cast<size_t>(options_.max_events)) events->pop_front();
+    events_.SetExpiry(key, now + options_.window);
+    return 0;
+}
+
+bool SlidingWindowLimiter::Record(std::string_view key) {
+    const TimePoint now = clock_.Now();
+    std::lock_guard lock(mu_);
+    events_.EvictExpired(now, kEvictionBudget);
+    std::deque<TimePoint>* events = events_.FindOrInsert(key, now, now + options_.window);
+    if (events == nullptr) return false;
+    Prune(*events, now);
+    events->push_back(now);
+    while (events->size() > static_cast<size_t>(std::max(1, options_.max_events))) events->pop_front();
+    events_.SetExpiry(key, now + options_.window);
+    return true;
+}
+
+void SlidingWindowLimiter::Release(std::string_view key) {
+    const TimePoint now = clock_.Now();
+    std::lock_guard lock(mu_);
+    std::deque<TimePoint>* events = events_.Find(key, now);
+    if (events == nullptr || events->empty()) return;
+    events->pop_back();
+    if (events->empty()) {
+        events_.Erase(key);
+    } else {
+        events_.SetExpiry(key, events->back() + options_.window);
+    }
 }
 
 void SlidingWindowLimiter::Reset(std::string_view key) {
     std::lock_guard lock(mu_);
-    events_.erase(std::string(key));
+    events_.Erase(key);
 }
 
 size_t SlidingWindowLimiter::tracked_keys() const {

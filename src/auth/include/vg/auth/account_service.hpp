@@ -8,8 +8,12 @@
 // most once per touch_interval so that reads do not each cost a write;
 // TryAuthenticateWithoutWriting never writes, for callers that must not wait on a
 // commit (an HTTP io thread), and says when Authenticate is needed instead.
-// Failed logins are limited per login id and per client address; a limited
-// login is refused before any password work is done.
+// Failed logins slow down per (login id, client address) pair, are limited per
+// address, and have a per-id ceiling that never locks the owner out of an
+// address that has not failed (LoginThrottle; src/auth/README.md). A limited
+// login is refused before any password work is done, and every attempt is
+// counted before its hash runs, so parallel attempts get no extra guesses.
+// Sign-ups are limited per client address (accounts created per hour).
 // Devices: a paired watch gets its own random token for posting data; it can be
 // revoked by its owner.
 //
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "vg/auth/crypto.hpp"
+#include "vg/auth/login_throttle.hpp"
 #include "vg/auth/rate_limiter.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
@@ -36,9 +41,17 @@ struct AccountOptions {
     std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};  // absolute session lifetime
     std::chrono::milliseconds idle_timeout{30 * 60 * 1000};      // ends a session unused this long
     std::chrono::milliseconds touch_interval{60 * 1000};         // how stale last_seen may get
-    int max_failed_logins_per_id = 5;
-    int max_failed_logins_per_address = 20;
+    // Failed logins (LoginThrottle's rules, src/auth/README.md "Failed logins").
+    int free_failed_logins_per_pair = 3;                       // per (id, address) before delays start
+    std::chrono::milliseconds first_login_delay{1000};         // then 1 s, 2 s, 4 s, ...
+    std::chrono::milliseconds max_login_delay{5 * 60 * 1000};  // ... up to this
+    int max_failed_logins_per_id = 10;                         // the per-id ceiling, across addresses
+    std::chrono::milliseconds id_ceiling_interval{5000};       // over it: one turn per interval for fresh addresses
+    int max_failed_logins_per_address = 20;                    // across ids
     std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
+    // Accounts created from one client address within signup_window; 0: no limit.
+    int max_signups_per_address = 5;
+    std::chrono::milliseconds signup_window{60 * 60 * 1000};
     PasswordHashCost password_cost = PasswordHashCost::Interactive();
 };
 
@@ -67,13 +80,19 @@ class AccountService {
   public:
     AccountService(store::Store& store, const Clock& clock, AccountOptions options);
 
-    // kValidationFailed with every offending field; kConflict (field "id") when the id is taken.
+    // kValidationFailed with every offending field; kConflict (field "id") when the id is taken;
+    // kRateLimited (with retry-after) when `client`'s address has created max_signups_per_address
+    // accounts within signup_window (checked and counted before the password is hashed; only accounts
+    // actually created count).
+    Result<domain::User> Signup(const domain::SignupInput& input, const ClientInfo& client);
+    // The same without the per-address limit, for trusted callers (tools, tests, benchmarks).
     Result<domain::User> Signup(const domain::SignupInput& input);
     // Whether `id` is free to sign up with. kValidationFailed (field "id") when it is not a valid id.
     Result<bool> IsIdAvailable(std::string_view id);
 
-    // kRateLimited (with retry-after) when this id or address failed too often; kInvalidCredentials
-    // for a wrong id or password (the same answer for both, by design).
+    // kRateLimited (with retry-after) when LoginThrottle refuses the attempt (this pair must wait, this
+    // address failed too often, or the id is over its ceiling and this address must wait its turn);
+    // kInvalidCredentials for a wrong id or password (the same answer for both, by design).
     Result<LoginResult> Login(std::string_view id, std::string_view password, const ClientInfo& client);
     // kUnauthenticated for an unknown token; kSessionExpired when it ran out (and it is deleted).
     Result<AuthContext> Authenticate(std::string_view session_token);
@@ -104,8 +123,8 @@ class AccountService {
     const Clock& clock_;
     const AccountOptions options_;
     PasswordHasher hasher_;
-    SlidingWindowLimiter failures_by_id_;
-    SlidingWindowLimiter failures_by_address_;
+    LoginThrottle login_throttle_;
+    SlidingWindowLimiter signups_by_address_;
 };
 
 }  // namespace vg::auth

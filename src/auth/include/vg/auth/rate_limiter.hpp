@@ -1,12 +1,20 @@
 #pragma once
 // SlidingWindowLimiter: counts events per key over a sliding time window.
 //
-// Used for failed logins (per login id and per client address) and for
-// anonymous lookups such as the duplicate-id check. Memory is bounded: at most
-// `max_keys` keys are tracked; when full, the key whose newest event is oldest
-// is forgotten first. Time comes from the injected Clock.
-// Scope: one process. A cluster needs a shared counter (Redis) behind the same
-// calls; see docs/architecture.md.
+// Used for anonymous lookups per client address (the duplicate-id check, and sign-up's answer about a
+// taken id, which spends the same budget), for accounts created per address, and inside LoginThrottle
+// (failed logins per address and per id).
+//
+// Check and record are one step (TryAcquire), so that callers doing slow work after the check (a
+// password hash) cannot all pass it at once; Release gives an acquired event back when the work turned
+// out not to count (a sign-up that failed, a login that succeeded).
+// Memory is bounded: at most `max_keys` keys are tracked, each with at most max_events events. Expired
+// keys are evicted a few at a time on each call (ExpiringMap), never by a scan of all keys. When the
+// table is full of live keys a new key is refused (TryAcquire answers a retry time) rather than
+// evicting a live one: a flood of distinct keys must not wipe the counts of the keys being limited.
+// Time comes from the injected Clock.
+// Scope: one process. A cluster needs a shared counter (Redis) behind the same calls; see
+// docs/architecture.md.
 // Thread-safety: all methods are safe from any thread (one internal mutex).
 
 #include <chrono>
@@ -14,8 +22,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
+#include "vg/auth/expiring_map.hpp"
 #include "vg/common/clock.hpp"
 
 namespace vg::auth {
@@ -33,18 +41,31 @@ class SlidingWindowLimiter {
     // 0 when `key` is below its limit; otherwise the whole seconds (>= 1) until its oldest counted
     // event leaves the window.
     int RetryAfterSeconds(std::string_view key) const;
-    void Record(std::string_view key);
+    // Counts one event for `key` and returns 0 when it is below its limit; otherwise counts nothing and
+    // returns the whole seconds (>= 1) to wait: until the limit frees, or, when the table is full of
+    // other live keys, until the first of them may expire.
+    [[nodiscard]] int TryAcquire(std::string_view key);
+    // Counts one event for `key` even over its limit (the newest max_events are kept), for counts that
+    // decide who waits rather than whether this event happens. False when the table is full of other
+    // live keys (nothing is counted then).
+    bool Record(std::string_view key);
+    // Forgets the newest event of `key` (an acquired event that turned out not to count).
+    void Release(std::string_view key);
     // Forgets the key's events (e.g. after a successful login).
     void Reset(std::string_view key);
     size_t tracked_keys() const;
 
   private:
+    // How long `events` (pruned) keeps the key over its limit; 0 when below it.
+    int WaitSeconds(const std::deque<TimePoint>& events, TimePoint now) const;
     void Prune(std::deque<TimePoint>& events, TimePoint now) const;
+
+    static constexpr size_t kEvictionBudget = 4;  // expired keys reclaimed per call, amortising eviction
 
     const Clock& clock_;
     const Options options_;
     mutable std::mutex mu_;
-    mutable std::unordered_map<std::string, std::deque<TimePoint>> events_;  // GUARDED_BY(mu_)
+    mutable ExpiringMap<std::deque<TimePoint>> events_;  // GUARDED_BY(mu_); expires with its newest event
 };
 
 }  // namespace vg::auth
