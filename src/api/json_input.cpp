@@ -124,77 +124,16 @@ std::optional<TimePoint> ObjectReader::Timestamp(std::string_view name, bool req
     const boost::json::value& v = it->value();
     if (v.is_int64() && v.as_int64() > 0) return FromUnixMillis(v.as_int64());
     if (v.is_string()) {
-        if (auto t = ParseIso8601(v.as_string())) return t;
-    }
-    problems_.push_back(
-        {std::string(name),
-         "must be an ISO 8601 time with a zone, like \"2026-11-23T16:30:00Z\", or milliseconds since 1970"});
-    return std::nullopt;
-}
-
-namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        out = out * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
-}  // namespace
-
-std::optional<TimePoint> ParseIso8601(std::string_view s) {
-    int year, month, day, hour, minute, second;
-    if (!Digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
-        !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, hour) ||
-        s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' || !Digits(s, 17, 2, second)) {
-        return std::nullopt;
-    }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-    size_t pos = 19;
-    int64_t millis = 0;
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        int digits = 0;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-            if (digits < 3) millis = millis * 10 + (s[pos] - '0');
-            ++digits;
-            ++pos;
-        }
-        if (digits == 0) return std::nullopt;
-        for (int d = digits; d < 3; ++d) millis *= 10;
-    }
-    int64_t offset_minutes = 0;
-    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-        ++pos;
-    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-        int oh, om;
-        if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om) ||
-            oh > 23 || om > 59) {
+        auto t = ParseIso8601(v.as_string());
+        if (t.ok()) return *t;
+        // In the right form but not a time that exists: say what is wrong with it.
+        if (t.status().message() != kIso8601FormHelp) {
+            problems_.push_back({std::string(name), t.status().message()});
             return std::nullopt;
         }
-        offset_minutes = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
-        pos += 6;
-    } else {
-        return std::nullopt;  // a time without a zone is ambiguous
     }
-    if (pos != s.size()) return std::nullopt;
-    const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_minutes * 60;
-    return FromUnixMillis(secs * 1000 + millis);
+    problems_.push_back({std::string(name), std::string(kIso8601FormHelp) + ", or milliseconds since 1970"});
+    return std::nullopt;
 }
 
 void ObjectReader::Refuse(std::string_view name, std::string problem) {

@@ -78,6 +78,52 @@ TEST(ObjectReaderTest, IntegersAcceptWholeNumbersOnly) {
     EXPECT_EQ(reader.Finish().fields().size(), 3u);
 }
 
+// Issue 15 item 11: a day that is not on the calendar was accepted and stored as another day.
+TEST(ObjectReaderTest, TimestampRefusesTimesThatDoNotExistNamingTheField) {
+    struct Case {
+        const char* text;
+        const char* problem;
+    };
+    const Case cases[] = {
+        {"2026-11-31T10:00:00Z", "2026-11-31 is not a calendar date"},
+        {"2026-02-29T10:00:00Z", "2026-02-29 is not a calendar date"},
+        {"2026-13-01T10:00:00Z", "2026-13-01 is not a calendar date"},
+        {"2026-11-00T10:00:00Z", "2026-11-00 is not a calendar date"},
+        {"2026-11-23T24:00:00Z", "24:00:00 is not a time of day (00:00:00 to 23:59:59)"},
+        {"2026-11-23T23:59:60Z", "23:59:60 is not a time of day (00:00:00 to 23:59:59; leap seconds are not accepted)"},
+        {"2026-11-23T10:00:00+14:01", "the offset +14:01 is outside -14:00 to +14:00"},
+    };
+    for (const Case& c : cases) {
+        auto body = ParseJsonObjectBody(JsonRequest(std::string(R"({"timestamp": ")") + c.text + "\"}"));
+        ASSERT_TRUE(body.ok());
+        ObjectReader reader(*body);
+        EXPECT_FALSE(reader.Timestamp("timestamp", true)) << c.text;
+        Status s = reader.Finish();
+        std::vector<FieldError> expected{{"timestamp", c.problem}};
+        EXPECT_EQ(s.fields(), expected) << c.text;
+    }
+}
+
+TEST(ObjectReaderTest, TimestampAcceptsTheFormatsItAlwaysDid) {
+    struct Case {
+        const char* text;
+        int64_t millis;
+    };
+    const Case cases[] = {
+        {"2026-11-23T16:30:00Z", 1'795'451'400'000},    {"2026-11-23t16:30:00z", 1'795'451'400'000},
+        {"2026-11-23 16:30:00Z", 1'795'451'400'000},    {"2026-11-24T01:30:00+09:00", 1'795'451'400'000},
+        {"2026-11-23T16:30:00.25Z", 1'795'451'400'250}, {"2026-11-23T16:30:00.123456789Z", 1'795'451'400'123},
+        {"2024-02-29T00:00:00Z", 1'709'164'800'000},    {"2026-11-23T02:30:00-14:00", 1'795'451'400'000},
+    };
+    for (const Case& c : cases) {
+        auto body = ParseJsonObjectBody(JsonRequest(std::string(R"({"timestamp": ")") + c.text + "\"}"));
+        ASSERT_TRUE(body.ok());
+        ObjectReader reader(*body);
+        EXPECT_EQ(reader.Timestamp("timestamp", true), FromUnixMillis(c.millis)) << c.text;
+        EXPECT_TRUE(reader.Finish().ok()) << c.text;
+    }
+}
+
 TEST(ErrorResponseTest, HasTheDocumentedShapeAndStatus) {
     Status s = Status::Error(ErrorCode::kValidationFailed, "Some fields need to be corrected.", {{"age", "too old"}});
     http::Response r = ErrorResponse(s);

@@ -11,6 +11,7 @@
 
 #include "model_commands.hpp"
 #include "vg/app/logging.hpp"
+#include "vg/common/time_text.hpp"
 #include "vg/escalation/escalation.hpp"
 #include "vg/sim/simulate.hpp"
 
@@ -434,31 +435,6 @@ void DefineSimulateOptions(CLI::App& sim, sim::SimulateArgs& a) {
 }
 
 }  // namespace
-
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-    static constexpr const char* kHelp = "must be a duration such as 500ms, 90s, 30m, 12h or 2d";
-    if (text.empty()) return Status::Error(ErrorCode::kValidationFailed, kHelp);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || value < 0 || end == text.data()) return Status::Error(ErrorCode::kValidationFailed, kHelp);
-    std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
-    int64_t ms_per_unit;
-    if (unit.empty() || unit == "s") {
-        ms_per_unit = 1000;
-    } else if (unit == "ms") {
-        ms_per_unit = 1;
-    } else if (unit == "m") {
-        ms_per_unit = 60'000;
-    } else if (unit == "h") {
-        ms_per_unit = 3'600'000;
-    } else if (unit == "d") {
-        ms_per_unit = 86'400'000;
-    } else {
-        return Status::Error(ErrorCode::kValidationFailed, kHelp);
-    }
-    if (value > INT64_MAX / ms_per_unit / 1000) return Status::Error(ErrorCode::kValidationFailed, "is too long");
-    return std::chrono::milliseconds(value * ms_per_unit);
-}
 
 namespace {
 

@@ -11,21 +11,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TEST(ParseDurationTest, AcceptsUnits) {
-    EXPECT_EQ(*ParseDuration("500ms"), milliseconds(500));
-    EXPECT_EQ(*ParseDuration("90s"), milliseconds(90'000));
-    EXPECT_EQ(*ParseDuration("90"), milliseconds(90'000));
-    EXPECT_EQ(*ParseDuration("30m"), milliseconds(1'800'000));
-    EXPECT_EQ(*ParseDuration("12h"), milliseconds(43'200'000));
-    EXPECT_EQ(*ParseDuration("2d"), milliseconds(172'800'000));
-}
-
-TEST(ParseDurationTest, RejectsNonsense) {
-    for (const char* bad : {"", "-5s", "5 s", "5x", "s", "1.5h", "99999999999999999999d"}) {
-        EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
-    }
-}
-
 class ServeCommandTest : public ::testing::Test {
   protected:
     void SetUp() override {

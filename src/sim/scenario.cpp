@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "vg/common/time_text.hpp"
 #include "vg/imu/labels.hpp"
 
 namespace vg::sim {
@@ -178,7 +179,7 @@ class FieldReader {
         if (!v) return std::nullopt;
         std::optional<Milliseconds> d;
         if (v->is_string()) {
-            auto parsed = ParseSimDuration(v->as_string());
+            auto parsed = ParseDuration(v->as_string());
             if (parsed.ok()) d = *parsed;
         } else if (v->is_number() && v->to_number<double>() >= 0 && v->to_number<double>() < 1e12) {
             d = Milliseconds(static_cast<int64_t>(std::llround(v->to_number<double>() * 1000)));
@@ -756,32 +757,6 @@ bool IsEmergency(EventType type) { return type != EventType::kExercise && type !
 
 bool NeedsGlucose(EventType type) {
     return type == EventType::kGlucoseLow || type == EventType::kGlucoseHigh || type == EventType::kGlucoseFastDrop;
-}
-
-Result<Milliseconds> ParseSimDuration(std::string_view text) {
-    static constexpr const char* kHelp = "must be a duration such as 500ms, 90s, 30m, 12h or 2d";
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || value < 0 || end == text.data()) {
-        return Status::Error(ErrorCode::kValidationFailed, kHelp);
-    }
-    const std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
-    int64_t ms_per_unit = 0;
-    if (unit.empty() || unit == "s") {
-        ms_per_unit = 1000;
-    } else if (unit == "ms") {
-        ms_per_unit = 1;
-    } else if (unit == "m") {
-        ms_per_unit = 60'000;
-    } else if (unit == "h") {
-        ms_per_unit = 3'600'000;
-    } else if (unit == "d") {
-        ms_per_unit = 86'400'000;
-    } else {
-        return Status::Error(ErrorCode::kValidationFailed, kHelp);
-    }
-    if (value > INT64_MAX / ms_per_unit / 1000) return Status::Error(ErrorCode::kValidationFailed, "is too long");
-    return Milliseconds(value * ms_per_unit);
 }
 
 std::string FormatSimDuration(Milliseconds d) {

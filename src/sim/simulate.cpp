@@ -9,6 +9,8 @@
 #include <fstream>
 #include <optional>
 
+#include "vg/common/time_text.hpp"
+
 namespace vg::sim {
 namespace {
 
@@ -182,7 +184,7 @@ int RunSimulateCommand(const SimulateArgs& args, std::ostream& out, std::ostream
     if (args.watches != 0) overrides.watches = args.watches;
     auto duration_option = [&](const std::string& text, const char* name) -> std::optional<Milliseconds> {
         if (text.empty()) return std::nullopt;
-        auto d = ParseSimDuration(text);
+        auto d = ParseDuration(text);
         if (!d.ok()) {
             problems.push_back({name, d.status().message()});
             return std::nullopt;

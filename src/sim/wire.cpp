@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "vg/common/time_text.hpp"
+
 namespace vg::sim::wire {
 namespace {
 
@@ -26,30 +28,12 @@ void AppendInt(std::string& out, int64_t v) {
     out.append(buf, end);
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        out = out * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
 std::optional<TimePoint> TimeField(const json::object& o, std::string_view key) {
     auto it = o.find(key);
     if (it == o.end() || !it->value().is_string()) return std::nullopt;
-    return ParseIsoTime(it->value().as_string());
+    auto t = ParseIso8601(it->value().as_string());
+    if (!t.ok()) return std::nullopt;
+    return *t;
 }
 
 }  // namespace
@@ -111,34 +95,6 @@ std::string PostureBatchJson(std::span<const PostureWindowRef> windows) {
     }
     out += "]}";
     return out;
-}
-
-std::optional<TimePoint> ParseIsoTime(std::string_view s) {
-    int year, month, day, hour, minute, second;
-    if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
-        !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, hour) || s[13] != ':' ||
-        !Digits(s, 14, 2, minute) || s[16] != ':' || !Digits(s, 17, 2, second)) {
-        return std::nullopt;
-    }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-    size_t pos = 19;
-    int64_t millis = 0;
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        size_t digits = 0;
-        int64_t scale = 100;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-            if (digits < 3) millis += (s[pos] - '0') * scale;
-            scale /= 10;
-            ++digits;
-            ++pos;
-        }
-        if (digits == 0 || digits > 9) return std::nullopt;
-    }
-    const std::string_view zone = s.substr(pos);
-    if (zone != "Z" && zone != "z" && zone != "+00:00") return std::nullopt;
-    const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    return FromUnixMillis(((days * 24 + hour) * 60 + minute) * 60'000 + int64_t{second} * 1000 + millis);
 }
 
 StreamMessage ParseStreamMessage(std::string_view text, TimePoint client_received_at) {

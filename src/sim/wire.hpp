@@ -28,10 +28,6 @@ struct PostureWindowRef {
 // "samples":[[ax,ay,az,gx,gy,gz],...]},...]}.
 std::string PostureBatchJson(std::span<const PostureWindowRef> windows);
 
-// "2026-11-23T16:30:00.000Z" (fraction optional, 1–9 digits; "Z" or "+00:00") → time. nullopt when not
-// in that form.
-std::optional<TimePoint> ParseIsoTime(std::string_view text);
-
 enum class MessageKind { kHello, kDetection, kPosture, kIncident, kOther, kInvalid };
 struct StreamMessage {
     MessageKind kind = MessageKind::kInvalid;

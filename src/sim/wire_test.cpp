@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "http_connection.hpp"
+#include "vg/common/time_text.hpp"
 
 namespace vg::sim {
 namespace {
@@ -29,16 +30,16 @@ TEST(WireTest, BatchesAreWhatTheIngestEndpointTakes) {
     EXPECT_NO_THROW((void)boost::json::parse(text));
 }
 
-TEST(WireTest, IsoTimesParse) {
-    EXPECT_EQ(wire::ParseIsoTime("2026-11-23T00:00:00.000Z"), FromUnixMillis(1'795'392'000'000));
-    EXPECT_EQ(wire::ParseIsoTime("2026-11-23T16:30:00Z"), FromUnixMillis(1'795'392'000'000 + 59'400'000));
-    EXPECT_EQ(wire::ParseIsoTime("1970-01-01T00:00:00.5+00:00"), FromUnixMillis(500));
-    EXPECT_EQ(wire::ParseIsoTime("2024-02-29T12:00:00.123456Z"), FromUnixMillis(1'709'208'000'123));
-    EXPECT_FALSE(wire::ParseIsoTime("2026-11-23 16:30:00Z").has_value());
-    EXPECT_FALSE(wire::ParseIsoTime("2026-11-23T16:30:00+09:00").has_value());
-    EXPECT_FALSE(wire::ParseIsoTime("2026-13-23T16:30:00Z").has_value());
-    EXPECT_FALSE(wire::ParseIsoTime("").has_value());
-    EXPECT_EQ(wire::ParseIsoTime(FormatIso8601(FromUnixMillis(1'234'567'890'123))), FromUnixMillis(1'234'567'890'123));
+// The server's times are read with vg::ParseIso8601 (vg/common/time_text.hpp, tested there); a time that
+// is not on the calendar makes the message invalid instead of landing on another day (issue 15 item 11).
+TEST(WireTest, MessagesWithTimesThatDoNotExistAreInvalid) {
+    const TimePoint now = FromUnixMillis(1'795'392'000'000);
+    EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"posture","fall":"none","at":"2026-11-30T16:30:02.540Z"})", now).kind,
+              wire::MessageKind::kPosture);
+    for (const char* at : {"2026-11-31T16:30:02.540Z", "2026-02-29T00:00:00Z", "2026-11-23T24:00:00Z"}) {
+        const std::string text = std::string(R"({"type":"posture","fall":"none","at":")") + at + "\"}";
+        EXPECT_EQ(wire::ParseStreamMessage(text, now).kind, wire::MessageKind::kInvalid) << at;
+    }
 }
 
 TEST(WireTest, DetectionMessagesParse) {
@@ -90,7 +91,7 @@ TEST(WireTest, PostureAndIncidentEventsParse) {
     EXPECT_EQ(p.wearer_id, "kim01");
     EXPECT_EQ(p.posture.posture, 7);
     EXPECT_EQ(p.posture.fall, FallPhase::kSuspected);
-    EXPECT_EQ(p.posture.at, *wire::ParseIsoTime("2026-11-23T16:30:02.540Z"));
+    EXPECT_EQ(p.posture.at, *ParseIso8601("2026-11-23T16:30:02.540Z"));
     EXPECT_EQ(p.posture.client_received_at, now);
     EXPECT_EQ(wire::ParseStreamMessage(R"({"type":"posture","fall":"maybe","at":"2026-11-23T16:30:02Z"})", now).kind,
               wire::MessageKind::kInvalid);

@@ -21,15 +21,13 @@
 
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
+#include "vg/common/time_text.hpp"
 #include "vg/http/server.hpp"
 
 namespace vg::api {
 
 // REQUIRES: request carries a body that should be JSON.
 Result<boost::json::object> ParseJsonObjectBody(const http::Request& request);
-
-// Parses ISO 8601 date-times with a zone (Z or ±hh:mm); nullopt when malformed.
-std::optional<TimePoint> ParseIso8601(std::string_view text);
 
 class ObjectReader {
   public:
@@ -45,8 +43,9 @@ class ObjectReader {
     std::optional<bool> Boolean(std::string_view name, bool required);
     // A list field, returned in place (valid as long as the object). Wrong type: "must be a list".
     const boost::json::array* Array(std::string_view name, bool required);
-    // A point in time: an ISO 8601 string ("2026-11-23T16:30:00Z", "…+09:00", fractions allowed) or
-    // milliseconds since the Unix epoch.
+    // A point in time: an ISO 8601 string read by vg::ParseIso8601 ("2026-11-23T16:30:00Z", "…+09:00",
+    // fractions allowed; a date or time that does not exist is refused saying which) or milliseconds
+    // since the Unix epoch.
     std::optional<TimePoint> Timestamp(std::string_view name, bool required);
     // Marks a field as known-but-not-accepted from clients (e.g. server-owned), with the reason.
     void Refuse(std::string_view name, std::string problem);

@@ -71,7 +71,4 @@ struct ServeCommand {
 // the help text).
 Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args);
 
-// "90s", "30m", "12h", "2d", "500ms" or a plain number of seconds.
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
-
 }  // namespace vg::cli

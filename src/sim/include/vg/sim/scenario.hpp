@@ -66,8 +66,7 @@ bool IsEmergency(EventType type);
 // Whether the event needs glucose readings (the wearer's group must have "glucose": true).
 bool NeedsGlucose(EventType type);
 
-// Parses "500ms", "90s", "30m", "12h", "2d" (a bare number is seconds).
-Result<Milliseconds> ParseSimDuration(std::string_view text);
+// Durations in scenarios and options are read with vg::ParseDuration (vg/common/time_text.hpp).
 // "1h30m"-style text for reports: "90s" → "1m30s", "2h" → "2h".
 std::string FormatSimDuration(Milliseconds d);
 
