@@ -95,6 +95,9 @@ struct MemoryStore::Tables {
 
     std::vector<AuditEntry> audit;  // in append order
 
+    std::map<std::pair<int64_t, std::string>, PhoneCode, std::less<>> phone_codes;  // by (user, phone key)
+    std::vector<std::tuple<int64_t, std::string, TimePoint>> phone_code_sends;      // (user, phone, sent_at)
+
     domain::User* User(int64_t unique_num) {
         auto it = users.find(unique_num);
         return it == users.end() ? nullptr : &it->second;
@@ -827,6 +830,83 @@ Result<std::vector<AuditEntry>> MemoryStore::AuditFor(int64_t wearer, int limit)
         }
         return Newest(std::move(rows), limit, kMaxAuditRows,
                       [](const AuditEntry& a, const AuditEntry& b) { return a.at > b.at; });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Phone verification
+
+Status MemoryStore::IssuePhoneCode(const PhoneCode& code, const NewOutboxMessage& sms) {
+    return Locked([&](Tables& t) -> Status {
+        if (t.User(code.user) == nullptr) return Status::Error(ErrorCode::kNotFound, "user not found");
+        PhoneCode row = code;
+        row.attempts = 0;
+        t.phone_codes[{code.user, code.phone}] = row;
+        t.phone_code_sends.emplace_back(code.user, code.phone, code.sent_at);
+        if (t.outbox_keys.insert(sms.idempotency_key).second) {
+            OutboxMessage m;
+            m.id = ++t.last_outbox;
+            m.channel = sms.channel;
+            m.recipient = sms.recipient;
+            m.subject = sms.subject;
+            m.body = sms.body;
+            m.payload_json = sms.payload_json;
+            m.idempotency_key = sms.idempotency_key;
+            m.created_at = sms.created_at;
+            m.next_attempt_at = sms.next_attempt_at;
+            m.state = "pending";
+            t.outbox.emplace(m.id, std::move(m));
+        }
+        return Status::Ok();
+    });
+}
+
+Result<PhoneCode> MemoryStore::FindPhoneCode(int64_t user, std::string_view phone) {
+    return Locked([&](Tables& t) -> Result<PhoneCode> {
+        auto it = t.phone_codes.find(std::pair<int64_t, std::string>(user, std::string(phone)));
+        if (it == t.phone_codes.end()) return Status::Error(ErrorCode::kNotFound, "no code was sent to this number");
+        return it->second;
+    });
+}
+
+Result<PhoneCode> MemoryStore::UsePhoneCodeAttempt(int64_t user, std::string_view phone) {
+    return Locked([&](Tables& t) -> Result<PhoneCode> {
+        auto it = t.phone_codes.find(std::pair<int64_t, std::string>(user, std::string(phone)));
+        if (it == t.phone_codes.end()) return Status::Error(ErrorCode::kNotFound, "no code was sent to this number");
+        ++it->second.attempts;
+        return it->second;
+    });
+}
+
+Status MemoryStore::MarkPhoneVerified(int64_t user, std::string_view phone, TimePoint at) {
+    return Locked([&](Tables& t) -> Status {
+        auto it = t.phone_codes.find(std::pair<int64_t, std::string>(user, std::string(phone)));
+        if (it == t.phone_codes.end()) return Status::Error(ErrorCode::kNotFound, "no code was sent to this number");
+        if (!it->second.verified_at) it->second.verified_at = at;
+        return Status::Ok();
+    });
+}
+
+Result<bool> MemoryStore::IsPhoneVerified(int64_t user, std::string_view phone) {
+    return Locked([&](Tables& t) -> Result<bool> {
+        auto it = t.phone_codes.find(std::pair<int64_t, std::string>(user, std::string(phone)));
+        return it != t.phone_codes.end() && it->second.verified_at.has_value();
+    });
+}
+
+Result<int64_t> MemoryStore::CountPhoneCodesSentByUser(int64_t user, TimePoint since) {
+    return Locked([&](Tables& t) -> Result<int64_t> {
+        int64_t n = 0;
+        for (const auto& [u, phone, at] : t.phone_code_sends) n += (u == user && at >= since) ? 1 : 0;
+        return n;
+    });
+}
+
+Result<int64_t> MemoryStore::CountPhoneCodesSentToPhone(std::string_view phone, TimePoint since) {
+    return Locked([&](Tables& t) -> Result<int64_t> {
+        int64_t n = 0;
+        for (const auto& [u, p, at] : t.phone_code_sends) n += (p == phone && at >= since) ? 1 : 0;
+        return n;
     });
 }
 

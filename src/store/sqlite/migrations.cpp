@@ -215,12 +215,38 @@ CREATE TABLE fall_suspicions (
 );
 )sql";
 
+// Phone verification (issue 15): a number receives SMS only once its owner entered the code sent to it.
+// Codes are stored as keyed hashes; the send log counts codes per account and per number for the daily
+// limits and outlives a replaced code (and its account: no foreign key, so deleting an account does not
+// reset a number's count).
+constexpr std::string_view kMigration6 = R"sql(
+CREATE TABLE phone_codes (
+    user_unique_num INTEGER NOT NULL REFERENCES users (unique_num) ON DELETE CASCADE,
+    phone           TEXT NOT NULL,      -- vg::domain::PhoneKey: digits only
+    code_hash       TEXT NOT NULL,
+    sent_at         INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    verified_at     INTEGER,
+    PRIMARY KEY (user_unique_num, phone)
+);
+CREATE TABLE phone_code_sends (
+    id              INTEGER PRIMARY KEY,
+    user_unique_num INTEGER NOT NULL,
+    phone           TEXT NOT NULL,
+    sent_at         INTEGER NOT NULL
+);
+CREATE INDEX phone_code_sends_by_user ON phone_code_sends (user_unique_num, sent_at);
+CREATE INDEX phone_code_sends_by_phone ON phone_code_sends (phone, sent_at);
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
     SqliteMigration{3, "incidents, incident events, outbox", kMigration3},
     SqliteMigration{4, "guardian links, audit log", kMigration4},
     SqliteMigration{5, "fall suspicions", kMigration5},
+    SqliteMigration{6, "phone verification codes and their send log", kMigration6},
 };
 
 }  // namespace

@@ -1845,4 +1845,152 @@ Result<std::vector<AuditEntry>> SqliteStore::AuditFor(int64_t wearer, int limit)
     });
 }
 
+// ---------------------------------------------------------------------------
+// Phone verification
+
+namespace {
+
+constexpr std::string_view kUpsertPhoneCode =
+    "INSERT INTO phone_codes (user_unique_num, phone, code_hash, sent_at, expires_at, attempts, verified_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) ON CONFLICT (user_unique_num, phone) DO UPDATE SET "
+    "code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at, attempts = 0, "
+    "verified_at = excluded.verified_at";
+constexpr std::string_view kInsertPhoneCodeSend =
+    "INSERT INTO phone_code_sends (user_unique_num, phone, sent_at) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kSelectPhoneCode =
+    "SELECT user_unique_num, phone, code_hash, sent_at, expires_at, attempts, verified_at FROM phone_codes "
+    "WHERE user_unique_num = ?1 AND phone = ?2";
+constexpr std::string_view kUsePhoneCodeAttempt =
+    "UPDATE phone_codes SET attempts = attempts + 1 WHERE user_unique_num = ?1 AND phone = ?2";
+constexpr std::string_view kMarkPhoneVerified =
+    "UPDATE phone_codes SET verified_at = COALESCE(verified_at, ?3) WHERE user_unique_num = ?1 AND phone = ?2";
+constexpr std::string_view kCountPhoneCodesByUser =
+    "SELECT COUNT(*) FROM phone_code_sends WHERE user_unique_num = ?1 AND sent_at >= ?2";
+constexpr std::string_view kCountPhoneCodesToPhone =
+    "SELECT COUNT(*) FROM phone_code_sends WHERE phone = ?1 AND sent_at >= ?2";
+
+PhoneCode ReadPhoneCode(const Statement& s) {
+    PhoneCode c;
+    c.user = s.Int64(0);
+    c.phone = s.Text(1);
+    c.code_hash = s.Text(2);
+    c.sent_at = s.Time(3);
+    c.expires_at = s.Time(4);
+    c.attempts = static_cast<int>(s.Int64(5));
+    c.verified_at = s.OptionalTime(6);
+    return c;
+}
+
+Result<PhoneCode> SelectPhoneCode(Connection& conn, int64_t user, std::string_view phone) {
+    Statement st = conn.Prepare(kSelectPhoneCode);
+    st.BindInt64(1, user);
+    st.BindText(2, phone);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) return ReadPhoneCode(st);
+    if (rc != SQLITE_DONE) return st.ErrorStatus("read phone code");
+    return NotFound("no code was sent to this number");
+}
+
+}  // namespace
+
+Status SqliteStore::IssuePhoneCode(const PhoneCode& code, const NewOutboxMessage& sms) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        {
+            Statement st = conn.Prepare(kUpsertPhoneCode);
+            st.BindInt64(1, code.user);
+            st.BindText(2, code.phone);
+            st.BindText(3, code.code_hash);
+            st.BindTime(4, code.sent_at);
+            st.BindTime(5, code.expires_at);
+            st.BindOptional(6, code.verified_at);
+            if (Status s = st.Run("store phone code"); !s.ok()) {
+                if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+                return s;
+            }
+        }
+        {
+            Statement st = conn.Prepare(kInsertPhoneCodeSend);
+            st.BindInt64(1, code.user);
+            st.BindText(2, code.phone);
+            st.BindTime(3, code.sent_at);
+            VG_RETURN_IF_ERROR(st.Run("log phone code send"));
+        }
+        Statement st = conn.Prepare(kInsertOutbox);
+        st.BindNull(1);
+        st.BindText(2, sms.channel);
+        st.BindText(3, sms.recipient);
+        st.BindText(4, sms.subject);
+        st.BindText(5, sms.body);
+        st.BindText(6, sms.payload_json);
+        st.BindText(7, sms.idempotency_key);
+        st.BindTime(8, sms.created_at);
+        st.BindTime(9, sms.next_attempt_at);
+        return st.Run("insert outbox message");
+    });
+}
+
+Result<PhoneCode> SqliteStore::FindPhoneCode(int64_t user, std::string_view phone) {
+    return impl_->Read([&](Connection& conn) { return SelectPhoneCode(conn, user, phone); });
+}
+
+Result<PhoneCode> SqliteStore::UsePhoneCodeAttempt(int64_t user, std::string_view phone) {
+    PhoneCode after;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kUsePhoneCodeAttempt);
+        st.BindInt64(1, user);
+        st.BindText(2, phone);
+        VG_RETURN_IF_ERROR(st.Run("count phone code attempt"));
+        if (conn.Changes() == 0) return NotFound("no code was sent to this number");
+        auto row = SelectPhoneCode(conn, user, phone);
+        if (!row.ok()) return row.status();
+        after = std::move(row).value();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return after;
+}
+
+Status SqliteStore::MarkPhoneVerified(int64_t user, std::string_view phone, TimePoint at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kMarkPhoneVerified);
+        st.BindInt64(1, user);
+        st.BindText(2, phone);
+        st.BindTime(3, at);
+        VG_RETURN_IF_ERROR(st.Run("mark phone verified"));
+        if (conn.Changes() == 0) return NotFound("no code was sent to this number");
+        return Status::Ok();
+    });
+}
+
+Result<bool> SqliteStore::IsPhoneVerified(int64_t user, std::string_view phone) {
+    return impl_->Read([&](Connection& conn) -> Result<bool> {
+        auto row = SelectPhoneCode(conn, user, phone);
+        if (!row.ok()) {
+            if (row.status().code() == ErrorCode::kNotFound) return false;
+            return row.status();
+        }
+        return row->verified_at.has_value();
+    });
+}
+
+Result<int64_t> SqliteStore::CountPhoneCodesSentByUser(int64_t user, TimePoint since) {
+    return impl_->Read([&](Connection& conn) -> Result<int64_t> {
+        Statement st = conn.Prepare(kCountPhoneCodesByUser);
+        st.BindInt64(1, user);
+        st.BindTime(2, since);
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("count phone codes");
+        return st.Int64(0);
+    });
+}
+
+Result<int64_t> SqliteStore::CountPhoneCodesSentToPhone(std::string_view phone, TimePoint since) {
+    return impl_->Read([&](Connection& conn) -> Result<int64_t> {
+        Statement st = conn.Prepare(kCountPhoneCodesToPhone);
+        st.BindText(1, phone);
+        st.BindTime(2, since);
+        if (st.Step() != SQLITE_ROW) return st.ErrorStatus("count phone codes");
+        return st.Int64(0);
+    });
+}
+
 }  // namespace vg::store

@@ -9,6 +9,7 @@
 //   FallSuspicionStore  fall_suspicions.hpp  suspected falls not decided yet
 //   GuardianStore       guardians.hpp        wearer-guardian links
 //   AuditStore          audit.hpp            who read whose data
+//   PhoneVerificationStore phone_verifications.hpp  which numbers their owners verified; codes sent
 //   StoreLifecycle      lifecycle.hpp        health, Close
 //
 // A service that needs one or two aggregates may take just those ports; one object (a Store)
@@ -35,6 +36,7 @@
 #include "vg/store/incidents.hpp"
 #include "vg/store/lifecycle.hpp"
 #include "vg/store/limits.hpp"
+#include "vg/store/phone_verifications.hpp"
 #include "vg/store/readings.hpp"
 #include "vg/store/statuses.hpp"
 
@@ -48,6 +50,7 @@ class Store : public AccountStore,
               public FallSuspicionStore,
               public GuardianStore,
               public AuditStore,
+              public PhoneVerificationStore,
               public StoreLifecycle {
   public:
     ~Store() override = default;

@@ -167,6 +167,15 @@ class SqliteStore final : public Store {
     Status AppendAudit(const AuditEntry& entry) override;
     Result<std::vector<AuditEntry>> AuditFor(int64_t wearer, int limit) override;
 
+    // ---- PhoneVerificationStore ----
+    Status IssuePhoneCode(const PhoneCode& code, const NewOutboxMessage& sms) override;
+    Result<PhoneCode> FindPhoneCode(int64_t user, std::string_view phone) override;
+    Result<PhoneCode> UsePhoneCodeAttempt(int64_t user, std::string_view phone) override;
+    Status MarkPhoneVerified(int64_t user, std::string_view phone, TimePoint at) override;
+    Result<bool> IsPhoneVerified(int64_t user, std::string_view phone) override;
+    Result<int64_t> CountPhoneCodesSentByUser(int64_t user, TimePoint since) override;
+    Result<int64_t> CountPhoneCodesSentToPhone(std::string_view phone, TimePoint since) override;
+
     // ---- StoreLifecycle ----
     // OK when a read connection answers `SELECT 1` and the writer thread is running.
     Status CheckHealth() override;
