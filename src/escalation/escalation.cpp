@@ -279,7 +279,8 @@ Transition OnFall(const EscalationPolicy& policy, const std::optional<Incident>&
     return b.Finish();
 }
 
-Transition OnSos(const EscalationPolicy& policy, const std::optional<Incident>& open, int64_t wearer, TimePoint now) {
+Transition OnSos(const EscalationPolicy& policy, const std::optional<Incident>& open, int64_t wearer, TimePoint now,
+                 bool dispatch_at_once) {
     const bool fresh = !open || !open->open();
     Builder b(fresh ? NewIncident(wearer, IncidentKind::kSos, Level::kDanger, now) : *open, now);
     Incident& i = b.incident();
@@ -293,6 +294,17 @@ Transition OnSos(const EscalationPolicy& policy, const std::optional<Incident>& 
     i.kind = IncidentKind::kSos;
     i.level = Level::kDanger;
     i.max_level = Level::kDanger;
+    if (!dispatch_at_once && !i.dispatched_at) {
+        // A countdown already running keeps its deadline: pressing again does not restart it.
+        if (i.phase != IncidentPhase::kCountdown) {
+            i.acknowledged_at.reset();  // an SOS needs its own answer
+            i.acknowledged_by.clear();
+            i.wearer_ok_until.reset();
+            StartCountdown(b, policy, now);
+        }
+        NotifyGuardians(b, policy, now, "The wearer pressed SOS.");
+        return b.Finish();
+    }
     NotifyGuardians(b, policy, now, "The wearer pressed SOS.");
     if (!i.dispatched_at) {
         Dispatch(b, now, "The wearer pressed SOS; the emergency call went out at once.");

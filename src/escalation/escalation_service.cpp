@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 
 #include "vg/notify/emergency.hpp"
 
@@ -29,14 +31,18 @@ std::string Link(const EscalationServiceOptions& o, const Incident& i) {
     return o.base_url + "/incidents/" + std::to_string(i.id);
 }
 
-std::string GuardianText(Notice n, const Incident& i, const std::string& name, const std::string& link, bool ko) {
+// `with_alert`: the same transition alerts the guardians too (an SOS dispatched at once says so in its alert).
+std::string GuardianText(Notice n, const Incident& i, const std::string& name, const std::string& link, bool ko,
+                         bool with_alert) {
     const std::string who = ko ? name + "님" : name;
     std::string text = "[VitalGuard] ";
     switch (n) {
         case Notice::kGuardiansAlert:
-            if (i.kind == domain::IncidentKind::kSos) {
+            if (i.kind == domain::IncidentKind::kSos && i.dispatched_at) {
                 text +=
                     ko ? who + "이(가) SOS를 눌렀습니다. 119에 신고되었습니다." : who + " pressed SOS; 119 was called.";
+            } else if (i.kind == domain::IncidentKind::kSos) {
+                text += ko ? who + "이(가) SOS를 눌렀습니다." : who + " pressed SOS.";
             } else if (i.kind == domain::IncidentKind::kFall) {
                 text += ko ? who + "의 낙상이 감지되었습니다." : "A fall of " + who + " was detected.";
             } else {
@@ -54,7 +60,7 @@ std::string GuardianText(Notice n, const Incident& i, const std::string& name, c
             break;
         case Notice::kGuardiansDispatched:
             text += ko ? who + "에게 응답이 없어 119에 신고했습니다." : "No answer from " + who + "; 119 was called.";
-            if (i.kind == domain::IncidentKind::kSos) return {};  // the alert said so already
+            if (i.kind == domain::IncidentKind::kSos && with_alert) return {};  // the alert said so already
             break;
         case Notice::kGuardiansWearerOk:
             text += ko ? who + "이(가) '괜찮아요'라고 응답했습니다." : who + " answered \"I'm OK\".";
@@ -94,6 +100,28 @@ std::vector<notify::EmergencyCause> EmergencyCauses(const Incident& i) {
         out.push_back(notify::EmergencyCause::kNoResponse);
     }
     return out;
+}
+
+// "010-****-5432": enough for the wearer to recognise the number, not to read it.
+std::string MaskedPhone(const std::string& phone) {
+    std::string out = phone;
+    int total = 0;
+    for (char c : out) total += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
+    int seen = 0;
+    for (char& c : out) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) continue;
+        ++seen;
+        if (seen > 3 && seen <= total - 4) c = '*';
+    }
+    return out;
+}
+
+constexpr Milliseconds kHour{60 * 60 * 1000};
+
+// Whole seconds, at least 1, until `t`.
+int SecondsUntil(TimePoint t, TimePoint now) {
+    const auto ms = std::chrono::duration_cast<Milliseconds>(t - now).count();
+    return static_cast<int>(std::max<int64_t>(1, (ms + 999) / 1000));
 }
 
 }  // namespace
@@ -226,12 +254,92 @@ Result<Incident> EscalationService::Resolve(int64_t incident_id, const std::stri
     });
 }
 
+Result<bool> EscalationService::Established(const domain::User& user, TimePoint now) {
+    if (now - user.created_at < options_.limits.new_account_age) return false;
+    for (const std::string* phone : {&user.profile.guard_phone_num, &user.profile.phone_num}) {
+        if (phone->empty()) continue;
+        auto verified = store_.IsPhoneVerified(user.unique_num, domain::PhoneKey(*phone));
+        if (!verified.ok()) return verified.status();
+        if (*verified) return true;
+    }
+    return false;
+}
+
+Status EscalationService::CheckSosLimits(int64_t wearer, TimePoint now) {
+    auto recent = store_.ListIncidents(wearer, 200);
+    if (!recent.ok()) return recent.status();
+    const TimePoint hour_ago = now - kHour;
+    std::vector<TimePoint> sos, calls;
+    for (const Incident& i : *recent) {
+        if (i.kind == domain::IncidentKind::kSos && i.opened_at > hour_ago) sos.push_back(i.opened_at);
+        if (i.dispatched_at && *i.dispatched_at > hour_ago) calls.push_back(*i.dispatched_at);
+    }
+    auto refuse = [&](std::vector<TimePoint>& times, int limit, const std::string& what) {
+        std::sort(times.begin(), times.end());
+        // The hour frees a place when the oldest of the last `limit` leaves it.
+        const TimePoint frees = times[times.size() - static_cast<size_t>(limit)] + kHour;
+        spdlog::warn("escalation: SOS of wearer {} refused: {} ({} in the last hour)", wearer, what, times.size());
+        return Status::Error(ErrorCode::kRateLimited,
+                             "At most " + what +
+                                 " per account; this account reached it. If this is an emergency, "
+                                 "call 119 directly.")
+            .WithRetryAfter(SecondsUntil(frees, now));
+    };
+    const SosLimits& l = options_.limits;
+    if (static_cast<int>(sos.size()) >= l.max_sos_per_hour) {
+        return refuse(sos, l.max_sos_per_hour, std::to_string(l.max_sos_per_hour) + " SOS an hour");
+    }
+    if (static_cast<int>(calls.size()) >= l.max_dispatches_per_hour) {
+        return refuse(calls, l.max_dispatches_per_hour,
+                      std::to_string(l.max_dispatches_per_hour) + " emergency calls (119) an hour");
+    }
+    return Status::Ok();
+}
+
+void EscalationService::WithholdDispatchOverLimit(Transition& t, TimePoint now) {
+    if (std::find(t.notices.begin(), t.notices.end(), Notice::kEmergencyDispatch) == t.notices.end()) return;
+    auto recent = store_.ListIncidents(t.incident.wearer, 200);
+    if (!recent.ok()) return;  // cannot tell: a life may depend on the call, so it goes out
+    int calls = 0;
+    for (const Incident& i : *recent) {
+        if (i.id != t.incident.id && i.dispatched_at && *i.dispatched_at > now - kHour) ++calls;
+    }
+    const int limit = options_.limits.max_dispatches_per_hour;
+    if (calls < limit) return;
+    std::erase_if(t.notices,
+                  [](Notice n) { return n == Notice::kEmergencyDispatch || n == Notice::kGuardiansDispatched; });
+    std::erase_if(t.events, [](const domain::IncidentEvent& e) { return e.type == "dispatched"; });
+    t.incident.phase = domain::IncidentPhase::kGuardians;
+    t.incident.dispatched_at.reset();
+    t.incident.deadline.reset();
+    domain::IncidentEvent e;
+    e.incident_id = t.incident.id;
+    e.at = now;
+    e.type = "dispatch_refused";
+    e.actor = "system";
+    e.detail = "The emergency call was not made: at most " + std::to_string(limit) +
+               " emergency calls (119) an hour per account, and this account made " + std::to_string(calls) +
+               " in the last hour. The guardians were told.";
+    t.events.push_back(std::move(e));
+    dispatches_refused_.fetch_add(1);
+    spdlog::error("escalation: emergency call of incident {} (wearer {}) refused: {} calls in the last hour (limit {})",
+                  t.incident.id, t.incident.wearer, calls, limit);
+}
+
 Result<Incident> EscalationService::Sos(int64_t wearer, std::optional<Location> location) {
     const TimePoint now = clock_.Now();
+    auto user = store_.FindUserByUniqueNum(wearer);
+    if (!user.ok()) return user.status();
+    auto established = Established(*user, now);
+    if (!established.ok()) return established.status();
     auto r = Apply(
         wearer, std::nullopt,
         [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
-            return Result<Transition>(OnSos(options_.policy, open, wearer, now));
+            // Pressing again while an incident is open joins it: never refused, never a second call.
+            if (!open || !open->open()) {
+                if (Status s = CheckSosLimits(wearer, now); !s.ok()) return Result<Transition>(s);
+            }
+            return Result<Transition>(OnSos(options_.policy, open, wearer, now, *established));
         },
         location);
     if (!r.ok()) return r.status();
@@ -277,6 +385,7 @@ Result<std::optional<Incident>> EscalationService::Apply(int64_t wearer, std::op
             return std::optional<Incident>(t.incident);  // idempotent repeat: nothing to store
         }
         const TimePoint now = clock_.Now();
+        WithholdDispatchOverLimit(t, now);
         std::vector<store::NewOutboxMessage> messages = Messages(t.incident, t, location, now);
         auto saved = store_.SaveIncident(t.incident, t.events, messages);
         if (!saved.ok()) {
@@ -297,7 +406,7 @@ Result<std::optional<Incident>> EscalationService::Apply(int64_t wearer, std::op
     }
 }
 
-std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident& i, const Transition& t,
+std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident& i, Transition& t,
                                                                  const std::optional<Location>& location,
                                                                  TimePoint now) {
     std::vector<store::NewOutboxMessage> out;
@@ -336,6 +445,49 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
     } else {
         spdlog::error("escalation: guardians of wearer {} unreadable: {}", i.wearer, g.status().ToString());
     }
+    // SMS only to numbers their owners verified (a code sent to the number, entered by its owner): nobody
+    // can point VitalGuard's messages at a stranger's phone. The others are reached on the channels that
+    // need no verification (dashboard, live stream, operator webhook).
+    std::vector<std::pair<std::string, int64_t>> sms_to;  // (number, guardian account or 0 for the contact)
+    std::vector<std::string> skipped;
+    auto verified = [&](int64_t owner, const std::string& phone) {
+        auto v = store_.IsPhoneVerified(owner, domain::PhoneKey(phone));
+        if (!v.ok()) spdlog::error("escalation: verification of a number unreadable: {}", v.status().ToString());
+        return v.ok() && *v;
+    };
+    if (!user->profile.guard_phone_num.empty()) {
+        if (verified(i.wearer, user->profile.guard_phone_num)) {
+            sms_to.emplace_back(user->profile.guard_phone_num, 0);
+        } else {
+            skipped.push_back(user->profile.guard_phone_num);
+        }
+    }
+    for (const store::GuardianLink& g : guardians) {
+        // The registered contact may also have an account: one SMS per number.
+        if (g.guardian_phone.empty() ||
+            domain::PhoneKey(g.guardian_phone) == domain::PhoneKey(user->profile.guard_phone_num)) {
+            continue;
+        }
+        if (verified(g.guardian, g.guardian_phone)) {
+            sms_to.emplace_back(g.guardian_phone, g.guardian);
+        } else {
+            skipped.push_back(g.guardian_phone);
+        }
+    }
+    const bool with_alert = std::find(t.notices.begin(), t.notices.end(), Notice::kGuardiansAlert) != t.notices.end();
+    if (with_alert) {
+        for (const std::string& phone : skipped) {
+            domain::IncidentEvent e;
+            e.incident_id = i.id;
+            e.at = now;
+            e.type = "sms_skipped";
+            e.actor = "system";
+            e.detail = "No SMS to " + MaskedPhone(phone) +
+                       ": the number is not verified (its owner has not entered the code sent to it). Guardians "
+                       "are told on the dashboard and the live stream.";
+            t.events.push_back(std::move(e));
+        }
+    }
     for (Notice n : t.notices) {
         if (n == Notice::kEmergencyDispatch) {
             notify::EmergencyReport report;
@@ -373,17 +525,13 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) + "-dispatch");
             continue;
         }
-        const std::string text = GuardianText(n, i, user->profile.name, link, ko);
+        const std::string text = GuardianText(n, i, user->profile.name, link, ko, with_alert);
         if (text.empty()) continue;
         const std::string purpose(NoticeName(n));
-        if (!user->profile.guard_phone_num.empty()) {
-            add("sms", user->profile.guard_phone_num, "VitalGuard", text, "", key_base + "-" + purpose + "-contact");
-        }
-        for (const store::GuardianLink& g : guardians) {
-            // The registered contact may also have an account: one SMS per number.
-            if (g.guardian_phone.empty() || g.guardian_phone == user->profile.guard_phone_num) continue;
-            add("sms", g.guardian_phone, "VitalGuard", text, "",
-                key_base + "-" + purpose + "-guardian-" + std::to_string(g.guardian));
+        for (const auto& [phone, guardian] : sms_to) {
+            add("sms", phone, "VitalGuard", text, "",
+                key_base + "-" + purpose +
+                    (guardian == 0 ? std::string("-contact") : "-guardian-" + std::to_string(guardian)));
         }
         if (!options_.guardian_webhook_url.empty()) {
             boost::json::object payload{{"event", purpose},

@@ -58,10 +58,53 @@ class EscalationServiceTest : public ::testing::Test {
         u.profile.guard_name = "김철수";
         u.profile.guard_phone_num = "010-3333-4444";
         u.password_hash = "x";
-        u.created_at = clock_.Now();
+        // An established account (SosLimits): two days old, the guardian's number verified, so that
+        // its SOS goes out at once and the contact gets SMS.
+        u.created_at = clock_.Now() - std::chrono::hours(48);
         auto created = store_->CreateUser(u);
         ASSERT_TRUE(created.ok()) << created.status().ToString();
         wearer_ = created->unique_num;
+        Verify(wearer_, "01033334444");
+    }
+    // Marks (user, phone key) verified, as PhoneVerificationService does once the code was entered.
+    void Verify(int64_t user, const std::string& phone_key) {
+        store::PhoneCode code;
+        code.user = user;
+        code.phone = phone_key;
+        code.code_hash = "x";
+        code.sent_at = clock_.Now();
+        code.expires_at = clock_.Now() + minutes(10);
+        store::NewOutboxMessage sms;
+        sms.channel = "sms-test-code";  // not counted as an alert by the tests below
+        sms.recipient = phone_key;
+        sms.idempotency_key = "code-" + std::to_string(user) + "-" + phone_key;
+        sms.created_at = sms.next_attempt_at = clock_.Now();
+        ASSERT_TRUE(store_->IssuePhoneCode(code, sms).ok());
+        ASSERT_TRUE(store_->MarkPhoneVerified(user, phone_key, clock_.Now()).ok());
+    }
+    int64_t NewWearer(const std::string& id, const std::string& guard_phone) {
+        store::NewUser u;
+        u.profile.id = id;
+        u.profile.name = "박민수";
+        u.profile.age = 70;
+        u.profile.address = "서울특별시 중구 1";
+        u.profile.phone_num = "010-7777-8888";
+        u.profile.guard_name = "박영희";
+        u.profile.guard_phone_num = guard_phone;
+        u.password_hash = "x";
+        u.created_at = clock_.Now();
+        auto created = store_->CreateUser(u);
+        EXPECT_TRUE(created.ok()) << created.status().ToString();
+        return created.ok() ? created->unique_num : 0;
+    }
+    std::vector<std::string> EventTypes(int64_t incident) {
+        std::vector<std::string> types;
+        const auto events = store_->IncidentEvents(incident);
+        for (const auto& e : events.value()) types.push_back(e.type);
+        return types;
+    }
+    static bool Contains(const std::vector<std::string>& v, const std::string& s) {
+        return std::find(v.begin(), v.end(), s) != v.end();
     }
     void TearDown() override {
         service_.reset();
@@ -235,6 +278,100 @@ TEST_F(EscalationServiceTest, SosDispatchesAtOnceWithTheLocation) {
     EXPECT_TRUE(store_->FindOpenIncident(wearer_).value().has_value());
     ASSERT_TRUE(service_->Resolve(sos->id, "grandma_kim").ok());
     EXPECT_FALSE(store_->FindOpenIncident(wearer_).value().has_value());
+}
+
+TEST_F(EscalationServiceTest, AnUnverifiedNumberGetsNoSmsAndTheTimelineSaysWhy) {
+    const int64_t stranger_target = NewWearer("new_park", "010-5555-6666");
+    service_->OnVerdict(stranger_target, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(stranger_target).value()->id;
+    EXPECT_EQ(Count(Outbox(id), "sms"), 0) << "010-5555-6666 never entered a code";
+    const auto events = store_->IncidentEvents(id).value();
+    auto skipped = std::find_if(events.begin(), events.end(), [](auto& e) { return e.type == "sms_skipped"; });
+    ASSERT_NE(skipped, events.end());
+    EXPECT_NE(skipped->detail.find("010-****-6666"), std::string::npos) << skipped->detail;
+    EXPECT_NE(skipped->detail.find("not verified"), std::string::npos) << skipped->detail;
+    // Verified since: the next alert (a reminder) reaches it.
+    Verify(stranger_target, "01055556666");
+    Advance(minutes(5));
+    EXPECT_GE(Count(Outbox(id), "sms"), 1);
+}
+
+TEST_F(EscalationServiceTest, ANewAccountsSosCountsDownAndImOkCancelsIt) {
+    const int64_t wearer = NewWearer("new_choi", "010-5555-6666");
+    auto sos = service_->Sos(wearer, std::nullopt);
+    ASSERT_TRUE(sos.ok()) << sos.status().ToString();
+    EXPECT_EQ(sos->phase, IncidentPhase::kCountdown);
+    EXPECT_EQ(Count(Outbox(sos->id), "emergency"), 0);
+    clock_.Advance(seconds(10));
+    ASSERT_TRUE(service_->WearerOk(sos->id).ok());
+    Advance(minutes(2));
+    EXPECT_EQ(Count(Outbox(sos->id), "emergency"), 0) << "the mistake was cancelled";
+    ASSERT_TRUE(service_->Resolve(sos->id, "wearer").ok());
+    // Unanswered, it reaches 119 when the countdown runs out.
+    auto real = service_->Sos(wearer, std::nullopt);
+    ASSERT_TRUE(real.ok()) << real.status().ToString();
+    Advance(seconds(59));
+    EXPECT_EQ(Count(Outbox(real->id), "emergency"), 0);
+    Advance(seconds(1));
+    EXPECT_EQ(Count(Outbox(real->id), "emergency"), 1);
+    // Old enough but no number verified: still new.
+    auto user = store_->FindUserByUniqueNum(wearer).value();
+    clock_.Advance(std::chrono::hours(48));
+    EXPECT_FALSE(service_->Established(user, clock_.Now()).value());
+    Verify(wearer, "01077778888");  // its own number will do
+    EXPECT_TRUE(service_->Established(user, clock_.Now()).value());
+}
+
+TEST_F(EscalationServiceTest, AnSosResolveLoopIsRefusedPastTheHourlyLimitsButPressingAgainJoins) {
+    // Established: each SOS dispatches at once; the fourth in the hour would be a fourth call.
+    for (int round = 0; round < 3; ++round) {
+        auto sos = service_->Sos(wearer_, std::nullopt);
+        ASSERT_TRUE(sos.ok()) << round << ": " << sos.status().ToString();
+        EXPECT_EQ(sos->phase, IncidentPhase::kDispatched);
+        auto again = service_->Sos(wearer_, std::nullopt);  // pressing again joins
+        ASSERT_TRUE(again.ok());
+        EXPECT_EQ(again->id, sos->id);
+        clock_.Advance(minutes(1));
+        ASSERT_TRUE(service_->Resolve(sos->id, "wearer").ok());
+    }
+    clock_.Advance(minutes(1));
+    auto refused = service_->Sos(wearer_, std::nullopt);
+    ASSERT_EQ(refused.status().code(), ErrorCode::kRateLimited);
+    EXPECT_NE(refused.status().message().find("3 emergency calls"), std::string::npos) << refused.status().message();
+    // The first call was 4 min ago: its place frees 56 min from now.
+    EXPECT_EQ(refused.status().retry_after_seconds(), 56 * 60);
+    EXPECT_FALSE(store_->FindOpenIncident(wearer_).value().has_value()) << "nothing opened";
+    clock_.Advance(minutes(56));
+    EXPECT_TRUE(service_->Sos(wearer_, std::nullopt).ok()) << "an hour after the first, again";
+
+    // A new account cancels each countdown: 5 SOS, then the SOS limit.
+    const int64_t loop = NewWearer("loop_kang", "010-5555-6666");
+    for (int round = 0; round < 5; ++round) {
+        auto sos = service_->Sos(loop, std::nullopt);
+        ASSERT_TRUE(sos.ok()) << round << ": " << sos.status().ToString();
+        ASSERT_TRUE(service_->Resolve(sos->id, "wearer").ok());
+    }
+    auto sixth = service_->Sos(loop, std::nullopt);
+    ASSERT_EQ(sixth.status().code(), ErrorCode::kRateLimited);
+    EXPECT_NE(sixth.status().message().find("5 SOS an hour"), std::string::npos);
+}
+
+TEST_F(EscalationServiceTest, ACountdownPastTheHourlyDispatchLimitIsRecordedNotCalled) {
+    for (int round = 0; round < 3; ++round) {
+        auto sos = service_->Sos(wearer_, std::nullopt);
+        ASSERT_TRUE(sos.ok()) << sos.status().ToString();
+        ASSERT_TRUE(service_->Resolve(sos->id, "wearer").ok());
+        clock_.Advance(minutes(1));  // message keys hold the opening time: incidents a minute apart
+    }
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    Advance(seconds(61));
+    EXPECT_EQ(Count(Outbox(id), "emergency"), 0);
+    EXPECT_TRUE(Contains(EventTypes(id), "dispatch_refused"));
+    EXPECT_FALSE(Contains(EventTypes(id), "dispatched"));
+    EXPECT_EQ(store_->FindIncident(id)->phase, IncidentPhase::kGuardians);
+    EXPECT_EQ(service_->dispatches_refused(), 1);
+    EXPECT_GE(Count(Outbox(id), "sms"), 1) << "the guardians are still told";
 }
 
 }  // namespace

@@ -274,6 +274,30 @@ TEST_F(EscalationTest, SosDispatchesAtOnceAndOnlyOnce) {
     EXPECT_TRUE(Has(sos, Notice::kEmergencyDispatch));
 }
 
+TEST_F(EscalationTest, SosOfANewAccountCountsDownAndImOkCancelsIt) {
+    Transition t = OnSos(policy_, std::nullopt, 7, kT0, /*dispatch_at_once=*/false);
+    EXPECT_TRUE(t.opened);
+    EXPECT_EQ(t.incident.kind, IncidentKind::kSos);
+    EXPECT_EQ(t.incident.phase, IncidentPhase::kCountdown);
+    EXPECT_EQ(t.incident.deadline, kT0 + policy_.countdown);
+    EXPECT_FALSE(Has(t, Notice::kEmergencyDispatch));
+    EXPECT_TRUE(Has(t, Notice::kGuardiansAlert));
+    EXPECT_TRUE(Has(t, Notice::kWearerCountdown));
+    // Pressing again during the countdown keeps its deadline.
+    Transition again = OnSos(policy_, t.incident, 7, kT0 + seconds(5), false);
+    EXPECT_EQ(again.incident.deadline, kT0 + policy_.countdown);
+    EXPECT_FALSE(Has(again, Notice::kEmergencyDispatch));
+    // "I'm OK" in time: no call, ever.
+    auto ok = WearerOk(policy_, again.incident, kT0 + seconds(10));
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(ok->incident.phase, IncidentPhase::kGuardians);
+    EXPECT_FALSE(AnyHas(TickUntil(ok->incident, kT0 + seconds(10), kT0 + minutes(3)), Notice::kEmergencyDispatch));
+    // Nobody answers: the call goes out when the countdown runs out.
+    Transition unanswered = OnSos(policy_, std::nullopt, 8, kT0, false);
+    auto ticks = TickUntil(unanswered.incident, kT0, kT0 + policy_.countdown);
+    EXPECT_TRUE(AnyHas(ticks, Notice::kEmergencyDispatch));
+}
+
 TEST_F(EscalationTest, ARestartedServerResumesFromTheStoredIncident) {
     // The incident as stored before a crash, 40 s into the countdown; the new process ticks at 65 s.
     Incident stored = OpenDanger();

@@ -13,7 +13,8 @@
 //   danger verdict / fall                               │
 //        ▼                                              │
 //   phase countdown ── deadline, nobody answered ──▶ phase dispatched (emergency call)
-//   SOS ──▶ dispatched at once
+//   SOS ──▶ dispatched at once (an established account), or phase countdown (a new or unverified
+//           account: a person can still cancel a mistake with "I'm OK")
 //   normal verdict (vitals incidents) ──▶ closed, all clear; resolve by a person ──▶ closed
 //
 // Thread-safety: pure functions. The caller serialises transitions of one incident.
@@ -93,10 +94,12 @@ std::optional<Transition> OnTick(const EscalationPolicy& policy, const domain::I
 Transition OnFall(const EscalationPolicy& policy, const std::optional<domain::Incident>& open, int64_t wearer,
                   TimePoint now);
 
-// The wearer pressed SOS: the emergency call goes out at once and the guardians are told (a new
-// incident of kind sos, or the open one dispatched now).
+// The wearer pressed SOS: the guardians are told, and the emergency call goes out at once when
+// `dispatch_at_once` (an established account), otherwise when the countdown runs out unless the wearer
+// answers "I'm OK" or a guardian acknowledges (a new incident of kind sos, or the open one: pressing
+// again joins it, never a second call).
 Transition OnSos(const EscalationPolicy& policy, const std::optional<domain::Incident>& open, int64_t wearer,
-                 TimePoint now);
+                 TimePoint now, bool dispatch_at_once = true);
 
 // People acting on an incident. Errors: kConflict when the incident is closed, or for a snooze of a
 // danger-level incident; kValidationFailed (field "minutes") for a snooze outside 1 min..max_snooze.

@@ -43,8 +43,23 @@ struct Location {
     std::optional<double> accuracy_m;
 };
 
+// Who may send VitalGuard's emergency call at once, and how often (docs/escalation.md, "Limits"): the
+// limits bite on repetition (open → resolve → open ...), never on a first SOS, and pressing SOS again
+// while an incident is open joins it without counting.
+struct SosLimits {
+    // An account younger than this, or with none of its phone numbers verified, is "new": its SOS
+    // reaches 119 only after the countdown (the wearer can still cancel a mistake with "I'm OK").
+    Milliseconds new_account_age{24 * 60 * 60 * 1000};
+    // New SOS incidents per account in any hour; the next is refused (kRateLimited, Retry-After).
+    int max_sos_per_hour = 5;
+    // Emergency calls per account in any hour, SOS and countdowns alike: an SOS that would make one
+    // more is refused; a countdown that runs out past it records "dispatch_refused" instead of calling.
+    int max_dispatches_per_hour = 3;
+};
+
 struct EscalationServiceOptions {
     EscalationPolicy policy;
+    SosLimits limits;
     std::string language = "ko";  // of guardian messages and the emergency report: "ko" or "en"
     std::string base_url;         // e.g. "https://vitalguard.example"; incident links in messages
     // Where the emergency call goes: the dispatch channel's recipient (its configuration may
@@ -80,7 +95,16 @@ class EscalationService {
     Result<domain::Incident> GuardianAck(int64_t incident_id, const std::string& guardian);
     Result<domain::Incident> Snooze(int64_t incident_id, const std::string& guardian, Milliseconds length);
     Result<domain::Incident> Resolve(int64_t incident_id, const std::string& actor);
+    // The wearer pressed SOS (SosLimits): joins the open incident if there is one; otherwise a new
+    // incident, dispatched at once for an established account and after the countdown for a new one.
+    // kRateLimited (with retry_after_seconds, the message naming the limit) past max_sos_per_hour or
+    // max_dispatches_per_hour; never for the first SOS of the hour nor for one that joins.
     Result<domain::Incident> Sos(int64_t wearer, std::optional<Location> location);
+    // Whether `user` is established at `now`: older than SosLimits::new_account_age and with at least
+    // one of its phone numbers (phone_num, guard_phone_num) verified.
+    Result<bool> Established(const domain::User& user, TimePoint now);
+    // Emergency calls not made because of max_dispatches_per_hour (also logged), since start.
+    int64_t dispatches_refused() const { return dispatches_refused_.load(); }
     Result<domain::Incident> Fall(int64_t wearer);
 
     // Applies every deadline due at `now` (what the ticker does); returns the transitions stored.
@@ -95,8 +119,15 @@ class EscalationService {
     Result<std::optional<domain::Incident>> Apply(int64_t wearer, std::optional<int64_t> incident_id, const Step& step,
                                                   const std::optional<Location>& location = std::nullopt);
     Result<domain::Incident> ApplyToIncident(int64_t incident_id, const Step& step);
-    std::vector<store::NewOutboxMessage> Messages(const domain::Incident& before_save, const Transition& t,
+    // The transition's messages; SMS only to verified numbers (an "sms_skipped" event is added to `t`
+    // for each unverified number the first alert skips).
+    std::vector<store::NewOutboxMessage> Messages(const domain::Incident& before_save, Transition& t,
                                                   const std::optional<Location>& location, TimePoint now);
+    // kRateLimited when a new SOS of `wearer` at `now` would exceed SosLimits.
+    Status CheckSosLimits(int64_t wearer, TimePoint now);
+    // When `t` makes the emergency call but the wearer already made max_dispatches_per_hour calls in
+    // the hour, takes the call out of `t` (phase guardians, a "dispatch_refused" event) and logs it.
+    void WithholdDispatchOverLimit(Transition& t, TimePoint now);
     std::mutex& StripeFor(int64_t wearer) { return stripes_[static_cast<size_t>(wearer) % stripes_.size()]; }
     void Run();
 
@@ -106,6 +137,7 @@ class EscalationService {
     IncidentListener on_change_;
     std::function<void()> on_outbox_;
     std::array<std::mutex, 64> stripes_;
+    std::atomic<int64_t> dispatches_refused_{0};
 
     std::mutex open_mu_;
     std::unordered_map<int64_t, bool> has_open_;  // GUARDED_BY(open_mu_); absent: not known yet
