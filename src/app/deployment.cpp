@@ -10,6 +10,7 @@
 
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
+#include "vg/app/data_dir_lock.hpp"
 #include "vg/app/posture_event_relay.hpp"
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
@@ -132,6 +133,7 @@ std::string LocateResource(const std::string& configured, const fs::path& local,
 struct Deployment::Services {
     const ServeConfig config;
     const Clock& clock = SystemClock::Instance();
+    std::optional<DataDirLock> data_dir_lock;  // released last: after the store is closed
     std::unique_ptr<store::SqliteStore> store;
     std::unique_ptr<auth::AccountService> accounts;
     rules::ProfileRegistry profiles;
@@ -166,6 +168,7 @@ struct Deployment::Services {
 
     explicit Services(ServeConfig c) : config(std::move(c)) {}
 
+    Status LockDataDir();
     Status OpenStore();
     Status LoadProfilesAndKnowledge();
     Status BuildNotifier();
@@ -461,8 +464,19 @@ Status Deployment::Services::BuildApi() {
     return Status::Ok();
 }
 
+// One server per data directory (two would both escalate, and could call 119 twice for one incident).
+Status Deployment::Services::LockDataDir() {
+    std::error_code ec;
+    fs::create_directories(config.data_dir, ec);  // a failure is reported by OpenStore, with its reason
+    auto lock = DataDirLock::Acquire(config.data_dir);
+    if (!lock.ok()) return lock.status();
+    data_dir_lock.emplace(std::move(lock).value());
+    return Status::Ok();
+}
+
 Result<std::unique_ptr<Deployment>> Deployment::Build(const ServeConfig& config) {
     auto s = std::make_unique<Services>(config);
+    VG_RETURN_IF_ERROR(s->LockDataDir());
     VG_RETURN_IF_ERROR(s->OpenStore());
     VG_RETURN_IF_ERROR(s->LoadProfilesAndKnowledge());
     VG_RETURN_IF_ERROR(s->BuildNotifier());

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "data_commands.hpp"
 #include "model_commands.hpp"
 #include "vg/app/logging.hpp"
 #include "vg/common/time_text.hpp"
@@ -500,6 +501,8 @@ int RunCli(int argc, const char* const* argv, PostureCommands* posture) {
                           simulate_args);
     ModelCommandArgs model_args;
     DefineModelCommands(app, model_args);
+    DataCommandArgs data_args;
+    DefineDataCommands(app, data_args);
     std::vector<std::string> args(argv, argv + argc);
     try {
         app.parse(argc, argv);
@@ -512,6 +515,8 @@ int RunCli(int argc, const char* const* argv, PostureCommands* posture) {
     }
     if (app.got_subcommand("simulate")) return sim::RunSimulateCommand(simulate_args, std::cout, std::cerr);
     if (app.got_subcommand("dataset")) return RunDatasetCommand(model_args);
+    if (app.got_subcommand("backup")) return RunBackupCommand(data_args, std::cout, std::cerr);
+    if (app.got_subcommand("restore")) return RunRestoreCommand(data_args, std::cout, std::cerr);
     const bool posture_command =
         (app.got_subcommand("train") || app.got_subcommand("eval") || app.got_subcommand("convert")) &&
         model_args.kind == "posture";
