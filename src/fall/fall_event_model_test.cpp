@@ -238,7 +238,7 @@ TEST(ShippedFallEventModel, IsForTheShippedNetworkAndEqualsXgboost) {
     const Shipped& shipped = LoadShipped();
     if (!shipped.model) GTEST_SKIP() << shipped.why_not;
     EXPECT_TRUE(shipped.model->CheckPostureModel(shipped.network->info()).ok());
-    if (!testing::HaveData(imu::DatasetId::kSisFall)) GTEST_SKIP() << "no SisFall under " << testing::kData.string();
+    VG_REQUIRE_DATA_SET("sisfall");
     std::ifstream in(fs::path(VG_MODELS_DIR) / kModelFile);
     std::stringstream text;
     text << in.rdbuf();
@@ -263,6 +263,7 @@ TEST(ShippedFallEventModel, IsForTheShippedNetworkAndEqualsXgboost) {
 TEST(ShippedFallEventModel, FindsTheFallsOfHeldOutSubjects) {
     const Shipped& shipped = LoadShipped();
     if (!shipped.model) GTEST_SKIP() << shipped.why_not;
+    VG_REQUIRE_DATA_SET("sisfall");  // and every other data set that is there
     size_t falls = 0, detected = 0;
     std::string missed;
     for (imu::DatasetId d : imu::kAllDatasets) {
@@ -283,7 +284,7 @@ TEST(ShippedFallEventModel, FindsTheFallsOfHeldOutSubjects) {
             if (!found) missed += " " + info.path.string();
         }
     }
-    if (falls == 0) GTEST_SKIP() << "no IMU data set under " << testing::kData.string();
+    ASSERT_GT(falls, 0U);
     EXPECT_GE(detected * 10, falls * 9) << "missed:" << missed;
     RecordProperty("missed", missed);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Test support (not part of the module): a deterministic stand-in for the posture network, and real trials of
-// the public IMU data sets read in place from VG_DATA_DIR (docs/posture-data.md).
+// the public IMU data sets read in place from ../shared/data (or $VG_SHARED_DATA: tests/shared_data;
+// docs/posture-data.md). A test that reads them skips without them (VG_REQUIRE_DATA_SET).
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +17,7 @@
 #include "vg/imu/split.hpp"
 #include "vg/imu/trial.hpp"
 #include "vg/posture/classifier.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::fall::testing {
 
@@ -55,9 +57,10 @@ class SignalClassifier : public posture::PostureClassifier {
     posture::ClassifierInfo info_{"signal-stand-in", 0.5F};
 };
 
-inline const std::filesystem::path kData = VG_DATA_DIR;
+inline const std::filesystem::path kData = ::vg::testing::SharedDataRoot();
 
-inline bool HaveData(imu::DatasetId d) { return std::filesystem::exists(kData / std::string(imu::DatasetName(d))); }
+// For tests that go over every data set: false (saying so; a failure under VG_REQUIRE_DATA) when `d` is missing.
+inline bool HaveData(imu::DatasetId d) { return ::vg::testing::HaveDataSet(imu::DatasetName(d)); }
 
 inline const std::vector<imu::TrialInfo>& Listed(imu::DatasetId d) {
     static std::map<imu::DatasetId, std::vector<imu::TrialInfo>> cache;

@@ -16,12 +16,13 @@
 #include "vg/imu/split.hpp"
 #include "vg/imu/summary.hpp"
 #include "vg/imu/trial.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::imu {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kData = VG_DATA_DIR;
+const fs::path kData = ::vg::testing::SharedDataRoot();
 
 const std::vector<TrialInfo>& Listed(DatasetId d) {
     static std::map<DatasetId, std::vector<TrialInfo>> cache;
@@ -44,13 +45,11 @@ TrialInfo Find(DatasetId d, std::string_view subject, std::string_view code, int
     return {};
 }
 
-// The newer data sets may be absent from a checkout of the shared data; their tests skip then.
-bool Have(DatasetId d) { return fs::is_directory(kData / std::string(DatasetName(d))); }
+// A test of one data set skips without it (fails under VG_REQUIRE_DATA): tests/shared_data.
+#define SKIP_WITHOUT(d) VG_REQUIRE_DATA_SET(DatasetName(d))
 
-#define SKIP_WITHOUT(d)                                                                                \
-    do {                                                                                               \
-        if (!Have(d)) GTEST_SKIP() << (kData / std::string(DatasetName(d))).string() << " is missing"; \
-    } while (false)
+// Tests that go over every data set check those that are there (a missing one fails under VG_REQUIRE_DATA).
+bool Have(DatasetId d) { return ::vg::testing::HaveDataSet(DatasetName(d)); }
 
 struct Loaded {
     Trial trial;
@@ -86,6 +85,9 @@ double MeanMagnitude(const Series& s, size_t begin, size_t end) {
 }
 
 TEST(ListTrials, EnumeratesEveryDataSetWithMetadata) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
+    SKIP_WITHOUT(DatasetId::kUmaFall);
+    SKIP_WITHOUT(DatasetId::kHifd);
     const auto& sis = Listed(DatasetId::kSisFall);
     EXPECT_GT(sis.size(), 3000u);
     std::set<std::string> subjects;
@@ -116,6 +118,7 @@ TEST(ListTrials, EnumeratesEveryDataSetWithMetadata) {
 }
 
 TEST(LoadTrial, SisFallWalkingIs50HzWithGravity) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
     const TrialInfo info = Find(DatasetId::kSisFall, "SA01", "D01");
     auto l = LoadAll(info);
     ASSERT_EQ(l.trial.samples.size(), 4999u);  // 100 s at 50 Hz (the file has a header + 4999 rows)
@@ -126,9 +129,11 @@ TEST(LoadTrial, SisFallWalkingIs50HzWithGravity) {
 }
 
 TEST(LoadTrial, UmaFallIsUpsampledFrom20Hz) {
+    SKIP_WITHOUT(DatasetId::kUmaFall);
     const TrialInfo info = Find(DatasetId::kUmaFall, "Subject_02", "Aplausing", 1, Placement::kWaist);
     EXPECT_EQ(info.sensor_id, 2);
     auto l = LoadAll(info);
+    ASSERT_GE(l.trial.samples.size(), 2u) << info.path;  // a trial that did not load is a failure, not a crash
     const double duration = l.trial.samples.back().t_s;
     EXPECT_NEAR(duration, 14.9, 0.3);
     const double raw_rate = static_cast<double>(l.trial.samples.size() - 1) / duration;
@@ -139,9 +144,10 @@ TEST(LoadTrial, UmaFallIsUpsampledFrom20Hz) {
 }
 
 TEST(LoadTrial, HifdHasNoGravity) {
+    SKIP_WITHOUT(DatasetId::kHifd);
     const TrialInfo info = Find(DatasetId::kHifd, "subject_01", "walk");
     auto l = LoadAll(info);
-    EXPECT_EQ(l.trial.samples.size(), 1055u);
+    ASSERT_EQ(l.trial.samples.size(), 1055u);
     EXPECT_TRUE(l.series.gravity_removed);
     EXPECT_NEAR(static_cast<double>(l.series.samples.size()), l.trial.samples.back().t_s * 50, 2);
     EXPECT_LT(MeanMagnitude(l.series, 0, l.series.samples.size()), 0.9);  // gravity-free: far from 1 g
@@ -180,6 +186,7 @@ TEST(Windows, FixedLengthAndStride) {
 }
 
 TEST(Labels, SisFallFallHasImpactWindowAndEndsLying) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
     auto l = LoadAll(Find(DatasetId::kSisFall, "SA01", "F01"));
     ASSERT_TRUE(l.samples.impact.has_value());
     EXPECT_NEAR(static_cast<double>(*l.samples.impact) / 50, 7.3, 0.1);  // hand-checked |a| peak, 9.1 g
@@ -199,6 +206,7 @@ TEST(Labels, SisFallFallHasImpactWindowAndEndsLying) {
 }
 
 TEST(Labels, SisFallWalkingIsWalking) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
     auto l = LoadAll(Find(DatasetId::kSisFall, "SA01", "D01"));
     size_t walking = 0;
     for (const auto& w : l.windows) {
@@ -209,7 +217,9 @@ TEST(Labels, SisFallWalkingIsWalking) {
 }
 
 TEST(Labels, SisFallChairIsStandSitStand) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
     auto l = LoadAll(Find(DatasetId::kSisFall, "SA01", "D07"));
+    ASSERT_GT(l.samples.labels.size(), 575u);
     // Hand-checked: still standing 0–2 s, seated 4–8 s, standing again from ~10 s.
     EXPECT_EQ(l.samples.labels[25], Label::kStanding);
     EXPECT_EQ(l.samples.labels[300], Label::kSitting);
@@ -217,6 +227,9 @@ TEST(Labels, SisFallChairIsStandSitStand) {
 }
 
 TEST(Labels, OtherActivitiesAreOtherNeverFall) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
+    SKIP_WITHOUT(DatasetId::kHifd);
+    SKIP_WITHOUT(DatasetId::kUmaFall);
     for (const TrialInfo& info :
          {Find(DatasetId::kSisFall, "SA01", "D19"), Find(DatasetId::kHifd, "subject_01", "clap"),
           Find(DatasetId::kUmaFall, "Subject_02", "Aplausing", 1, Placement::kWrist)}) {
@@ -227,6 +240,7 @@ TEST(Labels, OtherActivitiesAreOtherNeverFall) {
 }
 
 TEST(Labels, HifdFallFindsImpactWithoutGravity) {
+    SKIP_WITHOUT(DatasetId::kHifd);
     auto l = LoadAll(Find(DatasetId::kHifd, "subject_01", "fall1"));
     ASSERT_TRUE(l.samples.impact.has_value());
     EXPECT_NEAR(static_cast<double>(*l.samples.impact) / 50, 8.35, 0.1);  // hand-checked, 2.9 g
@@ -245,6 +259,7 @@ TEST(Labels, HifdFallFindsImpactWithoutGravity) {
 }
 
 TEST(Labels, UmaFallStairsKeepTheirDirection) {
+    SKIP_WITHOUT(DatasetId::kUmaFall);
     auto up = LoadAll(Find(DatasetId::kUmaFall, "Subject_09", "GoUpstairs", 2, Placement::kWrist));
     size_t n = 0;
     for (const auto& w : up.windows) n += w.label == Label::kUpstairs;
@@ -307,6 +322,7 @@ TEST(LoadTrial, BadFilesNameFileAndLine) {
 }
 
 TEST(Split, NoSubjectInTwoSplitsAndDeterministic) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
     for (DatasetId d : kAllDatasets) {
         if (!Have(d)) continue;
         std::set<std::string> subjects;
@@ -556,10 +572,12 @@ TEST(Labels, FallAllDTransitionsNameTheBeforeAndAfter) {
     SKIP_WITHOUT(DatasetId::kFallAllD);
     // Hand-checked: still standing to ~8 s, sits down, still seated from ~12 s.
     auto sit = LoadAll(Find(DatasetId::kFallAllD, "S01", "A013", 2));
+    ASSERT_FALSE(sit.windows.empty());
     EXPECT_EQ(sit.windows.front().label, Label::kStanding);
     EXPECT_EQ(sit.windows.back().label, Label::kSitting);
     // Seated to ~7 s, stands up, still standing at the end.
     auto stand = LoadAll(Find(DatasetId::kFallAllD, "S01", "A014", 2));
+    ASSERT_FALSE(stand.windows.empty());
     EXPECT_EQ(stand.windows.front().label, Label::kSitting);
     EXPECT_EQ(stand.windows.back().label, Label::kStanding);
     // In a lift: standing when still, never anything but Standing or Ignore.
@@ -650,6 +668,9 @@ TEST(LoadTrial, WedaFallAndFallAllDBadFilesNameFileAndLine) {
 }
 
 TEST(Summary, CountsASliceOfEachDataSet) {
+    SKIP_WITHOUT(DatasetId::kSisFall);
+    SKIP_WITHOUT(DatasetId::kUmaFall);
+    SKIP_WITHOUT(DatasetId::kHifd);
     SummaryOptions options;
     options.include = [](const TrialInfo& t) {
         return t.subject == "SA01" || t.subject == "Subject_02" || t.subject == "subject_01";

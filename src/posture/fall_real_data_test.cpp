@@ -79,6 +79,7 @@ testdata::LoadedTrial LoadOne(std::string_view subject, std::string_view code) {
 }
 
 TEST(FallMonitorRealData, SisFallSlipWhileWalkingConfirmsOnTheStillnessAfterIt) {
+    VG_REQUIRE_DATA_SET("sisfall");
     // SA01 F01 (train split): a slip while walking, impact at 7.3 s (9.1 g), then lying still.
     const testdata::LoadedTrial t = LoadOne("SA01", "F01");
     ASSERT_TRUE(t.ok);
@@ -98,6 +99,7 @@ TEST(FallMonitorRealData, SisFallSlipWhileWalkingConfirmsOnTheStillnessAfterIt) 
 }
 
 TEST(FallMonitorRealData, EverySisFallFallOfTheTrainSplitIsConfirmedOrOnItsWayNeverDismissed) {
+    VG_REQUIRE_DATA_SET("sisfall");
     // SisFall trials are 15 s and end lying. With two windows after the impact's, a fall is confirmed when
     // both are still; when the first still moves (the fall's aftermath) the trial ends one window too
     // early, and a last window that is still says the next one would confirm it.
@@ -130,6 +132,7 @@ TEST(FallMonitorRealData, EverySisFallFallOfTheTrainSplitIsConfirmedOrOnItsWayNe
 }
 
 TEST(FallMonitorRealData, SisFallStumbleThenWalkingOnIsDismissed) {
+    VG_REQUIRE_DATA_SET("sisfall");
     // SA01 D18: a stumble while walking, then walking on. Suppose the model took the stumble for a fall:
     // the walking that follows (called Walking with 0.85 by a model that recognises it) dismisses it.
     const testdata::LoadedTrial t = LoadOne("SA01", "D18");
@@ -155,6 +158,7 @@ TEST(FallMonitorRealData, SisFallStumbleThenWalkingOnIsDismissed) {
 }
 
 TEST(FallMonitorRealData, SisFallWalkingDismissesAFalseSuspicionOnTheGaitSignalAlone) {
+    VG_REQUIRE_DATA_SET("sisfall");
     // Walking trials of the train split, a false suspicion at the second window, and a model that says
     // nothing useful afterwards (Standing, 0.4): the periodic gait of |a| dismisses it.
     int trials = 0, dismissed = 0, confirmed = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Test support (not part of the module): real trials of the public IMU data sets as ModelWindows,
-// read in place from VG_DATA_DIR with vg_imu (docs/posture-data.md).
+// read in place from ../shared/data (or $VG_SHARED_DATA: tests/shared_data) with vg_imu (docs/posture-data.md).
+// A test that reads them starts with VG_REQUIRE_DATA_SET("sisfall"), so it is skipped without them.
 
 #include <algorithm>
 #include <filesystem>
@@ -14,10 +15,11 @@
 #include "vg/imu/split.hpp"
 #include "vg/imu/trial.hpp"
 #include "vg/posture/classifier.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::posture::testdata {
 
-inline const std::filesystem::path kData = VG_DATA_DIR;
+inline const std::filesystem::path kData = ::vg::testing::SharedDataRoot();
 
 inline const std::vector<imu::TrialInfo>& Listed(imu::DatasetId d) {
     static std::map<imu::DatasetId, std::vector<imu::TrialInfo>> cache;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "vg/imu/labels.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::sim {
 namespace {
@@ -159,13 +160,12 @@ TEST(ImuReplayTest, FallFactsComeFromTheActivityTableAndTheAnnotation) {
     EXPECT_DOUBLE_EQ(weda.impact_search->end_s, 6.1 + imu::LabelParams{}.impact_search_margin_s);
 }
 
-// The test split's trials of one data set under the shared data folder, or nullopt (the test then skips)
-// when it is not installed.
+// The test split's trials of one data set under the shared data folder (tests/shared_data), or nullopt
+// when it cannot be read. REQUIRES: the data set's folder is there (VG_REQUIRE_DATA_SET).
 std::optional<ImuCatalog> TestSplitOf(ImuDataset dataset) {
     ImuSpec spec;
-    spec.data_dir = std::string(VG_SOURCE_DIR) + "/../shared/data";
+    spec.data_dir = ::vg::testing::SharedDataRoot().string();
     spec.datasets = {dataset};
-    if (!std::filesystem::exists(spec.data_dir + "/" + std::string(ImuDatasetName(dataset)))) return std::nullopt;
     auto catalog = LoadImuCatalog(spec);
     EXPECT_TRUE(catalog.ok()) << catalog.status().ToString();
     if (!catalog.ok()) return std::nullopt;
@@ -173,8 +173,9 @@ std::optional<ImuCatalog> TestSplitOf(ImuDataset dataset) {
 }
 
 TEST(ImuReplayTest, WedaFallTrialsReplayFromTheWristWithTheImpactAtTheirAnnotatedFall) {
+    VG_REQUIRE_DATA_SET("wedafall");
     const auto catalog = TestSplitOf(ImuDataset::kWedaFall);
-    if (!catalog) GTEST_SKIP() << "WEDA-FALL is not installed under " << VG_SOURCE_DIR << "/../shared/data/wedafall";
+    ASSERT_TRUE(catalog.has_value());
     ASSERT_GE(catalog->falls.size(), 20u);
     int with_tail = 0;
     for (const ImuTrialRef& t : catalog->falls) {
@@ -200,8 +201,9 @@ TEST(ImuReplayTest, WedaFallTrialsReplayFromTheWristWithTheImpactAtTheirAnnotate
 }
 
 TEST(ImuReplayTest, FallAllDFallTrialsReplayWithTheirImpactAndNoTailAfterARecovery) {
+    VG_REQUIRE_DATA_SET("fallalld");
     const auto catalog = TestSplitOf(ImuDataset::kFallAllD);
-    if (!catalog) GTEST_SKIP() << "FallAllD is not installed under " << VG_SOURCE_DIR << "/../shared/data/fallalld";
+    ASSERT_TRUE(catalog.has_value());
     ASSERT_GE(catalog->falls.size(), 20u);
     int recoveries = 0, stays_down_with_tail = 0;
     for (const ImuTrialRef& t : catalog->falls) {
@@ -230,11 +232,9 @@ TEST(ImuReplayTest, FallAllDFallTrialsReplayWithTheirImpactAndNoTailAfterARecove
 TEST(ImuReplayTest, TheFallsAllScenarioPlansEveryDataSetAndTheElderlyWedaFallActivities) {
     auto scenario = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/falls-all.json");
     ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-    for (ImuDataset d : scenario->imu->datasets) {
-        if (!std::filesystem::exists(scenario->imu->data_dir + "/" + std::string(ImuDatasetName(d)))) {
-            GTEST_SKIP() << "the IMU data set " << ImuDatasetName(d) << " is not under " << scenario->imu->data_dir;
-        }
-    }
+    // The scenario names ../shared/data beside the repository; the tests read wherever VG_SHARED_DATA says.
+    scenario->imu->data_dir = ::vg::testing::SharedDataRoot().string();
+    for (ImuDataset d : scenario->imu->datasets) VG_REQUIRE_DATA_SET(ImuDatasetName(d));
     auto catalog = LoadImuCatalog(*scenario->imu);
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     auto plan = PlanImu(*scenario, *catalog);
@@ -278,9 +278,8 @@ TEST(ImuReplayTest, TheFallsAllScenarioPlansEveryDataSetAndTheElderlyWedaFallAct
 TEST(ImuReplayTest, TheFallsScenarioPlansTestSubjectsTrialsDeterministically) {
     auto scenario = LoadScenarioFile(std::string(VG_SOURCE_DIR) + "/sim/scenarios/falls.json");
     ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-    if (!std::filesystem::exists(scenario->imu->data_dir + "/sisfall")) {
-        GTEST_SKIP() << "the IMU data sets are not under " << scenario->imu->data_dir;
-    }
+    scenario->imu->data_dir = ::vg::testing::SharedDataRoot().string();
+    for (ImuDataset d : scenario->imu->datasets) VG_REQUIRE_DATA_SET(ImuDatasetName(d));
     auto catalog = LoadImuCatalog(*scenario->imu);
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     EXPECT_GT(catalog->falls.size(), 100u);

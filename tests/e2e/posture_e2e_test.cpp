@@ -17,6 +17,7 @@
 #include "vg/imu/split.hpp"
 #include "vg/imu/trial.hpp"
 #include "vg/store/sqlite_store.hpp"
+#include "vg/testing/shared_data.hpp"
 #include "vg/testing/websocket_client.hpp"
 
 namespace vg::e2e {
@@ -25,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::HttpClient;
 
-const fs::path kData = VG_DATA_DIR;
+const fs::path kData = testing::SharedDataRoot();
 const fs::path kModels = VG_MODELS_DIR;
 
 // The first trial `code` (R01 first) of a TEST-split SisFall subject, adults before the elderly.
@@ -112,6 +113,7 @@ class PostureE2eTest : public ServerTest {
 };
 
 TEST_F(PostureE2eTest, ARealFallReplayedWindowByWindowOpensAFallIncident) {
+    VG_REQUIRE_DATA_SET("sisfall");
     HttpClient wearer = Client();
     const testing::Headers watch = Wearer(wearer, "fall_kim");
     // The wearer's page is open: the posture and incident events arrive live.
@@ -185,6 +187,7 @@ TEST_F(PostureE2eTest, ARealFallReplayedWindowByWindowOpensAFallIncident) {
 }
 
 TEST_F(PostureE2eTest, WalkingAndAStumbleOpenNoIncident) {
+    VG_REQUIRE_DATA_SET("sisfall");
     for (const char* code : {"D01", "D18"}) {  // walking slowly; a stumble while walking
         HttpClient wearer = Client();
         std::string id = std::string("adl_") + code;
@@ -205,6 +208,7 @@ TEST_F(PostureE2eTest, WalkingAndAStumbleOpenNoIncident) {
 // suspected forgot it, and nothing confirmed it after the restart: the person who fell and lay still
 // (or whose watch went quiet) never got the fall incident and its countdown to the emergency call.
 TEST_F(PostureE2eTest, AFallSuspectedWhenTheServerIsKilledIsConfirmedOnceAfterTheRestart) {
+    VG_REQUIRE_DATA_SET("sisfall");
     HttpClient wearer = Client();
     const testing::Headers watch = Wearer(wearer, "crash_kim");
     const std::string session = *wearer.cookie("vg_session");
@@ -309,6 +313,7 @@ TEST_F(PostureE2eTest, AFallSuspectedWhenTheServerIsKilledIsConfirmedOnceAfterTh
 }
 
 TEST_F(PostureE2eTest, GetPostureListsTheRowsAndOnlyLinkedGuardiansMayReadThem) {
+    VG_REQUIRE_DATA_SET("sisfall");
     HttpClient wearer = Client();
     const testing::Headers watch = Wearer(wearer, "rows_kim");
     Replay(TestSplitTrial("D07"), watch);  // sit down on a chair and get up: several postures

@@ -10,6 +10,7 @@
 #include "vg/sim/scenario.hpp"
 #include "vg/sim/scorer.hpp"
 #include "vg/sim/simulate.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::e2e {
 namespace {
@@ -148,7 +149,7 @@ TEST_F(SimulateE2eTest, TheCommandPrintsTheTableAndWritesTheReport) {
 
 // ---- falls: real IMU trials through the posture API ------------------------------------------------
 
-// models/ and ../shared/data beside the repository, found from this file (the test runs in the build dir).
+// models/ beside the repository, found from this file (the test runs in the build dir).
 std::filesystem::path RepoPath(const char* relative) {
     return (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / relative).lexically_normal();
 }
@@ -166,9 +167,9 @@ TEST_F(SimulateFallsE2eTest, FallsScenarioDetectsMostFallsWithFewFalseFalls) {
     }
     auto scenario = sim::LoadScenarioFile(ScenarioPath("falls.json"));
     ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-    if (!std::filesystem::is_directory(std::filesystem::path(scenario->imu->data_dir) / "sisfall")) {
-        GTEST_SKIP() << "the IMU data sets are not in " << scenario->imu->data_dir;
-    }
+    // The scenario names ../shared/data beside the repository; the tests read wherever VG_SHARED_DATA says.
+    scenario->imu->data_dir = testing::SharedDataRoot().string();
+    for (sim::ImuDataset d : scenario->imu->datasets) VG_REQUIRE_DATA_SET(sim::ImuDatasetName(d));
     StartServer({"--models-dir", models.string()});
     sim::DriverOptions options;
     options.server = "http://127.0.0.1:" + std::to_string(server_->port());
@@ -201,13 +202,18 @@ TEST_F(SimulateFallsE2eTest, FallsScenarioDetectsMostFallsWithFewFalseFalls) {
 TEST_F(SimulateFallsE2eTest, FallsScenarioWithoutAPostureModelSaysPostureIsNotAvailable) {
     auto scenario = sim::LoadScenarioFile(ScenarioPath("falls.json"));
     ASSERT_TRUE(scenario.ok()) << scenario.status().ToString();
-    if (!std::filesystem::is_directory(std::filesystem::path(scenario->imu->data_dir) / "sisfall")) {
-        GTEST_SKIP() << "the IMU data sets are not in " << scenario->imu->data_dir;
-    }
+    for (sim::ImuDataset d : scenario->imu->datasets) VG_REQUIRE_DATA_SET(sim::ImuDatasetName(d));
+    // The command reads the scenario from a file: the shipped one, with imu.data_dir where the data is.
+    std::ifstream shipped(ScenarioPath("falls.json"));
+    std::stringstream shipped_text;
+    shipped_text << shipped.rdbuf();
+    json::value falls_json = json::parse(shipped_text.str());
+    falls_json.at("imu").as_object()["data_dir"] = testing::SharedDataRoot().string();
+    std::ofstream(data_dir_.file("falls-scenario.json")) << json::serialize(falls_json);
     StartServer({"--models-dir", "none"});
     sim::SimulateArgs args;
     args.server = "http://127.0.0.1:" + std::to_string(server_->port());
-    args.scenario = ScenarioPath("falls.json");
+    args.scenario = data_dir_.file("falls-scenario.json");
     args.watches = 2;
     args.duration = "30m";
     args.out = data_dir_.file("falls.json");

@@ -135,7 +135,7 @@ bool InSlice(const imu::TrialInfo& t) {
 }
 
 TEST(LoadEventData, LabelsOneFallImpactPerFallTrialAndEveryActivityCandidateNegative) {
-    if (!testing::HaveData(imu::DatasetId::kSisFall)) GTEST_SKIP() << "no SisFall under " << testing::kData.string();
+    VG_REQUIRE_DATA_SET("sisfall");
     testing::SignalClassifier network;
     EventDataOptions options;
     options.include = InSlice;
@@ -167,7 +167,7 @@ TEST(LoadEventData, LabelsOneFallImpactPerFallTrialAndEveryActivityCandidateNega
 }
 
 TEST(TrainFallModel, ATinySliceWritesALoadableModel) {
-    if (!testing::HaveData(imu::DatasetId::kSisFall)) GTEST_SKIP() << "no SisFall under " << testing::kData.string();
+    VG_REQUIRE_DATA_SET("sisfall");
     testing::SignalClassifier network;
     EventDataOptions options;
     options.include = InSlice;

@@ -1,5 +1,6 @@
 // Tests of the libtorch posture network, its model files, data loading and evaluation. Data tests read
-// small slices of the real data sets in place (VG_DATA_DIR); the shipped-model test reads models/.
+// small slices of the real data sets in place (../shared/data or $VG_SHARED_DATA, tests/shared_data: skipped
+// without them); the shipped-model tests read models/.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "vg/posture/native/safetensors.hpp"
 #include "vg/posture/torch/torch_classifier.hpp"
 #include "vg/posture/torch/training.hpp"
+#include "vg/testing/shared_data.hpp"
 
 namespace vg::posture {
 namespace {
@@ -208,6 +210,12 @@ TEST(PosturePrediction, OtherMapsToTheNearestPostureAndNeverToFall) {
 
 // A slice of the real data: the first recording of a few SisFall activities for every subject, and one
 // HIFD subject, read in place.
+const fs::path kData = ::vg::testing::SharedDataRoot();
+
+// LoadPostureData reads every data set unless all_as_test: a test that calls it needs them all.
+#define REQUIRE_EVERY_DATA_SET() \
+    for (imu::DatasetId d : imu::kAllDatasets) VG_REQUIRE_DATA_SET(imu::DatasetName(d))
+
 DataOptions Slice(std::set<std::string> sisfall_codes) {
     DataOptions o;
     o.include = [codes = std::move(sisfall_codes)](const imu::TrialInfo& t) {
@@ -219,7 +227,8 @@ DataOptions Slice(std::set<std::string> sisfall_codes) {
 }
 
 TEST(PostureData, ReadsRealTrialsSplitBySubjectWithTheirFlags) {
-    auto data = LoadPostureData(VG_DATA_DIR, Slice({"F01", "D01"}));
+    REQUIRE_EVERY_DATA_SET();
+    auto data = LoadPostureData(kData, Slice({"F01", "D01"}));
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     ASSERT_GT(data->trials.size(), 10u);
     std::map<std::string, imu::Split> split_of;
@@ -271,7 +280,8 @@ class ConstantClassifier : public PostureClassifier {
 };
 
 TEST(PostureEvaluation, CountsFallEventsPerTrialAndWindowsPerClass) {
-    auto data = LoadPostureData(VG_DATA_DIR, Slice({"F01", "D01", "D19"}));
+    REQUIRE_EVERY_DATA_SET();
+    auto data = LoadPostureData(kData, Slice({"F01", "D01", "D19"}));
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     std::set<uint32_t> test_trials(data->test.trials.begin(), data->test.trials.end());
     size_t falls = 0, adls = 0;
@@ -312,7 +322,8 @@ TEST(PostureEvaluation, CountsFallEventsPerTrialAndWindowsPerClass) {
 }
 
 TEST(PostureTraining, ATinyRunWritesALoadableModelWithItsManifest) {
-    auto data = LoadPostureData(VG_DATA_DIR, Slice({"F01", "D01", "D07"}));
+    REQUIRE_EVERY_DATA_SET();
+    auto data = LoadPostureData(kData, Slice({"F01", "D01", "D07"}));
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     TempDir dir;
     TrainOptions o;
@@ -323,7 +334,7 @@ TEST(PostureTraining, ATinyRunWritesALoadableModelWithItsManifest) {
     o.batch_size = 32;
     o.threads = 1;
     o.command_line = "test";
-    auto result = TrainPosture(*data, o, dir.path(), VG_DATA_DIR);
+    auto result = TrainPosture(*data, o, dir.path(), kData);
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     EXPECT_EQ(result->epochs_run, 1);
     EXPECT_GT(result->fall_threshold, 0.0F);
@@ -350,9 +361,9 @@ TEST(PostureTraining, ATinyRunWritesALoadableModelWithItsManifest) {
 // `eval posture --split all`: every subject of the folder is evaluated except those the model was trained or
 // tuned on, and missing data set folders are skipped.
 TEST(PostureData, AllAsTestEvaluatesEverySubjectButTheExcludedOnes) {
-    if (!fs::is_directory(fs::path(VG_DATA_DIR) / "sisfall")) GTEST_SKIP() << "no SisFall data in " << VG_DATA_DIR;
+    VG_REQUIRE_DATA_SET("sisfall");
     TempDir root;
-    fs::create_directory_symlink(fs::path(VG_DATA_DIR) / "sisfall", root.path() / "sisfall");  // SisFall only
+    fs::create_directory_symlink(kData / "sisfall", root.path() / "sisfall");  // SisFall only
     DataOptions o;
     // D01 (walking): the elderly subjects did no falls in SisFall.
     o.include = [](const imu::TrialInfo& t) { return t.trial_number == 1 && t.activity_code == "D01"; };
@@ -379,8 +390,8 @@ TEST(PostureData, AllAsTestEvaluatesEverySubjectButTheExcludedOnes) {
 
 // A file that cannot be read stops loading, naming it; --skip-unreadable counts it and goes on.
 TEST(PostureData, AnUnreadableFileIsNamedOrSkippedWhenAsked) {
-    const fs::path source = fs::path(VG_DATA_DIR) / "sisfall" / "SA02";
-    if (!fs::is_directory(source)) GTEST_SKIP() << "no SisFall data in " << VG_DATA_DIR;
+    VG_REQUIRE_DATA_SET("sisfall/SA02");
+    const fs::path source = kData / "sisfall" / "SA02";
     TempDir root;
     const fs::path subject = root.path() / "sisfall" / "SA02";
     fs::create_directories(subject);
@@ -500,7 +511,7 @@ TEST(NativeEngine, RefusesWeightsOfAnotherShapeNamingTheTensor) {
 TEST(ShippedPostureModel, NativeEngineEqualsLibtorchOnRealWindows) {
     const fs::path models = VG_MODELS_DIR;
     if (!fs::exists(models / native::kServingWeightsFile)) GTEST_SKIP() << "no shipped posture model in " << models;
-    if (!fs::is_directory(VG_DATA_DIR)) GTEST_SKIP() << "no IMU data in " << VG_DATA_DIR;
+    REQUIRE_EVERY_DATA_SET();
     auto torch_classifier = LoadTorchClassifier(models);
     auto native_classifier = native::LoadNativeClassifier(models);
     ASSERT_TRUE(torch_classifier.ok()) << torch_classifier.status().ToString();
@@ -515,7 +526,7 @@ TEST(ShippedPostureModel, NativeEngineEqualsLibtorchOnRealWindows) {
         if (t.dataset == imu::DatasetId::kUmaFall) return t.subject == "Subject_02" || t.subject == "Subject_09";
         return t.dataset == imu::DatasetId::kHifd && t.subject == "subject_01";
     };
-    auto data = LoadPostureData(VG_DATA_DIR, slice);
+    auto data = LoadPostureData(kData, slice);
     ASSERT_TRUE(data.ok()) << data.status().ToString();
     std::vector<ModelWindow> windows = data->test.windows;
     windows.insert(windows.end(), data->validation.windows.begin(), data->validation.windows.end());
@@ -527,9 +538,10 @@ TEST(ShippedPostureModel, NativeEngineEqualsLibtorchOnRealWindows) {
 TEST(ShippedPostureModel, SeesARealFallOfAHeldOutSubjectAndCallsWalkingWalking) {
     const fs::path models = VG_MODELS_DIR;
     if (!fs::exists(models / kManifestFile)) GTEST_SKIP() << "no shipped posture model in " << models;
+    REQUIRE_EVERY_DATA_SET();
     auto classifier = LoadTorchClassifier(models);
     ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
-    auto data = LoadPostureData(VG_DATA_DIR, Slice({"F01", "D01"}));
+    auto data = LoadPostureData(kData, Slice({"F01", "D01"}));
     ASSERT_TRUE(data.ok());
     auto predictions = (*classifier)->Classify(data->test.windows);
     ASSERT_TRUE(predictions.ok());
