@@ -1,4 +1,5 @@
 #include "api_impl.hpp"
+#include "vg/auth/crypto.hpp"
 
 namespace vg::api {
 
@@ -77,14 +78,27 @@ http::Response Api::Impl::Readyz(RequestContext&) {
     }
     Status store = store_.CheckHealth();
     if (!store.ok()) {
-        Status s = Status::Error(ErrorCode::kUnavailable, "The database is not ready: " + store.message());
+        // The store's own words (SQLite's errors, paths) are for the operator's log, not for whoever asks.
+        spdlog::error("/readyz: the database is not ready: {}", store.ToString());
+        Status s = Status::Error(ErrorCode::kUnavailable, "The database is not ready.");
         s.WithRetryAfter(5);
         return ErrorResponse(s);
     }
     return JsonResponse(200, json::object{{"status", "ready"}, {"store", "ok"}});
 }
 
-http::Response Api::Impl::Metrics(RequestContext&) {
+http::Response Api::Impl::Metrics(RequestContext& ctx) {
+    if (!options_.metrics_token.empty()) {
+        const std::string_view authorization = ctx.request.header("authorization");
+        const bool bearer = authorization.size() > 7 &&
+                            (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
+        if (!bearer || !auth::SecretsEqual(Trim(authorization.substr(7)), options_.metrics_token)) {
+            http::Response r = ErrorResponse(Status::Error(
+                ErrorCode::kUnauthenticated, "/metrics needs the metrics token (Authorization: Bearer)."));
+            r.set_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
+            return r;
+        }
+    }
     http::Response r;
     r.status = 200;
     r.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -18,6 +18,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "client_address.hpp"
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
 #include "vg/api/json_input.hpp"
@@ -278,15 +279,9 @@ class Api::Impl {
         return "other";  // keeps the label set bounded
     }
 
+    // The peer, or the client a trusted proxy names (client_address.hpp): never an entry the client wrote.
     std::string ClientAddress(const http::Request& request) const {
-        if (options_.trust_proxy) {
-            std::string_view forwarded = request.header("x-forwarded-for");
-            if (!forwarded.empty()) {
-                // The left-most address is the original client.
-                return std::string(Trim(forwarded.substr(0, forwarded.find(','))));
-            }
-        }
-        return request.remote_address;
+        return ClientAddressOf(request, options_.trusted_proxies);
     }
 
     void ApplyCommonHeaders(http::Response& r) const {

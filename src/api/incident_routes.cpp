@@ -1,6 +1,7 @@
 // Emergency response (the seed's 3.1.3 and 6): incidents, "I'm OK", acknowledgement, snooze, SOS,
 // predict_model2; and guardianship, with the access checks every read of a wearer goes through.
 #include "api_impl.hpp"
+#include "delivery_view.hpp"
 #include "predict.hpp"
 #include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/composer.hpp"
@@ -31,25 +32,6 @@ Result<int64_t> PathId(const RequestContext& ctx, const char* name) {
         if (ec == std::errc() && end == raw.data() + raw.size() && id > 0) return id;
     }
     return Status::Error(ErrorCode::kNotFound, "There is no such item.");
-}
-
-// Masks a phone number or address for lists people see: "010-****-5678".
-std::string Masked(const std::string& recipient) {
-    if (recipient.rfind("http", 0) == 0) {
-        const size_t scheme = recipient.find("://");
-        const size_t slash = recipient.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-        return recipient.substr(0, slash);  // the host, not the path (which may hold a secret)
-    }
-    std::string out = recipient;
-    int digits_seen = 0;
-    int total_digits = 0;
-    for (char c : out) total_digits += std::isdigit(static_cast<unsigned char>(c)) ? 1 : 0;
-    for (char& c : out) {
-        if (!std::isdigit(static_cast<unsigned char>(c))) continue;
-        ++digits_seen;
-        if (digits_seen > 3 && digits_seen <= total_digits - 4) c = '*';
-    }
-    return out;
 }
 
 std::string PurposeOf(const std::string& key, const std::string& channel) {
@@ -219,14 +201,18 @@ http::Response Api::Impl::GetIncident(RequestContext& ctx) {
             json::object{{"at", FormatIso8601(e.at)}, {"type", e.type}, {"actor", e.actor}, {"detail", e.detail}});
     }
     for (const auto& m : *outbox) {
-        notifications.push_back(json::object{{"channel", m.channel},
-                                             {"to", Masked(m.recipient)},
-                                             {"purpose", PurposeOf(m.idempotency_key, m.channel)},
-                                             {"state", m.state},
-                                             {"attempts", m.attempts},
-                                             {"last_error", m.last_error},
-                                             {"created_at", FormatIso8601(m.created_at)},
-                                             {"delivered_at", TimeOrNull(m.delivered_at)}});
+        // The receiver's own error text stays in the outbox table and the log (delivery_view.hpp).
+        const std::optional<DeliveryFailure> failure = DeliveryFailureOf(m.last_error);
+        notifications.push_back(
+            json::object{{"channel", m.channel},
+                         {"to", MaskedRecipient(m.channel, m.recipient)},
+                         {"purpose", PurposeOf(m.idempotency_key, m.channel)},
+                         {"state", m.state},
+                         {"attempts", m.attempts},
+                         {"last_error_code", failure ? json::value(failure->code) : json::value(nullptr)},
+                         {"last_error", failure ? json::value(failure->message) : json::value(nullptr)},
+                         {"created_at", FormatIso8601(m.created_at)},
+                         {"delivered_at", TimeOrNull(m.delivered_at)}});
     }
     return JsonResponse(200, json::object{{"incident", std::move(o)},
                                           {"role", role},

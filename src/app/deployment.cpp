@@ -1,8 +1,13 @@
 #include "vg/app/deployment.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -53,17 +58,65 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Personal health data: only the service's own user may read it. The directory is made 0700 and must
+// be ours; anything else (another owner, a chmod that did not take) refuses the start, since a
+// directory someone else controls can be read, or have the database swapped, behind our back.
 Status PrepareDataDir(const std::string& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) {
         return Status::Error(ErrorCode::kUnavailable, "cannot create the data directory " + dir + ": " + ec.message());
     }
-    // Personal health data: only the service's own user may read it.
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return Status::Error(ErrorCode::kUnavailable, "the data directory " + dir + " is not a directory");
+    }
+    if (st.st_uid != ::geteuid()) {
+        return Status::Error(ErrorCode::kForbidden,
+                             "the data directory " + dir + " is owned by another user (uid " +
+                                 std::to_string(st.st_uid) + ", this process runs as uid " +
+                                 std::to_string(::geteuid()) +
+                                 "); it holds personal health data and must be this user's alone: chown it, or "
+                                 "choose another --data-dir");
+    }
+    if (::chmod(dir.c_str(), 0700) != 0 || ::stat(dir.c_str(), &st) != 0 || (st.st_mode & 077) != 0) {
+        return Status::Error(ErrorCode::kForbidden, "cannot make the data directory " + dir +
+                                                        " owner-only (mode 0700): " + std::strerror(errno));
+    }
     return Status::Ok();
 }
 
+// The database and its -wal and -shm files: 0600 whatever the umask. SQLite creates -wal and -shm with
+// the database file's mode, so the database is created here first, owner-only; files an older version
+// left readable are closed up. Called before opening and again after (when -wal and -shm exist).
+Status SecureDatabaseFiles(const std::string& db_path) {
+    if (!fs::exists(db_path)) {
+        const int fd = ::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            return Status::Error(ErrorCode::kUnavailable, "cannot create " + db_path + ": " + std::strerror(errno));
+        }
+        if (fd >= 0) ::close(fd);
+    }
+    for (const std::string& path : {db_path, db_path + "-wal", db_path + "-shm"}) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) continue;  // -wal and -shm come and go
+        if (st.st_uid != ::geteuid()) {
+            return Status::Error(ErrorCode::kForbidden, path + " is owned by another user (uid " +
+                                                            std::to_string(st.st_uid) + "): chown it to this user");
+        }
+        if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0600) != 0) {
+            return Status::Error(ErrorCode::kForbidden,
+                                 "cannot make " + path + " owner-only (mode 0600): " + std::strerror(errno));
+        }
+    }
+    return Status::Ok();
+}
+// Whether only this machine can reach a listener on `host`.
+bool IsLoopbackHost(const std::string& host) {
+    if (host == "localhost") return true;
+    auto address = ParseIpAddress(host);
+    return address && (LoopbackV4().Contains(*address) || LoopbackV6().Contains(*address));
+}
 Status Failed(const std::string& what, const Status& why) {
     return Status::Error(why.ok() ? ErrorCode::kInternal : why.code(), what + ": " + why.ToString());
 }
@@ -186,9 +239,11 @@ Status Deployment::Services::OpenStore() {
     options.synchronous_full = config.sqlite_synchronous_full;
     // Every thread that may read at once has a connection: workers, slow lane and io threads' readers.
     options.read_connections = std::max(4, config.worker_threads + config.slow_threads);
+    VG_RETURN_IF_ERROR(SecureDatabaseFiles(db_path));
     auto opened = store::SqliteStore::Open(options);
     if (!opened.ok()) return Failed("cannot open the database " + db_path, opened.status());
     store = std::move(opened).value();
+    VG_RETURN_IF_ERROR(SecureDatabaseFiles(db_path));
 
     auth::AccountOptions account_options;
     account_options.session_ttl = config.session_ttl;
@@ -401,7 +456,21 @@ Status Deployment::Services::BuildApi() {
     api::ApiOptions api_options;
     api_options.version = VG_VERSION;
     api_options.secure_cookies = config.secure_cookies;
-    api_options.trust_proxy = config.trust_proxy;
+    api_options.trusted_proxies = config.trusted_proxies;
+    if (config.trust_proxy) {
+        spdlog::warn(
+            "--trust-proxy is deprecated: it now means --trusted-proxy 127.0.0.0/8,::1 (X-Forwarded-For is "
+            "believed only from a proxy on this host); name your proxies with --trusted-proxy");
+        api_options.trusted_proxies.push_back(LoopbackV4());
+        api_options.trusted_proxies.push_back(LoopbackV6());
+    }
+    api_options.metrics_token = config.metrics_token;
+    if (config.metrics_token.empty() && !IsLoopbackHost(config.host)) {
+        spdlog::warn(
+            "/metrics is public on {}: anyone who can reach it reads the request and fall counts; set "
+            "--metrics-token, or listen on loopback",
+            config.host);
+    }
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
     api_options.web_dir = config.web_dir;

@@ -12,6 +12,7 @@
 #include "data_commands.hpp"
 #include "model_commands.hpp"
 #include "vg/app/logging.hpp"
+#include "vg/common/ip_range.hpp"
 #include "vg/common/time_text.hpp"
 #include "vg/escalation/escalation.hpp"
 #include "vg/sim/simulate.hpp"
@@ -56,6 +57,8 @@ struct RawServeOptions {
     int check_id_per_minute = 60;
     bool secure_cookies = false;
     bool trust_proxy = false;
+    std::vector<std::string> trusted_proxies;
+    std::string metrics_token;
     std::vector<std::string> allowed_origins;
     std::string sqlite_sync = "full";
     std::string profiles_dir;
@@ -181,9 +184,20 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                   "Mark cookies Secure (set this when clients reach VitalGuard over HTTPS via a proxy)")
         ->envname("VG_SECURE_COOKIES");
     serve
+        .add_option("--trusted-proxy", o.trusted_proxies,
+                    "Address range (CIDR, e.g. 10.0.0.0/8, ::1) of your own reverse proxies: X-Forwarded-For is "
+                    "believed only from them, and the client is its right-most address that is not one of them "
+                    "(repeatable, or comma-separated)")
+        ->envname("VG_TRUSTED_PROXY")
+        ->delimiter(',');
+    serve
         .add_flag("--trust-proxy", o.trust_proxy,
-                  "Take the client address from X-Forwarded-For (only behind your own reverse proxy)")
+                  "Deprecated: --trusted-proxy 127.0.0.0/8,::1 (a reverse proxy on this host)")
         ->envname("VG_TRUST_PROXY");
+    serve
+        .add_option("--metrics-token", o.metrics_token,
+                    "Bearer token GET /metrics requires (at least 16 characters); without it /metrics is public")
+        ->envname("VG_METRICS_TOKEN");
     serve
         .add_option("--allowed-origin", o.allowed_origins,
                     "Another origin allowed to send state-changing requests (repeatable)")
@@ -337,6 +351,19 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.check_id_per_minute = o.check_id_per_minute;
     c.secure_cookies = o.secure_cookies;
     c.trust_proxy = o.trust_proxy;
+    for (const std::string& text : o.trusted_proxies) {
+        auto range = ParseIpRange(text);
+        if (!range.ok()) {
+            return Status::Error(ErrorCode::kValidationFailed, "bad trusted proxy range",
+                                 {{"trusted-proxy", range.status().message()}});
+        }
+        c.trusted_proxies.push_back(std::move(range).value());
+    }
+    if (!o.metrics_token.empty() && o.metrics_token.size() < 16) {
+        return Status::Error(ErrorCode::kValidationFailed, "the metrics token is too short",
+                             {{"metrics-token", "must be at least 16 characters"}});
+    }
+    c.metrics_token = o.metrics_token;
     c.allowed_origins = o.allowed_origins;
     c.sqlite_synchronous_full = o.sqlite_sync == "full";
     c.profiles_dir = o.profiles_dir;

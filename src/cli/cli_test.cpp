@@ -94,6 +94,53 @@ TEST_F(ServeCommandTest, PostureWorkersAndQueue) {
     EXPECT_NE(none.status().message().find("--posture-workers"), std::string::npos) << none.status().message();
 }
 
+TEST_F(ServeCommandTest, TrustedProxiesFromFlagsEnvironmentAndConfig) {
+    auto flags = ParseServeCommand(
+        {"vitalguard", "serve", "--trusted-proxy", "10.0.0.0/8,::1", "--trusted-proxy", "2001:db8::/32"});
+    ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+    ASSERT_EQ(flags->config.trusted_proxies.size(), 3u);
+    EXPECT_EQ(flags->config.trusted_proxies[0].text, "10.0.0.0/8");
+    EXPECT_TRUE(flags->config.trusted_proxies[2].Contains("2001:db8::7"));
+
+    setenv("VG_TRUSTED_PROXY", "192.168.0.0/16,172.16.0.0/12", 1);
+    auto env = ParseServeCommand({"vitalguard", "serve"});
+    unsetenv("VG_TRUSTED_PROXY");
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    ASSERT_EQ(env->config.trusted_proxies.size(), 2u);
+    EXPECT_TRUE(env->config.trusted_proxies[1].Contains("172.20.1.1"));
+
+    auto config = ParseServeCommand(
+        {"vitalguard", "serve", "--config", WriteConfig("trusted-proxy = [\"127.0.0.1\", \"::1\"]\n")});
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    ASSERT_EQ(config->config.trusted_proxies.size(), 2u);
+    EXPECT_TRUE(config->config.trusted_proxies[0].Contains("127.0.0.1"));
+    EXPECT_FALSE(config->config.trusted_proxies[0].Contains("127.0.0.2"));
+}
+
+TEST_F(ServeCommandTest, ABadTrustedProxyNamesTheOptionAndTheValue) {
+    for (const char* bad : {"10.0.0.1/8", "proxy.example", "10.0.0.0/40", "::1/129"}) {
+        auto cmd = ParseServeCommand({"vitalguard", "serve", "--trusted-proxy", bad});
+        ASSERT_FALSE(cmd.ok()) << bad;
+        ASSERT_EQ(cmd.status().fields().size(), 1u);
+        EXPECT_EQ(cmd.status().fields()[0].field, "trusted-proxy");
+        EXPECT_NE(cmd.status().fields()[0].problem.find(bad), std::string::npos) << cmd.status().ToString();
+    }
+}
+
+TEST_F(ServeCommandTest, MetricsToken) {
+    auto none = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(none->config.metrics_token, "");
+    setenv("VG_METRICS_TOKEN", "0123456789abcdef0123", 1);
+    auto env = ParseServeCommand({"vitalguard", "serve"});
+    unsetenv("VG_METRICS_TOKEN");
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    EXPECT_EQ(env->config.metrics_token, "0123456789abcdef0123");
+    auto short_token = ParseServeCommand({"vitalguard", "serve", "--metrics-token", "abc"});
+    ASSERT_FALSE(short_token.ok());
+    EXPECT_EQ(short_token.status().fields().at(0).field, "metrics-token");
+}
+
 TEST_F(ServeCommandTest, HelpExplainsEveryOptionAndTheEnvironment) {
     auto help = ParseServeCommand({"vitalguard", "serve", "--help"});
     ASSERT_FALSE(help.ok());

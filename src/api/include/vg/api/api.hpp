@@ -25,6 +25,7 @@
 
 #include "vg/auth/account_service.hpp"
 #include "vg/common/clock.hpp"
+#include "vg/common/ip_range.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/knowledge_base.hpp"
@@ -46,8 +47,12 @@ struct ApiOptions {
     std::string version = "dev";
     // Adds "Secure" to cookies; set when clients reach the server over TLS (a reverse proxy).
     bool secure_cookies = false;
-    // Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
-    bool trust_proxy = false;
+    // The operator's reverse proxies: X-Forwarded-For is believed only from a peer in one of these
+    // ranges, and the client is its right-most entry that is not itself one of them (client_address.hpp).
+    // Empty: the header is ignored and the peer is the client.
+    std::vector<IpRange> trusted_proxies;
+    // A bearer token GET /metrics requires (Authorization: Bearer <token>); empty: /metrics is public.
+    std::string metrics_token;
     // Origins (e.g. "https://care.example.org") allowed to make state-changing requests besides the
     // server's own (the Host header).
     std::vector<std::string> allowed_origins;

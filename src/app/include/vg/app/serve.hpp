@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vg/common/ip_range.hpp"
 #include "vg/common/status.hpp"
 
 namespace vg::app {
@@ -39,7 +40,12 @@ struct ServeConfig {
     std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
     int check_id_per_minute = 60;
     bool secure_cookies = false;
+    // Deprecated alias of trusted_proxies = {127.0.0.0/8, ::1}; warned about at start-up.
     bool trust_proxy = false;
+    // Reverse proxies whose X-Forwarded-For is believed (api::ApiOptions::trusted_proxies).
+    std::vector<IpRange> trusted_proxies;
+    // Bearer token for GET /metrics; empty: public (warned about when `host` is not loopback).
+    std::string metrics_token;
     std::vector<std::string> allowed_origins;
     bool sqlite_synchronous_full = true;
     std::string profiles_dir;  // rule profiles (*.json); empty: ./profiles, else the source tree's
