@@ -9,10 +9,11 @@
 // A test that reads a data set starts with VG_REQUIRE_DATA_SET("sisfall") (a folder or file relative
 // to the data root: "wedafall/trials.csv" works too): without it the test is skipped with one line
 // naming the missing path, where to get it and how to point elsewhere. A test that checks whichever
-// sets are there asks HaveDataSet() per set instead. Nothing here may run in a static initialiser or a
-// TEST_P parameter generator that lists trials: those run before main(), where a skip cannot be
-// reported; list trials inside the test. Everything here reads the environment on each call and keeps
-// no state (safe from any thread as long as nothing calls setenv concurrently).
+// sets are there asks HaveDataSet() per set instead. Static initialisers and TEST_P parameter
+// generators run before main(), where no test can be skipped: they may call SharedDataRoot() (it only
+// reads the environment) but must not list or read trials; do that inside the test, after the
+// VG_REQUIRE_DATA_SET. Everything here reads the environment on each call and keeps no state (safe from
+// any thread as long as nothing calls setenv concurrently).
 
 #include <gtest/gtest.h>
 
