@@ -62,7 +62,9 @@ Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const dom
                              "Its result will appear on the dashboard.")
             .WithRetryAfter(5);
     }
-    return future.get();
+    Result<domain::Detection> answer = future.get();
+    if (answer.ok()) readings_accepted_.fetch_add(1, std::memory_order_relaxed);
+    return answer;
 }
 
 Result<BatchResult> IngestService::SubmitBatch(int64_t wearer, std::optional<int64_t> device_id,
@@ -105,6 +107,7 @@ Result<BatchResult> IngestService::SubmitBatch(int64_t wearer, std::optional<int
     std::stable_sort(to_detect.begin(), to_detect.end(),
                      [](const auto& a, const auto& b) { return a.reading.measured_at < b.reading.measured_at; });
     const size_t sent = to_detect.size();
+    readings_accepted_.fetch_add(result.stored, std::memory_order_relaxed);
     Status published = bus_.Publish(std::move(to_detect));
     if (!published.ok()) {
         // Stored but not evaluated (the bus is stopping or overloaded). The data is safe, and failing

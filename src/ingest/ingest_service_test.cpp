@@ -107,12 +107,14 @@ TEST_F(IngestServiceTest, SubmitAndWaitHasTheReadingStoredWithItsVerdictThenRetu
     ASSERT_EQ(stored->size(), 1u);  // once: ingest did not store it itself
     EXPECT_EQ((*stored)[0].device_id, device_);
     EXPECT_EQ(store_->RecentStatuses(wearer_, 10)->size(), 1u);
+    EXPECT_EQ(service_->readings_accepted(), 1u);
 }
 
 TEST_F(IngestServiceTest, SubmitAndWaitReportsAVerdictThatCouldNotBeRecorded) {
     auto verdict = service_->SubmitAndWait(wearer_ + 100, At(0, std::nullopt).reading, std::nullopt);
     ASSERT_FALSE(verdict.ok());
     EXPECT_EQ(verdict.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(service_->readings_accepted(), 0u) << "an unanswered reading is not counted as ingested";
 }
 
 TEST_F(IngestServiceTest, ImpossibleValuesAreRejectedAndNothingIsStored) {
@@ -134,6 +136,7 @@ TEST_F(IngestServiceTest, BatchIsIdempotentOnRetry) {
     ASSERT_TRUE(retry.ok());
     EXPECT_EQ(retry->stored, 1u);
     EXPECT_EQ(retry->duplicates, 3u);
+    EXPECT_EQ(service_->readings_accepted(), 4u) << "duplicates are not counted twice";
     EXPECT_EQ(store_->RecentReadings(wearer_, 10)->size(), 4u);
     bus_->Stop();
     EXPECT_EQ(consumer_.times.size(), 4u);  // duplicates are not evaluated twice

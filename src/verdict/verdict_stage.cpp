@@ -210,6 +210,10 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
             // Escalation runs even when the row could not be written: an emergency must not wait on a disk.
             if (escalation_) escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
         }
+        if (!item.late && item.received_at && options_.on_verdict_latency) {
+            options_.on_verdict_latency(
+                std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - *item.received_at));
+        }
         if (!item.reply) continue;
         const bool failed = record_of[i] != SIZE_MAX && !results[record_of[i]].ok();
         if (failed) {

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <random>
 
 #include "vg/events/events.hpp"
@@ -121,7 +122,7 @@ class VerdictStageTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
     constexpr int kReadings = 200;
     std::vector<std::promise<Result<domain::Detection>>> answers(kReadings);
     // Queued before Start: the stage takes them as one batch, as it does whatever piled up during a commit.
@@ -151,7 +152,7 @@ TEST_P(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
 // The seed's update_status: the reading arrives unstored and is stored with its row in the same commit,
 // before the caller hears; a late one is stored too, without a row.
 TEST_P(VerdictStageTest, AnUnstoredReadingIsStoredWithItsRowBeforeTheAnswer) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
     std::promise<Result<domain::Detection>> fresh, late;
     auto e = Reading(wearer_, 2, &fresh);
     e.store_with_verdict = true;
@@ -174,7 +175,7 @@ TEST_P(VerdictStageTest, AnUnstoredReadingIsStoredWithItsRowBeforeTheAnswer) {
 }
 
 TEST_P(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536, {}});
     stage.Start();
     auto quiet = Reading(wearer_, 0, nullptr);  // a watch's batch reading: no row while nothing changes
     stage.OnDetection(wearer_, &quiet, Verdict(Level::kNormal), Level::kNormal);
@@ -192,7 +193,7 @@ TEST_P(VerdictStageTest, WritesARowOnlyWhenTheLevelChangesOrTheCallerAsks) {
 }
 
 TEST_P(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillCommit) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
     const int64_t ghost = wearer_ + 1000;  // no such user
     std::promise<Result<domain::Detection>> mine, theirs;
     auto a = Reading(wearer_, 0, &mine);
@@ -211,7 +212,7 @@ TEST_P(VerdictStageTest, ARowTheStoreRefusesIsAnsweredWithAnErrorAndOthersStillC
 }
 
 TEST_P(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
     stage.Start();
     std::promise<Result<domain::Detection>> answer;
     auto late = Reading(wearer_, -5, &answer);
@@ -226,6 +227,36 @@ TEST_P(VerdictStageTest, LateReadingsAreAnsweredWithoutARow) {
     EXPECT_EQ(Rows(wearer_), 0u);
 }
 
+// Each reading's verdict reports its latency from the server's receipt to its recording, once; a late
+// reading (answered with the current verdict) is not a new verdict and is not measured.
+TEST_P(VerdictStageTest, ReportsEachRecordedVerdictsLatencyFromReceipt) {
+    std::mutex mu;
+    std::vector<std::chrono::microseconds> latencies;
+    VerdictStageOptions options{1, 1024, 65536, {}};
+    options.on_verdict_latency = [&](std::chrono::microseconds us) {
+        std::lock_guard lock(mu);
+        latencies.push_back(us);
+    };
+    VerdictStage stage(*store_, *ids_, hub_, clock_, options);
+    std::promise<Result<domain::Detection>> first, second, late;
+    auto a = Reading(wearer_, 1, &first);
+    stage.OnDetection(wearer_, &a, Verdict(Level::kNormal), Level::kNormal);
+    clock_.Advance(std::chrono::milliseconds(250));  // the first waited 250 ms, the second none
+    auto b = Reading(wearer_, 2, &second);
+    stage.OnDetection(wearer_, &b, Verdict(Level::kNormal), Level::kNormal);
+    auto old = Reading(wearer_, -5, &late);
+    stage.OnLateReading(wearer_, old, Verdict(Level::kNormal));
+    stage.Start();
+    ASSERT_TRUE(first.get_future().get().ok());
+    ASSERT_TRUE(second.get_future().get().ok());
+    ASSERT_TRUE(late.get_future().get().ok());
+    stage.Stop();
+    std::lock_guard lock(mu);
+    ASSERT_EQ(latencies.size(), 2u);
+    EXPECT_EQ(latencies[0], std::chrono::milliseconds(250));
+    EXPECT_EQ(latencies[1], std::chrono::microseconds(0));
+}
+
 TEST_P(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
     auto watcher = std::make_shared<Collector>();
     hub_.Subscribe(wearer_, watcher);
@@ -233,7 +264,7 @@ TEST_P(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
         *store_, clock_, {}, [&](const domain::Incident& incident, const std::vector<escalation::Notice>&) {
             hub_.Publish(incident.wearer, events::IncidentEvent(incident, ids_->Of(incident.wearer), {}, clock_.Now()));
         });
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
     stage.set_escalation(&escalation);
     stage.Start();
     std::promise<Result<domain::Detection>> answer;
@@ -254,7 +285,7 @@ TEST_P(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
 }
 
 TEST_P(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536});
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536, {}});
     stage.Start();
     std::vector<std::promise<Result<domain::Detection>>> answers(50);
     for (int i = 0; i < 50; ++i) {
@@ -274,7 +305,7 @@ TEST_P(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
 }
 
 TEST_P(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts) {
-    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 64, 8});  // room for 8
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 64, 8, {}});  // room for 8
     std::atomic<int> enqueued{0};
     std::thread detector([&] {
         for (int i = 0; i < 100; ++i) {

@@ -14,6 +14,7 @@
 // Thread-safety: all methods may be called concurrently.
 // Ownership: borrows the store, the bus and the clock.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -57,6 +58,9 @@ class IngestService {
                                     std::span<const store::IncomingReading> readings);
 
     const IngestOptions& options() const { return options_; }
+    // Readings acknowledged as stored since start (update_status answered with a verdict, and the new
+    // readings of device batches; duplicates not counted). Any thread.
+    uint64_t readings_accepted() const { return readings_accepted_.load(std::memory_order_relaxed); }
 
   private:
     std::vector<FieldError> Validate(std::span<const store::IncomingReading> readings, bool batch) const;
@@ -65,6 +69,7 @@ class IngestService {
     bus::ReadingBus& bus_;
     const Clock& clock_;
     const IngestOptions options_;
+    std::atomic<uint64_t> readings_accepted_{0};
 };
 
 }  // namespace vg::ingest

@@ -50,6 +50,10 @@ struct VerdictStageOptions {
     int shards = 2;                 // threads; use the bus's shard count so a wearer stays on one
     size_t max_batch = 1024;        // verdicts taken per commit
     size_t queue_capacity = 65536;  // verdicts waiting per shard before OnDetection waits
+    // Called for every verdict of a reading (not signal loss, not late readings) once it is recorded,
+    // with the time from the server's receipt of the reading; on a stage thread, so it must be cheap and
+    // thread-safe (a metrics histogram). Empty: not measured.
+    std::function<void(std::chrono::microseconds)> on_verdict_latency;
 };
 
 struct VerdictStageStats {
