@@ -46,6 +46,7 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
         {"GET", "/healthz", Access::kPublic, L::kInline, &Impl::Healthz},
         {"GET", "/readyz", Access::kPublic, L::kWorker, &Impl::Readyz},
         {"GET", "/metrics", Access::kPublic, L::kInline, &Impl::Metrics},
+        {"GET", "/api/openapi.json", Access::kPublic, L::kInline, &Impl::OpenApi},
     };
     return kRoutes;
 }

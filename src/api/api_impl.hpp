@@ -413,6 +413,8 @@ class Api::Impl {
   public:
     // The table's routes without handlers, built once: what Api::LaneOf looks a request up in.
     static const Router& LaneRouter();
+    // The route table's (method, pattern) pairs, for Api::RouteList (openapi_routes.cpp).
+    static std::vector<Api::RouteInfo> TableRoutes();
     // "/api" and everything under it: never the dashboard's files.
     static bool IsApiPath(std::string_view path) { return path == "/api" || path.rfind("/api/", 0) == 0; }
 
@@ -429,6 +431,7 @@ class Api::Impl {
     http::Response Healthz(RequestContext& ctx);
     http::Response Readyz(RequestContext& ctx);
     http::Response Metrics(RequestContext& ctx);
+    http::Response OpenApi(RequestContext& ctx);  // openapi_routes.cpp
     // vitals_routes.cpp
     http::Response UpdateStatus(RequestContext& ctx);
     http::Response GetStatus(RequestContext& ctx);

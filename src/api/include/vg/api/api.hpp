@@ -108,6 +108,20 @@ class Api {
     // wearer's live events (see docs/api.md); anything else is refused with an error response.
     http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
 
+    // One route the Api answers: the route table's (method, pattern exactly as routed, e.g.
+    // "/api/incidents/{incident_id}"), plus the live stream's WebSocket upgrade (websocket = true).
+    struct RouteInfo {
+        std::string_view method;
+        std::string_view pattern;
+        bool websocket = false;
+    };
+    // Every route, in table order; what docs/openapi.json must describe (openapi_test.cpp). Static
+    // data: safe from any thread, the views live as long as the program.
+    static std::vector<RouteInfo> RouteList();
+    // The OpenAPI 3.1 document (docs/openapi.json) as it was when this program was built; served at
+    // GET /api/openapi.json. Static data, valid for the program's lifetime.
+    static std::string_view OpenApiDocument();
+
     // Marks the service as draining (shutdown): /readyz answers 503 from then on.
     void SetDraining() { draining_.store(true); }
 
