@@ -6,6 +6,7 @@ import { StatusCard } from '../src/components/StatusCard';
 import { DispatchState, NotificationList } from '../src/components/IncidentAlert';
 import { I18nProvider } from '../src/i18n/i18n';
 import type { Lang } from '../src/i18n/strings';
+import type { Incident, IncidentDetail, Notification } from '../src/api/types';
 import { sortBySeverity, isStale, type WearerSummary } from '../src/pages/Guardian';
 import { postureIndex, postureTimeline } from '../src/components/Charts';
 
@@ -65,8 +66,8 @@ describe('NotificationList', () => {
     wrap(
       <NotificationList
         notifications={[
-          { channel: 'sms', to: '010-****-5678', purpose: 'guardians_alert', state: 'delivered', attempts: 1, delivered_at: '2026-11-23T16:30:00Z' },
-          { channel: 'emergency', to: '119', purpose: 'emergency_dispatch', state: 'failed', attempts: 3, last_error: 'timeout' },
+          { channel: 'sms', to: '010-****-5678', purpose: 'guardians_alert', state: 'delivered', attempts: 1, delivered_at: '2026-11-23T16:30:00Z' } as Notification,
+          { channel: 'emergency', to: '119', purpose: 'emergency_dispatch', state: 'failed', attempts: 3, last_error: 'timeout' } as Notification,
         ]}
       />,
     );
@@ -81,7 +82,7 @@ describe('guardian overview', () => {
   const w = (id: string, level: WearerSummary['level'], minsAgo: number | null, incident: 'danger' | 'caution' | null = null): WearerSummary => ({
     id, name: id, level,
     lastReadingAt: minsAgo === null ? null : new Date(now - minsAgo * 60_000).toISOString(),
-    incident: incident ? ({ id: 1, wearer: id, kind: 'vitals', phase: 'guardians', status: 2, level: incident, opened_at: '' }) : null,
+    incident: incident ? ({ id: 1, wearer: id, kind: 'vitals', phase: 'guardians', status: 2, level: incident, opened_at: '' } as Incident) : null,
   });
 
   it('sorts by severity: open danger incident first, then danger, caution, stale, normal', () => {
@@ -130,11 +131,12 @@ describe('posture chart data', () => {
 });
 
 describe('DispatchState', () => {
-  const detail = (state: string) => ({
-    incident: { id: 1, wearer: 'k', kind: 'vitals' as const, phase: 'dispatched' as const, status: 2 as const, level: 'danger' as const, opened_at: '' },
+  const detail = (state: Notification['state']) => ({
+    incident: { id: 1, wearer: 'k', kind: 'vitals' as const, phase: 'dispatched' as const, status: 2 as const, level: 'danger' as const, opened_at: '' } as Incident,
+    role: 'wearer' as const,
     events: [],
-    notifications: [{ channel: 'emergency', to: '119', purpose: 'emergency_dispatch', state }],
-  });
+    notifications: [{ channel: 'emergency', to: '119', purpose: 'emergency_dispatch', state } as Notification],
+  }) satisfies IncidentDetail;
   it('says help is coming only when the call was delivered, and offers to phone 119 otherwise', () => {
     const { rerender } = wrap(<DispatchState detail={detail('delivered')} />);
     expect(screen.getByTestId('dispatched').dataset.state).toBe('delivered');

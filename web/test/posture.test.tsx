@@ -2,7 +2,7 @@ import { act, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReactNode } from 'react';
 import { ApiClient, ApiError } from '../src/api/client';
-import type { Incident, PostureEvent, PostureRow } from '../src/api/types';
+import type { Incident, PostureEvent, PostureRow, User } from '../src/api/types';
 import { IncidentAlert } from '../src/components/IncidentAlert';
 import { PostureCard } from '../src/components/PostureCard';
 import { I18nProvider } from '../src/i18n/i18n';
@@ -176,7 +176,7 @@ describe('PostureCard', () => {
     expect(screen.getByRole('alert').textContent).toContain('넘어짐이 의심돼요');
     expect(screen.getByTestId('posture-card').className).toContain('tone-danger');
     unmount();
-    const fallIncident: Incident = { id: 1, wearer: 'kim01', kind: 'fall', phase: 'countdown', status: 2, level: 'danger', opened_at: iso(0) };
+    const fallIncident = { id: 1, wearer: 'kim01', kind: 'fall', phase: 'countdown', status: 2, level: 'danger', opened_at: iso(0) } as Incident;
     const { rerender } = wrap(<PostureCard posture={state([{ posture: 6, updated_at: iso(30) }])} incident={fallIncident} now={now} />, 'en');
     expect(screen.getByRole('alert').textContent).toContain('A fall was detected.');
     expect(screen.getByTestId('posture-card').dataset.fall).toBe('confirmed');
@@ -193,10 +193,10 @@ describe('PostureCard', () => {
 });
 
 describe('IncidentAlert for a fall', () => {
-  const fall: Incident = {
+  const fall = {
     id: 3, wearer: 'kim01', kind: 'fall', phase: 'countdown', status: 2, level: 'danger', opened_at: iso(0), seconds_left: 60,
     explanation: 'posture model: Fall (p=0.97)',
-  };
+  } as Incident;
   const noop = async () => {};
   const props = { receivedAt: Date.now(), detail: null, onOk: noop, onCall: noop, onAck: noop, onMinimize: () => {} };
 
@@ -220,7 +220,7 @@ describe('IncidentAlert for a fall', () => {
   });
 
   it("uses the server's guidance when it has some", () => {
-    const guided = { ...fall, guidance: { language: 'ko', state: '넘어진 뒤 움직임이 없어요.', cause: '넘어짐', actions: ['움직이지 마세요.'], warning: '119', call_119: true } };
+    const guided = { ...fall, guidance: { language: 'ko' as const, state: '넘어진 뒤 움직임이 없어요.', cause: '넘어짐', actions: ['움직이지 마세요.'], warning: '119', call_119: true, sources: [], text: '' } };
     wrap(<IncidentAlert incident={guided} role="wearer" {...props} />);
     expect(screen.getByText('넘어진 뒤 움직임이 없어요.')).toBeTruthy();
     expect(screen.getByText('움직이지 마세요.')).toBeTruthy();
@@ -249,7 +249,7 @@ describe('guardian overview with falls', () => {
     id, name: id, level, lastReadingAt: iso(50), incident: null, posture: { ...initialPosture, fall },
   });
   it('puts a suspected fall above a danger status, below an open incident', () => {
-    const inc: Incident = { id: 1, wearer: 'a', kind: 'vitals', phase: 'guardians', status: 1, level: 'caution', opened_at: iso(0) };
+    const inc = { id: 1, wearer: 'a', kind: 'vitals', phase: 'guardians', status: 1, level: 'caution', opened_at: iso(0) } as Incident;
     const sorted = sortBySeverity([w('b', 'danger'), w('c', 'normal', 'suspected'), { ...w('a', 'normal'), incident: inc }, w('d', 'normal')], now);
     expect(sorted.map((x) => x.id)).toEqual(['a', 'c', 'b', 'd']);
   });
@@ -284,7 +284,7 @@ describe('Dashboard posture', () => {
       listIncidents: vi.fn().mockResolvedValue({ incidents: [] }),
       getPostures: vi.fn(getPostures),
     });
-    const session = { api, user: { id: 'kim01', name: '김영희' }, refreshMe: async () => {}, logout: async () => {} };
+    const session = { api, user: { id: 'kim01', name: '김영희' } as User, refreshMe: async () => {}, logout: async () => {} };
     wrap(
       <SessionContext.Provider value={session}>
         <Dashboard />
