@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <cstdio>
 
 #include "vg/notify/emergency.hpp"
 
@@ -339,7 +340,21 @@ Result<Incident> EscalationService::Sos(int64_t wearer, std::optional<Location> 
             if (!open || !open->open()) {
                 if (Status s = CheckSosLimits(wearer, now); !s.ok()) return Result<Transition>(s);
             }
-            return Result<Transition>(OnSos(options_.policy, open, wearer, now, *established));
+            Transition t = OnSos(options_.policy, open, wearer, now, *established);
+            if (location) {
+                // Kept with the incident: a call made when the countdown runs out sends it too.
+                domain::IncidentEvent e;
+                e.incident_id = t.incident.id;
+                e.at = now;
+                e.type = "location";
+                e.actor = "wearer";
+                char text[96];
+                std::snprintf(text, sizeof text, "%.6f,%.6f,%.1f", location->latitude, location->longitude,
+                              location->accuracy_m.value_or(-1));
+                e.detail = text;
+                t.events.push_back(std::move(e));
+            }
+            return Result<Transition>(std::move(t));
         },
         location);
     if (!r.ok()) return r.status();
@@ -504,6 +519,21 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 g.accuracy_m = location->accuracy_m;
                 g.at = now;
                 report.location = g;
+            } else if (i.id != 0) {
+                // The countdown ran out: the location the SOS sent, as stored with the incident.
+                if (auto events = store_.IncidentEvents(i.id); events.ok()) {
+                    for (auto it = events->rbegin(); it != events->rend(); ++it) {
+                        if (it->type != "location") continue;
+                        notify::GeoLocation g;
+                        double accuracy = -1;
+                        if (std::sscanf(it->detail.c_str(), "%lf,%lf,%lf", &g.latitude, &g.longitude, &accuracy) >= 2) {
+                            if (accuracy >= 0) g.accuracy_m = accuracy;
+                            g.at = it->at;
+                            report.location = g;
+                        }
+                        break;
+                    }
+                }
             }
             auto last = store_.RecentReadings(i.wearer, 1);
             if (last.ok() && !last->empty()) {

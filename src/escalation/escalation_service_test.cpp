@@ -307,13 +307,20 @@ TEST_F(EscalationServiceTest, ANewAccountsSosCountsDownAndImOkCancelsIt) {
     Advance(minutes(2));
     EXPECT_EQ(Count(Outbox(sos->id), "emergency"), 0) << "the mistake was cancelled";
     ASSERT_TRUE(service_->Resolve(sos->id, "wearer").ok());
-    // Unanswered, it reaches 119 when the countdown runs out.
-    auto real = service_->Sos(wearer, std::nullopt);
+    // Unanswered, it reaches 119 when the countdown runs out, with the location the SOS sent.
+    Location here;
+    here.latitude = 37.5725;
+    here.longitude = 126.9769;
+    here.accuracy_m = 15;
+    auto real = service_->Sos(wearer, here);
     ASSERT_TRUE(real.ok()) << real.status().ToString();
     Advance(seconds(59));
     EXPECT_EQ(Count(Outbox(real->id), "emergency"), 0);
     Advance(seconds(1));
-    EXPECT_EQ(Count(Outbox(real->id), "emergency"), 1);
+    const auto messages = Outbox(real->id);
+    ASSERT_EQ(Count(messages, "emergency"), 1);
+    const auto call = *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "emergency"; });
+    EXPECT_NE(call.body.find("37.57250,126.97690"), std::string::npos) << call.body;
     // Old enough but no number verified: still new.
     auto user = store_->FindUserByUniqueNum(wearer).value();
     clock_.Advance(std::chrono::hours(48));
