@@ -113,6 +113,8 @@ http::Response Api::Impl::Logout(RequestContext& ctx) {
     }
     Status s = accounts_.Logout(ctx.session_token);
     if (!s.ok()) return ErrorResponse(s);
+    // The session's live streams end with it (close code 4401), not at their next message.
+    streams_.EndSession(auth::HashToken(ctx.session_token), "You have logged out.");
     http::Response r = JsonResponse(200, json::object{{"logged_out", true}});
     ClearSessionCookie(r);
     return r;

@@ -11,11 +11,14 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <span>
+#include <thread>
 #include <unordered_map>
 
 #include "client_address.hpp"
@@ -24,6 +27,7 @@
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
 #include "vg/events/events.hpp"
+#include "vg/live/stream_registry.hpp"
 #include "vg/models/fusion.hpp"
 #include "vg/posture/posture_service.hpp"
 
@@ -184,6 +188,37 @@ class PosturePrometheus final : public posture::PostureMetrics {
     prometheus::Counter& judged_not_fall_;
 };
 
+// Runs `tick` every `interval` on a thread of its own until destroyed (the live streams' session
+// sweeper). The destructor stops and joins the thread.
+class StreamSweeper {
+  public:
+    StreamSweeper(std::chrono::milliseconds interval, std::function<void()> tick)
+        : thread_([this, interval, tick = std::move(tick)] {
+              std::unique_lock lock(mu_);
+              while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+                  lock.unlock();
+                  tick();
+                  lock.lock();
+              }
+          }) {}
+    ~StreamSweeper() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    StreamSweeper(const StreamSweeper&) = delete;
+    StreamSweeper& operator=(const StreamSweeper&) = delete;
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;   // GUARDED_BY(mu_)
+    std::thread thread_;  // last: starts once the members above exist
+};
+
 class Api::Impl {
   public:
     Impl(Api& api, ApiServices services, ApiOptions options)
@@ -203,6 +238,9 @@ class Api::Impl {
           posture_(services.posture),
           options_(std::move(options)),
           check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
+          guardian_request_limiter_(services.clock,
+                                    {options_.guardian_requests_per_hour, std::chrono::hours(1), 100'000}),
+          streams_(static_cast<size_t>(std::max(1, options_.max_streams_per_user))),
           registry_(std::make_shared<prometheus::Registry>()),
           requests_(prometheus::BuildCounter()
                         .Name("vitalguard_http_requests_total")
@@ -213,12 +251,17 @@ class Api::Impl {
                        .Help("Time from a complete request to its response, by method and route pattern")
                        .Register(*registry_)) {
         AddRoutes();
+        if (live_ != nullptr) {
+            stream_sweeper_ =
+                std::make_unique<StreamSweeper>(std::chrono::milliseconds(250), [this] { SweepStreams(); });
+        }
         if (posture_ != nullptr) {
             posture_metrics_ = std::make_unique<PosturePrometheus>(*registry_);
             posture_->SetMetrics(posture_metrics_.get());
         }
     }
     ~Impl() {
+        stream_sweeper_.reset();  // joins its thread before the registry and the services go
         if (posture_ != nullptr) posture_->SetMetrics(nullptr);  // waits for a hook call in progress
     }
 
@@ -458,6 +501,8 @@ class Api::Impl {
     // The `?limit=` of the seed's recent-rows reads (get_status, get_posture): 10 by default, 1–1000.
     static Result<int> RecentRowsLimit(const RequestContext& ctx);
     void CloseGuardianStreams(int64_t guardian, int64_t wearer);
+    // vitals_routes.cpp: ends the live streams whose session has expired or was ended elsewhere.
+    void SweepStreams();
     // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
     Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);
     http::Response SetRuleProfile(RequestContext& ctx);
@@ -494,6 +539,11 @@ class Api::Impl {
         guardian_streams_;  // GUARDED_BY(guardian_streams_mu_); (guardian, wearer)
     const ApiOptions options_;
     auth::SlidingWindowLimiter check_id_limiter_;
+    auth::SlidingWindowLimiter guardian_request_limiter_;  // per account (unique_num)
+    // Live streams per user and per session: capped, and ended when their session ends (Logout ends
+    // them at once; the sweeper ends those whose session expired or was ended elsewhere).
+    live::StreamRegistry streams_;
+    std::unique_ptr<StreamSweeper> stream_sweeper_;  // while live_ is set; stopped before streams_ goes
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;

@@ -353,10 +353,19 @@ http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
 }
 
 namespace {
-json::object LinkJson(const store::GuardianLink& l) {
+// A link as `viewer` may see it. The other person's name is hidden (null) from the one who asked until
+// the link is accepted: asking with someone's id must not tell the asker who they are. The one asked
+// sees the asker's name, which the asker chose to share by asking.
+json::object LinkJson(const store::GuardianLink& l, int64_t viewer) {
+    const bool hide_other = l.state != "active" && ((l.requested_by == "guardian" && viewer == l.guardian) ||
+                                                    (l.requested_by == "wearer" && viewer == l.wearer));
+    const json::value wearer_name =
+        hide_other && viewer != l.wearer ? json::value(nullptr) : json::value(l.wearer_name);
+    const json::value guardian_name =
+        hide_other && viewer != l.guardian ? json::value(nullptr) : json::value(l.guardian_name);
     return json::object{{"id", l.id},
-                        {"wearer", json::object{{"id", l.wearer_id}, {"name", l.wearer_name}}},
-                        {"guardian", json::object{{"id", l.guardian_id}, {"name", l.guardian_name}}},
+                        {"wearer", json::object{{"id", l.wearer_id}, {"name", wearer_name}}},
+                        {"guardian", json::object{{"id", l.guardian_id}, {"name", guardian_name}}},
                         {"state", l.state},
                         {"requested_by", l.requested_by},
                         {"created_at", FormatIso8601(l.created_at)},
@@ -369,7 +378,7 @@ http::Response Api::Impl::ListGuardians(RequestContext& ctx) {
     if (!links.ok()) return ErrorResponse(links.status());
     json::array wearers, guardians;
     for (const auto& l : *links) {
-        (l.guardian == ctx.wearer() ? wearers : guardians).push_back(LinkJson(l));
+        (l.guardian == ctx.wearer() ? wearers : guardians).push_back(LinkJson(l, ctx.wearer()));
     }
     return JsonResponse(200, json::object{{"wearers", std::move(wearers)}, {"guardians", std::move(guardians)}});
 }
@@ -387,21 +396,35 @@ http::Response Api::Impl::RequestGuardianLink(RequestContext& ctx) {
     if (Status s = reader.Finish(); !s.ok()) return ErrorResponse(s);
     const std::string& other_id = guardian_id ? *guardian_id : *wearer_id;
     const char* field = guardian_id ? "guardian_id" : "wearer_id";
-    auto other = store_.FindUserById(other_id);
-    if (!other.ok()) {
-        if (other.status().code() != ErrorCode::kNotFound) return ErrorResponse(other.status());
-        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "There is no account with that id.",
-                                           {{field, "no account has this id"}}));
-    }
-    if (other->unique_num == ctx.wearer()) {
+    if (ctx.auth && other_id == ctx.auth->user.profile.id) {  // the asker knows their own id
         return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "You cannot link to yourself.",
                                            {{field, "must be another person's id"}}));
     }
-    const int64_t wearer = guardian_id ? ctx.wearer() : other->unique_num;
-    const int64_t guardian = guardian_id ? other->unique_num : ctx.wearer();
-    auto link = store_.CreateGuardianLink(wearer, guardian, guardian_id ? "wearer" : "guardian", clock_.Now());
-    if (!link.ok()) return ErrorResponse(link.status());
-    return JsonResponse(201, json::object{{"link", LinkJson(*link)}});
+    // The asker's own list shows the requests that reached someone, so requests are counted per account.
+    if (int wait = guardian_request_limiter_.TryAcquire(std::to_string(ctx.wearer()))) {
+        Status s = Status::Error(ErrorCode::kRateLimited, "You have sent many guardian requests (at most " +
+                                                              std::to_string(options_.guardian_requests_per_hour) +
+                                                              " an hour). Please try again in " +
+                                                              std::to_string((wait + 59) / 60) + " minutes.");
+        s.WithRetryAfter(wait);
+        return ErrorResponse(s);
+    }
+    auto other = store_.FindUserById(other_id);
+    if (!other.ok() && other.status().code() != ErrorCode::kNotFound) return ErrorResponse(other.status());
+    if (other.ok()) {
+        const int64_t wearer = guardian_id ? ctx.wearer() : other->unique_num;
+        const int64_t guardian = guardian_id ? other->unique_num : ctx.wearer();
+        auto link = store_.CreateGuardianLink(wearer, guardian, guardian_id ? "wearer" : "guardian", clock_.Now());
+        // Already asked, or already linked: the same answer as a new request.
+        if (!link.ok() && link.status().code() != ErrorCode::kConflict) return ErrorResponse(link.status());
+    }
+    // One answer whether or not the id belongs to anyone: who is behind an id is not the asker's to know
+    // (issue 15 item 3). The other person, if there is one, sees the request and may accept it.
+    return JsonResponse(202, json::object{{"requested", true},
+                                          {field, other_id},
+                                          {"note",
+                                           "If this id belongs to someone, they will see your request. Once "
+                                           "they accept it, they appear in your list with their name."}});
 }
 
 namespace {
@@ -430,7 +453,7 @@ http::Response Api::Impl::AcceptGuardianLink(RequestContext& ctx) {
     if (Status s = store_.AcceptGuardianLink(link->id, clock_.Now()); !s.ok()) return ErrorResponse(s);
     auto accepted = store_.FindGuardianLink(link->id);
     if (!accepted.ok()) return ErrorResponse(accepted.status());
-    return JsonResponse(200, json::object{{"link", LinkJson(*accepted)}});
+    return JsonResponse(200, json::object{{"link", LinkJson(*accepted, ctx.wearer())}});
 }
 
 http::Response Api::Impl::EndGuardianLink(RequestContext& ctx) {

@@ -187,7 +187,8 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
     // opening the stream with the wearer's cookie (cross-site WebSocket hijacking).
     if (Status s = CheckOrigin(request); !s.ok()) return refuse(s);
     if (!live_) return refuse(Unavailable("The live stream"));
-    auto auth = accounts_.Authenticate(CookieValue(request, kSessionCookie));
+    const std::string session_token = CookieValue(request, kSessionCookie);
+    auto auth = accounts_.Authenticate(session_token);
     if (!auth.ok()) return refuse(auth.status());
     const int64_t viewer = auth->user.unique_num;
     int64_t wearer = auth->user.unique_num;
@@ -204,10 +205,27 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
         wearer_id = user->profile.id;
         level = user->danger_degree;
     }
+    // A place among the user's streams, held by the callbacks below: given back when the connection's
+    // callbacks go, however it ended. The stream ends with its session (Logout, SweepStreams).
+    const TimePoint session_ends_at =
+        std::min(auth->session.expires_at, auth->session.last_seen_at + accounts_.options().idle_timeout);
+    std::shared_ptr<live::StreamSlot> slot = streams_.Reserve(viewer, auth::HashToken(session_token), session_ends_at);
+    if (!slot) {
+        Status s = Status::Error(ErrorCode::kRateLimited,
+                                 "You have " + std::to_string(streams_.max_per_user()) + " live views open (at most " +
+                                     std::to_string(streams_.max_per_user()) +
+                                     " per person, in all tabs and devices). Close one and try again.");
+        s.WithRetryAfter(10);
+        return refuse(s);
+    }
     auto subscriber = std::make_shared<std::shared_ptr<WebSocketSubscriber>>();
     live::LiveHub* hub = live_;
-    decision.callbacks.on_open = [this, hub, viewer, wearer, wearer_id, level,
-                                  subscriber](std::shared_ptr<http::WebSocketConnection> connection) {
+    decision.callbacks.on_open = [this, hub, viewer, wearer, wearer_id, level, subscriber,
+                                  slot](std::shared_ptr<http::WebSocketConnection> connection) {
+        slot->Attach(
+            [weak = std::weak_ptr<http::WebSocketConnection>(connection)](uint16_t code, const std::string& reason) {
+                if (auto c = weak.lock()) c->Close(code, reason);
+            });
         if (viewer != wearer) {
             std::lock_guard lock(guardian_streams_mu_);
             for (auto it = guardian_streams_.begin(); it != guardian_streams_.end();) {
@@ -224,11 +242,24 @@ http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request
         hub->Subscribe(wearer, *subscriber);
     };
     decision.callbacks.on_message = [](std::string) {};  // the stream is one-way; client messages are ignored
-    decision.callbacks.on_close = [hub, wearer, subscriber] {
+    decision.callbacks.on_close = [hub, wearer, subscriber, slot] {
         if (*subscriber) hub->Unsubscribe(wearer, subscriber->get());
     };
     spdlog::info("live stream opened for {}", wearer_id);
     return decision;
+}
+
+void Api::Impl::SweepStreams() {
+    const TimePoint now = clock_.Now();
+    streams_.Sweep(
+        now, std::chrono::seconds(5),
+        [&](const std::string& session_key) -> std::optional<TimePoint> {
+            auto ends_at = accounts_.SessionEndsAt(session_key);
+            if (ends_at.ok()) return *ends_at;
+            if (ends_at.status().code() == ErrorCode::kUnauthenticated) return std::nullopt;
+            return now + std::chrono::seconds(5);  // the store did not answer: look again later, keep the stream
+        },
+        "Your session has expired or ended. Please log in again.");
 }
 
 }  // namespace vg::api

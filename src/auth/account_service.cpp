@@ -1,5 +1,7 @@
 #include "vg/auth/account_service.hpp"
 
+#include <algorithm>
+
 namespace vg::auth {
 namespace {
 
@@ -169,6 +171,17 @@ std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::stri
         return user.status();
     }
     return AuthContext{std::move(user).value(), std::move(session).value()};
+}
+
+Result<TimePoint> AccountService::SessionEndsAt(std::string_view token_hash) {
+    auto session = store_.FindSession(token_hash);
+    if (!session.ok()) {
+        if (session.status().code() == ErrorCode::kNotFound) {
+            return Status::Error(ErrorCode::kUnauthenticated, "Your session has ended. Please log in again.");
+        }
+        return session.status();
+    }
+    return std::min(session->expires_at, session->last_seen_at + options_.idle_timeout);
 }
 
 Status AccountService::Logout(std::string_view session_token) {

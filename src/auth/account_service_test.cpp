@@ -379,6 +379,18 @@ TEST_F(AccountServiceTest, SignupsFromOneAddressAreLimitedPerWindow) {
     EXPECT_TRUE(service.Signup(named("farm_3"), farm).ok());
 }
 
+TEST_F(AccountServiceTest, SessionEndsAtIsTheEarlierOfExpiryAndIdleEndAndGoneAfterLogout) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    const std::string hash = HashToken(login->token);
+    auto ends = service_->SessionEndsAt(hash);
+    ASSERT_TRUE(ends.ok());
+    EXPECT_EQ(*ends, clock_.Now() + minutes(30));  // idle end before the 12 h expiry
+    ASSERT_TRUE(service_->Logout(login->token).ok());
+    EXPECT_EQ(service_->SessionEndsAt(hash).status().code(), ErrorCode::kUnauthenticated);
+}
+
 TEST_F(AccountServiceTest, DevicePairingAuthenticationAndRevocation) {
     auto user = service_->Signup(Kim());
     ASSERT_TRUE(user.ok());

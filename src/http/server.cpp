@@ -796,6 +796,22 @@ class Server::Impl::WsHandle final : public WebSocketConnection {
         Notify(Event::kClose);
     }
 
+    void Close(uint16_t code, std::string reason) override {
+        std::lock_guard lock(mu_);
+        if (!open_) return;
+        open_ = false;
+        if (reason.size() > 123) reason.resize(123);  // a control frame's payload is at most 125 bytes
+        close_code_ = code;
+        close_reason_ = std::move(reason);
+        Notify(Event::kClose);
+    }
+
+    // The code and reason Close(code, reason) asked for; 1000 and none after Close().
+    std::pair<uint16_t, std::string> RequestedClose() const {
+        std::lock_guard lock(mu_);
+        return {close_code_, close_reason_};
+    }
+
     bool is_open() const override {
         std::lock_guard lock(mu_);
         return open_;
@@ -841,6 +857,8 @@ class Server::Impl::WsHandle final : public WebSocketConnection {
     std::weak_ptr<WsSession> session_;  // guarded by mu_
     const size_t queue_limit_;
     bool open_ = true;               // guarded by mu_: SendText accepted
+    uint16_t close_code_ = 1000;     // guarded by mu_: what the application's Close asked for
+    std::string close_reason_;       // guarded by mu_
     bool pump_scheduled_ = false;    // guarded by mu_: the context will look at the queue again
     std::deque<std::string> queue_;  // guarded by mu_: unsent messages, oldest first
 };
@@ -891,9 +909,11 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
             case WsHandle::Event::kSend:
                 PumpWrites();
                 break;
-            case WsHandle::Event::kClose:
-                RequestClose(websocket::close_code::normal);
+            case WsHandle::Event::kClose: {
+                auto [code, reason] = handle_->RequestedClose();
+                RequestClose(static_cast<websocket::close_code>(code), std::move(reason));
                 break;
+            }
             case WsHandle::Event::kOverflow:
                 FailClose(websocket::close_code::policy_error, "send queue overflow: consumer too slow");
                 break;
@@ -983,7 +1003,7 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
         if (ended_ || close_started_ || writing_) return;
         std::optional<std::string> next = handle_->Pop();
         if (!next) {
-            if (pending_close_) StartClose(*pending_close_);  // the queue is flushed
+            if (pending_close_) StartClose(*pending_close_, pending_close_reason_);  // the queue is flushed
             return;
         }
         writing_ = true;
@@ -1005,9 +1025,10 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
     }
 
     // Graceful: what is queued is written first, then the close frame.
-    void RequestClose(websocket::close_code code) {
+    void RequestClose(websocket::close_code code, std::string reason = {}) {
         if (ended_ || close_started_ || pending_close_) return;
         pending_close_ = code;
+        pending_close_reason_ = std::move(reason);
         handle_->StopAccepting(/*discard=*/false);
         ArmCloseDeadline();
         PumpWrites();
@@ -1082,6 +1103,7 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
     beast::flat_buffer read_buffer_;
     std::string current_;                                 // the message being written
     std::optional<websocket::close_code> pending_close_;  // graceful close waiting for the queue to drain
+    std::string pending_close_reason_;                    // sent with pending_close_
     bool opened_ = false;                                 // handshake done, on_open posted
     bool callback_running_ = false;                       // on_open or on_message is running on a worker
     bool reading_ = false;

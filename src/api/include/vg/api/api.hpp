@@ -58,6 +58,11 @@ struct ApiOptions {
     std::vector<std::string> allowed_origins;
     // Duplicate-id checks allowed per client address per minute (id enumeration guard).
     int check_id_per_minute = 60;
+    // Live streams (/api/stream) one user may have open at once; the next is refused with 429.
+    int max_streams_per_user = 8;
+    // Guardian-link requests one account may send per hour (429 after that): each says nothing of
+    // whether the id exists, but the asker's own list of requests does, so they are counted.
+    int guardian_requests_per_hour = 20;
     // The built web dashboard (web/dist): served at / for GET and HEAD outside /api, with long-lived
     // caching for Vite's hashed /assets/ and a content security policy. Empty: no dashboard.
     std::string web_dir;

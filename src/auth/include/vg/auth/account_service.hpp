@@ -100,6 +100,10 @@ class AccountService {
     // when it cannot: the session's last use is due to be refreshed (once per touch_interval), or it
     // has expired and is to be deleted. Then call Authenticate, on a thread that may wait on a commit.
     std::optional<Result<AuthContext>> TryAuthenticateWithoutWriting(std::string_view session_token);
+    // When the session whose token hashes to `token_hash` (HashToken) ends if it is not used again: the
+    // earlier of its absolute expiry and its idle end. Reads only. kUnauthenticated when it no longer
+    // exists (logged out, purged). For live streams, which must end with their session.
+    Result<TimePoint> SessionEndsAt(std::string_view token_hash);
     // Ends the session. kUnauthenticated when it does not exist.
     Status Logout(std::string_view session_token);
     // Deletes every expired session; returns how many.

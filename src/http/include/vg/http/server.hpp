@@ -135,6 +135,9 @@ class WebSocketConnection {
     // Starts a normal close (code 1000, or 1001 "going away" during shutdown) after the messages
     // already queued have been written. SendText returns false from now on. Idempotent.
     virtual void Close() = 0;
+    // The same with the application's own close code (1008, or 4000-4999 such as 4401) and reason
+    // (at most 123 bytes, cut there): the client learns why, e.g. that its session ended. Idempotent.
+    virtual void Close(uint16_t code, std::string reason) = 0;
     // True until Close() or the end of the connection (then SendText returns false).
     virtual bool is_open() const = 0;
 };
