@@ -250,6 +250,8 @@ Status Deployment::Services::OpenStore() {
     account_options.idle_timeout = config.session_idle_timeout;
     account_options.max_failed_logins_per_id = config.max_failed_logins_per_id;
     account_options.max_failed_logins_per_address = config.max_failed_logins_per_address;
+    account_options.max_signups_per_address = config.signups_per_address_per_hour;
+    account_options.signup_window = std::chrono::hours(1);
     account_options.failed_login_window = config.failed_login_window;
     account_options.touch_interval =
         std::min<std::chrono::milliseconds>(std::chrono::seconds(60), config.session_idle_timeout / 4);

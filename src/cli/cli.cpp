@@ -51,10 +51,11 @@ struct RawServeOptions {
     int slow_threads = 2;
     std::string session_ttl = "12h";
     std::string session_idle_timeout = "30m";
-    int max_failed_logins_per_id = 5;
+    int max_failed_logins_per_id = 10;
     int max_failed_logins_per_address = 20;
     std::string failed_login_window = "15m";
     int check_id_per_minute = 60;
+    int signups_per_address_per_hour = 5;
     bool secure_cookies = false;
     bool trust_proxy = false;
     std::vector<std::string> trusted_proxies;
@@ -160,13 +161,15 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->capture_default_str();
     serve
         .add_option("--max-failed-logins-per-id", o.max_failed_logins_per_id,
-                    "Failed logins for one id within --failed-login-window before it is locked (429)")
+                    "Failed logins for one id, from all addresses, within --failed-login-window before its ceiling "
+                    "applies: addresses that failed on it wait, others take one turn per 5 s, addresses it logged in "
+                    "from are not affected (429 + Retry-After; never a lock)")
         ->envname("VG_MAX_FAILED_LOGINS_PER_ID")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
     serve
         .add_option("--max-failed-logins-per-address", o.max_failed_logins_per_address,
-                    "Failed logins from one client address within the window before it is locked (429)")
+                    "Failed logins from one client address, across ids, within the window before it must wait (429)")
         ->envname("VG_MAX_FAILED_LOGINS_PER_ADDRESS")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
@@ -175,9 +178,16 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->capture_default_str();
     serve
         .add_option("--check-id-per-minute", o.check_id_per_minute,
-                    "Duplicate-id checks allowed per client address per minute")
+                    "Duplicate-id checks (and sign-ups answered \"id taken\") allowed per client address per minute")
         ->envname("VG_CHECK_ID_PER_MINUTE")
         ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    serve
+        .add_option("--signups-per-address-per-hour", o.signups_per_address_per_hour,
+                    "Accounts one client address may create per hour (429 + Retry-After after that); 0: no limit, "
+                    "for simulations and load tests that sign up a fleet from one machine")
+        ->envname("VG_SIGNUPS_PER_ADDRESS_PER_HOUR")
+        ->check(CLI::Range(0, 100000))
         ->capture_default_str();
     serve
         .add_flag("--secure-cookies", o.secure_cookies,
@@ -349,6 +359,7 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.max_failed_logins_per_id = o.max_failed_logins_per_id;
     c.max_failed_logins_per_address = o.max_failed_logins_per_address;
     c.check_id_per_minute = o.check_id_per_minute;
+    c.signups_per_address_per_hour = o.signups_per_address_per_hour;
     c.secure_cookies = o.secure_cookies;
     c.trust_proxy = o.trust_proxy;
     for (const std::string& text : o.trusted_proxies) {

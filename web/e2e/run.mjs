@@ -229,9 +229,11 @@ try {
         const gcall = await apiAs(gctx, base);
         const ask = await gcall('POST', '/api/guardians', { wearer_id: wearerId });
         if (ask.status === 404 || ask.status === 405) throw missing(`POST /api/guardians → ${ask.status}`);
-        check(ask.status === 201, `POST /api/guardians → ${ask.status} ${JSON.stringify(ask.body)}`);
+        check(ask.status === 202, `POST /api/guardians → ${ask.status} ${JSON.stringify(ask.body)}`);
         const wcall = await apiAs(wearerCtx, base);
-        const acc = await wcall('POST', `/api/guardians/${ask.body.link.id}/accept`, {});
+        const incoming = await wcall('GET', '/api/guardians');
+        const linkId = incoming.body.guardians.find((l) => l.guardian.id === gid).id;
+        const acc = await wcall('POST', `/api/guardians/${linkId}/accept`, {});
         check(acc.status === 200, `accept → ${acc.status} ${JSON.stringify(acc.body)}`);
         await gpage.goto(`${base}/#/guardian`);
         const card = gpage.locator(`[data-testid="wearer-${wearerId}"]`);

@@ -203,10 +203,11 @@ export class ApiClient {
   guardians(): Promise<{ wearers: GuardianLink[]; guardians: GuardianLink[] }> {
     return this.request('GET', '/api/guardians');
   }
-  inviteGuardian(guardian_id: string): Promise<{ link: GuardianLink }> {
+  /** 202 whether or not the id belongs to anyone; the request shows in guardians() if it reached someone. */
+  inviteGuardian(guardian_id: string): Promise<{ requested: true; guardian_id: string }> {
     return this.request('POST', '/api/guardians', { guardian_id });
   }
-  askToWatch(wearer_id: string): Promise<{ link: GuardianLink }> {
+  askToWatch(wearer_id: string): Promise<{ requested: true; wearer_id: string }> {
     return this.request('POST', '/api/guardians', { wearer_id });
   }
   acceptLink(id: number | string): Promise<unknown> {

@@ -1,5 +1,6 @@
 // The live stream (/api/stream): one WebSocket per dashboard, reconnected with exponential
-// backoff and jitter when it drops (server restart, close 1008 for falling behind, network).
+// backoff and jitter when it drops (server restart, close 1008 for falling behind, network); not
+// after close 4401, which means the session ended.
 // There is no polling: after each (re)connect the caller refetches once, then follows events.
 import type { StreamMessage } from './types';
 
@@ -59,9 +60,17 @@ export function openStream(opts: StreamOptions): () => void {
         // A malformed frame is ignored; the next one may be fine.
       }
     };
-    sock.onclose = () => {
+    sock.onclose = (ev?: CloseEvent) => {
       if (ws === sock) ws = null;
       if (stopped) return;
+      // 4401: the server ended the stream because its session ended (logout, expiry). Reconnecting
+      // cannot help; the app asks the person to log in again.
+      if (ev?.code === 4401) {
+        stopped = true;
+        opts.onState?.('closed');
+        opts.onUnauthorized?.();
+        return;
+      }
       if (!opened) failuresBeforeOpen += 1;
       // Several upgrades refused in a row: let the app check whether the session still exists.
       if (failuresBeforeOpen === 3) opts.onUnauthorized?.();

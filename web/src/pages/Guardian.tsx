@@ -113,7 +113,7 @@ function LinkRow({ link, mySide, onChange }: { link: GuardianLink; mySide: 'wear
   return (
     <li className="link-row" data-testid={`link-${other.id}`}>
       <span>
-        <strong>{other.name}</strong> ({other.id}) — {link.state === 'active' ? t('guardian.active') : t('guardian.pending')}
+        {other.name ? <><strong>{other.name}</strong> ({other.id})</> : <strong>{other.id}</strong>} — {link.state === 'active' ? t('guardian.active') : t('guardian.pending')}
         {link.state === 'pending' ? ` · ${link.requested_by === mySide ? t('guardian.requestedByMe') : t('guardian.requestedByOther')}` : ''}
       </span>
       <span className="link-actions">
@@ -250,7 +250,7 @@ export function Guardian() {
   };
 
   const cards = sortBySeverity(
-    active.map((l) => summaries[l.wearer.id] ?? { id: l.wearer.id, name: l.wearer.name, level: null, lastReadingAt: null, incident: null }),
+    active.map((l) => summaries[l.wearer.id] ?? { id: l.wearer.id, name: l.wearer.name ?? l.wearer.id, level: null, lastReadingAt: null, incident: null }),
     now,
   );
 

@@ -35,10 +35,11 @@ struct ServeConfig {
     int slow_threads = 2;  // password hashing (login, sign-up), apart from everything else
     std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
     std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
-    int max_failed_logins_per_id = 5;
+    int max_failed_logins_per_id = 10;  // the per-id ceiling (auth::LoginThrottle)
     int max_failed_logins_per_address = 20;
     std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
     int check_id_per_minute = 60;
+    int signups_per_address_per_hour = 5;  // accounts created per client address; 0: no limit
     bool secure_cookies = false;
     // Deprecated alias of trusted_proxies = {127.0.0.0/8, ::1}; warned about at start-up.
     bool trust_proxy = false;
