@@ -121,7 +121,7 @@ http::Response Api::Impl::Logout(RequestContext& ctx) {
 }
 
 http::Response Api::Impl::Me(RequestContext& ctx) {
-    return JsonResponse(200, json::object{{"user", UserJson(ctx.auth->user)},
+    return JsonResponse(200, json::object{{"user", ProfileJson(ctx.auth->user)},
                                           {"csrf_token", ctx.auth->session.csrf_token},
                                           {"session_expires_at", FormatIso8601(ctx.auth->session.expires_at)}});
 }

@@ -43,6 +43,8 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
         {"POST", "/api/guardians", Access::kSession, L::kWorker, &Impl::RequestGuardianLink},
         {"POST", "/api/guardians/{link_id}/accept", Access::kSession, L::kWorker, &Impl::AcceptGuardianLink},
         {"DELETE", "/api/guardians/{link_id}", Access::kSession, L::kWorker, &Impl::EndGuardianLink},
+        {"POST", "/api/phone/verification", Access::kSession, L::kWorker, &Impl::SendPhoneCode},
+        {"POST", "/api/phone/verification/confirm", Access::kSession, L::kWorker, &Impl::ConfirmPhoneCode},
         {"GET", "/healthz", Access::kPublic, L::kInline, &Impl::Healthz},
         {"GET", "/readyz", Access::kPublic, L::kWorker, &Impl::Readyz},
         {"GET", "/metrics", Access::kPublic, L::kInline, &Impl::Metrics},

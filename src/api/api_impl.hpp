@@ -26,6 +26,7 @@
 #include "vg/api/errors.hpp"
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
+#include "vg/escalation/phone_verification.hpp"
 #include "vg/events/events.hpp"
 #include "vg/live/stream_registry.hpp"
 #include "vg/models/fusion.hpp"
@@ -254,6 +255,12 @@ class Api::Impl {
         if (live_ != nullptr) {
             stream_sweeper_ =
                 std::make_unique<StreamSweeper>(std::chrono::milliseconds(250), [this] { SweepStreams(); });
+        }
+        if (escalation_ != nullptr) {
+            // Codes go out through the outbox, which the delivery worker polls (within its max idle wait).
+            escalation::PhoneVerificationOptions phone_options;
+            phone_options.language = escalation_->options().language;
+            phones_ = std::make_unique<escalation::PhoneVerificationService>(store_, clock_, phone_options);
         }
         if (posture_ != nullptr) {
             posture_metrics_ = std::make_unique<PosturePrometheus>(*registry_);
@@ -494,6 +501,11 @@ class Api::Impl {
     http::Response RequestGuardianLink(RequestContext& ctx);
     http::Response AcceptGuardianLink(RequestContext& ctx);
     http::Response EndGuardianLink(RequestContext& ctx);
+    // phone_routes.cpp: phone verification
+    http::Response SendPhoneCode(RequestContext& ctx);
+    http::Response ConfirmPhoneCode(RequestContext& ctx);
+    // UserJson with guard_phone_verified and phone_verified (false when the server has no verification).
+    json::object ProfileJson(const domain::User& user);
     // The wearer a session request reads: itself, or with ?wearer=<login id> a wearer it is an active
     // guardian of (the read is audit-logged as `action`). kNotFound for anyone else, so that a stranger
     // cannot even learn whether the wearer exists. Device requests always read their own wearer.
@@ -543,11 +555,20 @@ class Api::Impl {
     // Live streams per user and per session: capped, and ended when their session ends (Logout ends
     // them at once; the sweeper ends those whose session expired or was ended elsewhere).
     live::StreamRegistry streams_;
-    std::unique_ptr<StreamSweeper> stream_sweeper_;  // while live_ is set; stopped before streams_ goes
+    std::unique_ptr<StreamSweeper> stream_sweeper_;                 // while live_ is set; stopped before streams_ goes
+    std::unique_ptr<escalation::PhoneVerificationService> phones_;  // with escalation only
+    // New SOS incidents of accounts that are not established (EscalationService::Established), per client
+    // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
+    auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& latency_;
+    // SOS presses refused (429), by the limit that refused them: account_sos, account_calls, address.
+    prometheus::Family<prometheus::Counter>& sos_refused_ = prometheus::BuildCounter()
+                                                                .Name("vitalguard_sos_refused_total")
+                                                                .Help("SOS presses refused by a limit (answered 429)")
+                                                                .Register(*registry_);
     std::shared_mutex metrics_cache_mu_;
     std::unordered_map<std::string, RouteMetrics> metrics_cache_;  // guarded by metrics_cache_mu_; see MetricsFor
     std::unique_ptr<PosturePrometheus> posture_metrics_;           // installed on posture_ while the Api lives

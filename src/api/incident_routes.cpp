@@ -303,8 +303,37 @@ http::Response Api::Impl::EmergencyCall(RequestContext& ctx) {
         if (Status s = reader.Finish("The location needs to be corrected."); !s.ok()) return ErrorResponse(s);
         if (lat && lon) location = escalation::Location{*lat, *lon, accuracy};
     }
+    // Per client address (docs/escalation.md, "Limits"): new SOS incidents of accounts that are not
+    // established, so that throw-away accounts from one place cannot loop. Never for an established
+    // account, nor for a press that joins the open incident.
+    auto wearer_user = store_.FindUserByUniqueNum(ctx.wearer());
+    if (!wearer_user.ok()) return ErrorResponse(wearer_user.status());
+    auto open = store_.FindOpenIncident(ctx.wearer());
+    if (!open.ok()) return ErrorResponse(open.status());
+    auto established = escalation_->Established(*wearer_user, clock_.Now());
+    if (!established.ok()) return ErrorResponse(established.status());
+    const bool limit_address = !*established && !open->has_value();
+    if (limit_address) {
+        if (int wait = sos_address_limiter_.RetryAfterSeconds(ctx.client_address); wait > 0) {
+            sos_refused_.Add({{"limit", "address"}}).Increment();
+            spdlog::warn("SOS of wearer {} refused: 10 SOS an hour from {} for new accounts", ctx.wearer(),
+                         ctx.client_address);
+            return ErrorResponse(
+                Status::Error(ErrorCode::kRateLimited,
+                              "At most 10 SOS an hour from one network address for accounts that are new or have "
+                              "no verified phone number. If this is an emergency, call 119 directly.")
+                    .WithRetryAfter(wait));
+        }
+    }
     auto incident = escalation_->Sos(ctx.wearer(), location);
-    if (!incident.ok()) return ErrorResponse(incident.status());
+    if (!incident.ok()) {
+        if (incident.status().code() == ErrorCode::kRateLimited) {
+            const bool calls = incident.status().message().find("emergency calls") != std::string::npos;
+            sos_refused_.Add({{"limit", calls ? "account_calls" : "account_sos"}}).Increment();
+        }
+        return ErrorResponse(incident.status());
+    }
+    if (limit_address) (void)sos_address_limiter_.Record(ctx.client_address);
     auto user = store_.FindUserByUniqueNum(ctx.wearer());
     return JsonResponse(
         201, json::object{{"incident", IncidentJson(*incident, user.ok() ? user->profile.id : "", clock_.Now())}});
