@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api as defaultApi, type ApiClient } from './api/client';
+import { DemoBanner } from './components/DemoBanner';
 import type { User } from './api/types';
 import { useI18n } from './i18n/i18n';
 import { navigate, useRoute } from './lib/route';
@@ -100,6 +101,7 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
 
   return (
     <SessionContext.Provider value={session}>
+      <DemoBanner />
       <Header signedIn={auth.state === 'in'} path={route.path} onLogout={() => void logout()} />
       {body}
     </SessionContext.Provider>
