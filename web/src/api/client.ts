@@ -9,6 +9,7 @@ import type {
   IncidentDetail,
   LoginAnswer,
   MeAnswer,
+  PhoneVerificationState,
   PostureRow,
   SignupInput,
   StatusRow,
@@ -151,6 +152,14 @@ export class ApiClient {
   }
   checkId(id: string): Promise<{ id: string; available: boolean }> {
     return this.request('GET', `/api/check_id${qs({ id })}`, undefined, { noAuthRedirect: true });
+  }
+
+  // Phone verification: the guardian's number gets SMS only once its owner entered the code sent to it.
+  sendPhoneCode(field: 'guard_phone_num' | 'phone_num' = 'guard_phone_num'): Promise<PhoneVerificationState> {
+    return this.request('POST', '/api/phone/verification', { field });
+  }
+  confirmPhoneCode(code: string, field: 'guard_phone_num' | 'phone_num' = 'guard_phone_num'): Promise<PhoneVerificationState> {
+    return this.request('POST', '/api/phone/verification/confirm', { code, field });
   }
 
   // Devices

@@ -11,6 +11,7 @@ export type StatusCode = Schemas['Verdict']['status'];
 export type User = Schemas['User'];
 export type LoginAnswer = Schemas['LoginAnswer'];
 export type MeAnswer = Schemas['MeAnswer'];
+export type PhoneVerificationState = Schemas['PhoneVerificationState'];
 export type SignupInput = Schemas['SignupInput'];
 export type Device = Schemas['Device'];
 export type StatusRow = Schemas['StatusRow'];

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { Incident } from '../api/types';
 import { PostureChart, RangePicker, StatusChart, type Range } from '../components/Charts';
 import { IncidentAlert } from '../components/IncidentAlert';
+import { PhoneVerifyCard } from '../components/PhoneVerifyCard';
 import { PostureCard } from '../components/PostureCard';
 import { StatusCard } from '../components/StatusCard';
 import { VitalsTiles } from '../components/VitalsTiles';
@@ -21,7 +22,7 @@ const minimizeAt = (i: Incident, cap = 4): Minimized => ({ id: i.id, rank: Math.
 const isMinimized = (i: Incident, m: Minimized | null) => m !== null && m.id === i.id && PHASE_RANK[i.phase] <= m.rank;
 
 export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?: string }) {
-  const { api } = useSession();
+  const { api, user, refreshMe } = useSession();
   const { t, lang } = useI18n();
   const live = useWearerLive(api, wearer, lang);
   const [range, setRange] = useState<Range>('hour');
@@ -98,6 +99,7 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             </>
           ) : null}
         </StatusCard>
+        {role === 'wearer' ? <PhoneVerifyCard user={user} api={api} onVerified={() => void refreshMe()} /> : null}
         <PostureCard posture={live.posture} incident={incident} now={now} />
         <VitalsTiles readings={live.vitals} abnormal={abnormal} />
         <div className="charts">
