@@ -13,7 +13,7 @@ BIN=${VG_BINARY:-build/bin/vitalguard}
 WORK=$(mktemp -d)
 trap 'kill $(cat "$WORK/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" serve --port 0 --data-dir "$WORK/data" --ready-file "$WORK/ready" --log-level warn \
-  --body-limit 4194304 >"$WORK/log" 2>&1 &
+  --body-limit 4194304 --signups-per-address-per-hour 0 >"$WORK/log" 2>&1 &
 echo $! >"$WORK/pid"
 for _ in $(seq 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$WORK/ready")"

@@ -18,7 +18,7 @@ WORK=$(mktemp -d)
 trap 'kill $(cat "$WORK/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # shellcheck disable=SC2086
 "$BIN" serve --port 0 --data-dir "$WORK/data" --ready-file "$WORK/ready" --log-level warn \
-  --check-id-per-minute 100000 ${VG_ARGS:-} >"$WORK/log" 2>&1 &
+  --check-id-per-minute 100000 --signups-per-address-per-hour 0 ${VG_ARGS:-} >"$WORK/log" 2>&1 &
 echo $! >"$WORK/pid"
 for _ in $(seq 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$WORK/ready")"

@@ -89,6 +89,8 @@ export async function startServer({ countdown, modelsDir } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vg-e2e-'));
   const readyFile = join(dir, 'port');
   const args = ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--ready-file', readyFile, '--log-format', 'text', '--log-level', 'warn'];
+  // The scenarios sign several people up from this one address (the default allows 5 an hour).
+  if (hasFlag('--signups-per-address-per-hour')) args.push('--signups-per-address-per-hour', '0');
   const webDir = hasFlag('--web-dir');
   if (webDir) args.push('--web-dir', DIST);
   if (countdown) {
