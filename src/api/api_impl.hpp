@@ -242,7 +242,7 @@ class Api::Impl {
           guardian_request_limiter_(services.clock,
                                     {options_.guardian_requests_per_hour, std::chrono::hours(1), 100'000}),
           streams_(static_cast<size_t>(std::max(1, options_.max_streams_per_user))),
-          registry_(std::make_shared<prometheus::Registry>()),
+          registry_(services.metrics_registry ? services.metrics_registry : std::make_shared<prometheus::Registry>()),
           requests_(prometheus::BuildCounter()
                         .Name("vitalguard_http_requests_total")
                         .Help("HTTP requests answered, by method, route pattern and status code")

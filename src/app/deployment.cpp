@@ -1,6 +1,7 @@
 #include "vg/app/deployment.hpp"
 
 #include <fcntl.h>
+#include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
 #include "vg/app/data_dir_lock.hpp"
+#include "vg/app/operational_metrics.hpp"
 #include "vg/app/posture_event_relay.hpp"
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
@@ -186,6 +188,9 @@ std::string LocateResource(const std::string& configured, const fs::path& local,
 struct Deployment::Services {
     const ServeConfig config;
     const Clock& clock = SystemClock::Instance();
+    // /metrics: the registry every module's metrics live in, the emergency path's among them (alerts.yml).
+    std::shared_ptr<prometheus::Registry> metrics_registry = std::make_shared<prometheus::Registry>();
+    OperationalMetrics metrics{*metrics_registry, VG_VERSION};
     std::optional<DataDirLock> data_dir_lock;  // released last: after the store is closed
     std::unique_ptr<store::SqliteStore> store;
     std::unique_ptr<auth::AccountService> accounts;
@@ -218,6 +223,7 @@ struct Deployment::Services {
     std::unique_ptr<api::Api> api;
     std::unique_ptr<http::Server> server;  // stops first: no request reaches a stopped service
     std::unique_ptr<SessionJanitor> janitor;
+    std::unique_ptr<OperationalMetrics::Sampler> metrics_sampler;  // stops first: it reads the services above
 
     explicit Services(ServeConfig c) : config(std::move(c)) {}
 
@@ -331,7 +337,8 @@ Status Deployment::Services::BuildNotifier() {
     notify::DeliveryWorkerOptions worker_options;
     worker_options.threads = config.delivery_threads;
     delivery = std::make_unique<notify::DeliveryWorker>(
-        *outbox, std::move(channels), *retry_policy, clock, worker_options, [](const auto& e) {
+        *outbox, std::move(channels), *retry_policy, clock, worker_options, [this](const auto& e) {
+            metrics.OnDelivery(e);
             if (e.outcome == notify::DeliveryOutcome::kDelivered) {
                 spdlog::info("delivered outbox message {} ({}) on attempt {}: {}", e.id, e.channel, e.attempt,
                              e.detail);
@@ -425,9 +432,10 @@ void Deployment::Services::BuildPipeline() {
         },
         [this] { delivery->Notify(); });
     // One stage shard per detector shard: a wearer's verdicts stay on one thread, in order.
-    verdicts = std::make_unique<verdict::VerdictStage>(
-        *store, *wearer_ids, live_hub, clock,
-        verdict::VerdictStageOptions{config.detector_shards, /*max_batch=*/1024, /*queue_capacity=*/65536});
+    verdict::VerdictStageOptions stage_options{config.detector_shards, /*max_batch=*/1024,
+                                               /*queue_capacity=*/65536, /*on_verdict_latency=*/{}};
+    stage_options.on_verdict_latency = [this](std::chrono::microseconds us) { metrics.OnVerdictLatency(us); };
+    verdicts = std::make_unique<verdict::VerdictStage>(*store, *wearer_ids, live_hub, clock, std::move(stage_options));
     verdicts->set_escalation(escalation.get());
 
     store::Store* store_ptr = store.get();
@@ -486,7 +494,7 @@ Status Deployment::Services::BuildApi() {
         spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
     }
     api::ApiServices services{*accounts, *store,  clock,   nullptr, nullptr, nullptr, nullptr,
-                              nullptr,   nullptr, nullptr, nullptr, nullptr, nullptr};
+                              nullptr,   nullptr, nullptr, nullptr, nullptr, nullptr, metrics_registry};
     services.ingest = ingest.get();
     services.live = &live_hub;
     services.profiles = &profiles;
@@ -597,6 +605,9 @@ Status Deployment::Start() {
     if (Status listening = s.server->Start(); !listening.ok()) {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }
+    s.metrics_sampler =
+        s.metrics.StartSampler({s.store.get(), s.bus.get(), s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock},
+                               std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));
     return Status::Ok();

@@ -27,7 +27,7 @@ dashboard=$source_dir/deploy/grafana/vitalguard.json
 node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$dashboard" ||
   fail "$dashboard is not valid JSON"
 
-"$binary" serve --port 0 --ready-file "$work/port" --data-dir "$work/data" --models-dir none >"$work/serve.log" 2>&1 &
+"$binary" serve --port 0 --ready-file "$work/port" --data-dir "$work/data" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
   [[ -s $work/port ]] && break
@@ -35,7 +35,9 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 [[ -s $work/port ]] || fail "the server did not start"
-curl -sf "http://127.0.0.1:$(cat "$work/port")/metrics" >"$work/metrics" || fail "GET /metrics"
+base="http://127.0.0.1:$(cat "$work/port")"
+curl -sf "$base/healthz" >/dev/null || fail "GET /healthz"  # a request, so the request counters have a series
+curl -sf "$base/metrics" >"$work/metrics" || fail "GET /metrics"
 
 missing=()
 for name in $(grep -oh 'vitalguard_[a-z0-9_]*' alerts.yml "$dashboard" | sed -E 's/_(bucket|sum|count)$//' | sort -u); do

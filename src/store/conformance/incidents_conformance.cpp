@@ -292,6 +292,65 @@ TEST_P(StoreConformance, DueIncidentsEarliestFirstOnlyOpenOnes) {
     EXPECT_EQ(store().DueIncidents(kNow + minutes(1), 10)->size(), 2u);
 }
 
+// Monitoring reads: open incidents counted per phase with their earliest deadline (closed ones left
+// out), and the undelivered outbox per channel with its oldest message (delivered and failed left out).
+TEST_P(StoreConformance, OpenIncidentsByPhaseAndTheOutboxBacklogForMonitoring) {
+    EXPECT_TRUE(store().OpenIncidentsByPhase()->empty());
+    EXPECT_TRUE(store().OutboxBacklogByChannel()->empty());
+    std::vector<int64_t> users;
+    for (int i = 0; i < 4; ++i) users.push_back(CreateUserOrDie("monitor_" + std::to_string(i)));
+    domain::Incident late = DangerIncident(users[0], kNow);  // countdown, deadline kNow + 60 s
+    domain::Incident soon = DangerIncident(users[1], kNow + seconds(5));
+    soon.deadline = kNow + seconds(20);
+    domain::Incident waiting = DangerIncident(users[2], kNow);
+    waiting.phase = domain::IncidentPhase::kGuardians;
+    waiting.deadline.reset();
+    domain::Incident closed = DangerIncident(users[3], kNow);
+    closed.phase = domain::IncidentPhase::kClosed;
+    closed.closed_at = kNow;
+    NewOutboxMessage sms_old = Message("m1", kNow - seconds(90));
+    NewOutboxMessage sms_new = Message("m2", kNow);
+    NewOutboxMessage call = Message("m3", kNow - seconds(10));
+    call.channel = "emergency";
+    NewOutboxMessage done = Message("m4", kNow - minutes(10));
+    done.channel = "webhook";
+    ASSERT_TRUE(store().SaveIncident(late, {}, std::vector<NewOutboxMessage>{sms_old, done}).ok());
+    ASSERT_TRUE(store().SaveIncident(soon, {}, std::vector<NewOutboxMessage>{sms_new, call}).ok());
+    ASSERT_TRUE(store().SaveIncident(waiting, {}, {}).ok());
+    ASSERT_TRUE(store().SaveIncident(closed, {}, {}).ok());
+    // The webhook message is delivered; one SMS is being delivered (still undelivered).
+    auto claimed = store().ClaimOutbox(kNow, 10, seconds(30));
+    ASSERT_TRUE(claimed.ok());
+    for (const OutboxMessage& m : *claimed) {
+        if (m.channel == "webhook") {
+            ASSERT_TRUE(store().MarkOutboxDelivered(m.id, m.attempts, kNow, "ok").ok());
+        }
+        if (m.idempotency_key == "m3") {
+            ASSERT_TRUE(store().ReleaseOutbox(m.id, m.attempts).ok());
+        }
+    }
+
+    auto phases = store().OpenIncidentsByPhase();
+    ASSERT_TRUE(phases.ok()) << phases.status().ToString();
+    ASSERT_EQ(phases->size(), 2u);
+    EXPECT_EQ((*phases)[0].phase, domain::IncidentPhase::kGuardians);
+    EXPECT_EQ((*phases)[0].incidents, 1);
+    EXPECT_EQ((*phases)[0].earliest_deadline, std::nullopt);
+    EXPECT_EQ((*phases)[1].phase, domain::IncidentPhase::kCountdown);
+    EXPECT_EQ((*phases)[1].incidents, 2);
+    EXPECT_EQ((*phases)[1].earliest_deadline, kNow + seconds(20));
+
+    auto backlog = store().OutboxBacklogByChannel();
+    ASSERT_TRUE(backlog.ok()) << backlog.status().ToString();
+    ASSERT_EQ(backlog->size(), 2u) << "the delivered webhook message is not waiting";
+    EXPECT_EQ((*backlog)[0].channel, "emergency");
+    EXPECT_EQ((*backlog)[0].messages, 1);
+    EXPECT_EQ((*backlog)[0].oldest_created_at, kNow - seconds(10));
+    EXPECT_EQ((*backlog)[1].channel, "sms");
+    EXPECT_EQ((*backlog)[1].messages, 2) << "pending and delivering both wait";
+    EXPECT_EQ((*backlog)[1].oldest_created_at, kNow - seconds(90));
+}
+
 TEST_P(StoreConformance, NoIncidentDueWhenNoneIsOpen) {
     EXPECT_EQ(store().NextIncidentDue().value(), std::nullopt);
     EXPECT_TRUE(store().DueIncidents(kNow, 10)->empty());

@@ -585,6 +585,24 @@ Result<std::optional<TimePoint>> MemoryStore::NextIncidentDue() {
     });
 }
 
+Result<std::vector<OpenIncidentPhase>> MemoryStore::OpenIncidentsByPhase() {
+    return Locked([&](Tables& t) -> Result<std::vector<OpenIncidentPhase>> {
+        std::map<domain::IncidentPhase, OpenIncidentPhase> by_phase;
+        for (const auto& [id, incident] : t.incidents) {
+            if (!incident.open()) continue;
+            OpenIncidentPhase& p =
+                by_phase.try_emplace(incident.phase, OpenIncidentPhase{incident.phase, 0, {}}).first->second;
+            ++p.incidents;
+            if (incident.deadline && (!p.earliest_deadline || *incident.deadline < *p.earliest_deadline)) {
+                p.earliest_deadline = incident.deadline;
+            }
+        }
+        std::vector<OpenIncidentPhase> phases;
+        for (auto& [phase, p] : by_phase) phases.push_back(p);
+        return phases;
+    });
+}
+
 Result<std::vector<domain::IncidentEvent>> MemoryStore::IncidentEvents(int64_t incident_id) {
     return Locked([&](Tables& t) -> Result<std::vector<domain::IncidentEvent>> {
         auto it = t.events.find(incident_id);
@@ -661,6 +679,21 @@ Status MemoryStore::ReleaseOutbox(int64_t id, int attempt) {
         m.leased_until.reset();
         --m.attempts;
         return Status::Ok();
+    });
+}
+
+Result<std::vector<OutboxBacklog>> MemoryStore::OutboxBacklogByChannel() {
+    return Locked([&](Tables& t) -> Result<std::vector<OutboxBacklog>> {
+        std::map<std::string, OutboxBacklog> by_channel;
+        for (const auto& [id, m] : t.outbox) {
+            if (m.state != "pending" && m.state != "delivering") continue;
+            auto [it, fresh] = by_channel.try_emplace(m.channel, OutboxBacklog{m.channel, 0, m.created_at});
+            ++it->second.messages;
+            if (!fresh && m.created_at < it->second.oldest_created_at) it->second.oldest_created_at = m.created_at;
+        }
+        std::vector<OutboxBacklog> backlog;
+        for (auto& [channel, b] : by_channel) backlog.push_back(std::move(b));
+        return backlog;
     });
 }
 

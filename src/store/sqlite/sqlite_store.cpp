@@ -1251,6 +1251,13 @@ constexpr std::string_view kMarkOutboxFailed =
 constexpr std::string_view kReleaseOutbox =
     "UPDATE outbox SET state = 'pending', leased_until = NULL, attempts = attempts - 1 "
     "WHERE id = ?1 AND state = 'delivering' AND attempts = ?2";
+// Monitoring, every few seconds: the open incidents scan the table (closed ones have no index of their
+// own); the outbox reads only its pending and delivering rows through their partial indexes.
+constexpr std::string_view kSelectOpenIncidentPhases =
+    "SELECT phase, COUNT(*), MIN(deadline) FROM incidents WHERE phase <> 'closed' GROUP BY phase";
+constexpr std::string_view kSelectOutboxBacklog =
+    "SELECT channel, COUNT(*), MIN(created_at) FROM (SELECT channel, created_at FROM outbox WHERE state = 'pending' "
+    "UNION ALL SELECT channel, created_at FROM outbox WHERE state = 'delivering') GROUP BY channel ORDER BY channel";
 constexpr std::string_view kSelectOutboxWake =
     "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM outbox WHERE state = 'pending' "
     "UNION ALL SELECT MIN(leased_until) FROM outbox WHERE state = 'delivering')";
@@ -1495,6 +1502,22 @@ Result<std::optional<TimePoint>> SqliteStore::NextIncidentDue() {
     });
 }
 
+Result<std::vector<OpenIncidentPhase>> SqliteStore::OpenIncidentsByPhase() {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<OpenIncidentPhase>> {
+        Statement st = conn.Prepare(kSelectOpenIncidentPhases);
+        std::vector<OpenIncidentPhase> phases;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) {
+            auto phase = domain::IncidentPhaseFromName(st.Text(0));
+            if (!phase) return Status::Error(ErrorCode::kInternal, "an incident has an unknown phase: " + st.Text(0));
+            phases.push_back({*phase, st.Int64(1), st.OptionalTime(2)});
+        }
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read open incidents by phase");
+        std::sort(phases.begin(), phases.end(), [](const auto& a, const auto& b) { return a.phase < b.phase; });
+        return phases;
+    });
+}
+
 Result<std::vector<domain::IncidentEvent>> SqliteStore::IncidentEvents(int64_t incident_id) {
     return impl_->Read([&](Connection& conn) {
         Statement st = conn.Prepare(kSelectIncidentEvents);
@@ -1593,6 +1616,17 @@ Result<std::optional<TimePoint>> SqliteStore::NextOutboxWake() {
         Statement st = conn.Prepare(kSelectOutboxWake);
         if (st.Step() != SQLITE_ROW) return st.ErrorStatus("read next outbox wake-up");
         return st.OptionalTime(0);
+    });
+}
+
+Result<std::vector<OutboxBacklog>> SqliteStore::OutboxBacklogByChannel() {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<OutboxBacklog>> {
+        Statement st = conn.Prepare(kSelectOutboxBacklog);
+        std::vector<OutboxBacklog> backlog;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) backlog.push_back({st.Text(0), st.Int64(1), st.Time(2)});
+        if (rc != SQLITE_DONE) return st.ErrorStatus("read the outbox backlog");
+        return backlog;
     });
 }
 

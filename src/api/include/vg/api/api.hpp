@@ -91,6 +91,8 @@ struct ApiServices {
     // The Api installs its Prometheus hooks on it (PostureService::SetMetrics) and removes them when
     // destroyed.
     posture::PostureService* posture = nullptr;
+    // The registry /metrics serves, shared with the app's own metrics; null: the Api makes its own.
+    std::shared_ptr<prometheus::Registry> metrics_registry;
 };
 
 class Api {
@@ -98,7 +100,7 @@ class Api {
     Api(ApiServices services, ApiOptions options);
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
         : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                          nullptr, nullptr},
+                          nullptr, nullptr, nullptr, nullptr},
               std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;

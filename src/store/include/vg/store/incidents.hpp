@@ -54,6 +54,20 @@ struct OutboxMessage {
     std::string delivered_detail;
 };
 
+// Open incidents of one phase, for monitoring (OpenIncidentsByPhase).
+struct OpenIncidentPhase {
+    domain::IncidentPhase phase = domain::IncidentPhase::kGuidance;
+    int64_t incidents = 0;
+    std::optional<TimePoint> earliest_deadline;  // the smallest deadline among them, if any has one
+};
+
+// Undelivered outbox messages of one channel, for monitoring (OutboxBacklogByChannel).
+struct OutboxBacklog {
+    std::string channel;
+    int64_t messages = 0;         // pending or delivering
+    TimePoint oldest_created_at;  // the earliest created_at among them
+};
+
 class IncidentStore {
   public:
     virtual ~IncidentStore() = default;
@@ -87,6 +101,9 @@ class IncidentStore {
     virtual Result<std::optional<TimePoint>> NextIncidentDue() = 0;
     // The incident's events, oldest first (in the order they were stored); none for an unknown id.
     virtual Result<std::vector<domain::IncidentEvent>> IncidentEvents(int64_t incident_id) = 0;
+    // Every phase but closed that has at least one incident, in phase order, with how many and their
+    // earliest deadline (monitoring: countdowns past their deadline mean a stuck escalation).
+    virtual Result<std::vector<OpenIncidentPhase>> OpenIncidentsByPhase() = 0;
 };
 
 // The outbox as the delivery worker drives it (vg::notify::OutboxQueue, see notify/outbox.hpp).
@@ -119,6 +136,9 @@ class OutboxStore {
     virtual Result<OutboxMessage> FindOutbox(int64_t id) = 0;  // kNotFound
     // The incident's messages, oldest first (in the order they were written); none for an unknown id.
     virtual Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) = 0;
+    // Every channel with messages pending or delivering, by channel name, with how many and the
+    // earliest created_at among them (monitoring: a 119 report waiting is an emergency).
+    virtual Result<std::vector<OutboxBacklog>> OutboxBacklogByChannel() = 0;
 };
 
 }  // namespace vg::store

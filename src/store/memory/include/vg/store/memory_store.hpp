@@ -76,6 +76,7 @@ class MemoryStore final : public Store {
     Result<std::vector<domain::Incident>> ListIncidents(int64_t user_unique_num, int limit) override;
     Result<std::vector<domain::Incident>> DueIncidents(TimePoint now, int limit) override;
     Result<std::optional<TimePoint>> NextIncidentDue() override;
+    Result<std::vector<OpenIncidentPhase>> OpenIncidentsByPhase() override;
     Result<std::vector<domain::IncidentEvent>> IncidentEvents(int64_t incident_id) override;
 
     // ---- OutboxStore ----
@@ -85,6 +86,7 @@ class MemoryStore final : public Store {
                             std::optional<TimePoint> retry_at) override;
     Status ReleaseOutbox(int64_t id, int attempt) override;
     Result<std::optional<TimePoint>> NextOutboxWake() override;
+    Result<std::vector<OutboxBacklog>> OutboxBacklogByChannel() override;
     Result<OutboxMessage> FindOutbox(int64_t id) override;
     Result<std::vector<OutboxMessage>> IncidentOutbox(int64_t incident_id) override;
 

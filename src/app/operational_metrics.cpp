@@ -1,0 +1,214 @@
+// The emergency path on /metrics; see operational_metrics.hpp.
+#include "vg/app/operational_metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "vg/bus/inproc_bus.hpp"
+#include "vg/domain/incident.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/ingest/ingest_service.hpp"
+#include "vg/live/live_hub.hpp"
+
+namespace vg::app {
+namespace {
+
+// Every channel the outbox knows (vg::store::NewOutboxMessage); all exported from the start.
+constexpr std::array<const char*, 4> kChannels = {"emergency", "sms", "webhook", "email"};
+constexpr std::array<notify::DeliveryOutcome, 3> kOutcomes = {
+    notify::DeliveryOutcome::kDelivered, notify::DeliveryOutcome::kRetryScheduled, notify::DeliveryOutcome::kFailed};
+constexpr std::array<domain::IncidentPhase, 4> kOpenPhases = {
+    domain::IncidentPhase::kGuidance, domain::IncidentPhase::kGuardians, domain::IncidentPhase::kCountdown,
+    domain::IncidentPhase::kDispatched};
+
+double Seconds(TimePoint::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+struct OperationalMetrics::Families {
+    explicit Families(prometheus::Registry& r)
+        : build_info(prometheus::BuildGauge()
+                         .Name("vitalguard_build_info")
+                         .Help("Always 1; the version of the running server in its label")
+                         .Register(r)),
+          attempts(prometheus::BuildCounter()
+                       .Name("vitalguard_notification_attempts_total")
+                       .Help("Delivery attempts of outbox messages by channel and outcome (delivered, "
+                             "retry_scheduled, failed: given up for good)")
+                       .Register(r)),
+          backlog(prometheus::BuildGauge()
+                      .Name("vitalguard_outbox_backlog")
+                      .Help("Outbox messages not yet delivered or given up, by channel")
+                      .Register(r)),
+          oldest(prometheus::BuildGauge()
+                     .Name("vitalguard_outbox_oldest_pending_age_seconds")
+                     .Help("How long the oldest undelivered outbox message of each channel has waited")
+                     .Register(r)),
+          incidents(prometheus::BuildGauge()
+                        .Name("vitalguard_incidents")
+                        .Help("Open incidents by phase (guidance, guardians, countdown, dispatched)")
+                        .Register(r)),
+          countdowns(prometheus::BuildGauge()
+                         .Name("vitalguard_countdowns_running")
+                         .Help("Incidents counting down to the emergency call")
+                         .Register(r)
+                         .Add({})),
+          overdue(prometheus::BuildGauge()
+                      .Name("vitalguard_oldest_countdown_overdue_seconds")
+                      .Help("How far past its deadline the most overdue countdown is; 0 when none is "
+                            "(above a few seconds the escalation is stuck)")
+                      .Register(r)
+                      .Add({})),
+          refused(prometheus::BuildCounter()
+                      .Name("vitalguard_emergency_dispatch_refused_total")
+                      .Help("Emergency calls not made because the account had used up its calls for the hour")
+                      .Register(r)
+                      .Add({})),
+          ingested(prometheus::BuildCounter()
+                       .Name("vitalguard_readings_ingested_total")
+                       .Help("Vital-sign readings acknowledged as stored (update_status and device batches)")
+                       .Register(r)
+                       .Add({})),
+          verdict_latency(prometheus::BuildHistogram()
+                              .Name("vitalguard_reading_to_verdict_seconds")
+                              .Help("From the server's receipt of a reading to its verdict being recorded")
+                              .Register(r)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                               0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+          queued(prometheus::BuildGauge()
+                     .Name("vitalguard_detector_queued_readings")
+                     .Help("Readings published to detection and not yet taken by it")
+                     .Register(r)
+                     .Add({})),
+          clients(prometheus::BuildGauge()
+                      .Name("vitalguard_websocket_clients")
+                      .Help("Live streams (/api/stream) open")
+                      .Register(r)
+                      .Add({})) {}
+
+    prometheus::Family<prometheus::Gauge>& build_info;
+    prometheus::Family<prometheus::Counter>& attempts;
+    prometheus::Family<prometheus::Gauge>& backlog;
+    prometheus::Family<prometheus::Gauge>& oldest;
+    prometheus::Family<prometheus::Gauge>& incidents;
+    prometheus::Gauge& countdowns;
+    prometheus::Gauge& overdue;
+    prometheus::Counter& refused;
+    prometheus::Counter& ingested;
+    prometheus::Histogram& verdict_latency;
+    prometheus::Gauge& queued;
+    prometheus::Gauge& clients;
+};
+
+OperationalMetrics::OperationalMetrics(prometheus::Registry& registry, const std::string& version)
+    : f_(std::make_unique<Families>(registry)) {
+    f_->build_info.Add({{"version", version}}).Set(1);
+    for (const char* channel : kChannels) {
+        for (notify::DeliveryOutcome outcome : kOutcomes) {
+            f_->attempts.Add({{"channel", channel}, {"outcome", std::string(notify::DeliveryOutcomeName(outcome))}});
+        }
+        f_->backlog.Add({{"channel", channel}});
+        f_->oldest.Add({{"channel", channel}});
+    }
+    for (domain::IncidentPhase phase : kOpenPhases) {
+        f_->incidents.Add({{"phase", std::string(domain::IncidentPhaseName(phase))}});
+    }
+}
+
+OperationalMetrics::~OperationalMetrics() = default;
+
+void OperationalMetrics::OnDelivery(const notify::DeliveryEvent& event) {
+    f_->attempts.Add({{"channel", event.channel}, {"outcome", std::string(notify::DeliveryOutcomeName(event.outcome))}})
+        .Increment();
+}
+
+void OperationalMetrics::OnVerdictLatency(std::chrono::microseconds latency) {
+    f_->verdict_latency.Observe(std::max(0.0, std::chrono::duration<double>(latency).count()));
+}
+
+void OperationalMetrics::Sample(const Sources& s) {
+    std::lock_guard lock(sample_mu_);
+    if (s.bus) f_->queued.Set(static_cast<double>(s.bus->queued()));
+    if (s.live) f_->clients.Set(static_cast<double>(s.live->subscriber_count()));
+    if (s.ingest) {
+        const uint64_t now_seen = s.ingest->readings_accepted();
+        if (now_seen > ingested_seen_) f_->ingested.Increment(static_cast<double>(now_seen - ingested_seen_));
+        ingested_seen_ = std::max(ingested_seen_, now_seen);
+    }
+    if (s.escalation) {
+        const auto refused = static_cast<uint64_t>(std::max<int64_t>(0, s.escalation->dispatches_refused()));
+        if (refused > dispatch_refused_seen_)
+            f_->refused.Increment(static_cast<double>(refused - dispatch_refused_seen_));
+        dispatch_refused_seen_ = std::max(dispatch_refused_seen_, refused);
+    }
+    if (s.store == nullptr || s.clock == nullptr) return;
+    const TimePoint now = s.clock->Now();
+    // A failed query keeps the last figures (the alert on the store itself is /readyz's) and says so.
+    if (auto backlog = s.store->OutboxBacklogByChannel(); backlog.ok()) {
+        std::map<std::string, const store::OutboxBacklog*> by_channel;
+        for (const store::OutboxBacklog& b : *backlog) by_channel[b.channel] = &b;
+        for (const char* channel : kChannels) by_channel.try_emplace(channel, nullptr);
+        for (const auto& [channel, b] : by_channel) {
+            f_->backlog.Add({{"channel", channel}}).Set(b ? static_cast<double>(b->messages) : 0.0);
+            f_->oldest.Add({{"channel", channel}}).Set(b ? std::max(0.0, Seconds(now - b->oldest_created_at)) : 0.0);
+        }
+    } else {
+        spdlog::warn("metrics: cannot read the outbox backlog: {}", backlog.status().ToString());
+    }
+    if (auto phases = s.store->OpenIncidentsByPhase(); phases.ok()) {
+        std::map<domain::IncidentPhase, const store::OpenIncidentPhase*> by_phase;
+        for (const store::OpenIncidentPhase& p : *phases) by_phase[p.phase] = &p;
+        double countdowns = 0, overdue = 0;
+        for (domain::IncidentPhase phase : kOpenPhases) {
+            auto it = by_phase.find(phase);
+            const double n = it == by_phase.end() ? 0.0 : static_cast<double>(it->second->incidents);
+            f_->incidents.Add({{"phase", std::string(domain::IncidentPhaseName(phase))}}).Set(n);
+            if (phase == domain::IncidentPhase::kCountdown && it != by_phase.end()) {
+                countdowns = n;
+                if (it->second->earliest_deadline)
+                    overdue = std::max(0.0, Seconds(now - *it->second->earliest_deadline));
+            }
+        }
+        f_->countdowns.Set(countdowns);
+        f_->overdue.Set(overdue);
+    } else {
+        spdlog::warn("metrics: cannot read the open incidents: {}", phases.status().ToString());
+    }
+}
+
+std::unique_ptr<OperationalMetrics::Sampler> OperationalMetrics::StartSampler(Sources sources,
+                                                                              std::chrono::milliseconds period) {
+    return std::make_unique<Sampler>(*this, sources, period);
+}
+
+OperationalMetrics::Sampler::Sampler(OperationalMetrics& metrics, Sources sources, std::chrono::milliseconds period)
+    : metrics_(metrics), sources_(sources), period_(period) {
+    metrics_.Sample(sources_);
+    thread_ = std::thread([this] {
+        std::unique_lock lock(mu_);
+        while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
+            lock.unlock();
+            metrics_.Sample(sources_);
+            lock.lock();
+        }
+    });
+}
+
+OperationalMetrics::Sampler::~Sampler() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vg::app
