@@ -78,7 +78,12 @@ TEST_F(AccountAbuseE2eTest, SignupsTakenIdAnswersSpendCheckIdsBudget) {
 TEST_F(AccountAbuseE2eTest, GuardianLinkRequestsSayTheSameForUnknownAndKnownIdsAndHideNames) {
     StartServer();
     HttpClient wearer = Client();
-    SignupAndLogin(wearer, "secret_kim");
+    json::object wearer_body = SignupBody("secret_kim");
+    wearer_body["name"] = "박비밀";  // every other fixture account is 김영희
+    ASSERT_EQ(wearer.Post("/api/signup", wearer_body).status, 201);
+    auto wearer_login = wearer.Post("/api/login", json::object{{"id", "secret_kim"}, {"password", "correct horse"}});
+    ASSERT_EQ(wearer_login.status, 200);
+    wearer.SetDefaultHeader("X-CSRF-Token", std::string(wearer_login.json().at("csrf_token").as_string()));
     HttpClient asker = Client();
     SignupAndLogin(asker, "curious_lee");
 
@@ -93,26 +98,28 @@ TEST_F(AccountAbuseE2eTest, GuardianLinkRequestsSayTheSameForUnknownAndKnownIdsA
     known_body.erase("wearer_id");
     unknown_body.erase("wearer_id");
     EXPECT_EQ(known_body, unknown_body);
-    EXPECT_EQ(known.body.find("김영희"), std::string::npos) << "no name in the answer";
+    EXPECT_EQ(known.body.find("박비밀"), std::string::npos) << "no name in the answer";
     // Asking again (already pending) gives the same answer as well.
     EXPECT_EQ(asker.Post("/api/guardians", json::object{{"wearer_id", "secret_kim"}}).status, 202);
 
     // The asker's own list: the request, with no name until it is accepted.
     auto mine = asker.Get("/api/guardians");
     ASSERT_EQ(mine.status, 200);
-    const auto& pending = mine.json().at("wearers").as_array();
+    const json::value mine_json = mine.json();
+    const auto& pending = mine_json.at("wearers").as_array();
     ASSERT_EQ(pending.size(), 1u) << mine.body;
     EXPECT_EQ(pending[0].at("wearer").at("id").as_string(), "secret_kim");
     EXPECT_TRUE(pending[0].at("wearer").at("name").is_null()) << mine.body;
-    EXPECT_EQ(mine.body.find("김영희"), std::string::npos) << mine.body;
+    EXPECT_EQ(mine.body.find("박비밀"), std::string::npos) << mine.body;
     // The wearer sees who asks (the asker chose to tell), accepts, and then the asker sees the name.
     auto theirs = wearer.Get("/api/guardians");
-    const auto& incoming = theirs.json().at("guardians").as_array();
+    const json::value theirs_json = theirs.json();
+    const auto& incoming = theirs_json.at("guardians").as_array();
     ASSERT_EQ(incoming.size(), 1u) << theirs.body;
-    EXPECT_EQ(incoming[0].at("guardian").at("name").as_string(), "김영희");
+    EXPECT_EQ(incoming[0].at("guardian").at("name").as_string(), "김영희");  // the asker's
     const int64_t link = incoming[0].at("id").as_int64();
     ASSERT_EQ(wearer.Post("/api/guardians/" + std::to_string(link) + "/accept", json::object{}).status, 200);
-    EXPECT_EQ(asker.Get("/api/guardians").json().at("wearers").at(0).at("wearer").at("name").as_string(), "김영희");
+    EXPECT_EQ(asker.Get("/api/guardians").json().at("wearers").at(0).at("wearer").at("name").as_string(), "박비밀");
 }
 
 // ---- item 3: lockout ----
