@@ -182,6 +182,12 @@ try {
         await registerInUi(page, base, wearerId, { shot: '02-register-filled-360.png' });
         await loginInUi(page, base, wearerId);
         await page.screenshot({ path: `${SHOTS}03-dashboard-empty-360.png`, fullPage: true });
+        // The guardian's number is not verified yet: one action to send the code, then a field for it.
+        await page.locator('[data-testid="phone-verify"]').waitFor({ timeout: 3000 });
+        await page.locator('[data-testid="phone-verify"]').screenshot({ path: `${SHOTS}03b-phone-unverified-360.png` });
+        await page.click('[data-testid="phone-send"]');
+        await page.locator('[data-testid="phone-code"]').waitFor({ timeout: 3000 });
+        await page.locator('[data-testid="phone-verify"]').screenshot({ path: `${SHOTS}03c-phone-code-sent-360.png` });
       });
 
       await scenario('watch paired via the API posts readings; status card and tiles follow the stream', async () => {
