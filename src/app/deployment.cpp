@@ -530,6 +530,12 @@ Status Deployment::Services::BuildApi() {
     server_options.io_threads = config.io_threads;
     server_options.worker_threads = config.worker_threads;
     server_options.slow_threads = config.slow_threads;
+    // Connection limits (http::ServerOptions: 20,000 in all, 256 per address, a bounded worker queue):
+    // a reverse proxy's connections carry many clients, and so do this host's own programs; they count
+    // only towards the total.
+    server_options.connection_limit_exempt = config.trusted_proxies;
+    server_options.connection_limit_exempt.push_back(LoopbackV4());
+    server_options.connection_limit_exempt.push_back(LoopbackV6());
     // Each route's lane (api.cpp's route table): answered on the io thread, on the workers, or on the
     // password-hashing pool.
     server_options.classify = [](const http::Request& r) { return api::Api::LaneOf(r); };

@@ -207,6 +207,11 @@ class Server::Impl {
     void DoAccept();
     void OnAccept(error_code ec, tcp::socket socket);
     void OnSessionClosed(uint64_t id);
+    // Whether one more connection from `address` fits max_connections and max_connections_per_address;
+    // counts it when it does. REQUIRES: mu_ held.
+    bool AdmitConnection(const std::string& address);
+    // Answers a connection over the limits with one 503 and closes it (blocking; the socket is fresh).
+    void RefuseConnection(tcp::socket socket) noexcept;
     // A Session that upgraded to a WebSocket passes its registry slot on.
     void ReplaceSession(uint64_t id, std::weak_ptr<Connection> connection);
     void ForceCloseAll();
@@ -218,6 +223,10 @@ class Server::Impl {
     bool AdmitSlow() noexcept;
     void ReleaseSlow() noexcept { slow_admitted_.fetch_sub(1, std::memory_order_acq_rel); }
     Response SlowLaneFull() noexcept;
+    // The same for the worker lane (worker_queue_limit).
+    bool AdmitWorker() noexcept;
+    void ReleaseWorker() noexcept { worker_admitted_.fetch_sub(1, std::memory_order_acq_rel); }
+    Response Busy(const std::string& what) noexcept;
 
     static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
         std::vector<std::unique_ptr<asio::io_context>> contexts;
@@ -236,6 +245,8 @@ class Server::Impl {
     std::condition_variable drained_cv_;  // signalled when stopping_ and sessions_ is empty
     std::unordered_map<uint64_t, std::weak_ptr<Connection>> sessions_;  // guarded by mu_; HTTP and WebSocket
     uint64_t next_session_id_ = 0;                                      // guarded by mu_
+    std::unordered_map<uint64_t, std::string> session_address_;         // guarded by mu_: counted per address
+    std::unordered_map<std::string, size_t> per_address_;               // guarded by mu_: open, by address
     bool started_ = false;                                              // guarded by mu_
     bool stopping_ = false;                                             // guarded by mu_
     std::atomic<bool> stopping_flag_{false};  // mirror of stopping_ for lock-free checks on io threads
@@ -254,6 +265,7 @@ class Server::Impl {
     std::optional<asio::thread_pool> workers_;  // kWorker, WebSocket upgrades and callbacks
     std::optional<asio::thread_pool> slow_;     // kSlow
     std::atomic<size_t> slow_admitted_{0};      // slow requests queued or running
+    std::atomic<size_t> worker_admitted_{0};    // worker-lane requests queued or running
     std::vector<std::thread> io_threads_;
 };
 
@@ -526,7 +538,11 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                     WriteResponse(std::move(response), false);
                     return;
                 }
-                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, false);
+                if (!impl_.AdmitWorker()) {
+                    WriteResponse(impl_.Busy("The server is busy."), false);
+                    return;
+                }
+                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
                 return;
             }
             case Lane::kSlow:
@@ -537,18 +553,28 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 RunOnPool(*impl_.slow_, std::move(request), Lane::kSlow, true);
                 return;
             case Lane::kWorker:
-                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, false);
+                if (!impl_.AdmitWorker()) {
+                    WriteResponse(impl_.Busy("The server is busy."), false);
+                    return;
+                }
+                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
                 return;
         }
     }
 
-    // Runs the Handler on `pool` and posts its Response back to be written. `admitted`: a slow-lane
-    // admission to give back when the Handler has returned.
+    // Runs the Handler on `pool` and posts its Response back to be written. `admitted`: the lane's
+    // admission (AdmitSlow or AdmitWorker) to give back when the Handler has returned.
     void RunOnPool(asio::thread_pool& pool, Request request, Lane lane, bool admitted) {
         request.lane = lane;
-        asio::post(pool, [self = shared_from_this(), request = std::move(request), admitted]() mutable {
+        asio::post(pool, [self = shared_from_this(), request = std::move(request), admitted, lane]() mutable {
             Response response = self->impl_.CallHandler(request);
-            if (admitted) self->impl_.ReleaseSlow();
+            if (admitted) {
+                if (lane == Lane::kSlow) {
+                    self->impl_.ReleaseSlow();
+                } else {
+                    self->impl_.ReleaseWorker();
+                }
+            }
             if (response.run_on_worker) response = self->impl_.MakeError(ErrorCode::kInternal, "internal error");
             asio::post(self->executor(), [self, response = std::move(response)]() mutable {
                 self->WriteResponse(std::move(response), false);
@@ -1242,23 +1268,79 @@ void Server::Impl::OnAccept(error_code ec, tcp::socket socket) {
     }
     std::shared_ptr<Session> session;
     {
-        std::lock_guard lock(mu_);
+        error_code peer_ec;
+        const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+        const std::string address = peer_ec ? std::string() : AddressText(peer);
+        std::unique_lock lock(mu_);
         if (stopping_) {
             error_code ignored;
             socket.close(ignored);
             return;
         }
+        if (!AdmitConnection(address)) {
+            lock.unlock();
+            RefuseConnection(std::move(socket));
+            DoAccept();
+            return;
+        }
         const uint64_t id = next_session_id_++;
         session = std::make_shared<Session>(*this, id, std::move(socket));
         sessions_.emplace(id, session);
+        session_address_.emplace(id, address);
     }
     asio::dispatch(session->executor(), [session] { session->Start(); });
     DoAccept();
 }
 
+bool Server::Impl::AdmitConnection(const std::string& address) {
+    if (sessions_.size() >= options_.max_connections) return false;
+    bool exempt = address.empty();
+    if (!exempt && !options_.connection_limit_exempt.empty()) {
+        if (auto parsed = ParseIpAddress(address)) {
+            exempt = std::any_of(options_.connection_limit_exempt.begin(), options_.connection_limit_exempt.end(),
+                                 [&](const IpRange& r) { return r.Contains(*parsed); });
+        }
+    }
+    if (exempt) return true;
+    size_t& open = per_address_[address];
+    if (open >= options_.max_connections_per_address) {
+        if (open == 0) per_address_.erase(address);
+        return false;
+    }
+    ++open;
+    return true;
+}
+
+void Server::Impl::RefuseConnection(tcp::socket socket) noexcept {
+    try {
+        const auto seconds = std::max<std::chrono::seconds::rep>(1, options_.busy_retry_after.count());
+        Response response = MakeError(ErrorCode::kUnavailable, "Too many connections. Please try again in " +
+                                                                   std::to_string(seconds) + " seconds.");
+        std::string text =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + std::to_string(seconds) + "\r\nConnection: close\r\n";
+        for (const Header& h : response.headers) {
+            if (EqualsIgnoreCase(h.name, "content-type")) text += "Content-Type: " + h.value + "\r\n";
+        }
+        text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n" + response.body;
+        // A fresh socket's send buffer is empty: this small write does not block in practice; a peer that
+        // never reads cannot hold the acceptor for long either (SO_SNDTIMEO-free, but one buffer's worth).
+        error_code ec;
+        asio::write(socket, asio::buffer(text), ec);
+        socket.shutdown(tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+    } catch (...) {
+    }
+}
+
 void Server::Impl::OnSessionClosed(uint64_t id) {
     std::lock_guard lock(mu_);
     sessions_.erase(id);
+    if (auto it = session_address_.find(id); it != session_address_.end()) {
+        if (auto count = per_address_.find(it->second); count != per_address_.end() && --count->second == 0) {
+            per_address_.erase(count);
+        }
+        session_address_.erase(it);
+    }
     if (stopping_ && sessions_.empty()) drained_cv_.notify_all();
 }
 
@@ -1349,6 +1431,21 @@ bool Server::Impl::AdmitSlow() noexcept {
     if (slow_admitted_.fetch_add(1, std::memory_order_acq_rel) < capacity) return true;
     slow_admitted_.fetch_sub(1, std::memory_order_acq_rel);
     return false;
+}
+
+bool Server::Impl::AdmitWorker() noexcept {
+    const size_t capacity = std::max<size_t>(1, options_.worker_queue_limit);
+    if (worker_admitted_.fetch_add(1, std::memory_order_acq_rel) < capacity) return true;
+    worker_admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+}
+
+Response Server::Impl::Busy(const std::string& what) noexcept {
+    const auto seconds = std::max<std::chrono::seconds::rep>(1, options_.busy_retry_after.count());
+    Response response =
+        MakeError(ErrorCode::kUnavailable, what + " Please try again in " + std::to_string(seconds) + " seconds.");
+    response.set_header("Retry-After", std::to_string(seconds));
+    return response;
 }
 
 Response Server::Impl::SlowLaneFull() noexcept {

@@ -726,6 +726,86 @@ TEST_F(ServerTest, FullSlowLaneAnswers503WithRetryAfter) {
     EXPECT_EQ(client.Get("/slow/again").status, 200);
 }
 
+// A thousand idle keep-alive connections from one address must not starve everyone else: beyond the
+// per-address limit a new connection gets one 503 and is closed; closing one makes room again.
+TEST_F(ServerTest, ConnectionsBeyondThePerAddressLimitAreRefusedWith503) {
+    ServerOptions options = TestOptions();
+    options.max_connections_per_address = 2;
+    options.busy_retry_after = 3s;
+    StartServer(options, Echo);
+    auto first = std::make_unique<RawConnection>(port());
+    RawConnection second(port());
+    ASSERT_TRUE(first->Write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(StartsWith(first->ReadResponse().text, "HTTP/1.1 200"));  // both are open now
+    ASSERT_TRUE(Eventually([&] { return server_->open_connections() == 2; }));
+
+    RawConnection third(port());
+    const std::string refused = third.ReadUntilClosed().text;
+    EXPECT_TRUE(StartsWith(refused, "HTTP/1.1 503")) << refused;
+    EXPECT_NE(refused.find("Retry-After: 3\r\n"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("unavailable: Too many connections"), std::string::npos) << refused;
+    EXPECT_EQ(server_->open_connections(), 2u);
+
+    first.reset();  // the client goes away: its slot is free again
+    ASSERT_TRUE(Eventually([&] { return server_->open_connections() == 1; }));
+    HttpClient client(port());
+    EXPECT_EQ(client.Get("/b").status, 200);
+}
+
+// A reverse proxy's connections carry many clients: an exempt address counts only towards the total.
+TEST_F(ServerTest, AnExemptAddressIsLimitedOnlyByTheTotal) {
+    ServerOptions options = TestOptions();
+    options.max_connections_per_address = 1;
+    options.max_connections = 3;
+    options.connection_limit_exempt = {*ParseIpRange("127.0.0.0/8")};
+    StartServer(options, Echo);
+    std::vector<std::unique_ptr<RawConnection>> open;
+    for (int i = 0; i < 3; ++i) {
+        open.push_back(std::make_unique<RawConnection>(port()));
+        ASSERT_TRUE(open.back()->Write("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+        ASSERT_TRUE(StartsWith(open.back()->ReadResponse().text, "HTTP/1.1 200")) << "connection " << i;
+    }
+    RawConnection fourth(port());
+    EXPECT_TRUE(StartsWith(fourth.ReadUntilClosed().text, "HTTP/1.1 503")) << "the total still holds";
+}
+
+// The worker lane's queue is bounded: a burst beyond it is answered 503 at once instead of growing
+// without limit behind a stuck handler; capacity comes back when requests finish.
+TEST_F(ServerTest, AFullWorkerLaneAnswers503WithRetryAfter) {
+    ServerOptions options = TestOptions();
+    options.worker_threads = 1;
+    options.worker_queue_limit = 2;  // one running, one waiting
+    options.busy_retry_after = 4s;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> entered;
+    std::atomic<int> calls{0};
+    StartServer(options, [&](const Request& request) {
+        if (request.path == "/first") {
+            entered.set_value();
+            released.wait();
+        }
+        ++calls;
+        return Echo(request);
+    });
+    auto first = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/first"); });
+    entered.get_future().wait();
+    auto second = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/second"); });
+    auto third = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/third"); });
+    auto ready = [](std::future<vg::testing::HttpResult>& f) { return f.wait_for(0s) == std::future_status::ready; };
+    ASSERT_TRUE(Eventually([&] { return ready(second) || ready(third); }));
+    auto& refused_future = ready(second) ? second : third;
+    auto& queued_future = ready(second) ? third : second;
+    vg::testing::HttpResult refused = refused_future.get();
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("Retry-After"), "4");
+    release.set_value();
+    EXPECT_EQ(first.get().status, 200);
+    EXPECT_EQ(queued_future.get().status, 200);
+    EXPECT_EQ(calls.load(), 2);
+    EXPECT_EQ(HttpClient(port()).Get("/again").status, 200) << "capacity is given back";
+}
+
 TEST(ServerLifecycleTest, BindFailureIsUnavailable) {
     Server first(TestOptions(), Echo);
     ASSERT_TRUE(first.Start().ok());

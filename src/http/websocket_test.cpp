@@ -610,6 +610,7 @@ TEST_F(WebSocketTest, ManyIdleConnectionsThenBroadcast) {
     ASSERT_GE(count, 100) << "too few file descriptors";
     ServerOptions options = TestOptions();
     options.io_threads = 2;
+    options.max_connections_per_address = static_cast<size_t>(count);  // all from this one address
     StartAccepting(options);
 
     std::vector<std::unique_ptr<WebSocketClient>> clients;

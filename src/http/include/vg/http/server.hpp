@@ -23,8 +23,8 @@
 // Errors the server answers itself (never reaching the Handler) are built by
 // ServerOptions::error_response so the body format stays in one place:
 //   header too large / malformed request -> kBadRequest, body too large ->
-//   kPayloadTooLarge, too slow -> kRequestTimeout, draining or slow lane full
-//   -> kUnavailable.
+//   kPayloadTooLarge, too slow -> kRequestTimeout, draining, a lane full or too
+//   many connections -> kUnavailable.
 //
 // Graceful shutdown (Stop): stop accepting, close idle keep-alive connections,
 // let requests in flight finish and answer them with "Connection: close", wait
@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "vg/common/ip_range.hpp"
 #include "vg/common/status.hpp"
 
 namespace vg::http {
@@ -175,6 +176,18 @@ struct ServerOptions {
     // Slow requests admitted beyond those running; more are refused with 503 and Retry-After.
     size_t slow_queue_limit = 64;
     std::chrono::seconds slow_retry_after{2};  // the Retry-After of that 503
+    // Connections open at once (HTTP and WebSocket), in all and from one address. Beyond either the
+    // new connection gets one 503 with Retry-After (busy_retry_after) and is closed, so a thousand idle
+    // keep-alive connections from one place cannot starve everyone else. Addresses in
+    // connection_limit_exempt (a reverse proxy on this host, whose connections carry many clients)
+    // count only towards max_connections.
+    size_t max_connections = 20'000;
+    size_t max_connections_per_address = 256;
+    std::vector<IpRange> connection_limit_exempt;
+    // Worker-lane requests queued or running at once; more are answered 503 with Retry-After
+    // (busy_retry_after) without calling the Handler, so a burst cannot grow the queue without bound.
+    size_t worker_queue_limit = 4096;
+    std::chrono::seconds busy_retry_after{1};
     // Optional. Without it every request runs on the worker lane.
     LaneClassifier classify;
     ErrorResponder error_response;  // REQUIRED
