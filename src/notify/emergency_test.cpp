@@ -197,7 +197,10 @@ TEST(EmergencyDispatchChannelTest, SendsSignedJsonToAWebhookTarget) {
     ASSERT_TRUE(channel.value()->Deliver(item).ok());
     const auto request = sink.requests().at(0);
     EXPECT_EQ(request.target, "/dispatch");
-    EXPECT_EQ(request.body, item.payload_json);
+    auto sent = boost::json::parse(request.body).as_object();
+    EXPECT_EQ(sent.at("idempotency_key").as_string(), "inc-20261123-0042/119") << "signed, inside the body";
+    sent.erase("idempotency_key");
+    EXPECT_EQ(sent, boost::json::parse(item.payload_json).as_object());
     EXPECT_TRUE(VerifyWebhookSignature("dispatch-secret-0123456789", request.header("x-vitalguard-timestamp"),
                                        request.body, request.header("x-vitalguard-signature"), clock.Now())
                     .ok());

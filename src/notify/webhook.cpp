@@ -79,9 +79,16 @@ Result<DeliveryReceipt> WebhookChannel::Deliver(const OutboxItem& item) {
 Result<std::string> WebhookBody(const OutboxItem& item) {
     if (!item.payload_json.empty()) {
         boost::system::error_code ec;
-        (void)boost::json::parse(item.payload_json, ec);
+        boost::json::value payload = boost::json::parse(item.payload_json, ec);
         if (ec) return Status::Error(ErrorCode::kInvalidJson, "outbox payload is not JSON: " + ec.message());
-        return item.payload_json;
+        // The key receivers deduplicate on goes inside the signed body: the Idempotency-Key header is not
+        // signed, so a replayed request with a fresh header would otherwise pass as a new message.
+        if (payload.is_object()) {
+            payload.as_object()["idempotency_key"] = item.idempotency_key;
+            return boost::json::serialize(payload);
+        }
+        return boost::json::serialize(
+            boost::json::object{{"idempotency_key", item.idempotency_key}, {"payload", std::move(payload)}});
     }
     boost::json::object object;
     object["idempotency_key"] = item.idempotency_key;

@@ -88,7 +88,12 @@ TEST(WebhookChannelTest, SendsSignedJsonWithIdempotencyKey) {
     EXPECT_EQ(request.header("content-type"), "application/json");
     EXPECT_EQ(request.header("idempotency-key"), "incident-inc-1-guardian-3");
     EXPECT_EQ(request.header("x-vitalguard-timestamp"), "1700000123");
-    EXPECT_EQ(request.body, item.payload_json);
+    // The key is inside the signed body (the header alone is not signed: a replay could change it).
+    const auto sent = boost::json::parse(request.body).as_object();
+    EXPECT_EQ(sent.at("idempotency_key").as_string(), "incident-inc-1-guardian-3");
+    auto without_key = sent;
+    without_key.erase("idempotency_key");
+    EXPECT_EQ(without_key, boost::json::parse(item.payload_json).as_object()) << "the payload is otherwise unchanged";
     // What a receiver does: verify the signature over the exact bytes received.
     EXPECT_TRUE(VerifyWebhookSignature(kSecret, request.header("x-vitalguard-timestamp"), request.body,
                                        request.header("x-vitalguard-signature"), clock.Now())
@@ -111,6 +116,10 @@ TEST(WebhookChannelTest, BuildsAJsonBodyWhenThereIsNoPayload) {
 
     item.payload_json = "{not json";
     EXPECT_EQ(WebhookBody(item).status().code(), ErrorCode::kInvalidJson);
+    item.payload_json = R"([1,2])";  // not an object: wrapped, the key beside it
+    const auto wrapped = boost::json::parse(WebhookBody(item).value()).as_object();
+    EXPECT_EQ(wrapped.at("idempotency_key").as_string(), "incident-inc-1-guardian-3");
+    EXPECT_EQ(wrapped.at("payload"), boost::json::parse("[1,2]"));
 }
 
 TEST(WebhookChannelTest, ClassifiesAnswers) {
