@@ -4283,13 +4283,39 @@ export interface operations {
                     "application/json": components["schemas"]["PhoneVerificationState"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description Validation failed; also field `field` when the account has no such number. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
+            /** @description One code per number every 60 s, 5 codes a day per account, 3 a day to one number (the message names the limit); nothing was sent. */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "rate_limited",
+                     *         "message": "A code was sent to this number less than 60 seconds ago; wait for it, or ask again after that.",
+                     *         "fields": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4329,14 +4355,51 @@ export interface operations {
                     "application/json": components["schemas"]["PhoneVerificationState"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description A wrong code (field code, with the tries left) or one that is not 6 digits (uses no try). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_failed",
+                     *         "message": "The code is not right.",
+                     *         "fields": [
+                     *           {
+                     *             "field": "code",
+                     *             "problem": "is not the code sent by SMS; 4 tries left"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            /** @description No code to check: none was sent, or it was used up (5 entries) or expired (10 min); ask for a new one. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The code has expired; ask for a new one.",
+                     *         "fields": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
