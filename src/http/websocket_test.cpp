@@ -525,6 +525,25 @@ TEST_F(WebSocketTest, ApplicationCloseFlushesQueuedMessagesFirst) {
     EXPECT_EQ(recorder_.errors(), 0);
 }
 
+// An application's own close code and reason reach the client (api closes a stream whose session
+// ended with 4401 and says why).
+TEST_F(WebSocketTest, ApplicationCloseWithItsOwnCodeAndReason) {
+    StartAccepting();
+    auto client = Open();
+    ASSERT_TRUE(recorder_.WaitOpens(1));
+    auto connection = recorder_.connection(0);
+    EXPECT_TRUE(connection->SendText("last"));
+    connection->Close(4401, "Your session has ended.");
+    connection->Close(1000, "ignored: already closing");
+    EXPECT_FALSE(connection->SendText("too late"));
+    EXPECT_EQ(client->Receive(), "last");
+    EXPECT_TRUE(client->WaitClosed(10s));
+    EXPECT_EQ(client->close_code(), 4401);
+    EXPECT_EQ(client->close_reason(), "Your session has ended.");
+    ASSERT_TRUE(recorder_.WaitCloses(1));
+    EXPECT_EQ(recorder_.errors(), 0);
+}
+
 TEST_F(WebSocketTest, StopClosesWebSocketsWithGoingAway) {
     StartAccepting();
     std::vector<std::unique_ptr<WebSocketClient>> clients;
