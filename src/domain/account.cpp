@@ -193,6 +193,18 @@ bool ContainsFormatCharacter(std::string_view text) {
     return found;
 }
 
+std::string WithoutInvisibleCharacters(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    size_t at = 0;
+    const bool valid = ForEachCodePoint(text, [&](char32_t cp) {
+        const size_t len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (!IsFormatCharacter(cp) && !IsControl(cp)) out.append(text.substr(at, len));
+        at += len;
+    });
+    return valid ? out : std::string(text);
+}
+
 std::vector<FieldError> ValidateSignup(const SignupInput& input) {
     std::vector<FieldError> errors;
     auto add = [&](const char* field, std::optional<std::string> problem) {

@@ -125,6 +125,12 @@ TEST(AccountValidationTest, NamesAndAddressesRefuseInvisibleFormatCharacters) {
     EXPECT_EQ(fields, (std::vector<std::string>{"name", "detailed_address", "guard_name"}));
 }
 
+TEST(AccountValidationTest, InvisibleCharactersAreTakenOutOfStoredText) {
+    EXPECT_EQ(WithoutInvisibleCharacters("\u202eKim\u200b Lee\r\nBcc"), "Kim LeeBcc");
+    EXPECT_EQ(WithoutInvisibleCharacters("김영희"), "김영희");
+    EXPECT_EQ(WithoutInvisibleCharacters("\xc0\xaf"), "\xc0\xaf") << "invalid UTF-8 is left as it is";
+}
+
 TEST(AccountValidationTest, PhoneKeyComparesNumbersByTheirDigits) {
     EXPECT_EQ(PhoneKey("010-9876-5432"), "01098765432");
     EXPECT_EQ(PhoneKey("01098765432"), "01098765432");

@@ -438,6 +438,8 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
     }
     const bool ko = Korean(options_);
     const std::string link = i.id != 0 ? Link(options_, i) : std::string();
+    // Text stored before sign-up refused invisible characters must not disguise a message either.
+    const std::string name = domain::WithoutInvisibleCharacters(user->profile.name);
     // Stable per transition: a retried save of the same transition writes nothing twice.
     const std::string key_base = "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) +
                                  "-v" + std::to_string(i.version);
@@ -507,10 +509,12 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
         if (n == Notice::kEmergencyDispatch) {
             notify::EmergencyReport report;
             report.incident_id = std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at));
-            report.wearer_name = user->profile.name;
+            report.wearer_name = name;
             report.age = user->profile.age;
-            report.address = user->profile.address;
-            if (!user->profile.detailed_address.empty()) report.address += " " + user->profile.detailed_address;
+            report.address = domain::WithoutInvisibleCharacters(user->profile.address);
+            if (!user->profile.detailed_address.empty()) {
+                report.address += " " + domain::WithoutInvisibleCharacters(user->profile.detailed_address);
+            }
             report.phone = user->profile.phone_num;
             if (location) {
                 notify::GeoLocation g;
@@ -555,7 +559,7 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) + "-dispatch");
             continue;
         }
-        const std::string text = GuardianText(n, i, user->profile.name, link, ko, with_alert);
+        const std::string text = GuardianText(n, i, name, link, ko, with_alert);
         if (text.empty()) continue;
         const std::string purpose(NoticeName(n));
         for (const auto& [phone, guardian] : sms_to) {

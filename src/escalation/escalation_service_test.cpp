@@ -381,5 +381,31 @@ TEST_F(EscalationServiceTest, ACountdownPastTheHourlyDispatchLimitIsRecordedNotC
     EXPECT_GE(Count(Outbox(id), "sms"), 1) << "the guardians are still told";
 }
 
+TEST_F(EscalationServiceTest, InvisibleCharactersStoredBeforeTheChecksDoNotReachMessages) {
+    store::NewUser u;
+    u.profile.id = "old_bidi";
+    u.profile.name = "\u202e\uc774\uc601\uc218";  // RIGHT-TO-LEFT OVERRIDE + 이영수, stored before sign-up refused it
+    u.profile.age = 80;
+    u.profile.address = "\u200b서울 1";
+    u.profile.phone_num = "010-1212-3434";
+    u.profile.guard_name = "이";
+    u.profile.guard_phone_num = "010-5656-7878";
+    u.password_hash = "x";
+    u.created_at = clock_.Now() - std::chrono::hours(48);
+    auto created = store_->CreateUser(u);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    Verify(created->unique_num, "01056567878");
+    auto sos = service_->Sos(created->unique_num, std::nullopt);
+    ASSERT_TRUE(sos.ok()) << sos.status().ToString();
+    const auto messages = Outbox(sos->id);
+    ASSERT_EQ(Count(messages, "emergency"), 1);
+    ASSERT_EQ(Count(messages, "sms"), 1);
+    for (const auto& m : messages) {
+        EXPECT_EQ(m.body.find("\u202e"), std::string::npos) << m.channel;
+        EXPECT_EQ(m.body.find("\u200b"), std::string::npos) << m.channel;
+        EXPECT_NE(m.body.find("\uc774\uc601\uc218"), std::string::npos) << m.body;
+    }
+}
+
 }  // namespace
 }  // namespace vg::escalation

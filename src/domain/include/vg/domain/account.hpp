@@ -101,6 +101,10 @@ std::string PhoneKey(std::string_view phone);
 // Whether valid UTF-8 `text` holds a format character as the checks above refuse (false for invalid UTF-8).
 bool ContainsFormatCharacter(std::string_view text);
 
+// `text` without the format characters above and without control characters (invalid UTF-8 is
+// returned unchanged): for text stored before the checks refused them, as it goes into a message.
+std::string WithoutInvisibleCharacters(std::string_view text);
+
 // All problems of a sign-up at once, one per field, in field order.
 std::vector<FieldError> ValidateSignup(const SignupInput& input);
 
