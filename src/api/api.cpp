@@ -72,7 +72,7 @@ const Router& Api::Impl::LaneRouter() {
 }
 
 http::Response Api::Impl::Healthz(RequestContext&) {
-    return JsonResponse(200, json::object{{"status", "ok"}, {"version", options_.version}});
+    return JsonResponse(200, json::object{{"status", "ok"}, {"version", options_.version}, {"demo", options_.demo}});
 }
 
 http::Response Api::Impl::Readyz(RequestContext&) {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
+#include "vg/demo/demo.hpp"
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/events/events.hpp"
@@ -50,6 +52,9 @@
 #endif
 #ifndef VG_SOURCE_PROFILES_DIR
 #define VG_SOURCE_PROFILES_DIR "profiles"
+#endif
+#ifndef VG_SOURCE_SHARED_DATA_DIR
+#define VG_SOURCE_SHARED_DATA_DIR "../shared/data"
 #endif
 #ifndef VG_DATA_DIR_FROM_BIN
 #define VG_DATA_DIR_FROM_BIN "../share/vitalguard"
@@ -113,12 +118,14 @@ Status SecureDatabaseFiles(const std::string& db_path) {
     }
     return Status::Ok();
 }
+
 // Whether only this machine can reach a listener on `host`.
 bool IsLoopbackHost(const std::string& host) {
     if (host == "localhost") return true;
     auto address = ParseIpAddress(host);
     return address && (LoopbackV4().Contains(*address) || LoopbackV6().Contains(*address));
 }
+
 Status Failed(const std::string& what, const Status& why) {
     return Status::Error(why.ok() ? ErrorCode::kInternal : why.code(), what + ": " + why.ToString());
 }
@@ -224,10 +231,12 @@ struct Deployment::Services {
     std::unique_ptr<http::Server> server;  // stops first: no request reaches a stopped service
     std::unique_ptr<SessionJanitor> janitor;
     std::unique_ptr<OperationalMetrics::Sampler> metrics_sampler;  // stops first: it reads the services above
+    std::unique_ptr<demo::DemoRunner> demo;                        // a client of `server`: stops before it
 
     explicit Services(ServeConfig c) : config(std::move(c)) {}
 
     Status LockDataDir();
+    Status CheckDemo() const;
     Status OpenStore();
     Status LoadProfilesAndKnowledge();
     Status BuildNotifier();
@@ -484,6 +493,7 @@ Status Deployment::Services::BuildApi() {
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
     api_options.web_dir = config.web_dir;
+    api_options.demo = config.demo;
     if (api_options.web_dir.empty()) {
         const std::string located = LocateResource("", "web/dist", "web", "index.html", VG_SOURCE_WEB_DIR);
         if (fs::is_regular_file(fs::path(located) / "index.html")) api_options.web_dir = located;
@@ -559,8 +569,27 @@ Status Deployment::Services::LockDataDir() {
     return Status::Ok();
 }
 
+// A demo must never reach a person or call 119: with any real notification target configured it does not start
+// (rather than quietly dropping the target, which would leave an operator believing it works).
+Status Deployment::Services::CheckDemo() const {
+    if (!config.demo) return Status::Ok();
+    std::vector<std::string> targets;
+    if (!config.emergency_webhook_url.empty()) targets.push_back("--emergency-webhook-url");
+    if (!config.emergency_sms_to.empty()) targets.push_back("--emergency-sms-to");
+    if (!config.sms_gateway_url.empty()) targets.push_back("--sms-gateway-url");
+    if (!config.guardian_webhook_url.empty()) targets.push_back("--guardian-webhook-url");
+    if (!config.smtp_url.empty()) targets.push_back("--smtp-url");
+    if (targets.empty()) return Status::Ok();
+    std::string names;
+    for (const std::string& t : targets) names += (names.empty() ? "" : ", ") + t;
+    return Status::Error(ErrorCode::kValidationFailed,
+                         "--demo refuses to start with a real notification target configured (" + names +
+                             "): a demo must never reach a person or call 119; remove them, or run without --demo");
+}
+
 Result<std::unique_ptr<Deployment>> Deployment::Build(const ServeConfig& config) {
     auto s = std::make_unique<Services>(config);
+    VG_RETURN_IF_ERROR(s->CheckDemo());
     VG_RETURN_IF_ERROR(s->LockDataDir());
     VG_RETURN_IF_ERROR(s->OpenStore());
     VG_RETURN_IF_ERROR(s->LoadProfilesAndKnowledge());
@@ -616,12 +645,30 @@ Status Deployment::Start() {
                                std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));
+    if (s.config.demo) {
+        demo::DemoOptions options;
+        options.data_dir = s.config.data_dir;
+        // The simulated watch connects as a local client would (IPv4 loopback for a wildcard listener).
+        options.host = IsLoopbackHost(s.config.host) || s.config.host == "0.0.0.0" || s.config.host == "::"
+                           ? std::string("127.0.0.1")
+                           : s.config.host;
+        options.port = s.server->port();
+        options.cycle = s.config.demo_cycle;
+        options.imu_data_dir = s.config.demo_imu_data_dir;
+        if (options.imu_data_dir.empty()) {
+            const char* env = std::getenv("VG_SHARED_DATA");
+            options.imu_data_dir = env && *env ? env : VG_SOURCE_SHARED_DATA_DIR;
+        }
+        spdlog::warn("DEMO MODE: simulated data for the demo accounts; no notification leaves this server");
+        s.demo = std::make_unique<demo::DemoRunner>(std::move(options));
+    }
     return Status::Ok();
 }
 
 uint16_t Deployment::port() const { return s_->server->port(); }
 
 void Deployment::Drain() {
+    s_->demo.reset();  // the simulated watch stops before the server does
     s_->api->SetDraining();
     s_->server->Stop();
     s_->server->Wait();

@@ -89,6 +89,9 @@ struct RawServeOptions {
     std::string llm_api_key;
     std::string llm_model;
     std::string llm_timeout = "3s";
+    bool demo = false;
+    std::string demo_cycle = "60s";
+    std::string demo_data;
 };
 
 void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
@@ -295,6 +298,17 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "At start-up, rebuild detection state from the readings stored this far back (0: start cold)")
         ->envname("VG_REPLAY_WINDOW")
         ->capture_default_str();
+    // The demo (docs/demo.md): off unless asked for.
+    serve.add_flag("--demo", o.demo,
+                   "Demo mode: a demo wearer and guardian (logins printed at start-up) and a simulated watch "
+                   "streaming normal vitals, exercise, a real fall and low SpO2; the dashboard says DEMO. Refused "
+                   "with any real notification target");
+    text("--demo-cycle", o.demo_cycle, "Demo mode: the length of one loop of the four phases (20s-1h)",
+         "VG_DEMO_CYCLE");
+    text("--demo-data", o.demo_data,
+         "Demo mode: the IMU data sets' folder for the replayed fall (default $VG_SHARED_DATA, else the source "
+         "tree's ../shared/data); absent: no fall",
+         "VG_DEMO_DATA");
     serve.footer(kPrecedence);
 }
 
@@ -428,6 +442,13 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.llm_api_key = o.llm_api_key;
     c.llm_model = o.llm_model;
     VG_RETURN_IF_ERROR(DurationInto(o.llm_timeout, "llm-timeout", c.llm_timeout));
+    c.demo = o.demo;
+    VG_RETURN_IF_ERROR(DurationInto(o.demo_cycle, "demo-cycle", c.demo_cycle));
+    if (c.demo_cycle < std::chrono::seconds(20) || c.demo_cycle > std::chrono::hours(1)) {
+        return Status::Error(ErrorCode::kValidationFailed, "demo cycle out of range",
+                             {{"demo-cycle", "must be between 20s and 1h"}});
+    }
+    c.demo_imu_data_dir = o.demo_data;
     if (!c.llm_base_url.empty() && c.llm_model.empty()) {
         return Status::Error(ErrorCode::kValidationFailed, "the LLM rewrite needs a model",
                              {{"llm-model", "is required with --llm-base-url"}});
@@ -516,6 +537,9 @@ Result<ServeCommand> ParseServeCommand(const std::vector<std::string>& args) {
         return Status::Error(ErrorCode::kValidationFailed, e.what());
     }
     if (!raw.config_file.empty()) VG_RETURN_IF_ERROR(ApplyConfigFile(serve, raw.config_file));
+    // The demo's accounts never land in the real database by accident: without a --data-dir (flag,
+    // environment or config file) the demo keeps its own, ./data-demo.
+    if (raw.demo && serve.get_option("--data-dir")->count() == 0 && raw.data_dir == "data") raw.data_dir = "data-demo";
     return Finish(raw);
 }
 

@@ -141,6 +141,23 @@ TEST_F(ServeCommandTest, MetricsToken) {
     EXPECT_EQ(short_token.status().fields().at(0).field, "metrics-token");
 }
 
+TEST_F(ServeCommandTest, DemoIsOffByDefaultAndKeepsItsOwnDataDirectory) {
+    auto plain = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    EXPECT_FALSE(plain->config.demo);
+    auto demo = ParseServeCommand({"vitalguard", "serve", "--demo", "--demo-cycle", "20s"});
+    ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+    EXPECT_TRUE(demo->config.demo);
+    EXPECT_EQ(demo->config.demo_cycle, milliseconds(20'000));
+    EXPECT_EQ(demo->config.data_dir, "data-demo");  // never the real ./data by accident
+    auto named = ParseServeCommand({"vitalguard", "serve", "--demo", "--data-dir", "/tmp/x"});
+    ASSERT_TRUE(named.ok());
+    EXPECT_EQ(named->config.data_dir, "/tmp/x");
+    auto too_short = ParseServeCommand({"vitalguard", "serve", "--demo", "--demo-cycle", "5s"});
+    ASSERT_FALSE(too_short.ok());
+    EXPECT_EQ(too_short.status().fields().at(0).field, "demo-cycle");
+}
+
 TEST_F(ServeCommandTest, HelpExplainsEveryOptionAndTheEnvironment) {
     auto help = ParseServeCommand({"vitalguard", "serve", "--help"});
     ASSERT_FALSE(help.ok());

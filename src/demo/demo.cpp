@@ -398,38 +398,49 @@ void DemoRunner::Impl::Run() {
     std::mt19937 rng(20261206);
     std::normal_distribution<double> noise(0.0, 1.0);
     int64_t seq = 0;
-    std::map<int64_t, Phase> incidents_seen;  // open incidents: the phase in which the demo first saw them
-    std::map<int64_t, std::chrono::steady_clock::time_point> first_seen;
+    struct Seen {
+        Phase opened_in;  // the phase during which it was seen first
+        std::optional<std::chrono::steady_clock::time_point> countdown_since;  // when its countdown was first seen
+    };
+    std::map<int64_t, Seen> seen;
+    bool incident_open = false;  // at the last poll
     auto last_poll = std::chrono::steady_clock::time_point();
 
-    // The simulated wearer: "I'm OK" after ok_after, then resolve once the episode's phase is over.
-    auto answer_incidents = [&](Phase phase) {
+    // The simulated wearer: "I'm OK" to every countdown after ok_after (a countdown that starts again, as a danger
+    // still there 10 min after an "I'm OK" does, is answered again); a fall incident is resolved right after (the
+    // wearer got up). A vitals incident is left to the server's all clear: resolving it while the profile still holds
+    // the danger (5 min after the value eased) would only open a new one.
+    auto answer_incidents = [&](Phase phase, bool now_please) {
         const auto now = std::chrono::steady_clock::now();
-        if (now - last_poll < std::chrono::seconds(1)) return;
+        if (!now_please && now - last_poll < std::chrono::seconds(1)) return;
         last_poll = now;
         auto r = wearer_http.Send("GET", "/api/incidents?limit=10", "", wearer->headers());
         if (!r.ok() || r->status != 200) return;
         auto body = ParseBody(*r);
         const json::value* list = body && body->is_object() ? body->as_object().if_contains("incidents") : nullptr;
         if (!list || !list->is_array()) return;
+        incident_open = false;
         for (const json::value& v : list->as_array()) {
             if (!v.is_object()) continue;
             const json::object& incident = v.as_object();
             const int64_t id = IntAt(incident, "id");
             if (id < 0 || !StringAt(incident, "closed_at").empty()) continue;
-            auto [it, fresh] = incidents_seen.emplace(id, phase);
-            if (fresh) {
-                first_seen[id] = now;
-                spdlog::info("demo: incident {} ({}) opened during {}", id, StringAt(incident, "kind"),
-                             PhaseName(phase));
-            }
+            incident_open = true;
+            const std::string kind = StringAt(incident, "kind");
+            auto [it, fresh] = seen.emplace(id, Seen{phase, std::nullopt});
+            if (fresh) spdlog::info("demo: incident {} ({}) opened during {}", id, kind, PhaseName(phase));
             const std::string path = "/api/incidents/" + std::to_string(id);
-            if (StringAt(incident, "wearer_ok_at").empty()) {
-                if (now - first_seen[id] >= options.ok_after) {
+            if (StringAt(incident, "phase") == "countdown") {
+                if (!it->second.countdown_since) it->second.countdown_since = now;
+                if (now - *it->second.countdown_since >= options.ok_after) {
                     (void)wearer_http.Send("POST", path + "/ok", "{}", wearer->headers());
                     spdlog::info("demo: the demo wearer answered \"I'm OK\" to incident {}", id);
+                    it->second.countdown_since.reset();
                 }
-            } else if (it->second != phase) {
+                continue;
+            }
+            it->second.countdown_since.reset();
+            if (kind == "fall" && !StringAt(incident, "wearer_ok_at").empty()) {
                 (void)wearer_http.Send("POST", path + "/resolve", "{}", wearer->headers());
                 spdlog::info("demo: the demo wearer resolved incident {}", id);
             }
@@ -438,7 +449,17 @@ void DemoRunner::Impl::Run() {
 
     const auto quarter = options.cycle / 4;
     for (int loop = 1;; ++loop) {
-        for (Phase phase : {Phase::kNormal, Phase::kExercise, Phase::kFall, Phase::kLowSpo2}) {
+        for (Phase planned : {Phase::kNormal, Phase::kExercise, Phase::kFall, Phase::kLowSpo2}) {
+            Phase phase = planned;
+            answer_incidents(phase, /*now_please=*/true);
+            if ((planned == Phase::kFall || planned == Phase::kLowSpo2) && incident_open) {
+                // One episode at a time: a fall during an open incident would join it instead of opening its own.
+                spdlog::info(
+                    "demo: loop {}: {} waits until the open incident closes (the server holds a danger "
+                    "alert until the value has been out of its range for 5 min)",
+                    loop, PhaseName(planned));
+                phase = Phase::kNormal;
+            }
             std::chrono::milliseconds length = quarter;
             if (phase == Phase::kFall && fall)
                 length = std::max<std::chrono::milliseconds>(quarter, fall->end() + std::chrono::seconds(2));
@@ -449,7 +470,11 @@ void DemoRunner::Impl::Run() {
             for (auto next_reading = start;;) {
                 const auto now = std::chrono::steady_clock::now();
                 const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
-                if (elapsed >= length) break;
+                // The fall phase also waits (a little) for its incident's "I'm OK" and resolve, so that the next
+                // episode opens an incident of its own.
+                if (elapsed >= length && !(phase == Phase::kFall && incident_open &&
+                                           elapsed < length + options.ok_after + std::chrono::seconds(5)))
+                    break;
                 const double p = static_cast<double>(elapsed.count()) / static_cast<double>(length.count());
                 if (now >= next_reading) {
                     next_reading += options.reading_every;
@@ -500,7 +525,7 @@ void DemoRunner::Impl::Run() {
                     }
                     ++next_window;
                 }
-                answer_incidents(phase);
+                answer_incidents(phase, /*now_please=*/false);
                 if (!SleepFor(std::chrono::milliseconds(100))) return;
             }
         }

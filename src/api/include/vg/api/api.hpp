@@ -66,6 +66,8 @@ struct ApiOptions {
     // The built web dashboard (web/dist): served at / for GET and HEAD outside /api, with long-lived
     // caching for Vite's hashed /assets/ and a content security policy. Empty: no dashboard.
     std::string web_dir;
+    // `serve --demo` (docs/demo.md): GET /healthz says "demo": true, and the dashboard shows its banner.
+    bool demo = false;
 };
 
 // What the API calls into. The optional services switch on their routes (vitals ingest, live stream,

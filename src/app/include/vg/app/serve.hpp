@@ -83,6 +83,12 @@ struct ServeConfig {
     int posture_workers = 2;
     size_t posture_queue = 256;  // IMU windows waiting for a worker; beyond that 503 + Retry-After 1
     std::string web_dir;         // the built dashboard; empty: ./web/dist, else the source tree's, when built
+    // Demo mode (docs/demo.md): a demo wearer, a linked guardian and a simulated watch streaming a compressed
+    // loop (normal, exercise, a real fall, low SpO2) to this server; never on by default. Refused with any real
+    // notification target configured (SMS gateway, webhooks, e-mail, emergency): a demo never reaches anyone.
+    bool demo = false;
+    std::chrono::milliseconds demo_cycle{60'000};  // one loop of the four phases
+    std::string demo_imu_data_dir;  // the IMU data sets (sisfall/, wedafall/); empty: ../shared/data of the source
 };
 
 // Serves until a termination signal. Returns the process exit code (0 after a clean shutdown).
