@@ -84,7 +84,7 @@ function startStaticProxy(apiPort) {
 }
 
 /** Starts vitalguard (and the stand-in static server when needed). Returns { base, stop, log }. */
-export async function startServer({ countdown, modelsDir } = {}) {
+export async function startServer({ countdown, modelsDir, extraArgs = [] } = {}) {
   if (!existsSync(join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: run "npm run build" first`);
   const dir = mkdtempSync(join(tmpdir(), 'vg-e2e-'));
   const readyFile = join(dir, 'port');
@@ -103,6 +103,7 @@ export async function startServer({ countdown, modelsDir } = {}) {
     if (!hasFlag('--models-dir')) throw new Error('SERVER FEATURE MISSING: "vitalguard serve" has no --models-dir flag');
     args.push('--models-dir', modelsDir);
   }
+  args.push(...extraArgs);
   const log = [];
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => log.push(String(d)));

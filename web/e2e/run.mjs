@@ -3,7 +3,7 @@
 // PASS/FAIL; a missing server feature is a FAIL that says so. Exit code 1 if anything failed.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
-import { startServer } from './harness.mjs';
+import { hasFlag, startServer } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
@@ -529,6 +529,62 @@ try {
       await page.screenshot({ path: `${SHOTS}14-dispatched-360.png` });
       await page.locator('[data-testid="notifications"]').scrollIntoViewIfNeeded();
       await page.screenshot({ path: `${SHOTS}15-dispatched-notifications-360.png` });
+      await ctx.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  // 5. The demo (docs/demo.md): the banner on every page, the printed logins work, the screens come alive.
+  await scenario('demo banner: serve --demo marks every page as simulated data, and the printed login works', async () => {
+    if (!hasFlag('--demo')) throw missing('"vitalguard serve" has no --demo flag');
+    const srv = await startServer({ extraArgs: ['--demo', '--demo-cycle', '20s'] });
+    try {
+      const base = srv.base;
+      let m = null;
+      for (let i = 0; i < 100 && !m; i++) {
+        m = srv.log.join('').match(/Demo: log in as wearer demo_wearer \/ (\S+) and as guardian demo_guardian \/ (\S+) at/);
+        if (!m) await new Promise((r) => setTimeout(r, 200));
+      }
+      check(m, `no demo login line; log:\n${srv.log.join('')}`);
+      const ctx = await browser.newContext(phone);
+      const page = await ctx.newPage();
+      await page.goto(`${base}/#/login`);
+      const banner = page.locator('[data-testid="demo-banner"]');
+      await banner.waitFor({ timeout: 3000 });
+      check((await banner.textContent()).includes('DEMO — simulated data'), `banner: ${await banner.textContent()}`);
+      await page.screenshot({ path: `${SHOTS}16-demo-login-360.png` });
+      await page.fill('input[name="id"]', 'demo_wearer');
+      await page.fill('input[name="password"]', m[1]);
+      await page.click('button[type="submit"]');
+      await page.locator('[data-testid="status-level"]').waitFor({ timeout: 5000 });
+      await banner.waitFor({ timeout: 3000 });
+      // The simulated watch's low SpO2 (or its fall) opens an incident within the 20 s cycle.
+      await page.locator('[data-testid="incident-alert"]').waitFor({ timeout: 60000 });
+      // The banner stays on top of the full-screen alert (which starts below it), not hidden behind it.
+      const onTop = await page.evaluate(() => {
+        const b = document.querySelector('[data-testid="demo-banner"]').getBoundingClientRect();
+        const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+        return Boolean(hit && hit.closest('[data-testid="demo-banner"]'));
+      });
+      check(onTop, 'the demo banner is hidden behind the incident alert');
+      await page.screenshot({ path: `${SHOTS}17-demo-dashboard-alert-360.png` });
+      const gctx = await browser.newContext(desktop);
+      const gpage = await gctx.newPage();
+      await gpage.goto(`${base}/#/login`);
+      await gpage.fill('input[name="id"]', 'demo_guardian');
+      await gpage.fill('input[name="password"]', m[2]);
+      await gpage.click('button[type="submit"]');
+      await gpage.locator('[data-testid="status-level"], .app-header nav').first().waitFor({ timeout: 5000 });
+      await gpage.goto(`${base}/#/guardian`);
+      const gcard = gpage.locator('[data-testid="wearer-demo_wearer"]');
+      await gcard.waitFor({ timeout: 5000 });
+      // The guardian's card comes alive from the live stream (the simulated watch posts every second).
+      for (let i = 0; i < 50 && (await gcard.textContent()).includes('확인 전'); i++) await sleep(200);
+      check(!(await gcard.textContent()).includes('확인 전'), `the guardian's card shows no level: ${await gcard.textContent()}`);
+      await gpage.locator('[data-testid="demo-banner"]').waitFor({ timeout: 3000 });
+      await gpage.screenshot({ path: `${SHOTS}18-demo-guardian-1280.png` });
+      await gctx.close();
       await ctx.close();
     } finally {
       await srv.stop();
