@@ -12,6 +12,12 @@ void ServerTest::StartServer(std::vector<std::string> extra_args) {
         options.args.insert(options.args.end(), {"--signups-per-address-per-hour", "0"});
     }
     options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
+    // A restart: the server already running on this data directory stops first (one server per data
+    // directory; a second is refused).
+    if (server_) {
+        if (server_->running()) server_->Terminate();
+        server_.reset();
+    }
     server_ = std::make_unique<testing::ServerProcess>(testing::FindBinary("vitalguard"), options);
 }
 

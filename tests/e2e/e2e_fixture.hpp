@@ -19,7 +19,8 @@ namespace json = boost::json;
 
 class ServerTest : public ::testing::Test {
   protected:
-    // Starts (or restarts) the server on the test's data directory with extra flags.
+    // Starts (or restarts: the running one is stopped first) the server on the test's data directory
+    // with extra flags.
     void StartServer(std::vector<std::string> extra_args = {});
     testing::HttpClient Client() const { return testing::HttpClient(server_->port()); }
 
