@@ -80,7 +80,7 @@ int ApiRequest(const uint8_t* data, size_t size) {
     static World world;
     if (size == 0) return 0;
     static constexpr std::string_view kRoutes[] = {"/api/signup", "/api/login", "/api/check_id", "/api/update_status",
-                                                    "/api/devices/readings"};
+                                                   "/api/devices/readings"};
     http::Request request;
     request.method = "POST";
     request.target = request.path = std::string(kRoutes[data[0] % std::size(kRoutes)]);
