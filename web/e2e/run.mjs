@@ -418,8 +418,12 @@ try {
       const gpage = await gctx.newPage();
       await loginInUi(gpage, base, gid);
       const ask = await (await apiAs(gctx, base))('POST', '/api/guardians', { wearer_id: wid });
-      check(ask.status === 201, `POST /api/guardians → ${ask.status}`);
-      const acc = await (await apiAs(wctx, base))('POST', `/api/guardians/${ask.body.link.id}/accept`, {});
+      // 202 whether or not the id exists (issue 15): the wearer finds the request in her own list.
+      check(ask.status === 202, `POST /api/guardians → ${ask.status}`);
+      const wcall = await apiAs(wctx, base);
+      const incoming = await wcall('GET', '/api/guardians');
+      const linkId = incoming.body.guardians.find((l) => l.guardian.id === gid).id;
+      const acc = await wcall('POST', `/api/guardians/${linkId}/accept`, {});
       check(acc.status === 200, `accept → ${acc.status}`);
       await gpage.goto(`${base}/#/guardian`);
       await gpage.locator(`[data-testid="wearer-${wid}"]`).waitFor({ timeout: 5000 });
