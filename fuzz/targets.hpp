@@ -20,18 +20,26 @@ struct NamedTarget {
     Target run;
 };
 
-int TimeText(const uint8_t* data, size_t size);       // ISO 8601 times and durations (common)
-int IpRange(const uint8_t* data, size_t size);        // addresses and CIDR ranges (--trusted-proxy)
-int RuleProfile(const uint8_t* data, size_t size);    // rule profiles (profiles/*.json)
-int Scenario(const uint8_t* data, size_t size);       // simulator scenarios (sim/scenarios/*.json)
-int StreamMessage(const uint8_t* data, size_t size);  // live-stream messages as the simulator reads them
-int ApiRequest(const uint8_t* data, size_t size);     // a request through the API's router and readers
+int TimeText(const uint8_t* data, size_t size);        // ISO 8601 times and durations (common)
+int IpRange(const uint8_t* data, size_t size);         // addresses and CIDR ranges (--trusted-proxy)
+int RuleProfile(const uint8_t* data, size_t size);     // rule profiles (profiles/*.json)
+int Scenario(const uint8_t* data, size_t size);        // simulator scenarios (sim/scenarios/*.json)
+int StreamMessage(const uint8_t* data, size_t size);   // live-stream messages as the simulator reads them
+int ApiRequest(const uint8_t* data, size_t size);      // a request through the API's router and readers
+int HttpHead(const uint8_t* data, size_t size);        // a connection's bytes through the server's request reader
+int WebSocketFrame(const uint8_t* data, size_t size);  // a client's frames on an accepted WebSocket
+int KnowledgePage(const uint8_t* data, size_t size);   // knowledge pages (knowledge/<language>/*.md)
+int ImuReaders(const uint8_t* data, size_t size);      // one IMU data set file (first byte picks the reader)
+int TomlConfig(const uint8_t* data, size_t size);      // `vitalguard serve --config FILE` (defined in cli_target.cpp)
 
 // Every target, in a fixed order.
 inline constexpr NamedTarget kTargets[] = {
     {"time_text", TimeText},           {"ip_range", IpRange},
     {"rule_profile", RuleProfile},     {"scenario", Scenario},
     {"stream_message", StreamMessage}, {"api_request", ApiRequest},
+    {"http_head", HttpHead},           {"websocket_frame", WebSocketFrame},
+    {"knowledge_page", KnowledgePage}, {"imu_readers", ImuReaders},
+    {"toml_config", TomlConfig},
 };
 
 }  // namespace vg::fuzz

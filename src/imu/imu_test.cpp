@@ -321,6 +321,31 @@ TEST(LoadTrial, BadFilesNameFileAndLine) {
     fs::remove_all(fs::temp_directory_path() / ("vg_imu_test_" + std::to_string(::getpid())));
 }
 
+// Found by reading the fuzz target's code (imu_readers): a sensor id or type far outside int's range was
+// converted to int, which is undefined behaviour (UBSan stops the ASan build on it). Such rows are no row
+// of the trial's sensor, and the file still loads.
+TEST(LoadTrial, UmaFallRowsWithHugeSensorIdsOrTypesAreNotTheTrialsSensor) {
+    TrialInfo info;
+    info.dataset = DatasetId::kUmaFall;
+    info.subject = "Subject_99";
+    info.activity_code = "Walking";
+    info.placement = Placement::kWrist;
+    info.sensor_id = 3;
+    std::string rows = "% header\n";
+    for (int i = 0; i < 10; ++i) {
+        const std::string t = std::to_string(i * 50);
+        rows += t + ";" + std::to_string(i) + ";0.1;-1.0;0.2;0;3\n";  // accelerometer of sensor 3
+        rows += t + ";" + std::to_string(i) + ";1.5;-2.5;3.5;1;3\n";  // its gyroscope
+        rows += t + ";" + std::to_string(i) + ";1;1;1;1;1e300\n";     // a sensor id no int holds
+        rows += t + ";" + std::to_string(i) + ";1;1;1;-1e300;3\n";    // a sensor type no int holds
+    }
+    info.path = WriteGz("UMAFall_Subject_99_ADL_Walking_1.csv.gz", rows);
+    auto trial = LoadTrial(info);
+    ASSERT_TRUE(trial.ok()) << trial.status().ToString();
+    EXPECT_FALSE(trial->samples.empty());
+    fs::remove_all(fs::temp_directory_path() / ("vg_imu_test_" + std::to_string(::getpid())));
+}
+
 TEST(Split, NoSubjectInTwoSplitsAndDeterministic) {
     SKIP_WITHOUT(DatasetId::kSisFall);
     for (DatasetId d : kAllDatasets) {

@@ -433,9 +433,10 @@ Result<Trial> LoadUmaFall(const TrialInfo& info) {
                                 " is missing, extra or not a number");
             return false;
         }
-        if (static_cast<int>(v[6]) != info.sensor_id) return true;
-        const int type = static_cast<int>(v[5]);
-        auto* track = type == 0 ? &acc : type == 1 ? &gyro : nullptr;
+        // Sensor ids and types are small whole numbers; anything else is not a row of ours (comparing as
+        // doubles: converting a huge value such as 1e300 to int would be undefined behaviour).
+        if (v[6] != static_cast<double>(info.sensor_id)) return true;
+        auto* track = v[5] == 0.0 ? &acc : v[5] == 1.0 ? &gyro : nullptr;
         if (track == nullptr) return true;  // magnetometer
         track->push_back(
             {v[0] / 1000.0, {static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4])}});
