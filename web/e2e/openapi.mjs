@@ -264,6 +264,23 @@ try {
   await wearer.call('POST', '/api/phone/verification', {});
   await wearer.call('POST', '/api/phone/verification/confirm', { code: '000000' });
   await wearer.call('POST', '/api/phone/verification/confirm', {});
+  // Account self-service (issue 15): details, the address check, the guardian's e-mail, sessions, password.
+  await wearer.call('PATCH', '/api/me', { current_password: 'correct horse', detailed_address: '101-1204' });
+  await wearer.call('PATCH', '/api/me', { current_password: 'correct horse', age: 300, nickname: 'x' });
+  await wearer.call('PATCH', '/api/me', { current_password: 'wrong password', name: 'Kim' });
+  await wearer.call('POST', '/api/me/address/confirm', {});
+  await wearer.call('PUT', '/api/me/guard_email', { guard_email: 'minji@example.com', current_password: 'correct horse' });
+  await wearer.call('PUT', '/api/me/guard_email', { guard_email: 'not an address', current_password: 'correct horse' });
+  const second = new Client(base);
+  await second.login(wid, 'correct horse');
+  const sessions = await wearer.call('GET', '/api/me/sessions');
+  const other = sessions.body?.sessions?.find((x) => !x.current)?.id;
+  await wearer.call('DELETE', `/api/me/sessions/${other}`);
+  await wearer.call('DELETE', '/api/me/sessions/0000000000000000');
+  await second.login(wid, 'correct horse');
+  await wearer.call('DELETE', '/api/me/sessions');
+  await wearer.call('POST', '/api/me/password', { current_password: 'correct horse', new_password: 'short' });
+  await wearer.call('POST', '/api/me/password', { current_password: 'correct horse', new_password: 'a new correct horse' });
   await guardian.call('DELETE', `/api/guardians/${link}`);
   await guardian.call('DELETE', `/api/guardians/${link}`);
   await wearer.call('DELETE', `/api/devices/${paired.body?.device?.device_id}`);

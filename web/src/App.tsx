@@ -89,7 +89,17 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
       route.path === '/register' ? (
         <Register api={api} onRegistered={() => { setAuth({ state: 'out', notice: t('login.registered') }); navigate('/login'); }} />
       ) : (
-        <Login api={api} notice={auth.notice} onLoggedIn={(a) => { setAuth({ state: 'in', user: a.user }); navigate('/dashboard'); }} />
+        <Login
+          api={api}
+          notice={auth.notice}
+          onLoggedIn={(a) => {
+            setAuth({ state: 'in', user: a.user });
+            navigate('/dashboard');
+            // The login answers the plain profile; GET /api/me adds what only it says (verified numbers,
+            // the address check), which the dashboard asks about.
+            void refreshMe().catch(() => undefined);
+          }}
+        />
       );
   } else if (route.path === '/guardian') body = <Guardian />;
   else if (route.path === '/settings') body = <Settings />;

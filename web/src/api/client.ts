@@ -11,7 +11,10 @@ import type {
   MeAnswer,
   PhoneVerificationState,
   PostureRow,
+  ProfileChanges,
+  SessionInfo,
   SignupInput,
+  VerifyField,
   StatusRow,
   User,
   Vitals,
@@ -73,7 +76,7 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, fields, retryAfter);
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface ApiClientOptions {
   fetch?: typeof fetch;
@@ -106,7 +109,12 @@ export class ApiClient {
     this.csrf = token;
   }
 
-  async request<T>(method: Method, path: string, body?: unknown, opts: { noAuthRedirect?: boolean } = {}): Promise<T> {
+  /**
+   * noAuthRedirect: a 401 is the caller's to handle (login, the first GET /api/me).
+   * reauth: the request carries current_password, so a 401 invalid_credentials means "wrong password"
+   * and the session is still good; any other 401 (session_expired, unauthenticated) still ends it.
+   */
+  async request<T>(method: Method, path: string, body?: unknown, opts: { noAuthRedirect?: boolean; reauth?: boolean } = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && this.csrf) headers['X-CSRF-Token'] = this.csrf;
@@ -118,7 +126,7 @@ export class ApiClient {
     });
     if (!res.ok) {
       const err = await errorFromResponse(res);
-      if (res.status === 401 && !opts.noAuthRedirect) {
+      if (res.status === 401 && !opts.noAuthRedirect && !(opts.reauth && err.code === 'invalid_credentials')) {
         this.csrf = null;
         this.onUnauthorized?.(err);
       }
@@ -154,11 +162,39 @@ export class ApiClient {
     return this.request('GET', `/api/check_id${qs({ id })}`, undefined, { noAuthRedirect: true });
   }
 
-  // Phone verification: the guardian's number gets SMS only once its owner entered the code sent to it.
-  sendPhoneCode(field: 'guard_phone_num' | 'phone_num' = 'guard_phone_num'): Promise<PhoneVerificationState> {
+  // Account self-service (docs/api.md). Each change of the profile, the password or the guardian's
+  // e-mail carries the current password; a wrong one is a 401 invalid_credentials that keeps the session.
+  updateProfile(current_password: string, changes: ProfileChanges): Promise<MeAnswer> {
+    return this.request('PATCH', '/api/me', { current_password, ...changes }, { reauth: true });
+  }
+  /** The wearer says the address 119 would be told is still right. */
+  confirmAddress(): Promise<MeAnswer> {
+    return this.request('POST', '/api/me/address/confirm', {});
+  }
+  /** Ends every other session of the account; this one stays. */
+  changePassword(current_password: string, new_password: string): Promise<{ sessions_ended: number }> {
+    return this.request('POST', '/api/me/password', { current_password, new_password }, { reauth: true });
+  }
+  listSessions(): Promise<{ sessions: SessionInfo[] }> {
+    return this.request('GET', '/api/me/sessions');
+  }
+  endSession(id: string): Promise<void> {
+    return this.request('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`);
+  }
+  endOtherSessions(): Promise<{ sessions_ended: number }> {
+    return this.request('DELETE', '/api/me/sessions');
+  }
+  /** "" removes the address. A new address is unverified until its code is confirmed. */
+  setGuardEmail(guard_email: string, current_password: string): Promise<MeAnswer> {
+    return this.request('PUT', '/api/me/guard_email', { guard_email, current_password }, { reauth: true });
+  }
+
+  // Verification of the guardian's number, the account holder's own number or the guardian's e-mail:
+  // each gets messages only once its owner entered the code sent to it.
+  sendPhoneCode(field: VerifyField = 'guard_phone_num'): Promise<PhoneVerificationState> {
     return this.request('POST', '/api/phone/verification', { field });
   }
-  confirmPhoneCode(code: string, field: 'guard_phone_num' | 'phone_num' = 'guard_phone_num'): Promise<PhoneVerificationState> {
+  confirmPhoneCode(code: string, field: VerifyField = 'guard_phone_num'): Promise<PhoneVerificationState> {
     return this.request('POST', '/api/phone/verification/confirm', { code, field });
   }
 

@@ -4,6 +4,90 @@
  */
 
 export interface paths {
+    "/api/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my password
+         * @description Re-authenticates with current_password (throttled like a login), checks new_password as at sign-up, and ends every OTHER session of the account (their live streams close); this one stays. Counts toward the 10 changes per account an hour.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/address/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm my address is still right
+         * @description The wearer confirms the address 119 would be told; address_confirm_due turns false for 180 days. Body: none or {}.
+         */
+        post: operations["confirmAddress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where I am logged in
+         * @description The account's live sessions, newest first, at most 100. `id` is a public id (never the session token or its hash); client_address as recorded at login; user_agent cut to 200 characters.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /**
+         * Log out everywhere else
+         * @description Ends every session of the account but this one; their live streams close.
+         */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Log out one session
+         * @description Ends that session of yours (this one too: then it is a logout and the cookie is cleared); its live streams close. 404 for any other id, another person's included.
+         */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/signup": {
         parameters: {
             query?: never;
@@ -101,7 +185,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change my details
+         * @description Any of name, age, address, detailed_address, phone_num, guard_name, guard_phone_num, with current_password. Each field is checked as at sign-up; every problem at once and nothing changes when one is bad. A changed phone number is unverified (SMS to it stop until verified again). A changed address or detailed_address counts as confirmed now. At most 10 password-checked changes (this and POST /api/me/password) per account an hour (429). Audit-logged with the names of the changed fields.
+         */
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/api/devices": {
@@ -560,7 +648,7 @@ export interface paths {
         put?: never;
         /**
          * Send a verification code
-         * @description A number receives VitalGuard's SMS only once verified: 6 random digits by SMS, valid 10 min, 5 attempts, resend after 60 s, 5 codes a day per account and 3 per number. Body optional: {"field": "guard_phone_num" (default) | "phone_num"}. 202: the code is on its way; 200: verified already, nothing sent.
+         * @description A number receives VitalGuard's SMS only once verified: 6 random digits by SMS, valid 10 min, 5 attempts, resend after 60 s, 5 codes a day per account and 3 per number. Body optional: {"field": "guard_phone_num" (default) | "phone_num" | "guard_email"}. For guard_email the code goes out by e-mail, with the same limits per address; 503 when the server has no e-mail channel. 202: the code is on its way; 200: verified already, nothing sent.
          */
         post: operations["sendPhoneCode"];
         delete?: never;
@@ -689,10 +777,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/guard_email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set my guardian's e-mail address
+         * @description Sets ("" removes) the guardian's e-mail address. The address is checked first (field guard_email; nothing is changed), then the current password (the login's throttle; 401 when wrong, 429 when throttled). A changed address is unverified: alert e-mails go to it only after POST /api/phone/verification {"field": "guard_email"} and the code. Runs on the slow lane (Argon2id).
+         */
+        put: operations["setGuardEmail"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ProfileChangeInput: {
+            current_password: string;
+            name?: string;
+            age?: number;
+            address?: string;
+            detailed_address?: string;
+            phone_num?: string;
+            guard_name?: string;
+            guard_phone_num?: string;
+        };
+        PasswordChangeInput: {
+            current_password: string;
+            new_password: string;
+        };
+        SessionsEnded: {
+            sessions_ended: number;
+        };
+        Session: {
+            /** @description 16 hex digits; not the token */
+            id: string;
+            current: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /**
+             * Format: date-time
+             * @description when it ends unless used again (the earlier of the absolute and the idle end)
+             */
+            expires_at: string;
+            client_address: string;
+            user_agent: string;
+        };
+        SessionList: {
+            sessions: components["schemas"]["Session"][];
+        };
         /** @description Every error answer (src/api/errors.cpp). */
         Error: {
             error: {
@@ -721,6 +865,8 @@ export interface components {
             phone_num: string;
             guard_name: string;
             guard_phone_num: string;
+            /** @description the guardian's e-mail address; "" when none. Alert e-mails go there once verified. */
+            guard_email: string;
             /**
              * @description 0 normal, 1 caution, 2 danger
              * @enum {integer}
@@ -737,6 +883,15 @@ export interface components {
             phone_verified?: boolean;
             /** @description GET /api/me only: the guardian contact's number is verified. */
             guard_phone_verified?: boolean;
+            /**
+             * Format: date-time
+             * @description GET /api/me only: when the wearer last confirmed or changed the address; null: never.
+             */
+            address_confirmed_at?: string | null;
+            /** @description GET /api/me only: the address was never confirmed or not within 180 days; the dashboard asks. */
+            address_confirm_due?: boolean;
+            /** @description GET /api/me only: guard_email is verified (its owner entered the code sent to it). */
+            guard_email_verified?: boolean;
         };
         /** @description danger_degree, user_posture and unique_num are set by VitalGuard; sending them (or any unknown field) is a validation error. */
         SignupInput: {
@@ -754,6 +909,8 @@ export interface components {
             guard_name?: string;
             /** @description must differ from phone_num (compared by digits) */
             guard_phone_num?: string;
+            /** @description optional: the guardian's e-mail address, a plain addr-spec (no display name); its domain is stored in lower case. Unverified until its owner enters the code sent to it. */
+            guard_email?: string;
         };
         UserAnswer: {
             user: components["schemas"]["User"];
@@ -1289,20 +1446,20 @@ export interface components {
              * @default guard_phone_num
              * @enum {string}
              */
-            field: "guard_phone_num" | "phone_num";
+            field: "guard_phone_num" | "phone_num" | "guard_email";
         };
         PhoneConfirmInput: {
-            /** @description the 6 digits sent by SMS */
+            /** @description the 6 digits sent by SMS (by e-mail for guard_email) */
             code: string;
             /**
              * @default guard_phone_num
              * @enum {string}
              */
-            field: "guard_phone_num" | "phone_num";
+            field: "guard_phone_num" | "phone_num" | "guard_email";
         };
         PhoneVerificationState: {
             /** @enum {string} */
-            field: "guard_phone_num" | "phone_num";
+            field: "guard_phone_num" | "phone_num" | "guard_email";
             verified: boolean;
             /** Format: date-time */
             code_expires_at: string | null;
@@ -1382,6 +1539,12 @@ export interface components {
         };
         /** @description A message of GET /api/stream (server to client only). */
         StreamMessage: components["schemas"]["WebSocketHello"] | components["schemas"]["WebSocketDetection"] | components["schemas"]["WebSocketIncident"] | components["schemas"]["WebSocketPosture"];
+        GuardEmailInput: {
+            /** @description a plain addr-spec, or "" to remove the address */
+            guard_email: string;
+            /** @description re-authentication, throttled like a login */
+            current_password: string;
+        };
     };
     responses: {
         /** @description Invalid JSON, unknown or missing fields, values out of range: every problem at once, one entry per field; nothing was changed. */
@@ -1545,6 +1708,227 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse",
+                 *       "new_password": "battery staple 2"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordChangeInput"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions_ended": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionsEnded"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong current password (the login's answer; counted like a failed login), or no session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_credentials",
+                     *         "message": "The current password is incorrect.",
+                     *         "fields": [
+                     *           {
+                     *             "field": "current_password",
+                     *             "problem": "is incorrect"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    confirmAddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The profile as stored now (the same answer as GET /api/me) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "grandma_kim",
+                     *         "name": "Kim Soon-ja",
+                     *         "age": 78,
+                     *         "address": "Seoul",
+                     *         "detailed_address": "101-1203",
+                     *         "phone_num": "010-1234-5678",
+                     *         "guard_name": "Kim Min-ji",
+                     *         "guard_phone_num": "010-9876-5432",
+                     *         "guard_email": "",
+                     *         "danger_degree": 0,
+                     *         "created_at": "2026-12-06T11:39:36.235Z",
+                     *         "user_posture": null,
+                     *         "rule_profile": "adult-default",
+                     *         "phone_verified": false,
+                     *         "guard_phone_verified": false,
+                     *         "guard_email_verified": false,
+                     *         "address_confirmed_at": "2026-12-06T11:40:02.118Z",
+                     *         "address_confirm_due": false
+                     *       },
+                     *       "csrf_token": "DUrB4jL5hFQuBoIM2sX64JJt5sJzw68CaEvHLraN1tg",
+                     *       "session_expires_at": "2026-12-06T23:39:36.808Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MeAnswer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": [
+                     *         {
+                     *           "id": "3f9a2c71d04be865",
+                     *           "current": true,
+                     *           "created_at": "2026-12-06T11:39:36.235Z",
+                     *           "last_seen_at": "2026-12-06T11:40:02.118Z",
+                     *           "expires_at": "2026-12-06T12:10:02.118Z",
+                     *           "client_address": "127.0.0.1",
+                     *           "user_agent": "Mozilla/5.0"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions_ended": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionsEnded"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the id from GET /api/me/sessions */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description Not a session of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "You have no session with this id.",
+                     *         "fields": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     signup: {
         parameters: {
             query?: never;
@@ -1588,6 +1972,7 @@ export interface operations {
                      *         "phone_num": "010-1234-5678",
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
+                     *         "guard_email": "",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -1739,6 +2124,7 @@ export interface operations {
                      *         "phone_num": "010-1234-5678",
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
+                     *         "guard_email": "",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -1830,6 +2216,7 @@ export interface operations {
                      *         "phone_num": "010-1234-5678",
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
+                     *         "guard_email": "",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -1845,6 +2232,89 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "current_password": "correct horse",
+                 *       "address": "Seoul, Jongno-gu 1",
+                 *       "guard_phone_num": "010-2222-3333"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProfileChangeInput"];
+            };
+        };
+        responses: {
+            /** @description The profile as stored now (the same answer as GET /api/me) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "grandma_kim",
+                     *         "name": "Kim Soon-ja",
+                     *         "age": 78,
+                     *         "address": "Seoul",
+                     *         "detailed_address": "101-1203",
+                     *         "phone_num": "010-1234-5678",
+                     *         "guard_name": "Kim Min-ji",
+                     *         "guard_phone_num": "010-9876-5432",
+                     *         "guard_email": "",
+                     *         "danger_degree": 0,
+                     *         "created_at": "2026-12-06T11:39:36.235Z",
+                     *         "user_posture": null,
+                     *         "rule_profile": "adult-default",
+                     *         "phone_verified": false,
+                     *         "guard_phone_verified": false,
+                     *         "guard_email_verified": false,
+                     *         "address_confirmed_at": "2026-12-06T11:40:02.118Z",
+                     *         "address_confirm_due": false
+                     *       },
+                     *       "csrf_token": "DUrB4jL5hFQuBoIM2sX64JJt5sJzw68CaEvHLraN1tg",
+                     *       "session_expires_at": "2026-12-06T23:39:36.808Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["MeAnswer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong current password (the login's answer; counted like a failed login), or no session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid_credentials",
+                     *         "message": "The current password is incorrect.",
+                     *         "fields": [
+                     *           {
+                     *             "field": "current_password",
+                     *             "problem": "is incorrect"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
         };
     };
     listDevices: {
@@ -4577,6 +5047,43 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    setGuardEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "guard_email": "guardian@example.org",
+                 *       "current_password": "correct horse"
+                 *     }
+                 */
+                "application/json": components["schemas"]["GuardEmailInput"];
+            };
+        };
+        responses: {
+            /** @description The profile afterwards */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeAnswer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

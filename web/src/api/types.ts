@@ -11,7 +11,13 @@ export type StatusCode = Schemas['Verdict']['status'];
 export type User = Schemas['User'];
 export type LoginAnswer = Schemas['LoginAnswer'];
 export type MeAnswer = Schemas['MeAnswer'];
+/** What can be verified by a code: the guardian's number, the account holder's own, the guardian's e-mail. */
+export type VerifyField = Schemas['PhoneVerificationState']['field'];
 export type PhoneVerificationState = Schemas['PhoneVerificationState'];
+/** The editable fields of PATCH /api/me (its body less current_password); only the ones that change are sent. */
+export type ProfileChanges = Omit<Schemas['ProfileChangeInput'], 'current_password'>;
+/** One row of GET /api/me/sessions: `id` is a public id, not the session token. */
+export type SessionInfo = Schemas['Session'];
 export type SignupInput = Schemas['SignupInput'];
 export type Device = Schemas['Device'];
 export type StatusRow = Schemas['StatusRow'];

@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes } from 'react';
+import { useId, type InputHTMLAttributes, type Ref } from 'react';
 import { useI18n } from '../i18n/i18n';
 
 interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> {
@@ -10,9 +10,11 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'onChan
   /** A neutral or positive message (e.g. "this ID is free"), announced politely. */
   info?: string | null;
   optional?: boolean;
+  /** The input element (React 19 passes ref as a prop), e.g. to focus it. */
+  ref?: Ref<HTMLInputElement>;
 }
 
-export function Field({ label, value, onChange, hint, error, info, optional, id, ...rest }: FieldProps) {
+export function Field({ label, value, onChange, hint, error, info, optional, id, ref, ...rest }: FieldProps) {
   const { t } = useI18n();
   const auto = useId();
   const inputId = id ?? auto;
@@ -31,6 +33,7 @@ export function Field({ label, value, onChange, hint, error, info, optional, id,
         </p>
       ) : null}
       <input
+        ref={ref}
         id={inputId}
         value={value}
         onChange={(e) => onChange(e.target.value)}

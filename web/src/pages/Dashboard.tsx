@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { Incident } from '../api/types';
+import { AddressConfirmBanner } from '../components/AddressConfirmBanner';
 import { PostureChart, RangePicker, StatusChart, type Range } from '../components/Charts';
 import { IncidentAlert } from '../components/IncidentAlert';
 import { PhoneVerifyCard } from '../components/PhoneVerifyCard';
@@ -99,6 +100,8 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             </>
           ) : null}
         </StatusCard>
+        {/* After the status card, so that "Call 119" stays on the first screen of a phone. */}
+        {role === 'wearer' ? <AddressConfirmBanner user={user} api={api} onConfirmed={refreshMe} /> : null}
         {role === 'wearer' ? <PhoneVerifyCard user={user} api={api} onVerified={() => void refreshMe()} /> : null}
         <PostureCard posture={live.posture} incident={incident} now={now} />
         <VitalsTiles readings={live.vitals} abnormal={abnormal} />

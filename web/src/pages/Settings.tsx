@@ -3,7 +3,12 @@ import type { Device } from '../api/types';
 import { Field } from '../components/Field';
 import { useI18n } from '../i18n/i18n';
 import type { Lang } from '../i18n/strings';
+import { useRoute } from '../lib/route';
 import { useSession } from '../session';
+import { GuardEmail } from './account/GuardEmail';
+import { MyDetails } from './account/MyDetails';
+import { PasswordChange } from './account/PasswordChange';
+import { Sessions } from './account/Sessions';
 
 function Devices() {
   const { api } = useSession();
@@ -145,27 +150,20 @@ function RuleProfile() {
 }
 
 export function Settings() {
-  const { user } = useSession();
+  const { api, user, refreshMe } = useSession();
   const { t, lang, setLang } = useI18n();
+  const route = useRoute();
+  // A password change ends the other sessions: the list below reloads.
+  const [sessionsKey, setSessionsKey] = useState(0);
   return (
     <main id="main">
       <h1>{t('settings.title')}</h1>
-      <section className="panel" aria-labelledby="contact-title">
-        <h2 id="contact-title">{t('settings.contact')}</h2>
-        <p className="field-hint">{t('settings.contact.hint')}</p>
-        {user.guard_name || user.guard_phone_num ? (
-          <dl className="contact">
-            <dt>{t('settings.contact.name')}</dt>
-            <dd>{user.guard_name ?? '—'}</dd>
-            <dt>{t('settings.contact.phone')}</dt>
-            <dd>{user.guard_phone_num ? <a href={`tel:${user.guard_phone_num}`}>{user.guard_phone_num}</a> : '—'}</dd>
-          </dl>
-        ) : (
-          <p className="note">{t('settings.contact.none')}</p>
-        )}
-      </section>
+      <MyDetails api={api} user={user} onChanged={refreshMe} startEditing={route.params.get('edit') === 'address'} />
+      <GuardEmail api={api} user={user} onChanged={refreshMe} />
       <Devices />
       <RuleProfile />
+      <PasswordChange api={api} userId={user.id} onChanged={() => setSessionsKey((k) => k + 1)} />
+      <Sessions api={api} reloadKey={sessionsKey} />
       <section className="panel" aria-labelledby="lang-title">
         <h2 id="lang-title">{t('settings.language')}</h2>
         <fieldset className="choices">
