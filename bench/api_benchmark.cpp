@@ -24,7 +24,7 @@ struct Fixture {
         accounts = std::make_unique<vg::auth::AccountService>(*store, vg::SystemClock::Instance(), account_options);
         api = std::make_unique<vg::api::Api>(*accounts, *store, vg::SystemClock::Instance(), vg::api::ApiOptions{});
         vg::domain::SignupInput in;
-        in.profile = {"bench_user", "Bench", 70, "Seoul", "", "010-1234-5678", "", ""};
+        in.profile = {"bench_user", "Bench", 70, "Seoul", "", "010-1234-5678", "", "", ""};
         in.password = "bench password 1";
         (void)accounts->Signup(in);
         token = accounts->Login("bench_user", "bench password 1", {"127.0.0.1", ""})->token;

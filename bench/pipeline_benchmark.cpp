@@ -70,7 +70,7 @@ void BM_IngestBatchEndToEnd(benchmark::State& state) {
         std::vector<int64_t> wearers;
         for (int w = 0; w < 100; ++w) {
             vg::store::NewUser u;
-            u.profile = {"bench" + std::to_string(w), "Bench", 70, "Seoul", "", "010-1234-5678", "", ""};
+            u.profile = {"bench" + std::to_string(w), "Bench", 70, "Seoul", "", "010-1234-5678", "", "", ""};
             u.password_hash = "x";
             u.created_at = clock.Now();
             wearers.push_back(store->CreateUser(u)->unique_num);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of batched device ingest over loopback with wrk: POST /api/devices/readings, 1000 readings
-# per request, one wearer (watch) per wrk thread. Every reading is validated, durably stored in
-# SQLite (synchronous=FULL) and evaluated by the detector before the run ends.
+# per request, one wearer (watch) per wrk thread (each sends far more than a watch's daily quota, so the
+# quota is off here). Every reading is validated, durably stored in SQLite (synchronous=FULL) and evaluated by the detector before the run ends.
 # Usage: bench/load/ingest_load.sh [duration, default 10s] [watches = wrk threads, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,7 +13,7 @@ BIN=${VG_BINARY:-build/bin/vitalguard}
 WORK=$(mktemp -d)
 trap 'kill $(cat "$WORK/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" serve --port 0 --data-dir "$WORK/data" --ready-file "$WORK/ready" --log-level warn \
-  --body-limit 4194304 --signups-per-address-per-hour 0 >"$WORK/log" 2>&1 &
+  --body-limit 4194304 --signups-per-address-per-hour 0 --readings-per-wearer-per-day 0 >"$WORK/log" 2>&1 &
 echo $! >"$WORK/pid"
 for _ in $(seq 100); do [[ -s "$WORK/ready" ]] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$WORK/ready")"

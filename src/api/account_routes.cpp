@@ -30,6 +30,8 @@ http::Response Api::Impl::Signup(RequestContext& ctx) {
     input.profile.phone_num = reader.String("phone_num", true).value_or("");
     input.profile.guard_name = reader.String("guard_name", false).value_or("");
     input.profile.guard_phone_num = reader.String("guard_phone_num", false).value_or("");
+    // Unverified until its owner enters the code sent to it (POST /api/phone/verification).
+    input.profile.guard_email = domain::NormalizeEmailAddress(reader.String("guard_email", false).value_or(""));
     reader.Refuse("danger_degree", "is set by VitalGuard, not at sign-up");
     reader.Refuse("user_posture", "is set by VitalGuard, not at sign-up");
     reader.Refuse("unique_num", "is assigned by VitalGuard");
@@ -120,8 +122,10 @@ http::Response Api::Impl::Logout(RequestContext& ctx) {
     return r;
 }
 
-http::Response Api::Impl::Me(RequestContext& ctx) {
-    return JsonResponse(200, json::object{{"user", ProfileJson(ctx.auth->user)},
+http::Response Api::Impl::Me(RequestContext& ctx) { return MeResponse(ctx, ctx.auth->user); }
+
+http::Response Api::Impl::MeResponse(const RequestContext& ctx, const domain::User& user) {
+    return JsonResponse(200, json::object{{"user", ProfileJson(user)},
                                           {"csrf_token", ctx.auth->session.csrf_token},
                                           {"session_expires_at", FormatIso8601(ctx.auth->session.expires_at)}});
 }

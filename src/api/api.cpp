@@ -7,6 +7,12 @@ namespace vg::api {
 //   kInline  handlers that touch no database: the handler runs on the io thread that read the
 //            request (health, metrics, rule profile names; the dashboard's files in Api::LaneOf).
 //   kSlow    password hashing (Argon2id, ~90 ms and 64 MiB each): a pool of its own.
+//   kUrgent  what a life may hang on: a watch's readings and windows, the seed's update_status, an SOS,
+//            and the answers to an incident ("I'm OK", a guardian's acknowledgement): a pool and a queue
+//            of their own, so a flood of anything else (or a login storm) cannot delay them. Only a
+//            request that carries a credential (a session cookie or a bearer token) gets in; the rest
+//            of those routes' callers are refused on the worker lane (LaneOf), so a stranger cannot
+//            fill the urgent lane. Each wearer's share of it is bounded by the device quotas.
 //   kWorker  everything that commits (status, ingest, SOS, incidents, ...), and the database reads
 //            too: measured, get_status on the io threads was slower than on the workers and its p99
 //            ten times worse (SQLite takes its locks per read transaction; README). Dispatch keeps a
@@ -22,27 +28,35 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
         {"POST", "/api/devices", Access::kSession, L::kWorker, &Impl::PairDevice},
         {"GET", "/api/devices", Access::kSession, L::kWorker, &Impl::ListDevices},
         {"DELETE", "/api/devices/{device_id}", Access::kSession, L::kWorker, &Impl::RevokeDevice},
-        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kWorker, &Impl::UpdateStatus},
+        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdateStatus},
         {"GET", "/api/get_status", Access::kSession, L::kWorker, &Impl::GetStatus},
-        {"POST", "/api/devices/readings", Access::kDevice, L::kWorker, &Impl::IngestBatch},
+        {"POST", "/api/devices/readings", Access::kDevice, L::kUrgent, &Impl::IngestBatch},
         {"GET", "/api/vitals", Access::kSession, L::kWorker, &Impl::RecentVitals},
         {"GET", "/api/rule_profiles", Access::kPublic, L::kInline, &Impl::ListRuleProfiles},
         {"PUT", "/api/me/rule_profile", Access::kSession, L::kWorker, &Impl::SetRuleProfile},
-        {"POST", "/api/update_posture", Access::kSessionOrDevice, L::kWorker, &Impl::UpdatePosture},
+        {"POST", "/api/update_posture", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdatePosture},
         {"GET", "/api/get_posture", Access::kSession, L::kWorker, &Impl::GetPosture},
-        {"POST", "/api/devices/posture", Access::kDevice, L::kWorker, &Impl::PostureBatch},
+        {"POST", "/api/devices/posture", Access::kDevice, L::kUrgent, &Impl::PostureBatch},
         {"GET", "/api/incidents", Access::kSession, L::kWorker, &Impl::ListIncidents},
         {"GET", "/api/incidents/{incident_id}", Access::kSession, L::kWorker, &Impl::GetIncident},
-        {"POST", "/api/incidents/{incident_id}/ok", Access::kSession, L::kWorker, &Impl::IncidentOk},
-        {"POST", "/api/incidents/{incident_id}/ack", Access::kSession, L::kWorker, &Impl::IncidentAck},
-        {"POST", "/api/incidents/{incident_id}/snooze", Access::kSession, L::kWorker, &Impl::IncidentSnooze},
-        {"POST", "/api/incidents/{incident_id}/resolve", Access::kSession, L::kWorker, &Impl::IncidentResolve},
-        {"POST", "/api/emergency_call", Access::kSessionOrDevice, L::kWorker, &Impl::EmergencyCall},
+        {"POST", "/api/incidents/{incident_id}/ok", Access::kSession, L::kUrgent, &Impl::IncidentOk},
+        {"POST", "/api/incidents/{incident_id}/ack", Access::kSession, L::kUrgent, &Impl::IncidentAck},
+        {"POST", "/api/incidents/{incident_id}/snooze", Access::kSession, L::kUrgent, &Impl::IncidentSnooze},
+        {"POST", "/api/incidents/{incident_id}/resolve", Access::kSession, L::kUrgent, &Impl::IncidentResolve},
+        {"POST", "/api/emergency_call", Access::kSessionOrDevice, L::kUrgent, &Impl::EmergencyCall},
         {"POST", "/api/predict_model2", Access::kSessionOrDevice, L::kWorker, &Impl::PredictModel2},
         {"GET", "/api/guardians", Access::kSession, L::kWorker, &Impl::ListGuardians},
         {"POST", "/api/guardians", Access::kSession, L::kWorker, &Impl::RequestGuardianLink},
         {"POST", "/api/guardians/{link_id}/accept", Access::kSession, L::kWorker, &Impl::AcceptGuardianLink},
         {"DELETE", "/api/guardians/{link_id}", Access::kSession, L::kWorker, &Impl::EndGuardianLink},
+        // Self-service (self_service_routes.cpp): re-authenticated changes hash a password, hence kSlow.
+        {"PATCH", "/api/me", Access::kSession, L::kSlow, &Impl::UpdateMe},
+        {"POST", "/api/me/password", Access::kSession, L::kSlow, &Impl::ChangePassword},
+        {"POST", "/api/me/address/confirm", Access::kSession, L::kWorker, &Impl::ConfirmAddress},
+        {"GET", "/api/me/sessions", Access::kSession, L::kWorker, &Impl::ListSessions},
+        {"DELETE", "/api/me/sessions", Access::kSession, L::kWorker, &Impl::EndOtherSessions},
+        {"DELETE", "/api/me/sessions/{session_id}", Access::kSession, L::kWorker, &Impl::EndSession},
+        {"PUT", "/api/me/guard_email", Access::kSession, L::kSlow, &Impl::SetGuardEmail},  // re-auth: Argon2id
         {"POST", "/api/phone/verification", Access::kSession, L::kWorker, &Impl::SendPhoneCode},
         {"POST", "/api/phone/verification/confirm", Access::kSession, L::kWorker, &Impl::ConfirmPhoneCode},
         {"GET", "/healthz", Access::kPublic, L::kInline, &Impl::Healthz},
@@ -118,9 +132,22 @@ Api::~Api() = default;
 
 http::Response Api::Handle(const http::Request& request) { return impl_->Handle(request); }
 
+namespace {
+
+// Whether the request carries something that may be a session cookie or a device token (not checked:
+// the classifier runs on an io thread and must not touch the database; the handler authenticates).
+bool CarriesCredential(const http::Request& request) {
+    return !request.header("authorization").empty() || !CookieValue(request, kSessionCookie).empty();
+}
+
+}  // namespace
+
 http::Lane Api::LaneOf(const http::Request& request) {
     const Router::Match match = Impl::LaneRouter().Find(request.method, request.path);
-    if (match.route != nullptr) return match.route->lane;
+    if (match.route != nullptr) {
+        if (match.route->lane == http::Lane::kUrgent && !CarriesCredential(request)) return http::Lane::kWorker;
+        return match.route->lane;
+    }
     // No route: the dashboard's files (or a 404) are read from the page cache on the io thread,
     // like any web server's; the rest (a 404 or 405 under /api) is not worth a special case.
     const bool get = request.method == "GET" || request.method == "HEAD";

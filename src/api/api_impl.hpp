@@ -26,6 +26,7 @@
 #include "vg/api/errors.hpp"
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
+#include "vg/auth/token_bucket.hpp"
 #include "vg/escalation/phone_verification.hpp"
 #include "vg/events/events.hpp"
 #include "vg/live/stream_registry.hpp"
@@ -89,12 +90,18 @@ inline json::object UserJson(const domain::User& user) {
                    {"phone_num", p.phone_num},
                    {"guard_name", p.guard_name},
                    {"guard_phone_num", p.guard_phone_num},
+                   {"guard_email", p.guard_email},
                    {"danger_degree", user.danger_degree},
                    {"created_at", FormatIso8601(user.created_at)}};
     o["user_posture"] = user.user_posture ? json::value(*user.user_posture) : json::value(nullptr);
     o["rule_profile"] = user.rule_profile;
     return o;
 }
+
+// How long an address confirmation holds: after it the dashboard asks the wearer whether the address
+// 119 would be told is still right. Twice a year: people move, and a wrong address costs minutes when
+// an ambulance is sent; asking more often would train the wearer to click it away.
+inline constexpr std::chrono::hours kAddressConfirmInterval{180 * 24};
 
 inline json::object DeviceJson(const domain::Device& d) {
     return json::object{{"device_id", d.device_id},
@@ -260,6 +267,7 @@ class Api::Impl {
             // Codes go out through the outbox, which the delivery worker polls (within its max idle wait).
             escalation::PhoneVerificationOptions phone_options;
             phone_options.language = escalation_->options().language;
+            phone_options.email_enabled = escalation_->options().email_enabled;
             phones_ = std::make_unique<escalation::PhoneVerificationService>(store_, clock_, phone_options);
         }
         if (posture_ != nullptr) {
@@ -501,7 +509,22 @@ class Api::Impl {
     http::Response RequestGuardianLink(RequestContext& ctx);
     http::Response AcceptGuardianLink(RequestContext& ctx);
     http::Response EndGuardianLink(RequestContext& ctx);
-    // phone_routes.cpp: phone verification
+    // self_service_routes.cpp: the account's own details, password and sessions (issues 15, 16)
+    http::Response UpdateMe(RequestContext& ctx);
+    http::Response ChangePassword(RequestContext& ctx);
+    http::Response ConfirmAddress(RequestContext& ctx);
+    http::Response ListSessions(RequestContext& ctx);
+    http::Response EndOtherSessions(RequestContext& ctx);
+    http::Response EndSession(RequestContext& ctx);
+    // GET /api/me's answer for the session's user `user` (also the answer of PATCH /api/me).
+    http::Response MeResponse(const RequestContext& ctx, const domain::User& user);
+    // Closes the live streams of sessions that ended (code 4401, `reason`).
+    void EndSessionStreams(const std::vector<std::string>& token_hashes, const std::string& reason);
+    // An audit entry of the account's own change (actor and wearer: the account). Logged, not failed,
+    // when it cannot be written: the change has happened.
+    void AuditOwnChange(const RequestContext& ctx, std::string action, std::string detail);
+    // phone_routes.cpp: phone verification, and the guardian's e-mail address (verified the same way)
+    http::Response SetGuardEmail(RequestContext& ctx);
     http::Response SendPhoneCode(RequestContext& ctx);
     http::Response ConfirmPhoneCode(RequestContext& ctx);
     // UserJson with guard_phone_verified and phone_verified (false when the server has no verification).
@@ -512,6 +535,13 @@ class Api::Impl {
     Result<int64_t> TargetWearer(RequestContext& ctx, std::string_view action);
     // The `?limit=` of the seed's recent-rows reads (get_status, get_posture): 10 by default, 1–1000.
     static Result<int> RecentRowsLimit(const RequestContext& ctx);
+    // A daily quota of `per_day` (see ApiOptions); null for 0 (none).
+    std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(int64_t per_day) const;
+    // Whether a request of `n` readings (or windows: `what`) may go ahead: kRateLimited with Retry-After,
+    // naming the quota, when the wearer's quota is spent or `n` is more than a day's quota. OK with no quota.
+    static Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what);
+    // Charges what the request used (its new readings: duplicates of an earlier upload cost nothing).
+    static void ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used);
     void CloseGuardianStreams(int64_t guardian, int64_t wearer);
     // vitals_routes.cpp: ends the live streams whose session has expired or was ended elsewhere.
     void SweepStreams();
@@ -560,6 +590,9 @@ class Api::Impl {
     // New SOS incidents of accounts that are not established (EscalationService::Established), per client
     // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
     auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
+    // The wearers' daily quotas of readings and IMU windows (ApiOptions); null when unlimited.
+    std::unique_ptr<auth::TokenBucketLimiter> readings_quota_ = MakeDailyQuota(options_.readings_per_wearer_per_day);
+    std::unique_ptr<auth::TokenBucketLimiter> windows_quota_ = MakeDailyQuota(options_.windows_per_wearer_per_day);
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;

@@ -18,6 +18,7 @@ int HttpStatusFor(ErrorCode code) {
             return 401;
         case ErrorCode::kCsrfFailed:
         case ErrorCode::kForbidden:
+        case ErrorCode::kAccountLocked:
             return 403;
         case ErrorCode::kNotFound:
             return 404;

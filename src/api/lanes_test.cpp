@@ -8,12 +8,39 @@ namespace {
 
 using http::Lane;
 
-Lane LaneOf(std::string method, std::string path) {
+Lane LaneOf(std::string method, std::string path, std::vector<http::Header> headers = {}) {
     http::Request request;
     request.method = std::move(method);
     request.path = std::move(path);
     request.target = request.path;
+    request.headers = std::move(headers);
     return Api::LaneOf(request);
+}
+
+const std::vector<http::Header> kDeviceToken = {{"authorization", "Bearer vgd_0123456789abcdef"}};
+const std::vector<http::Header> kSessionCookie = {{"cookie", "lang=ko; vg_session=abc123"}};
+
+const std::vector<std::pair<std::string, std::string>> kUrgentRoutes = {
+    {"POST", "/api/update_status"},        {"POST", "/api/update_status/"},   {"POST", "/api/devices/readings"},
+    {"POST", "/api/update_posture/"},      {"POST", "/api/devices/posture"},  {"POST", "/api/emergency_call/"},
+    {"POST", "/api/incidents/12/ok"},      {"POST", "/api/incidents/12/ack"}, {"POST", "/api/incidents/12/snooze"},
+    {"POST", "/api/incidents/12/resolve"},
+};
+
+TEST(ApiLanesTest, ReadingsSosAndIncidentAnswersWithACredentialGoToTheUrgentLane) {
+    for (const auto& [method, path] : kUrgentRoutes) {
+        EXPECT_EQ(LaneOf(method, path, kDeviceToken), Lane::kUrgent) << method << " " << path;
+        EXPECT_EQ(LaneOf(method, path, kSessionCookie), Lane::kUrgent) << method << " " << path;
+    }
+}
+
+TEST(ApiLanesTest, WithoutACredentialTheUrgentRoutesStayOnTheWorkerLane) {
+    // A stranger's requests (refused with 401 by the handler) must not take the urgent lane's capacity.
+    const std::vector<http::Header> other_cookie = {{"cookie", "lang=ko; theme=dark"}};
+    for (const auto& [method, path] : kUrgentRoutes) {
+        EXPECT_EQ(LaneOf(method, path), Lane::kWorker) << method << " " << path;
+        EXPECT_EQ(LaneOf(method, path, other_cookie), Lane::kWorker) << method << " " << path;
+    }
 }
 
 TEST(ApiLanesTest, PasswordHashingGoesToTheSlowLane) {
@@ -26,17 +53,7 @@ TEST(ApiLanesTest, PasswordHashingGoesToTheSlowLane) {
 TEST(ApiLanesTest, WhatCommitsOrReadsTheDatabaseGoesToTheWorkerLane) {
     for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
              {"POST", "/api/logout"},
-             {"POST", "/api/update_status"},
-             {"POST", "/api/update_status/"},
-             {"POST", "/api/devices/readings"},
-             {"POST", "/api/update_posture/"},
-             {"POST", "/api/devices/posture"},
-             {"POST", "/api/emergency_call/"},
              {"POST", "/api/predict_model2"},
-             {"POST", "/api/incidents/12/ok"},
-             {"POST", "/api/incidents/12/ack"},
-             {"POST", "/api/incidents/12/snooze"},
-             {"POST", "/api/incidents/12/resolve"},
              {"GET", "/api/incidents"},
              {"GET", "/api/incidents/12"},
              {"POST", "/api/devices"},
@@ -58,6 +75,7 @@ TEST(ApiLanesTest, WhatCommitsOrReadsTheDatabaseGoesToTheWorkerLane) {
              {"GET", "/api/check_id"},
          }) {
         EXPECT_EQ(LaneOf(method, path), Lane::kWorker) << method << " " << path;
+        EXPECT_EQ(LaneOf(method, path, kSessionCookie), Lane::kWorker) << method << " " << path;
     }
 }
 

@@ -1,6 +1,7 @@
 // Phone verification (docs/api.md, "Phone verification"): a number receives VitalGuard's SMS only once
-// its owner entered the code sent to it (escalation/phone_verification.hpp). The wearer's session only:
-// each route speaks of the caller's own numbers and of nobody else's.
+// its owner entered the code sent to it (escalation/phone_verification.hpp), and the guardian's e-mail
+// address its alert e-mails likewise (field "guard_email"). The wearer's session only: each route
+// speaks of the caller's own numbers and address and of nobody else's.
 #include "api_impl.hpp"
 
 namespace vg::api {
@@ -18,13 +19,14 @@ json::object StateJson(const escalation::PhoneVerificationState& s) {
     return o;
 }
 
-// The optional {"field": "guard_phone_num" | "phone_num"} of both routes (default guard_phone_num).
+// The optional {"field": "guard_phone_num" | "phone_num" | "guard_email"} of both routes (default
+// guard_phone_num).
 Result<escalation::PhoneField> FieldOf(ObjectReader& reader) {
     auto name = reader.String("field", false);
     if (!name) return escalation::PhoneField::kGuardPhone;
     auto field = escalation::PhoneFieldFromName(*name);
     if (!field) {
-        reader.AddProblem("field", "must be guard_phone_num or phone_num");
+        reader.AddProblem("field", "must be guard_phone_num, phone_num or guard_email");
         return escalation::PhoneField::kGuardPhone;
     }
     return *field;
@@ -34,8 +36,11 @@ Result<escalation::PhoneField> FieldOf(ObjectReader& reader) {
 
 json::object Api::Impl::ProfileJson(const domain::User& user) {
     json::object o = UserJson(user);
-    for (auto field : {escalation::PhoneField::kGuardPhone, escalation::PhoneField::kOwnPhone}) {
-        const char* key = field == escalation::PhoneField::kGuardPhone ? "guard_phone_verified" : "phone_verified";
+    for (auto field : {escalation::PhoneField::kGuardPhone, escalation::PhoneField::kOwnPhone,
+                       escalation::PhoneField::kGuardEmail}) {
+        const char* key = field == escalation::PhoneField::kGuardPhone ? "guard_phone_verified"
+                          : field == escalation::PhoneField::kOwnPhone ? "phone_verified"
+                                                                       : "guard_email_verified";
         bool verified = false;
         if (phones_) {
             auto state = phones_->State(user, field);
@@ -43,7 +48,48 @@ json::object Api::Impl::ProfileJson(const domain::User& user) {
         }
         o[key] = verified;
     }
+    o["address_confirmed_at"] = TimeOrNull(user.address_confirmed_at);
+    o["address_confirm_due"] =
+        !user.address_confirmed_at || clock_.Now() - *user.address_confirmed_at > kAddressConfirmInterval;
     return o;
+}
+
+// PUT /api/me/guard_email {"guard_email", "current_password"}: sets ("" removes) the guardian's e-mail
+// address. Checked before the password (a bad address costs no hash and changes nothing), then
+// re-authenticated like a login; a changed address is unverified in the same write.
+http::Response Api::Impl::SetGuardEmail(RequestContext& ctx) {
+    auto body = ParseJsonObjectBody(ctx.request);
+    if (!body.ok()) return ErrorResponse(body.status());
+    ObjectReader reader(*body);
+    auto email = reader.String("guard_email", true);
+    std::string current = reader.String("current_password", true).value_or("");
+    if (Status s = reader.Finish(); !s.ok()) return ErrorResponse(s);
+    const std::string address = domain::NormalizeEmailAddress(*email);
+    if (!address.empty()) {
+        if (auto problem = domain::CheckEmailAddress(address)) {
+            return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "The e-mail address is not valid.",
+                                               {{"guard_email", *problem}}));
+        }
+    }
+    const domain::User& user = ctx.auth->user;
+    if (Status s = accounts_.CheckCurrentPassword(user, current,
+                                                  {ctx.client_address, std::string(ctx.request.header("user-agent"))});
+        !s.ok()) {
+        return ErrorResponse(s);
+    }
+    const std::string& old = user.profile.guard_email;
+    if (address != old) {
+        // Another mailbox (not only other letter case in its local part): its verification ends.
+        const bool other_mailbox = !old.empty() && escalation::EmailKey(old) != escalation::EmailKey(address);
+        if (Status s = store_.SetGuardEmail(user.unique_num, address, other_mailbox ? escalation::EmailKey(old) : "");
+            !s.ok()) {
+            return ErrorResponse(s);
+        }
+        AuditOwnChange(ctx, "PUT /api/me/guard_email", address.empty() ? "removed" : "changed");
+    }
+    auto updated = store_.FindUserByUniqueNum(user.unique_num);
+    if (!updated.ok()) return ErrorResponse(updated.status());
+    return MeResponse(ctx, *updated);
 }
 
 http::Response Api::Impl::SendPhoneCode(RequestContext& ctx) {

@@ -41,8 +41,12 @@ http::Response Api::Impl::UpdatePosture(RequestContext& ctx) {
     if (!window.ok()) return ErrorResponse(window.status());
     std::vector<posture::TimedWindow> windows;
     windows.push_back(std::move(window).value());
+    if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), 1, "IMU windows"); !quota.ok()) {
+        return ErrorResponse(quota);
+    }
     auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kEveryCall);
     if (!results.ok()) return ErrorResponse(results.status());
+    ChargeQuota(windows_quota_.get(), ctx.wearer(), 1);
     return JsonResponse(200, WindowResultJson(results->front(), posture_->info()));
 }
 
@@ -89,8 +93,13 @@ http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
                                            "Some windows need to be corrected; none of this batch was classified.",
                                            std::move(problems)));
     }
+    const size_t count = windows.size();
+    if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), count, "IMU windows"); !quota.ok()) {
+        return ErrorResponse(quota);
+    }
     auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange);
     if (!results.ok()) return ErrorResponse(results.status());
+    ChargeQuota(windows_quota_.get(), ctx.wearer(), count);
     json::array list;
     for (const posture::WindowResult& r : *results) list.push_back(WindowResultJson(r, posture_->info()));
     return JsonResponse(200, json::object{{"results", std::move(list)}});

@@ -34,12 +34,45 @@ http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
     reading.measured_at = reader.Timestamp("timestamp", false).value_or(clock_.Now());
     Status shape = reader.Finish("Some values need to be corrected.");
     if (!shape.ok()) return ErrorResponse(shape);
+    if (Status quota = CheckQuota(readings_quota_.get(), ctx.wearer(), 1, "readings"); !quota.ok()) {
+        return ErrorResponse(quota);
+    }
     auto verdict = ingest_->SubmitAndWait(ctx.wearer(), reading,
                                           ctx.device ? std::optional<int64_t>(ctx.device->device_id) : std::nullopt);
     if (!verdict.ok()) return ErrorResponse(verdict.status());
+    ChargeQuota(readings_quota_.get(), ctx.wearer(), 1);
     json::object out = DetectionJson(*verdict);
     out["timestamp"] = FormatIso8601(reading.measured_at);
     return JsonResponse(200, out);
+}
+
+std::unique_ptr<auth::TokenBucketLimiter> Api::Impl::MakeDailyQuota(int64_t per_day) const {
+    if (per_day <= 0) return nullptr;
+    const double day = static_cast<double>(per_day);
+    return std::make_unique<auth::TokenBucketLimiter>(
+        clock_, auth::TokenBucketLimiter::Options{.capacity = day, .refill_per_second = day / 86'400.0});
+}
+
+Status Api::Impl::CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what) {
+    if (quota == nullptr) return Status::Ok();
+    const auto per_day = static_cast<int64_t>(quota->capacity());
+    if (static_cast<double>(n) > quota->capacity()) {
+        return Status::Error(ErrorCode::kRateLimited, "This request holds more " + std::string(what) +
+                                                          " than a day's quota of " + std::to_string(per_day) +
+                                                          "; send them in smaller requests.");
+    }
+    const int wait = quota->RetryAfterSeconds(std::to_string(wearer));
+    if (wait == 0) return Status::Ok();
+    Status s =
+        Status::Error(ErrorCode::kRateLimited, "This wearer's devices have sent more " + std::string(what) +
+                                                   " than the daily quota of " + std::to_string(per_day) +
+                                                   " allows; please retry in " + std::to_string(wait) + " seconds.");
+    s.WithRetryAfter(wait);
+    return s;
+}
+
+void Api::Impl::ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used) {
+    if (quota != nullptr && used > 0) (void)quota->Charge(std::to_string(wearer), static_cast<double>(used));
 }
 
 Result<int> Api::Impl::RecentRowsLimit(const RequestContext& ctx) {
@@ -122,8 +155,12 @@ http::Response Api::Impl::IngestBatch(RequestContext& ctx) {
                                            "Some readings need to be corrected; none of this batch was stored.",
                                            std::move(problems)));
     }
+    if (Status quota = CheckQuota(readings_quota_.get(), ctx.wearer(), readings.size(), "readings"); !quota.ok()) {
+        return ErrorResponse(quota);
+    }
     auto result = ingest_->SubmitBatch(ctx.wearer(), ctx.device->device_id, readings);
     if (!result.ok()) return ErrorResponse(result.status());
+    ChargeQuota(readings_quota_.get(), ctx.wearer(), result->stored + result->not_evaluated);
     return JsonResponse(200, json::object{{"stored", result->stored},
                                           {"duplicates", result->duplicates},
                                           {"not_evaluated", result->not_evaluated}});

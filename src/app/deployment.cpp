@@ -252,8 +252,8 @@ Status Deployment::Services::OpenStore() {
     store::SqliteStoreOptions options;
     options.path = db_path;
     options.synchronous_full = config.sqlite_synchronous_full;
-    // Every thread that may read at once has a connection: workers, slow lane and io threads' readers.
-    options.read_connections = std::max(4, config.worker_threads + config.slow_threads);
+    // Every thread that may read at once has a connection: workers, urgent and slow lanes.
+    options.read_connections = std::max(4, config.worker_threads + config.urgent_threads + config.slow_threads);
     VG_RETURN_IF_ERROR(SecureDatabaseFiles(db_path));
     auto opened = store::SqliteStore::Open(options);
     if (!opened.ok()) return Failed("cannot open the database " + db_path, opened.status());
@@ -318,6 +318,10 @@ Status Deployment::Services::BuildNotifier() {
         notify::SmtpOptions smtp;
         smtp.url = config.smtp_url;
         smtp.from_address = config.smtp_from;
+        smtp.username = config.smtp_user;
+        smtp.password = config.smtp_password;
+        smtp.ca_file = config.smtp_ca_file;
+        smtp.require_starttls = config.smtp_require_starttls;
         auto email = notify::SmtpChannel::Create(smtp, clock);
         if (!email.ok()) return Failed("cannot configure the e-mail channel", email.status());
         channels.emplace("email", std::shared_ptr<notify::Channel>(std::move(email).value()));
@@ -430,6 +434,7 @@ void Deployment::Services::BuildPipeline() {
     escalation_options.emergency_recipient =
         !config.emergency_webhook_url.empty() ? config.emergency_webhook_url : config.emergency_sms_to;
     escalation_options.guardian_webhook_url = config.guardian_webhook_url;
+    escalation_options.email_enabled = !config.smtp_url.empty();  // guard_email codes and alerts
     escalation = std::make_unique<escalation::EscalationService>(
         *store, clock, escalation_options,
         [this](const domain::Incident& incident, const std::vector<escalation::Notice>& notices) {
@@ -492,6 +497,8 @@ Status Deployment::Services::BuildApi() {
     }
     api_options.allowed_origins = config.allowed_origins;
     api_options.check_id_per_minute = config.check_id_per_minute;
+    api_options.readings_per_wearer_per_day = config.readings_per_wearer_per_day;
+    api_options.windows_per_wearer_per_day = config.windows_per_wearer_per_day;
     api_options.web_dir = config.web_dir;
     api_options.demo = config.demo;
     if (api_options.web_dir.empty()) {
@@ -540,14 +547,15 @@ Status Deployment::Services::BuildApi() {
     server_options.io_threads = config.io_threads;
     server_options.worker_threads = config.worker_threads;
     server_options.slow_threads = config.slow_threads;
+    server_options.urgent_threads = config.urgent_threads;
     // Connection limits (http::ServerOptions: 20,000 in all, 256 per address, a bounded worker queue):
     // a reverse proxy's connections carry many clients, and so do this host's own programs; they count
     // only towards the total.
     server_options.connection_limit_exempt = config.trusted_proxies;
     server_options.connection_limit_exempt.push_back(LoopbackV4());
     server_options.connection_limit_exempt.push_back(LoopbackV6());
-    // Each route's lane (api.cpp's route table): answered on the io thread, on the workers, or on the
-    // password-hashing pool.
+    // Each route's lane (api.cpp's route table): answered on the io thread, on the workers, on the urgent
+    // lane (readings, SOS, incident answers) or on the password-hashing pool.
     server_options.classify = [](const http::Request& r) { return api::Api::LaneOf(r); };
     server_options.error_response = [](ErrorCode code, std::string message) {
         return api::ErrorResponse(Status::Error(code, std::move(message)));

@@ -35,6 +35,10 @@ Status LoginRefused(const LoginThrottle::Decision& d) {
     return s;
 }
 
+Status AccountLocked() {
+    return Status::Error(ErrorCode::kAccountLocked, "This account is locked. Contact the service operator.");
+}
+
 LoginThrottleOptions ThrottleOptions(const AccountOptions& o) {
     LoginThrottleOptions t;
     t.free_failures_per_pair = o.free_failed_logins_per_pair;
@@ -55,7 +59,9 @@ AccountService::AccountService(store::Store& store, const Clock& clock, AccountO
       options_(options),
       hasher_(options.password_cost),
       login_throttle_(clock, ThrottleOptions(options)),
-      signups_by_address_(clock, {options.max_signups_per_address, options.signup_window, 100'000}) {}
+      signups_by_address_(clock, {options.max_signups_per_address, options.signup_window, 100'000}),
+      account_changes_(clock,
+                       {std::max(1, options.max_account_changes_per_hour), options.account_change_window, 100'000}) {}
 
 Result<domain::User> AccountService::Signup(const domain::SignupInput& input) {
     std::vector<FieldError> problems = domain::ValidateSignup(input);
@@ -115,6 +121,8 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
     }
     if (!password_ok) return Status::Error(ErrorCode::kInvalidCredentials, kBadCredentials);  // stays counted
     login_throttle_.Succeeded(id, client.address);
+    // Checked after the password: only someone who knows it learns that the account is locked.
+    if (user->locked_at) return AccountLocked();
 
     const TimePoint now = clock_.Now();
     LoginResult result;
@@ -170,6 +178,12 @@ std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::stri
         }
         return user.status();
     }
+    // Locking deletes the account's sessions; one a login created while the lock was written ends here.
+    if (user->locked_at) {
+        if (!may_write) return std::nullopt;
+        (void)store_.DeleteSession(token_hash);
+        return Status::Error(ErrorCode::kUnauthenticated, "This account is locked. Contact the service operator.");
+    }
     return AuthContext{std::move(user).value(), std::move(session).value()};
 }
 
@@ -180,6 +194,11 @@ Result<TimePoint> AccountService::SessionEndsAt(std::string_view token_hash) {
             return Status::Error(ErrorCode::kUnauthenticated, "Your session has ended. Please log in again.");
         }
         return session.status();
+    }
+    auto user = store_.FindUserByUniqueNum(session->user_unique_num);
+    if (!user.ok() && user.status().code() != ErrorCode::kNotFound) return user.status();
+    if (!user.ok() || user->locked_at) {
+        return Status::Error(ErrorCode::kUnauthenticated, "Your session has ended. Please log in again.");
     }
     return std::min(session->expires_at, session->last_seen_at + options_.idle_timeout);
 }

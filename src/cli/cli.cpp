@@ -5,12 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "data_commands.hpp"
 #include "model_commands.hpp"
+#include "user_command.hpp"
 #include "vg/app/logging.hpp"
 #include "vg/common/ip_range.hpp"
 #include "vg/common/time_text.hpp"
@@ -49,14 +52,18 @@ struct RawServeOptions {
     int io_threads = 0;
     int worker_threads = 16;
     int slow_threads = 2;
+    int urgent_threads = 16;
     std::string session_ttl = "12h";
     std::string session_idle_timeout = "30m";
     int max_failed_logins_per_id = 10;
     int max_failed_logins_per_address = 20;
     std::string failed_login_window = "15m";
     int check_id_per_minute = 60;
+    int64_t readings_per_wearer_per_day = 500'000;
+    int64_t windows_per_wearer_per_day = 100'000;
     int signups_per_address_per_hour = 5;
-    bool secure_cookies = false;
+    bool secure_cookies = false;     // --secure-cookies: on
+    bool no_secure_cookies = false;  // --no-secure-cookies: off; neither: on when --public-url is https://
     bool trust_proxy = false;
     std::vector<std::string> trusted_proxies;
     std::string metrics_token;
@@ -80,6 +87,10 @@ struct RawServeOptions {
     std::string guardian_webhook_url;
     std::string smtp_url;
     std::string smtp_from;
+    std::string smtp_user;
+    std::string smtp_password_file;
+    std::string smtp_ca_file;
+    std::string smtp_starttls = "required";
     int delivery_threads = 2;
     std::string web_dir;
     std::string models_dir;
@@ -144,8 +155,9 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->check(CLI::Range(0, 64))
         ->capture_default_str();
     serve
-        .add_option("--worker-threads", o.worker_threads,
-                    "Threads running request handlers that wait on the database (ingest, SOS, incidents)")
+        .add_option(
+            "--worker-threads", o.worker_threads,
+            "Threads running request handlers that wait on the database (everything but the urgent and slow lanes)")
         ->envname("VG_WORKER_THREADS")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
@@ -155,6 +167,13 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "cannot delay a reading or an SOS")
         ->envname("VG_SLOW_THREADS")
         ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    serve
+        .add_option("--urgent-threads", o.urgent_threads,
+                    "Threads answering a watch's readings, update_status, SOS and the answers to an incident, apart "
+                    "from everything else, so that no flood of other requests can delay them")
+        ->envname("VG_URGENT_THREADS")
+        ->check(CLI::Range(1, 256))
         ->capture_default_str();
     serve.add_option("--session-ttl", o.session_ttl, "A login session ends this long after login")
         ->envname("VG_SESSION_TTL")
@@ -180,6 +199,18 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->envname("VG_FAILED_LOGIN_WINDOW")
         ->capture_default_str();
     serve
+        .add_option("--readings-per-wearer-per-day", o.readings_per_wearer_per_day,
+                    "Readings one wearer's devices may send a day (a burst up to that, refilled steadily); 0: no quota")
+        ->envname("VG_READINGS_PER_WEARER_PER_DAY")
+        ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}))
+        ->capture_default_str();
+    serve
+        .add_option("--windows-per-wearer-per-day", o.windows_per_wearer_per_day,
+                    "IMU windows (posture) one wearer's devices may send a day; 0: no quota")
+        ->envname("VG_WINDOWS_PER_WEARER_PER_DAY")
+        ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}))
+        ->capture_default_str();
+    serve
         .add_option("--check-id-per-minute", o.check_id_per_minute,
                     "Duplicate-id checks (and sign-ups answered \"id taken\") allowed per client address per minute")
         ->envname("VG_CHECK_ID_PER_MINUTE")
@@ -194,8 +225,13 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
         ->capture_default_str();
     serve
         .add_flag("--secure-cookies", o.secure_cookies,
-                  "Mark cookies Secure (set this when clients reach VitalGuard over HTTPS via a proxy)")
+                  "Mark cookies Secure (the default when --public-url is https://...; clients reach VitalGuard "
+                  "over HTTPS via a proxy)")
         ->envname("VG_SECURE_COOKIES");
+    serve
+        .add_flag("--no-secure-cookies", o.no_secure_cookies,
+                  "Do not mark cookies Secure even though --public-url is https:// (a test over plain HTTP)")
+        ->envname("VG_NO_SECURE_COOKIES");
     serve
         .add_option("--trusted-proxy", o.trusted_proxies,
                     "Address range (CIDR, e.g. 10.0.0.0/8, ::1) of your own reverse proxies: X-Forwarded-For is "
@@ -289,6 +325,21 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
     text("--web-dir", o.web_dir, "The built web dashboard (default ./web/dist, else the source tree's)", "VG_WEB_DIR");
     text("--smtp-url", o.smtp_url, "E-mail channel, e.g. smtp://mail.example:587", "VG_SMTP_URL");
     text("--smtp-from", o.smtp_from, "Sender address of e-mails", "VG_SMTP_FROM");
+    // The password only from a file or the environment (VG_SMTP_PASSWORD): never on a command line, where
+    // every local user can read it in the process list.
+    text("--smtp-user", o.smtp_user, "SMTP login (AUTH); its password from --smtp-password-file or VG_SMTP_PASSWORD",
+         "VG_SMTP_USER");
+    text("--smtp-password-file", o.smtp_password_file, "File holding the SMTP password (its first line)",
+         "VG_SMTP_PASSWORD_FILE");
+    text("--smtp-ca-file", o.smtp_ca_file, "CA certificates (PEM) that the SMTP server's certificate must chain to",
+         "VG_SMTP_CA_FILE");
+    serve
+        .add_option("--smtp-starttls", o.smtp_starttls,
+                    "smtp:// URLs: required (upgrade with STARTTLS or send nothing) or off (a relay without TLS; "
+                    "no login then)")
+        ->envname("VG_SMTP_STARTTLS")
+        ->check(CLI::IsMember({"required", "off"}))
+        ->capture_default_str();
     serve.add_option("--delivery-threads", o.delivery_threads, "Threads delivering notifications")
         ->envname("VG_DELIVERY_THREADS")
         ->check(CLI::Range(1, 64))
@@ -370,11 +421,24 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.io_threads = o.io_threads;
     c.worker_threads = o.worker_threads;
     c.slow_threads = o.slow_threads;
+    c.urgent_threads = o.urgent_threads;
     c.max_failed_logins_per_id = o.max_failed_logins_per_id;
     c.max_failed_logins_per_address = o.max_failed_logins_per_address;
     c.check_id_per_minute = o.check_id_per_minute;
+    c.readings_per_wearer_per_day = o.readings_per_wearer_per_day;
+    c.windows_per_wearer_per_day = o.windows_per_wearer_per_day;
     c.signups_per_address_per_hour = o.signups_per_address_per_hour;
-    c.secure_cookies = o.secure_cookies;
+    if (o.secure_cookies && o.no_secure_cookies) {
+        return Status::Error(ErrorCode::kValidationFailed, "contradicting cookie settings",
+                             {{"secure-cookies", "cannot be combined with --no-secure-cookies"}});
+    }
+    // A browser keeps a Secure cookie off plain HTTP, so a session cookie cannot leak over a downgraded
+    // or mistyped http:// link. When the public address is https://, that is what every browser uses.
+    {
+        std::string scheme = o.public_url.substr(0, 8);
+        for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        c.secure_cookies = o.secure_cookies || (!o.no_secure_cookies && scheme == "https://");
+    }
     c.trust_proxy = o.trust_proxy;
     for (const std::string& text : o.trusted_proxies) {
         auto range = ParseIpRange(text);
@@ -433,6 +497,41 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.guardian_webhook_url = o.guardian_webhook_url;
     c.smtp_url = o.smtp_url;
     c.smtp_from = o.smtp_from;
+    c.smtp_user = o.smtp_user;
+    c.smtp_ca_file = o.smtp_ca_file;
+    c.smtp_require_starttls = o.smtp_starttls == "required";
+    {
+        const char* env_password = std::getenv("VG_SMTP_PASSWORD");
+        if (env_password != nullptr && *env_password != '\0' && !o.smtp_password_file.empty()) {
+            return Status::Error(ErrorCode::kValidationFailed, "two SMTP passwords",
+                                 {{"smtp-password-file", "cannot be combined with VG_SMTP_PASSWORD"}});
+        }
+        if (!o.smtp_password_file.empty()) {
+            std::ifstream in(o.smtp_password_file, std::ios::binary);
+            if (!in || !std::getline(in, c.smtp_password)) {
+                return Status::Error(
+                    ErrorCode::kValidationFailed, "cannot read the SMTP password file",
+                    {{"smtp-password-file", "must be a readable file with the password on its first line"}});
+            }
+            if (!c.smtp_password.empty() && c.smtp_password.back() == '\r') c.smtp_password.pop_back();
+        } else if (env_password != nullptr) {
+            c.smtp_password = env_password;
+        }
+        if (!o.smtp_user.empty() && c.smtp_password.empty()) {
+            return Status::Error(ErrorCode::kValidationFailed, "the SMTP login needs a password",
+                                 {{"smtp-password-file", "or VG_SMTP_PASSWORD is required with --smtp-user"}});
+        }
+        if (o.smtp_user.empty() && !c.smtp_password.empty()) {
+            return Status::Error(ErrorCode::kValidationFailed, "an SMTP password without a login",
+                                 {{"smtp-user", "is required with an SMTP password"}});
+        }
+        std::string scheme = o.smtp_url.substr(0, 7);
+        for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!o.smtp_user.empty() && scheme == "smtp://" && o.smtp_starttls != "required") {
+            return Status::Error(ErrorCode::kValidationFailed, "the SMTP password would travel in clear",
+                                 {{"smtp-starttls", "must be required with --smtp-user on an smtp:// URL"}});
+        }
+    }
     c.delivery_threads = o.delivery_threads;
     c.web_dir = o.web_dir;
     c.models_dir = o.models_dir;
@@ -565,6 +664,8 @@ int RunCli(int argc, const char* const* argv, PostureCommands* posture) {
     DefineModelCommands(app, model_args);
     DataCommandArgs data_args;
     DefineDataCommands(app, data_args);
+    UserCommandArgs user_args;
+    DefineUserCommands(app, user_args);
     std::vector<std::string> args(argv, argv + argc);
     try {
         app.parse(argc, argv);
@@ -579,6 +680,7 @@ int RunCli(int argc, const char* const* argv, PostureCommands* posture) {
     if (app.got_subcommand("dataset")) return RunDatasetCommand(model_args);
     if (app.got_subcommand("backup")) return RunBackupCommand(data_args, std::cout, std::cerr);
     if (app.got_subcommand("restore")) return RunRestoreCommand(data_args, std::cout, std::cerr);
+    if (app.got_subcommand("user")) return RunUserCommand(app, user_args, std::cin, std::cout, std::cerr);
     const bool posture_command =
         (app.got_subcommand("train") || app.got_subcommand("eval") || app.got_subcommand("convert")) &&
         model_args.kind == "posture";

@@ -55,6 +55,26 @@ TEST_F(ServeCommandTest, FlagBeatsEnvironmentBeatsConfigFileBeatsDefault) {
     EXPECT_EQ(cmd->config.session_idle_timeout, milliseconds(30 * 60 * 1000));  // default
 }
 
+TEST_F(ServeCommandTest, CookiesAreSecureByDefaultWhenThePublicUrlIsHttps) {
+    auto plain = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_FALSE(plain->config.secure_cookies);
+    auto https = ParseServeCommand({"vitalguard", "serve", "--public-url", "HTTPS://care.example.org"});
+    ASSERT_TRUE(https.ok());
+    EXPECT_TRUE(https->config.secure_cookies);
+    auto off =
+        ParseServeCommand({"vitalguard", "serve", "--public-url", "https://care.example.org", "--no-secure-cookies"});
+    ASSERT_TRUE(off.ok());
+    EXPECT_FALSE(off->config.secure_cookies);
+    auto on = ParseServeCommand({"vitalguard", "serve", "--public-url", "http://10.0.0.5:8080", "--secure-cookies"});
+    ASSERT_TRUE(on.ok());
+    EXPECT_TRUE(on->config.secure_cookies);
+    auto both = ParseServeCommand({"vitalguard", "serve", "--secure-cookies", "--no-secure-cookies"});
+    ASSERT_FALSE(both.ok());
+    ASSERT_FALSE(both.status().fields().empty());
+    EXPECT_EQ(both.status().fields()[0].field, "secure-cookies");
+}
+
 TEST_F(ServeCommandTest, UnknownConfigKeyIsAnErrorNamingIt) {
     std::string config = WriteConfig("prot = 7000\n");
     auto cmd = ParseServeCommand({"vitalguard", "serve", "--config", config});
@@ -115,6 +135,42 @@ TEST_F(ServeCommandTest, TrustedProxiesFromFlagsEnvironmentAndConfig) {
     ASSERT_EQ(config->config.trusted_proxies.size(), 2u);
     EXPECT_TRUE(config->config.trusted_proxies[0].Contains("127.0.0.1"));
     EXPECT_FALSE(config->config.trusted_proxies[0].Contains("127.0.0.2"));
+}
+
+TEST_F(ServeCommandTest, SmtpLoginPasswordComesFromAFileOrTheEnvironmentAndNeedsStartTls) {
+    unsetenv("VG_SMTP_PASSWORD");
+    const std::string file = (dir_ / "smtp-password").string();
+    std::ofstream(file) << "s3cret pass\n";
+    auto ok = ParseServeCommand({"vitalguard", "serve", "--smtp-url", "smtp://mail.example:587", "--smtp-from",
+                                 "alerts@vg.example", "--smtp-user", "vg", "--smtp-password-file", file,
+                                 "--smtp-ca-file", file});
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    EXPECT_EQ(ok->config.smtp_user, "vg");
+    EXPECT_EQ(ok->config.smtp_password, "s3cret pass");
+    EXPECT_EQ(ok->config.smtp_ca_file, file);
+    EXPECT_TRUE(ok->config.smtp_require_starttls);
+
+    setenv("VG_SMTP_PASSWORD", "from-env", 1);
+    auto env = ParseServeCommand({"vitalguard", "serve", "--smtp-url", "smtp://mail.example:587", "--smtp-from",
+                                  "alerts@vg.example", "--smtp-user", "vg"});
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    EXPECT_EQ(env->config.smtp_password, "from-env");
+    auto both = ParseServeCommand({"vitalguard", "serve", "--smtp-url", "smtp://mail.example:587", "--smtp-from",
+                                   "alerts@vg.example", "--smtp-user", "vg", "--smtp-password-file", file});
+    unsetenv("VG_SMTP_PASSWORD");
+    ASSERT_FALSE(both.ok());
+    EXPECT_EQ(both.status().fields().at(0).field, "smtp-password-file");
+
+    auto no_password = ParseServeCommand({"vitalguard", "serve", "--smtp-url", "smtp://mail.example:587", "--smtp-from",
+                                          "alerts@vg.example", "--smtp-user", "vg"});
+    ASSERT_FALSE(no_password.ok());
+    EXPECT_EQ(no_password.status().fields().at(0).field, "smtp-password-file");
+    auto in_clear = ParseServeCommand({"vitalguard", "serve", "--smtp-url", "smtp://mail.example:25", "--smtp-from",
+                                       "alerts@vg.example", "--smtp-user", "vg", "--smtp-password-file", file,
+                                       "--smtp-starttls", "off"});
+    ASSERT_FALSE(in_clear.ok());
+    EXPECT_EQ(in_clear.status().fields().at(0).field, "smtp-starttls");
+    EXPECT_EQ(in_clear.status().ToString().find("s3cret"), std::string::npos);
 }
 
 TEST_F(ServeCommandTest, ABadTrustedProxyNamesTheOptionAndTheValue) {

@@ -22,6 +22,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
             return "csrf_failed";
         case ErrorCode::kForbidden:
             return "forbidden";
+        case ErrorCode::kAccountLocked:
+            return "account_locked";
         case ErrorCode::kNotFound:
             return "not_found";
         case ErrorCode::kMethodNotAllowed:

@@ -1,5 +1,6 @@
 #include "vg/domain/account.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace vg::domain {
@@ -177,6 +178,49 @@ std::optional<std::string> CheckPhoneNumber(std::string_view phone) {
     return std::nullopt;
 }
 
+std::optional<std::string> CheckEmailAddress(std::string_view email) {
+    static const std::string kShape = "must be a plain e-mail address such as guardian@example.org";
+    if (email.size() > kEmailMaxBytes) return "must be at most " + std::to_string(kEmailMaxBytes) + " bytes";
+    const size_t at = email.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= email.size()) return kShape;
+    const std::string_view local = email.substr(0, at);
+    const std::string_view domain = email.substr(at + 1);
+    if (local.size() > 64) return "must have at most 64 bytes before the @";
+    // Local part: RFC 5322 dot-atom (no quoted strings: they would let spaces and '@' through).
+    static constexpr std::string_view kAtomSpecials = "!#$%&'*+-/=?^_`{|}~";
+    for (char c : local) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && kAtomSpecials.find(c) == std::string_view::npos) return kShape;
+    }
+    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return kShape;
+    // Domain: dot-separated labels of lower-case letters, digits and inner hyphens, at least two labels.
+    size_t labels = 0;
+    size_t start = 0;
+    while (start <= domain.size()) {
+        const size_t end = std::min(domain.find('.', start), domain.size());
+        const std::string_view label = domain.substr(start, end - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return kShape;
+        for (char c : label) {
+            if (c >= 'A' && c <= 'Z') return "must have its domain in lower case";
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return kShape;
+        }
+        ++labels;
+        start = end + 1;
+    }
+    if (labels < 2) return kShape;
+    return std::nullopt;
+}
+
+std::string NormalizeEmailAddress(std::string_view email) {
+    std::string out(email);
+    const size_t at = out.rfind('@');
+    if (at == std::string::npos) return out;
+    for (size_t i = at + 1; i < out.size(); ++i) {
+        if (out[i] >= 'A' && out[i] <= 'Z') out[i] = static_cast<char>(out[i] - 'A' + 'a');
+    }
+    return out;
+}
+
 std::string PhoneKey(std::string_view phone) {
     std::string digits;
     for (char c : phone) {
@@ -230,6 +274,7 @@ std::vector<FieldError> ValidateSignup(const SignupInput& input) {
             add("guard_phone_num", "must differ from the wearer's own phone_num");
         }
     }
+    if (!p.guard_email.empty()) add("guard_email", CheckEmailAddress(p.guard_email));
     return errors;
 }
 

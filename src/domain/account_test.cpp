@@ -131,6 +131,30 @@ TEST(AccountValidationTest, InvisibleCharactersAreTakenOutOfStoredText) {
     EXPECT_EQ(WithoutInvisibleCharacters("\xc0\xaf"), "\xc0\xaf") << "invalid UTF-8 is left as it is";
 }
 
+TEST(AccountValidationTest, GuardEmailIsAPlainAddressWithALowerCaseDomain) {
+    EXPECT_EQ(CheckEmailAddress("guardian@example.org"), std::nullopt);
+    EXPECT_EQ(CheckEmailAddress("Kim.Chul-su+vg@mail.example.co.kr"), std::nullopt);
+    EXPECT_EQ(NormalizeEmailAddress("Kim@Example.ORG"), "Kim@example.org");
+    EXPECT_NE(CheckEmailAddress("Kim@Example.ORG"), std::nullopt);  // not normalised
+    for (std::string_view bad :
+         {"", "guardian", "@example.org", "guardian@", "a@b", "\"Kim\" <kim@example.org>",
+          "kim@example.org\r\nBcc: x@y.z", "kim @example.org", "kim@exa mple.org", "a..b@example.org", ".a@example.org",
+          "kim@-example.org", "kim,lee@example.org", "kim@example.org,lee@example.org", "kim@[127.0.0.1]",
+          "\"kim\"@example.org", "kim\xE2\x80\xAE@example.org", "kim@example..org"}) {
+        EXPECT_NE(CheckEmailAddress(bad), std::nullopt) << bad;
+    }
+    EXPECT_NE(CheckEmailAddress(std::string(250, 'a') + "@example.org"), std::nullopt);
+    EXPECT_NE(CheckEmailAddress(std::string(65, 'a') + "@example.org"), std::nullopt);
+
+    SignupInput in = ValidSignup();
+    in.profile.guard_email = "guardian@example.org";
+    EXPECT_TRUE(ValidateSignup(in).empty());
+    in.profile.guard_email = "Guardian <guardian@example.org>";
+    auto errors = ValidateSignup(in);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].field, "guard_email");
+}
+
 TEST(AccountValidationTest, PhoneKeyComparesNumbersByTheirDigits) {
     EXPECT_EQ(PhoneKey("010-9876-5432"), "01098765432");
     EXPECT_EQ(PhoneKey("01098765432"), "01098765432");

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "vg/escalation/phone_verification.hpp"
 #include "vg/notify/emergency.hpp"
 
 namespace vg::escalation {
@@ -74,6 +75,78 @@ std::string GuardianText(Notice n, const Incident& i, const std::string& name, c
     }
     if (!link.empty()) text += " " + link;
     return text;
+}
+
+// "2026-11-23 16:30 (UTC+09:00)": the wearer's local time, as the emergency report writes it.
+std::string LocalTimeText(TimePoint t, std::chrono::minutes utc_offset) {
+    const TimePoint local = t + utc_offset;
+    const auto days = std::chrono::floor<std::chrono::days>(local);
+    const std::chrono::year_month_day ymd(days);
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local - days).count();
+    const int offset = static_cast<int>(utc_offset.count() % (24 * 60));
+    const int magnitude = offset < 0 ? -offset : offset;
+    char out[96];
+    std::snprintf(out, sizeof(out), "%04d-%02u-%02u %02lld:%02lld (UTC%c%02d:%02d)", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(minutes / 60), static_cast<long long>(minutes % 60), offset < 0 ? '-' : '+',
+                  magnitude / 60, magnitude % 60);
+    return out;
+}
+
+// The e-mail of a guardian notice: the SMS text (`text`, which says who and what, with the link), and
+// when it began in the wearer's local time and where the wearer lives. Subject and body are plain text;
+// the channel encodes them (RFC 2047 / base64), and the name is stripped of invisible characters.
+struct GuardianEmail {
+    std::string subject;
+    std::string body;
+};
+GuardianEmail GuardianEmailFor(Notice n, const Incident& i, const std::string& name, const std::string& address,
+                               const std::string& text, const std::string& link, bool ko, TimePoint now,
+                               std::chrono::minutes utc_offset) {
+    const std::string who = ko ? name + "님" : name;
+    std::string what;
+    switch (n) {
+        case Notice::kGuardiansAlert:
+            if (i.kind == domain::IncidentKind::kSos) {
+                what = "SOS";
+            } else if (i.kind == domain::IncidentKind::kFall) {
+                what = ko ? "낙상 감지" : "fall detected";
+            } else {
+                what = ko ? LevelWord(i.level, ko) + " 알림" : LevelWord(i.level, ko);
+            }
+            break;
+        case Notice::kGuardiansReminder:
+            what = ko ? "아직 확인되지 않음" : "still not acknowledged";
+            break;
+        case Notice::kGuardiansDispatched:
+            what = ko ? "119 신고됨" : "119 was called";
+            break;
+        case Notice::kGuardiansWearerOk:
+            what = ko ? "'괜찮아요' 응답" : "answered I'm OK";
+            break;
+        case Notice::kGuardiansAllClear:
+            what = ko ? "정상으로 돌아옴" : "back to normal";
+            break;
+        default:
+            what = ko ? "알림" : "notice";
+    }
+    GuardianEmail mail;
+    mail.subject = "[VitalGuard] " + who + ": " + what;
+    std::string body = text.rfind("[VitalGuard] ", 0) == 0 ? text.substr(13) : text;
+    if (!link.empty() && body.size() >= link.size() + 1 &&
+        body.compare(body.size() - link.size(), link.size(), link) == 0) {
+        body.resize(body.size() - link.size() - 1);  // the link gets a line of its own below
+    }
+    body += "\n\n";
+    body += (ko ? "발생 시각: " : "Began at: ") + LocalTimeText(i.opened_at, utc_offset) + "\n";
+    if (now != i.opened_at)
+        body += (ko ? "이 알림 시각: " : "This notice at: ") + LocalTimeText(now, utc_offset) + "\n";
+    if (!address.empty()) body += (ko ? "주소: " : "Address: ") + address + "\n";
+    if (!link.empty()) body += (ko ? "대시보드: " : "Dashboard: ") + link + "\n";
+    body += ko ? "\n이 메일은 VitalGuard 보호자 알림입니다. 이 주소는 인증번호로 확인되었습니다.\n"
+               : "\nThis is a VitalGuard guardian alert; this address was confirmed with a code.\n";
+    mail.body = std::move(body);
+    return mail;
 }
 
 std::vector<notify::EmergencyCause> EmergencyCauses(const Incident& i) {
@@ -491,7 +564,25 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
             skipped.push_back(g.guardian_phone);
         }
     }
+    // E-mail likewise only to a guard_email its owner verified, and only with an e-mail channel.
+    std::string email_to;
+    if (options_.email_enabled && !user->profile.guard_email.empty()) {
+        auto v = store_.IsPhoneVerified(i.wearer, EmailKey(user->profile.guard_email));
+        if (!v.ok()) spdlog::error("escalation: verification of an e-mail unreadable: {}", v.status().ToString());
+        if (v.ok() && *v) email_to = user->profile.guard_email;
+    }
     const bool with_alert = std::find(t.notices.begin(), t.notices.end(), Notice::kGuardiansAlert) != t.notices.end();
+    if (with_alert && options_.email_enabled && !user->profile.guard_email.empty() && email_to.empty()) {
+        const std::string& a = user->profile.guard_email;
+        domain::IncidentEvent e;
+        e.incident_id = i.id;
+        e.at = now;
+        e.type = "email_skipped";
+        e.actor = "system";
+        e.detail = "No e-mail to " + a.substr(0, 1) + "***" + a.substr(a.rfind('@')) +
+                   ": the address is not verified (its owner has not entered the code sent to it).";
+        t.events.push_back(std::move(e));
+    }
     if (with_alert) {
         for (const std::string& phone : skipped) {
             domain::IncidentEvent e;
@@ -566,6 +657,16 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
             add("sms", phone, "VitalGuard", text, "",
                 key_base + "-" + purpose +
                     (guardian == 0 ? std::string("-contact") : "-guardian-" + std::to_string(guardian)));
+        }
+        if (!email_to.empty()) {
+            std::string address = domain::WithoutInvisibleCharacters(user->profile.address);
+            if (!user->profile.detailed_address.empty()) {
+                address += " " + domain::WithoutInvisibleCharacters(user->profile.detailed_address);
+            }
+            GuardianEmail mail = GuardianEmailFor(n, i, name, address, text, link, ko, now, options_.utc_offset);
+            // The SMS's key scheme with "-email": one e-mail per notice, however often the save is retried.
+            add("email", email_to, std::move(mail.subject), std::move(mail.body), "",
+                key_base + "-" + purpose + "-contact-email");
         }
         if (!options_.guardian_webhook_url.empty()) {
             boost::json::object payload{{"event", purpose},

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "vg/escalation/phone_verification.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 namespace vg::escalation {
@@ -121,6 +122,7 @@ class EscalationServiceTest : public ::testing::Test {
         EscalationServiceOptions options;
         options.base_url = "https://vg.example";
         options.emergency_recipient = "119";
+        options.email_enabled = email_enabled_;
         service_ = std::make_unique<EscalationService>(
             *store_, clock_, options,
             [this](const domain::Incident& i, const std::vector<Notice>& notices) {
@@ -158,6 +160,7 @@ class EscalationServiceTest : public ::testing::Test {
     std::vector<std::pair<domain::Incident, std::vector<Notice>>> changes_;
     int outbox_wakeups_ = 0;
     int64_t wearer_ = 0;
+    bool email_enabled_ = false;  // the service's EscalationServiceOptions::email_enabled (at Open)
 };
 
 TEST_F(EscalationServiceTest, NormalVerdictsWithoutAnIncidentStoreNothing) {
@@ -294,6 +297,57 @@ TEST_F(EscalationServiceTest, AnUnverifiedNumberGetsNoSmsAndTheTimelineSaysWhy) 
     Verify(stranger_target, "01055556666");
     Advance(minutes(5));
     EXPECT_GE(Count(Outbox(id), "sms"), 1);
+}
+
+TEST_F(EscalationServiceTest, AVerifiedGuardEmailGetsTheAlertsByEmailAndAnUnverifiedOneNone) {
+    // Without an e-mail channel nothing goes by e-mail, verified or not.
+    ASSERT_TRUE(store_->SetGuardEmail(wearer_, "guardian@example.org", "").ok());
+    Verify(wearer_, EmailKey("guardian@example.org"));
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    EXPECT_EQ(Count(Outbox(id), "email"), 0);
+    ASSERT_TRUE(service_->Resolve(id, "test").ok());
+
+    email_enabled_ = true;
+    Restart();
+    clock_.Advance(minutes(1));
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    id = store_->FindOpenIncident(wearer_).value()->id;
+    auto messages = Outbox(id);
+    ASSERT_EQ(Count(messages, "email"), 1);
+    ASSERT_EQ(Count(messages, "sms"), 1);
+    const auto mail = *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "email"; });
+    const auto sms = *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "sms"; });
+    EXPECT_EQ(mail.recipient, "guardian@example.org");
+    EXPECT_NE(mail.subject.find("김영희님"), std::string::npos) << mail.subject;
+    EXPECT_NE(mail.subject.find("위험"), std::string::npos) << mail.subject;
+    EXPECT_NE(mail.body.find("150"), std::string::npos) << mail.body;  // what: the explanation
+    EXPECT_NE(mail.body.find("세종대로 1 101동 202호"), std::string::npos) << mail.body;
+    // When, in KST: 1'800'000'060'000 ms is 2027-01-15 08:01 UTC, 17:01 in Seoul.
+    EXPECT_NE(mail.body.find("2027-01-15 17:01 (UTC+09:00)"), std::string::npos) << mail.body;
+    // The SMS's key with "-email".
+    EXPECT_EQ(mail.idempotency_key, sms.idempotency_key + "-email");
+
+    // Reminders follow the SMS; resolution sends the all-clear to both.
+    ASSERT_TRUE(service_->WearerOk(id).ok());
+    messages = Outbox(id);
+    EXPECT_EQ(Count(messages, "email"), Count(messages, "sms"));
+    EXPECT_GE(Count(messages, "email"), 2);
+    // Later notices carry the dashboard link (the first alert has none, as its SMS: the incident had no id yet).
+    const auto later = *std::find_if(messages.rbegin(), messages.rend(), [](auto& m) { return m.channel == "email"; });
+    EXPECT_NE(later.body.find("https://vg.example/incidents/" + std::to_string(id)), std::string::npos) << later.body;
+
+    // A changed address is unverified: the next alert skips it and says so on the timeline.
+    ASSERT_TRUE(service_->Resolve(id, "test").ok());
+    ASSERT_TRUE(store_->SetGuardEmail(wearer_, "new@example.org", EmailKey("guardian@example.org")).ok());
+    clock_.Advance(minutes(1));
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    id = store_->FindOpenIncident(wearer_).value()->id;
+    EXPECT_EQ(Count(Outbox(id), "email"), 0);
+    const auto events = store_->IncidentEvents(id).value();
+    auto skipped = std::find_if(events.begin(), events.end(), [](auto& e) { return e.type == "email_skipped"; });
+    ASSERT_NE(skipped, events.end());
+    EXPECT_NE(skipped->detail.find("n***@example.org"), std::string::npos) << skipped->detail;
 }
 
 TEST_F(EscalationServiceTest, ANewAccountsSosCountsDownAndImOkCancelsIt) {

@@ -176,5 +176,73 @@ TEST_F(PhoneVerificationTest, ChangingTheNumberMakesItUnverifiedAgain) {
     EXPECT_EQ(service_.SendCode(changed, PhoneField::kGuardPhone).status().code(), ErrorCode::kValidationFailed);
 }
 
+// The guardian's e-mail (issue 16): one e-mail with the code, the same limits per address, and no code
+// at all without an e-mail channel.
+TEST_F(PhoneVerificationTest, GuardEmailIsVerifiedByACodeSentOnceByEmail) {
+    ASSERT_TRUE(store_.SetGuardEmail(user_.unique_num, "Guardian@Example.org", "").ok());
+    user_ = store_.FindUserByUniqueNum(user_.unique_num).value();
+
+    auto off = service_.SendCode(user_, PhoneField::kGuardEmail);  // the default options: no e-mail channel
+    ASSERT_FALSE(off.ok());
+    EXPECT_EQ(off.status().code(), ErrorCode::kUnavailable);
+    EXPECT_NE(off.status().message().find("guard_email"), std::string::npos) << off.status().message();
+
+    PhoneVerificationOptions options;
+    options.email_enabled = true;
+    PhoneVerificationService service{store_, clock_, options};
+    auto sent = service.SendCode(user_, PhoneField::kGuardEmail);
+    ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+    EXPECT_FALSE(sent->verified);
+    EXPECT_EQ(sent->field, PhoneField::kGuardEmail);
+    auto claimed = store_.ClaimOutbox(clock_.Now(), 100, minutes(1));
+    ASSERT_TRUE(claimed.ok());
+    ASSERT_EQ(claimed->size(), 1u);
+    const store::OutboxMessage& mail = claimed->front();
+    EXPECT_EQ(mail.channel, "email");
+    EXPECT_EQ(mail.recipient, "Guardian@Example.org");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(mail.body, m, std::regex("([0-9]{6})"))) << mail.body;
+    const std::string code = m[1].str();
+    EXPECT_EQ(mail.body.find("김영희"), std::string::npos) << "no text the account holder typed";
+
+    // A resend within a minute is refused; a wrong code names the e-mail.
+    EXPECT_EQ(service.SendCode(user_, PhoneField::kGuardEmail).status().code(), ErrorCode::kRateLimited);
+    auto wrong = service.Confirm(user_, PhoneField::kGuardEmail, Wrong(code));
+    ASSERT_FALSE(wrong.ok());
+    ASSERT_EQ(wrong.status().fields().size(), 1u);
+    EXPECT_NE(wrong.status().fields()[0].problem.find("e-mail"), std::string::npos);
+    auto right = service.Confirm(user_, PhoneField::kGuardEmail, code);
+    ASSERT_TRUE(right.ok()) << right.status().ToString();
+    EXPECT_TRUE(right->verified);
+    EXPECT_TRUE(store_.IsPhoneVerified(user_.unique_num, EmailKey("guardian@example.org")).value());
+    EXPECT_TRUE(service.State(user_, PhoneField::kGuardEmail)->verified);
+    // The numbers are not verified by it.
+    EXPECT_FALSE(service.State(user_, PhoneField::kGuardPhone)->verified);
+    EXPECT_EQ(PhoneFieldFromName("guard_email"), PhoneField::kGuardEmail);
+    EXPECT_EQ(PhoneFieldName(PhoneField::kGuardEmail), "guard_email");
+}
+
+TEST_F(PhoneVerificationTest, OneAddressGetsAtMostThreeCodesADayWhoeverAsks) {
+    PhoneVerificationOptions options;
+    options.email_enabled = true;
+    PhoneVerificationService service{store_, clock_, options};
+    std::vector<domain::User> users;
+    for (int i = 0; i < 4; ++i) {
+        domain::User u = NewUser("email_user" + std::to_string(i), "010-5555-000" + std::to_string(i));
+        // The same mailbox, written differently: one key, one limit.
+        ASSERT_TRUE(
+            store_.SetGuardEmail(u.unique_num, i % 2 == 0 ? "victim@example.org" : "VICTIM@example.org", "").ok());
+        users.push_back(store_.FindUserByUniqueNum(u.unique_num).value());
+    }
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(service.SendCode(users[i], PhoneField::kGuardEmail).ok()) << i;
+    }
+    auto fourth = service.SendCode(users[3], PhoneField::kGuardEmail);
+    ASSERT_FALSE(fourth.ok());
+    EXPECT_EQ(fourth.status().code(), ErrorCode::kRateLimited);
+    EXPECT_NE(fourth.status().message().find("e-mail address"), std::string::npos);
+    EXPECT_GT(fourth.status().retry_after_seconds(), 0);
+}
+
 }  // namespace
 }  // namespace vg::escalation

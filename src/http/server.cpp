@@ -49,9 +49,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <boost/url/parse.hpp>
 #include <cctype>
-#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -61,6 +59,8 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+
+#include "request_reader.hpp"
 
 namespace vg::http {
 namespace {
@@ -114,12 +114,6 @@ bool ContainsTokenIgnoreCase(std::string_view list, std::string_view token) {
 }
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-std::string ToLower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". Formatted once a second per thread.
 std::string HttpDate() {
@@ -226,6 +220,9 @@ class Server::Impl {
     // The same for the worker lane (worker_queue_limit).
     bool AdmitWorker() noexcept;
     void ReleaseWorker() noexcept { worker_admitted_.fetch_sub(1, std::memory_order_acq_rel); }
+    // The same for the urgent lane (urgent_queue_limit).
+    bool AdmitUrgent() noexcept;
+    void ReleaseUrgent() noexcept { urgent_admitted_.fetch_sub(1, std::memory_order_acq_rel); }
     Response Busy(const std::string& what) noexcept;
 
     static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
@@ -264,8 +261,10 @@ class Server::Impl {
     asio::steady_timer accept_retry_timer_;  // back-off after accept errors such as EMFILE
     std::optional<asio::thread_pool> workers_;  // kWorker, WebSocket upgrades and callbacks
     std::optional<asio::thread_pool> slow_;     // kSlow
+    std::optional<asio::thread_pool> urgent_;   // kUrgent
     std::atomic<size_t> slow_admitted_{0};      // slow requests queued or running
     std::atomic<size_t> worker_admitted_{0};    // worker-lane requests queued or running
+    std::atomic<size_t> urgent_admitted_{0};    // urgent-lane requests queued or running
     std::vector<std::thread> io_threads_;
 };
 
@@ -339,9 +338,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
             return;
         }
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(
-            std::min<size_t>(impl_.options_.header_limit_bytes, std::numeric_limits<std::uint32_t>::max())));
-        parser_->body_limit(static_cast<std::uint64_t>(impl_.options_.body_limit_bytes));
+        internal::ConfigureRequestParser(*parser_, impl_.options_);
         timed_out_ = false;
         // Until a head is parsed, an error reply is a plain HTTP/1.1 response with a body.
         is_head_ = false;
@@ -399,17 +396,11 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
 
     void OnHeader() {
         // Refuse before reading a byte of the body. (Beast's parser already fails the head with
-        // error::body_limit in this case; checking here keeps the rule visible and version-proof.
-        // The field is read as text because boost::optional trips -Wmaybe-uninitialized under ASan.)
+        // error::body_limit in this case; checking here keeps the rule visible and version-proof.)
         const auto& fields = parser_->get();
-        if (auto it = fields.find(bhttp::field::content_length); it != fields.end()) {
-            const std::string_view text = it->value();
-            uint64_t length = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
-            if (ec == std::errc() && end == text.data() + text.size() && length > impl_.options_.body_limit_bytes) {
-                ReplyErrorAndClose(ErrorCode::kPayloadTooLarge, BodyLimitMessage());
-                return;
-            }
+        if (internal::DeclaredBodyTooLarge(fields, impl_.options_.body_limit_bytes)) {
+            ReplyErrorAndClose(ErrorCode::kPayloadTooLarge, BodyLimitMessage());
+            return;
         }
         if (parser_->is_done()) {  // no body
             OnRequestComplete();
@@ -463,23 +454,13 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                                                                " ms");
             return;
         }
-        if (ec == bhttp::error::body_limit) {
-            ReplyErrorAndClose(ErrorCode::kPayloadTooLarge, BodyLimitMessage());
-            return;
-        }
-        if (ec == bhttp::error::header_limit) {
-            ReplyErrorAndClose(
-                ErrorCode::kBadRequest,
-                "request head too large; the limit is " + std::to_string(impl_.options_.header_limit_bytes) + " bytes");
-            return;
-        }
-        if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-            ec.category() != bhttp::make_error_code(bhttp::error::end_of_stream).category()) {
+        std::optional<internal::ErrorReply> reply = internal::ReplyToReadError(ec, impl_.options_);
+        if (!reply) {
             // The client went away (or the network failed): nobody to answer.
             Close();
             return;
         }
-        ReplyErrorAndClose(ErrorCode::kBadRequest, "malformed HTTP request: " + ec.message());
+        ReplyErrorAndClose(reply->code, std::move(reply->message));
     }
 
     void OnRequestComplete() {
@@ -491,8 +472,8 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
         version_ = message.version();
         is_head_ = message.method() == bhttp::verb::head;
 
-        auto url = boost::urls::parse_origin_form(message.target());
-        if (!url) {
+        std::optional<Request> parsed = internal::ToRequest(message, remote_address_);
+        if (!parsed) {
             // The message itself was framed correctly, so the connection may be reused.
             WriteResponse(impl_.MakeError(ErrorCode::kBadRequest, "malformed request target"), false);
             return;
@@ -503,20 +484,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
         }
 
         const bool upgrade = impl_.options_.websocket_upgrader && websocket::is_upgrade(message);
-
-        Request request;
-        request.method = std::string(message.method_string());
-        request.target = std::string(message.target());
-        request.path = url->path();
-        for (auto param : url->params()) {
-            request.query.emplace_back(std::move(param.key), std::move(param.value));
-        }
-        request.headers.reserve(static_cast<size_t>(std::distance(message.begin(), message.end())));
-        for (const auto& field : message) {
-            request.headers.push_back(Header{ToLower(field.name_string()), std::string(field.value())});
-        }
-        request.body = std::move(message.body());
-        request.remote_address = remote_address_;
+        Request request = std::move(*parsed);
 
         phase_ = Phase::kHandling;
         if (upgrade) {
@@ -559,6 +527,13 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 }
                 RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
                 return;
+            case Lane::kUrgent:
+                if (!impl_.AdmitUrgent()) {
+                    WriteResponse(impl_.Busy("The server is busy."), false);
+                    return;
+                }
+                RunOnPool(*impl_.urgent_, std::move(request), Lane::kUrgent, true);
+                return;
         }
     }
 
@@ -571,6 +546,8 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
             if (admitted) {
                 if (lane == Lane::kSlow) {
                     self->impl_.ReleaseSlow();
+                } else if (lane == Lane::kUrgent) {
+                    self->impl_.ReleaseUrgent();
                 } else {
                     self->impl_.ReleaseWorker();
                 }
@@ -915,11 +892,7 @@ class Server::Impl::WsSession final : public Connection, public std::enable_shar
             timeout.keep_alive_pings = false;
         }
         ws_.set_option(timeout);
-        // Beast would announce its version in a Server header; the HTTP responses don't either.
-        ws_.set_option(websocket::stream_base::decorator(
-            [](websocket::response_type& response) { response.erase(bhttp::field::server); }));
-        ws_.read_message_max(impl_.options_.websocket_message_limit_bytes);  // 0: no limit (Beast's convention)
-        ws_.auto_fragment(false);  // each message in one frame, written with one gathered write
+        internal::ConfigureWebSocket(ws_, impl_.options_);  // the decorator, message limit, no auto-fragment
         ws_.async_accept(*upgrade_request_, [self = shared_from_this()](error_code ec) { self->OnAccept(ec); });
     }
 
@@ -1228,6 +1201,7 @@ Status Server::Impl::Start() {
     }
     workers_.emplace(static_cast<size_t>(std::max(1, options_.worker_threads)));
     slow_.emplace(static_cast<size_t>(std::max(1, options_.slow_threads)));
+    urgent_.emplace(static_cast<size_t>(std::max(1, options_.urgent_threads)));
     asio::post(acceptor_.get_executor(), [this] { DoAccept(); });
     io_threads_.reserve(contexts_.size());
     for (auto& context : contexts_) {
@@ -1408,6 +1382,7 @@ void Server::Impl::Wait() {
     // find their Session closed and are dropped.
     workers_->join();
     slow_->join();
+    urgent_->join();
     work_.clear();
     // Everything that matters has completed; what may still be queued (a
     // cancelled timer's completion) is destroyed with the io_contexts.
@@ -1420,7 +1395,7 @@ Lane Server::Impl::Classify(const Request& request) noexcept {
     if (!options_.classify) return Lane::kWorker;
     try {
         const Lane lane = options_.classify(request);
-        if (lane == Lane::kInline || lane == Lane::kSlow) return lane;
+        if (lane == Lane::kInline || lane == Lane::kSlow || lane == Lane::kUrgent) return lane;
     } catch (...) {
     }
     return Lane::kWorker;
@@ -1437,6 +1412,13 @@ bool Server::Impl::AdmitWorker() noexcept {
     const size_t capacity = std::max<size_t>(1, options_.worker_queue_limit);
     if (worker_admitted_.fetch_add(1, std::memory_order_acq_rel) < capacity) return true;
     worker_admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+}
+
+bool Server::Impl::AdmitUrgent() noexcept {
+    const size_t capacity = std::max<size_t>(1, options_.urgent_queue_limit);
+    if (urgent_admitted_.fetch_add(1, std::memory_order_acq_rel) < capacity) return true;
+    urgent_admitted_.fetch_sub(1, std::memory_order_acq_rel);
     return false;
 }
 

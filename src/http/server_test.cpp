@@ -554,14 +554,18 @@ std::string LaneName(Lane lane) {
             return "worker";
         case Lane::kSlow:
             return "slow";
+        case Lane::kUrgent:
+            return "urgent";
     }
     return "?";
 }
 
-// "/inline..." -> kInline, "/slow..." -> kSlow, "/throw" -> a throwing classifier, else kWorker.
+// "/inline..." -> kInline, "/slow..." -> kSlow, "/urgent..." -> kUrgent, "/throw" -> a throwing
+// classifier, else kWorker.
 Lane ClassifyByPrefix(const Request& request) {
     if (StartsWith(request.path, "/inline")) return Lane::kInline;
     if (StartsWith(request.path, "/slow")) return Lane::kSlow;
+    if (StartsWith(request.path, "/urgent")) return Lane::kUrgent;
     if (request.path == "/throw") throw std::runtime_error("classifier failed");
     return Lane::kWorker;
 }
@@ -679,6 +683,60 @@ TEST_F(ServerTest, SlowLaneStormDoesNotDelayTheWorkerLane) {
 
     for (auto& f : storm) EXPECT_EQ(f.get(), 200);  // within slow_queue_limit: all admitted
     EXPECT_EQ(slow_done.load(), kStorm);
+}
+
+// A watch's readings and an SOS (the urgent lane) are answered while every worker thread is stuck and
+// the worker lane's queue is full; the urgent lane's own limit answers 503 like the others.
+TEST_F(ServerTest, FullWorkerLaneDoesNotStopTheUrgentLane) {
+    ServerOptions options = TestOptions();
+    options.worker_threads = 1;
+    options.worker_queue_limit = 1;  // the one running request fills the lane
+    options.urgent_threads = 1;
+    options.urgent_queue_limit = 1;
+    options.busy_retry_after = 3s;
+    options.classify = ClassifyByPrefix;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> worker_entered;
+    std::promise<void> urgent_entered;
+    StartServer(options, [&](const Request& request) {
+        if (request.path == "/worker/first") {
+            worker_entered.set_value();
+            released.wait();
+        }
+        if (request.path == "/urgent/hold") {
+            urgent_entered.set_value();
+            released.wait();
+        }
+        Response response = Echo(request);
+        response.body += LaneName(request.lane);
+        return response;
+    });
+    auto first = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/worker/first"); });
+    worker_entered.get_future().wait();
+    // The worker lane is full: the next worker request is refused...
+    HttpClient client(port());
+    auto refused = client.Get("/worker/second");
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("Retry-After"), "3");
+    // ...while the urgent lane answers at once.
+    for (int i = 0; i < 3; ++i) {
+        auto urgent = client.PostRaw("/urgent/readings", "{}");
+        EXPECT_EQ(urgent.status, 200);
+        EXPECT_EQ(urgent.body, "POST /urgent/readings {}urgent");
+    }
+    // Its own limit: with its one admission held, another urgent request is refused, not queued.
+    auto hold = std::async(std::launch::async, [&] { return HttpClient(port()).Get("/urgent/hold"); });
+    urgent_entered.get_future().wait();
+    auto urgent_refused = client.Get("/urgent/more");
+    EXPECT_EQ(urgent_refused.status, 503);
+    EXPECT_EQ(urgent_refused.header("Retry-After"), "3");
+    release.set_value();
+    EXPECT_EQ(first.get().body, "GET /worker/first worker");
+    EXPECT_EQ(hold.get().body, "GET /urgent/hold urgent");
+    // Both lanes take requests again once their work is done.
+    EXPECT_EQ(client.Get("/worker/again").status, 200);
+    EXPECT_EQ(client.Get("/urgent/again").status, 200);
 }
 
 TEST_F(ServerTest, FullSlowLaneAnswers503WithRetryAfter) {

@@ -61,7 +61,7 @@ class IngestServiceTest : public ::testing::Test {
         options.path = (dir_ / "test.db").string();
         store_ = std::move(store::SqliteStore::Open(options)).value();
         store::NewUser user;
-        user.profile = {"wearer_one", "Kim", 78, "Seoul", "", "010-1234-5678", "", ""};
+        user.profile = {"wearer_one", "Kim", 78, "Seoul", "", "010-1234-5678", "", "", ""};
         user.password_hash = "x";
         user.created_at = clock_.Now();
         wearer_ = store_->CreateUser(user)->unique_num;

@@ -196,6 +196,17 @@ Result<std::unique_ptr<SmtpChannel>> SmtpChannel::Create(SmtpOptions options, co
         return Status::Error(ErrorCode::kValidationFailed, "SMTP from address is not an e-mail address",
                              {{"from_address", "must be a plain address such as alerts@example.org"}});
     }
+    // A password never crosses the network in clear: smtp:// with a login needs STARTTLS, required.
+    if (!options.username.empty() && url.rfind("smtp://", 0) == 0 && !options.require_starttls &&
+        !options.allow_login_without_tls) {
+        return Status::Error(ErrorCode::kValidationFailed,
+                             "an SMTP login over smtp:// needs require_starttls (or an smtps:// URL)",
+                             {{"require_starttls", "must be set when a username is given with smtp://"}});
+    }
+    if (options.username.empty() != options.password.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "an SMTP login needs both a username and a password",
+                             {{options.username.empty() ? "username" : "password", "is required with the other one"}});
+    }
     internal::EnsureCurlInitialised();
     internal::EnsureSodiumInitialised();
     return std::unique_ptr<SmtpChannel>(

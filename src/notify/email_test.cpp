@@ -179,6 +179,7 @@ std::unique_ptr<SmtpChannel> MakeChannel(const SmtpSink& sink, const Clock& cloc
     options.from_address = "alerts@vitalguard.example";
     options.username = std::move(user);
     options.password = options.username.empty() ? "" : "p@ss word";
+    options.allow_login_without_tls = true;  // the sink speaks no TLS (tests/e2e/email_e2e_test.cpp does)
     options.timeout = 3s;
     auto channel = SmtpChannel::Create(options, clock);
     EXPECT_TRUE(channel.ok()) << channel.status().ToString();
@@ -257,6 +258,47 @@ TEST(SmtpChannelTest, CreateValidatesOptions) {
     options.url = "smtps://mail.example:465";
     options.from_address = "nobody";
     EXPECT_EQ(SmtpChannel::Create(options, clock).status().code(), ErrorCode::kValidationFailed);
+}
+
+TEST(SmtpChannelTest, ALoginOverSmtpNeedsStartTlsRequired) {
+    ManualClock clock;
+    SmtpOptions options;
+    options.url = "smtp://mail.example:587";
+    options.from_address = "alerts@vitalguard.example";
+    options.username = "vitalguard";
+    options.password = "secret";
+    auto refused = SmtpChannel::Create(options, clock);
+    ASSERT_EQ(refused.status().code(), ErrorCode::kValidationFailed);
+    EXPECT_EQ(refused.status().fields().at(0).field, "require_starttls");
+    EXPECT_EQ(refused.status().ToString().find("secret"), std::string::npos);
+    options.require_starttls = true;
+    EXPECT_TRUE(SmtpChannel::Create(options, clock).ok());
+    options.url = "smtps://mail.example:465";
+    options.require_starttls = false;
+    EXPECT_TRUE(SmtpChannel::Create(options, clock).ok());
+    options.password.clear();
+    EXPECT_EQ(SmtpChannel::Create(options, clock).status().code(), ErrorCode::kValidationFailed);
+}
+
+// The sink offers no STARTTLS: with it required, the channel fails (retryable) and sends nothing, no
+// AUTH, no message (tests/e2e/email_e2e_test.cpp checks the same against a real server with TLS).
+TEST(SmtpChannelTest, NoStartTlsOfferedMeansNothingIsSent) {
+    SmtpSink sink;
+    ManualClock clock;
+    SmtpOptions options;
+    options.url = sink.Url();
+    options.from_address = "alerts@vitalguard.example";
+    options.username = "vitalguard";
+    options.password = "p@ss word";
+    options.require_starttls = true;
+    options.timeout = 3s;
+    auto channel = SmtpChannel::Create(options, clock);
+    ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+    auto result = channel.value()->Deliver(MailItem());
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kUnavailable) << result.status().ToString();
+    EXPECT_EQ(result.status().ToString().find("p@ss"), std::string::npos);
+    EXPECT_TRUE(sink.mails().empty());
 }
 
 }  // namespace

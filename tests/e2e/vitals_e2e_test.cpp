@@ -226,6 +226,60 @@ TEST_F(VitalsE2eTest, DeviceBatchesAreIdempotentAndNeedAValidToken) {
     EXPECT_EQ(person.Post("/api/devices/readings", json::object{{"readings", readings}}).status, 401);
 }
 
+// Issue 15, item 6: one wearer's devices cannot grow the database without bound. A day's quota (here 12
+// readings), refilled steadily: a request is admitted while anything is left and charged for what it
+// stored (retried duplicates cost nothing); once spent, 429 with Retry-After and nothing stored; another
+// wearer is not affected.
+TEST_F(VitalsE2eTest, AWearersDailyReadingQuotaRefusesTheExcessAndStoresNothingOfIt) {
+    StartServer({"--readings-per-wearer-per-day", "12"});
+    HttpClient person = Client();
+    SignupAndLogin(person, "quota_kim");
+    const testing::Headers auth = {{"Authorization", "Bearer " + PairWatch(person)}};
+    HttpClient watch = Client();
+    const auto now = std::chrono::system_clock::now();
+    auto batch = [&](int first_seq, int count) {
+        json::array readings;
+        for (int i = 0; i < count; ++i) {
+            json::object r = Vitals(70);
+            r["seq"] = first_seq + i;
+            r["timestamp"] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    (now - std::chrono::minutes(30) + std::chrono::seconds(first_seq + i)).time_since_epoch())
+                    .count();
+            readings.push_back(r);
+        }
+        return json::object{{"readings", readings}};
+    };
+    auto first = watch.Post("/api/devices/readings", batch(1, 10), auth);
+    ASSERT_EQ(first.status, 200) << first.body;
+    // A retry of the same upload (the watch did not see the answer) costs nothing.
+    auto retry = watch.Post("/api/devices/readings", batch(1, 10), auth);
+    ASSERT_EQ(retry.status, 200) << retry.body;
+    EXPECT_EQ(retry.json().at("duplicates").as_int64(), 10);
+    // 2 left: a request is admitted while anything is left, and charged for what it stored (here 3 over).
+    auto last = watch.Post("/api/devices/readings", batch(11, 5), auth);
+    ASSERT_EQ(last.status, 200) << last.body;
+    EXPECT_EQ(last.json().at("stored").as_int64(), 5);
+    // Spent: the next is refused, all of it, with a time to retry and the quota named.
+    auto over = watch.Post("/api/devices/readings", batch(16, 2), auth);
+    EXPECT_EQ(over.status, 429) << over.body;
+    EXPECT_EQ(ErrorCode(over), "rate_limited");
+    EXPECT_FALSE(over.header("Retry-After").empty());
+    EXPECT_NE(over.body.find("daily quota of 12"), std::string::npos) << over.body;
+    // The seed's update_status counts against the same quota.
+    EXPECT_EQ(person.Post("/api/update_status", Vitals(72)).status, 429);
+    EXPECT_EQ(person.Get("/api/vitals").json().at("vitals").as_array().size(), 15u);
+    // Another wearer has a quota of its own.
+    HttpClient other = Client();
+    SignupAndLogin(other, "quota_lee");
+    const testing::Headers other_auth = {{"Authorization", "Bearer " + PairWatch(other)}};
+    EXPECT_EQ(Client().Post("/api/devices/readings", batch(1, 12), other_auth).status, 200);
+    // More than a day's quota in one request can never pass: the answer says to split it.
+    auto huge = Client().Post("/api/devices/readings", batch(13, 13), other_auth);
+    EXPECT_EQ(huge.status, 429);
+    EXPECT_NE(huge.body.find("smaller requests"), std::string::npos) << huge.body;
+}
+
 TEST_F(VitalsE2eTest, OneBadReadingRejectsTheBatchNamingIt) {
     HttpClient person = Client();
     SignupAndLogin(person, "batch_bad");

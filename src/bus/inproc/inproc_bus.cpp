@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace vg::bus {
 
@@ -11,8 +12,10 @@ struct InProcBus::Shard {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<ReadingEnvelope> queue;  // GUARDED_BY(mu)
-    bool stopping = false;               // GUARDED_BY(mu)
-    bool accepting = true;               // GUARDED_BY(mu)
+    // How many of `queue` each wearer has (only with a per-wearer limit). GUARDED_BY(mu)
+    std::unordered_map<int64_t, size_t> queued_by_wearer;
+    bool stopping = false;  // GUARDED_BY(mu)
+    bool accepting = true;  // GUARDED_BY(mu)
     std::thread thread;
 };
 
@@ -41,10 +44,19 @@ Status InProcBus::Publish(std::vector<ReadingEnvelope> batch) {
             s.WithRetryAfter(1);
             return s;
         }
+        if (options_.per_wearer_limit > 0 && !FitsWearerShare(*shards_[i], parts[i])) {
+            Status s = Status::Error(ErrorCode::kRateLimited,
+                                     "this wearer's earlier readings are still being checked; please retry shortly");
+            s.WithRetryAfter(1);
+            return s;
+        }
     }
     for (size_t i = 0; i < parts.size(); ++i) {
         if (parts[i].empty()) continue;
         auto& q = shards_[i]->queue;
+        if (options_.per_wearer_limit > 0) {
+            for (const ReadingEnvelope& e : parts[i]) ++shards_[i]->queued_by_wearer[e.wearer];
+        }
         q.insert(q.end(), std::make_move_iterator(parts[i].begin()), std::make_move_iterator(parts[i].end()));
     }
     locks.clear();
@@ -52,6 +64,18 @@ Status InProcBus::Publish(std::vector<ReadingEnvelope> batch) {
         if (!parts[i].empty()) shards_[i]->cv.notify_one();
     }
     return Status::Ok();
+}
+
+bool InProcBus::FitsWearerShare(const Shard& shard, const std::vector<ReadingEnvelope>& part) const {
+    // Usually one wearer per batch: count runs of the same wearer without a map.
+    std::unordered_map<int64_t, size_t> adding;
+    for (const ReadingEnvelope& e : part) ++adding[e.wearer];
+    for (const auto& [wearer, n] : adding) {
+        auto it = shard.queued_by_wearer.find(wearer);
+        const size_t queued = it == shard.queued_by_wearer.end() ? 0 : it->second;
+        if (queued + n > options_.per_wearer_limit) return false;
+    }
+    return true;
 }
 
 void InProcBus::Start(ReadingConsumer& consumer) {
@@ -70,6 +94,7 @@ void InProcBus::RunShard(int index) {
             std::unique_lock lock(shard.mu);
             shard.cv.wait_until(lock, next_tick, [&] { return !shard.queue.empty() || shard.stopping; });
             batch.swap(shard.queue);
+            shard.queued_by_wearer.clear();  // everything queued is handed over at once
             if (batch.empty() && shard.stopping) return;
         }
         if (!batch.empty()) {

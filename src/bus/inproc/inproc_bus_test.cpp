@@ -84,6 +84,45 @@ TEST(InProcBusTest, FullQueueRefusesTheWholeBatch) {
     EXPECT_EQ(bus.queued(), 2u);
 }
 
+TEST(InProcBusTest, OneWearerCannotTakeMoreThanItsShareOfTheQueue) {
+    ManualClock clock;
+    InProcBusOptions options{1, 1000, std::chrono::milliseconds(1000)};
+    options.per_wearer_limit = 3;
+    InProcBus bus(clock, options);  // not started: nothing drains
+    EXPECT_TRUE(bus.Publish({At(1, 1), At(1, 2)}).ok());
+    // Wearer 1 would have 4 queued: refused, the whole batch, while the shard has room for others.
+    Status over = bus.Publish({At(1, 3), At(1, 4)});
+    EXPECT_EQ(over.code(), ErrorCode::kRateLimited);
+    EXPECT_TRUE(over.retry_after_seconds().has_value());
+    EXPECT_TRUE(bus.Publish({At(1, 3)}).ok());  // exactly its share
+    EXPECT_TRUE(bus.Publish({At(2, 1), At(2, 2), At(2, 3)}).ok());
+    // A batch mixing wearers is refused when any of them goes over (all-or-nothing).
+    EXPECT_EQ(bus.Publish({At(3, 1), At(2, 4)}).code(), ErrorCode::kRateLimited);
+    EXPECT_EQ(bus.queued(), 6u);
+}
+
+TEST(InProcBusTest, AWearersShareFreesWhenItsReadingsAreHandedToDetection) {
+    ManualClock clock;
+    InProcBusOptions options{1, 1000, std::chrono::milliseconds(1000)};
+    options.per_wearer_limit = 2;
+    InProcBus bus(clock, options);
+    RecordingConsumer consumer;
+    bus.Start(consumer);
+    for (int round = 0; round < 5; ++round) {
+        // Published only when the previous two were taken by the shard thread.
+        Status s;
+        for (int i = 0; i < 500; ++i) {
+            s = bus.Publish({At(9, round * 2 + 1), At(9, round * 2 + 2)});
+            if (s.ok()) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    bus.Stop();
+    std::lock_guard lock(consumer.mu_);
+    EXPECT_EQ(consumer.seen_[9].size(), 10u);
+}
+
 TEST(InProcBusTest, RepliesAndTicksRunOnTheShard) {
     ManualClock clock;
     InProcBus bus(clock, {2, 1000, std::chrono::milliseconds(10)});

@@ -108,3 +108,46 @@ TEST_P(StoreConformance, ConcurrentPhoneCodeAttemptsEachGetTheirOwnCount) {
 
 }  // namespace
 }  // namespace vg::store::conformance
+
+namespace vg::store::conformance {
+namespace {
+
+// The guardian e-mail (issue 16): stored with the profile, verified like a number under its own key,
+// and unverified in the same transaction that changes it.
+TEST_P(StoreConformance, GuardEmailIsStoredAndAChangeEndsTheOldAddresssVerification) {
+    NewUser in;
+    in.profile.id = "email_kim";
+    in.profile.name = "Kim";
+    in.profile.age = 70;
+    in.profile.address = "Seoul";
+    in.profile.phone_num = "010-1234-5678";
+    in.profile.guard_email = "guardian@example.org";
+    in.password_hash = "hash";
+    in.created_at = kNow;
+    auto created = store().CreateUser(in);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_EQ(created->profile.guard_email, "guardian@example.org");
+    const int64_t kim = created->unique_num;
+    EXPECT_EQ(store().FindUserByUniqueNum(kim)->profile.guard_email, "guardian@example.org");
+    EXPECT_EQ(store().FindUserById("email_kim")->profile.guard_email, "guardian@example.org");
+
+    const std::string old_key = "email:guardian@example.org";
+    NewOutboxMessage mail = Sms("guardian@example.org", "ev-1", kNow);
+    mail.channel = "email";
+    ASSERT_TRUE(store().IssuePhoneCode(Code(kim, old_key, "h1", kNow), mail).ok());
+    ASSERT_TRUE(store().MarkPhoneVerified(kim, old_key, kNow).ok());
+    EXPECT_TRUE(store().IsPhoneVerified(kim, old_key).value());
+
+    ASSERT_TRUE(store().SetGuardEmail(kim, "other@example.org", old_key).ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(kim)->profile.guard_email, "other@example.org");
+    EXPECT_FALSE(store().IsPhoneVerified(kim, old_key).value());
+    // The send log stays: the daily limits still count the code sent before.
+    EXPECT_EQ(store().CountPhoneCodesSentToPhone(old_key, kNow - hours(1)).value(), 1);
+
+    ASSERT_TRUE(store().SetGuardEmail(kim, "", "email:other@example.org").ok());  // no row there: fine
+    EXPECT_EQ(store().FindUserByUniqueNum(kim)->profile.guard_email, "");
+    EXPECT_EQ(store().SetGuardEmail(kim + 1000, "x@example.org", "").code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vg::store::conformance

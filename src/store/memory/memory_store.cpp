@@ -333,6 +333,138 @@ Status MemoryStore::SetRuleProfile(int64_t user_unique_num, std::string_view pro
     });
 }
 
+Status MemoryStore::SetGuardEmail(int64_t user_unique_num, std::string_view guard_email,
+                                  std::string_view unverify_key) {
+    return Locked([&](Tables& t) -> Status {
+        domain::User* user = t.User(user_unique_num);
+        if (user == nullptr) return NotFound("user not found");
+        user->profile.guard_email = std::string(guard_email);
+        if (!unverify_key.empty()) t.phone_codes.erase({user_unique_num, std::string(unverify_key)});
+        return Status::Ok();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Self-service and the operator (issues 15, 16)
+
+namespace {
+std::vector<std::string> EraseSessionsOf(std::map<std::string, domain::Session, std::less<>>& sessions, int64_t user,
+                                         std::string_view keep) {
+    std::vector<std::string> deleted;
+    for (auto it = sessions.begin(); it != sessions.end();) {
+        if (it->second.user_unique_num == user && it->first != keep) {
+            deleted.push_back(it->first);
+            it = sessions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return deleted;
+}
+}  // namespace
+
+Result<domain::User> MemoryStore::UpdateUserProfile(const ProfileUpdate& u) {
+    return Locked([&](Tables& t) -> Result<domain::User> {
+        domain::User* user = t.User(u.user_unique_num);
+        if (user == nullptr) return NotFound("user not found");
+        const domain::UserProfile& p = u.profile;
+        if (p.age < domain::kAgeMin || p.age > domain::kAgeMax) {
+            return Invalid("age " + std::to_string(p.age) + " is outside 1-130");
+        }
+        domain::UserProfile& stored = user->profile;
+        stored.name = p.name;
+        stored.age = p.age;
+        stored.address = p.address;
+        stored.detailed_address = p.detailed_address;
+        stored.phone_num = p.phone_num;
+        stored.guard_name = p.guard_name;
+        stored.guard_phone_num = p.guard_phone_num;
+        if (u.address_confirmed_at) user->address_confirmed_at = u.address_confirmed_at;
+        for (const std::string& phone : u.unverify_phones) t.phone_codes.erase({u.user_unique_num, phone});
+        return *user;
+    });
+}
+
+Status MemoryStore::SetAddressConfirmed(int64_t user_unique_num, TimePoint at) {
+    return Locked([&](Tables& t) -> Status {
+        domain::User* user = t.User(user_unique_num);
+        if (user == nullptr) return NotFound("user not found");
+        user->address_confirmed_at = at;
+        return Status::Ok();
+    });
+}
+
+Result<std::vector<domain::Session>> MemoryStore::ListSessions(int64_t user_unique_num, int limit) {
+    return Locked([&](Tables& t) -> Result<std::vector<domain::Session>> {
+        std::vector<domain::Session> out;
+        for (const auto& [hash, session] : t.sessions) {
+            if (session.user_unique_num == user_unique_num) out.push_back(session);
+        }
+        std::sort(out.begin(), out.end(), [](const domain::Session& a, const domain::Session& b) {
+            if (a.created_at != b.created_at) return a.created_at > b.created_at;
+            return a.token_hash < b.token_hash;
+        });
+        out.resize(std::min(out.size(), static_cast<size_t>(std::clamp(limit, 1, kMaxSessionRows))));
+        return out;
+    });
+}
+
+Result<std::vector<std::string>> MemoryStore::DeleteSessionsExcept(int64_t user_unique_num,
+                                                                   std::string_view keep_token_hash) {
+    return Locked([&](Tables& t) -> Result<std::vector<std::string>> {
+        return EraseSessionsOf(t.sessions, user_unique_num, keep_token_hash);
+    });
+}
+
+Result<std::vector<std::string>> MemoryStore::SetPasswordHash(int64_t user_unique_num, std::string_view password_hash,
+                                                              std::string_view keep_token_hash) {
+    return Locked([&](Tables& t) -> Result<std::vector<std::string>> {
+        domain::User* user = t.User(user_unique_num);
+        if (user == nullptr) return NotFound("user not found");
+        user->password_hash = std::string(password_hash);
+        return EraseSessionsOf(t.sessions, user_unique_num, keep_token_hash);
+    });
+}
+
+Result<std::vector<std::string>> MemoryStore::SetUserLock(int64_t user_unique_num, std::optional<TimePoint> at,
+                                                          std::string_view reason) {
+    return Locked([&](Tables& t) -> Result<std::vector<std::string>> {
+        domain::User* user = t.User(user_unique_num);
+        if (user == nullptr) return NotFound("user not found");
+        user->locked_at = at;
+        user->locked_reason = at ? std::string(reason) : std::string();
+        if (!at) return std::vector<std::string>();
+        return EraseSessionsOf(t.sessions, user_unique_num, "");
+    });
+}
+
+Result<std::vector<UserSummary>> MemoryStore::ListUserSummaries(int64_t after, int limit) {
+    return Locked([&](Tables& t) -> Result<std::vector<UserSummary>> {
+        std::vector<UserSummary> out;
+        const size_t max = static_cast<size_t>(std::clamp(limit, 1, kMaxSessionRows));
+        for (auto it = t.users.upper_bound(after); it != t.users.end() && out.size() < max; ++it) {
+            UserSummary s;
+            s.user = it->second;
+            auto later = [](std::optional<TimePoint>& slot, TimePoint v) {
+                if (!slot || v > *slot) slot = v;
+            };
+            for (const auto& [hash, session] : t.sessions) {
+                if (session.user_unique_num != it->first) continue;
+                ++s.sessions;
+                later(s.last_login_at, session.created_at);
+                later(s.last_seen_at, session.last_seen_at);
+            }
+            for (const auto& [id, device] : t.devices) {
+                if (device.user_unique_num != it->first) continue;
+                if (!device.revoked_at) ++s.active_devices;
+                if (device.last_seen_at) later(s.last_seen_at, *device.last_seen_at);
+            }
+            out.push_back(std::move(s));
+        }
+        return out;
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Readings
 

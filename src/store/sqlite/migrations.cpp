@@ -240,6 +240,20 @@ CREATE INDEX phone_code_sends_by_user ON phone_code_sends (user_unique_num, sent
 CREATE INDEX phone_code_sends_by_phone ON phone_code_sends (phone, sent_at);
 )sql";
 
+// Account self-service and the operator's `vitalguard user` (issues 15, 16): a locked account cannot
+// log in; the wearer confirms from time to time that the address 119 would be told is still right.
+constexpr std::string_view kMigration7 = R"sql(
+ALTER TABLE users ADD COLUMN locked_at INTEGER;
+ALTER TABLE users ADD COLUMN locked_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN address_confirmed_at INTEGER;
+)sql";
+
+// The guardian's e-mail address (issue 16): alert e-mails go there once its owner entered the code sent
+// to it (phone_codes rows keyed "email:<address>"). '' is none.
+constexpr std::string_view kMigration8 = R"sql(
+ALTER TABLE users ADD COLUMN guard_email TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
@@ -247,6 +261,8 @@ constexpr std::array kMigrations = {
     SqliteMigration{4, "guardian links, audit log", kMigration4},
     SqliteMigration{5, "fall suspicions", kMigration5},
     SqliteMigration{6, "phone verification codes and their send log", kMigration6},
+    SqliteMigration{7, "account lock and address confirmation", kMigration7},
+    SqliteMigration{8, "guardian e-mail address", kMigration8},
 };
 
 }  // namespace

@@ -238,13 +238,15 @@ constexpr std::string_view kRollbackTo = "ROLLBACK TO op";
 
 constexpr std::string_view kInsertUser =
     "INSERT INTO users (id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    "guard_phone_num, created_at, guard_email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 constexpr std::string_view kSelectUserById =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile FROM users WHERE id = ?1";
+    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile, guard_email, locked_at, locked_reason, "
+    "address_confirmed_at FROM users WHERE id = ?1";
 constexpr std::string_view kSelectUserByUniqueNum =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile FROM users WHERE unique_num = ?1";
+    "guard_phone_num, danger_degree, user_posture, created_at, rule_profile, guard_email, locked_at, locked_reason, "
+    "address_confirmed_at FROM users WHERE unique_num = ?1";
 constexpr std::string_view kUserIdExists = "SELECT 1 FROM users WHERE id = ?1";
 
 constexpr std::string_view kInsertSession =
@@ -276,7 +278,32 @@ constexpr std::string_view kInsertStatus =
 constexpr std::string_view kSelectRecentStatuses =
     "SELECT user_unique_num, status, updated_at, causes, explanation, reading_at FROM user_status "
     "WHERE user_unique_num = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2";
+// Self-service and the operator (issues 15, 16). The summary's first 18 columns are ReadUser's.
+constexpr std::string_view kUpdateProfile =
+    "UPDATE users SET name = ?2, age = ?3, address = ?4, detailed_address = ?5, phone_num = ?6, guard_name = ?7, "
+    "guard_phone_num = ?8, address_confirmed_at = COALESCE(?9, address_confirmed_at) WHERE unique_num = ?1";
+constexpr std::string_view kForgetPhoneCode = "DELETE FROM phone_codes WHERE user_unique_num = ?1 AND phone = ?2";
+constexpr std::string_view kSetAddressConfirmed = "UPDATE users SET address_confirmed_at = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kSelectSessionsByUser =
+    "SELECT token_hash, user_unique_num, csrf_token, created_at, last_seen_at, expires_at, client_address, "
+    "user_agent FROM sessions WHERE user_unique_num = ?1 ORDER BY created_at DESC, token_hash ASC LIMIT ?2";
+constexpr std::string_view kDeleteSessionsExcept =
+    "DELETE FROM sessions WHERE user_unique_num = ?1 AND token_hash <> ?2 RETURNING token_hash";
+constexpr std::string_view kSetPasswordHash = "UPDATE users SET password_hash = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kSetUserLock = "UPDATE users SET locked_at = ?2, locked_reason = ?3 WHERE unique_num = ?1";
+constexpr std::string_view kSelectUserSummaries =
+    "SELECT u.unique_num, u.id, u.password_hash, u.name, u.age, u.address, u.detailed_address, u.phone_num, "
+    "u.guard_name, u.guard_phone_num, u.danger_degree, u.user_posture, u.created_at, u.rule_profile, u.guard_email, "
+    "u.locked_at, u.locked_reason, u.address_confirmed_at, "
+    "(SELECT COUNT(*) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
+    "(SELECT COUNT(*) FROM devices d WHERE d.user_unique_num = u.unique_num AND d.revoked_at IS NULL), "
+    "(SELECT MAX(created_at) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
+    "(SELECT MAX(last_seen_at) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
+    "(SELECT MAX(last_seen_at) FROM devices d WHERE d.user_unique_num = u.unique_num) "
+    "FROM users u WHERE u.unique_num > ?1 ORDER BY u.unique_num LIMIT ?2";
 constexpr std::string_view kSetRuleProfile = "UPDATE users SET rule_profile = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kSetGuardEmail = "UPDATE users SET guard_email = ?2 WHERE unique_num = ?1";
+constexpr std::string_view kDeletePhoneCode = "DELETE FROM phone_codes WHERE user_unique_num = ?1 AND phone = ?2";
 constexpr std::string_view kUserExists = "SELECT 1 FROM users WHERE unique_num = ?1";
 constexpr std::string_view kInsertReading =
     "INSERT INTO vitals (user_unique_num, device_id, device_seq, measured_at, received_at, heart_rate, "
@@ -320,6 +347,10 @@ domain::User ReadUser(const Statement& st) {
     user.user_posture = st.OptionalInt(11);
     user.created_at = st.Time(12);
     user.rule_profile = st.Text(13);
+    user.profile.guard_email = st.Text(14);
+    user.locked_at = st.OptionalTime(15);
+    user.locked_reason = st.Text(16);
+    user.address_confirmed_at = st.OptionalTime(17);
     return user;
 }
 
@@ -777,6 +808,7 @@ Result<domain::User> SqliteStore::CreateUser(const NewUser& in) {
         st.BindText(8, p.guard_name);
         st.BindText(9, p.guard_phone_num);
         st.BindTime(10, in.created_at);
+        st.BindText(11, p.guard_email);
         if (st.Step() != SQLITE_DONE) {
             // users.id is the only unique key a caller supplies (unique_num is assigned here).
             if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
@@ -1075,6 +1107,169 @@ Status SqliteStore::SetRuleProfile(int64_t user_unique_num, std::string_view pro
         st.BindText(2, profile);
         VG_RETURN_IF_ERROR(st.Run("set rule profile"));
         return conn.Changes() == 0 ? NotFound("user not found") : Status::Ok();
+    });
+}
+
+Status SqliteStore::SetGuardEmail(int64_t user_unique_num, std::string_view guard_email,
+                                  std::string_view unverify_key) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kSetGuardEmail);
+        st.BindInt64(1, user_unique_num);
+        st.BindText(2, guard_email);
+        VG_RETURN_IF_ERROR(st.Run("set guard e-mail"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+        if (!unverify_key.empty()) {
+            Statement del = conn.Prepare(kDeletePhoneCode);
+            del.BindInt64(1, user_unique_num);
+            del.BindText(2, unverify_key);
+            VG_RETURN_IF_ERROR(del.Run("unverify the old guard e-mail"));
+        }
+        return Status::Ok();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Self-service and the operator (issues 15, 16)
+
+namespace {
+
+// Runs a DELETE ... RETURNING token_hash and collects the hashes.
+Result<std::vector<std::string>> DeleteSessionsReturning(Connection& conn, int64_t user, std::string_view keep) {
+    Statement st = conn.Prepare(kDeleteSessionsExcept);
+    st.BindInt64(1, user);
+    st.BindText(2, keep);
+    std::vector<std::string> deleted;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) deleted.push_back(st.Text(0));
+    if (rc != SQLITE_DONE) return st.ErrorStatus("delete sessions");
+    return deleted;
+}
+
+}  // namespace
+
+Result<domain::User> SqliteStore::UpdateUserProfile(const ProfileUpdate& u) {
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        const domain::UserProfile& p = u.profile;
+        Statement st = conn.Prepare(kUpdateProfile);
+        st.BindInt64(1, u.user_unique_num);
+        st.BindText(2, p.name);
+        st.BindInt64(3, p.age);
+        st.BindText(4, p.address);
+        st.BindText(5, p.detailed_address);
+        st.BindText(6, p.phone_num);
+        st.BindText(7, p.guard_name);
+        st.BindText(8, p.guard_phone_num);
+        st.BindOptional(9, u.address_confirmed_at);
+        VG_RETURN_IF_ERROR(st.Run("update profile"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+        for (const std::string& phone : u.unverify_phones) {
+            Statement forget = conn.Prepare(kForgetPhoneCode);
+            forget.BindInt64(1, u.user_unique_num);
+            forget.BindText(2, phone);
+            VG_RETURN_IF_ERROR(forget.Run("forget phone verification"));
+        }
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return FindUserByUniqueNum(u.user_unique_num);
+}
+
+Status SqliteStore::SetAddressConfirmed(int64_t user_unique_num, TimePoint at) {
+    return impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kSetAddressConfirmed);
+        st.BindInt64(1, user_unique_num);
+        st.BindTime(2, at);
+        VG_RETURN_IF_ERROR(st.Run("confirm address"));
+        return conn.Changes() == 0 ? NotFound("user not found") : Status::Ok();
+    });
+}
+
+Result<std::vector<domain::Session>> SqliteStore::ListSessions(int64_t user_unique_num, int limit) {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<domain::Session>> {
+        Statement st = conn.Prepare(kSelectSessionsByUser);
+        st.BindInt64(1, user_unique_num);
+        st.BindInt64(2, std::clamp(limit, 1, kMaxSessionRows));
+        std::vector<domain::Session> sessions;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) sessions.push_back(ReadSession(st));
+        if (rc != SQLITE_DONE) return st.ErrorStatus("list sessions");
+        return sessions;
+    });
+}
+
+Result<std::vector<std::string>> SqliteStore::DeleteSessionsExcept(int64_t user_unique_num,
+                                                                   std::string_view keep_token_hash) {
+    std::vector<std::string> deleted;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        auto hashes = DeleteSessionsReturning(conn, user_unique_num, keep_token_hash);
+        if (!hashes.ok()) return hashes.status();
+        deleted = std::move(hashes).value();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return deleted;
+}
+
+Result<std::vector<std::string>> SqliteStore::SetPasswordHash(int64_t user_unique_num, std::string_view password_hash,
+                                                              std::string_view keep_token_hash) {
+    std::vector<std::string> deleted;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kSetPasswordHash);
+        st.BindInt64(1, user_unique_num);
+        st.BindText(2, password_hash);
+        VG_RETURN_IF_ERROR(st.Run("set password"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+        auto hashes = DeleteSessionsReturning(conn, user_unique_num, keep_token_hash);
+        if (!hashes.ok()) return hashes.status();
+        deleted = std::move(hashes).value();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return deleted;
+}
+
+Result<std::vector<std::string>> SqliteStore::SetUserLock(int64_t user_unique_num, std::optional<TimePoint> at,
+                                                          std::string_view reason) {
+    std::vector<std::string> deleted;
+    Status status = impl_->Write([&](Connection& conn) -> Status {
+        Statement st = conn.Prepare(kSetUserLock);
+        st.BindInt64(1, user_unique_num);
+        st.BindOptional(2, at);
+        st.BindText(3, at ? reason : std::string_view());
+        VG_RETURN_IF_ERROR(st.Run("set user lock"));
+        if (conn.Changes() == 0) return NotFound("user not found");
+        if (!at) return Status::Ok();
+        auto hashes = DeleteSessionsReturning(conn, user_unique_num, "");
+        if (!hashes.ok()) return hashes.status();
+        deleted = std::move(hashes).value();
+        return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return deleted;
+}
+
+Result<std::vector<UserSummary>> SqliteStore::ListUserSummaries(int64_t after, int limit) {
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<UserSummary>> {
+        Statement st = conn.Prepare(kSelectUserSummaries);
+        st.BindInt64(1, after);
+        st.BindInt64(2, std::clamp(limit, 1, kMaxSessionRows));
+        std::vector<UserSummary> out;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) {
+            UserSummary s;
+            s.user = ReadUser(st);
+            s.sessions = st.Int64(18);
+            s.active_devices = st.Int64(19);
+            s.last_login_at = st.OptionalTime(20);
+            s.last_seen_at = st.OptionalTime(21);
+            if (auto device_seen = st.OptionalTime(22);
+                device_seen && (!s.last_seen_at || *device_seen > *s.last_seen_at)) {
+                s.last_seen_at = device_seen;
+            }
+            out.push_back(std::move(s));
+        }
+        if (rc != SQLITE_DONE) return st.ErrorStatus("list users");
+        return out;
     });
 }
 

@@ -67,7 +67,7 @@ class BenchEnv {
         store_ = std::move(opened).value();
         for (int i = 0; i < kUsers; ++i) {
             NewUser user;
-            user.profile = {"bench_user_" + std::to_string(i), "Bench", 70, "Seoul", "", "010-0000-0000", "", ""};
+            user.profile = {"bench_user_" + std::to_string(i), "Bench", 70, "Seoul", "", "010-0000-0000", "", "", ""};
             user.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
             user.created_at = kT0;
             auto created = store_->CreateUser(user);

@@ -63,6 +63,13 @@ struct ApiOptions {
     // Guardian-link requests one account may send per hour (429 after that): each says nothing of
     // whether the id exists, but the asker's own list of requests does, so they are counted.
     int guardian_requests_per_hour = 20;
+    // What one wearer's devices (and the wearer's own update_status/update_posture) may send: a day's
+    // quota, refilled continuously, so a watch may upload in one burst what it kept while offline, up to
+    // a day's worth. It bounds the database's growth and each wearer's share of ingest and detection
+    // (issue 15, "device quotas"). A watch sending a reading a second uses 86,400 a day; continuous
+    // 50 Hz IMU windows of 128 samples are 33,750. 0: no quota (load tests).
+    int64_t readings_per_wearer_per_day = 500'000;
+    int64_t windows_per_wearer_per_day = 100'000;
     // The built web dashboard (web/dist): served at / for GET and HEAD outside /api, with long-lived
     // caching for Vite's hashed /assets/ and a content security policy. Empty: no dashboard.
     std::string web_dir;

@@ -33,12 +33,19 @@ struct ServeConfig {
     // 3.6k update_status/s at 32 connections, 16 gave 9.6k (bench/load, issue 14 note).
     int worker_threads = 16;
     int slow_threads = 2;  // password hashing (login, sign-up), apart from everything else
+    // The urgent lane (api.cpp): a watch's readings, update_status, SOS and the answers to an incident,
+    // apart from everything else. As many as the workers: a waiting update_status holds its thread until its
+    // verdict is durable, so the thread count bounds the verdict stage's group commits.
+    int urgent_threads = 16;
     std::chrono::milliseconds session_ttl{12 * 60 * 60 * 1000};
     std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
     int max_failed_logins_per_id = 10;  // the per-id ceiling (auth::LoginThrottle)
     int max_failed_logins_per_address = 20;
     std::chrono::milliseconds failed_login_window{15 * 60 * 1000};
     int check_id_per_minute = 60;
+    // Readings and IMU windows one wearer's devices may send a day (api::ApiOptions); 0: no quota.
+    int64_t readings_per_wearer_per_day = 500'000;
+    int64_t windows_per_wearer_per_day = 100'000;
     int signups_per_address_per_hour = 5;  // accounts created per client address; 0: no limit
     bool secure_cookies = false;
     // Deprecated alias of trusted_proxies = {127.0.0.0/8, ::1}; warned about at start-up.
@@ -70,6 +77,10 @@ struct ServeConfig {
     std::string guardian_webhook_url;       // every guardian notice as JSON to this URL
     std::string smtp_url;                   // e-mail channel, e.g. smtp://mail.example:587
     std::string smtp_from;
+    std::string smtp_user;              // AUTH login; empty: none
+    std::string smtp_password;          // from a file or VG_SMTP_PASSWORD; never logged
+    std::string smtp_ca_file;           // CA bundle for the SMTP server's certificate; empty: the system's
+    bool smtp_require_starttls = true;  // smtp:// URLs: STARTTLS or nothing is sent
     int delivery_threads = 2;
     // Optional LLM rewrite of guidance (an OpenAI-compatible chat endpoint); empty URL: none.
     std::string llm_base_url;

@@ -53,7 +53,25 @@ struct AccountOptions {
     int max_signups_per_address = 5;
     std::chrono::milliseconds signup_window{60 * 60 * 1000};
     PasswordHashCost password_cost = PasswordHashCost::Interactive();
+    // Password and profile changes per account within account_change_window (attempts, right or wrong:
+    // each costs an Argon2id hash, and a stolen session must not get unlimited guesses); 0: no limit.
+    int max_account_changes_per_hour = 10;
+    std::chrono::milliseconds account_change_window{60 * 60 * 1000};
 };
+
+// PATCH /api/me: the fields to change (nullopt: keep). Validated exactly as at sign-up.
+struct ProfileChanges {
+    std::optional<std::string> name;
+    std::optional<int> age;
+    std::optional<std::string> address;
+    std::optional<std::string> detailed_address;
+    std::optional<std::string> phone_num;
+    std::optional<std::string> guard_name;
+    std::optional<std::string> guard_phone_num;
+};
+
+// Sessions ended by a change (their token hashes: their live streams are to be closed).
+using EndedSessions = std::vector<std::string>;
 
 struct ClientInfo {
     std::string address;     // the client's IP address as text
@@ -109,6 +127,44 @@ class AccountService {
     // Deletes every expired session; returns how many.
     Result<int64_t> PurgeExpiredSessions();
 
+    // ---- self-service (issues 15, 16) ----
+    // Re-authentication for a sensitive change by a signed-in user: kInvalidCredentials (the login's
+    // answer) for a wrong password, kRateLimited by the login's throttle (keyed on the account's login
+    // id and the client address) or by the per-account change limit (max_account_changes_per_hour,
+    // counted before the hash, the message naming the limit).
+    Status CheckCurrentPassword(const domain::User& user, std::string_view password, const ClientInfo& client);
+    // Changes the password after CheckCurrentPassword; the new one is validated as at sign-up (field
+    // "new_password"). Every other session of the account ends (`keep_token_hash` stays). Returns them.
+    Result<EndedSessions> ChangePassword(const AuthContext& auth, std::string_view current_password,
+                                         std::string_view new_password, const ClientInfo& client);
+    // Validates `changes` (every problem, fields named as in the request; nothing is checked against the
+    // password or written when one is bad), then CheckCurrentPassword, then writes them in one step. A
+    // changed phone number is unverified (also when it was verified once before); a changed address or
+    // detailed_address sets address_confirmed_at to now. `changed` receives the names of the fields whose
+    // value changed. Returns the user as stored.
+    Result<domain::User> UpdateProfile(const AuthContext& auth, const ProfileChanges& changes,
+                                       std::string_view current_password, const ClientInfo& client,
+                                       std::vector<std::string>* changed = nullptr);
+    // The wearer confirms the address; returns the user as stored.
+    Result<domain::User> ConfirmAddress(int64_t user_unique_num);
+    // The user's sessions, newest first, at most store::kMaxSessionRows.
+    Result<std::vector<domain::Session>> ListSessions(int64_t user_unique_num);
+    // The id a session is shown and ended by: 16 hex of SHA-256("session-id:" + token_hash). Not the
+    // token hash, which authenticates the session in the store's lookups.
+    static std::string PublicSessionId(std::string_view token_hash);
+    // Ends the user's session with this public id and returns its token hash; kNotFound for any other
+    // id (another user's included: the same answer).
+    Result<std::string> EndSession(int64_t user_unique_num, std::string_view public_id);
+    // Ends every session of the user except `keep_token_hash`.
+    Result<EndedSessions> EndOtherSessions(int64_t user_unique_num, std::string_view keep_token_hash);
+
+    // ---- the operator (`vitalguard user`) ----
+    // Locks the account: login answers kAccountLocked, every session ends. Paired devices keep working.
+    Result<EndedSessions> LockUser(int64_t user_unique_num, std::string_view reason);
+    Status UnlockUser(int64_t user_unique_num);
+    // Sets a new password (validated as at sign-up, field "password") and ends every session.
+    Result<EndedSessions> ResetPassword(int64_t user_unique_num, std::string_view new_password);
+
     // kValidationFailed (field "name") for a bad device name.
     Result<PairedDevice> PairDevice(int64_t user_unique_num, std::string_view name);
     Result<std::vector<domain::Device>> ListDevices(int64_t user_unique_num);
@@ -129,6 +185,7 @@ class AccountService {
     PasswordHasher hasher_;
     LoginThrottle login_throttle_;
     SlidingWindowLimiter signups_by_address_;
+    SlidingWindowLimiter account_changes_;  // per account (unique_num), password and profile changes
 };
 
 }  // namespace vg::auth

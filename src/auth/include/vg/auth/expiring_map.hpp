@@ -99,6 +99,7 @@ class ExpiringMap {
     }
 
     size_t size() const { return entries_.size(); }
+    size_t max_keys() const { return max_keys_; }
     size_t queued() const { return queue_.size(); }
 
   private:

@@ -20,6 +20,7 @@ enum class ErrorCode {
     kSessionExpired,        // a session that existed but ran out (idle or absolute expiry)
     kCsrfFailed,            // a cookie-authenticated change without a matching CSRF token
     kForbidden,             // authenticated, but not allowed to do this
+    kAccountLocked,         // the account was locked by the service operator (`vitalguard user lock`)
     kNotFound,              // the thing (or the route) does not exist
     kMethodNotAllowed,      // the route exists, but not with this method
     kConflict,              // the request contradicts what is stored (e.g. id already taken)

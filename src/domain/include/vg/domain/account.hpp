@@ -26,6 +26,7 @@ struct UserProfile {
     std::string phone_num;         // E.164 or Korean domestic format
     std::string guard_name;        // guardian's name; empty when the wearer has none
     std::string guard_phone_num;   // guardian's phone; present exactly when guard_name is
+    std::string guard_email;       // guardian's e-mail address (CheckEmailAddress); optional, empty: none
 
     friend bool operator==(const UserProfile&, const UserProfile&) = default;
 };
@@ -45,6 +46,12 @@ struct User {
     std::optional<int> user_posture;  // the last predicted posture class (0-7), if any
     TimePoint created_at;
     std::string rule_profile = "adult-default";  // the detection rule profile this wearer uses
+    // Set by the service operator (`vitalguard user lock`): no login while set. The account's paired
+    // watches keep sending and its alerts keep working (safety first; docs/operations.md).
+    std::optional<TimePoint> locked_at;
+    std::string locked_reason;  // the operator's note; "" when none or unlocked
+    // When the wearer last confirmed (or changed) the address 119 would be told; nullopt: never.
+    std::optional<TimePoint> address_confirmed_at;
 };
 
 // A login session. The token itself is never stored, only its hash.
@@ -93,6 +100,14 @@ std::optional<std::string> CheckAddress(std::string_view address, bool required)
 std::optional<std::string> CheckAge(int age);
 std::optional<std::string> CheckPhoneNumber(std::string_view phone);
 std::optional<std::string> CheckDeviceName(std::string_view name);
+// A plain ASCII addr-spec "local@domain" of at most kEmailMaxBytes bytes: no display name, quotes,
+// comments, brackets, spaces, control or format characters; a domain of dot-separated labels of letters,
+// digits and hyphens. It becomes an SMTP recipient and a To header, so anything that could start another
+// header or name a second recipient is refused. Expects NormalizeEmailAddress's output (lower-case domain).
+inline constexpr size_t kEmailMaxBytes = 254;
+std::optional<std::string> CheckEmailAddress(std::string_view email);
+// `email` with its domain in lower case (the local part is left as typed: it may be case-sensitive).
+std::string NormalizeEmailAddress(std::string_view email);
 
 // The key a phone number is compared, verified and rate-limited by: its digits, with a Korean +82
 // number in its domestic form ("+82 10-1234-5678" and "010-1234-5678" are both "01012345678").

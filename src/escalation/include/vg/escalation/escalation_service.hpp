@@ -67,6 +67,11 @@ struct EscalationServiceOptions {
     std::string emergency_recipient;
     // Operator webhook (a care centre, an integration): every guardian notice as JSON. Empty: none.
     std::string guardian_webhook_url;
+    // An `email` channel is configured: every guardian notice also goes by e-mail to the wearer's
+    // guard_email once it is verified (PhoneVerificationService, field guard_email). False: no e-mail.
+    bool email_enabled = false;
+    // The wearer's time zone, for the times written in e-mails (as the emergency report does; KST).
+    std::chrono::minutes utc_offset{9 * 60};
     Milliseconds tick{500};
 };
 
@@ -120,7 +125,8 @@ class EscalationService {
                                                   const std::optional<Location>& location = std::nullopt);
     Result<domain::Incident> ApplyToIncident(int64_t incident_id, const Step& step);
     // The transition's messages; SMS only to verified numbers (an "sms_skipped" event is added to `t`
-    // for each unverified number the first alert skips).
+    // for each unverified number the first alert skips), e-mail only to a verified guard_email with
+    // email_enabled (likewise "email_skipped").
     std::vector<store::NewOutboxMessage> Messages(const domain::Incident& before_save, Transition& t,
                                                   const std::optional<Location>& location, TimePoint now);
     // kRateLimited when a new SOS of `wearer` at `now` would exceed SosLimits.

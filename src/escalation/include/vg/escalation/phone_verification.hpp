@@ -9,6 +9,9 @@
 // The numbers of an account: "guard_phone_num" (the guardian's, SMS alerts go there) and "phone_num"
 // (the account holder's own; a guardian account's alerts go there). Verification is per (account,
 // domain::PhoneKey of the number): changing a number makes it unverified again.
+// The guardian's e-mail address ("guard_email", issue 16) is verified the same way: its code goes out
+// once on the `email` channel (kUnavailable when the server has none), under the key EmailKey(address),
+// with the same limits (per account, and per address instead of per number).
 //
 // What a request costs and reveals: at most one SMS per SendCode, no more than one per number every
 // `resend_after`, `max_codes_per_user_per_day` per account and `max_codes_per_phone_per_day` per number
@@ -38,12 +41,17 @@ struct PhoneVerificationOptions {
     int max_codes_per_user_per_day = 5;    // any numbers of one account, in 24 h
     int max_codes_per_phone_per_day = 3;   // one number, by any accounts, in 24 h
     std::string language = "ko";           // of the SMS: "ko" or "en"
+    bool email_enabled = false;            // an `email` channel is configured: guard_email codes can be sent
 };
 
-// Which of the account's numbers: "guard_phone_num" or "phone_num".
-enum class PhoneField { kGuardPhone, kOwnPhone };
+// Which of the account's numbers (or the guardian's e-mail address): "guard_phone_num", "phone_num"
+// or "guard_email".
+enum class PhoneField { kGuardPhone, kOwnPhone, kGuardEmail };
 std::string_view PhoneFieldName(PhoneField f);
 std::optional<PhoneField> PhoneFieldFromName(std::string_view name);
+// The verification key of an e-mail address: "email:" + the address in lower case (one mailbox, one
+// key, one daily limit, however its letters are written). Never a PhoneKey (those are digits only).
+std::string EmailKey(std::string_view address);
 
 // One number of an account as the profile shows it.
 struct PhoneVerificationState {
@@ -60,8 +68,9 @@ class PhoneVerificationService {
     PhoneVerificationService(store::Store& store, const Clock& clock, PhoneVerificationOptions options,
                              std::function<void()> on_outbox = {});
 
-    // Sends a new code to the user's `field` number (one SMS through the outbox) unless it is verified
-    // already. Errors: kValidationFailed (field "field") when the account has no such number;
+    // Sends a new code to the user's `field` number (one SMS through the outbox; for kGuardEmail one
+    // e-mail) unless it is verified already. Errors: kValidationFailed (field "field") when the account
+    // has no such number or address; kUnavailable for kGuardEmail without email_enabled;
     // kRateLimited with retry_after_seconds, the message naming the limit, for a resend within
     // resend_after or past a daily limit (nothing is sent).
     Result<PhoneVerificationState> SendCode(const domain::User& user, PhoneField field);

@@ -19,6 +19,11 @@
 //            worker lane. At most slow_threads + slow_queue_limit slow requests
 //            are admitted at a time; beyond that the server answers 503 with
 //            Retry-After (slow_retry_after) without calling the Handler.
+//   kUrgent  the urgent pool (urgent_threads, its own admission limit
+//            urgent_queue_limit): work that must never wait behind anything
+//            else, such as a watch's readings and an SOS. It works like the
+//            worker lane, but a flood of other worker-lane requests (or of
+//            slow ones) cannot take its threads or its queue.
 //
 // Errors the server answers itself (never reaching the Handler) are built by
 // ServerOptions::error_response so the body format stays in one place:
@@ -61,6 +66,7 @@ enum class Lane {
     kInline,  // on the io thread that read the request; must not block
     kWorker,  // the worker pool; may wait on a commit
     kSlow,    // the slow pool; long CPU-bound work such as password hashing
+    kUrgent,  // the urgent pool; like kWorker, with threads and a queue of its own
 };
 
 struct Request {
@@ -187,6 +193,9 @@ struct ServerOptions {
     // Worker-lane requests queued or running at once; more are answered 503 with Retry-After
     // (busy_retry_after) without calling the Handler, so a burst cannot grow the queue without bound.
     size_t worker_queue_limit = 4096;
+    // The kUrgent pool (min 1) and its admission limit, counted apart from the worker lane's.
+    int urgent_threads = 8;
+    size_t urgent_queue_limit = 1024;
     std::chrono::seconds busy_retry_after{1};
     // Optional. Without it every request runs on the worker lane.
     LaneClassifier classify;

@@ -9,6 +9,9 @@
 // Classification: the SMTP server's 5xx reply (bad mailbox, refused content) is permanent
 // (kValidationFailed); 4xx replies, connection, TLS and login failures and timeouts are
 // retryable (kUnavailable) — a login failure is a configuration fault that an operator fixes.
+// Credentials: with a username, an smtp:// URL must have require_starttls (Create refuses otherwise),
+// so libcurl sends AUTH only inside TLS and fails, sending nothing, when the server offers no STARTTLS.
+// The password is never logged (it is not part of any error text).
 // Thread-safety: Deliver may be called from any thread. Ownership: the clock must outlive the
 // channel.
 
@@ -25,8 +28,11 @@ namespace vg::notify {
 struct SmtpOptions {
     std::string url;                // REQUIRED: "smtp://host:587" or "smtps://host:465" (TLS from the start)
     bool require_starttls = false;  // smtp:// only: upgrade with STARTTLS or fail (never send in clear)
-    std::string username;           // empty: no AUTH
-    std::string password;
+    std::string username;           // empty: no AUTH; set: needs password, and require_starttls with smtp://
+    std::string password;           // AUTH PLAIN / LOGIN (libcurl picks what the server offers)
+    // Lets a login go over smtp:// without STARTTLS: only for a test sink on the loopback. Never set by
+    // the server's options.
+    bool allow_login_without_tls = false;
     std::string from_address;  // REQUIRED: envelope sender and From, e.g. "alerts@vitalguard.example"
     std::string from_name = "VitalGuard";
     Milliseconds timeout{20'000};
@@ -47,7 +53,8 @@ std::string EncodeHeaderWord(std::string_view text);
 
 class SmtpChannel final : public Channel {
   public:
-    // kValidationFailed when the URL is not smtp(s):// or the from address is unusable.
+    // kValidationFailed when the URL is not smtp(s):// or the from address is unusable, or a username is
+    // given without a password (or the reverse) or over smtp:// without require_starttls.
     static Result<std::unique_ptr<SmtpChannel>> Create(SmtpOptions options, const Clock& clock);
     ~SmtpChannel() override;
 

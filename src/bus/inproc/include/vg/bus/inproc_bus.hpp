@@ -16,6 +16,10 @@ struct InProcBusOptions {
     int shards = 2;
     size_t queue_limit = 1'000'000;  // readings queued per shard before Publish refuses (backpressure)
     std::chrono::milliseconds tick_interval{1000};
+    // Readings of one wearer queued in its shard before Publish refuses that wearer's batches (kRateLimited):
+    // its fair share, so one account sending without pause cannot fill the shard's queue and have every
+    // other wearer of the shard refused. A watch's batch is at most 1,000 readings; 0: no per-wearer limit.
+    size_t per_wearer_limit = 20'000;
 };
 
 class InProcBus final : public ReadingBus {
@@ -33,6 +37,8 @@ class InProcBus final : public ReadingBus {
   private:
     struct Shard;
     void RunShard(int index);
+    // Whether `part` (readings for `shard`) keeps each of its wearers within per_wearer_limit. REQUIRES: shard.mu
+    bool FitsWearerShare(const Shard& shard, const std::vector<ReadingEnvelope>& part) const;
 
     const Clock& clock_;
     const InProcBusOptions options_;

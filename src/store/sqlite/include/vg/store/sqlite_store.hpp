@@ -109,6 +109,17 @@ class SqliteStore final : public Store {
     Status RevokeDevice(int64_t user_unique_num, int64_t device_id, TimePoint at) override;
     Status TouchDevice(int64_t device_id, TimePoint last_seen_at) override;
     Status SetRuleProfile(int64_t user_unique_num, std::string_view profile) override;
+    Result<domain::User> UpdateUserProfile(const ProfileUpdate& update) override;
+    Status SetAddressConfirmed(int64_t user_unique_num, TimePoint at) override;
+    Result<std::vector<domain::Session>> ListSessions(int64_t user_unique_num, int limit) override;
+    Result<std::vector<std::string>> DeleteSessionsExcept(int64_t user_unique_num,
+                                                          std::string_view keep_token_hash) override;
+    Result<std::vector<std::string>> SetPasswordHash(int64_t user_unique_num, std::string_view password_hash,
+                                                     std::string_view keep_token_hash) override;
+    Result<std::vector<std::string>> SetUserLock(int64_t user_unique_num, std::optional<TimePoint> at,
+                                                 std::string_view reason) override;
+    Result<std::vector<UserSummary>> ListUserSummaries(int64_t after, int limit) override;
+    Status SetGuardEmail(int64_t user_unique_num, std::string_view guard_email, std::string_view unverify_key) override;
 
     // ---- ReadingStore ----
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
