@@ -286,17 +286,31 @@ class Api::Impl {
         http::Response response = Dispatch(request, route_label);
         // Not an answer: the server runs this request again on the worker lane, which records it.
         if (response.run_on_worker) return response;
+        if (response.pending) {
+            // Answered later (update_status, once its verdict is durable): the same finishing then. The
+            // server runs finishers only while it runs, i.e. before this Api is destroyed.
+            response.OnAnswer([this, started, route_label, method = request.method, path = request.path,
+                               client = ClientAddress(request)](http::Response& answer) {
+                Finish(answer, started, method, path, route_label, client);
+            });
+            return response;
+        }
+        Finish(response, started, request.method, request.path, route_label, ClientAddress(request));
+        return response;
+    }
+
+    // Common headers, the route's request counter and latency, and the access log line.
+    void Finish(http::Response& response, std::chrono::steady_clock::time_point started, const std::string& method,
+                const std::string& path, const std::string& route_label, const std::string& client) {
         ApplyCommonHeaders(response);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const RouteMetrics metrics = MetricsFor(KnownMethod(request.method), route_label, response.status);
+        const RouteMetrics metrics = MetricsFor(KnownMethod(method), route_label, response.status);
         metrics.requests->Increment();
         metrics.latency->Observe(seconds);
         if (route_label != "/metrics" && route_label != "/healthz" && route_label != "/readyz" &&
             spdlog::should_log(spdlog::level::info)) {
-            spdlog::info("{} {} {} {:.1f}ms client={}", request.method, request.path, response.status, seconds * 1000,
-                         ClientAddress(request));
+            spdlog::info("{} {} {} {:.1f}ms client={}", method, path, response.status, seconds * 1000, client);
         }
-        return response;
     }
 
     prometheus::Registry& registry() { return *registry_; }
@@ -438,7 +452,10 @@ class Api::Impl {
         }
         try {
             http::Response response = match.route->handler(ctx);
-            if (request.method == "HEAD") response.body.clear();
+            if (request.method == "HEAD") {
+                if (response.pending) response.OnAnswer([](http::Response& answer) { answer.body.clear(); });
+                response.body.clear();
+            }
             return response;
         } catch (const std::exception& e) {
             spdlog::error("handler for {} {} failed: {}", request.method, route_label, e.what());
@@ -591,7 +608,9 @@ class Api::Impl {
     // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
     auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
     // The wearers' daily quotas of readings and IMU windows (ApiOptions); null when unlimited.
-    std::unique_ptr<auth::TokenBucketLimiter> readings_quota_ = MakeDailyQuota(options_.readings_per_wearer_per_day);
+    // Shared: update_status charges it when its verdict comes, on the verdict stage's thread, which may
+    // be after this Api is gone.
+    std::shared_ptr<auth::TokenBucketLimiter> readings_quota_ = MakeDailyQuota(options_.readings_per_wearer_per_day);
     std::unique_ptr<auth::TokenBucketLimiter> windows_quota_ = MakeDailyQuota(options_.windows_per_wearer_per_day);
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;

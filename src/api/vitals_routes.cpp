@@ -37,13 +37,26 @@ http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
     if (Status quota = CheckQuota(readings_quota_.get(), ctx.wearer(), 1, "readings"); !quota.ok()) {
         return ErrorResponse(quota);
     }
-    auto verdict = ingest_->SubmitAndWait(ctx.wearer(), reading,
-                                          ctx.device ? std::optional<int64_t>(ctx.device->device_id) : std::nullopt);
-    if (!verdict.ok()) return ErrorResponse(verdict.status());
-    ChargeQuota(readings_quota_.get(), ctx.wearer(), 1);
-    json::object out = DetectionJson(*verdict);
-    out["timestamp"] = FormatIso8601(reading.measured_at);
-    return JsonResponse(200, out);
+    // Answered when the verdict stage has the reading and its status row on disk, with no thread held
+    // meanwhile (the group commit then grows with the callers waiting, not with a pool's threads).
+    auto pending = http::Response::Later(ingest_->options().verdict_timeout,
+                                         ErrorResponse(ingest::IngestService::VerdictTimeout()));
+    http::Responder responder = std::move(pending.second);
+    Status submitted = ingest_->Submit(ctx.wearer(), reading,
+                                       ctx.device ? std::optional<int64_t>(ctx.device->device_id) : std::nullopt,
+                                       [responder, quota = readings_quota_, wearer = ctx.wearer(),
+                                        measured_at = reading.measured_at](const Result<domain::Detection>& verdict) {
+                                           if (!verdict.ok()) {
+                                               responder.Send(ErrorResponse(verdict.status()));
+                                               return;
+                                           }
+                                           ChargeQuota(quota.get(), wearer, 1);
+                                           json::object out = DetectionJson(*verdict);
+                                           out["timestamp"] = FormatIso8601(measured_at);
+                                           responder.Send(JsonResponse(200, out));
+                                       });
+    if (!submitted.ok()) return ErrorResponse(submitted);
+    return std::move(pending.first);
 }
 
 std::unique_ptr<auth::TokenBucketLimiter> Api::Impl::MakeDailyQuota(int64_t per_day) const {

@@ -44,4 +44,57 @@ void Response::set_header(std::string name, std::string value) {
     it->value = std::move(value);
 }
 
+std::pair<Response, Responder> Response::Later(std::chrono::milliseconds timeout, Response on_timeout) {
+    auto pending = std::make_shared<internal::PendingResponse>(timeout, std::move(on_timeout));
+    Response placeholder;
+    placeholder.pending = pending;
+    return {std::move(placeholder), Responder(std::move(pending))};
+}
+
+void Response::OnAnswer(std::function<void(Response&)> finish) { pending->AddFinisher(std::move(finish)); }
+
+void Responder::Send(Response response) const { pending_->Answer(std::move(response)); }
+
+namespace internal {
+
+void PendingResponse::AddFinisher(std::function<void(Response&)> finish) {
+    std::lock_guard lock(mu_);
+    finishers_.push_back(std::move(finish));
+}
+
+void PendingResponse::Answer(Response response) {
+    std::lock_guard lock(mu_);
+    if (answered_) return;
+    answered_ = true;
+    answer_ = std::move(response);
+    DeliverLocked();
+}
+
+void PendingResponse::OnDelivery(std::function<void(Response)> deliver) {
+    std::lock_guard lock(mu_);
+    deliver_ = std::move(deliver);
+    DeliverLocked();
+}
+
+void PendingResponse::Abandon() {
+    std::lock_guard lock(mu_);
+    abandoned_ = true;
+    answer_.reset();
+    deliver_ = nullptr;  // what it holds (the connection) is released now
+    finishers_.clear();
+}
+
+void PendingResponse::DeliverLocked() {
+    if (abandoned_ || !answer_ || !deliver_) return;
+    Response response = std::move(*answer_);
+    answer_.reset();
+    for (auto& finish : finishers_) finish(response);
+    finishers_.clear();
+    auto deliver = std::move(deliver_);
+    deliver_ = nullptr;
+    deliver(std::move(response));
+}
+
+}  // namespace internal
+
 }  // namespace vg::http

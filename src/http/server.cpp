@@ -311,6 +311,11 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
     void Close() {
         if (phase_ == Phase::kClosed) return;
         phase_ = Phase::kClosed;
+        if (pending_) {
+            // An answer still to come is dropped; the pending state lets go of this session.
+            pending_->Abandon();
+            pending_.reset();
+        }
         StopTimer();
         error_code ec;
         socket_.shutdown(tcp::socket::shutdown_both, ec);
@@ -503,7 +508,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 request.lane = Lane::kInline;
                 Response response = impl_.CallHandler(request);
                 if (!response.run_on_worker) {
-                    WriteResponse(std::move(response), false);
+                    Answer(std::move(response));
                     return;
                 }
                 if (!impl_.AdmitWorker()) {
@@ -553,8 +558,32 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 }
             }
             if (response.run_on_worker) response = self->impl_.MakeError(ErrorCode::kInternal, "internal error");
-            asio::post(self->executor(), [self, response = std::move(response)]() mutable {
-                self->WriteResponse(std::move(response), false);
+            asio::post(self->executor(),
+                       [self, response = std::move(response)]() mutable { self->Answer(std::move(response)); });
+        });
+    }
+
+    // On the session's context: writes the Handler's answer, or, for a pending one (Response::Later),
+    // waits for it without holding any thread, the session's timer bounding the wait.
+    void Answer(Response response) {
+        if (!response.pending) {
+            WriteResponse(std::move(response), false);
+            return;
+        }
+        std::shared_ptr<internal::PendingResponse> pending = std::move(response.pending);
+        if (closed()) {
+            pending->Abandon();  // force-closed while the handler ran
+            return;
+        }
+        pending_ = pending;
+        ArmTimer(pending->timeout());
+        // The delivery may run at once (the answer is already here) or on the thread that answers; it
+        // only posts. The pending state holds this session until then or until Close() abandons it.
+        pending->OnDelivery([self = shared_from_this()](Response answer) {
+            asio::post(self->executor(), [self, answer = std::move(answer)]() mutable {
+                if (self->closed()) return;
+                self->pending_.reset();
+                self->WriteResponse(std::move(answer), false);
             });
         });
     }
@@ -699,7 +728,9 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 break;
             }
             case Phase::kHandling:
-                break;  // not armed while handling
+                // Armed only while a pending answer (Response::Later) is awaited: give the fallback.
+                if (pending_) pending_->Answer(pending_->timeout_response());
+                break;
             case Phase::kWriting:
             case Phase::kLingering:
             case Phase::kClosed:
@@ -723,6 +754,7 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
     std::string out_head_;  // the response being written: head, then body
     std::string out_body_;
     std::optional<bhttp::request<bhttp::string_body>> upgrade_request_;  // while the upgrader runs
+    std::shared_ptr<internal::PendingResponse> pending_;                 // while a Response::Later is awaited
     std::array<char, 4096> discard_{};
     Phase phase_ = Phase::kIdle;
     bool first_request_ = true;

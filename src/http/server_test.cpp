@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -862,6 +863,120 @@ TEST_F(ServerTest, AFullWorkerLaneAnswers503WithRetryAfter) {
     EXPECT_EQ(queued_future.get().status, 200);
     EXPECT_EQ(calls.load(), 2);
     EXPECT_EQ(HttpClient(port()).Get("/again").status, 200) << "capacity is given back";
+}
+
+// Answers given later (Response::Later): the handler's thread is free while the answer is awaited.
+class LaterAnswers {
+  public:
+    // Returns a placeholder and keeps its Responder; answered by AnswerAll.
+    Response Defer(const Request& request, std::chrono::milliseconds timeout = 5s) {
+        Response fallback;
+        fallback.status = 504;
+        fallback.body = "late";
+        auto [placeholder, responder] = Response::Later(timeout, fallback);
+        placeholder.OnAnswer([](Response& answer) { answer.set_header("X-Finished", "yes"); });
+        std::lock_guard lock(mu_);
+        waiting_.emplace_back(request.path, std::move(responder));
+        return std::move(placeholder);
+    }
+    size_t waiting() {
+        std::lock_guard lock(mu_);
+        return waiting_.size();
+    }
+    void AnswerAll() {
+        std::vector<std::pair<std::string, Responder>> waiting;
+        {
+            std::lock_guard lock(mu_);
+            waiting.swap(waiting_);
+        }
+        for (auto& [path, responder] : waiting) {
+            Response answer;
+            answer.body = "answered " + path;
+            responder.Send(answer);
+            answer.body = "a second answer is dropped";
+            responder.Send(answer);
+        }
+    }
+
+  private:
+    std::mutex mu_;
+    std::vector<std::pair<std::string, Responder>> waiting_;
+};
+
+TEST_F(ServerTest, AnswersGivenLaterHoldNoWorkerThread) {
+    ServerOptions options = TestOptions();
+    options.worker_threads = 1;
+    LaterAnswers later;
+    StartServer(options, [&](const Request& request) { return later.Defer(request); });
+    // With one worker thread, ten requests can only all be waiting at once if none holds it.
+    std::vector<std::future<vg::testing::HttpResult>> calls;
+    for (int i = 0; i < 10; ++i) {
+        calls.push_back(
+            std::async(std::launch::async, [&, i] { return HttpClient(port()).Get("/r" + std::to_string(i)); }));
+    }
+    ASSERT_TRUE(Eventually([&] { return later.waiting() == 10; }));
+    later.AnswerAll();
+    for (int i = 0; i < 10; ++i) {
+        vg::testing::HttpResult result = calls[i].get();
+        EXPECT_EQ(result.status, 200);
+        EXPECT_EQ(result.body, "answered /r" + std::to_string(i));
+        EXPECT_EQ(result.header("X-Finished"), "yes") << "the finishers ran on the answer";
+    }
+}
+
+TEST_F(ServerTest, AnAnswerAlreadyGivenWhenTheHandlerReturnsIsWrittenOnEveryLane) {
+    ServerOptions options = TestOptions();
+    options.classify = [](const Request& request) {
+        return request.path == "/inline" ? Lane::kInline : request.path == "/urgent" ? Lane::kUrgent : Lane::kWorker;
+    };
+    StartServer(options, [](const Request& request) {
+        auto [placeholder, responder] = Response::Later(5s, Response{});
+        Response answer = Echo(request);
+        responder.Send(answer);
+        return std::move(placeholder);
+    });
+    HttpClient client(port());
+    for (const char* path : {"/inline", "/urgent", "/worker"}) {
+        vg::testing::HttpResult result = client.Get(path);
+        EXPECT_EQ(result.status, 200) << path;
+        EXPECT_EQ(result.body, std::string("GET ") + path + " ") << path;
+    }
+}
+
+TEST_F(ServerTest, AnAnswerThatDoesNotComeInTimeIsTheFallbackAndTheConnectionStaysUsable) {
+    LaterAnswers later;
+    StartServer(TestOptions(), [&](const Request& request) {
+        if (request.path == "/slow") return later.Defer(request, 200ms);
+        return Echo(request);
+    });
+    RawConnection connection(port());
+    ASSERT_TRUE(connection.Write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    vg::testing::RawResponse fallback = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(fallback.text, "HTTP/1.1 504")) << fallback.text;
+    EXPECT_NE(fallback.text.find("X-Finished: yes"), std::string::npos) << "finishers run on the fallback too";
+    EXPECT_NE(fallback.text.find("\r\n\r\nlate"), std::string::npos) << fallback.text;
+    later.AnswerAll();  // too late: dropped, nothing more is written on the connection
+    ASSERT_TRUE(connection.Write("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    vg::testing::RawResponse next = connection.ReadResponse();
+    EXPECT_TRUE(StartsWith(next.text, "HTTP/1.1 200")) << next.text;
+    EXPECT_NE(next.text.find("GET /next "), std::string::npos) << next.text;
+}
+
+TEST_F(ServerTest, AnAnswerForAConnectionThatClosedIsDroppedAndReleasesIt) {
+    LaterAnswers later;
+    ServerOptions options = TestOptions();
+    options.shutdown_grace = 100ms;  // a request still waiting for its answer holds Stop() this long
+    StartServer(options, [&](const Request& request) { return later.Defer(request); });
+    {
+        RawConnection connection(port());
+        ASSERT_TRUE(connection.Write("GET /gone HTTP/1.1\r\nHost: x\r\n\r\n"));
+        ASSERT_TRUE(Eventually([&] { return later.waiting() == 1; }));
+    }  // the client goes away while its answer is awaited
+    // The server notices only when it next touches the socket; stopping closes it for sure.
+    server_->Stop();
+    server_->Wait();
+    EXPECT_EQ(server_->open_connections(), 0u);
+    later.AnswerAll();  // after the server has gone: must touch nothing of it (ASan would see it)
 }
 
 TEST(ServerLifecycleTest, BindFailureIsUnavailable) {

@@ -33,8 +33,8 @@ std::vector<FieldError> IngestService::Validate(std::span<const store::IncomingR
     return errors;
 }
 
-Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
-                                                       std::optional<int64_t> device_id) {
+Status IngestService::Submit(int64_t wearer, const domain::VitalsReading& reading, std::optional<int64_t> device_id,
+                             VerdictCallback on_verdict) {
     const store::IncomingReading in{std::nullopt, reading};
     std::vector<FieldError> errors = Validate(std::span(&in, 1), /*batch=*/false);
     if (!errors.empty()) {
@@ -42,29 +42,38 @@ Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const dom
     }
     // Not stored here: the verdict stage stores the reading with its status row in one commit, and
     // answers only once both are durable.
-    const TimePoint received = clock_.Now();
-    auto verdict = std::make_shared<std::promise<Result<domain::Detection>>>();
-    std::future<Result<domain::Detection>> future = verdict->get_future();
     bus::ReadingEnvelope envelope;
     envelope.wearer = wearer;
     envelope.reading = reading;
-    envelope.received_at = received;
+    envelope.received_at = clock_.Now();
     envelope.record_status = true;  // the seed stores a UserStatus row for every update_status
     envelope.store_with_verdict = true;
     envelope.device_id = device_id;
-    envelope.on_detected = [verdict](const Result<domain::Detection>& d) { verdict->set_value(d); };
+    envelope.on_detected = [accepted = readings_accepted_,
+                            on_verdict = std::move(on_verdict)](const Result<domain::Detection>& d) {
+        if (d.ok()) accepted->fetch_add(1, std::memory_order_relaxed);
+        on_verdict(d);
+    };
     std::vector<bus::ReadingEnvelope> batch;
     batch.push_back(std::move(envelope));
-    VG_RETURN_IF_ERROR(bus_.Publish(std::move(batch)));
-    if (future.wait_for(options_.verdict_timeout) != std::future_status::ready) {
-        return Status::Error(ErrorCode::kUnavailable,
-                             "The reading was received, but saving and evaluating it is taking longer than usual. "
-                             "Its result will appear on the dashboard.")
-            .WithRetryAfter(5);
-    }
-    Result<domain::Detection> answer = future.get();
-    if (answer.ok()) readings_accepted_.fetch_add(1, std::memory_order_relaxed);
-    return answer;
+    return bus_.Publish(std::move(batch));
+}
+
+Result<domain::Detection> IngestService::SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
+                                                       std::optional<int64_t> device_id) {
+    auto verdict = std::make_shared<std::promise<Result<domain::Detection>>>();
+    std::future<Result<domain::Detection>> future = verdict->get_future();
+    VG_RETURN_IF_ERROR(
+        Submit(wearer, reading, device_id, [verdict](const Result<domain::Detection>& d) { verdict->set_value(d); }));
+    if (future.wait_for(options_.verdict_timeout) != std::future_status::ready) return VerdictTimeout();
+    return future.get();
+}
+
+Status IngestService::VerdictTimeout() {
+    return Status::Error(ErrorCode::kUnavailable,
+                         "The reading was received, but saving and evaluating it is taking longer than usual. "
+                         "Its result will appear on the dashboard.")
+        .WithRetryAfter(5);
 }
 
 Result<BatchResult> IngestService::SubmitBatch(int64_t wearer, std::optional<int64_t> device_id,
@@ -107,7 +116,7 @@ Result<BatchResult> IngestService::SubmitBatch(int64_t wearer, std::optional<int
     std::stable_sort(to_detect.begin(), to_detect.end(),
                      [](const auto& a, const auto& b) { return a.reading.measured_at < b.reading.measured_at; });
     const size_t sent = to_detect.size();
-    readings_accepted_.fetch_add(result.stored, std::memory_order_relaxed);
+    readings_accepted_->fetch_add(result.stored, std::memory_order_relaxed);
     Status published = bus_.Publish(std::move(to_detect));
     if (!published.ok()) {
         // Stored but not evaluated (the bus is stopping or overloaded). The data is safe, and failing

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/store/sqlite_store.hpp"
@@ -115,6 +119,29 @@ TEST_F(IngestServiceTest, SubmitAndWaitReportsAVerdictThatCouldNotBeRecorded) {
     ASSERT_FALSE(verdict.ok());
     EXPECT_EQ(verdict.status().code(), ErrorCode::kUnavailable);
     EXPECT_EQ(service_->readings_accepted(), 0u) << "an unanswered reading is not counted as ingested";
+}
+
+TEST_F(IngestServiceTest, SubmitAnswersOnceThroughItsCallbackAfterTheCommitAndRefusesBadInputAtOnce) {
+    std::promise<Result<domain::Detection>> answered;
+    std::atomic<int> calls{0};
+    Status submitted = service_->Submit(wearer_, At(0, std::nullopt, 160).reading, device_,
+                                        [&](const Result<domain::Detection>& verdict) {
+                                            if (calls.fetch_add(1) == 0) answered.set_value(verdict);
+                                        });
+    ASSERT_TRUE(submitted.ok()) << submitted.ToString();
+    Result<domain::Detection> verdict = answered.get_future().get();
+    ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+    EXPECT_EQ(verdict->level, Level::kDanger);
+    EXPECT_EQ(store_->RecentStatuses(wearer_, 10)->size(), 1u) << "durable before the answer";
+    EXPECT_EQ(service_->readings_accepted(), 1u);
+
+    auto bad = At(0, std::nullopt);
+    bad.reading.set(Metric::kSpo2, 0.97);
+    Status refused = service_->Submit(wearer_, bad.reading, std::nullopt,
+                                      [&](const Result<domain::Detection>&) { calls.fetch_add(1); });
+    EXPECT_EQ(refused.code(), ErrorCode::kValidationFailed);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(calls.load(), 1) << "a refused reading never reaches its callback, and the first only once";
 }
 
 TEST_F(IngestServiceTest, ImpossibleValuesAreRejectedAndNothingIsStored) {

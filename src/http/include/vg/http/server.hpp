@@ -25,6 +25,12 @@
 //            worker lane, but a flood of other worker-lane requests (or of
 //            slow ones) cannot take its threads or its queue.
 //
+// Answers given later (Response::Later): a Handler whose answer waits on work elsewhere (a group
+// commit on another thread) returns a placeholder at once and answers through its Responder from
+// whichever thread finishes that work. No thread is held meanwhile, so the number of requests waiting
+// is bounded by the connections, not by a pool's threads; the server writes a fallback answer when
+// none comes in time, and drops an answer whose connection has gone.
+//
 // Errors the server answers itself (never reaching the Handler) are built by
 // ServerOptions::error_response so the body format stays in one place:
 //   header too large / malformed request -> kBadRequest, body too large ->
@@ -45,6 +51,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,6 +93,11 @@ struct Request {
     const std::string* query_param(std::string_view name) const;
 };
 
+namespace internal {
+class PendingResponse;
+}
+class Responder;
+
 struct Response {
     int status = 200;
     std::vector<Header> headers;  // "Content-Type" etc.; the server adds Content-Length, Date, Connection
@@ -104,7 +116,69 @@ struct Response {
         response.run_on_worker = true;
         return response;
     }
+
+    // Set by Later(): not an answer yet; the server writes the one given to the Responder.
+    std::shared_ptr<internal::PendingResponse> pending = nullptr;
+
+    // For a Handler (on any lane) whose answer depends on work that finishes on another thread: returns
+    // the placeholder to return from the Handler now, and the Responder that gives the real answer later,
+    // from any thread. When no answer has come `timeout` after the Handler returned, the server writes
+    // `on_timeout` instead; only the first answer counts, later ones are dropped, as is an answer whose
+    // connection has closed meanwhile.
+    static std::pair<Response, Responder> Later(std::chrono::milliseconds timeout, Response on_timeout);
+
+    // For the layers around a Handler (common headers, metrics, logs) that get back a pending
+    // response: `finish` runs on the eventual answer (the timeout's included) before it is written,
+    // after the finishers added before it. It runs on an unspecified thread, at most once, and only
+    // while the request's connection is open. REQUIRES: pending is set, the Handler has not returned
+    // to the server yet.
+    void OnAnswer(std::function<void(Response&)> finish);
 };
+
+// The answering side of Response::Later. Copyable; thread-safe.
+class Responder {
+  public:
+    // Gives the answer; the first call (or the server's timeout) wins, later ones do nothing.
+    void Send(Response response) const;
+
+  private:
+    friend struct Response;
+    explicit Responder(std::shared_ptr<internal::PendingResponse> pending) : pending_(std::move(pending)) {}
+    std::shared_ptr<internal::PendingResponse> pending_;
+};
+
+namespace internal {
+// The state shared by a pending Response, its Responder and the server. Thread-safe.
+class PendingResponse {
+  public:
+    PendingResponse(std::chrono::milliseconds timeout, Response on_timeout)
+        : timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+
+    void AddFinisher(std::function<void(Response&)> finish);
+    // The first answer wins (the Responder's or, with timeout_response(), the server's).
+    void Answer(Response response);
+    // Server: called once, after the Handler returned. `deliver` gets the finished answer as soon as
+    // there is one (at once, on this thread, when it is already here), under this object's lock.
+    void OnDelivery(std::function<void(Response)> deliver);
+    // Server: the connection is gone; no delivery will start after this returns (one in progress has
+    // finished).
+    void Abandon();
+    std::chrono::milliseconds timeout() const { return timeout_; }
+    Response timeout_response() const { return on_timeout_; }
+
+  private:
+    void DeliverLocked();
+
+    const std::chrono::milliseconds timeout_;
+    const Response on_timeout_;
+    std::mutex mu_;
+    std::optional<Response> answer_;  // until delivered
+    bool answered_ = false;
+    bool abandoned_ = false;
+    std::function<void(Response)> deliver_;
+    std::vector<std::function<void(Response&)>> finishers_;
+};
+}  // namespace internal
 
 using Handler = std::function<Response(const Request&)>;
 // Picks a request's lane. Called on an io thread for every complete request (WebSocket upgrades

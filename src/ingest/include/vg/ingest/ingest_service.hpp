@@ -17,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -53,6 +55,21 @@ class IngestService {
     Result<domain::Detection> SubmitAndWait(int64_t wearer, const domain::VitalsReading& reading,
                                             std::optional<int64_t> device_id);
 
+    // The same without waiting: validates and hands the reading to detection, then returns. OK means
+    // `on_verdict` will be called exactly once (unless the process ends first) on the verdict stage's
+    // thread: with the verdict once the reading and its status row are durable, or with the error that
+    // kept them from being recorded. Not OK (kValidationFailed naming fields; kRateLimited/kUnavailable
+    // when detection cannot take it now): nothing was stored and `on_verdict` is never called. The
+    // callback must be cheap and must not block; it may run after this service is destroyed, so it must
+    // not reference it.
+    using VerdictCallback = std::function<void(const Result<domain::Detection>&)>;
+    Status Submit(int64_t wearer, const domain::VitalsReading& reading, std::optional<int64_t> device_id,
+                  VerdictCallback on_verdict);
+
+    // The kUnavailable answer when a verdict has not come within options().verdict_timeout (the reading
+    // may still be recorded later).
+    static Status VerdictTimeout();
+
     // A device's batch, all-or-nothing validation; idempotent on retry.
     Result<BatchResult> SubmitBatch(int64_t wearer, std::optional<int64_t> device_id,
                                     std::span<const store::IncomingReading> readings);
@@ -60,7 +77,7 @@ class IngestService {
     const IngestOptions& options() const { return options_; }
     // Readings acknowledged as stored since start (update_status answered with a verdict, and the new
     // readings of device batches; duplicates not counted). Any thread.
-    uint64_t readings_accepted() const { return readings_accepted_.load(std::memory_order_relaxed); }
+    uint64_t readings_accepted() const { return readings_accepted_->load(std::memory_order_relaxed); }
 
   private:
     std::vector<FieldError> Validate(std::span<const store::IncomingReading> readings, bool batch) const;
@@ -69,7 +86,8 @@ class IngestService {
     bus::ReadingBus& bus_;
     const Clock& clock_;
     const IngestOptions options_;
-    std::atomic<uint64_t> readings_accepted_{0};
+    // Shared with the verdict callbacks of Submit, which may outlive the service.
+    std::shared_ptr<std::atomic<uint64_t>> readings_accepted_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace vg::ingest
