@@ -13,12 +13,18 @@ namespace vg::api {
 //            request that carries a credential (a session cookie or a bearer token) gets in; the rest
 //            of those routes' callers are refused on the worker lane (LaneOf), so a stranger cannot
 //            fill the urgent lane. Each wearer's share of it is bounded by the device quotas.
+//   Hot paths (HotPath, router.hpp): update_status with a credential runs on the io thread first
+//            (kInlineFirst), authenticated from a copy of the session or device at most 1 s old, and
+//            answers later from the verdict stage (http::Response::Later); without a fresh copy it moves
+//            to its table lane. get_status authenticates from the same copies on its lane (kCachedAuth).
 //   kWorker  everything that commits (status, ingest, SOS, incidents, ...), and the database reads
 //            too: measured, get_status on the io threads was slower than on the workers and its p99
 //            ten times worse (SQLite takes its locks per read transaction; README). Dispatch keeps a
 //            session read declared kInline safe all the same: what would write goes to the workers.
 std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
     using L = http::Lane;
+    constexpr HotPath kInlineFirst = HotPath::kInlineFirst;  // router.hpp
+    constexpr HotPath kCachedAuth = HotPath::kCachedAuth;
     static const RouteSpec kRoutes[] = {
         {"POST", "/api/signup", Access::kPublic, L::kSlow, &Impl::Signup},
         {"GET", "/api/check_id", Access::kPublic, L::kWorker, &Impl::CheckId},
@@ -28,8 +34,8 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
         {"POST", "/api/devices", Access::kSession, L::kWorker, &Impl::PairDevice},
         {"GET", "/api/devices", Access::kSession, L::kWorker, &Impl::ListDevices},
         {"DELETE", "/api/devices/{device_id}", Access::kSession, L::kWorker, &Impl::RevokeDevice},
-        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdateStatus},
-        {"GET", "/api/get_status", Access::kSession, L::kWorker, &Impl::GetStatus},
+        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdateStatus, kInlineFirst},
+        {"GET", "/api/get_status", Access::kSession, L::kWorker, &Impl::GetStatus, kCachedAuth},
         {"POST", "/api/devices/readings", Access::kDevice, L::kUrgent, &Impl::IngestBatch},
         {"GET", "/api/vitals", Access::kSession, L::kWorker, &Impl::RecentVitals},
         {"GET", "/api/rule_profiles", Access::kPublic, L::kInline, &Impl::ListRuleProfiles},
@@ -69,8 +75,9 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
 
 void Api::Impl::AddRoutes() {
     for (const RouteSpec& spec : RouteTable()) {
-        router_.Add(std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane,
-                    [this, fn = spec.handler](RequestContext& ctx) { return (this->*fn)(ctx); });
+        router_.Add(
+            std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane,
+            [this, fn = spec.handler](RequestContext& ctx) { return (this->*fn)(ctx); }, spec.hot);
     }
 }
 
@@ -78,7 +85,7 @@ const Router& Api::Impl::LaneRouter() {
     static const Router router = [] {
         Router r;
         for (const RouteSpec& spec : RouteTable()) {
-            r.Add(std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane, nullptr);
+            r.Add(std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane, nullptr, spec.hot);
         }
         return r;
     }();
@@ -145,7 +152,9 @@ bool CarriesCredential(const http::Request& request) {
 http::Lane Api::LaneOf(const http::Request& request) {
     const Router::Match match = Impl::LaneRouter().Find(request.method, request.path);
     if (match.route != nullptr) {
-        if (match.route->lane == http::Lane::kUrgent && !CarriesCredential(request)) return http::Lane::kWorker;
+        const bool credential = CarriesCredential(request);
+        if (match.route->lane == http::Lane::kUrgent && !credential) return http::Lane::kWorker;
+        if (match.route->hot == HotPath::kInlineFirst && credential) return http::Lane::kInline;
         return match.route->lane;
     }
     // No route: the dashboard's files (or a 404) are read from the page cache on the io thread,

@@ -417,19 +417,34 @@ class Api::Impl {
                             (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
         // On an io thread (Lane::kInline) nothing may wait on a commit: what would write goes to the workers.
         const bool on_io_thread = request.lane == http::Lane::kInline;
+        // A hot path authenticates from the short-lived copies of sessions and devices (at most
+        // credential_cache_ttl old), on whichever lane it runs; what cannot be answered from a copy
+        // without a write moves to the route's own lane.
+        const bool hot = match.route->hot != HotPath::kNo;
+        const http::Lane fallback_lane = hot ? match.route->lane : http::Lane::kWorker;
         if (access == Access::kDevice || (access == Access::kSessionOrDevice && bearer)) {
-            // Authenticating a device may write its last use.
-            if (on_io_thread) return http::Response::RunOnWorker();
             // A device token is not a cookie: a browser never sends it on its own, so no CSRF check.
-            auto device = accounts_.AuthenticateDevice(bearer ? Trim(authorization.substr(7)) : std::string_view());
-            if (!device.ok()) return ErrorResponse(device.status());
-            ctx.device = std::move(device).value();
+            const std::string_view token = bearer ? Trim(authorization.substr(7)) : std::string_view();
+            std::optional<Result<domain::Device>> device;
+            // On an io thread only a copy will do: a store read there delays every connection on it.
+            if (hot) device = accounts_.TryAuthenticateDeviceCached(token, /*read_store=*/!on_io_thread);
+            if (!device) {
+                // Authenticating a device may write its last use.
+                if (on_io_thread) return http::Response::RunOn(fallback_lane);
+                device = accounts_.AuthenticateDevice(token);
+            }
+            if (!device->ok()) return ErrorResponse(device->status());
+            ctx.device = std::move(*device).value();
         } else if (access == Access::kSession || access == Access::kSessionOrDevice) {
             ctx.session_token = CookieValue(request, kSessionCookie);
             std::optional<Result<auth::AuthContext>> attempt;
-            if (on_io_thread) {
-                attempt = accounts_.TryAuthenticateWithoutWriting(ctx.session_token);
-                if (!attempt) return http::Response::RunOnWorker();  // a touch or an expiry is to be written
+            if (hot) attempt = accounts_.TryAuthenticateCached(ctx.session_token, /*read_store=*/!on_io_thread);
+            if (attempt) {
+                // answered from a copy, or from the store without a write
+            } else if (on_io_thread) {
+                if (!hot) attempt = accounts_.TryAuthenticateWithoutWriting(ctx.session_token);
+                // A touch or an expiry is to be written.
+                if (!attempt) return http::Response::RunOn(fallback_lane);
             } else {
                 attempt = accounts_.Authenticate(ctx.session_token);
             }
@@ -481,6 +496,7 @@ class Api::Impl {
         Access access;
         http::Lane lane;
         http::Response (Impl::*handler)(RequestContext&);
+        HotPath hot = HotPath::kNo;
     };
     static std::span<const RouteSpec> RouteTable();
     void AddRoutes();

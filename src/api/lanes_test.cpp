@@ -21,16 +21,25 @@ const std::vector<http::Header> kDeviceToken = {{"authorization", "Bearer vgd_01
 const std::vector<http::Header> kSessionCookie = {{"cookie", "lang=ko; vg_session=abc123"}};
 
 const std::vector<std::pair<std::string, std::string>> kUrgentRoutes = {
-    {"POST", "/api/update_status"},        {"POST", "/api/update_status/"},   {"POST", "/api/devices/readings"},
-    {"POST", "/api/update_posture/"},      {"POST", "/api/devices/posture"},  {"POST", "/api/emergency_call/"},
-    {"POST", "/api/incidents/12/ok"},      {"POST", "/api/incidents/12/ack"}, {"POST", "/api/incidents/12/snooze"},
-    {"POST", "/api/incidents/12/resolve"},
+    {"POST", "/api/devices/readings"},    {"POST", "/api/update_posture/"},      {"POST", "/api/devices/posture"},
+    {"POST", "/api/emergency_call/"},     {"POST", "/api/incidents/12/ok"},      {"POST", "/api/incidents/12/ack"},
+    {"POST", "/api/incidents/12/snooze"}, {"POST", "/api/incidents/12/resolve"},
 };
 
 TEST(ApiLanesTest, ReadingsSosAndIncidentAnswersWithACredentialGoToTheUrgentLane) {
     for (const auto& [method, path] : kUrgentRoutes) {
         EXPECT_EQ(LaneOf(method, path, kDeviceToken), Lane::kUrgent) << method << " " << path;
         EXPECT_EQ(LaneOf(method, path, kSessionCookie), Lane::kUrgent) << method << " " << path;
+    }
+}
+
+TEST(ApiLanesTest, UpdateStatusWithACredentialRunsOnTheIoThreadFirstAndWithoutOneOnTheWorkerLane) {
+    // A hot path (HotPath::kInlineFirst): authenticated from a fresh copy and handed to detection right
+    // there; what would need the store moves to the urgent lane (ApiHotPathTest, api_test.cpp).
+    for (const std::string path : {"/api/update_status", "/api/update_status/"}) {
+        EXPECT_EQ(LaneOf("POST", path, kDeviceToken), Lane::kInline) << path;
+        EXPECT_EQ(LaneOf("POST", path, kSessionCookie), Lane::kInline) << path;
+        EXPECT_EQ(LaneOf("POST", path), Lane::kWorker) << path;
     }
 }
 

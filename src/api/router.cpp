@@ -18,10 +18,12 @@ std::vector<std::string_view> Router::Split(std::string_view path) {
     return segments;
 }
 
-void Router::Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler) {
+void Router::Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler,
+                 HotPath hot) {
     std::vector<std::string> segments;
     for (std::string_view segment : Split(pattern)) segments.emplace_back(segment);
-    routes_.push_back({std::move(method), std::move(pattern), access, lane, std::move(handler), std::move(segments)});
+    routes_.push_back(
+        {std::move(method), std::move(pattern), access, lane, std::move(handler), std::move(segments), hot});
 }
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {

@@ -141,16 +141,36 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
 }
 
 Result<AuthContext> AccountService::Authenticate(std::string_view session_token) {
-    return *AuthenticateSession(session_token, /*may_write=*/true);
+    return *AuthenticateSession(session_token, /*may_write=*/true, /*use_cache=*/false);
 }
 
 std::optional<Result<AuthContext>> AccountService::TryAuthenticateWithoutWriting(std::string_view session_token) {
-    return AuthenticateSession(session_token, /*may_write=*/false);
+    return AuthenticateSession(session_token, /*may_write=*/false, /*use_cache=*/false);
 }
 
-std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::string_view session_token, bool may_write) {
+std::optional<Result<AuthContext>> AccountService::TryAuthenticateCached(std::string_view session_token,
+                                                                         bool read_store) {
+    return AuthenticateSession(session_token, /*may_write=*/false, /*use_cache=*/true, read_store);
+}
+
+std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::string_view session_token, bool may_write,
+                                                                       bool use_cache, bool read_store) {
     if (session_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "Please log in.");
     const std::string token_hash = HashToken(session_token);
+    const TimePoint now = clock_.Now();
+    if (use_cache) {
+        if (std::optional<AuthContext> copy = sessions_cache_.Find(token_hash, now)) {
+            // The same rules as below, on the copy; whatever would write goes to Authenticate.
+            const domain::Session& s = copy->session;
+            const bool expired = s.expires_at <= now || s.last_seen_at + options_.idle_timeout <= now;
+            if (!expired && now - s.last_seen_at < options_.touch_interval && !copy->user.locked_at) {
+                return std::move(*copy);
+            }
+            return std::nullopt;
+        }
+        if (!read_store) return std::nullopt;
+    }
+    const uint64_t generation = sessions_cache_.generation();
     auto session = store_.FindSession(token_hash);
     if (!session.ok()) {
         if (session.status().code() == ErrorCode::kNotFound) {
@@ -158,7 +178,6 @@ std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::stri
         }
         return session.status();
     }
-    const TimePoint now = clock_.Now();
     if (session->expires_at <= now || session->last_seen_at + options_.idle_timeout <= now) {
         if (!may_write) return std::nullopt;
         Status deleted = store_.DeleteSession(token_hash);
@@ -184,7 +203,14 @@ std::optional<Result<AuthContext>> AccountService::AuthenticateSession(std::stri
         (void)store_.DeleteSession(token_hash);
         return Status::Error(ErrorCode::kUnauthenticated, "This account is locked. Contact the service operator.");
     }
-    return AuthContext{std::move(user).value(), std::move(session).value()};
+    AuthContext context{std::move(user).value(), std::move(session).value()};
+    sessions_cache_.Put(token_hash, context, now, generation);
+    return context;
+}
+
+void AccountService::ForgetCredentials() {
+    sessions_cache_.Clear();
+    devices_cache_.Clear();
 }
 
 Result<TimePoint> AccountService::SessionEndsAt(std::string_view token_hash) {
@@ -206,6 +232,7 @@ Result<TimePoint> AccountService::SessionEndsAt(std::string_view token_hash) {
 Status AccountService::Logout(std::string_view session_token) {
     if (session_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "You are not logged in.");
     Status s = store_.DeleteSession(HashToken(session_token));
+    ForgetCredentials();
     if (s.code() == ErrorCode::kNotFound) return Status::Error(ErrorCode::kUnauthenticated, "You are not logged in.");
     return s;
 }
@@ -233,12 +260,38 @@ Result<std::vector<domain::Device>> AccountService::ListDevices(int64_t user_uni
 }
 
 Status AccountService::RevokeDevice(int64_t user_unique_num, int64_t device_id) {
-    return store_.RevokeDevice(user_unique_num, device_id, clock_.Now());
+    Status revoked = store_.RevokeDevice(user_unique_num, device_id, clock_.Now());
+    ForgetCredentials();
+    return revoked;
 }
 
 Result<domain::Device> AccountService::AuthenticateDevice(std::string_view device_token) {
+    return *AuthenticateDeviceToken(device_token, /*may_write=*/true, /*use_cache=*/false);
+}
+
+std::optional<Result<domain::Device>> AccountService::TryAuthenticateDeviceCached(std::string_view device_token,
+                                                                                  bool read_store) {
+    return AuthenticateDeviceToken(device_token, /*may_write=*/false, /*use_cache=*/true, read_store);
+}
+
+std::optional<Result<domain::Device>> AccountService::AuthenticateDeviceToken(std::string_view device_token,
+                                                                              bool may_write, bool use_cache,
+                                                                              bool read_store) {
     if (device_token.empty()) return Status::Error(ErrorCode::kUnauthenticated, "A device token is required.");
-    auto device = store_.FindDeviceByTokenHash(HashToken(device_token));
+    const std::string token_hash = HashToken(device_token);
+    const TimePoint now = clock_.Now();
+    auto touch_due = [&](const domain::Device& d) {
+        return !d.last_seen_at || now - *d.last_seen_at >= options_.touch_interval;
+    };
+    if (use_cache) {
+        if (std::optional<domain::Device> copy = devices_cache_.Find(token_hash, now)) {
+            if (copy->revoked_at || touch_due(*copy)) return std::nullopt;
+            return std::move(*copy);
+        }
+        if (!read_store) return std::nullopt;
+    }
+    const uint64_t generation = devices_cache_.generation();
+    auto device = store_.FindDeviceByTokenHash(token_hash);
     if (!device.ok()) {
         if (device.status().code() == ErrorCode::kNotFound) {
             return Status::Error(ErrorCode::kUnauthenticated, "The device token is not valid.");
@@ -248,12 +301,13 @@ Result<domain::Device> AccountService::AuthenticateDevice(std::string_view devic
     if (device->revoked_at) {
         return Status::Error(ErrorCode::kUnauthenticated, "This device was unpaired. Please pair it again.");
     }
-    const TimePoint now = clock_.Now();
-    if (!device->last_seen_at || now - *device->last_seen_at >= options_.touch_interval) {
+    if (touch_due(*device)) {
+        if (!may_write) return std::nullopt;
         Status touched = store_.TouchDevice(device->device_id, now);
         if (!touched.ok() && touched.code() != ErrorCode::kNotFound) return touched;
         device.value().last_seen_at = now;
     }
+    devices_cache_.Put(token_hash, *device, now, generation);
     return device;
 }
 

@@ -415,5 +415,84 @@ TEST_F(AccountServiceTest, DevicePairingAuthenticationAndRevocation) {
     EXPECT_EQ(service_->PairDevice(user->unique_num, "").status().code(), ErrorCode::kValidationFailed);
 }
 
+// The hot paths' copies (CredentialCache): used for at most credential_cache_ttl (1 s), and dropped at
+// once by whatever ends a session here.
+TEST_F(AccountServiceTest, CachedSessionAuthenticationUsesACopyForAtMostTheTtlAndLogoutEndsItAtOnce) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    EXPECT_FALSE(service_->TryAuthenticateCached(login->token, /*read_store=*/false).has_value())
+        << "no copy yet, and an io thread may not read the store";
+    auto first = service_->TryAuthenticateCached(login->token);
+    ASSERT_TRUE(first.has_value() && first->ok());
+    EXPECT_EQ((*first)->user.profile.id, "grandma_kim");
+
+    // Another process ends the session (as `vitalguard user lock` does): the copy still answers, for
+    // at most the ttl.
+    ASSERT_TRUE(store_->DeleteSession(HashToken(login->token)).ok());
+    auto copy = service_->TryAuthenticateCached(login->token, /*read_store=*/false);
+    ASSERT_TRUE(copy.has_value() && copy->ok()) << "answered from the copy, without the store";
+    clock_.Advance(std::chrono::milliseconds(1000));
+    EXPECT_FALSE(service_->TryAuthenticateCached(login->token, /*read_store=*/false).has_value());
+    auto reread = service_->TryAuthenticateCached(login->token);
+    ASSERT_TRUE(reread.has_value());
+    EXPECT_EQ(reread->status().code(), ErrorCode::kUnauthenticated);
+
+    // Logging out here ends the copy at once.
+    auto again = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(again.ok());
+    ASSERT_TRUE(service_->TryAuthenticateCached(again->token).value().ok());
+    ASSERT_TRUE(service_->Logout(again->token).ok());
+    EXPECT_FALSE(service_->TryAuthenticateCached(again->token, /*read_store=*/false).has_value());
+    EXPECT_EQ(service_->TryAuthenticateCached(again->token)->status().code(), ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AccountServiceTest, CachedSessionAuthenticationLeavesTheTouchToAuthenticate) {
+    ASSERT_TRUE(service_->Signup(Kim()).ok());
+    auto login = service_->Login("grandma_kim", "correct horse", client_);
+    ASSERT_TRUE(login.ok());
+    ASSERT_TRUE(service_->TryAuthenticateCached(login->token).value().ok());
+    clock_.Advance(minutes(1));  // the last use is due to be written
+    EXPECT_FALSE(service_->TryAuthenticateCached(login->token).has_value());
+    ASSERT_TRUE(service_->Authenticate(login->token).ok());  // writes it, and refreshes the copy
+    auto copy = service_->TryAuthenticateCached(login->token, /*read_store=*/false);
+    ASSERT_TRUE(copy.has_value() && copy->ok());
+    EXPECT_EQ((*copy)->session.last_seen_at, clock_.Now());
+}
+
+TEST_F(AccountServiceTest, CachedDeviceAuthenticationEndsAtOnceWhenTheDeviceIsUnpaired) {
+    auto user = service_->Signup(Kim());
+    ASSERT_TRUE(user.ok());
+    auto paired = service_->PairDevice(user->unique_num, "Galaxy Watch 6");
+    ASSERT_TRUE(paired.ok());
+    EXPECT_FALSE(service_->TryAuthenticateDeviceCached(paired->token).has_value()) << "its first use is written";
+    ASSERT_TRUE(service_->AuthenticateDevice(paired->token).ok());
+    auto copy = service_->TryAuthenticateDeviceCached(paired->token, /*read_store=*/false);
+    ASSERT_TRUE(copy.has_value() && copy->ok());
+    EXPECT_EQ((*copy)->device_id, paired->device.device_id);
+    ASSERT_TRUE(service_->RevokeDevice(user->unique_num, paired->device.device_id).ok());
+    EXPECT_FALSE(service_->TryAuthenticateDeviceCached(paired->token, /*read_store=*/false).has_value());
+    EXPECT_EQ(service_->TryAuthenticateDeviceCached(paired->token)->status().code(), ErrorCode::kUnauthenticated);
+}
+
+TEST(CredentialCacheTest, AReadThatBeganBeforeAClearDoesNotPutItsCopyBack) {
+    CredentialCache<int> cache(std::chrono::milliseconds(1000), 2);
+    const TimePoint t0{Milliseconds(1'000'000)};
+    const uint64_t before = cache.generation();
+    cache.Clear();  // e.g. a logout while the read was in progress
+    cache.Put("a", 1, t0, before);
+    EXPECT_FALSE(cache.Find("a", t0).has_value());
+    cache.Put("a", 1, t0, cache.generation());
+    EXPECT_EQ(cache.Find("a", t0), 1);
+    EXPECT_FALSE(cache.Find("a", t0 + std::chrono::milliseconds(1000)).has_value()) << "past its ttl";
+    // Bounded: when full, stale entries make room; otherwise the new one is not kept.
+    cache.Put("b", 2, t0, cache.generation());
+    cache.Put("c", 3, t0, cache.generation());
+    EXPECT_FALSE(cache.Find("c", t0).has_value());
+    cache.Put("c", 3, t0 + std::chrono::milliseconds(1500), cache.generation());
+    EXPECT_EQ(cache.Find("c", t0 + std::chrono::milliseconds(1500)), 3);
+    EXPECT_EQ(cache.size(), 1u);
+}
+
 }  // namespace
 }  // namespace vg::auth

@@ -68,7 +68,9 @@ Result<EndedSessions> AccountService::ChangePassword(const AuthContext& auth, st
     VG_RETURN_IF_ERROR(CheckCurrentPassword(auth.user, current_password, client));
     auto hash = hasher_.Hash(new_password);
     if (!hash.ok()) return hash.status();
-    return store_.SetPasswordHash(auth.user.unique_num, *hash, auth.session.token_hash);
+    auto ended = store_.SetPasswordHash(auth.user.unique_num, *hash, auth.session.token_hash);
+    ForgetCredentials();
+    return ended;
 }
 
 Result<domain::User> AccountService::UpdateProfile(const AuthContext& auth, const ProfileChanges& changes,
@@ -121,12 +123,14 @@ Result<domain::User> AccountService::UpdateProfile(const AuthContext& auth, cons
     unverify(old.guard_phone_num, next.guard_phone_num, own_changed ? std::string() : keep_own);
 
     auto stored = store_.UpdateUserProfile(update);
+    ForgetCredentials();
     if (stored.ok() && changed != nullptr) *changed = std::move(names);
     return stored;
 }
 
 Result<domain::User> AccountService::ConfirmAddress(int64_t user_unique_num) {
     VG_RETURN_IF_ERROR(store_.SetAddressConfirmed(user_unique_num, clock_.Now()));
+    ForgetCredentials();
     return store_.FindUserByUniqueNum(user_unique_num);
 }
 
@@ -146,6 +150,7 @@ Result<std::string> AccountService::EndSession(int64_t user_unique_num, std::str
     for (const domain::Session& s : *sessions) {
         if (!SecretsEqual(PublicSessionId(s.token_hash), public_id)) continue;
         Status deleted = store_.DeleteSession(s.token_hash);
+        ForgetCredentials();
         if (deleted.code() == ErrorCode::kNotFound) return not_found();  // ended meanwhile
         if (!deleted.ok()) return deleted;
         return s.token_hash;
@@ -154,18 +159,23 @@ Result<std::string> AccountService::EndSession(int64_t user_unique_num, std::str
 }
 
 Result<EndedSessions> AccountService::EndOtherSessions(int64_t user_unique_num, std::string_view keep_token_hash) {
-    return store_.DeleteSessionsExcept(user_unique_num, keep_token_hash);
+    auto ended = store_.DeleteSessionsExcept(user_unique_num, keep_token_hash);
+    ForgetCredentials();
+    return ended;
 }
 
 Result<EndedSessions> AccountService::LockUser(int64_t user_unique_num, std::string_view reason) {
     if (auto problem = domain::CheckAddress(reason, /*required=*/false)) {
         return Status::Error(ErrorCode::kValidationFailed, "The reason is not valid.", {{"reason", *problem}});
     }
-    return store_.SetUserLock(user_unique_num, clock_.Now(), reason);
+    auto ended = store_.SetUserLock(user_unique_num, clock_.Now(), reason);
+    ForgetCredentials();
+    return ended;
 }
 
 Status AccountService::UnlockUser(int64_t user_unique_num) {
     auto unlocked = store_.SetUserLock(user_unique_num, std::nullopt, "");
+    ForgetCredentials();
     return unlocked.ok() ? Status::Ok() : unlocked.status();
 }
 
@@ -177,7 +187,9 @@ Result<EndedSessions> AccountService::ResetPassword(int64_t user_unique_num, std
     }
     auto hash = hasher_.Hash(new_password);
     if (!hash.ok()) return hash.status();
-    return store_.SetPasswordHash(user_unique_num, *hash, "");
+    auto ended = store_.SetPasswordHash(user_unique_num, *hash, "");
+    ForgetCredentials();
+    return ended;
 }
 
 }  // namespace vg::auth

@@ -503,7 +503,8 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
             });
             return;
         }
-        switch (impl_.Classify(request)) {
+        const Lane lane = impl_.Classify(request);
+        switch (lane) {
             case Lane::kInline: {
                 request.lane = Lane::kInline;
                 Response response = impl_.CallHandler(request);
@@ -511,13 +512,20 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                     Answer(std::move(response));
                     return;
                 }
-                if (!impl_.AdmitWorker()) {
-                    WriteResponse(impl_.Busy("The server is busy."), false);
-                    return;
-                }
-                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
+                RunOnLane(std::move(request), response.run_on);
                 return;
             }
+            case Lane::kSlow:
+            case Lane::kWorker:
+            case Lane::kUrgent:
+                RunOnLane(std::move(request), lane);
+                return;
+        }
+    }
+
+    // Admits the request to `lane`'s pool (kSlow, kWorker or kUrgent) and runs it there, or answers 503.
+    void RunOnLane(Request request, Lane lane) {
+        switch (lane) {
             case Lane::kSlow:
                 if (!impl_.AdmitSlow()) {
                     WriteResponse(impl_.SlowLaneFull(), false);
@@ -525,19 +533,20 @@ class Server::Impl::Session final : public Connection, public std::enable_shared
                 }
                 RunOnPool(*impl_.slow_, std::move(request), Lane::kSlow, true);
                 return;
-            case Lane::kWorker:
-                if (!impl_.AdmitWorker()) {
-                    WriteResponse(impl_.Busy("The server is busy."), false);
-                    return;
-                }
-                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
-                return;
             case Lane::kUrgent:
                 if (!impl_.AdmitUrgent()) {
                     WriteResponse(impl_.Busy("The server is busy."), false);
                     return;
                 }
                 RunOnPool(*impl_.urgent_, std::move(request), Lane::kUrgent, true);
+                return;
+            case Lane::kInline:
+            case Lane::kWorker:
+                if (!impl_.AdmitWorker()) {
+                    WriteResponse(impl_.Busy("The server is busy."), false);
+                    return;
+                }
+                RunOnPool(*impl_.workers_, std::move(request), Lane::kWorker, true);
                 return;
         }
     }

@@ -80,6 +80,33 @@ TEST_F(VitalsE2eTest, DetectionStateSurvivesKillMinus9) {
         << server_->LogTail();
 }
 
+// update_status is a hot path: it authenticates from short-lived copies of sessions and devices on the
+// io thread (HotPath::kInlineFirst). Logging out and unpairing must still end them at once.
+TEST_F(VitalsE2eTest, UpdateStatusStopsAtOnceAfterLogoutAndAfterUnpairingTheWatch) {
+    HttpClient client = Client();
+    const std::string csrf = SignupAndLogin(client, "hot_path_kim");
+    const std::string watch_token = PairWatch(client);
+    const std::string session_token = *client.cookie("vg_session");
+    HttpClient watch = Client();
+    for (int i = 0; i < 3; ++i) {  // the copies are in place and used
+        ASSERT_EQ(client.Post("/api/update_status", Vitals(72)).status, 200);
+        auto r = watch.Post("/api/update_status", Vitals(73), {{"Authorization", "Bearer " + watch_token}});
+        ASSERT_EQ(r.status, 200) << r.body;
+    }
+    auto devices = client.Get("/api/devices").json().at("devices").as_array();
+    const int64_t device_id = devices.at(0).at("device_id").as_int64();
+    ASSERT_EQ(client.Delete("/api/devices/" + std::to_string(device_id)).status, 200);
+    auto unpaired = watch.Post("/api/update_status", Vitals(74), {{"Authorization", "Bearer " + watch_token}});
+    EXPECT_EQ(unpaired.status, 401) << unpaired.body;
+
+    ASSERT_EQ(client.Post("/api/logout", json::object{}).status, 200);
+    HttpClient replay = Client();
+    replay.SetCookie("vg_session", session_token);
+    auto after = replay.Post("/api/update_status", Vitals(75), {{"X-CSRF-Token", csrf}});
+    EXPECT_EQ(after.status, 401) << after.body;
+    EXPECT_EQ(replay.Get("/api/get_status").status, 401);
+}
+
 // Acknowledged = on disk: update_status answers once its reading AND its status row are committed (the
 // verdict stage's group commit), so a kill -9 in the middle of a full load loses neither, and the incident
 // a wearer's danger opened is neither lost nor doubled by the restart.

@@ -44,6 +44,17 @@ struct RequestContext {
 
 using RouteHandler = std::function<http::Response(RequestContext&)>;
 
+// Hot paths, called many times a second per wearer, whose handlers use only who the caller is.
+enum class HotPath {
+    kNo,
+    // Authenticated from short-lived copies of sessions and devices (AccountService::TryAuthenticateCached:
+    // at most credential_cache_ttl old) instead of store reads, on the route's lane.
+    kCachedAuth,
+    // The same, and with a credential the request runs on the io thread first (Api::LaneOf); it moves to
+    // the route's lane when a copy cannot answer without a store read or write, or the handler must wait.
+    kInlineFirst,
+};
+
 struct Route {
     std::string method;
     std::string pattern;  // also the metrics label
@@ -51,11 +62,13 @@ struct Route {
     http::Lane lane = http::Lane::kWorker;
     RouteHandler handler;
     std::vector<std::string> segments;  // Split(pattern), kept so that Find splits only the path
+    HotPath hot = HotPath::kNo;
 };
 
 class Router {
   public:
-    void Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler);
+    void Add(std::string method, std::string pattern, Access access, http::Lane lane, RouteHandler handler,
+             HotPath hot = HotPath::kNo);
     // On the worker lane.
     void Add(std::string method, std::string pattern, Access access, RouteHandler handler) {
         Add(std::move(method), std::move(pattern), access, http::Lane::kWorker, std::move(handler));

@@ -17,8 +17,11 @@
 // Devices: a paired watch gets its own random token for posting data; it can be
 // revoked by its owner.
 //
-// Thread-safety: all methods may be called concurrently (the Store and the
-// limiters are thread-safe; the service itself holds no mutable state).
+// Hot paths authenticate from short-lived copies (TryAuthenticateCached, TryAuthenticateDeviceCached;
+// CredentialCache) instead of reading the store on every request.
+//
+// Thread-safety: all methods may be called concurrently (the Store, the limiters and the copies are
+// thread-safe).
 // Ownership: borrows the Store and the Clock; both must outlive the service.
 
 #include <chrono>
@@ -27,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vg/auth/credential_cache.hpp"
 #include "vg/auth/crypto.hpp"
 #include "vg/auth/login_throttle.hpp"
 #include "vg/auth/rate_limiter.hpp"
@@ -57,6 +61,12 @@ struct AccountOptions {
     // each costs an Argon2id hash, and a stolen session must not get unlimited guesses); 0: no limit.
     int max_account_changes_per_hour = 10;
     std::chrono::milliseconds account_change_window{60 * 60 * 1000};
+    // How long the hot paths (TryAuthenticateCached, TryAuthenticateDeviceCached) may use a copy of a
+    // session with its user, or of a device, instead of reading the store; 0 turns the copies off. A
+    // session or device ended by this service ends at once; one ended by another process (`vitalguard
+    // user lock`) at most this long later.
+    std::chrono::milliseconds credential_cache_ttl{1000};
+    size_t credential_cache_entries = 100'000;  // per kind (sessions, devices)
 };
 
 // PATCH /api/me: the fields to change (nullopt: keep). Validated exactly as at sign-up.
@@ -118,6 +128,13 @@ class AccountService {
     // when it cannot: the session's last use is due to be refreshed (once per touch_interval), or it
     // has expired and is to be deleted. Then call Authenticate, on a thread that may wait on a commit.
     std::optional<Result<AuthContext>> TryAuthenticateWithoutWriting(std::string_view session_token);
+    // TryAuthenticateWithoutWriting's answer from a copy of the session and its user read at most
+    // credential_cache_ttl ago, when there is one: no store read at all. For hot paths whose handlers use
+    // only who the caller is (update_status, get_status), since the user's details in the copy may be
+    // that old. Every successful authentication (this, Authenticate, TryAuthenticateWithoutWriting)
+    // refreshes the copy; whatever ends sessions or changes an account here drops the copies.
+    // With read_store false (an io thread): nullopt as well when there is no fresh copy.
+    std::optional<Result<AuthContext>> TryAuthenticateCached(std::string_view session_token, bool read_store = true);
     // When the session whose token hashes to `token_hash` (HashToken) ends if it is not used again: the
     // earlier of its absolute expiry and its idle end. Reads only. kUnauthenticated when it no longer
     // exists (logged out, purged). For live streams, which must end with their session.
@@ -172,12 +189,24 @@ class AccountService {
     Status RevokeDevice(int64_t user_unique_num, int64_t device_id);
     // kUnauthenticated for an unknown or revoked device token.
     Result<domain::Device> AuthenticateDevice(std::string_view device_token);
+    // AuthenticateDevice's answer from a copy read at most credential_cache_ttl ago (no store read), or
+    // from the store when it needs no write; nullopt when its last use is due to be written (then call
+    // AuthenticateDevice, on a thread that may wait on a commit).
+    std::optional<Result<domain::Device>> TryAuthenticateDeviceCached(std::string_view device_token,
+                                                                      bool read_store = true);
 
     const AccountOptions& options() const { return options_; }
 
   private:
-    // Authenticate, or with may_write false nullopt where it would write.
-    std::optional<Result<AuthContext>> AuthenticateSession(std::string_view session_token, bool may_write);
+    // Authenticate, or with may_write false nullopt where it would write; with use_cache, from the
+    // copy when there is a fresh one.
+    std::optional<Result<AuthContext>> AuthenticateSession(std::string_view session_token, bool may_write,
+                                                           bool use_cache, bool read_store = true);
+    // AuthenticateDevice, or its Try variant (see AuthenticateSession).
+    std::optional<Result<domain::Device>> AuthenticateDeviceToken(std::string_view device_token, bool may_write,
+                                                                  bool use_cache, bool read_store = true);
+    // After a change that may end a session or a device, or change an account: no copy is used again.
+    void ForgetCredentials();
 
     store::Store& store_;
     const Clock& clock_;
@@ -186,6 +215,8 @@ class AccountService {
     LoginThrottle login_throttle_;
     SlidingWindowLimiter signups_by_address_;
     SlidingWindowLimiter account_changes_;  // per account (unique_num), password and profile changes
+    CredentialCache<AuthContext> sessions_cache_{options_.credential_cache_ttl, options_.credential_cache_entries};
+    CredentialCache<domain::Device> devices_cache_{options_.credential_cache_ttl, options_.credential_cache_entries};
 };
 
 }  // namespace vg::auth

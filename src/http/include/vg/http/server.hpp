@@ -102,8 +102,9 @@ struct Response {
     int status = 200;
     std::vector<Header> headers;  // "Content-Type" etc.; the server adds Content-Length, Date, Connection
     std::string body;
-    // Set by RunOnWorker(): not an answer; the server runs the Handler again on the worker lane.
+    // Set by RunOnWorker() and RunOn(): not an answer; the server runs the Handler again on run_on.
     bool run_on_worker = false;
+    Lane run_on = Lane::kWorker;
 
     void set_header(std::string name, std::string value);  // replaces a header of the same name
 
@@ -111,9 +112,13 @@ struct Response {
     // last use is due to be written): the server runs the Handler again, for the same Request with
     // lane == kWorker, and writes that answer. Return it before doing anything with an effect.
     // Returned from the worker or slow lane it is a bug, answered with kInternal (500).
-    static Response RunOnWorker() {
+    static Response RunOnWorker() { return RunOn(Lane::kWorker); }
+    // The same on another lane (kWorker, kUrgent or kSlow; kInline means kWorker), with that lane's
+    // admission: for a hot path that answers inline when it can, and otherwise on the lane it belongs to.
+    static Response RunOn(Lane lane) {
         Response response;
         response.run_on_worker = true;
+        response.run_on = lane == Lane::kInline ? Lane::kWorker : lane;
         return response;
     }
 
