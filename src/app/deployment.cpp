@@ -648,9 +648,9 @@ Status Deployment::Start() {
     if (Status listening = s.server->Start(); !listening.ok()) {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }
-    s.metrics_sampler =
-        s.metrics.StartSampler({s.store.get(), s.bus.get(), s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock},
-                               std::chrono::seconds(5));
+    s.metrics_sampler = s.metrics.StartSampler(
+        {s.store.get(), s.bus.get(), s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock, s.verdicts.get()},
+        std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));
     if (s.config.demo) {

@@ -17,6 +17,7 @@
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/ingest/ingest_service.hpp"
 #include "vg/live/live_hub.hpp"
+#include "vg/verdict/verdict_stage.hpp"
 
 namespace vg::app {
 namespace {
@@ -92,7 +93,27 @@ struct OperationalMetrics::Families {
                       .Name("vitalguard_websocket_clients")
                       .Help("Live streams (/api/stream) open")
                       .Register(r)
-                      .Add({})) {}
+                      .Add({})),
+          verdict_commits(prometheus::BuildCounter()
+                              .Name("vitalguard_verdict_commits_total")
+                              .Help("Group commits of the verdict stage (status rows, with update_status readings)")
+                              .Register(r)
+                              .Add({})),
+          verdict_rows(prometheus::BuildCounter()
+                           .Name("vitalguard_verdict_status_rows_total")
+                           .Help("Status rows the verdict stage committed")
+                           .Register(r)
+                           .Add({})),
+          verdict_failed(prometheus::BuildCounter()
+                             .Name("vitalguard_verdict_failed_records_total")
+                             .Help("Verdict records the store refused (their callers were answered with the error)")
+                             .Register(r)
+                             .Add({})),
+          verdict_largest_batch(prometheus::BuildGauge()
+                                    .Name("vitalguard_verdict_largest_batch")
+                                    .Help("Most verdicts the verdict stage handled in one go since start")
+                                    .Register(r)
+                                    .Add({})) {}
 
     prometheus::Family<prometheus::Gauge>& build_info;
     prometheus::Family<prometheus::Counter>& attempts;
@@ -106,6 +127,10 @@ struct OperationalMetrics::Families {
     prometheus::Histogram& verdict_latency;
     prometheus::Gauge& queued;
     prometheus::Gauge& clients;
+    prometheus::Counter& verdict_commits;
+    prometheus::Counter& verdict_rows;
+    prometheus::Counter& verdict_failed;
+    prometheus::Gauge& verdict_largest_batch;
 };
 
 OperationalMetrics::OperationalMetrics(prometheus::Registry& registry, const std::string& version)
@@ -148,6 +173,18 @@ void OperationalMetrics::Sample(const Sources& s) {
         if (refused > dispatch_refused_seen_)
             f_->refused.Increment(static_cast<double>(refused - dispatch_refused_seen_));
         dispatch_refused_seen_ = std::max(dispatch_refused_seen_, refused);
+    }
+    if (s.verdicts) {
+        const verdict::VerdictStageStats stats = s.verdicts->stats();
+        // Counters advance by what is new since the last sample.
+        auto advance = [](prometheus::Counter& counter, uint64_t now_seen, uint64_t& seen) {
+            if (now_seen > seen) counter.Increment(static_cast<double>(now_seen - seen));
+            seen = std::max(seen, now_seen);
+        };
+        advance(f_->verdict_commits, stats.commits, commits_seen_);
+        advance(f_->verdict_rows, stats.status_rows, status_rows_seen_);
+        advance(f_->verdict_failed, stats.failed_rows, failed_records_seen_);
+        f_->verdict_largest_batch.Set(static_cast<double>(stats.largest_batch));
     }
     if (s.store == nullptr || s.clock == nullptr) return;
     const TimePoint now = s.clock->Now();

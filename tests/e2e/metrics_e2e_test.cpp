@@ -54,6 +54,7 @@ TEST_F(MetricsE2eTest, TheEmergencyPathIsOnMetrics) {
     EXPECT_EQ(Sample(fresh, "vitalguard_outbox_backlog{channel=\"emergency\"}"), 0);
     EXPECT_EQ(Sample(fresh, "vitalguard_incidents{phase=\"countdown\"}"), 0);
     EXPECT_EQ(Sample(fresh, "vitalguard_readings_ingested_total"), 0);
+    EXPECT_EQ(Sample(fresh, "vitalguard_verdict_status_rows_total"), 0);
 
     const json::object danger{{"heart_rate", 150}, {"respiration_rate", 16}, {"spo2", 88}, {"skin_temp", 33.4},
                               {"steps", 0},        {"calories", 1.1}};
@@ -66,6 +67,12 @@ TEST_F(MetricsE2eTest, TheEmergencyPathIsOnMetrics) {
     EXPECT_EQ(Sample(counting, "vitalguard_countdowns_running"), 1);
     EXPECT_EQ(Sample(counting, "vitalguard_readings_ingested_total"), 2);
     EXPECT_EQ(Sample(counting, "vitalguard_reading_to_verdict_seconds_count"), 2);
+    // The verdict stage's group commits: one row per update_status, in one or two commits.
+    EXPECT_EQ(Sample(counting, "vitalguard_verdict_status_rows_total"), 2);
+    EXPECT_GE(Sample(counting, "vitalguard_verdict_commits_total"), 1);
+    EXPECT_LE(Sample(counting, "vitalguard_verdict_commits_total"), 2);
+    EXPECT_GE(Sample(counting, "vitalguard_verdict_largest_batch"), 1);
+    EXPECT_EQ(Sample(counting, "vitalguard_verdict_failed_records_total"), 0);
 
     // The countdown runs out: the report goes to the outbox and its delivery keeps failing.
     const std::string dispatching = WaitForMetrics(

@@ -13,6 +13,11 @@
 //   vitalguard_reading_to_verdict_seconds                       histogram: receipt -> verdict recorded
 //   vitalguard_detector_queued_readings                         gauge: readings waiting for detection
 //   vitalguard_websocket_clients                                gauge: live streams open
+//   vitalguard_verdict_commits_total                            counter: the verdict stage's group commits
+//   vitalguard_verdict_status_rows_total                        counter: status rows they committed
+//   vitalguard_verdict_failed_records_total                     counter: records the store refused
+//   vitalguard_verdict_largest_batch                            gauge: most verdicts handled in one go
+//                                                               (rows / commits is the group-commit size)
 //
 // Every labelled series exists from the start at zero (all channels, outcomes and open phases), so an
 // alert on increase() sees the first failure, not only the second.
@@ -58,6 +63,9 @@ class LiveHub;
 namespace vg::escalation {
 class EscalationService;
 }
+namespace vg::verdict {
+class VerdictStage;
+}
 
 namespace vg::app {
 
@@ -79,6 +87,7 @@ class OperationalMetrics {
         const live::LiveHub* live = nullptr;
         const escalation::EscalationService* escalation = nullptr;
         const Clock* clock = nullptr;
+        const verdict::VerdictStage* verdicts = nullptr;
     };
     class Sampler;
     // Samples once now (so the first scrape has the figures) and then every `period` until the returned
@@ -93,6 +102,9 @@ class OperationalMetrics {
     std::mutex sample_mu_;                // one Sample at a time
     uint64_t ingested_seen_ = 0;          // GUARDED_BY(sample_mu_): counters advance by what is new
     uint64_t dispatch_refused_seen_ = 0;  // GUARDED_BY(sample_mu_)
+    uint64_t commits_seen_ = 0;           // GUARDED_BY(sample_mu_)
+    uint64_t status_rows_seen_ = 0;       // GUARDED_BY(sample_mu_)
+    uint64_t failed_records_seen_ = 0;    // GUARDED_BY(sample_mu_)
 };
 
 class OperationalMetrics::Sampler {
