@@ -288,6 +288,8 @@ TEST(StatusModelTest, TrainsOnWearersSavesLoadsAndPredictsIdentically) {
     auto again = loaded->Evaluate(data, Split::kTest);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ((*again)[0].confusion, model->test_metrics()[0].confusion);
+    // A loaded model keeps only the trees serving needs (not XGBoost's copy), so it cannot be saved again.
+    EXPECT_EQ(loaded->Save(dir.string(), "again").code(), ErrorCode::kBadRequest);
 
     // A manifest from another feature set is refused with the field named.
     std::ofstream(dir / "bad.manifest.json") << R"({"kind": "status", "features": ["heart_rate"]})";

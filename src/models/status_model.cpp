@@ -267,6 +267,9 @@ Result<StatusModel> StatusModel::Train(ModelKind kind, const Dataset& data, cons
 }
 
 Status StatusModel::Save(const std::string& dir, const std::string& name) const {
+    if (boosters_.size() != ensembles_.size()) {
+        return Status::Error(ErrorCode::kBadRequest, "Only a model trained in this run can be saved.");
+    }
     for (size_t i = 0; i < boosters_.size(); ++i) {
         auto text = boosters_[i].SaveJson();
         if (!text.ok()) return text.status();
@@ -315,12 +318,10 @@ Result<StatusModel> StatusModel::Load(const std::string& dir, const std::string&
         const std::string suffix = model.kind_ == ModelKind::kStatus ? "" : "." + std::string(kCauseNames[i]);
         auto text = ReadFile(dir + "/" + name + suffix + ".json");
         if (!text.ok()) return text.status();
-        auto booster = Booster::LoadJson(*text);
-        if (!booster.ok()) return booster.status();
+        // Trees only: XGBoost's copy of the same model would double what serving keeps in memory.
         auto ensemble = TreeEnsemble::FromXgboostJson(*text);
         if (!ensemble.ok()) return ensemble.status();
         model.ensembles_.push_back(std::move(ensemble).value());
-        model.boosters_.push_back(std::move(booster).value());
     }
     return model;
 }
@@ -377,7 +378,7 @@ Result<std::vector<Evaluation>> StatusModel::Evaluate(const Dataset& data, std::
     const FeatureMatrix fm = BuildFeatures(data, pca_);
     auto keep = [&](const LabelledReading& r) { return !split || SplitOf(r.wearer, split_seed_) == *split; };
     std::vector<Evaluation> out;
-    for (size_t t = 0; t < boosters_.size(); ++t) {
+    for (size_t t = 0; t < ensembles_.size(); ++t) {
         const Rows rows = Select(data, fm, keep, [&](const LabelledReading& r) -> std::optional<float> {
             if (kind_ == ModelKind::kStatus) return static_cast<float>(r.status);
             if (r.status == 0 || r.causes[t] < 0) return std::nullopt;
@@ -386,10 +387,13 @@ Result<std::vector<Evaluation>> StatusModel::Evaluate(const Dataset& data, std::
         if (rows.matrix.rows == 0) {
             return Status::Error(ErrorCode::kValidationFailed, "No rows to evaluate.", {{"data", "has no such rows"}});
         }
-        auto p = boosters_[t].Predict(rows.matrix);
-        if (!p.ok()) return p.status();
+        if (rows.matrix.cols != ensembles_[t].num_features()) {
+            return Status::Error(ErrorCode::kValidationFailed, "The model expects other features.");
+        }
+        std::vector<float> p(rows.matrix.rows * ensembles_[t].num_outputs());
+        ensembles_[t].PredictBatch(rows.matrix.values.data(), rows.matrix.rows, p.data());
         out.push_back(
-            Score(*p, rows.labels, kind_ == ModelKind::kStatus ? 3 : 2, static_cast<int>(rows.wearers.size())));
+            Score(p, rows.labels, kind_ == ModelKind::kStatus ? 3 : 2, static_cast<int>(rows.wearers.size())));
     }
     return out;
 }

@@ -155,8 +155,8 @@ class Statement {
 // ---------------------------------------------------------------------------
 // Connection: one sqlite3 handle and its prepared statements.
 
-// Used by one thread at a time (opened SQLITE_OPEN_NOMUTEX): the writer thread owns
-// the write connection, and a read connection belongs to whoever leased it from the pool.
+// Used by one thread at a time (opened SQLITE_OPEN_NOMUTEX): the leader of the batch
+// being committed has the write connection, and a read connection belongs to whoever leased it from the pool.
 class Connection {
   public:
     static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags, Milliseconds busy_timeout) {
@@ -518,16 +518,14 @@ class WriteFn {
     Status (*call_)(const void*, Connection&);
 };
 
-// One queued write, on its caller's stack. `result` is written by the writer thread
-// before `done` is set under `mu`, which publishes it to the caller. A mutex of its own
-// (rather than the queue's) keeps waking a batch's callers off the submitters' path.
+// One queued write, on its caller's stack. Every field but `fn` is guarded by the store's
+// queue_mu; `result` is written by the batch's leader before it sets `done`.
 struct PendingWrite {
     explicit PendingWrite(WriteFn f) : fn(f) {}
     WriteFn fn;
     Status result;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;  // guarded by mu
+    std::condition_variable cv;  // waits with queue_mu: done, or first in the queue with no leader
+    bool done = false;
 };
 
 }  // namespace
@@ -543,23 +541,41 @@ struct SqliteStore::Impl {
           idle_readers(std::move(readers)),
           reader_count(idle_readers.size()) {}
 
-    // Runs `fn` on the writer thread inside its own savepoint of the next batch and
-    // returns once that batch has committed (or failed).
+    // Runs `fn` inside its own savepoint of the next batch and returns once that batch has
+    // committed (or failed). The writes of all callers queued at once share one transaction and one
+    // fsync (a group commit), run by the first of them on its own thread — the leader, as in leveldb's
+    // DBImpl::Write — while the others wait; with no one else writing, a caller commits its write at
+    // once, with no hand-off to another thread. A leader commits one batch, then passes the lead to
+    // the first caller still queued, so no caller runs more than one batch of others' writes.
     template <typename F>
     Status Write(const F& fn) {
         PendingWrite write{WriteFn(fn)};
-        bool wake_writer = false;
-        {
-            std::lock_guard lock(queue_mu);
-            if (queue_closed) return Closed();
-            queue.push_back(&write);
-            wake_writer = writer_idle;
+        std::unique_lock lock(queue_mu);
+        if (queue_closed) return Closed();
+        queue.push_back(&write);
+        write.cv.wait(lock, [&] { return write.done || (!leading && queue.front() == &write); });
+        if (write.done) return std::move(write.result);
+
+        leading = true;
+        const size_t n = std::min(queue.size(), static_cast<size_t>(options.max_batch_size));
+        std::vector<PendingWrite*> batch(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+        queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+        lock.unlock();
+        RunBatch(batch);
+        lock.lock();
+        // Under queue_mu: a follower cannot see `done` and return (ending its PendingWrite) before
+        // we let go of the lock, and we do not touch the batch afterwards.
+        for (PendingWrite* other : batch) {
+            if (other == &write) continue;
+            other->done = true;
+            other->cv.notify_one();
         }
-        // Outside the lock, so the writer does not wake only to block on queue_mu; when it
-        // is busy it takes the queue again before it ever waits, so no wake-up is lost.
-        if (wake_writer) queue_cv.notify_one();
-        std::unique_lock lock(write.mu);
-        write.cv.wait(lock, [&] { return write.done; });
+        leading = false;
+        if (!queue.empty()) {
+            queue.front()->cv.notify_one();
+        } else {
+            idle_cv.notify_all();
+        }
         return std::move(write.result);
     }
 
@@ -593,35 +609,6 @@ struct SqliteStore::Impl {
         }
     }
 
-    void WriterLoop() {
-        std::vector<PendingWrite*> batch;
-        batch.reserve(static_cast<size_t>(options.max_batch_size));
-        std::unique_lock lock(queue_mu);
-        while (true) {
-            while (queue.empty() && !queue_closed) {
-                writer_idle = true;
-                queue_cv.wait(lock);
-                writer_idle = false;
-            }
-            if (queue.empty()) break;  // closed and drained
-            const size_t n = std::min(queue.size(), static_cast<size_t>(options.max_batch_size));
-            batch.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
-            queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
-            lock.unlock();
-            RunBatch(batch);
-            // Notifying under the write's lock: its caller cannot return (destroying mu and cv)
-            // before we let go of it, and we do not touch it afterwards.
-            for (PendingWrite* write : batch) {
-                std::lock_guard write_lock(write->mu);
-                write->done = true;
-                write->cv.notify_one();
-            }
-            batch.clear();
-            lock.lock();
-        }
-        writer_running.store(false, std::memory_order_release);
-    }
-
     static Status RunOne(const PendingWrite& write, Connection& conn) {
         try {
             return write.fn(conn);
@@ -633,6 +620,7 @@ struct SqliteStore::Impl {
     }
 
     // Commits `batch` as one transaction, each write in its own savepoint. Sets every result.
+    // REQUIRES: the caller leads (only the leader touches the write connection).
     void RunBatch(const std::vector<PendingWrite*>& batch) {
         Connection& conn = *writer;
         std::vector<PendingWrite*> succeeded;
@@ -683,15 +671,13 @@ struct SqliteStore::Impl {
     }
 
     const SqliteStoreOptions options;
-    std::unique_ptr<Connection> writer;  // used only by the writer thread once it runs
+    std::unique_ptr<Connection> writer;  // used only by the leader of the batch being committed
 
     std::mutex queue_mu;
-    std::condition_variable queue_cv;  // the writer waits here for work
-    std::deque<PendingWrite*> queue;   // guarded by queue_mu
-    bool queue_closed = false;         // guarded by queue_mu; no new writes, writer drains and exits
-    bool writer_idle = false;          // guarded by queue_mu; the writer is waiting on queue_cv
-    std::thread writer_thread;
-    std::atomic<bool> writer_running{false};
+    std::condition_variable idle_cv;  // Close() waits here for the last batch to finish
+    std::deque<PendingWrite*> queue;  // guarded by queue_mu; callers waiting for their write
+    bool leading = false;             // guarded by queue_mu; a caller is committing a batch
+    bool queue_closed = false;        // guarded by queue_mu; no new writes
 
     std::mutex pool_mu;
     std::condition_variable pool_cv;                        // readers wait here for a free connection
@@ -737,18 +723,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
         auto reader = Connection::Open(options.path, SQLITE_OPEN_READWRITE, options.busy_timeout);
         if (!reader.ok()) return reader.status();
         // query_only: a read connection that tried to write would take the write lock
-        // from under the writer thread.
+        // from under the write connection.
         VG_RETURN_IF_ERROR(reader.value()->Exec("PRAGMA foreign_keys = ON; PRAGMA query_only = ON", "pragma"));
         readers.push_back(std::move(reader).value());
     }
 
     auto impl = std::make_unique<Impl>(options, std::move(writer).value(), std::move(readers));
-    impl->writer_running.store(true, std::memory_order_release);
-    try {
-        impl->writer_thread = std::thread([raw = impl.get()] { raw->WriterLoop(); });
-    } catch (const std::system_error& e) {
-        return Internal(std::string("cannot start the SQLite writer thread: ") + e.what());
-    }
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
@@ -761,11 +741,11 @@ void SqliteStore::Close() {
     std::lock_guard close_lock(s.close_mu);
     if (s.closed) return;
     {
-        std::lock_guard lock(s.queue_mu);
+        // Writes already queued are committed first (their callers lead in turn); new ones are refused.
+        std::unique_lock lock(s.queue_mu);
         s.queue_closed = true;
+        s.idle_cv.wait(lock, [&] { return !s.leading && s.queue.empty(); });
     }
-    s.queue_cv.notify_all();
-    if (s.writer_thread.joinable()) s.writer_thread.join();  // commits what was queued first
     {
         std::unique_lock lock(s.pool_mu);
         s.pool_closed = true;
@@ -783,7 +763,6 @@ Status SqliteStore::CheckHealth() {
         std::lock_guard lock(impl_->queue_mu);
         if (impl_->queue_closed) return Closed();
     }
-    if (!impl_->writer_running.load(std::memory_order_acquire)) return Unavailable("the SQLite writer has stopped");
     return impl_->Read([](Connection& conn) -> Status {
         Statement st = conn.Prepare("SELECT 1");
         return st.Step() == SQLITE_ROW ? Status::Ok() : st.ErrorStatus("health check");

@@ -239,8 +239,8 @@ TEST_F(SqliteStoreTest, DeletingAUserCascadesToItsRows) {
 
 // ---- group commit, the connection pool, Close ----
 
-// Holds the database's write lock from a second connection so that the writer thread
-// stalls on its first batch while many writes queue up behind it; releasing the lock
+// Holds the database's write lock from a second connection so that the first leader
+// stalls on its batch while many writes queue up behind it; releasing the lock
 // lets the writer commit the queued writes together as one batch.
 TEST_F(SqliteStoreTest, FailingWriteInABatchDoesNotLoseTheOthers) {
     SqliteStore& s = store();  // opened here, not lazily from several threads

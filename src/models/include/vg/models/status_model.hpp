@@ -73,7 +73,10 @@ class StatusModel {
     // kValidationFailed when a split is empty or the cause columns are missing for kCause.
     static Result<StatusModel> Train(ModelKind kind, const Dataset& data, const TrainSettings& settings,
                                      const std::function<void(const std::string&)>& progress = {});
+    // Loads the trees only (TreeEnsemble), not XGBoost's copy of them: what serving and Evaluate need.
     static Result<StatusModel> Load(const std::string& dir, const std::string& name);
+    // kBadRequest for a loaded model: only one trained in this run (which has XGBoost's
+    // boosters) can be saved.
     Status Save(const std::string& dir, const std::string& name) const;
 
     ModelKind kind() const { return kind_; }
@@ -91,13 +94,14 @@ class StatusModel {
     // of the time per row (TreeEnsemble::PredictBatch). kValidationFailed when Predict would fail, or
     // when the sizes do not match.
     Status PredictBatch(std::span<const float> rows, std::span<float> out) const;
-    // Evaluates on the rows of `data` whose wearer is in `split` (all rows when nullopt).
+    // Evaluates on the rows of `data` whose wearer is in `split` (all rows when nullopt), with the trees
+    // serving uses (TreeEnsemble equals XGBoost's predictions; tree_ensemble_test.cpp).
     Result<std::vector<Evaluation>> Evaluate(const Dataset& data, std::optional<Split> split) const;
 
   private:
     ModelKind kind_ = ModelKind::kStatus;
     ExercisePca pca_;
-    std::vector<Booster> boosters_;        // status: 1; cause: 4 (training, batch evaluation)
+    std::vector<Booster> boosters_;        // status: 1; cause: 4 (after Train only; Save writes them)
     std::vector<TreeEnsemble> ensembles_;  // the same models, evaluated natively for serving
     boost::json::object manifest_;
     std::vector<Evaluation> test_;

@@ -3,10 +3,12 @@
 // of vg::store::Store (store.hpp) and passes the conformance suite (store/conformance); what
 // follows is what SQLite adds.
 //
-// Writes: one writer thread owns the only write connection. Callers enqueue
-// their write and block until it is committed; the writer takes everything
-// queued (up to max_batch_size), runs it as one `BEGIN IMMEDIATE ... COMMIT`
-// with each write inside its own SAVEPOINT ("group commit"). A write that
+// Writes: one write connection. Callers enqueue their write and block until
+// it is committed; the first caller in the queue leads (as in leveldb): on its
+// own thread it takes everything queued (up to max_batch_size), runs it as one
+// `BEGIN IMMEDIATE ... COMMIT` with each write inside its own SAVEPOINT
+// ("group commit"), wakes the others, and passes the lead on. An uncontended
+// write thus commits on its caller's thread with no hand-off. A write that
 // fails (e.g. a taken id) is rolled back alone and returns its own error; the
 // others in its batch still commit. When COMMIT itself fails, every write of
 // the batch that had succeeded returns that error and nothing of it is kept.
@@ -85,8 +87,8 @@ int SqliteSchemaVersion();
 class SqliteStore final : public Store {
   public:
     // Opens (creating when missing) the database at options.path, applies the
-    // pending migrations and starts the writer thread.
-    // The result owns the connections and the thread; destroying it Close()s.
+    // pending migrations.
+    // The result owns the connections; destroying it Close()s.
     static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
 
     ~SqliteStore() override;
@@ -190,9 +192,9 @@ class SqliteStore final : public Store {
     Result<int64_t> CountPhoneCodesSentToPhone(std::string_view phone, TimePoint since) override;
 
     // ---- StoreLifecycle ----
-    // OK when a read connection answers `SELECT 1` and the writer thread is running.
+    // OK when a read connection answers `SELECT 1` and the store is not closed.
     Status CheckHealth() override;
-    // Commits every write queued before it, stops the writer thread and closes
+    // Commits every write queued before it, refuses new ones and closes
     // the connections (waiting for reads in progress). Afterwards every call
     // returns kUnavailable. Idempotent; safe to call from several threads.
     void Close() override;
