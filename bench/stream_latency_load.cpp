@@ -36,6 +36,7 @@
 // limits the rates reached; the summary prints both processes' CPU use.
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,6 +108,11 @@ struct Options {
     std::string binary;
     std::string json_out;
     std::vector<std::string> server_args;  // passed on to `vitalguard serve`
+    // update_status beside the fleet during the measured window (wrk with bench/load/update_status_fleet.lua,
+    // over background_wearers wearers of their own, none of them measured): 0 connections, none.
+    int background_connections = 0;
+    int background_wearers = 1000;
+    std::string background_script = "bench/load/update_status_fleet.lua";
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -126,7 +132,11 @@ struct Options {
                  "  --binary PATH          server executable (default $VG_BINARY, else build/bin/vitalguard)\n"
                  "  --json PATH            also write the results as JSON\n"
                  "  --server-arg ARG       extra argument for `vitalguard serve` (repeatable),\n"
-                 "                         e.g. --server-arg=--io-threads --server-arg=2\n";
+                 "                         e.g. --server-arg=--io-threads --server-arg=2\n"
+                 "  --background-update-status C  during the measured window, wrk posts update_status as fast\n"
+                 "                         as it can on C connections, over wearers of its own (default 0: off)\n"
+                 "  --background-wearers K wearers the background update_status load rotates over (default 1000)\n"
+                 "  --background-script P  its wrk script (default bench/load/update_status_fleet.lua)\n";
     std::exit(2);
 }
 
@@ -182,6 +192,12 @@ Options ParseOptions(int argc, char** argv) {
             o.json_out = next();
         } else if (arg == "--server-arg") {
             o.server_args.push_back(next());
+        } else if (arg == "--background-update-status") {
+            o.background_connections = static_cast<int>(number(0));
+        } else if (arg == "--background-wearers") {
+            o.background_wearers = static_cast<int>(number(1));
+        } else if (arg == "--background-script") {
+            o.background_script = next();
         } else {
             Usage("unknown option " + arg);
         }
@@ -1029,6 +1045,68 @@ void Poster::OnFailure(beast::error_code ec) {
 
 // ---------------------------------------------------------------------------------------------
 
+// wrk posting update_status for the background wearers' watches, run for a fixed time; its summary (the
+// script's done()) is read once it has ended.
+class BackgroundLoad {
+  public:
+    BackgroundLoad(const Options& o, const std::vector<Watch>& wearers, int port, double seconds,
+                   const std::filesystem::path& out_file)
+        : out_file_(out_file) {
+        std::string tokens;
+        for (const Watch& w : wearers) tokens += w.device_token + " ";
+        const std::string conns = std::to_string(o.background_connections);
+        const std::string threads = std::to_string(std::min(2, o.background_connections));
+        const std::string duration = std::to_string(static_cast<int>(std::ceil(seconds))) + "s";
+        const std::string url = "http://127.0.0.1:" + std::to_string(port);
+        pid_ = fork();
+        if (pid_ < 0) throw std::runtime_error("cannot fork wrk");
+        if (pid_ == 0) {
+            FILE* out = std::freopen(out_file.c_str(), "w", stdout);
+            if (out == nullptr) _exit(126);
+            dup2(STDOUT_FILENO, STDERR_FILENO);
+            setenv("VG_TOKENS", tokens.c_str(), 1);
+            execlp("wrk", "wrk", ("-t" + threads).c_str(), ("-c" + conns).c_str(), ("-d" + duration).c_str(),
+                   "--latency", "-s", o.background_script.c_str(), url.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+    }
+    ~BackgroundLoad() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            (void)Wait();
+        }
+    }
+    BackgroundLoad(const BackgroundLoad&) = delete;
+    BackgroundLoad& operator=(const BackgroundLoad&) = delete;
+
+    // Waits for wrk to end; its output (empty when it could not run).
+    std::string Wait() {
+        if (pid_ <= 0) return {};
+        int status = 0;
+        while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        std::ifstream in(out_file_);
+        std::stringstream text;
+        text << in.rdbuf();
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            return text.str() + "(wrk ended with status " + std::to_string(status) + ")\n";
+        }
+        return text.str();
+    }
+
+  private:
+    std::filesystem::path out_file_;
+    pid_t pid_ = -1;
+};
+
+// "update_status/s: 8123 over ..." (update_status_fleet.lua's done()) -> 8123; 0 when absent.
+double BackgroundRate(const std::string& wrk_output) {
+    const std::string key = "update_status/s: ";
+    const size_t at = wrk_output.find(key);
+    return at == std::string::npos ? 0 : std::strtod(wrk_output.c_str() + at + key.size(), nullptr);
+}
+
 void RaiseFileLimit(int needed) {
     rlimit limit{};
     getrlimit(RLIMIT_NOFILE, &limit);
@@ -1064,9 +1142,13 @@ int Run(const Options& o) {
     std::filesystem::create_directories(data_dir);
     std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
 
-    std::vector<Watch> watches(static_cast<size_t>(o.watches));
+    const size_t background_wearers = o.background_connections > 0 ? static_cast<size_t>(o.background_wearers) : 0;
+    std::vector<Watch> watches(static_cast<size_t>(o.watches) + background_wearers);
     const int64_t seed_start = SteadyNs();
     Seed((data_dir / "vitalguard.db").string(), watches, o.seed);
+    // The last ones are the background load's wearers: no stream, no measured reading.
+    const std::vector<Watch> background(watches.begin() + o.watches, watches.end());
+    watches.resize(static_cast<size_t>(o.watches));
     std::cout << "seeded: " << o.watches << " users, devices and sessions in "
               << Fixed(static_cast<double>(SteadyNs() - seed_start) / 1e9, 1)
               << " s (password hashes at libsodium's minimum cost: this measures the reading pipeline, not "
@@ -1143,11 +1225,20 @@ int Run(const Options& o) {
     const int64_t warmup_end = SteadyNs();
     const int64_t measure_end = warmup_end + static_cast<int64_t>(o.duration_s * 1e9);
     run.StartMeasuring(warmup_end, measure_end);
+    std::unique_ptr<BackgroundLoad> background_load;
+    if (o.background_connections > 0) {
+        background_load =
+            std::make_unique<BackgroundLoad>(o, background, server.port(), o.duration_s, work.path() / "wrk.out");
+        std::cerr << "  [" << since_start() << "] background update_status: " << o.background_connections
+                  << " connections over " << background.size() << " wearers\n";
+    }
     const double server_cpu0 = ProcCpuSeconds(pid), self_cpu0 = SelfCpuSeconds();
     const std::string load_before = LoadAverage();
     std::cerr << "  [" << since_start() << "] measuring for " << Fixed(o.duration_s, 1) << " s\n";
     SleepUntil(measure_end);
     const double server_cpu1 = ProcCpuSeconds(pid), self_cpu1 = SelfCpuSeconds();
+    const std::string background_output = background_load ? background_load->Wait() : std::string();
+    const double background_rate = BackgroundRate(background_output);
     const int64_t rss_end_kb = ProcStatusKb(pid, "VmRSS");
     const std::string load_after = LoadAverage();
     const int64_t drain_deadline = measure_end + static_cast<int64_t>(o.drain_s * 1e9);
@@ -1184,6 +1275,12 @@ int Run(const Options& o) {
               << ", unanswered " << unanswered << "; left queued in the generator at the end " << r.dropped_backlog
               << " (max backlog " << r.max_queue << ")\n";
     for (const auto& e : r.error_samples) std::cout << "  error: " << e << "\n";
+    if (o.background_connections > 0) {
+        std::cout << "background update_status (wrk, " << o.background_connections << " connections, "
+                  << background.size() << " wearers, during the measured window):\n"
+                  << background_output;
+        if (background_rate <= 0) std::cout << "  background load did not run: is wrk installed?\n";
+    }
     std::cout << "events: " << r.events_measured << " for measured readings, lost " << lost << " ("
               << Fixed(lost_pct, 3) << " % of stored; waited " << Fixed(drained_s, 1) << " s after the window); "
               << "all events " << r.events << " (normal " << r.levels[0] << ", caution " << r.levels[1] << ", danger "
@@ -1240,6 +1337,8 @@ int Run(const Options& o) {
                                                  {"http_connections", o.http_connections},
                                                  {"abnormal", o.abnormal},
                                                  {"seed", o.seed},
+                                                 {"background_update_status_connections", o.background_connections},
+                                                 {"background_wearers", background.size()},
                                                  {"server_command", server_cmd},
                                                  {"cores", std::thread::hardware_concurrency()},
                                                  {"password_hash_cost", "minimum"}}},
@@ -1278,6 +1377,7 @@ int Run(const Options& o) {
                          {"server_split_ms", json::object{{"written_to_received", DistributionJson(to_received)},
                                                           {"received_to_detected", DistributionJson(to_detected)},
                                                           {"detected_to_client", DistributionJson(to_client)}}},
+                         {"background_update_status_per_s", background_rate},
                          {"cpu_percent", json::object{{"server", server_cpu_pct}, {"generator", self_cpu_pct}}},
                          {"load_average", json::object{{"before", load_before}, {"after", load_after}}},
                          {"server_rss_kb", json::object{{"idle", rss_idle_kb},

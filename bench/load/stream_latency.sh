@@ -7,6 +7,9 @@
 # (see the header of bench/stream_latency_load.cpp for the method).
 # Usage: bench/load/stream_latency.sh [watches, default 10000] [interval s, default 10] [measured s, default 30]
 #                                     [more vg_stream_latency_load options, e.g. --json out.json]
+# Under update_status load (issue 14): add --background-update-status 32 (wrk on 32 connections over 1,000
+# wearers of its own during the measured window, bench/load/update_status_fleet.lua) and
+# --server-arg=--readings-per-wearer-per-day --server-arg=0 when it runs long.
 # Environment: VG_BUILD_DIR (default build), VG_BINARY (default $VG_BUILD_DIR/bin/vitalguard).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
