@@ -1,4 +1,6 @@
-#include "api_impl.hpp"
+#include "account_routes.hpp"
+
+#include "vg/auth/crypto.hpp"
 
 namespace vg::api {
 
@@ -15,7 +17,7 @@ Status TooManyIdChecks(int wait, int per_minute) {
 }
 }  // namespace
 
-http::Response Api::Impl::Signup(RequestContext& ctx) {
+http::Response AccountRoutes::Signup(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -51,7 +53,7 @@ http::Response Api::Impl::Signup(RequestContext& ctx) {
     // and given back when the answer turned out not to be about a taken id. Once the budget is spent
     // every sign-up from the address gets the same 429, taken id or not.
     if (int wait = check_id_limiter_.TryAcquire(ctx.client_address)) {
-        return ErrorResponse(TooManyIdChecks(wait, options_.check_id_per_minute));
+        return ErrorResponse(TooManyIdChecks(wait, check_id_per_minute_));
     }
     auto user = accounts_.Signup(input, {ctx.client_address, std::string(ctx.request.header("user-agent"))});
     if (!user.ok() && user.status().code() == ErrorCode::kConflict) {
@@ -65,9 +67,9 @@ http::Response Api::Impl::Signup(RequestContext& ctx) {
     return r;
 }
 
-http::Response Api::Impl::CheckId(RequestContext& ctx) {
+http::Response AccountRoutes::CheckId(RequestContext& ctx) {
     if (int wait = check_id_limiter_.TryAcquire(ctx.client_address))
-        return ErrorResponse(TooManyIdChecks(wait, options_.check_id_per_minute));
+        return ErrorResponse(TooManyIdChecks(wait, check_id_per_minute_));
     for (const auto& [name, value] : ctx.request.query) {
         if (name != "id") {
             return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "Unknown query parameter.",
@@ -84,7 +86,7 @@ http::Response Api::Impl::CheckId(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"id", *id}, {"available", *available}});
 }
 
-http::Response Api::Impl::Login(RequestContext& ctx) {
+http::Response AccountRoutes::Login(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -101,11 +103,11 @@ http::Response Api::Impl::Login(RequestContext& ctx) {
                      {"session_expires_at", FormatIso8601(login->session.expires_at)},
                      {"idle_timeout_seconds",
                       std::chrono::duration_cast<std::chrono::seconds>(accounts_.options().idle_timeout).count()}});
-    r.set_header("Set-Cookie", SessionCookie(login->token, accounts_.options().session_ttl));
+    r.set_header("Set-Cookie", SessionCookie(login->token, accounts_.options().session_ttl, secure_cookies_));
     return r;
 }
 
-http::Response Api::Impl::Logout(RequestContext& ctx) {
+http::Response AccountRoutes::Logout(RequestContext& ctx) {
     if (!ctx.request.body.empty()) {
         // Logout takes no input, but a JSON client may send "{}".
         auto body = ParseJsonObjectBody(ctx.request);
@@ -118,19 +120,13 @@ http::Response Api::Impl::Logout(RequestContext& ctx) {
     // The session's live streams end with it (close code 4401), not at their next message.
     streams_.EndSession(auth::HashToken(ctx.session_token), "You have logged out.");
     http::Response r = JsonResponse(200, json::object{{"logged_out", true}});
-    ClearSessionCookie(r);
+    ClearSessionCookie(r, secure_cookies_);
     return r;
 }
 
-http::Response Api::Impl::Me(RequestContext& ctx) { return MeResponse(ctx, ctx.auth->user); }
+http::Response AccountRoutes::Me(RequestContext& ctx) { return profile_view_.MeResponse(ctx, ctx.auth->user); }
 
-http::Response Api::Impl::MeResponse(const RequestContext& ctx, const domain::User& user) {
-    return JsonResponse(200, json::object{{"user", ProfileJson(user)},
-                                          {"csrf_token", ctx.auth->session.csrf_token},
-                                          {"session_expires_at", FormatIso8601(ctx.auth->session.expires_at)}});
-}
-
-http::Response Api::Impl::PairDevice(RequestContext& ctx) {
+http::Response AccountRoutes::PairDevice(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -145,7 +141,7 @@ http::Response Api::Impl::PairDevice(RequestContext& ctx) {
                                           {"note", "Store this token on the watch now; it is shown only once."}});
 }
 
-http::Response Api::Impl::ListDevices(RequestContext& ctx) {
+http::Response AccountRoutes::ListDevices(RequestContext& ctx) {
     auto devices = accounts_.ListDevices(ctx.auth->user.unique_num);
     if (!devices.ok()) return ErrorResponse(devices.status());
     json::array list;
@@ -153,7 +149,7 @@ http::Response Api::Impl::ListDevices(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"devices", std::move(list)}});
 }
 
-http::Response Api::Impl::RevokeDevice(RequestContext& ctx) {
+http::Response AccountRoutes::RevokeDevice(RequestContext& ctx) {
     const std::string& raw = ctx.path_params.at("device_id");
     int64_t device_id = 0;
     auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), device_id);

@@ -1,5 +1,4 @@
 #include "api_impl.hpp"
-#include "vg/auth/crypto.hpp"
 
 namespace vg::api {
 
@@ -26,49 +25,85 @@ std::span<const Api::Impl::RouteSpec> Api::Impl::RouteTable() {
     constexpr HotPath kInlineFirst = HotPath::kInlineFirst;  // router.hpp
     constexpr HotPath kCachedAuth = HotPath::kCachedAuth;
     static const RouteSpec kRoutes[] = {
-        {"POST", "/api/signup", Access::kPublic, L::kSlow, &Impl::Signup},
-        {"GET", "/api/check_id", Access::kPublic, L::kWorker, &Impl::CheckId},
-        {"POST", "/api/login", Access::kPublic, L::kSlow, &Impl::Login},
-        {"POST", "/api/logout", Access::kSession, L::kWorker, &Impl::Logout},
-        {"GET", "/api/me", Access::kSession, L::kWorker, &Impl::Me},
-        {"POST", "/api/devices", Access::kSession, L::kWorker, &Impl::PairDevice},
-        {"GET", "/api/devices", Access::kSession, L::kWorker, &Impl::ListDevices},
-        {"DELETE", "/api/devices/{device_id}", Access::kSession, L::kWorker, &Impl::RevokeDevice},
-        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdateStatus, kInlineFirst},
-        {"GET", "/api/get_status", Access::kSession, L::kWorker, &Impl::GetStatus, kCachedAuth},
-        {"POST", "/api/devices/readings", Access::kDevice, L::kUrgent, &Impl::IngestBatch},
-        {"GET", "/api/vitals", Access::kSession, L::kWorker, &Impl::RecentVitals},
-        {"GET", "/api/rule_profiles", Access::kPublic, L::kInline, &Impl::ListRuleProfiles},
-        {"PUT", "/api/me/rule_profile", Access::kSession, L::kWorker, &Impl::SetRuleProfile},
-        {"POST", "/api/update_posture", Access::kSessionOrDevice, L::kUrgent, &Impl::UpdatePosture},
-        {"GET", "/api/get_posture", Access::kSession, L::kWorker, &Impl::GetPosture},
-        {"POST", "/api/devices/posture", Access::kDevice, L::kUrgent, &Impl::PostureBatch},
-        {"GET", "/api/incidents", Access::kSession, L::kWorker, &Impl::ListIncidents},
-        {"GET", "/api/incidents/{incident_id}", Access::kSession, L::kWorker, &Impl::GetIncident},
-        {"POST", "/api/incidents/{incident_id}/ok", Access::kSession, L::kUrgent, &Impl::IncidentOk},
-        {"POST", "/api/incidents/{incident_id}/ack", Access::kSession, L::kUrgent, &Impl::IncidentAck},
-        {"POST", "/api/incidents/{incident_id}/snooze", Access::kSession, L::kUrgent, &Impl::IncidentSnooze},
-        {"POST", "/api/incidents/{incident_id}/resolve", Access::kSession, L::kUrgent, &Impl::IncidentResolve},
-        {"POST", "/api/emergency_call", Access::kSessionOrDevice, L::kUrgent, &Impl::EmergencyCall},
-        {"POST", "/api/predict_model2", Access::kSessionOrDevice, L::kWorker, &Impl::PredictModel2},
-        {"GET", "/api/guardians", Access::kSession, L::kWorker, &Impl::ListGuardians},
-        {"POST", "/api/guardians", Access::kSession, L::kWorker, &Impl::RequestGuardianLink},
-        {"POST", "/api/guardians/{link_id}/accept", Access::kSession, L::kWorker, &Impl::AcceptGuardianLink},
-        {"DELETE", "/api/guardians/{link_id}", Access::kSession, L::kWorker, &Impl::EndGuardianLink},
+        {"POST", "/api/signup", Access::kPublic, L::kSlow, Handler<&Impl::account_routes_, &AccountRoutes::Signup>},
+        {"GET", "/api/check_id", Access::kPublic, L::kWorker, Handler<&Impl::account_routes_, &AccountRoutes::CheckId>},
+        {"POST", "/api/login", Access::kPublic, L::kSlow, Handler<&Impl::account_routes_, &AccountRoutes::Login>},
+        {"POST", "/api/logout", Access::kSession, L::kWorker, Handler<&Impl::account_routes_, &AccountRoutes::Logout>},
+        {"GET", "/api/me", Access::kSession, L::kWorker, Handler<&Impl::account_routes_, &AccountRoutes::Me>},
+        {"POST", "/api/devices", Access::kSession, L::kWorker,
+         Handler<&Impl::account_routes_, &AccountRoutes::PairDevice>},
+        {"GET", "/api/devices", Access::kSession, L::kWorker,
+         Handler<&Impl::account_routes_, &AccountRoutes::ListDevices>},
+        {"DELETE", "/api/devices/{device_id}", Access::kSession, L::kWorker,
+         Handler<&Impl::account_routes_, &AccountRoutes::RevokeDevice>},
+        {"POST", "/api/update_status", Access::kSessionOrDevice, L::kUrgent,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::UpdateStatus>, kInlineFirst},
+        {"GET", "/api/get_status", Access::kSession, L::kWorker,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::GetStatus>, kCachedAuth},
+        {"POST", "/api/devices/readings", Access::kDevice, L::kUrgent,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::IngestBatch>},
+        {"GET", "/api/vitals", Access::kSession, L::kWorker,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::RecentVitals>},
+        {"GET", "/api/rule_profiles", Access::kPublic, L::kInline,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::ListRuleProfiles>},
+        {"PUT", "/api/me/rule_profile", Access::kSession, L::kWorker,
+         Handler<&Impl::vitals_routes_, &VitalsRoutes::SetRuleProfile>},
+        {"POST", "/api/update_posture", Access::kSessionOrDevice, L::kUrgent,
+         Handler<&Impl::posture_routes_, &PostureRoutes::UpdatePosture>},
+        {"GET", "/api/get_posture", Access::kSession, L::kWorker,
+         Handler<&Impl::posture_routes_, &PostureRoutes::GetPosture>},
+        {"POST", "/api/devices/posture", Access::kDevice, L::kUrgent,
+         Handler<&Impl::posture_routes_, &PostureRoutes::PostureBatch>},
+        {"GET", "/api/incidents", Access::kSession, L::kWorker,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::ListIncidents>},
+        {"GET", "/api/incidents/{incident_id}", Access::kSession, L::kWorker,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::GetIncident>},
+        {"POST", "/api/incidents/{incident_id}/ok", Access::kSession, L::kUrgent,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::IncidentOk>},
+        {"POST", "/api/incidents/{incident_id}/ack", Access::kSession, L::kUrgent,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::IncidentAck>},
+        {"POST", "/api/incidents/{incident_id}/snooze", Access::kSession, L::kUrgent,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::IncidentSnooze>},
+        {"POST", "/api/incidents/{incident_id}/resolve", Access::kSession, L::kUrgent,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::IncidentResolve>},
+        {"POST", "/api/emergency_call", Access::kSessionOrDevice, L::kUrgent,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::EmergencyCall>},
+        {"POST", "/api/predict_model2", Access::kSessionOrDevice, L::kWorker,
+         Handler<&Impl::incident_routes_, &IncidentRoutes::PredictModel2>},
+        {"GET", "/api/guardians", Access::kSession, L::kWorker,
+         Handler<&Impl::guardian_routes_, &GuardianRoutes::ListGuardians>},
+        {"POST", "/api/guardians", Access::kSession, L::kWorker,
+         Handler<&Impl::guardian_routes_, &GuardianRoutes::RequestGuardianLink>},
+        {"POST", "/api/guardians/{link_id}/accept", Access::kSession, L::kWorker,
+         Handler<&Impl::guardian_routes_, &GuardianRoutes::AcceptGuardianLink>},
+        {"DELETE", "/api/guardians/{link_id}", Access::kSession, L::kWorker,
+         Handler<&Impl::guardian_routes_, &GuardianRoutes::EndGuardianLink>},
         // Self-service (self_service_routes.cpp): re-authenticated changes hash a password, hence kSlow.
-        {"PATCH", "/api/me", Access::kSession, L::kSlow, &Impl::UpdateMe},
-        {"POST", "/api/me/password", Access::kSession, L::kSlow, &Impl::ChangePassword},
-        {"POST", "/api/me/address/confirm", Access::kSession, L::kWorker, &Impl::ConfirmAddress},
-        {"GET", "/api/me/sessions", Access::kSession, L::kWorker, &Impl::ListSessions},
-        {"DELETE", "/api/me/sessions", Access::kSession, L::kWorker, &Impl::EndOtherSessions},
-        {"DELETE", "/api/me/sessions/{session_id}", Access::kSession, L::kWorker, &Impl::EndSession},
-        {"PUT", "/api/me/guard_email", Access::kSession, L::kSlow, &Impl::SetGuardEmail},  // re-auth: Argon2id
-        {"POST", "/api/phone/verification", Access::kSession, L::kWorker, &Impl::SendPhoneCode},
-        {"POST", "/api/phone/verification/confirm", Access::kSession, L::kWorker, &Impl::ConfirmPhoneCode},
-        {"GET", "/healthz", Access::kPublic, L::kInline, &Impl::Healthz},
-        {"GET", "/readyz", Access::kPublic, L::kWorker, &Impl::Readyz},
-        {"GET", "/metrics", Access::kPublic, L::kInline, &Impl::Metrics},
-        {"GET", "/api/openapi.json", Access::kPublic, L::kInline, &Impl::OpenApi},
+        {"PATCH", "/api/me", Access::kSession, L::kSlow,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::UpdateMe>},
+        {"POST", "/api/me/password", Access::kSession, L::kSlow,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::ChangePassword>},
+        {"POST", "/api/me/address/confirm", Access::kSession, L::kWorker,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::ConfirmAddress>},
+        {"GET", "/api/me/sessions", Access::kSession, L::kWorker,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::ListSessions>},
+        {"DELETE", "/api/me/sessions", Access::kSession, L::kWorker,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::EndOtherSessions>},
+        {"DELETE", "/api/me/sessions/{session_id}", Access::kSession, L::kWorker,
+         Handler<&Impl::self_service_routes_, &SelfServiceRoutes::EndSession>},
+        {"PUT", "/api/me/guard_email", Access::kSession, L::kSlow,
+         Handler<&Impl::phone_routes_, &PhoneRoutes::SetGuardEmail>},  // re-auth: Argon2id
+        {"POST", "/api/phone/verification", Access::kSession, L::kWorker,
+         Handler<&Impl::phone_routes_, &PhoneRoutes::SendPhoneCode>},
+        {"POST", "/api/phone/verification/confirm", Access::kSession, L::kWorker,
+         Handler<&Impl::phone_routes_, &PhoneRoutes::ConfirmPhoneCode>},
+        {"GET", "/healthz", Access::kPublic, L::kInline,
+         Handler<&Impl::operations_routes_, &OperationsRoutes::Healthz>},
+        {"GET", "/readyz", Access::kPublic, L::kWorker, Handler<&Impl::operations_routes_, &OperationsRoutes::Readyz>},
+        {"GET", "/metrics", Access::kPublic, L::kInline,
+         Handler<&Impl::operations_routes_, &OperationsRoutes::Metrics>},
+        {"GET", "/api/openapi.json", Access::kPublic, L::kInline,
+         Handler<&Impl::operations_routes_, &OperationsRoutes::OpenApi>},
     };
     return kRoutes;
 }
@@ -77,7 +112,7 @@ void Api::Impl::AddRoutes() {
     for (const RouteSpec& spec : RouteTable()) {
         router_.Add(
             std::string(spec.method), std::string(spec.pattern), spec.access, spec.lane,
-            [this, fn = spec.handler](RequestContext& ctx) { return (this->*fn)(ctx); }, spec.hot);
+            [this, fn = spec.handler](RequestContext& ctx) { return fn(*this, ctx); }, spec.hot);
     }
 }
 
@@ -92,42 +127,22 @@ const Router& Api::Impl::LaneRouter() {
     return router;
 }
 
-http::Response Api::Impl::Healthz(RequestContext&) {
-    return JsonResponse(200, json::object{{"status", "ok"}, {"version", options_.version}, {"demo", options_.demo}});
-}
-
-http::Response Api::Impl::Readyz(RequestContext&) {
-    if (api_.draining_.load()) {
-        return ErrorResponse(Status::Error(ErrorCode::kUnavailable, "VitalGuard is shutting down.").WithRetryAfter(5));
+http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request) {
+    http::WebSocketDecision decision;
+    auto refuse = [&](const Status& s) {
+        http::Response r = ErrorResponse(s);
+        ApplyCommonHeaders(r);
+        decision.refusal = std::move(r);
+        return decision;
+    };
+    if (Router::Split(request.path) != std::vector<std::string_view>{"api", "stream"}) {
+        return refuse(Status::Error(ErrorCode::kNotFound, "There is no live stream at " + request.path));
     }
-    Status store = store_.CheckHealth();
-    if (!store.ok()) {
-        // The store's own words (SQLite's errors, paths) are for the operator's log, not for whoever asks.
-        spdlog::error("/readyz: the database is not ready: {}", store.ToString());
-        Status s = Status::Error(ErrorCode::kUnavailable, "The database is not ready.");
-        s.WithRetryAfter(5);
-        return ErrorResponse(s);
-    }
-    return JsonResponse(200, json::object{{"status", "ready"}, {"store", "ok"}});
-}
-
-http::Response Api::Impl::Metrics(RequestContext& ctx) {
-    if (!options_.metrics_token.empty()) {
-        const std::string_view authorization = ctx.request.header("authorization");
-        const bool bearer = authorization.size() > 7 &&
-                            (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
-        if (!bearer || !auth::SecretsEqual(Trim(authorization.substr(7)), options_.metrics_token)) {
-            http::Response r = ErrorResponse(Status::Error(
-                ErrorCode::kUnauthenticated, "/metrics needs the metrics token (Authorization: Bearer)."));
-            r.set_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
-            return r;
-        }
-    }
-    http::Response r;
-    r.status = 200;
-    r.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    r.body = prometheus::TextSerializer().Serialize(registry_->Collect());
-    return r;
+    // Browsers send Origin on WebSocket handshakes; refusing foreign origins stops another site from
+    // opening the stream with the wearer's cookie (cross-site WebSocket hijacking).
+    if (Status s = CheckOrigin(request); !s.ok()) return refuse(s);
+    if (Status s = live_streams_.Upgrade(request, ClientAddress(request), decision); !s.ok()) return refuse(s);
+    return decision;
 }
 
 Api::Api(ApiServices services, ApiOptions options)

@@ -1,140 +1,50 @@
 #pragma once
-// Private to the api module: the Impl behind Api, shared by api.cpp (dispatch, security,
-// operations routes) and the *_routes.cpp files (one per group of routes).
+// Private to the api module: the Impl behind Api. It keeps what every request goes through (api.cpp):
+// dispatch (the router, origin, authentication, CSRF, the lanes and hot paths), the common headers,
+// the request metrics and the access log, and the route table; it owns the groups of routes, each of
+// which receives only the services it uses (src/api/README.md, "Route groups"):
+//   AccountRoutes      account_routes.cpp       sign-up, check_id, login, logout, me, devices
+//   SelfServiceRoutes  self_service_routes.cpp  the account's own details, password and sessions
+//   PhoneRoutes        phone_routes.cpp         phone and guardian e-mail verification; ProfileView
+//   VitalsRoutes       vitals_routes.cpp        update_status, get_status, readings, vitals, rule profiles
+//   IncidentRoutes     incident_routes.cpp      incidents, emergency_call, predict_model2
+//   GuardianRoutes     guardian_routes.cpp      guardian links
+//   PostureRoutes      posture_routes.cpp       update_posture, get_posture, the device's IMU windows
+//   OperationsRoutes   operations_routes.cpp    /healthz, /readyz, /metrics, /api/openapi.json
+//   LiveStreams        live_streams.cpp         GET /api/stream, its sweeper, ending streams
+//   WearerAccess       wearer_access.cpp        the check (and audit) of every read of another wearer
+// and the dashboard's files (static_routes.cpp), the fallback of dispatch.
 
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-#include <charconv>
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 #include <span>
-#include <thread>
+#include <string>
 #include <unordered_map>
 
+#include "account_routes.hpp"
+#include "api_detail.hpp"
 #include "client_address.hpp"
+#include "guardian_routes.hpp"
+#include "incident_routes.hpp"
+#include "live_streams.hpp"
+#include "operations_routes.hpp"
+#include "phone_routes.hpp"
+#include "posture_routes.hpp"
+#include "self_service_routes.hpp"
 #include "vg/api/api.hpp"
-#include "vg/api/errors.hpp"
-#include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
-#include "vg/auth/token_bucket.hpp"
-#include "vg/escalation/phone_verification.hpp"
-#include "vg/events/events.hpp"
-#include "vg/live/stream_registry.hpp"
-#include "vg/models/fusion.hpp"
 #include "vg/posture/posture_service.hpp"
+#include "vitals_routes.hpp"
+#include "wearer_access.hpp"
 
 namespace vg::api {
-
-namespace json = boost::json;
-
-namespace detail {
-
-inline constexpr std::string_view kSessionCookie = "vg_session";
-
-inline bool IsUnsafeMethod(std::string_view method) {
-    return method != "GET" && method != "HEAD" && method != "OPTIONS";
-}
-
-inline std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-inline std::string CookieValue(const http::Request& request, std::string_view name) {
-    for (const auto& h : request.headers) {
-        if (h.name != "cookie") continue;
-        std::string_view rest = h.value;
-        while (!rest.empty()) {
-            size_t semi = rest.find(';');
-            std::string_view pair = Trim(rest.substr(0, semi));
-            rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-            size_t eq = pair.find('=');
-            if (eq != std::string_view::npos && Trim(pair.substr(0, eq)) == name) {
-                return std::string(Trim(pair.substr(eq + 1)));
-            }
-        }
-    }
-    return {};
-}
-
-// A session read of another wearer (a guardian's ?wearer=<id>): TargetWearer writes an audit entry
-// before it, so such a read cannot be answered on an io thread.
-inline bool ReadsAnotherWearer(const RequestContext& ctx) {
-    const std::string* requested = ctx.request.query_param("wearer");
-    return ctx.auth && requested != nullptr && *requested != ctx.auth->user.profile.id;
-}
-
-inline json::value TimeOrNull(const std::optional<TimePoint>& t) {
-    if (!t) return nullptr;
-    return json::value(FormatIso8601(*t));
-}
-
-inline json::object UserJson(const domain::User& user) {
-    const domain::UserProfile& p = user.profile;
-    json::object o{{"id", p.id},
-                   {"name", p.name},
-                   {"age", p.age},
-                   {"address", p.address},
-                   {"detailed_address", p.detailed_address},
-                   {"phone_num", p.phone_num},
-                   {"guard_name", p.guard_name},
-                   {"guard_phone_num", p.guard_phone_num},
-                   {"guard_email", p.guard_email},
-                   {"danger_degree", user.danger_degree},
-                   {"created_at", FormatIso8601(user.created_at)}};
-    o["user_posture"] = user.user_posture ? json::value(*user.user_posture) : json::value(nullptr);
-    o["rule_profile"] = user.rule_profile;
-    return o;
-}
-
-// How long an address confirmation holds: after it the dashboard asks the wearer whether the address
-// 119 would be told is still right. Twice a year: people move, and a wrong address costs minutes when
-// an ambulance is sent; asking more often would train the wearer to click it away.
-inline constexpr std::chrono::hours kAddressConfirmInterval{180 * 24};
-
-inline json::object DeviceJson(const domain::Device& d) {
-    return json::object{{"device_id", d.device_id},
-                        {"name", d.name},
-                        {"created_at", FormatIso8601(d.created_at)},
-                        {"last_seen_at", TimeOrNull(d.last_seen_at)},
-                        {"revoked_at", TimeOrNull(d.revoked_at)},
-                        {"active", !d.revoked_at.has_value()}};
-}
-
-// Reads the vitals fields of one reading object (every metric optional).
-inline void ReadVitals(ObjectReader& reader, domain::VitalsReading& reading) {
-    for (int i = 0; i < domain::kMetricCount; ++i) {
-        const auto m = static_cast<domain::Metric>(i);
-        if (auto v = reader.Number(domain::MetricName(m), false)) reading.set(m, *v);
-    }
-}
-
-// The host part of an origin or Host header value, lower-cased, port kept: "localhost:8080".
-inline std::string OriginHostPort(std::string_view origin) {
-    size_t scheme = origin.find("://");
-    if (scheme != std::string_view::npos) origin.remove_prefix(scheme + 3);
-    if (size_t slash = origin.find('/'); slash != std::string_view::npos) origin = origin.substr(0, slash);
-    std::string out(origin);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-}  // namespace detail
-
-using namespace detail;  // NOLINT(google-build-using-namespace): private header
-using events::DetectionJson;
-using events::IncidentJson;
 
 // The posture service's metrics hooks as Prometheus metrics (called on posture worker threads and HTTP
 // workers; prometheus-cpp metrics are thread-safe).
@@ -196,59 +106,12 @@ class PosturePrometheus final : public posture::PostureMetrics {
     prometheus::Counter& judged_not_fall_;
 };
 
-// Runs `tick` every `interval` on a thread of its own until destroyed (the live streams' session
-// sweeper). The destructor stops and joins the thread.
-class StreamSweeper {
-  public:
-    StreamSweeper(std::chrono::milliseconds interval, std::function<void()> tick)
-        : thread_([this, interval, tick = std::move(tick)] {
-              std::unique_lock lock(mu_);
-              while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
-                  lock.unlock();
-                  tick();
-                  lock.lock();
-              }
-          }) {}
-    ~StreamSweeper() {
-        {
-            std::lock_guard lock(mu_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        thread_.join();
-    }
-    StreamSweeper(const StreamSweeper&) = delete;
-    StreamSweeper& operator=(const StreamSweeper&) = delete;
-
-  private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool stop_ = false;   // GUARDED_BY(mu_)
-    std::thread thread_;  // last: starts once the members above exist
-};
-
 class Api::Impl {
   public:
     Impl(Api& api, ApiServices services, ApiOptions options)
-        : api_(api),
-          accounts_(services.accounts),
-          store_(services.store),
-          clock_(services.clock),
-          ingest_(services.ingest),
-          live_(services.live),
-          profiles_(services.profiles),
-          on_rule_profile_changed_(std::move(services.on_rule_profile_changed)),
-          escalation_(services.escalation),
-          knowledge_(services.knowledge),
-          rewriter_(services.rewriter),
-          status_model_(services.status_model),
-          cause_model_(services.cause_model),
+        : accounts_(services.accounts),
           posture_(services.posture),
           options_(std::move(options)),
-          check_id_limiter_(services.clock, {options_.check_id_per_minute, std::chrono::minutes(1), 100'000}),
-          guardian_request_limiter_(services.clock,
-                                    {options_.guardian_requests_per_hour, std::chrono::hours(1), 100'000}),
-          streams_(static_cast<size_t>(std::max(1, options_.max_streams_per_user))),
           registry_(services.metrics_registry ? services.metrics_registry : std::make_shared<prometheus::Registry>()),
           requests_(prometheus::BuildCounter()
                         .Name("vitalguard_http_requests_total")
@@ -257,28 +120,39 @@ class Api::Impl {
           latency_(prometheus::BuildHistogram()
                        .Name("vitalguard_http_request_duration_seconds")
                        .Help("Time from a complete request to its response, by method and route pattern")
-                       .Register(*registry_)) {
+                       .Register(*registry_)),
+          wearer_access_(services.store, services.store, services.store, services.store, services.clock),
+          live_streams_(services.accounts, services.store, services.clock, services.live, wearer_access_,
+                        options_.max_streams_per_user),
+          phone_routes_(services.accounts, services.store, services.clock, services.escalation),
+          account_routes_(services.accounts, services.clock, phone_routes_.profile_view(), live_streams_,
+                          options_.check_id_per_minute, options_.secure_cookies),
+          self_service_routes_(services.accounts, services.store, services.clock, phone_routes_.profile_view(),
+                               live_streams_, options_.secure_cookies),
+          vitals_routes_(services.store, services.clock, services.ingest, services.profiles,
+                         std::move(services.on_rule_profile_changed), wearer_access_,
+                         options_.readings_per_wearer_per_day),
+          incident_routes_(services.store, services.clock, services.escalation, services.knowledge, services.rewriter,
+                           services.profiles, services.status_model, services.cause_model, wearer_access_,
+                           *registry_),  // registers vitalguard_sos_refused_total
+          guardian_routes_(services.store, services.store, services.clock, live_streams_,
+                           options_.guardian_requests_per_hour),
+          posture_routes_(services.store, services.clock, services.posture, wearer_access_,
+                          options_.windows_per_wearer_per_day),
+          operations_routes_(services.store, api.draining_, *registry_, options_.version, options_.demo,
+                             options_.metrics_token) {
         AddRoutes();
-        if (live_ != nullptr) {
-            stream_sweeper_ =
-                std::make_unique<StreamSweeper>(std::chrono::milliseconds(250), [this] { SweepStreams(); });
-        }
-        if (escalation_ != nullptr) {
-            // Codes go out through the outbox, which the delivery worker polls (within its max idle wait).
-            escalation::PhoneVerificationOptions phone_options;
-            phone_options.language = escalation_->options().language;
-            phone_options.email_enabled = escalation_->options().email_enabled;
-            phones_ = std::make_unique<escalation::PhoneVerificationService>(store_, clock_, phone_options);
-        }
         if (posture_ != nullptr) {
             posture_metrics_ = std::make_unique<PosturePrometheus>(*registry_);
             posture_->SetMetrics(posture_metrics_.get());
         }
     }
     ~Impl() {
-        stream_sweeper_.reset();  // joins its thread before the registry and the services go
+        live_streams_.StopSweeper();  // joins its thread before the registry and the services go
         if (posture_ != nullptr) posture_->SetMetrics(nullptr);  // waits for a hook call in progress
     }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     http::Response Handle(const http::Request& request) {
         const auto started = std::chrono::steady_clock::now();
@@ -451,7 +325,7 @@ class Api::Impl {
             Result<auth::AuthContext>& auth = *attempt;
             if (!auth.ok()) {
                 http::Response r = ErrorResponse(auth.status());
-                if (!ctx.session_token.empty()) ClearSessionCookie(r);
+                if (!ctx.session_token.empty()) ClearSessionCookie(r, options_.secure_cookies);
                 return r;
             }
             if (unsafe) {
@@ -478,26 +352,21 @@ class Api::Impl {
         }
     }
 
-    std::string SessionCookie(const std::string& token, std::chrono::milliseconds max_age) const {
-        std::string c = std::string(kSessionCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(max_age).count());
-        if (options_.secure_cookies) c += "; Secure";
-        return c;
-    }
-
-    void ClearSessionCookie(http::Response& r) const {
-        r.set_header("Set-Cookie", SessionCookie("", std::chrono::milliseconds(0)));
-    }
-
-    // The route table (api.cpp): every route with its access and lane.
+    // The route table (api.cpp): every route with its access, lane and handler. A handler is a plain
+    // function of the Impl (Handler<group, method>), so the table is static data usable without one.
     struct RouteSpec {
         std::string_view method;
         std::string_view pattern;
         Access access;
         http::Lane lane;
-        http::Response (Impl::*handler)(RequestContext&);
+        http::Response (*handler)(Impl&, RequestContext&);
         HotPath hot = HotPath::kNo;
     };
+    // The handler `Method` of the group `Group` (a member of Impl), as a RouteSpec handler.
+    template <auto Group, auto Method>
+    static http::Response Handler(Impl& impl, RequestContext& ctx) {
+        return ((impl.*Group).*Method)(ctx);
+    }
     static std::span<const RouteSpec> RouteTable();
     void AddRoutes();
 
@@ -509,137 +378,33 @@ class Api::Impl {
     // "/api" and everything under it: never the dashboard's files.
     static bool IsApiPath(std::string_view path) { return path == "/api" || path.rfind("/api/", 0) == 0; }
 
-  private:
-    // ---- handlers ----
-    http::Response Signup(RequestContext& ctx);
-    http::Response CheckId(RequestContext& ctx);
-    http::Response Login(RequestContext& ctx);
-    http::Response Logout(RequestContext& ctx);
-    http::Response Me(RequestContext& ctx);
-    http::Response PairDevice(RequestContext& ctx);
-    http::Response ListDevices(RequestContext& ctx);
-    http::Response RevokeDevice(RequestContext& ctx);
-    http::Response Healthz(RequestContext& ctx);
-    http::Response Readyz(RequestContext& ctx);
-    http::Response Metrics(RequestContext& ctx);
-    http::Response OpenApi(RequestContext& ctx);  // openapi_routes.cpp
-    // vitals_routes.cpp
-    http::Response UpdateStatus(RequestContext& ctx);
-    http::Response GetStatus(RequestContext& ctx);
-    http::Response IngestBatch(RequestContext& ctx);
-    http::Response RecentVitals(RequestContext& ctx);
-    http::Response ListRuleProfiles(RequestContext& ctx);
-    // incident_routes.cpp: emergency response and guardians
-    http::Response ListIncidents(RequestContext& ctx);
-    http::Response GetIncident(RequestContext& ctx);
-    http::Response IncidentOk(RequestContext& ctx);
-    http::Response IncidentAck(RequestContext& ctx);
-    http::Response IncidentSnooze(RequestContext& ctx);
-    http::Response IncidentResolve(RequestContext& ctx);
-    http::Response EmergencyCall(RequestContext& ctx);
-    http::Response PredictModel2(RequestContext& ctx);
-    http::Response ListGuardians(RequestContext& ctx);
-    http::Response RequestGuardianLink(RequestContext& ctx);
-    http::Response AcceptGuardianLink(RequestContext& ctx);
-    http::Response EndGuardianLink(RequestContext& ctx);
-    // self_service_routes.cpp: the account's own details, password and sessions (issues 15, 16)
-    http::Response UpdateMe(RequestContext& ctx);
-    http::Response ChangePassword(RequestContext& ctx);
-    http::Response ConfirmAddress(RequestContext& ctx);
-    http::Response ListSessions(RequestContext& ctx);
-    http::Response EndOtherSessions(RequestContext& ctx);
-    http::Response EndSession(RequestContext& ctx);
-    // GET /api/me's answer for the session's user `user` (also the answer of PATCH /api/me).
-    http::Response MeResponse(const RequestContext& ctx, const domain::User& user);
-    // Closes the live streams of sessions that ended (code 4401, `reason`).
-    void EndSessionStreams(const std::vector<std::string>& token_hashes, const std::string& reason);
-    // An audit entry of the account's own change (actor and wearer: the account). Logged, not failed,
-    // when it cannot be written: the change has happened.
-    void AuditOwnChange(const RequestContext& ctx, std::string action, std::string detail);
-    // phone_routes.cpp: phone verification, and the guardian's e-mail address (verified the same way)
-    http::Response SetGuardEmail(RequestContext& ctx);
-    http::Response SendPhoneCode(RequestContext& ctx);
-    http::Response ConfirmPhoneCode(RequestContext& ctx);
-    // UserJson with guard_phone_verified and phone_verified (false when the server has no verification).
-    json::object ProfileJson(const domain::User& user);
-    // The wearer a session request reads: itself, or with ?wearer=<login id> a wearer it is an active
-    // guardian of (the read is audit-logged as `action`). kNotFound for anyone else, so that a stranger
-    // cannot even learn whether the wearer exists. Device requests always read their own wearer.
-    Result<int64_t> TargetWearer(RequestContext& ctx, std::string_view action);
-    // The `?limit=` of the seed's recent-rows reads (get_status, get_posture): 10 by default, 1–1000.
-    static Result<int> RecentRowsLimit(const RequestContext& ctx);
-    // A daily quota of `per_day` (see ApiOptions); null for 0 (none).
-    std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(int64_t per_day) const;
-    // Whether a request of `n` readings (or windows: `what`) may go ahead: kRateLimited with Retry-After,
-    // naming the quota, when the wearer's quota is spent or `n` is more than a day's quota. OK with no quota.
-    static Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what);
-    // Charges what the request used (its new readings: duplicates of an earlier upload cost nothing).
-    static void ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used);
-    void CloseGuardianStreams(int64_t guardian, int64_t wearer);
-    // vitals_routes.cpp: ends the live streams whose session has expired or was ended elsewhere.
-    void SweepStreams();
-    // An incident the session's user may see: "wearer" or "guardian" as `role`. kNotFound otherwise.
-    Result<domain::Incident> VisibleIncident(RequestContext& ctx, std::string& role);
-    http::Response SetRuleProfile(RequestContext& ctx);
-    // posture_routes.cpp
-    http::Response UpdatePosture(RequestContext& ctx);
-    http::Response PostureBatch(RequestContext& ctx);
-    http::Response GetPosture(RequestContext& ctx);
-
-  public:
+    // GET /api/stream: the path and origin checks here, the rest in LiveStreams::Upgrade.
     http::WebSocketDecision UpgradeWebSocket(const http::Request& request);
 
   private:
-    Api& api_;
-    auth::AccountService& accounts_;
-    store::Store& store_;
-    const Clock& clock_;
-    ingest::IngestService* ingest_;
-    live::LiveHub* live_;
-    const rules::ProfileRegistry* profiles_;
-    std::function<void(int64_t)> on_rule_profile_changed_;
-    escalation::EscalationService* escalation_;
-    const guidance::KnowledgeBase* knowledge_;
-    guidance::AsyncRewriter* rewriter_;
-    const models::StatusModel* status_model_;  // predict_model2: fused with the rules by models::Fuse
-    const models::StatusModel* cause_model_;
-    // predict_model2's fusion options: the defaults, which are the detector's (serve leaves ModelSet::fusion
-    // as it is); ApiServices is the place for them should they ever be configured.
-    const models::FusionOptions fusion_{};
+    auth::AccountService& accounts_;  // dispatch's authentication
+    // The Api installs its Prometheus hooks on it while it lives (PosturePrometheus, below).
     posture::PostureService* posture_;
-    // Live streams a guardian opened on a wearer, closed when their link ends (a guardian who is no
-    // longer linked must not keep watching through a socket opened before).
-    std::mutex guardian_streams_mu_;
-    std::multimap<std::pair<int64_t, int64_t>, std::weak_ptr<http::WebSocketConnection>>
-        guardian_streams_;  // GUARDED_BY(guardian_streams_mu_); (guardian, wearer)
     const ApiOptions options_;
-    auth::SlidingWindowLimiter check_id_limiter_;
-    auth::SlidingWindowLimiter guardian_request_limiter_;  // per account (unique_num)
-    // Live streams per user and per session: capped, and ended when their session ends (Logout ends
-    // them at once; the sweeper ends those whose session expired or was ended elsewhere).
-    live::StreamRegistry streams_;
-    std::unique_ptr<StreamSweeper> stream_sweeper_;                 // while live_ is set; stopped before streams_ goes
-    std::unique_ptr<escalation::PhoneVerificationService> phones_;  // with escalation only
-    // New SOS incidents of accounts that are not established (EscalationService::Established), per client
-    // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
-    auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
-    // The wearers' daily quotas of readings and IMU windows (ApiOptions); null when unlimited.
-    // Shared: update_status charges it when its verdict comes, on the verdict stage's thread, which may
-    // be after this Api is gone.
-    std::shared_ptr<auth::TokenBucketLimiter> readings_quota_ = MakeDailyQuota(options_.readings_per_wearer_per_day);
-    std::unique_ptr<auth::TokenBucketLimiter> windows_quota_ = MakeDailyQuota(options_.windows_per_wearer_per_day);
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& latency_;
-    // SOS presses refused (429), by the limit that refused them: account_sos, account_calls, address.
-    prometheus::Family<prometheus::Counter>& sos_refused_ = prometheus::BuildCounter()
-                                                                .Name("vitalguard_sos_refused_total")
-                                                                .Help("SOS presses refused by a limit (answered 429)")
-                                                                .Register(*registry_);
     std::shared_mutex metrics_cache_mu_;
     std::unordered_map<std::string, RouteMetrics> metrics_cache_;  // guarded by metrics_cache_mu_; see MetricsFor
-    std::unique_ptr<PosturePrometheus> posture_metrics_;           // installed on posture_ while the Api lives
+    // The groups of routes and what they share, in the order they need each other (a group borrows only
+    // those declared before it); destroyed in reverse, before the registry above.
+    WearerAccess wearer_access_;
+    LiveStreams live_streams_;  // its sweeper is stopped first, in ~Impl
+    PhoneRoutes phone_routes_;  // owns the phone verification service and the ProfileView
+    AccountRoutes account_routes_;
+    SelfServiceRoutes self_service_routes_;
+    VitalsRoutes vitals_routes_;
+    IncidentRoutes incident_routes_;
+    GuardianRoutes guardian_routes_;
+    PostureRoutes posture_routes_;
+    OperationsRoutes operations_routes_;
+    std::unique_ptr<PosturePrometheus> posture_metrics_;  // installed on posture_ while the Api lives
 };
 
 }  // namespace vg::api

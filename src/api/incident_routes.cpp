@@ -1,6 +1,8 @@
 // Emergency response (the seed's 3.1.3 and 6): incidents, "I'm OK", acknowledgement, snooze, SOS,
-// predict_model2; and guardianship, with the access checks every read of a wearer goes through.
-#include "api_impl.hpp"
+// predict_model2. Guardianship is in guardian_routes.cpp, the access checks every read of a wearer goes
+// through in wearer_access.cpp.
+#include "incident_routes.hpp"
+
 #include "delivery_view.hpp"
 #include "predict.hpp"
 #include "vg/guidance/async_rewriter.hpp"
@@ -9,29 +11,12 @@
 namespace vg::api {
 namespace {
 
-Status Unavailable(std::string_view what) {
-    return Status::Error(ErrorCode::kUnavailable, std::string(what) + " is not available on this server.");
-}
-
-Status NoSuchIncident() { return Status::Error(ErrorCode::kNotFound, "There is no such incident."); }
-
 guidance::Language LanguageOf(const http::Request& request) {
     if (const std::string* lang = request.query_param("lang")) {
         if (auto l = guidance::LanguageFromName(*lang)) return *l;
     }
     const std::string_view accept = request.header("accept-language");
     return accept.substr(0, 2) == "en" ? guidance::Language::kEn : guidance::Language::kKo;
-}
-
-Result<int64_t> PathId(const RequestContext& ctx, const char* name) {
-    auto it = ctx.path_params.find(name);
-    int64_t id = 0;
-    if (it != ctx.path_params.end()) {
-        const std::string& raw = it->second;
-        auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), id);
-        if (ec == std::errc() && end == raw.data() + raw.size() && id > 0) return id;
-    }
-    return Status::Error(ErrorCode::kNotFound, "There is no such item.");
 }
 
 std::string PurposeOf(const std::string& key, const std::string& channel) {
@@ -110,50 +95,7 @@ json::value GuidanceJson(const guidance::KnowledgeBase* kb, guidance::AsyncRewri
 
 }  // namespace
 
-Result<int64_t> Api::Impl::TargetWearer(RequestContext& ctx, std::string_view action) {
-    const std::string* requested = ctx.request.query_param("wearer");
-    if (!ctx.auth || requested == nullptr || *requested == ctx.auth->user.profile.id) return ctx.wearer();
-    const Status not_found = Status::Error(ErrorCode::kNotFound, "There is no wearer " + *requested + " you watch.");
-    auto wearer = store_.FindUserById(*requested);
-    if (!wearer.ok()) return wearer.status().code() == ErrorCode::kNotFound ? not_found : wearer.status();
-    auto linked = store_.IsActiveGuardian(ctx.auth->user.unique_num, wearer->unique_num);
-    if (!linked.ok()) return linked.status();
-    if (!*linked) return not_found;
-    store::AuditEntry audit;
-    audit.at = clock_.Now();
-    audit.actor = ctx.auth->user.unique_num;
-    audit.wearer = wearer->unique_num;
-    audit.action = std::string(action);
-    audit.detail = "guardian " + ctx.auth->user.profile.id + " read " + wearer->profile.id;
-    if (Status s = store_.AppendAudit(audit); !s.ok()) return s;  // no unlogged reads
-    return wearer->unique_num;
-}
-
-Result<domain::Incident> Api::Impl::VisibleIncident(RequestContext& ctx, std::string& role) {
-    auto id = PathId(ctx, "incident_id");
-    if (!id.ok()) return NoSuchIncident();
-    auto incident = store_.FindIncident(*id);
-    if (!incident.ok()) return incident.status().code() == ErrorCode::kNotFound ? NoSuchIncident() : incident.status();
-    if (incident->wearer == ctx.wearer()) {
-        role = "wearer";
-        return incident;
-    }
-    if (!ctx.auth) return NoSuchIncident();
-    auto linked = store_.IsActiveGuardian(ctx.auth->user.unique_num, incident->wearer);
-    if (!linked.ok()) return linked.status();
-    if (!*linked) return NoSuchIncident();
-    role = "guardian";
-    store::AuditEntry audit;
-    audit.at = clock_.Now();
-    audit.actor = ctx.auth->user.unique_num;
-    audit.wearer = incident->wearer;
-    audit.action = ctx.request.method + " /api/incidents/" + std::to_string(incident->id);
-    audit.detail = "guardian " + ctx.auth->user.profile.id;
-    if (Status s = store_.AppendAudit(audit); !s.ok()) return s;
-    return incident;
-}
-
-http::Response Api::Impl::ListIncidents(RequestContext& ctx) {
+http::Response IncidentRoutes::ListIncidents(RequestContext& ctx) {
     int limit = 20;
     if (const std::string* raw = ctx.request.query_param("limit")) {
         auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), limit);
@@ -162,7 +104,7 @@ http::Response Api::Impl::ListIncidents(RequestContext& ctx) {
                                                {{"limit", "must be a whole number from 1 to 100"}}));
         }
     }
-    auto wearer = TargetWearer(ctx, "GET /api/incidents");
+    auto wearer = access_.TargetWearer(ctx, "GET /api/incidents");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
     auto user = store_.FindUserByUniqueNum(*wearer);
     if (!user.ok()) return ErrorResponse(user.status());
@@ -181,9 +123,9 @@ http::Response Api::Impl::ListIncidents(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"incidents", std::move(list)}});
 }
 
-http::Response Api::Impl::GetIncident(RequestContext& ctx) {
+http::Response IncidentRoutes::GetIncident(RequestContext& ctx) {
     std::string role;
-    auto incident = VisibleIncident(ctx, role);
+    auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
     auto user = store_.FindUserByUniqueNum(incident->wearer);
     if (!user.ok()) return ErrorResponse(user.status());
@@ -227,10 +169,10 @@ http::Response IncidentAnswer(const Result<domain::Incident>& r, std::string_vie
 }
 }  // namespace
 
-http::Response Api::Impl::IncidentOk(RequestContext& ctx) {
+http::Response IncidentRoutes::IncidentOk(RequestContext& ctx) {
     if (!escalation_) return ErrorResponse(Unavailable("Emergency response"));
     std::string role;
-    auto incident = VisibleIncident(ctx, role);
+    auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
     if (role != "wearer") {
         return ErrorResponse(Status::Error(ErrorCode::kForbidden, "Only the wearer can answer \"I'm OK\"."));
@@ -238,10 +180,10 @@ http::Response Api::Impl::IncidentOk(RequestContext& ctx) {
     return IncidentAnswer(escalation_->WearerOk(incident->id), ctx.auth->user.profile.id, clock_.Now());
 }
 
-http::Response Api::Impl::IncidentAck(RequestContext& ctx) {
+http::Response IncidentRoutes::IncidentAck(RequestContext& ctx) {
     if (!escalation_) return ErrorResponse(Unavailable("Emergency response"));
     std::string role;
-    auto incident = VisibleIncident(ctx, role);
+    auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
     if (role != "guardian") {
         return ErrorResponse(
@@ -252,7 +194,7 @@ http::Response Api::Impl::IncidentAck(RequestContext& ctx) {
                           wearer.ok() ? wearer->profile.id : std::string(), clock_.Now());
 }
 
-http::Response Api::Impl::IncidentSnooze(RequestContext& ctx) {
+http::Response IncidentRoutes::IncidentSnooze(RequestContext& ctx) {
     if (!escalation_) return ErrorResponse(Unavailable("Emergency response"));
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -260,7 +202,7 @@ http::Response Api::Impl::IncidentSnooze(RequestContext& ctx) {
     auto minutes = reader.Integer("minutes", true);
     if (Status s = reader.Finish(); !s.ok()) return ErrorResponse(s);
     std::string role;
-    auto incident = VisibleIncident(ctx, role);
+    auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
     if (role != "guardian") {
         return ErrorResponse(Status::Error(ErrorCode::kForbidden, "Only a guardian can snooze reminders."));
@@ -271,10 +213,10 @@ http::Response Api::Impl::IncidentSnooze(RequestContext& ctx) {
                           wearer.ok() ? wearer->profile.id : std::string(), clock_.Now());
 }
 
-http::Response Api::Impl::IncidentResolve(RequestContext& ctx) {
+http::Response IncidentRoutes::IncidentResolve(RequestContext& ctx) {
     if (!escalation_) return ErrorResponse(Unavailable("Emergency response"));
     std::string role;
-    auto incident = VisibleIncident(ctx, role);
+    auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
     auto wearer = store_.FindUserByUniqueNum(incident->wearer);
     const std::string actor = role == "wearer" ? "wearer" : ctx.auth->user.profile.id;
@@ -282,7 +224,7 @@ http::Response Api::Impl::IncidentResolve(RequestContext& ctx) {
                           clock_.Now());
 }
 
-http::Response Api::Impl::EmergencyCall(RequestContext& ctx) {
+http::Response IncidentRoutes::EmergencyCall(RequestContext& ctx) {
     if (!escalation_) return ErrorResponse(Unavailable("Emergency response"));
     std::optional<escalation::Location> location;
     if (!ctx.request.body.empty()) {
@@ -339,7 +281,7 @@ http::Response Api::Impl::EmergencyCall(RequestContext& ctx) {
         201, json::object{{"incident", IncidentJson(*incident, user.ok() ? user->profile.id : "", clock_.Now())}});
 }
 
-http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
+http::Response IncidentRoutes::PredictModel2(RequestContext& ctx) {
     if (!profiles_) return ErrorResponse(Unavailable("Rule profiles"));
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -379,131 +321,6 @@ http::Response Api::Impl::PredictModel2(RequestContext& ctx) {
     out["guidance"] =
         needs_guidance ? ComposedJson(*knowledge_, guidance::RequestFor(d, reading, LanguageOf(ctx.request))) : nullptr;
     return JsonResponse(200, out);
-}
-
-namespace {
-// A link as `viewer` may see it. The other person's name is hidden (null) from the one who asked until
-// the link is accepted: asking with someone's id must not tell the asker who they are. The one asked
-// sees the asker's name, which the asker chose to share by asking.
-json::object LinkJson(const store::GuardianLink& l, int64_t viewer) {
-    const bool hide_other = l.state != "active" && ((l.requested_by == "guardian" && viewer == l.guardian) ||
-                                                    (l.requested_by == "wearer" && viewer == l.wearer));
-    const json::value wearer_name =
-        hide_other && viewer != l.wearer ? json::value(nullptr) : json::value(l.wearer_name);
-    const json::value guardian_name =
-        hide_other && viewer != l.guardian ? json::value(nullptr) : json::value(l.guardian_name);
-    return json::object{{"id", l.id},
-                        {"wearer", json::object{{"id", l.wearer_id}, {"name", wearer_name}}},
-                        {"guardian", json::object{{"id", l.guardian_id}, {"name", guardian_name}}},
-                        {"state", l.state},
-                        {"requested_by", l.requested_by},
-                        {"created_at", FormatIso8601(l.created_at)},
-                        {"accepted_at", TimeOrNull(l.accepted_at)}};
-}
-}  // namespace
-
-http::Response Api::Impl::ListGuardians(RequestContext& ctx) {
-    auto links = store_.ListGuardianLinks(ctx.wearer());
-    if (!links.ok()) return ErrorResponse(links.status());
-    json::array wearers, guardians;
-    for (const auto& l : *links) {
-        (l.guardian == ctx.wearer() ? wearers : guardians).push_back(LinkJson(l, ctx.wearer()));
-    }
-    return JsonResponse(200, json::object{{"wearers", std::move(wearers)}, {"guardians", std::move(guardians)}});
-}
-
-http::Response Api::Impl::RequestGuardianLink(RequestContext& ctx) {
-    auto body = ParseJsonObjectBody(ctx.request);
-    if (!body.ok()) return ErrorResponse(body.status());
-    ObjectReader reader(*body);
-    auto guardian_id = reader.String("guardian_id", false);
-    auto wearer_id = reader.String("wearer_id", false);
-    if (guardian_id.has_value() == wearer_id.has_value()) {
-        reader.AddProblem(guardian_id ? "wearer_id" : "guardian_id",
-                          "give exactly one of guardian_id (invite a guardian) or wearer_id (ask to watch a wearer)");
-    }
-    if (Status s = reader.Finish(); !s.ok()) return ErrorResponse(s);
-    const std::string& other_id = guardian_id ? *guardian_id : *wearer_id;
-    const char* field = guardian_id ? "guardian_id" : "wearer_id";
-    if (ctx.auth && other_id == ctx.auth->user.profile.id) {  // the asker knows their own id
-        return ErrorResponse(Status::Error(ErrorCode::kValidationFailed, "You cannot link to yourself.",
-                                           {{field, "must be another person's id"}}));
-    }
-    // The asker's own list shows the requests that reached someone, so requests are counted per account.
-    if (int wait = guardian_request_limiter_.TryAcquire(std::to_string(ctx.wearer()))) {
-        Status s = Status::Error(ErrorCode::kRateLimited, "You have sent many guardian requests (at most " +
-                                                              std::to_string(options_.guardian_requests_per_hour) +
-                                                              " an hour). Please try again in " +
-                                                              std::to_string((wait + 59) / 60) + " minutes.");
-        s.WithRetryAfter(wait);
-        return ErrorResponse(s);
-    }
-    auto other = store_.FindUserById(other_id);
-    if (!other.ok() && other.status().code() != ErrorCode::kNotFound) return ErrorResponse(other.status());
-    if (other.ok()) {
-        const int64_t wearer = guardian_id ? ctx.wearer() : other->unique_num;
-        const int64_t guardian = guardian_id ? other->unique_num : ctx.wearer();
-        auto link = store_.CreateGuardianLink(wearer, guardian, guardian_id ? "wearer" : "guardian", clock_.Now());
-        // Already asked, or already linked: the same answer as a new request.
-        if (!link.ok() && link.status().code() != ErrorCode::kConflict) return ErrorResponse(link.status());
-    }
-    // One answer whether or not the id belongs to anyone: who is behind an id is not the asker's to know
-    // (issue 15 item 3). The other person, if there is one, sees the request and may accept it.
-    return JsonResponse(202, json::object{{"requested", true},
-                                          {field, other_id},
-                                          {"note",
-                                           "If this id belongs to someone, they will see your request. Once "
-                                           "they accept it, they appear in your list with their name."}});
-}
-
-namespace {
-// The live link of the path that the user is on (either side); kNotFound for anything else.
-Result<store::GuardianLink> MyLink(store::Store& store, const RequestContext& ctx) {
-    const Status not_found = Status::Error(ErrorCode::kNotFound, "There is no such guardian link.");
-    auto id = PathId(ctx, "link_id");
-    if (!id.ok()) return not_found;
-    auto link = store.FindGuardianLink(*id);
-    if (!link.ok()) return link.status().code() == ErrorCode::kNotFound ? not_found : link.status();
-    if ((link->wearer != ctx.wearer() && link->guardian != ctx.wearer()) || link->state == "ended") return not_found;
-    return link;
-}
-}  // namespace
-
-http::Response Api::Impl::AcceptGuardianLink(RequestContext& ctx) {
-    auto link = MyLink(store_, ctx);
-    if (!link.ok()) return ErrorResponse(link.status());
-    const bool is_wearer = link->wearer == ctx.wearer();
-    const bool is_guardian = !is_wearer;
-    const bool asked_by_me =
-        (is_wearer && link->requested_by == "wearer") || (is_guardian && link->requested_by == "guardian");
-    if (asked_by_me) {
-        return ErrorResponse(Status::Error(ErrorCode::kForbidden, "The other person has to accept this request."));
-    }
-    if (Status s = store_.AcceptGuardianLink(link->id, clock_.Now()); !s.ok()) return ErrorResponse(s);
-    auto accepted = store_.FindGuardianLink(link->id);
-    if (!accepted.ok()) return ErrorResponse(accepted.status());
-    return JsonResponse(200, json::object{{"link", LinkJson(*accepted, ctx.wearer())}});
-}
-
-http::Response Api::Impl::EndGuardianLink(RequestContext& ctx) {
-    auto link = MyLink(store_, ctx);
-    if (!link.ok()) return ErrorResponse(link.status());
-    if (Status s = store_.EndGuardianLink(link->id, clock_.Now()); !s.ok()) return ErrorResponse(s);
-    CloseGuardianStreams(link->guardian, link->wearer);
-    return JsonResponse(200, json::object{{"ended", true}});
-}
-
-void Api::Impl::CloseGuardianStreams(int64_t guardian, int64_t wearer) {
-    std::vector<std::shared_ptr<http::WebSocketConnection>> open;
-    {
-        std::lock_guard lock(guardian_streams_mu_);
-        auto [first, last] = guardian_streams_.equal_range({guardian, wearer});
-        for (auto it = first; it != last; ++it) {
-            if (auto c = it->second.lock()) open.push_back(std::move(c));
-        }
-        guardian_streams_.erase(first, last);
-    }
-    for (auto& c : open) c->Close();
 }
 
 }  // namespace vg::api

@@ -19,7 +19,7 @@ std::vector<Api::RouteInfo> Api::RouteList() {
 
 std::string_view Api::OpenApiDocument() { return detail::OpenApiDocumentText(); }
 
-http::Response Api::Impl::OpenApi(RequestContext&) {
+http::Response OperationsRoutes::OpenApi(RequestContext&) {
     http::Response r;
     r.status = 200;
     r.set_header("Content-Type", "application/json; charset=utf-8");

@@ -2,7 +2,7 @@
 // its owner entered the code sent to it (escalation/phone_verification.hpp), and the guardian's e-mail
 // address its alert e-mails likewise (field "guard_email"). The wearer's session only: each route
 // speaks of the caller's own numbers and address and of nobody else's.
-#include "api_impl.hpp"
+#include "phone_routes.hpp"
 
 namespace vg::api {
 namespace {
@@ -34,7 +34,7 @@ Result<escalation::PhoneField> FieldOf(ObjectReader& reader) {
 
 }  // namespace
 
-json::object Api::Impl::ProfileJson(const domain::User& user) {
+json::object ProfileView::ProfileJson(const domain::User& user) const {
     json::object o = UserJson(user);
     for (auto field : {escalation::PhoneField::kGuardPhone, escalation::PhoneField::kOwnPhone,
                        escalation::PhoneField::kGuardEmail}) {
@@ -54,10 +54,26 @@ json::object Api::Impl::ProfileJson(const domain::User& user) {
     return o;
 }
 
+http::Response ProfileView::MeResponse(const RequestContext& ctx, const domain::User& user) const {
+    return JsonResponse(200, json::object{{"user", ProfileJson(user)},
+                                          {"csrf_token", ctx.auth->session.csrf_token},
+                                          {"session_expires_at", FormatIso8601(ctx.auth->session.expires_at)}});
+}
+
+std::unique_ptr<escalation::PhoneVerificationService> PhoneRoutes::MakePhones(
+    store::Store& store, const Clock& clock, escalation::EscalationService* escalation) {
+    if (escalation == nullptr) return nullptr;
+    // Codes go out through the outbox, which the delivery worker polls (within its max idle wait).
+    escalation::PhoneVerificationOptions phone_options;
+    phone_options.language = escalation->options().language;
+    phone_options.email_enabled = escalation->options().email_enabled;
+    return std::make_unique<escalation::PhoneVerificationService>(store, clock, phone_options);
+}
+
 // PUT /api/me/guard_email {"guard_email", "current_password"}: sets ("" removes) the guardian's e-mail
 // address. Checked before the password (a bad address costs no hash and changes nothing), then
 // re-authenticated like a login; a changed address is unverified in the same write.
-http::Response Api::Impl::SetGuardEmail(RequestContext& ctx) {
+http::Response PhoneRoutes::SetGuardEmail(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -85,14 +101,14 @@ http::Response Api::Impl::SetGuardEmail(RequestContext& ctx) {
             !s.ok()) {
             return ErrorResponse(s);
         }
-        AuditOwnChange(ctx, "PUT /api/me/guard_email", address.empty() ? "removed" : "changed");
+        AuditOwnChange(store_, clock_, ctx, "PUT /api/me/guard_email", address.empty() ? "removed" : "changed");
     }
     auto updated = store_.FindUserByUniqueNum(user.unique_num);
     if (!updated.ok()) return ErrorResponse(updated.status());
-    return MeResponse(ctx, *updated);
+    return profile_view_.MeResponse(ctx, *updated);
 }
 
-http::Response Api::Impl::SendPhoneCode(RequestContext& ctx) {
+http::Response PhoneRoutes::SendPhoneCode(RequestContext& ctx) {
     if (!phones_) return ErrorResponse(NoPhoneVerification());
     escalation::PhoneField field = escalation::PhoneField::kGuardPhone;
     if (!ctx.request.body.empty()) {
@@ -109,7 +125,7 @@ http::Response Api::Impl::SendPhoneCode(RequestContext& ctx) {
     return JsonResponse(state->verified ? 200 : 202, StateJson(*state));
 }
 
-http::Response Api::Impl::ConfirmPhoneCode(RequestContext& ctx) {
+http::Response PhoneRoutes::ConfirmPhoneCode(RequestContext& ctx) {
     if (!phones_) return ErrorResponse(NoPhoneVerification());
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());

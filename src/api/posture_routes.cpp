@@ -1,6 +1,7 @@
 // The seed's posture API (update_posture, get_posture) and the device's batch of IMU windows, through
 // posture::PostureService (docs/api.md, "Posture and falls").
-#include "api_impl.hpp"
+#include "posture_routes.hpp"
+
 #include "posture_input.hpp"
 
 namespace vg::api {
@@ -33,7 +34,7 @@ json::object WindowResultJson(const posture::WindowResult& r, const posture::Cla
 
 }  // namespace
 
-http::Response Api::Impl::UpdatePosture(RequestContext& ctx) {
+http::Response PostureRoutes::UpdatePosture(RequestContext& ctx) {
     if (!posture_) return ErrorResponse(NoPostureModel());
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -50,7 +51,7 @@ http::Response Api::Impl::UpdatePosture(RequestContext& ctx) {
     return JsonResponse(200, WindowResultJson(results->front(), posture_->info()));
 }
 
-http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
+http::Response PostureRoutes::PostureBatch(RequestContext& ctx) {
     if (!posture_) return ErrorResponse(NoPostureModel());
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -105,13 +106,13 @@ http::Response Api::Impl::PostureBatch(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"results", std::move(list)}});
 }
 
-http::Response Api::Impl::GetPosture(RequestContext& ctx) {
+http::Response PostureRoutes::GetPosture(RequestContext& ctx) {
     // Inline (Lane::kInline): a guardian's read of a wearer is audit-logged, a write.
     if (ctx.request.lane == http::Lane::kInline && ReadsAnotherWearer(ctx)) return http::Response::RunOnWorker();
     if (!posture_) return ErrorResponse(NoPostureModel());
     auto limit = RecentRowsLimit(ctx);
     if (!limit.ok()) return ErrorResponse(limit.status());
-    auto wearer = TargetWearer(ctx, "GET /api/get_posture");
+    auto wearer = access_.TargetWearer(ctx, "GET /api/get_posture");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
     auto rows = store_.RecentPostures(*wearer, *limit);
     if (!rows.ok()) return ErrorResponse(rows.status());

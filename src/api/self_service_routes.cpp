@@ -2,7 +2,7 @@
 // Session routes only: each speaks of the caller's own account. A change that needs the current
 // password (PATCH /api/me, POST /api/me/password) runs on the slow lane (Argon2id), is throttled like a
 // login (AccountService::CheckCurrentPassword) and capped per account and hour.
-#include "api_impl.hpp"
+#include "self_service_routes.hpp"
 
 namespace vg::api {
 namespace {
@@ -34,17 +34,18 @@ std::string JoinNames(const std::vector<std::string>& names) {
 
 }  // namespace
 
-void Api::Impl::EndSessionStreams(const std::vector<std::string>& token_hashes, const std::string& reason) {
-    for (const std::string& hash : token_hashes) streams_.EndSession(hash, reason);
-}
+namespace detail {
 
-void Api::Impl::AuditOwnChange(const RequestContext& ctx, std::string action, std::string detail) {
+void AuditOwnChange(store::AuditStore& audit, const Clock& clock, const RequestContext& ctx, std::string action,
+                    std::string detail) {
     const int64_t me = ctx.auth->user.unique_num;
-    Status s = store_.AppendAudit({clock_.Now(), me, me, std::move(action), std::move(detail)});
+    Status s = audit.AppendAudit({clock.Now(), me, me, std::move(action), std::move(detail)});
     if (!s.ok()) spdlog::warn("audit entry for account {} not written: {}", me, s.ToString());
 }
 
-http::Response Api::Impl::ChangePassword(RequestContext& ctx) {
+}  // namespace detail
+
+http::Response SelfServiceRoutes::ChangePassword(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -54,12 +55,12 @@ http::Response Api::Impl::ChangePassword(RequestContext& ctx) {
     auto ended = accounts_.ChangePassword(*ctx.auth, current, next,
                                           {ctx.client_address, std::string(ctx.request.header("user-agent"))});
     if (!ended.ok()) return ErrorResponse(ended.status());
-    EndSessionStreams(*ended, "Your password was changed. Please log in again.");
-    AuditOwnChange(ctx, "POST /api/me/password", "sessions ended: " + std::to_string(ended->size()));
+    streams_.EndSessionStreams(*ended, "Your password was changed. Please log in again.");
+    AuditOwnChange(audit_, clock_, ctx, "POST /api/me/password", "sessions ended: " + std::to_string(ended->size()));
     return JsonResponse(200, json::object{{"sessions_ended", ended->size()}});
 }
 
-http::Response Api::Impl::UpdateMe(RequestContext& ctx) {
+http::Response SelfServiceRoutes::UpdateMe(RequestContext& ctx) {
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -86,18 +87,19 @@ http::Response Api::Impl::UpdateMe(RequestContext& ctx) {
                                         {ctx.client_address, std::string(ctx.request.header("user-agent"))}, &changed);
     if (!user.ok()) return ErrorResponse(user.status());
     // The fields' names, never their values: the audit log is read by people who need not see them.
-    AuditOwnChange(ctx, "PATCH /api/me", changed.empty() ? "no change" : "changed: " + JoinNames(changed));
-    return MeResponse(ctx, *user);
+    AuditOwnChange(audit_, clock_, ctx, "PATCH /api/me",
+                   changed.empty() ? "no change" : "changed: " + JoinNames(changed));
+    return profile_view_.MeResponse(ctx, *user);
 }
 
-http::Response Api::Impl::ConfirmAddress(RequestContext& ctx) {
+http::Response SelfServiceRoutes::ConfirmAddress(RequestContext& ctx) {
     if (Status s = NoInput(ctx.request); !s.ok()) return ErrorResponse(s);
     auto user = accounts_.ConfirmAddress(ctx.auth->user.unique_num);
     if (!user.ok()) return ErrorResponse(user.status());
-    return MeResponse(ctx, *user);
+    return profile_view_.MeResponse(ctx, *user);
 }
 
-http::Response Api::Impl::ListSessions(RequestContext& ctx) {
+http::Response SelfServiceRoutes::ListSessions(RequestContext& ctx) {
     auto sessions = accounts_.ListSessions(ctx.auth->user.unique_num);
     if (!sessions.ok()) return ErrorResponse(sessions.status());
     const TimePoint now = clock_.Now();
@@ -116,25 +118,26 @@ http::Response Api::Impl::ListSessions(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"sessions", std::move(list)}});
 }
 
-http::Response Api::Impl::EndSession(RequestContext& ctx) {
+http::Response SelfServiceRoutes::EndSession(RequestContext& ctx) {
     if (Status s = NoInput(ctx.request); !s.ok()) return ErrorResponse(s);
     auto ended = accounts_.EndSession(ctx.auth->user.unique_num, ctx.path_params.at("session_id"));
     if (!ended.ok()) return ErrorResponse(ended.status());
     const bool current = *ended == ctx.auth->session.token_hash;
     streams_.EndSession(*ended, current ? "You have logged out." : "This session was logged out from another device.");
-    AuditOwnChange(ctx, "DELETE /api/me/sessions/{session_id}", current ? "the current session" : "another session");
+    AuditOwnChange(audit_, clock_, ctx, "DELETE /api/me/sessions/{session_id}",
+                   current ? "the current session" : "another session");
     http::Response r;
     r.status = 204;
-    if (current) ClearSessionCookie(r);
+    if (current) ClearSessionCookie(r, secure_cookies_);
     return r;
 }
 
-http::Response Api::Impl::EndOtherSessions(RequestContext& ctx) {
+http::Response SelfServiceRoutes::EndOtherSessions(RequestContext& ctx) {
     if (Status s = NoInput(ctx.request); !s.ok()) return ErrorResponse(s);
     auto ended = accounts_.EndOtherSessions(ctx.auth->user.unique_num, ctx.auth->session.token_hash);
     if (!ended.ok()) return ErrorResponse(ended.status());
-    EndSessionStreams(*ended, "This session was logged out from another device.");
-    AuditOwnChange(ctx, "DELETE /api/me/sessions", "sessions ended: " + std::to_string(ended->size()));
+    streams_.EndSessionStreams(*ended, "This session was logged out from another device.");
+    AuditOwnChange(audit_, clock_, ctx, "DELETE /api/me/sessions", "sessions ended: " + std::to_string(ended->size()));
     return JsonResponse(200, json::object{{"sessions_ended", ended->size()}});
 }
 

@@ -1,30 +1,10 @@
-// The seed's status API (3.1.2), device batch ingest, rule profiles and the live stream.
-#include "api_impl.hpp"
+// The seed's status API (3.1.2), device batch ingest and rule profiles; the quotas and the recent-rows
+// limit the posture routes share.
+#include "vitals_routes.hpp"
 
 namespace vg::api {
-namespace {
 
-Status Unavailable(std::string_view what) {
-    return Status::Error(ErrorCode::kUnavailable, std::string(what) + " is not available on this server.");
-}
-
-// A LiveHub subscriber that forwards to a WebSocket without keeping it alive.
-class WebSocketSubscriber final : public live::LiveSubscriber {
-  public:
-    explicit WebSocketSubscriber(std::weak_ptr<http::WebSocketConnection> connection)
-        : connection_(std::move(connection)) {}
-    bool Deliver(const std::string& message) override {
-        auto c = connection_.lock();
-        return c && c->SendText(message);
-    }
-
-  private:
-    std::weak_ptr<http::WebSocketConnection> connection_;
-};
-
-}  // namespace
-
-http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
+http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
     if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -59,14 +39,16 @@ http::Response Api::Impl::UpdateStatus(RequestContext& ctx) {
     return std::move(pending.first);
 }
 
-std::unique_ptr<auth::TokenBucketLimiter> Api::Impl::MakeDailyQuota(int64_t per_day) const {
+namespace detail {
+
+std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(const Clock& clock, int64_t per_day) {
     if (per_day <= 0) return nullptr;
     const double day = static_cast<double>(per_day);
     return std::make_unique<auth::TokenBucketLimiter>(
-        clock_, auth::TokenBucketLimiter::Options{.capacity = day, .refill_per_second = day / 86'400.0});
+        clock, auth::TokenBucketLimiter::Options{.capacity = day, .refill_per_second = day / 86'400.0});
 }
 
-Status Api::Impl::CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what) {
+Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what) {
     if (quota == nullptr) return Status::Ok();
     const auto per_day = static_cast<int64_t>(quota->capacity());
     if (static_cast<double>(n) > quota->capacity()) {
@@ -84,11 +66,11 @@ Status Api::Impl::CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wear
     return s;
 }
 
-void Api::Impl::ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used) {
+void ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used) {
     if (quota != nullptr && used > 0) (void)quota->Charge(std::to_string(wearer), static_cast<double>(used));
 }
 
-Result<int> Api::Impl::RecentRowsLimit(const RequestContext& ctx) {
+Result<int> RecentRowsLimit(const RequestContext& ctx) {
     const std::string* raw = ctx.request.query_param("limit");
     if (raw == nullptr) return 10;  // the seed's chart shows the 10 most recent rows
     int parsed = 0;
@@ -100,12 +82,14 @@ Result<int> Api::Impl::RecentRowsLimit(const RequestContext& ctx) {
     return parsed;
 }
 
-http::Response Api::Impl::GetStatus(RequestContext& ctx) {
+}  // namespace detail
+
+http::Response VitalsRoutes::GetStatus(RequestContext& ctx) {
     // Inline (Lane::kInline): a guardian's read of a wearer is audit-logged, a write.
     if (ctx.request.lane == http::Lane::kInline && ReadsAnotherWearer(ctx)) return http::Response::RunOnWorker();
     auto limit = RecentRowsLimit(ctx);
     if (!limit.ok()) return ErrorResponse(limit.status());
-    auto wearer = TargetWearer(ctx, "GET /api/get_status");
+    auto wearer = access_.TargetWearer(ctx, "GET /api/get_status");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
     auto rows = store_.RecentStatuses(*wearer, *limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
@@ -128,7 +112,7 @@ http::Response Api::Impl::GetStatus(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"statuses", std::move(list)}});
 }
 
-http::Response Api::Impl::IngestBatch(RequestContext& ctx) {
+http::Response VitalsRoutes::IngestBatch(RequestContext& ctx) {
     if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -179,8 +163,8 @@ http::Response Api::Impl::IngestBatch(RequestContext& ctx) {
                                           {"not_evaluated", result->not_evaluated}});
 }
 
-http::Response Api::Impl::RecentVitals(RequestContext& ctx) {
-    auto wearer = TargetWearer(ctx, "GET /api/vitals");
+http::Response VitalsRoutes::RecentVitals(RequestContext& ctx) {
+    auto wearer = access_.TargetWearer(ctx, "GET /api/vitals");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
     auto rows = store_.RecentReadings(*wearer, 60);
     if (!rows.ok()) return ErrorResponse(rows.status());
@@ -196,14 +180,14 @@ http::Response Api::Impl::RecentVitals(RequestContext& ctx) {
     return JsonResponse(200, json::object{{"vitals", std::move(list)}});
 }
 
-http::Response Api::Impl::ListRuleProfiles(RequestContext&) {
+http::Response VitalsRoutes::ListRuleProfiles(RequestContext&) {
     if (!profiles_) return ErrorResponse(Unavailable("Rule profiles"));
     json::array names;
     for (const auto& n : profiles_->Names()) names.emplace_back(n);
     return JsonResponse(200, json::object{{"rule_profiles", std::move(names)}});
 }
 
-http::Response Api::Impl::SetRuleProfile(RequestContext& ctx) {
+http::Response VitalsRoutes::SetRuleProfile(RequestContext& ctx) {
     if (!profiles_) return ErrorResponse(Unavailable("Rule profiles"));
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -220,96 +204,6 @@ http::Response Api::Impl::SetRuleProfile(RequestContext& ctx) {
     if (!s.ok()) return ErrorResponse(s);
     if (on_rule_profile_changed_) on_rule_profile_changed_(ctx.wearer());
     return JsonResponse(200, json::object{{"rule_profile", name}});
-}
-
-http::WebSocketDecision Api::Impl::UpgradeWebSocket(const http::Request& request) {
-    http::WebSocketDecision decision;
-    auto refuse = [&](const Status& s) {
-        http::Response r = ErrorResponse(s);
-        ApplyCommonHeaders(r);
-        decision.refusal = std::move(r);
-        return decision;
-    };
-    if (Router::Split(request.path) != std::vector<std::string_view>{"api", "stream"}) {
-        return refuse(Status::Error(ErrorCode::kNotFound, "There is no live stream at " + request.path));
-    }
-    // Browsers send Origin on WebSocket handshakes; refusing foreign origins stops another site from
-    // opening the stream with the wearer's cookie (cross-site WebSocket hijacking).
-    if (Status s = CheckOrigin(request); !s.ok()) return refuse(s);
-    if (!live_) return refuse(Unavailable("The live stream"));
-    const std::string session_token = CookieValue(request, kSessionCookie);
-    auto auth = accounts_.Authenticate(session_token);
-    if (!auth.ok()) return refuse(auth.status());
-    const int64_t viewer = auth->user.unique_num;
-    int64_t wearer = auth->user.unique_num;
-    std::string wearer_id = auth->user.profile.id;
-    int level = auth->user.danger_degree;
-    if (const std::string* requested = request.query_param("wearer"); requested && *requested != wearer_id) {
-        // A guardian watching a linked wearer: the same check (and audit) as every other read.
-        RequestContext ctx{request, ClientAddress(request), {}, *auth, {}, std::nullopt};
-        auto target = TargetWearer(ctx, "GET /api/stream");
-        if (!target.ok()) return refuse(target.status());
-        auto user = store_.FindUserByUniqueNum(*target);
-        if (!user.ok()) return refuse(user.status());
-        wearer = user->unique_num;
-        wearer_id = user->profile.id;
-        level = user->danger_degree;
-    }
-    // A place among the user's streams, held by the callbacks below: given back when the connection's
-    // callbacks go, however it ended. The stream ends with its session (Logout, SweepStreams).
-    const TimePoint session_ends_at =
-        std::min(auth->session.expires_at, auth->session.last_seen_at + accounts_.options().idle_timeout);
-    std::shared_ptr<live::StreamSlot> slot = streams_.Reserve(viewer, auth::HashToken(session_token), session_ends_at);
-    if (!slot) {
-        Status s = Status::Error(ErrorCode::kRateLimited,
-                                 "You have " + std::to_string(streams_.max_per_user()) + " live views open (at most " +
-                                     std::to_string(streams_.max_per_user()) +
-                                     " per person, in all tabs and devices). Close one and try again.");
-        s.WithRetryAfter(10);
-        return refuse(s);
-    }
-    auto subscriber = std::make_shared<std::shared_ptr<WebSocketSubscriber>>();
-    live::LiveHub* hub = live_;
-    decision.callbacks.on_open = [this, hub, viewer, wearer, wearer_id, level, subscriber,
-                                  slot](std::shared_ptr<http::WebSocketConnection> connection) {
-        slot->Attach(
-            [weak = std::weak_ptr<http::WebSocketConnection>(connection)](uint16_t code, const std::string& reason) {
-                if (auto c = weak.lock()) c->Close(code, reason);
-            });
-        if (viewer != wearer) {
-            std::lock_guard lock(guardian_streams_mu_);
-            for (auto it = guardian_streams_.begin(); it != guardian_streams_.end();) {
-                it = it->second.expired() ? guardian_streams_.erase(it) : std::next(it);  // tidy up closed ones
-            }
-            guardian_streams_.emplace(std::make_pair(viewer, wearer), connection);
-        }
-        connection->SendText(
-            json::serialize(json::object{{"type", "hello"},
-                                         {"wearer", wearer_id},
-                                         {"status", level},
-                                         {"level", domain::LevelName(static_cast<domain::Level>(level))}}));
-        *subscriber = std::make_shared<WebSocketSubscriber>(connection);
-        hub->Subscribe(wearer, *subscriber);
-    };
-    decision.callbacks.on_message = [](std::string) {};  // the stream is one-way; client messages are ignored
-    decision.callbacks.on_close = [hub, wearer, subscriber, slot] {
-        if (*subscriber) hub->Unsubscribe(wearer, subscriber->get());
-    };
-    spdlog::info("live stream opened for {}", wearer_id);
-    return decision;
-}
-
-void Api::Impl::SweepStreams() {
-    const TimePoint now = clock_.Now();
-    streams_.Sweep(
-        now, std::chrono::seconds(5),
-        [&](const std::string& session_key) -> std::optional<TimePoint> {
-            auto ends_at = accounts_.SessionEndsAt(session_key);
-            if (ends_at.ok()) return *ends_at;
-            if (ends_at.status().code() == ErrorCode::kUnauthenticated) return std::nullopt;
-            return now + std::chrono::seconds(5);  // the store did not answer: look again later, keep the stream
-        },
-        "Your session has expired or ended. Please log in again.");
 }
 
 }  // namespace vg::api

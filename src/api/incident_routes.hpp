@@ -1,0 +1,75 @@
+#pragma once
+// IncidentRoutes: emergency response (the seed's 3.1.3 and 6): incidents, "I'm OK", acknowledgement,
+// snooze, resolve, SOS (emergency_call) and predict_model2 (incident_routes.cpp).
+// Thread-safety: handlers are called concurrently from the HTTP lanes; the SOS address limiter and the
+// Prometheus counters are thread-safe.
+// Ownership: borrows the store, the clock, the escalation service, the knowledge base, the rewriter,
+// the rule profiles, the models, WearerAccess and the metrics registry, which must outlive it; owns
+// the SOS address limiter.
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "api_detail.hpp"
+#include "vg/auth/rate_limiter.hpp"
+#include "vg/escalation/escalation_service.hpp"
+#include "vg/guidance/async_rewriter.hpp"
+#include "vg/guidance/knowledge_base.hpp"
+#include "vg/models/fusion.hpp"
+#include "vg/models/status_model.hpp"
+#include "vg/rules/rules.hpp"
+#include "wearer_access.hpp"
+
+namespace vg::api {
+
+class IncidentRoutes {
+  public:
+    // The pointers are optional: emergency response, guidance, its rewrite, rule profiles, the models.
+    IncidentRoutes(store::Store& store, const Clock& clock, escalation::EscalationService* escalation,
+                   const guidance::KnowledgeBase* knowledge, guidance::AsyncRewriter* rewriter,
+                   const rules::ProfileRegistry* profiles, const models::StatusModel* status_model,
+                   const models::StatusModel* cause_model, WearerAccess& access, prometheus::Registry& registry)
+        : store_(store),
+          clock_(clock),
+          escalation_(escalation),
+          knowledge_(knowledge),
+          rewriter_(rewriter),
+          profiles_(profiles),
+          status_model_(status_model),
+          cause_model_(cause_model),
+          access_(access),
+          sos_refused_(prometheus::BuildCounter()
+                           .Name("vitalguard_sos_refused_total")
+                           .Help("SOS presses refused by a limit (answered 429)")
+                           .Register(registry)) {}
+
+    http::Response ListIncidents(RequestContext& ctx);
+    http::Response GetIncident(RequestContext& ctx);
+    http::Response IncidentOk(RequestContext& ctx);
+    http::Response IncidentAck(RequestContext& ctx);
+    http::Response IncidentSnooze(RequestContext& ctx);
+    http::Response IncidentResolve(RequestContext& ctx);
+    http::Response EmergencyCall(RequestContext& ctx);
+    http::Response PredictModel2(RequestContext& ctx);
+
+  private:
+    store::Store& store_;
+    const Clock& clock_;
+    escalation::EscalationService* escalation_;
+    const guidance::KnowledgeBase* knowledge_;
+    guidance::AsyncRewriter* rewriter_;
+    const rules::ProfileRegistry* profiles_;
+    const models::StatusModel* status_model_;  // predict_model2: fused with the rules by models::Fuse
+    const models::StatusModel* cause_model_;
+    // predict_model2's fusion options: the defaults, which are the detector's (serve leaves ModelSet::fusion
+    // as it is); ApiServices is the place for them should they ever be configured.
+    const models::FusionOptions fusion_{};
+    WearerAccess& access_;
+    // New SOS incidents of accounts that are not established (EscalationService::Established), per client
+    // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
+    auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
+    // SOS presses refused (429), by the limit that refused them: account_sos, account_calls, address.
+    prometheus::Family<prometheus::Counter>& sos_refused_;
+};
+
+}  // namespace vg::api

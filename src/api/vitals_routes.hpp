@@ -1,0 +1,54 @@
+#pragma once
+// VitalsRoutes: the seed's status API (update_status, get_status), the device's batch of readings,
+// the recent vitals and the rule profiles (vitals_routes.cpp).
+// Thread-safety: handlers are called concurrently from the HTTP lanes (update_status also on the io
+// threads); the readings quota is thread-safe.
+// Ownership: borrows the store, the clock, the ingest service, the rule profiles and WearerAccess,
+// which must outlive it; owns the readings quota, shared with the verdict stage's callbacks (which
+// may run after the Api is gone).
+
+#include <functional>
+#include <memory>
+
+#include "api_detail.hpp"
+#include "vg/ingest/ingest_service.hpp"
+#include "vg/rules/rules.hpp"
+#include "wearer_access.hpp"
+
+namespace vg::api {
+
+class VitalsRoutes {
+  public:
+    // `ingest`, `profiles`: optional (their routes answer 503 without them). `on_rule_profile_changed`:
+    // ApiServices's. `readings_per_day`: ApiOptions::readings_per_wearer_per_day.
+    VitalsRoutes(store::Store& store, const Clock& clock, ingest::IngestService* ingest,
+                 const rules::ProfileRegistry* profiles, std::function<void(int64_t)> on_rule_profile_changed,
+                 WearerAccess& access, int64_t readings_per_day)
+        : store_(store),
+          clock_(clock),
+          ingest_(ingest),
+          profiles_(profiles),
+          on_rule_profile_changed_(std::move(on_rule_profile_changed)),
+          access_(access),
+          readings_quota_(MakeDailyQuota(clock, readings_per_day)) {}
+
+    http::Response UpdateStatus(RequestContext& ctx);
+    http::Response GetStatus(RequestContext& ctx);
+    http::Response IngestBatch(RequestContext& ctx);
+    http::Response RecentVitals(RequestContext& ctx);
+    http::Response ListRuleProfiles(RequestContext& ctx);
+    http::Response SetRuleProfile(RequestContext& ctx);
+
+  private:
+    store::Store& store_;
+    const Clock& clock_;
+    ingest::IngestService* ingest_;
+    const rules::ProfileRegistry* profiles_;
+    std::function<void(int64_t)> on_rule_profile_changed_;
+    WearerAccess& access_;
+    // The wearers' daily quota of readings (ApiOptions); null when unlimited. Shared: update_status
+    // charges it when its verdict comes, on the verdict stage's thread, which may be after this Api is gone.
+    std::shared_ptr<auth::TokenBucketLimiter> readings_quota_;
+};
+
+}  // namespace vg::api
