@@ -61,6 +61,19 @@ TEST_P(StoreConformance, StatusRowsKeepCausesAndExplanation) {
     EXPECT_EQ((*rows)[0].reading_at, std::nullopt);
 }
 
+// A row whose level equals the user's danger_degree still counts (SQLite leaves the user's page alone
+// then), and a missing user is kNotFound whatever the level.
+TEST_P(StoreConformance, AStatusRowThatLeavesTheLevelAsItWasIsStoredAndAMissingUserIsNotFound) {
+    const int64_t user = CreateUserOrDie("steady");
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(1), {}, {}, {}}).ok());
+    ASSERT_TRUE(store().AppendStatus(StatusRow{user, 0, kT0 + minutes(2), {}, {}, {}}).ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(user)->danger_degree, 0);
+    EXPECT_EQ(store().RecentStatuses(user, 10)->size(), 2u);
+    EXPECT_EQ(store().AppendStatus(StatusRow{user + 100, 0, kT0 + minutes(1), {}, {}, {}}).code(),
+              ErrorCode::kNotFound);
+    EXPECT_EQ(store().RecentStatuses(user + 100, 10)->size(), 0u);
+}
+
 TEST_P(StoreConformance, AppendStatusesWritesEveryRowInOrderAndSkipsMissingUsers) {
     const int64_t a = CreateUserOrDie("wearer_a");
     const int64_t b = CreateUserOrDie("wearer_b");
