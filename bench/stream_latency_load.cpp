@@ -1064,6 +1064,9 @@ class BackgroundLoad {
             FILE* out = std::freopen(out_file.c_str(), "w", stdout);
             if (out == nullptr) _exit(126);
             dup2(STDOUT_FILENO, STDERR_FILENO);
+            // Not the generator's sockets: wrk sizes its event loop for its own connections, and a
+            // descriptor numbered above that (behind 10k inherited streams) fails as a "connect" error.
+            close_range(3, ~0U, 0);
             setenv("VG_TOKENS", tokens.c_str(), 1);
             execlp("wrk", "wrk", ("-t" + threads).c_str(), ("-c" + conns).c_str(), ("-d" + duration).c_str(),
                    "--latency", "-s", o.background_script.c_str(), url.c_str(), static_cast<char*>(nullptr));

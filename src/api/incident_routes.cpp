@@ -106,14 +106,14 @@ http::Response IncidentRoutes::ListIncidents(RequestContext& ctx) {
     }
     auto wearer = access_.TargetWearer(ctx, "GET /api/incidents");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
-    auto user = store_.FindUserByUniqueNum(*wearer);
+    auto user = users_.FindUserByUniqueNum(*wearer);
     if (!user.ok()) return ErrorResponse(user.status());
-    auto rows = store_.ListIncidents(*wearer, limit);
+    auto rows = incidents_.ListIncidents(*wearer, limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
     const TimePoint now = clock_.Now();
     const guidance::Language language = LanguageOf(ctx.request);
     domain::VitalsReading last;
-    if (auto r = store_.RecentReadings(*wearer, 1); r.ok() && !r->empty()) last = r->front().reading;
+    if (auto r = readings_.RecentReadings(*wearer, 1); r.ok() && !r->empty()) last = r->front().reading;
     json::array list;
     for (const domain::Incident& i : *rows) {
         json::object o = IncidentJson(i, user->profile.id, now);
@@ -127,14 +127,14 @@ http::Response IncidentRoutes::GetIncident(RequestContext& ctx) {
     std::string role;
     auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
-    auto user = store_.FindUserByUniqueNum(incident->wearer);
+    auto user = users_.FindUserByUniqueNum(incident->wearer);
     if (!user.ok()) return ErrorResponse(user.status());
-    auto events = store_.IncidentEvents(incident->id);
+    auto events = incidents_.IncidentEvents(incident->id);
     if (!events.ok()) return ErrorResponse(events.status());
-    auto outbox = store_.IncidentOutbox(incident->id);
+    auto outbox = outbox_.IncidentOutbox(incident->id);
     if (!outbox.ok()) return ErrorResponse(outbox.status());
     domain::VitalsReading last;
-    if (auto r = store_.RecentReadings(incident->wearer, 1); r.ok() && !r->empty()) last = r->front().reading;
+    if (auto r = readings_.RecentReadings(incident->wearer, 1); r.ok() && !r->empty()) last = r->front().reading;
     json::object o = IncidentJson(*incident, user->profile.id, clock_.Now());
     o["guidance"] = GuidanceJson(knowledge_, rewriter_, *incident, last, LanguageOf(ctx.request));
     json::array event_list, notifications;
@@ -189,7 +189,7 @@ http::Response IncidentRoutes::IncidentAck(RequestContext& ctx) {
         return ErrorResponse(
             Status::Error(ErrorCode::kForbidden, "A guardian acknowledges; the wearer answers \"I'm OK\" instead."));
     }
-    auto wearer = store_.FindUserByUniqueNum(incident->wearer);
+    auto wearer = users_.FindUserByUniqueNum(incident->wearer);
     return IncidentAnswer(escalation_->GuardianAck(incident->id, ctx.auth->user.profile.id),
                           wearer.ok() ? wearer->profile.id : std::string(), clock_.Now());
 }
@@ -207,7 +207,7 @@ http::Response IncidentRoutes::IncidentSnooze(RequestContext& ctx) {
     if (role != "guardian") {
         return ErrorResponse(Status::Error(ErrorCode::kForbidden, "Only a guardian can snooze reminders."));
     }
-    auto wearer = store_.FindUserByUniqueNum(incident->wearer);
+    auto wearer = users_.FindUserByUniqueNum(incident->wearer);
     const int64_t m = std::clamp<int64_t>(*minutes, 0, 100'000);
     return IncidentAnswer(escalation_->Snooze(incident->id, ctx.auth->user.profile.id, std::chrono::minutes(m)),
                           wearer.ok() ? wearer->profile.id : std::string(), clock_.Now());
@@ -218,7 +218,7 @@ http::Response IncidentRoutes::IncidentResolve(RequestContext& ctx) {
     std::string role;
     auto incident = access_.VisibleIncident(ctx, role);
     if (!incident.ok()) return ErrorResponse(incident.status());
-    auto wearer = store_.FindUserByUniqueNum(incident->wearer);
+    auto wearer = users_.FindUserByUniqueNum(incident->wearer);
     const std::string actor = role == "wearer" ? "wearer" : ctx.auth->user.profile.id;
     return IncidentAnswer(escalation_->Resolve(incident->id, actor), wearer.ok() ? wearer->profile.id : std::string(),
                           clock_.Now());
@@ -248,9 +248,9 @@ http::Response IncidentRoutes::EmergencyCall(RequestContext& ctx) {
     // Per client address (docs/escalation.md, "Limits"): new SOS incidents of accounts that are not
     // established, so that throw-away accounts from one place cannot loop. Never for an established
     // account, nor for a press that joins the open incident.
-    auto wearer_user = store_.FindUserByUniqueNum(ctx.wearer());
+    auto wearer_user = users_.FindUserByUniqueNum(ctx.wearer());
     if (!wearer_user.ok()) return ErrorResponse(wearer_user.status());
-    auto open = store_.FindOpenIncident(ctx.wearer());
+    auto open = incidents_.FindOpenIncident(ctx.wearer());
     if (!open.ok()) return ErrorResponse(open.status());
     auto established = escalation_->Established(*wearer_user, clock_.Now());
     if (!established.ok()) return ErrorResponse(established.status());
@@ -276,7 +276,7 @@ http::Response IncidentRoutes::EmergencyCall(RequestContext& ctx) {
         return ErrorResponse(incident.status());
     }
     if (limit_address) (void)sos_address_limiter_.Record(ctx.client_address);
-    auto user = store_.FindUserByUniqueNum(ctx.wearer());
+    auto user = users_.FindUserByUniqueNum(ctx.wearer());
     return JsonResponse(
         201, json::object{{"incident", IncidentJson(*incident, user.ok() ? user->profile.id : "", clock_.Now())}});
 }
@@ -294,7 +294,7 @@ http::Response IncidentRoutes::PredictModel2(RequestContext& ctx) {
         return ErrorResponse(
             Status::Error(ErrorCode::kValidationFailed, "Some values need to be corrected.", std::move(problems)));
     }
-    auto user = store_.FindUserByUniqueNum(ctx.wearer());
+    auto user = users_.FindUserByUniqueNum(ctx.wearer());
     if (!user.ok()) return ErrorResponse(user.status());
     auto profile = profiles_->Find(user->rule_profile);
     if (!profile) profile = profiles_->Find("adult-default");

@@ -25,11 +25,15 @@ namespace vg::api {
 class IncidentRoutes {
   public:
     // The pointers are optional: emergency response, guidance, its rewrite, rule profiles, the models.
-    IncidentRoutes(store::Store& store, const Clock& clock, escalation::EscalationService* escalation,
+    IncidentRoutes(store::IncidentStore& incidents, store::OutboxStore& outbox, store::AccountStore& users,
+                   store::ReadingStore& readings, const Clock& clock, escalation::EscalationService* escalation,
                    const guidance::KnowledgeBase* knowledge, guidance::AsyncRewriter* rewriter,
                    const rules::ProfileRegistry* profiles, const models::StatusModel* status_model,
                    const models::StatusModel* cause_model, WearerAccess& access, prometheus::Registry& registry)
-        : store_(store),
+        : incidents_(incidents),
+          outbox_(outbox),
+          users_(users),
+          readings_(readings),
           clock_(clock),
           escalation_(escalation),
           knowledge_(knowledge),
@@ -53,7 +57,10 @@ class IncidentRoutes {
     http::Response PredictModel2(RequestContext& ctx);
 
   private:
-    store::Store& store_;
+    store::IncidentStore& incidents_;
+    store::OutboxStore& outbox_;  // an incident's deliveries
+    store::AccountStore& users_;
+    store::ReadingStore& readings_;  // a wearer's recent vitals
     const Clock& clock_;
     escalation::EscalationService* escalation_;
     const guidance::KnowledgeBase* knowledge_;

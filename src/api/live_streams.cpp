@@ -23,8 +23,8 @@ class WebSocketSubscriber final : public live::LiveSubscriber {
 
 }  // namespace
 
-LiveStreams::LiveStreams(auth::AccountService& accounts, store::Store& store, const Clock& clock, live::LiveHub* live,
-                         WearerAccess& access, int max_streams_per_user)
+LiveStreams::LiveStreams(auth::AccountService& accounts, store::AccountStore& store, const Clock& clock,
+                         live::LiveHub* live, WearerAccess& access, int max_streams_per_user)
     : accounts_(accounts),
       store_(store),
       clock_(clock),

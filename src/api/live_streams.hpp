@@ -61,7 +61,7 @@ class StreamSweeper {
 class LiveStreams {
   public:
     // `max_streams_per_user`: ApiOptions::max_streams_per_user. The sweeper runs while `live` is set.
-    LiveStreams(auth::AccountService& accounts, store::Store& store, const Clock& clock, live::LiveHub* live,
+    LiveStreams(auth::AccountService& accounts, store::AccountStore& store, const Clock& clock, live::LiveHub* live,
                 WearerAccess& access, int max_streams_per_user);
     ~LiveStreams() { StopSweeper(); }
     LiveStreams(const LiveStreams&) = delete;
@@ -87,7 +87,7 @@ class LiveStreams {
     void SweepStreams();
 
     auth::AccountService& accounts_;
-    store::Store& store_;
+    store::AccountStore& store_;
     const Clock& clock_;
     live::LiveHub* live_;
     WearerAccess& access_;

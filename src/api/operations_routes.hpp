@@ -16,7 +16,7 @@ namespace vg::api {
 class OperationsRoutes {
   public:
     // `version`, `demo`, `metrics_token`: ApiOptions's. `draining`: Api::SetDraining's flag.
-    OperationsRoutes(store::Store& store, const std::atomic<bool>& draining, prometheus::Registry& registry,
+    OperationsRoutes(store::StoreLifecycle& store, const std::atomic<bool>& draining, prometheus::Registry& registry,
                      std::string version, bool demo, std::string metrics_token)
         : store_(store),
           draining_(draining),
@@ -31,7 +31,7 @@ class OperationsRoutes {
     http::Response OpenApi(RequestContext& ctx);  // openapi_routes.cpp
 
   private:
-    store::Store& store_;
+    store::StoreLifecycle& store_;  // /readyz's health check
     const std::atomic<bool>& draining_;
     prometheus::Registry& registry_;
     const std::string version_;

@@ -17,7 +17,7 @@ class PostureRoutes {
   public:
     // `posture`: optional (the routes answer 503 without it). `windows_per_day`:
     // ApiOptions::windows_per_wearer_per_day.
-    PostureRoutes(store::Store& store, const Clock& clock, posture::PostureService* posture, WearerAccess& access,
+    PostureRoutes(store::StatusStore& store, const Clock& clock, posture::PostureService* posture, WearerAccess& access,
                   int64_t windows_per_day)
         : store_(store),
           clock_(clock),
@@ -30,7 +30,7 @@ class PostureRoutes {
     http::Response GetPosture(RequestContext& ctx);
 
   private:
-    store::Store& store_;
+    store::StatusStore& store_;  // the posture rows
     const Clock& clock_;
     posture::PostureService* posture_;
     WearerAccess& access_;

@@ -91,7 +91,7 @@ http::Response VitalsRoutes::GetStatus(RequestContext& ctx) {
     if (!limit.ok()) return ErrorResponse(limit.status());
     auto wearer = access_.TargetWearer(ctx, "GET /api/get_status");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
-    auto rows = store_.RecentStatuses(*wearer, *limit);
+    auto rows = statuses_.RecentStatuses(*wearer, *limit);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const store::StatusRow& r : *rows) {
@@ -166,7 +166,7 @@ http::Response VitalsRoutes::IngestBatch(RequestContext& ctx) {
 http::Response VitalsRoutes::RecentVitals(RequestContext& ctx) {
     auto wearer = access_.TargetWearer(ctx, "GET /api/vitals");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
-    auto rows = store_.RecentReadings(*wearer, 60);
+    auto rows = readings_.RecentReadings(*wearer, 60);
     if (!rows.ok()) return ErrorResponse(rows.status());
     json::array list;
     for (const auto& r : *rows) {
@@ -200,7 +200,7 @@ http::Response VitalsRoutes::SetRuleProfile(RequestContext& ctx) {
     }
     Status shape = reader.Finish();
     if (!shape.ok()) return ErrorResponse(shape);
-    Status s = store_.SetRuleProfile(ctx.wearer(), name);
+    Status s = users_.SetRuleProfile(ctx.wearer(), name);
     if (!s.ok()) return ErrorResponse(s);
     if (on_rule_profile_changed_) on_rule_profile_changed_(ctx.wearer());
     return JsonResponse(200, json::object{{"rule_profile", name}});

@@ -21,10 +21,12 @@ class VitalsRoutes {
   public:
     // `ingest`, `profiles`: optional (their routes answer 503 without them). `on_rule_profile_changed`:
     // ApiServices's. `readings_per_day`: ApiOptions::readings_per_wearer_per_day.
-    VitalsRoutes(store::Store& store, const Clock& clock, ingest::IngestService* ingest,
-                 const rules::ProfileRegistry* profiles, std::function<void(int64_t)> on_rule_profile_changed,
-                 WearerAccess& access, int64_t readings_per_day)
-        : store_(store),
+    VitalsRoutes(store::ReadingStore& readings, store::StatusStore& statuses, store::AccountStore& users,
+                 const Clock& clock, ingest::IngestService* ingest, const rules::ProfileRegistry* profiles,
+                 std::function<void(int64_t)> on_rule_profile_changed, WearerAccess& access, int64_t readings_per_day)
+        : readings_(readings),
+          statuses_(statuses),
+          users_(users),
           clock_(clock),
           ingest_(ingest),
           profiles_(profiles),
@@ -40,7 +42,9 @@ class VitalsRoutes {
     http::Response SetRuleProfile(RequestContext& ctx);
 
   private:
-    store::Store& store_;
+    store::ReadingStore& readings_;
+    store::StatusStore& statuses_;
+    store::AccountStore& users_;  // the rule profile
     const Clock& clock_;
     ingest::IngestService* ingest_;
     const rules::ProfileRegistry* profiles_;
