@@ -46,7 +46,7 @@
 
 namespace vg::api {
 
-// The posture service's metrics hooks as Prometheus metrics (called on posture worker threads and HTTP
+// The posture path's metrics hooks as Prometheus metrics (called on bus shard threads and HTTP
 // workers; prometheus-cpp metrics are thread-safe).
 class PosturePrometheus final : public posture::PostureMetrics {
   public:

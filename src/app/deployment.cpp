@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "shard_consumer.hpp"
 #include "vg/api/api.hpp"
 #include "vg/api/errors.hpp"
 #include "vg/app/data_dir_lock.hpp"
@@ -41,6 +42,7 @@
 #include "vg/notify/sms.hpp"
 #include "vg/notify/webhook.hpp"
 #include "vg/posture/native/native_classifier.hpp"
+#include "vg/posture/posture_detector.hpp"
 #include "vg/posture/posture_service.hpp"
 #include "vg/rules/rules.hpp"
 #include "vg/store/sqlite_store.hpp"
@@ -212,19 +214,21 @@ struct Deployment::Services {
     live::LiveHub live_hub;
     std::unique_ptr<verdict::WearerIds> wearer_ids;
     std::unique_ptr<escalation::EscalationService> escalation;
-    // After escalation: the stage hands verdicts to it until the stage has stopped.
+    std::unique_ptr<posture::PostureClassifier> posture_model;
+    std::optional<fall::FallEventModel> fall_event_model;
+    std::optional<fall::EventJudge> fall_judge;
+    posture::PostureMetricsHook posture_metrics;
+    std::unique_ptr<PostureEventRelay> posture_relay;  // the stage's posture listener
+    // After escalation and the relay: the stage hands verdicts to them until the stage has stopped.
     std::unique_ptr<verdict::VerdictStage> verdicts;
 
     detector::ModelSet status_models;  // empty status model: rules only
     std::unique_ptr<detector::Detector> detector;
-    std::unique_ptr<bus::InProcBus> bus;  // stops (draining into the detector) before the detector goes
+    std::unique_ptr<posture::PostureDetector> posture_detector;
+    std::unique_ptr<ShardConsumer> shard_consumer;
+    std::unique_ptr<bus::InProcBus> bus;  // stops (draining into the detectors) before the detectors go
     std::unique_ptr<ingest::IngestService> ingest;
-
-    std::unique_ptr<posture::PostureClassifier> posture_model;
-    std::optional<fall::FallEventModel> fall_event_model;
-    std::optional<fall::EventJudge> fall_judge;
-    std::unique_ptr<PostureEventRelay> posture_relay;
-    std::unique_ptr<posture::PostureService> posture;
+    std::unique_ptr<posture::PostureService> posture;  // publishes onto the bus
 
     std::unique_ptr<guidance::AsyncRewriter> rewriter;
     std::unique_ptr<api::Api> api;
@@ -400,11 +404,11 @@ Status Deployment::Services::LoadPostureModels() {
         spdlog::info("no posture model in {} (posture.manifest.json); posture and fall detection are off", dir);
         return Status::Ok();
     }
-    auto loaded = posture::native::LoadNativeClassifier(dir);  // one thread per call, per posture worker
+    auto loaded = posture::native::LoadNativeClassifier(dir);  // one thread per call, per detector shard
     if (!loaded.ok()) return Failed("cannot load the posture model from " + dir, loaded.status());
     posture_model = std::move(loaded).value();
-    spdlog::info("posture model {} loaded from {} (fall threshold {:.2f}, {} workers)", posture_model->info().version,
-                 dir, posture_model->info().fall_threshold, config.posture_workers);
+    spdlog::info("posture model {} loaded from {} (fall threshold {:.2f}; on the {} detector shards)",
+                 posture_model->info().version, dir, posture_model->info().fall_threshold, config.detector_shards);
     // The fall decision on the event, when the folder has it; a model trained on another posture
     // network's outputs would judge on meaningless features, so it stops start-up like a broken one.
     if (!fs::is_regular_file(fs::path(dir) / fall::kManifestFile)) {
@@ -451,6 +455,10 @@ void Deployment::Services::BuildPipeline() {
     stage_options.on_verdict_latency = [this](std::chrono::microseconds us) { metrics.OnVerdictLatency(us); };
     verdicts = std::make_unique<verdict::VerdictStage>(*store, *wearer_ids, live_hub, clock, std::move(stage_options));
     verdicts->set_escalation(escalation.get());
+    if (posture_model) {
+        posture_relay = std::make_unique<PostureEventRelay>(live_hub, *wearer_ids, *escalation);
+        verdicts->set_posture_listener(posture_relay.get());
+    }
 
     store::Store* store_ptr = store.get();
     detector = std::make_unique<detector::Detector>(
@@ -465,15 +473,28 @@ void Deployment::Services::BuildPipeline() {
         clock, bus::InProcBusOptions{config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
     ingest = std::make_unique<ingest::IngestService>(*store, *bus, clock, ingest::IngestOptions{});
 
+    // IMU windows travel the same bus: a wearer's windows are evaluated on its detector shard's thread, and
+    // their rows and fall transitions go through the verdict stage with its vital-sign verdicts.
     if (posture_model) {
-        posture_relay = std::make_unique<PostureEventRelay>(live_hub, *wearer_ids, *escalation);
-        posture::PostureServiceOptions posture_options;
-        posture_options.workers = config.posture_workers;
-        posture_options.queue_capacity = config.posture_queue;
-        if (fall_judge) posture_options.fall_judge = &*fall_judge;
-        posture = std::make_unique<posture::PostureService>(*posture_model, *store, clock, posture_relay.get(),
-                                                            posture_options);
+        if (config.posture_workers != 2) {
+            spdlog::warn(
+                "--posture-workers is ignored: IMU windows are classified on the {} detector shards "
+                "(--detector-shards)",
+                config.detector_shards);
+        }
+        posture::PostureDetectorOptions detector_options;
+        if (fall_judge) detector_options.fall_judge = &*fall_judge;
+        posture_detector = std::make_unique<posture::PostureDetector>(
+            *posture_model, *store, *verdicts, posture_metrics, bus->shard_count(), detector_options);
+        posture::PostureServiceOptions intake_options;
+        intake_options.queue_capacity = config.posture_queue;
+        bus::InProcBus* the_bus = bus.get();
+        posture = std::make_unique<posture::PostureService>(
+            posture_model->info(),
+            [the_bus](posture::WindowJob job) { return the_bus->PublishWindows(std::move(job)); }, clock,
+            posture_metrics, intake_options);
     }
+    shard_consumer = std::make_unique<ShardConsumer>(*detector, posture_detector.get());
 }
 
 Status Deployment::Services::BuildApi() {
@@ -637,14 +658,17 @@ Status Deployment::Start() {
     // From the end of the pipeline to its start, so no stage hands work to one that is not running.
     s.delivery->Start();
     s.escalation->Start();  // deadlines that passed while the server was down fire on the first tick
-    s.verdicts->Start();
-    s.bus->Start(*s.detector);
-    if (s.posture) {
-        // Falls that were suspected when the previous process died are decided as usual from here on.
-        if (Status restored = s.posture->RestoreFallSuspicions(); !restored.ok()) {
-            return Failed("cannot restore the suspected falls", restored);
+    if (s.posture_detector) {
+        // Before the bus starts: falls that were suspected when the previous process died are decided as
+        // usual from here on.
+        auto restore = posture::SuspicionsToRestore(*s.store, *s.store);
+        if (!restore.ok()) return Failed("cannot restore the suspected falls", restore.status());
+        for (const store::FallSuspicion& f : *restore) {
+            s.posture_detector->Restore(s.bus->ShardOf(f.wearer), f, s.clock.Now());
         }
     }
+    s.verdicts->Start();
+    s.bus->Start(*s.shard_consumer);
     if (Status listening = s.server->Start(); !listening.ok()) {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }

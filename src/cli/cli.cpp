@@ -312,13 +312,14 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
          "VG_MODELS_DIR");
     serve
         .add_option("--posture-workers", o.posture_workers,
-                    "Threads classifying IMU windows (one libtorch thread each); each wearer belongs to one")
+                    "Deprecated and ignored: IMU windows are classified on the --detector-shards threads, each "
+                    "wearer's on its own shard")
         ->envname("VG_POSTURE_WORKERS")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     serve
         .add_option("--posture-queue", o.posture_queue,
-                    "IMU windows that may wait for a posture worker; beyond that requests get 503 + Retry-After 1")
+                    "IMU windows in flight (accepted, not yet answered); beyond that requests get 503 + Retry-After 1")
         ->envname("VG_POSTURE_QUEUE")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();

@@ -1,6 +1,9 @@
-// PostureService on a real SQLite file, with a deterministic test classifier (the real network lives in
-// posture/torch): rows per policy, the fall path through the listener, the stitched boundary window,
-// late windows, silence on ticks, the bounded queue, model failures, and concurrent submits.
+// The posture path as a server runs it — PostureService (the intake) → InProcBus (IMU windows sharded by wearer)
+// → PostureDetector on the shard threads → a sink that commits each verdict with Store::RecordVerdicts and then
+// delivers it (posture::DeliverPostureVerdict, as the verdict stage does) — on a real SQLite file, with a
+// deterministic test classifier (the real network lives in posture/native): rows per policy, the fall path
+// through the listener, the stitched boundary window, late windows, silence on ticks, the bounded intake,
+// model failures, and concurrent submits.
 #include "vg/posture/posture_service.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "vg/bus/inproc_bus.hpp"
+#include "vg/posture/posture_detector.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 namespace vg::posture {
@@ -164,6 +169,52 @@ class CountingMetrics final : public PostureMetrics {
     std::array<std::atomic<int>, 4> transitions{};
 };
 
+// What the fixture starts: the intake's, the detector's and the bus's options together.
+struct Options {
+    int workers = 2;  // bus shards
+    size_t queue_capacity = 256;
+    Milliseconds answer_timeout{10'000};
+    Milliseconds forget_idle_after{10 * 60 * 1000};
+    FallMonitorOptions monitor;
+    const FallEventJudge* fall_judge = nullptr;
+};
+
+// The verdict stage's part, synchronously on the shard thread: one commit per verdict, then the delivery.
+class StoreSink final : public PostureVerdictSink {
+  public:
+    StoreSink(std::unique_ptr<store::SqliteStore>& store, PostureListener& listener)
+        : store_(store), listener_(listener) {}
+    void OnPostureVerdict(PostureVerdict verdict) override {
+        Status committed = Status::Ok();
+        if (!verdict.rows.empty() || verdict.save_suspicion || verdict.clear_suspicion) {
+            store::VerdictRecord record;
+            record.user_unique_num = verdict.wearer;
+            record.postures = verdict.rows;
+            record.save_suspicion = verdict.save_suspicion;
+            record.clear_suspicion = verdict.clear_suspicion;
+            auto written = store_->RecordVerdicts(std::span<const store::VerdictRecord>(&record, 1));
+            committed = written.ok() ? written->front() : written.status();
+        }
+        DeliverPostureVerdict(verdict, committed, &listener_);
+    }
+
+  private:
+    std::unique_ptr<store::SqliteStore>& store_;
+    PostureListener& listener_;
+};
+
+// The bus's consumer: windows and ticks to the detector.
+class WindowConsumer final : public bus::ReadingConsumer {
+  public:
+    explicit WindowConsumer(PostureDetector& detector) : detector_(detector) {}
+    void OnReadings(int, std::span<bus::ReadingEnvelope>) override {}
+    void OnWindows(int shard, std::span<WindowJob> jobs) override { detector_.OnWindows(shard, jobs); }
+    void OnTick(int shard, TimePoint now) override { detector_.OnTick(shard, now); }
+
+  private:
+    PostureDetector& detector_;
+};
+
 class PostureServiceTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -185,14 +236,19 @@ class PostureServiceTest : public ::testing::Test {
     }
     // The process dies and a new one starts after `down`: the service's memory is gone, the store is read
     // back from its file, and a new service restores the stored suspicions.
-    void Restart(Milliseconds down = seconds(0), PostureServiceOptions options = {}) {
-        service_.reset();
+    void Restart(Milliseconds down = seconds(0), Options options = {}) {
+        StopAll();
         store_.reset();
         clock_.Advance(down);
         OpenStore();
         Start(options);
-        Status restored = service_->RestoreFallSuspicions();
-        ASSERT_TRUE(restored.ok()) << restored.ToString();
+    }
+    // The process's posture path ends: the bus finishes what it has, then everything goes.
+    void StopAll() {
+        service_.reset();
+        bus_.reset();
+        consumer_.reset();
+        detector_.reset();
     }
     std::vector<store::FallSuspicion> Suspicions() {
         auto listed = store_->ListFallSuspicions();
@@ -208,7 +264,7 @@ class PostureServiceTest : public ::testing::Test {
         return n;
     }
     void TearDown() override {
-        service_.reset();
+        StopAll();
         store_.reset();
         fs::remove_all(dir_);
     }
@@ -225,11 +281,29 @@ class PostureServiceTest : public ::testing::Test {
         EXPECT_TRUE(created.ok()) << created.status().ToString();
         return created.ok() ? created->unique_num : 0;
     }
-    void Start(PostureServiceOptions options = {}) {
-        options.tick_every = std::chrono::hours(1);  // ticks only when the test says so
-        service_ = std::make_unique<PostureService>(classifier_, *store_, clock_, &listener_, options);
+    // Starts the posture path; the suspicions in the store are restored first, as the server does.
+    void Start(Options o = {}) {
+        PostureDetectorOptions detector_options;
+        detector_options.monitor = o.monitor;
+        detector_options.forget_idle_after = o.forget_idle_after;
+        detector_options.fall_judge = o.fall_judge;
+        detector_ =
+            std::make_unique<PostureDetector>(classifier_, *store_, sink_, metrics_hook_, o.workers, detector_options);
+        consumer_ = std::make_unique<WindowConsumer>(*detector_);
+        // Ticks only when the test says so (TickAll).
+        bus_ = std::make_unique<bus::InProcBus>(clock_,
+                                                bus::InProcBusOptions{o.workers, 1'000'000, std::chrono::hours(1)});
+        bus::InProcBus* b = bus_.get();
+        service_ = std::make_unique<PostureService>(
+            classifier_.info(), [b](WindowJob job) { return b->PublishWindows(std::move(job)); }, clock_, metrics_hook_,
+            PostureServiceOptions{o.queue_capacity, o.answer_timeout});
         service_->SetMetrics(&metrics_);
+        auto restore = SuspicionsToRestore(*store_, *store_);
+        ASSERT_TRUE(restore.ok()) << restore.status().ToString();
+        for (const store::FallSuspicion& f : *restore) detector_->Restore(bus_->ShardOf(f.wearer), f, clock_.Now());
+        bus_->Start(*consumer_);
     }
+    void TickAll() { bus_->TickAll(); }
     std::vector<WindowResult> Submit(std::vector<TimedWindow> windows, RecordPolicy policy = RecordPolicy::kOnChange,
                                      int64_t wearer = 0) {
         auto r = service_->Submit(wearer == 0 ? wearer_ : wearer, std::move(windows), policy);
@@ -255,6 +329,11 @@ class PostureServiceTest : public ::testing::Test {
     CodedClassifier classifier_;
     RecordingListener listener_;
     CountingMetrics metrics_;
+    StoreSink sink_{store_, listener_};
+    PostureMetricsHook metrics_hook_;
+    std::unique_ptr<PostureDetector> detector_;
+    std::unique_ptr<WindowConsumer> consumer_;
+    std::unique_ptr<bus::InProcBus> bus_;
     std::unique_ptr<PostureService> service_;
     int64_t wearer_ = 0;
 };
@@ -295,7 +374,7 @@ TEST_F(PostureServiceTest, TheBatchStoresARowWhenThePostureChanges) {
     EXPECT_EQ(events[1].posture, Posture::kWalking);
     EXPECT_EQ(events[1].fall, FallState::kNone);
     // The last posture survives a restart of the service (read back from the store).
-    service_.reset();
+    StopAll();
     Start();
     Submit({Window(5, End(4), Motion::kWalking)});
     EXPECT_EQ(Rows().size(), 2u);
@@ -385,7 +464,7 @@ class PeakJudge final : public FallEventJudge {
 
 TEST_F(PostureServiceTest, WithAFallJudgeAnImpactOnTheBoundaryIsJudgedOnceWhenItsEventIsComplete) {
     PeakJudge judge;
-    PostureServiceOptions options;
+    Options options;
     options.fall_judge = &judge;
     Start(options);
     // The impact starts at the first window's sample 125: its event is complete once 100 samples follow, in
@@ -409,7 +488,7 @@ TEST_F(PostureServiceTest, WithAFallJudgeAnImpactOnTheBoundaryIsJudgedOnceWhenIt
 TEST_F(PostureServiceTest, WithAFallJudgeAWindowsOwnSuspicionEndsWhenTheJudgeFindsNoFall) {
     PeakJudge judge;
     judge.verdict = false;  // e.g. clapping: a hard blow the event model knows is not a fall
-    PostureServiceOptions options;
+    Options options;
     options.fall_judge = &judge;
     Start(options);
     // The stand-in network calls the first window a Fall (0.95 ≥ 0.4): suspected at once, as without a
@@ -433,21 +512,21 @@ TEST_F(PostureServiceTest, WithAFallJudgeAWindowsOwnSuspicionEndsWhenTheJudgeFin
 TEST_F(PostureServiceTest, WithAFallJudgeAQuietWatchAfterAnImpactIsStillConfirmed) {
     PeakJudge judge;
     judge.verdict = false;
-    PostureServiceOptions options;
+    Options options;
     options.fall_judge = &judge;
     Start(options);
     auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle)});
     ASSERT_EQ(r[0].fall, FallState::kSuspected);
     EXPECT_TRUE(judge.judged.empty());
     clock_.Advance(seconds(30));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(), 1u);
     EXPECT_EQ(listener_.Transitions().back().transition->reason, FallReason::kSilence);
 }
 
 TEST_F(PostureServiceTest, WithAFallJudgeAGapStartsANewStream) {
     PeakJudge judge;
-    PostureServiceOptions options;
+    Options options;
     options.fall_judge = &judge;
     Start(options);
     // 0.5 s missing between the windows: the second starts a new stream, so the first window's impact never
@@ -504,10 +583,10 @@ TEST_F(PostureServiceTest, SilenceAfterASuspicionConfirmsOnTheTick) {
     auto r = Submit({Window(4, End(0), Motion::kImpactInMiddle)});
     ASSERT_EQ(r[0].fall, FallState::kSuspected);
     clock_.Advance(seconds(29));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(listener_.Transitions().size(), 1u);
     clock_.Advance(seconds(1));
-    service_->TickAll();
+    TickAll();
     auto t = listener_.Transitions();
     ASSERT_EQ(t.size(), 2u);
     EXPECT_EQ(t[1].fall, FallState::kConfirmed);
@@ -535,13 +614,13 @@ TEST_F(PostureServiceTest, ASuspicionSurvivesAKilledProcessAndSilenceConfirmsItO
     // Down for 10 minutes. The silence counts from the restart, not from the last window: the restart is
     // not itself the watch's silence.
     Restart(std::chrono::minutes(10));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(), 0u);
     clock_.Advance(seconds(29));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(), 0u);
     clock_.Advance(seconds(1));
-    service_->TickAll();
+    TickAll();
     auto t = listener_.Transitions();
     ASSERT_EQ(t.size(), 2u);  // suspected (before), confirmed (after the restart)
     EXPECT_EQ(t[1].wearer, wearer_);
@@ -553,10 +632,10 @@ TEST_F(PostureServiceTest, ASuspicionSurvivesAKilledProcessAndSilenceConfirmsItO
     EXPECT_TRUE(Suspicions().empty());        // decided: cleared
 
     clock_.Advance(seconds(60));
-    service_->TickAll();
+    TickAll();
     Restart();
     clock_.Advance(seconds(60));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(), 1u) << "the listener is told once";
 }
 
@@ -596,7 +675,7 @@ TEST_F(PostureServiceTest, ARestoredSuspicionIsDecidedByTheWindowsThatComeNext) 
     EXPECT_EQ(walked[1].fall, FallState::kDismissed);
     EXPECT_TRUE(Suspicions().empty());
     clock_.Advance(seconds(60));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(walker), 0u);
     EXPECT_EQ(Confirmed(), 1u);
 }
@@ -679,7 +758,7 @@ TEST_F(PostureServiceTest, ASuspicionWhoseFallAnIncidentAlreadyRecordsIsNotResto
     ASSERT_EQ(left.size(), 1u) << "the two already reported are cleared";
     EXPECT_EQ(left[0].wearer, park);
     clock_.Advance(seconds(30));
-    service_->TickAll();
+    TickAll();
     EXPECT_EQ(Confirmed(wearer_), 1u);
     EXPECT_EQ(Confirmed(lee), 1u);
     EXPECT_EQ(Confirmed(park), 1u) << "Park's restored suspicion is confirmed by silence";
@@ -701,7 +780,7 @@ TEST_F(PostureServiceTest, ASuspicionThatCannotBeStoredIsNotAcknowledged) {
 }
 
 TEST_F(PostureServiceTest, IdleWearersAreForgottenButNotWhileAFallIsSuspected) {
-    PostureServiceOptions o;
+    Options o;
     o.forget_idle_after = seconds(60);
     o.monitor.silence_after = std::chrono::hours(2);  // keep the suspicion open across the idle time
     Start(o);
@@ -709,7 +788,7 @@ TEST_F(PostureServiceTest, IdleWearersAreForgottenButNotWhileAFallIsSuspected) {
     Submit({Window(4, End(0), Motion::kImpactAtEnd)}, RecordPolicy::kOnChange, other);
     Submit({Window(4, End(0), Motion::kImpactInMiddle)});
     clock_.Advance(seconds(61));
-    service_->TickAll();
+    TickAll();
     // `other` was forgotten: its next window is not stitched to the old one (nothing contiguous is kept).
     Submit({Window(4, End(1), Motion::kImpactAtStart)}, RecordPolicy::kOnChange, other);
     EXPECT_EQ(classifier_.windows(), 3u);
@@ -719,22 +798,22 @@ TEST_F(PostureServiceTest, IdleWearersAreForgottenButNotWhileAFallIsSuspected) {
 }
 
 TEST_F(PostureServiceTest, AFullQueueAnswersUnavailableAtOnceWithRetryAfter) {
-    PostureServiceOptions o;
+    Options o;
     o.workers = 1;
-    o.queue_capacity = 4;
+    o.queue_capacity = 5;  // windows in flight: accepted and not yet answered
     Start(o);
     classifier_.Close();
-    std::thread first([&] { Submit({Window(4, End(0))}); });  // taken by the worker, held in the model
+    std::thread first([&] { Submit({Window(4, End(0))}); });  // taken by the shard, held in the model
     classifier_.WaitInside();
     std::thread second([&] { Submit({Window(4, End(1)), Window(4, End(2)), Window(4, End(3))}); });
-    while (service_->queued() != 3) std::this_thread::sleep_for(milliseconds(1));
+    while (service_->queued() != 4) std::this_thread::sleep_for(milliseconds(1));
     auto refused = service_->Submit(wearer_, {Window(4, End(4)), Window(4, End(5))}, RecordPolicy::kOnChange);
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);
     EXPECT_EQ(refused.status().retry_after_seconds(), 1);
     EXPECT_EQ(metrics_.rejected.load(), 2u);
-    auto fits = std::thread([&] { Submit({Window(4, End(4))}); });  // 3 + 1 still fits
-    while (service_->queued() != 4) std::this_thread::sleep_for(milliseconds(1));
+    auto fits = std::thread([&] { Submit({Window(4, End(4))}); });  // 4 + 1 still fits
+    while (service_->queued() != 5) std::this_thread::sleep_for(milliseconds(1));
     classifier_.Open();
     first.join();
     second.join();
@@ -743,8 +822,17 @@ TEST_F(PostureServiceTest, AFullQueueAnswersUnavailableAtOnceWithRetryAfter) {
     EXPECT_EQ(Submit({Window(4, End(6))}).size(), 1u);
 }
 
+TEST_F(PostureServiceTest, AStoppedBusAnswersUnavailableAndFreesTheWindows) {
+    Start();
+    bus_->Stop();
+    auto r = service_->Submit(wearer_, {Window(3, End(0))}, RecordPolicy::kEveryCall);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(service_->queued(), 0u);
+}
+
 TEST_F(PostureServiceTest, AnAnswerThatTakesTooLongIsUnavailableButTheWorkStillHappens) {
-    PostureServiceOptions o;
+    Options o;
     o.answer_timeout = milliseconds(50);
     Start(o);
     classifier_.Close();
@@ -753,7 +841,7 @@ TEST_F(PostureServiceTest, AnAnswerThatTakesTooLongIsUnavailableButTheWorkStillH
     EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
     EXPECT_EQ(r.status().retry_after_seconds(), 1);
     classifier_.Open();
-    service_->Stop();  // finishes the queued work
+    bus_->Stop();  // finishes the queued work
     EXPECT_EQ(Rows().size(), 1u);
 }
 
@@ -782,11 +870,11 @@ TEST_F(PostureServiceTest, AStoppedServiceRefusesWork) {
     auto r = service_->Submit(wearer_, {Window(3, End(0))}, RecordPolicy::kEveryCall);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
-    service_->TickAll();  // returns at once
+    TickAll();  // returns at once
 }
 
 TEST_F(PostureServiceTest, ConcurrentSubmitsFromManyThreadsKeepEachWearersOrder) {
-    PostureServiceOptions o;
+    Options o;
     o.workers = 3;
     o.queue_capacity = 10'000;
     Start(o);

@@ -52,6 +52,15 @@ void VerdictStage::Stop() {
 }
 
 void VerdictStage::AnswerShuttingDown(Item& item) {
+    if (item.posture) {
+        if (item.posture->answer) {
+            item.posture->answer(
+                Status::Error(ErrorCode::kUnavailable, "VitalGuard is restarting; please send the windows again.")
+                    .WithRetryAfter(5));
+            item.posture->answer = nullptr;
+        }
+        return;
+    }
     if (!item.reply) return;
     // A reading that came stored is evaluated again after the restart (replay); one that came unstored
     // (update_status) was never acknowledged and must be sent again.
@@ -95,6 +104,13 @@ void VerdictStage::OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope,
         item.unstored = store::IncomingReading{std::nullopt, envelope.reading};
         item.device_id = envelope.device_id;
     }
+    Enqueue(std::move(item));
+}
+
+void VerdictStage::OnPostureVerdict(posture::PostureVerdict verdict) {
+    Item item;
+    item.wearer = verdict.wearer;
+    item.posture = std::move(verdict);
     Enqueue(std::move(item));
 }
 
@@ -148,6 +164,18 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     std::vector<size_t> record_of(batch.size(), SIZE_MAX);
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        if (item.posture) {
+            posture::PostureVerdict& v = *item.posture;
+            if (v.rows.empty() && !v.save_suspicion && !v.clear_suspicion) continue;
+            store::VerdictRecord record;
+            record.user_unique_num = item.wearer;
+            record.postures = v.rows;
+            record.save_suspicion = v.save_suspicion;
+            record.clear_suspicion = v.clear_suspicion;
+            record_of[i] = records.size();
+            records.push_back(std::move(record));
+            continue;
+        }
         const bool row_due = !item.late && item.record;
         if (!row_due && !item.unstored) continue;
         store::VerdictRecord record;
@@ -189,6 +217,7 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
                 continue;
             }
             if (records[r].row) status_rows_.fetch_add(1, std::memory_order_relaxed);
+            posture_rows_.fetch_add(records[r].postures.size(), std::memory_order_relaxed);
             if (records[r].reading) readings_.fetch_add(1, std::memory_order_relaxed);
         }
     }
@@ -198,6 +227,11 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     // incidents right after a danger verdict finds the one that verdict opened.
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        if (item.posture) {
+            const Status committed = record_of[i] != SIZE_MAX ? results[record_of[i]] : Status::Ok();
+            posture::DeliverPostureVerdict(*item.posture, committed, posture_listener_);
+            continue;
+        }
         if (!item.late) {
             const domain::Detection& d = item.detection;
             if (d.level != item.previous && d.level != domain::Level::kNormal) {
@@ -230,8 +264,8 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
 }
 
 VerdictStageStats VerdictStage::stats() const {
-    return {verdicts_.load(), status_rows_.load(), readings_.load(),
-            commits_.load(),  failed_rows_.load(), largest_batch_.load()};
+    return {verdicts_.load(),    status_rows_.load(),   readings_.load(),    commits_.load(),
+            failed_rows_.load(), largest_batch_.load(), posture_rows_.load()};
 }
 
 }  // namespace vg::verdict

@@ -325,6 +325,130 @@ TEST_P(VerdictStageTest, AFullQueueMakesTheDetectorWaitInsteadOfDroppingVerdicts
     EXPECT_EQ(Rows(wearer_), 100u);
 }
 
+// Hears posture events; checks that the verdict's rows were committed before it hears them; a confirmed fall
+// "opens" incident 77.
+class PostureEvents final : public posture::PostureListener {
+  public:
+    explicit PostureEvents(store::Store& store) : store_(store) {}
+    std::optional<int64_t> OnPostureEvent(const posture::PostureEvent& event) override {
+        std::lock_guard lock(mu);
+        auto rows = store_.RecentPostures(event.wearer, 10);
+        rows_seen.push_back(rows.ok() ? rows->size() : 0);
+        events.push_back(event);
+        return event.fall == posture::FallState::kConfirmed ? std::optional<int64_t>(77) : std::nullopt;
+    }
+    std::mutex mu;
+    std::vector<posture::PostureEvent> events;  // GUARDED_BY(mu)
+    std::vector<size_t> rows_seen;              // GUARDED_BY(mu)
+
+  private:
+    store::Store& store_;
+};
+
+// A request's posture verdict: a suspicion raised at the first window and confirmed at the second.
+posture::PostureVerdict FallVerdict(int64_t wearer, TimePoint at,
+                                    std::promise<Result<std::vector<posture::WindowResult>>>* answer) {
+    posture::PostureVerdict v;
+    v.wearer = wearer;
+    for (int i = 0; i < 2; ++i) {
+        store::PostureRow row;
+        row.user_unique_num = wearer;
+        row.posture = i == 0 ? 7 : 6;
+        row.updated_at = at + std::chrono::seconds(i);
+        v.rows.push_back(row);
+        posture::WindowResult r;
+        r.at = row.updated_at;
+        r.fall = i == 0 ? posture::FallState::kSuspected : posture::FallState::kConfirmed;
+        v.results.push_back(r);
+        posture::PostureEvent e;
+        e.wearer = wearer;
+        e.fall = r.fall;
+        e.at = r.at;
+        v.events.push_back(e);
+        v.incident_result.push_back(i == 1 ? std::optional<size_t>(1) : std::nullopt);
+    }
+    store::FallSuspicion f;
+    f.wearer = wearer;
+    f.impact_at = at;
+    f.last_end = at;
+    f.last_received = at;
+    f.raised_at = at;
+    f.updated_at = at;
+    v.save_suspicion = f;
+    v.store_failed = std::make_shared<std::atomic<bool>>(false);
+    if (answer) v.answer = [answer](Result<std::vector<posture::WindowResult>> r) { answer->set_value(std::move(r)); };
+    return v;
+}
+
+// Posture through the stage: its rows and fall state join the status rows' commit; then its events reach the
+// listener (after the commit) in order, the confirmed fall's incident goes into the answer, and only then is
+// the request answered.
+TEST_P(VerdictStageTest, APostureVerdictCommitsWithTheStatusRowsThenDeliversAndAnswers) {
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
+    PostureEvents listener(*store_);
+    stage.set_posture_listener(&listener);
+    std::promise<Result<domain::Detection>> status_answer;
+    auto e = Reading(wearer_, 0, &status_answer);
+    stage.OnDetection(wearer_, &e, Verdict(Level::kNormal), Level::kNormal);
+    std::promise<Result<std::vector<posture::WindowResult>>> answer;
+    stage.OnPostureVerdict(FallVerdict(wearer_, clock_.Now(), &answer));
+    stage.Start();
+    auto answered = answer.get_future().get();
+    ASSERT_TRUE(answered.ok()) << answered.status().ToString();
+    ASSERT_EQ(answered->size(), 2u);
+    EXPECT_FALSE((*answered)[0].incident_id.has_value());
+    EXPECT_EQ((*answered)[1].incident_id, 77);
+    ASSERT_TRUE(status_answer.get_future().get().ok());
+    {
+        std::lock_guard lock(listener.mu);
+        ASSERT_EQ(listener.events.size(), 2u);
+        EXPECT_EQ(listener.events[0].fall, posture::FallState::kSuspected);
+        EXPECT_EQ(listener.events[1].fall, posture::FallState::kConfirmed);
+        EXPECT_EQ(listener.rows_seen, (std::vector<size_t>{2, 2})) << "the rows are durable before the events";
+    }
+    EXPECT_EQ(store_->FindUserByUniqueNum(wearer_)->user_posture, 6);
+    auto suspicions = store_->ListFallSuspicions();
+    ASSERT_TRUE(suspicions.ok());
+    ASSERT_EQ(suspicions->size(), 1u);
+    EXPECT_EQ((*suspicions)[0].wearer, wearer_);
+    stage.Stop();
+    EXPECT_EQ(stage.stats().commits, 1u) << "one commit for the status row and the posture verdict";
+    EXPECT_EQ(stage.stats().posture_rows, 2u);
+    EXPECT_EQ(stage.stats().status_rows, 1u);
+}
+
+// A fall state the store refuses is not acknowledged (the watch sends again) and the detector is told to write
+// it again; the events still reach the listener: a fall must not wait on a disk.
+TEST_P(VerdictStageTest, APostureVerdictWhoseFallStateCannotBeStoredIsDeliveredButNotAcknowledged) {
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
+    PostureEvents listener(*store_);
+    stage.set_posture_listener(&listener);
+    std::promise<Result<std::vector<posture::WindowResult>>> answer;
+    posture::PostureVerdict v = FallVerdict(wearer_ + 1000, clock_.Now(), &answer);  // no such user
+    std::shared_ptr<std::atomic<bool>> failed = v.store_failed;
+    stage.OnPostureVerdict(std::move(v));
+    stage.Start();
+    auto answered = answer.get_future().get();
+    ASSERT_FALSE(answered.ok());
+    EXPECT_EQ(answered.status().code(), ErrorCode::kUnavailable);
+    EXPECT_EQ(answered.status().retry_after_seconds(), 1);
+    EXPECT_TRUE(failed->load());
+    stage.Stop();
+    std::lock_guard lock(listener.mu);
+    EXPECT_EQ(listener.events.size(), 2u);
+}
+
+TEST_P(VerdictStageTest, APostureVerdictQueuedWhenTheStageNeverStartedIsAnsweredUnavailable) {
+    auto stage = std::make_unique<VerdictStage>(*store_, *ids_, hub_, clock_, VerdictStageOptions{1, 1024, 65536, {}});
+    std::promise<Result<std::vector<posture::WindowResult>>> answer;
+    stage->OnPostureVerdict(FallVerdict(wearer_, clock_.Now(), &answer));
+    stage.reset();
+    auto answered = answer.get_future().get();
+    ASSERT_FALSE(answered.ok());
+    EXPECT_EQ(answered.status().code(), ErrorCode::kUnavailable);
+    EXPECT_TRUE(store_->RecentPostures(wearer_, 10)->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, VerdictStageTest, ::testing::Values("sqlite", "memory"),
                          [](const auto& store_kind) { return store_kind.param; });
 

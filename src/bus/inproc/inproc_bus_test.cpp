@@ -23,8 +23,18 @@ class RecordingConsumer : public ReadingConsumer {
         }
     }
     void OnTick(int, TimePoint) override { ++ticks_; }
+    void OnWindows(int shard, std::span<posture::WindowJob> jobs) override {
+        std::lock_guard lock(mu_);
+        for (auto& job : jobs) {
+            auto [it, inserted] = shard_of_.emplace(job.wearer, shard);
+            EXPECT_EQ(it->second, shard) << "wearer " << job.wearer << " moved shards";
+            window_jobs_[job.wearer].push_back(job.windows.size());
+            job.answer(std::vector<posture::WindowResult>(job.windows.size()));
+        }
+    }
 
     std::mutex mu_;
+    std::map<int64_t, std::vector<size_t>> window_jobs_;
     std::map<int64_t, std::vector<int64_t>> seen_;
     std::map<int64_t, int> shard_of_;
     std::atomic<int> count_{0};
@@ -141,6 +151,71 @@ TEST(InProcBusTest, RepliesAndTicksRunOnTheShard) {
     EXPECT_GE(consumer.ticks_.load(), 2);
     bus.Stop();
     EXPECT_EQ(bus.Publish({At(7, 2)}).code(), ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace vg::bus
+
+namespace vg::bus {
+namespace {
+
+posture::WindowJob Job(int64_t wearer, size_t windows, std::atomic<int>* answered, std::atomic<int>* failed) {
+    posture::WindowJob job;
+    job.wearer = wearer;
+    job.windows.resize(windows);
+    job.answer = [answered, failed](Result<std::vector<posture::WindowResult>> r) { ++(r.ok() ? *answered : *failed); };
+    return job;
+}
+
+TEST(InProcBusTest, WindowJobsTravelTheirWearersShardInOrder) {
+    ManualClock clock;
+    InProcBus bus(clock, {3, 1'000'000, std::chrono::hours(1)});
+    RecordingConsumer consumer;
+    bus.Start(consumer);
+    std::atomic<int> answered{0}, failed{0};
+    for (int64_t w = 1; w <= 20; ++w) {
+        ASSERT_TRUE(bus.Publish({At(w, 1)}).ok());
+        for (size_t n = 1; n <= 3; ++n) ASSERT_TRUE(bus.PublishWindows(Job(w, n, &answered, &failed)).ok());
+    }
+    bus.Stop();
+    EXPECT_EQ(answered.load(), 60);
+    EXPECT_EQ(failed.load(), 0);
+    for (int64_t w = 1; w <= 20; ++w) {
+        EXPECT_EQ(consumer.window_jobs_[w], (std::vector<size_t>{1, 2, 3})) << w;  // same shard as its readings
+    }
+}
+
+TEST(InProcBusTest, AFullWindowQueueRefusesAndAStoppedBusAnswersWhatItNeverRan) {
+    ManualClock clock;
+    InProcBusOptions options{1, 1'000'000, std::chrono::hours(1)};
+    options.window_job_limit = 2;
+    std::atomic<int> answered{0}, failed{0};
+    {
+        InProcBus bus(clock, options);  // never started
+        ASSERT_TRUE(bus.PublishWindows(Job(1, 1, &answered, &failed)).ok());
+        ASSERT_TRUE(bus.PublishWindows(Job(2, 1, &answered, &failed)).ok());
+        Status full = bus.PublishWindows(Job(3, 1, &answered, &failed));
+        EXPECT_EQ(full.code(), ErrorCode::kRateLimited);
+        EXPECT_EQ(full.retry_after_seconds(), 1);
+        bus.TickAll();  // not started: returns at once
+        bus.Stop();
+        EXPECT_EQ(bus.PublishWindows(Job(4, 1, &answered, &failed)).code(), ErrorCode::kUnavailable);
+    }
+    EXPECT_EQ(answered.load(), 0);
+    EXPECT_EQ(failed.load(), 2) << "the two queued jobs are answered, the refused ones are not";
+}
+
+TEST(InProcBusTest, TickAllRunsEveryShardsTickAndWaits) {
+    ManualClock clock;
+    InProcBus bus(clock, {3, 1'000'000, std::chrono::hours(1)});
+    RecordingConsumer consumer;
+    bus.Start(consumer);
+    bus.TickAll();
+    EXPECT_EQ(consumer.ticks_.load(), 3);
+    bus.TickAll();
+    EXPECT_EQ(consumer.ticks_.load(), 6);
+    bus.Stop();
+    bus.TickAll();  // stopped: returns at once
 }
 
 }  // namespace

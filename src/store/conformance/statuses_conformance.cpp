@@ -173,6 +173,91 @@ TEST_P(StoreConformance, RecordVerdictsStoresReadingsAndRowsTogetherAndSkipsMiss
     EXPECT_TRUE(empty->empty());
 }
 
+// The posture path's output rides in the same call: posture rows (user_posture follows) and the fall
+// suspicion saved or cleared, after the record's reading and row; a missing user's record keeps nothing.
+TEST_P(StoreConformance, RecordVerdictsStoresPosturesAndSuspicionsWithTheRows) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    const int64_t missing = b + 100;
+    const TimePoint device = FromUnixMillis(1'799'999'000'000);
+    ASSERT_TRUE(store().SaveFallSuspicion({b, device, 0, device, kT0, kT0, kT0}).ok());
+
+    std::vector<VerdictRecord> records(3);
+    records[0].user_unique_num = a;  // a status row, two posture rows and a suspicion raised
+    records[0].row = StatusRow{a, 2, kT0 + minutes(1), "heart_rate", "fast", kT0 + minutes(1)};
+    records[0].postures = {PostureRow{a, 3, kT0 + minutes(1)}, PostureRow{a, 7, kT0 + minutes(2)}};
+    records[0].save_suspicion =
+        FallSuspicion{a, device, 1, device, kT0 + minutes(2), kT0 + minutes(2), kT0 + minutes(2)};
+    records[1].user_unique_num = missing;  // no such user: nothing of it is stored
+    records[1].postures = {PostureRow{missing, 7, kT0 + minutes(1)}};
+    records[1].save_suspicion = FallSuspicion{missing, device, 0, device, kT0, kT0, kT0};
+    records[2].user_unique_num = b;  // the suspicion saved before is decided
+    records[2].postures = {PostureRow{b, 4, kT0 + minutes(1)}};
+    records[2].clear_suspicion = true;
+    auto results = store().RecordVerdicts(records);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 3u);
+    EXPECT_TRUE((*results)[0].ok());
+    EXPECT_EQ((*results)[1].code(), ErrorCode::kNotFound);
+    EXPECT_TRUE((*results)[2].ok());
+
+    auto postures_of_a = store().RecentPostures(a, 10);
+    ASSERT_TRUE(postures_of_a.ok()) << postures_of_a.status().ToString();
+    ASSERT_EQ(postures_of_a->size(), 2u);
+    EXPECT_EQ((*postures_of_a)[0].posture, 7);  // newest first
+    EXPECT_EQ((*postures_of_a)[0].updated_at, kT0 + minutes(2));
+    EXPECT_EQ((*postures_of_a)[1].posture, 3);
+    auto found_a = store().FindUserByUniqueNum(a);
+    ASSERT_TRUE(found_a.ok());
+    EXPECT_EQ(found_a->user_posture, 7);  // the last posture
+    EXPECT_EQ(found_a->danger_degree, 2);
+    EXPECT_EQ(store().RecentStatuses(a, 10)->size(), 1u);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->user_posture, 4);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 0);  // b's record had no row
+    EXPECT_TRUE(store().RecentPostures(missing, 10)->empty());
+    auto suspicions = store().ListFallSuspicions();
+    ASSERT_TRUE(suspicions.ok()) << suspicions.status().ToString();
+    ASSERT_EQ(suspicions->size(), 1u);  // a's saved, b's cleared, none of the missing user
+    EXPECT_EQ(suspicions->front().wearer, a);
+    EXPECT_EQ(suspicions->front().still_run, 1);
+    EXPECT_EQ(suspicions->front().updated_at, kT0 + minutes(2));
+
+    // A posture the store refuses (9), in any record, fails the whole call and keeps nothing of it: not
+    // the earlier records' rows, postures or suspicions, nor the earlier postures of its own record.
+    std::vector<VerdictRecord> bad(2);
+    bad[0].user_unique_num = b;
+    bad[0].row = StatusRow{b, 1, kT0 + minutes(3), {}, {}, {}};
+    bad[0].postures = {PostureRow{b, 5, kT0 + minutes(3)}};
+    bad[0].save_suspicion = FallSuspicion{b, device, 0, device, kT0 + minutes(3), kT0 + minutes(3), kT0 + minutes(3)};
+    bad[1].user_unique_num = a;
+    bad[1].postures = {PostureRow{a, 1, kT0 + minutes(3)}, PostureRow{a, 9, kT0 + minutes(4)}};
+    bad[1].clear_suspicion = true;
+    EXPECT_EQ(store().RecordVerdicts(bad).status().code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().RecentPostures(a, 10)->size(), 2u);
+    EXPECT_EQ(store().RecentPostures(b, 10)->size(), 1u);
+    EXPECT_TRUE(store().RecentStatuses(b, 10)->empty());
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->user_posture, 7);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->user_posture, 4);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 0);
+    suspicions = store().ListFallSuspicions();
+    ASSERT_TRUE(suspicions.ok());
+    ASSERT_EQ(suspicions->size(), 1u);
+    EXPECT_EQ(suspicions->front().wearer, a);
+    // The same with the refused posture in the first record.
+    std::swap(bad[0], bad[1]);
+    EXPECT_EQ(store().RecordVerdicts(bad).status().code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().RecentPostures(b, 10)->size(), 1u);
+    EXPECT_EQ(store().ListFallSuspicions()->size(), 1u);
+
+    // Saving and clearing in one record is a caller's bug: the whole call is refused.
+    std::vector<VerdictRecord> both(1);
+    both[0].user_unique_num = b;
+    both[0].save_suspicion = FallSuspicion{b, device, 0, device, kT0, kT0, kT0};
+    both[0].clear_suspicion = true;
+    EXPECT_EQ(store().RecordVerdicts(both).status().code(), ErrorCode::kInternal);
+    EXPECT_EQ(store().ListFallSuspicions()->size(), 1u);
+}
+
 // Within one call, later rows see earlier ones: the same wearer's rows are appended in the given order.
 TEST_P(StoreConformance, AppendStatusesKeepsTheOrderOfOneWearersRows) {
     const int64_t a = CreateUserOrDie("wearer_a");

@@ -138,6 +138,18 @@ struct MemoryStore::Tables {
         }
         return Status::Ok();
     }
+    // A posture row's limits (for an existing user).
+    static Status CheckPosture(const PostureRow& row) {
+        if (row.posture < 0 || row.posture > kMaxPosture) {
+            return Invalid("posture " + std::to_string(row.posture) + " is outside 0-7");
+        }
+        return Status::Ok();
+    }
+    // A fall suspicion's limits.
+    static Status CheckSuspicion(const FallSuspicion& suspicion) {
+        if (suspicion.still_run < 0) return Invalid("still_run " + std::to_string(suspicion.still_run) + " < 0");
+        return Status::Ok();
+    }
     // Stores the reading; false when (device, seq) was stored before (a retry). REQUIRES: the user (and
     // the device, if any) exist.
     bool PutReading(int64_t user, std::optional<int64_t> device_id, const IncomingReading& in, TimePoint received_at) {
@@ -155,6 +167,10 @@ struct MemoryStore::Tables {
     void PutStatus(domain::User& user, const StatusRow& row) {
         user.danger_degree = row.status;
         statuses[row.user_unique_num].push_back(row);
+    }
+    void PutPosture(domain::User& user, const PostureRow& row) {
+        user.user_posture = row.posture;
+        postures[row.user_unique_num].push_back(row);
     }
 };
 
@@ -559,6 +575,9 @@ Result<std::vector<Status>> MemoryStore::RecordVerdicts(std::span<const VerdictR
         std::vector<Status> results(records.size());
         for (size_t i = 0; i < records.size(); ++i) {
             const VerdictRecord& r = records[i];
+            if (r.save_suspicion && r.clear_suspicion) {
+                return Invalid("a verdict record both saves and clears its fall suspicion");
+            }
             if (t.User(r.user_unique_num) == nullptr) {
                 results[i] = NotFound("user not found");
                 continue;
@@ -567,12 +586,18 @@ Result<std::vector<Status>> MemoryStore::RecordVerdicts(std::span<const VerdictR
                 return Invalid("device " + std::to_string(*r.device_id) + " does not exist");
             }
             if (r.row) VG_RETURN_IF_ERROR(Tables::CheckStatus(*r.row));
+            for (const PostureRow& posture : r.postures) VG_RETURN_IF_ERROR(Tables::CheckPosture(posture));
+            if (r.save_suspicion) VG_RETURN_IF_ERROR(Tables::CheckSuspicion(*r.save_suspicion));
         }
         for (size_t i = 0; i < records.size(); ++i) {
             if (!results[i].ok()) continue;
             const VerdictRecord& r = records[i];
+            domain::User& user = *t.User(r.user_unique_num);
             if (r.reading) t.PutReading(r.user_unique_num, r.device_id, *r.reading, r.received_at);
-            if (r.row) t.PutStatus(*t.User(r.user_unique_num), *r.row);
+            if (r.row) t.PutStatus(user, *r.row);
+            for (const PostureRow& posture : r.postures) t.PutPosture(user, posture);
+            if (r.save_suspicion) t.fall_suspicions[r.save_suspicion->wearer] = *r.save_suspicion;
+            if (r.clear_suspicion) t.fall_suspicions.erase(r.user_unique_num);
         }
         return results;
     });
@@ -582,11 +607,8 @@ Status MemoryStore::AppendPosture(const PostureRow& row) {
     return Locked([&](Tables& t) -> Status {
         domain::User* user = t.User(row.user_unique_num);
         if (user == nullptr) return NotFound("user not found");
-        if (row.posture < 0 || row.posture > kMaxPosture) {
-            return Invalid("posture " + std::to_string(row.posture) + " is outside 0-7");
-        }
-        user->user_posture = row.posture;
-        t.postures[row.user_unique_num].push_back(row);
+        VG_RETURN_IF_ERROR(Tables::CheckPosture(row));
+        t.PutPosture(*user, row);
         return Status::Ok();
     });
 }
@@ -866,7 +888,7 @@ Result<std::vector<OutboxMessage>> MemoryStore::IncidentOutbox(int64_t incident_
 
 Status MemoryStore::SaveFallSuspicion(const FallSuspicion& suspicion) {
     return Locked([&](Tables& t) -> Status {
-        if (suspicion.still_run < 0) return Invalid("still_run " + std::to_string(suspicion.still_run) + " < 0");
+        VG_RETURN_IF_ERROR(Tables::CheckSuspicion(suspicion));
         if (t.User(suspicion.wearer) == nullptr) return NotFound("user not found");
         t.fall_suspicions[suspicion.wearer] = suspicion;
         return Status::Ok();

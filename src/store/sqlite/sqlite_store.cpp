@@ -1038,6 +1038,44 @@ Status WriteStatusRow(Connection& conn, const StatusRow& row) {
     return st.Run("append status row");
 }
 
+// One posture row and its user's user_posture, on the writer's connection. kNotFound (nothing written)
+// when the user does not exist; a posture outside 0-7 for an existing user fails the schema's CHECK.
+Status WritePostureRow(Connection& conn, const PostureRow& row) {
+    return AppendHistory(conn, kSetUserPosture, kInsertPosture, row.user_unique_num, row.posture, row.updated_at);
+}
+
+constexpr std::string_view kUpsertFallSuspicion =
+    "INSERT INTO fall_suspicions (user_unique_num, impact_at, still_run, last_end, last_received, raised_at, "
+    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_unique_num) DO UPDATE SET "
+    "impact_at = excluded.impact_at, still_run = excluded.still_run, last_end = excluded.last_end, "
+    "last_received = excluded.last_received, raised_at = excluded.raised_at, updated_at = excluded.updated_at";
+constexpr std::string_view kDeleteFallSuspicion = "DELETE FROM fall_suspicions WHERE user_unique_num = ?1";
+
+// The wearer's suspicion, replacing the one stored before, on the writer's connection. kNotFound when
+// the wearer does not exist (the foreign key refuses it).
+Status WriteFallSuspicion(Connection& conn, const FallSuspicion& f) {
+    Statement st = conn.Prepare(kUpsertFallSuspicion);
+    st.BindInt64(1, f.wearer);
+    st.BindTime(2, f.impact_at);
+    st.BindInt64(3, f.still_run);
+    st.BindTime(4, f.last_end);
+    st.BindTime(5, f.last_received);
+    st.BindTime(6, f.raised_at);
+    st.BindTime(7, f.updated_at);
+    if (Status s = st.Run("save fall suspicion"); !s.ok()) {
+        if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+        return s;
+    }
+    return Status::Ok();
+}
+
+// Removes the wearer's suspicion, if any, on the writer's connection.
+Status WriteClearFallSuspicion(Connection& conn, int64_t wearer) {
+    Statement st = conn.Prepare(kDeleteFallSuspicion);
+    st.BindInt64(1, wearer);
+    return st.Run("clear fall suspicion");
+}
+
 }  // namespace
 
 Status SqliteStore::AppendStatus(const StatusRow& row) {
@@ -1064,7 +1102,12 @@ Result<std::vector<Status>> SqliteStore::RecordVerdicts(std::span<const VerdictR
     Status status = impl_->Write([&](Connection& conn) -> Status {
         for (size_t i = 0; i < records.size(); ++i) {
             const VerdictRecord& r = records[i];
-            if (r.reading) {
+            if (r.save_suspicion && r.clear_suspicion) {
+                return Internal("a verdict record both saves and clears its fall suspicion");
+            }
+            // Without a reading first, the row's UPDATE finds a missing user; otherwise look it up, so
+            // that nothing of a missing user's record is written.
+            if (r.reading || !r.row) {
                 Statement st = conn.Prepare(kUserExists);
                 st.BindInt64(1, r.user_unique_num);
                 const int rc = st.Step();
@@ -1073,15 +1116,24 @@ Result<std::vector<Status>> SqliteStore::RecordVerdicts(std::span<const VerdictR
                     continue;
                 }
                 if (rc != SQLITE_ROW) return st.ErrorStatus("find user");
+            }
+            if (r.reading) {
                 auto stored = WriteReading(conn, r.user_unique_num, r.device_id, *r.reading, r.received_at);
                 if (!stored.ok()) return stored.status();
             }
             if (r.row) {
                 Status one = WriteStatusRow(conn, *r.row);
                 // A missing user changed nothing (its UPDATE matched no row): skip that record alone.
-                if (!one.ok() && one.code() != ErrorCode::kNotFound) return one;
-                results[i] = std::move(one);
+                if (one.code() == ErrorCode::kNotFound && !r.reading) {
+                    results[i] = std::move(one);
+                    continue;
+                }
+                VG_RETURN_IF_ERROR(one);
             }
+            // The user exists (checked above, in this transaction): any error from here on is the call's.
+            for (const PostureRow& posture : r.postures) VG_RETURN_IF_ERROR(WritePostureRow(conn, posture));
+            if (r.save_suspicion) VG_RETURN_IF_ERROR(WriteFallSuspicion(conn, *r.save_suspicion));
+            if (r.clear_suspicion) VG_RETURN_IF_ERROR(WriteClearFallSuspicion(conn, r.user_unique_num));
         }
         return Status::Ok();
     });
@@ -1350,9 +1402,7 @@ Result<std::vector<StoredReading>> SqliteStore::RecentReadings(int64_t user_uniq
 }
 
 Status SqliteStore::AppendPosture(const PostureRow& row) {
-    return impl_->Write([&](Connection& conn) {
-        return AppendHistory(conn, kSetUserPosture, kInsertPosture, row.user_unique_num, row.posture, row.updated_at);
-    });
+    return impl_->Write([&](Connection& conn) { return WritePostureRow(conn, row); });
 }
 
 Result<std::vector<StatusRow>> SqliteStore::RecentStatuses(int64_t user_unique_num, int limit) {
@@ -1838,12 +1888,6 @@ Result<std::vector<OutboxMessage>> SqliteStore::IncidentOutbox(int64_t incident_
 
 namespace {
 
-constexpr std::string_view kUpsertFallSuspicion =
-    "INSERT INTO fall_suspicions (user_unique_num, impact_at, still_run, last_end, last_received, raised_at, "
-    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (user_unique_num) DO UPDATE SET "
-    "impact_at = excluded.impact_at, still_run = excluded.still_run, last_end = excluded.last_end, "
-    "last_received = excluded.last_received, raised_at = excluded.raised_at, updated_at = excluded.updated_at";
-constexpr std::string_view kDeleteFallSuspicion = "DELETE FROM fall_suspicions WHERE user_unique_num = ?1";
 constexpr std::string_view kSelectFallSuspicions =
     "SELECT user_unique_num, impact_at, still_run, last_end, last_received, raised_at, updated_at "
     "FROM fall_suspicions ORDER BY user_unique_num";
@@ -1851,29 +1895,11 @@ constexpr std::string_view kSelectFallSuspicions =
 }  // namespace
 
 Status SqliteStore::SaveFallSuspicion(const FallSuspicion& f) {
-    return impl_->Write([&](Connection& conn) -> Status {
-        Statement st = conn.Prepare(kUpsertFallSuspicion);
-        st.BindInt64(1, f.wearer);
-        st.BindTime(2, f.impact_at);
-        st.BindInt64(3, f.still_run);
-        st.BindTime(4, f.last_end);
-        st.BindTime(5, f.last_received);
-        st.BindTime(6, f.raised_at);
-        st.BindTime(7, f.updated_at);
-        if (Status s = st.Run("save fall suspicion"); !s.ok()) {
-            if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
-            return s;
-        }
-        return Status::Ok();
-    });
+    return impl_->Write([&](Connection& conn) -> Status { return WriteFallSuspicion(conn, f); });
 }
 
 Status SqliteStore::ClearFallSuspicion(int64_t wearer) {
-    return impl_->Write([&](Connection& conn) -> Status {
-        Statement st = conn.Prepare(kDeleteFallSuspicion);
-        st.BindInt64(1, wearer);
-        return st.Run("clear fall suspicion");
-    });
+    return impl_->Write([&](Connection& conn) -> Status { return WriteClearFallSuspicion(conn, wearer); });
 }
 
 Result<std::vector<FallSuspicion>> SqliteStore::ListFallSuspicions() {

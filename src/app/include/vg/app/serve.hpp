@@ -90,9 +90,9 @@ struct ServeConfig {
     // The status and cause models (docs/models.md): empty: ./models, else the source tree's; "none": rules only.
     std::string models_dir;
     // Posture and fall detection (docs/api.md): the posture model is models_dir/posture.manifest.json;
-    // without it posture is off. One libtorch intra-op thread per worker.
-    int posture_workers = 2;
-    size_t posture_queue = 256;  // IMU windows waiting for a worker; beyond that 503 + Retry-After 1
+    // without it posture is off. Windows are classified on the detector shards' threads.
+    int posture_workers = 2;     // deprecated and ignored (a warning when set to anything else)
+    size_t posture_queue = 256;  // IMU windows in flight (accepted, not yet answered); beyond that 503 + Retry-After 1
     std::string web_dir;         // the built dashboard; empty: ./web/dist, else the source tree's, when built
     // Demo mode (docs/demo.md): a demo wearer, a linked guardian and a simulated watch streaming a compressed
     // loop (normal, exercise, a real fall, low SpO2) to this server; never on by default. Refused with any real

@@ -1,5 +1,6 @@
 #pragma once
-// ReadingBus: carries stored readings from ingest to detection, in order per wearer.
+// ReadingBus: carries stored readings from ingest to detection, and the wearers' IMU windows from the
+// API to posture detection, in order per wearer.
 //
 // Each wearer belongs to exactly one shard (ShardOf), and each shard has exactly
 // one consumer at a time, so a wearer's detector state is touched by one thread
@@ -14,7 +15,11 @@
 // (store_with_verdict): it is stored with its status row and acknowledged only then, so a
 // crash before that loses a reading nobody was told was saved.
 //
-// Thread-safety: Publish from any thread; Start/Stop from one controlling thread.
+// IMU windows (PublishWindows: one request's windows as a posture::WindowJob) travel the same shards, so a
+// wearer's readings and windows are evaluated on one thread and their verdicts meet in one verdict-stage
+// shard; no order is promised between a wearer's readings and its windows.
+//
+// Thread-safety: Publish/PublishWindows from any thread; Start/Stop from one controlling thread.
 
 #include <cstdint>
 #include <functional>
@@ -26,6 +31,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/domain/vitals.hpp"
+#include "vg/posture/window_job.hpp"
 
 namespace vg::bus {
 
@@ -53,9 +59,19 @@ class ReadingConsumer {
     virtual ~ReadingConsumer() = default;
     // A batch of readings of wearers of `shard`, in publish order per wearer.
     virtual void OnReadings(int shard, std::span<ReadingEnvelope> batch) = 0;
-    // Called about every tick interval, for time-driven work (signal loss); `now` from the bus's Clock.
+    // Window jobs of wearers of `shard`, in publish order per wearer. Each job's answer must be called
+    // exactly once. The default answers kUnavailable: a consumer without posture detection.
+    virtual void OnWindows(int shard, std::span<posture::WindowJob> jobs);
+    // Called about every tick interval, for time-driven work (signal loss, a fall's silence rule); `now` from
+    // the bus's Clock.
     virtual void OnTick(int shard, TimePoint now) = 0;
 };
+
+inline void ReadingConsumer::OnWindows(int /*shard*/, std::span<posture::WindowJob> jobs) {
+    for (posture::WindowJob& job : jobs) {
+        if (job.answer) job.answer(Status::Error(ErrorCode::kUnavailable, "Posture detection is off."));
+    }
+}
 
 // The shard of `wearer` among `shards` (> 0). Multiplicative hashing spreads consecutive ids evenly.
 // Stages after the bus (the verdict stage) shard with the same function, so a wearer stays on one thread.
@@ -72,6 +88,10 @@ class ReadingBus {
     // Enqueues the batch. kUnavailable when stopped; kRateLimited (with retry-after) when a shard's
     // queue is full, in which case nothing of the batch was enqueued.
     virtual Status Publish(std::vector<ReadingEnvelope> batch) = 0;
+    // Enqueues one request's windows on its wearer's shard. kUnavailable when stopped; kRateLimited (with
+    // retry-after) when the shard's window queue is full. On an error the job is dropped and its answer is
+    // not called.
+    virtual Status PublishWindows(posture::WindowJob job) = 0;
     // Starts delivering to `consumer`, which must outlive Stop().
     virtual void Start(ReadingConsumer& consumer) = 0;
     // Delivers everything already published, then stops the shard threads. Idempotent.

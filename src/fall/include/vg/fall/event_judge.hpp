@@ -1,7 +1,7 @@
 #pragma once
 // EventJudge: the fall decision on the event for the server — posture::FallEventJudge over the impact candidates
 // (impact_candidates.hpp), the event features (event_features.hpp) and the fall event model
-// (fall_event_model.hpp). PostureService calls it with each wearer's stream as windows arrive.
+// (fall_event_model.hpp). posture::PostureDetector calls it with each wearer's stream as windows arrive.
 //
 // Thread-safety: Judge() may be called concurrently (the model and the classifier are read-only).
 // Ownership: borrows the model and the classifier; both must outlive the judge.

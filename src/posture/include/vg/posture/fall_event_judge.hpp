@@ -1,10 +1,10 @@
 #pragma once
-// The fall decision on the event, as PostureService sees it (docs/posture-model.md, "Fall decision on the
+// The fall decision on the event, as PostureDetector sees it (docs/posture-model.md, "Fall decision on the
 // event"). The implementation is fall::EventJudge (src/fall: impact candidates, event features, the fall event
 // model), which the app wires in; this interface keeps `posture` free of it. Without a judge the service
 // decides on one window's fall probability (the classifier's fall_threshold).
 //
-// Thread-safety: Judge() may be called concurrently (one call per posture worker at a time).
+// Thread-safety: Judge() may be called concurrently (one call per bus shard at a time).
 
 #include <array>
 #include <cstdint>

@@ -13,10 +13,10 @@
 // `quiet_after_confirm` after a confirmation (the incident is open and counting down) a new
 // suspicion is not raised unless the wearer was seen walking in between.
 //
-// Boundary windows (the halves of two contiguous windows, see PostureService) only count as fall
+// Boundary windows (the halves of two contiguous windows, see PostureDetector) only count as fall
 // evidence: they overlap the windows around them, so their stillness or gait would be counted twice.
 //
-// Snapshot()/Restore() copy the whole state out and back in (PostureService stores it while a fall is
+// Snapshot()/Restore() copy the whole state out and back in (PostureDetector has it stored while a fall is
 // suspected, so a restarted process decides that fall as this one would have).
 //
 // Thread-safety: none; one owner (the wearer's posture shard) calls it. Pure: time comes in with the

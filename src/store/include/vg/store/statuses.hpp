@@ -16,6 +16,7 @@
 
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
+#include "vg/store/fall_suspicions.hpp"
 #include "vg/store/readings.hpp"
 
 namespace vg::store {
@@ -39,13 +40,20 @@ struct PostureRow {
 
 // What the verdict stage records for one verdict: its status row when one is due, and — for a reading
 // that was evaluated before it was stored (the seed's update_status, acknowledged once both are
-// durable) — the reading itself, stored as AppendReadings would (device_id, device_seq, received_at).
+// durable) — the reading itself, stored as AppendReadings would (device_id, device_seq, received_at);
+// and the posture path's output for the wearer: its posture rows, stored as AppendPosture would, and
+// the fall suspicion saved (as SaveFallSuspicion would) or cleared (as ClearFallSuspicion would).
 struct VerdictRecord {
     int64_t user_unique_num = 0;
     std::optional<IncomingReading> reading;
     std::optional<int64_t> device_id;  // of the reading
     TimePoint received_at;             // of the reading
     std::optional<StatusRow> row;      // row->user_unique_num must equal user_unique_num
+    std::vector<PostureRow> postures;  // each as AppendPosture would (user_posture follows); row.user_unique_num
+                                       // must equal user_unique_num
+    std::optional<FallSuspicion> save_suspicion;  // as SaveFallSuspicion would (wearer must equal user_unique_num)
+    bool clear_suspicion = false;                 // as ClearFallSuspicion would; REQUIRES !(save_suspicion &&
+                                                  // clear_suspicion) (both set is kInternal for the whole call)
 };
 
 class StatusStore {
@@ -60,11 +68,14 @@ class StatusStore {
     // error of the whole (the store closed, the commit failed, a status outside 0-2) is returned
     // instead, and nothing of the call is kept.
     virtual Result<std::vector<Status>> AppendStatuses(std::span<const StatusRow> rows) = 0;
-    // Records every verdict in one transaction, in order: its reading (if any; a retried (device, seq)
-    // is recognised and not stored twice), then its row (if any; danger_degree follows). One Status per
-    // record: kNotFound for a record whose user does not exist (that record alone is skipped). An error
-    // of the whole (the store closed, the commit failed, a status outside 0-2, an unknown device) is
-    // returned instead, and nothing of the call is kept.
+    // Records every verdict in one transaction, in order, and per record in order: its reading (if any;
+    // a retried (device, seq) is recognised and not stored twice), then its row (if any; danger_degree
+    // follows), then its posture rows (in order; user_posture follows the last), then its suspicion
+    // saved or cleared (if either). One Status per record: kNotFound for a record whose user does not
+    // exist (that record alone is skipped: nothing of it is written). An error of the whole is returned
+    // instead, and nothing of the call is kept: the store closed, the commit failed, or — kInternal — a
+    // status outside 0-2, a posture outside 0-7 or a negative still_run for an existing user, an
+    // unknown device, a record with both save_suspicion and clear_suspicion.
     virtual Result<std::vector<Status>> RecordVerdicts(std::span<const VerdictRecord> records) = 0;
     // Appends the row and sets the user's user_posture (danger_degree is untouched). kNotFound when the
     // user does not exist.

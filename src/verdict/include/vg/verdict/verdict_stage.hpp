@@ -14,6 +14,12 @@
 //      then answers the caller waiting for it (`on_detected`, the seed's synchronous update_status): an
 //      acknowledged update_status has its reading AND its status row on disk, and the incident its
 //      verdict opened exists; a row the store refused is answered with the error.
+// The posture path's verdicts (posture::PostureVerdict, from the PostureDetector on the bus's shard threads)
+// take the same road: their UserPosture rows and the wearer's stored fall state join the batch's one commit;
+// then, in the wearer's order with its vital-sign verdicts, their events go to the posture listener (a
+// confirmed fall to escalation, then the `posture` live event) and the request is answered
+// (posture::DeliverPostureVerdict).
+//
 // While a shard waits for its commit, the detector keeps evaluating and the next batch grows:
 // one fsync is shared by everything that arrived meanwhile instead of one per verdict.
 //
@@ -41,6 +47,7 @@
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/live/live_hub.hpp"
+#include "vg/posture/posture_detector.hpp"
 #include "vg/store/store.hpp"
 #include "vg/verdict/wearer_ids.hpp"
 
@@ -63,9 +70,10 @@ struct VerdictStageStats {
     uint64_t commits = 0;        // store calls (one group commit each)
     uint64_t failed_rows = 0;    // records the store refused (their callers got the error)
     uint64_t largest_batch = 0;  // most verdicts handled in one go
+    uint64_t posture_rows = 0;   // UserPosture rows committed
 };
 
-class VerdictStage final : public detector::DetectionListener {
+class VerdictStage final : public detector::DetectionListener, public posture::PostureVerdictSink {
   public:
     VerdictStage(store::Store& store, WearerIds& ids, live::LiveHub& hub, const Clock& clock,
                  VerdictStageOptions options);
@@ -75,6 +83,9 @@ class VerdictStage final : public detector::DetectionListener {
 
     // Verdicts also go to escalation once set. REQUIRES: before Start.
     void set_escalation(escalation::EscalationService* escalation) { escalation_ = escalation; }
+    // Posture events go to `listener` once set (the app's relay: escalation for a fall, then the live event).
+    // REQUIRES: before Start.
+    void set_posture_listener(posture::PostureListener* listener) { posture_listener_ = listener; }
     // Starts the shard threads. Verdicts enqueued before Start wait for it.
     void Start();
     // Handles everything already enqueued, then ends the threads. Idempotent. Verdicts enqueued
@@ -84,6 +95,7 @@ class VerdictStage final : public detector::DetectionListener {
     void OnDetection(int64_t wearer, bus::ReadingEnvelope* envelope, const domain::Detection& detection,
                      domain::Level previous) override;
     void OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) override;
+    void OnPostureVerdict(posture::PostureVerdict verdict) override;
 
     VerdictStageStats stats() const;
 
@@ -99,6 +111,7 @@ class VerdictStage final : public detector::DetectionListener {
         std::optional<store::IncomingReading> unstored;  // store_with_verdict: the reading, to store now
         std::optional<int64_t> device_id;
         std::function<void(const Result<domain::Detection>&)> reply;
+        std::optional<posture::PostureVerdict> posture;  // set: a posture verdict (nothing above applies)
     };
     struct Shard {
         std::mutex mu;
@@ -119,11 +132,13 @@ class VerdictStage final : public detector::DetectionListener {
     const Clock& clock_;
     const VerdictStageOptions options_;
     escalation::EscalationService* escalation_ = nullptr;
+    posture::PostureListener* posture_listener_ = nullptr;
     std::vector<std::unique_ptr<Shard>> shards_;
     bool started_ = false;  // controlling thread only
     bool stopped_ = false;  // controlling thread only
 
-    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0};
+    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0},
+        posture_rows_{0};
 };
 
 }  // namespace vg::verdict

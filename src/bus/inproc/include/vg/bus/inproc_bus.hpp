@@ -20,6 +20,9 @@ struct InProcBusOptions {
     // its fair share, so one account sending without pause cannot fill the shard's queue and have every
     // other wearer of the shard refused. A watch's batch is at most 1,000 readings; 0: no per-wearer limit.
     size_t per_wearer_limit = 20'000;
+    // Window jobs (IMU requests) queued per shard before PublishWindows refuses (the posture intake bounds the
+    // windows in flight too).
+    size_t window_job_limit = 4096;
 };
 
 class InProcBus final : public ReadingBus {
@@ -29,10 +32,15 @@ class InProcBus final : public ReadingBus {
 
     int shard_count() const override;
     Status Publish(std::vector<ReadingEnvelope> batch) override;
+    Status PublishWindows(posture::WindowJob job) override;
     void Start(ReadingConsumer& consumer) override;
     void Stop() override;
     // Readings published but not yet handed to the consumer (all shards).
     size_t queued() const;
+    // Runs the consumer's OnTick on every shard at the clock's time now, on the shard threads, and waits for
+    // them (tests on simulated time; the shards also tick on their own every tick_interval). Returns at once
+    // when not started or stopped.
+    void TickAll();
 
   private:
     struct Shard;

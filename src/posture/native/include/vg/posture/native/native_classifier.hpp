@@ -10,7 +10,7 @@
 // Outputs equal libtorch's within 1e-4 (posture_torch_test checks it on real windows).
 //
 // Thread-safety: Classify() may be called concurrently; the weights are immutable after loading and each
-// call uses its own scratch memory. Single-threaded per call (the server runs one call per posture worker).
+// call uses its own scratch memory. Single-threaded per call (the server runs one call per bus shard).
 // Ownership: the classifier owns its weights.
 
 #include <filesystem>
