@@ -14,6 +14,13 @@ Status NoPostureModel() {
 
 constexpr size_t kMaxBatchWindows = 32;
 
+// The answer did not come within the posture service's answer_timeout; the work still completes, and the
+// watch's retry of it is answered as late.
+Status TakingTooLong() {
+    return Status::Error(ErrorCode::kUnavailable, "Posture detection is taking too long; retry in a second.")
+        .WithRetryAfter(1);
+}
+
 json::object WindowResultJson(const posture::WindowResult& r, const posture::ClassifierInfo& info) {
     json::object probabilities;
     for (size_t i = 0; i < posture::kNumPostures; ++i) {
@@ -45,10 +52,21 @@ http::Response PostureRoutes::UpdatePosture(RequestContext& ctx) {
     if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), 1, "IMU windows"); !quota.ok()) {
         return ErrorResponse(quota);
     }
-    auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kEveryCall);
-    if (!results.ok()) return ErrorResponse(results.status());
-    ChargeQuota(windows_quota_.get(), ctx.wearer(), 1);
-    return JsonResponse(200, WindowResultJson(results->front(), posture_->info()));
+    // Answered by the verdict stage once the rows and the fall state are on disk; no thread waits meanwhile.
+    auto pending = http::Response::Later(posture_->options().answer_timeout, ErrorResponse(TakingTooLong()));
+    Status submitted =
+        posture_->SubmitAsync(ctx.wearer(), std::move(windows), posture::RecordPolicy::kEveryCall,
+                              [responder = std::move(pending.second), quota = windows_quota_, wearer = ctx.wearer(),
+                               info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
+                                  if (!results.ok()) {
+                                      responder.Send(ErrorResponse(results.status()));
+                                      return;
+                                  }
+                                  ChargeQuota(quota.get(), wearer, 1);
+                                  responder.Send(JsonResponse(200, WindowResultJson(results->front(), *info)));
+                              });
+    if (!submitted.ok()) return ErrorResponse(submitted);
+    return std::move(pending.first);
 }
 
 http::Response PostureRoutes::PostureBatch(RequestContext& ctx) {
@@ -98,12 +116,23 @@ http::Response PostureRoutes::PostureBatch(RequestContext& ctx) {
     if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), count, "IMU windows"); !quota.ok()) {
         return ErrorResponse(quota);
     }
-    auto results = posture_->Submit(ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange);
-    if (!results.ok()) return ErrorResponse(results.status());
-    ChargeQuota(windows_quota_.get(), ctx.wearer(), count);
-    json::array list;
-    for (const posture::WindowResult& r : *results) list.push_back(WindowResultJson(r, posture_->info()));
-    return JsonResponse(200, json::object{{"results", std::move(list)}});
+    auto pending = http::Response::Later(posture_->options().answer_timeout, ErrorResponse(TakingTooLong()));
+    Status submitted =
+        posture_->SubmitAsync(ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange,
+                              [responder = std::move(pending.second), quota = windows_quota_, wearer = ctx.wearer(),
+                               count, info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
+                                  if (!results.ok()) {
+                                      responder.Send(ErrorResponse(results.status()));
+                                      return;
+                                  }
+                                  ChargeQuota(quota.get(), wearer, count);
+                                  json::array list;
+                                  for (const posture::WindowResult& r : *results)
+                                      list.push_back(WindowResultJson(r, *info));
+                                  responder.Send(JsonResponse(200, json::object{{"results", std::move(list)}}));
+                              });
+    if (!submitted.ok()) return ErrorResponse(submitted);
+    return std::move(pending.first);
 }
 
 http::Response PostureRoutes::GetPosture(RequestContext& ctx) {

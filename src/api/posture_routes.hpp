@@ -35,7 +35,8 @@ class PostureRoutes {
     posture::PostureService* posture_;
     WearerAccess& access_;
     // The wearers' daily quota of IMU windows (ApiOptions); null when unlimited.
-    std::unique_ptr<auth::TokenBucketLimiter> windows_quota_;
+    // Shared with answers given later (Response::Later), which may come from the verdict stage after the api.
+    std::shared_ptr<auth::TokenBucketLimiter> windows_quota_;
 };
 
 }  // namespace vg::api

@@ -46,6 +46,12 @@ class PostureService {
     // takes longer than answer_timeout; kInternal when the model fails.
     Result<std::vector<WindowResult>> Submit(int64_t wearer, std::vector<TimedWindow> windows, RecordPolicy policy);
 
+    // The same without waiting: `answer` is called exactly once, later, from the thread that finishes the
+    // work (the verdict stage's) — unless this returns an error (too many windows in flight, stopped), in
+    // which case it is never called. For handlers that answer through http::Response::Later, holding no
+    // thread meanwhile. REQUIRES: windows not empty, answer set.
+    Status SubmitAsync(int64_t wearer, std::vector<TimedWindow> windows, RecordPolicy policy, WindowAnswer answer);
+
     // Installs (or, with nullptr, removes) the metrics hooks (the detector's too); waits for a hook call in
     // progress.
     void SetMetrics(PostureMetrics* metrics) { metrics_.Set(metrics); }
