@@ -259,12 +259,9 @@ size_t EscalationService::TickOnce(TimePoint now) {
     return applied;
 }
 
-void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
-    if (d.level == Level::kNormal || d.advice_only) {
-        std::lock_guard lock(open_mu_);
-        auto it = has_open_.find(wearer);
-        if (it != has_open_.end() && !it->second) return;  // the common case: nothing open, all normal
-    }
+namespace {
+
+VerdictInput ToVerdictInput(const domain::Detection& d, bool signal_loss) {
     VerdictInput v;
     v.level = d.level;
     v.advice_only = d.advice_only;
@@ -277,6 +274,18 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
         for (const auto& f : d.fired) v.rules.push_back(f.rule);
     }
     v.explanation = d.explanation;
+    return v;
+}
+
+}  // namespace
+
+void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
+    if (d.level == Level::kNormal || d.advice_only) {
+        std::lock_guard lock(open_mu_);
+        auto it = has_open_.find(wearer);
+        if (it != has_open_.end() && !it->second) return;  // the common case: nothing open, all normal
+    }
+    const VerdictInput v = ToVerdictInput(d, signal_loss);
     const TimePoint now = clock_.Now();
     auto r = Apply(wearer, std::nullopt, [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
         auto t = escalation::OnVerdict(options_.policy, open, wearer, v, now);
@@ -284,6 +293,79 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
         return Result<Transition>(std::move(*t));
     });
     if (!r.ok()) spdlog::error("escalation: verdict for wearer {} failed: {}", wearer, r.status().ToString());
+}
+
+Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int64_t wearer, const domain::Detection& d,
+                                                                            bool signal_loss) {
+    if (d.level == Level::kNormal || d.advice_only) {
+        std::lock_guard lock(open_mu_);
+        auto it = has_open_.find(wearer);
+        if (it != has_open_.end() && !it->second)
+            return std::optional<PreparedTransition>();  // nothing open, all normal
+    }
+    const VerdictInput v = ToVerdictInput(d, signal_loss);
+    std::lock_guard stripe(StripeFor(wearer));
+    auto open = store_.FindOpenIncident(wearer);
+    if (!open.ok()) return open.status();
+    const std::optional<Incident>& current = *open;
+    const TimePoint now = clock_.Now();
+    std::optional<Transition> stepped = escalation::OnVerdict(options_.policy, current, wearer, v, now);
+    if (!stepped) {
+        std::lock_guard lock(open_mu_);
+        has_open_[wearer] = current && current->open();
+        return std::optional<PreparedTransition>();
+    }
+    Transition& t = *stepped;
+    if (t.events.empty() && !t.opened && t.incident.escalate_at == (current ? current->escalate_at : std::nullopt) &&
+        t.incident.next_reraise_at == (current ? current->next_reraise_at : std::nullopt)) {
+        return std::optional<PreparedTransition>();  // idempotent repeat: nothing to store
+    }
+    WithholdDispatchOverLimit(t, now);
+    PreparedTransition prepared;
+    prepared.wearer = wearer;
+    prepared.write.outbox = Messages(t.incident, t, std::nullopt, now);
+    prepared.write.incident = t.incident;
+    prepared.write.events = t.events;
+    prepared.notices = t.notices;
+    prepared.opened = t.opened;
+    return std::optional<PreparedTransition>(std::move(prepared));
+}
+
+Result<Incident> EscalationService::Committed(const PreparedTransition& prepared) {
+    Incident saved = prepared.write.incident;
+    if (saved.id != 0) {
+        saved.version += 1;  // as SaveIncident stored it
+    } else {
+        // A new incident: its id is the store's; it is the wearer's open one (a transition of someone else
+        // that closed it since would have needed this id).
+        auto open = store_.FindOpenIncident(prepared.wearer);
+        if (!open.ok()) return open.status();
+        if (!open->has_value()) {
+            return Status::Error(ErrorCode::kNotFound,
+                                 "the incident opened for wearer " + std::to_string(prepared.wearer) + " is not open");
+        }
+        saved = std::move(**open);
+    }
+    Transition t;
+    t.incident = saved;
+    t.events = prepared.write.events;
+    t.notices = prepared.notices;
+    t.opened = prepared.opened;
+    Announce(saved, t, !prepared.write.outbox.empty());
+    return saved;
+}
+
+void EscalationService::Announce(const Incident& saved, const Transition& t, bool has_messages) {
+    {
+        std::lock_guard lock(open_mu_);
+        has_open_[saved.wearer] = saved.open();
+    }
+    if (has_messages && on_outbox_) on_outbox_();
+    if (on_change_) on_change_(saved, t.notices);
+    if (t.opened || std::find(t.notices.begin(), t.notices.end(), Notice::kEmergencyDispatch) != t.notices.end()) {
+        spdlog::warn("incident {} of wearer {}: {} ({})", saved.id, saved.wearer,
+                     domain::IncidentPhaseName(saved.phase), saved.explanation);
+    }
 }
 
 Result<Incident> EscalationService::ApplyToIncident(int64_t incident_id, const Step& step) {
@@ -480,16 +562,7 @@ Result<std::optional<Incident>> EscalationService::Apply(int64_t wearer, std::op
             if (saved.status().code() == ErrorCode::kConflict && attempt < kMaxConflictRetries) continue;
             return saved.status();
         }
-        {
-            std::lock_guard lock(open_mu_);
-            has_open_[saved->wearer] = saved->open();
-        }
-        if (!messages.empty() && on_outbox_) on_outbox_();
-        if (on_change_) on_change_(saved.value(), t.notices);
-        if (t.opened || std::find(t.notices.begin(), t.notices.end(), Notice::kEmergencyDispatch) != t.notices.end()) {
-            spdlog::warn("incident {} of wearer {}: {} ({})", saved->id, saved->wearer,
-                         domain::IncidentPhaseName(saved->phase), saved->explanation);
-        }
+        Announce(*saved, t, !messages.empty());
         return std::optional<Incident>(std::move(saved).value());
     }
 }

@@ -170,6 +170,68 @@ TEST_F(EscalationServiceTest, NormalVerdictsWithoutAnIncidentStoreNothing) {
     EXPECT_TRUE(changes_.empty());
 }
 
+// The verdict stage's half: PrepareVerdict decides without writing; the caller commits the transition with
+// its own writes (here RecordVerdicts with the status row), and Committed announces the stored incident.
+TEST_F(EscalationServiceTest, APreparedVerdictIsStoredByTheCallerAndAnnouncedOnce) {
+    auto nothing = service_->PrepareVerdict(wearer_, Verdict(Level::kNormal), false);
+    ASSERT_TRUE(nothing.ok());
+    EXPECT_FALSE(nothing->has_value());
+    auto prepared = service_->PrepareVerdict(wearer_, Verdict(Level::kDanger), false);
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    ASSERT_TRUE(prepared->has_value());
+    EXPECT_TRUE((*prepared)->opened);
+    EXPECT_EQ((*prepared)->write.incident.id, 0);
+    EXPECT_EQ((*prepared)->write.outbox.size(), 1u);  // the guardian's SMS
+    EXPECT_TRUE(store_->ListIncidents(wearer_, 10)->empty()) << "nothing is written by PrepareVerdict";
+    EXPECT_TRUE(changes_.empty());
+
+    store::VerdictRecord record;
+    record.user_unique_num = wearer_;
+    record.row = store::StatusRow{wearer_, 2, clock_.Now(), "heart_rate", "fast", clock_.Now()};
+    record.incident = (*prepared)->write;
+    auto written = store_->RecordVerdicts(std::span<const store::VerdictRecord>(&record, 1));
+    ASSERT_TRUE(written.ok() && (*written)[0].ok());
+    auto announced = service_->Committed(**prepared);
+    ASSERT_TRUE(announced.ok()) << announced.status().ToString();
+    EXPECT_GT(announced->id, 0);
+    EXPECT_EQ(announced->phase, IncidentPhase::kCountdown);
+    ASSERT_EQ(changes_.size(), 1u);
+    EXPECT_EQ(changes_[0].first.id, announced->id);
+    EXPECT_EQ(outbox_wakeups_, 1);
+    EXPECT_EQ(Count(Outbox(announced->id), "sms"), 1);
+    // The same danger again: nothing to store, as OnVerdict would find.
+    auto again = service_->PrepareVerdict(wearer_, Verdict(Level::kDanger), false);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(again->has_value());
+}
+
+// A person's transition between the preparation and the commit: the prepared one is refused whole (the
+// row still stands), and OnVerdict re-applies the verdict to the incident as it now is.
+TEST_F(EscalationServiceTest, APreparedTransitionThatLostARaceIsRefusedAndReappliedThroughOnVerdict) {
+    service_->OnVerdict(wearer_, Verdict(Level::kCaution), false);
+    auto open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    const int64_t id = (*open)->id;
+    auto prepared = service_->PrepareVerdict(wearer_, Verdict(Level::kDanger), false);  // caution → danger
+    ASSERT_TRUE(prepared.ok() && prepared->has_value());
+    ASSERT_TRUE(service_->GuardianAck(id, "daughter").ok());  // came first
+    store::VerdictRecord record;
+    record.user_unique_num = wearer_;
+    record.row = store::StatusRow{wearer_, 2, clock_.Now(), "heart_rate", "fast", clock_.Now()};
+    record.incident = (*prepared)->write;
+    auto written = store_->RecordVerdicts(std::span<const store::VerdictRecord>(&record, 1));
+    ASSERT_TRUE(written.ok());
+    EXPECT_EQ((*written)[0].code(), ErrorCode::kConflict);
+    EXPECT_EQ(store_->RecentStatuses(wearer_, 10)->size(), 1u);
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    auto now_open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(now_open.ok() && now_open->has_value());
+    EXPECT_EQ((*now_open)->id, id) << "still the one incident";
+    EXPECT_EQ((*now_open)->level, Level::kDanger);
+    EXPECT_TRUE(Contains(EventTypes(id), "acknowledged")) << "the guardian's acknowledgement is kept";
+    EXPECT_EQ(store_->ListIncidents(wearer_, 10)->size(), 1u);
+}
+
 TEST_F(EscalationServiceTest, DangerNotifiesTheContactThenDispatchesOnceWhenNobodyAnswers) {
     service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
     auto open = store_->FindOpenIncident(wearer_);

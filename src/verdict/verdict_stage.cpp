@@ -3,10 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "vg/events/events.hpp"
 
 namespace vg::verdict {
+namespace {
+
+// The record's incident transition alone was refused (store::VerdictRecord::incident): the rest is written.
+bool RefusedOnlyTheIncident(const store::VerdictRecord& record, const Status& result) {
+    return record.incident && result.code() == ErrorCode::kConflict;
+}
+
+}  // namespace
 
 VerdictStage::VerdictStage(store::Store& store, WearerIds& ids, live::LiveHub& hub, const Clock& clock,
                            VerdictStageOptions options)
@@ -162,8 +171,21 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     // group commit.
     std::vector<store::VerdictRecord> records;
     std::vector<size_t> record_of(batch.size(), SIZE_MAX);
+    std::unordered_set<int64_t> wearers_seen;  // a wearer's first item of the batch may escalate in the commit
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        const bool first_of_wearer = wearers_seen.insert(item.wearer).second;
+        if (escalation_ && first_of_wearer && !item.posture && !item.late) {
+            auto prepared = escalation_->PrepareVerdict(item.wearer, item.detection, !item.reading_at.has_value());
+            if (prepared.ok()) {
+                item.escalated_in_commit = true;
+                item.prepared = std::move(*prepared);
+            } else {
+                spdlog::error(
+                    "escalation: preparing the verdict of wearer {} failed ({}); it escalates after the commit",
+                    item.wearer, prepared.status().ToString());
+            }
+        }
         if (item.posture) {
             posture::PostureVerdict& v = *item.posture;
             if (v.rows.empty() && !v.save_suspicion && !v.clear_suspicion) continue;
@@ -177,9 +199,10 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
             continue;
         }
         const bool row_due = !item.late && item.record;
-        if (!row_due && !item.unstored) continue;
+        if (!row_due && !item.unstored && !item.prepared) continue;
         store::VerdictRecord record;
         record.user_unique_num = item.wearer;
+        if (item.prepared) record.incident = item.prepared->write;
         if (item.unstored) {
             record.reading = std::move(item.unstored);
             record.device_id = item.device_id;
@@ -212,9 +235,13 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
         }
         commits_.fetch_add(1, std::memory_order_relaxed);
         for (size_t r = 0; r < records.size(); ++r) {
-            if (!results[r].ok()) {
+            if (RefusedOnlyTheIncident(records[r], results[r])) {
+                incident_conflicts_.fetch_add(1, std::memory_order_relaxed);
+            } else if (!results[r].ok()) {
                 failed_rows_.fetch_add(1, std::memory_order_relaxed);
                 continue;
+            } else if (records[r].incident) {
+                incidents_in_commit_.fetch_add(1, std::memory_order_relaxed);
             }
             if (records[r].row) status_rows_.fetch_add(1, std::memory_order_relaxed);
             posture_rows_.fetch_add(records[r].postures.size(), std::memory_order_relaxed);
@@ -242,14 +269,27 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
                                                                  item.reading_at, item.received_at, now));
             }
             // Escalation runs even when the row could not be written: an emergency must not wait on a disk.
-            if (escalation_) escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
+            if (escalation_) {
+                const Status* committed = record_of[i] != SIZE_MAX ? &results[record_of[i]] : nullptr;
+                if (item.prepared && committed != nullptr && committed->ok()) {
+                    if (auto announced = escalation_->Committed(*item.prepared); !announced.ok()) {
+                        spdlog::error("escalation: the incident of wearer {} was stored but cannot be read back: {}",
+                                      item.wearer, announced.status().ToString());
+                    }
+                } else if (!item.escalated_in_commit || item.prepared) {
+                    // Not prepared, or its transition was refused (a conflict, or the commit failed): re-read
+                    // and re-apply, storing on its own.
+                    escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
+                }
+            }
         }
         if (!item.late && item.received_at && options_.on_verdict_latency) {
             options_.on_verdict_latency(
                 std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - *item.received_at));
         }
         if (!item.reply) continue;
-        const bool failed = record_of[i] != SIZE_MAX && !results[record_of[i]].ok();
+        const bool failed = record_of[i] != SIZE_MAX && !results[record_of[i]].ok() &&
+                            !RefusedOnlyTheIncident(records[record_of[i]], results[record_of[i]]);
         if (failed) {
             item.reply(Status::Error(ErrorCode::kUnavailable,
                                      records[record_of[i]].reading
@@ -264,8 +304,9 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
 }
 
 VerdictStageStats VerdictStage::stats() const {
-    return {verdicts_.load(),    status_rows_.load(),   readings_.load(),    commits_.load(),
-            failed_rows_.load(), largest_batch_.load(), posture_rows_.load()};
+    return {verdicts_.load(),     status_rows_.load(),         readings_.load(),
+            commits_.load(),      failed_rows_.load(),         largest_batch_.load(),
+            posture_rows_.load(), incidents_in_commit_.load(), incident_conflicts_.load()};
 }
 
 }  // namespace vg::verdict

@@ -284,6 +284,38 @@ TEST_P(VerdictStageTest, TheDetectionEventGoesOutBeforeTheIncidentItOpens) {
     EXPECT_TRUE(open->has_value());
 }
 
+// The incident a danger verdict opens is in the same commit as its status row (one store call), and a later
+// verdict of the same wearer in the batch escalates after it, on the incident the first one opened.
+TEST_P(VerdictStageTest, TheIncidentAVerdictOpensIsCommittedWithItsRow) {
+    int changes = 0;
+    escalation::EscalationService escalation(
+        *store_, clock_, {}, [&](const domain::Incident&, const std::vector<escalation::Notice>&) { ++changes; });
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {1, 1024, 65536, {}});
+    stage.set_escalation(&escalation);
+    const int64_t other = CreateUser("grandpa_lee");
+    std::vector<std::promise<Result<domain::Detection>>> answers(3);
+    auto a = Reading(wearer_, 0, &answers[0]);
+    stage.OnDetection(wearer_, &a, Verdict(Level::kDanger), Level::kNormal);
+    auto b = Reading(wearer_, 1, &answers[1]);  // the same wearer again: after the commit
+    stage.OnDetection(wearer_, &b, Verdict(Level::kDanger), Level::kDanger);
+    auto c = Reading(other, 0, &answers[2]);
+    stage.OnDetection(other, &c, Verdict(Level::kCaution), Level::kNormal);
+    stage.Start();  // all three in one batch
+    for (auto& answer : answers) ASSERT_TRUE(answer.get_future().get().ok());
+    stage.Stop();
+    const VerdictStageStats stats = stage.stats();
+    EXPECT_EQ(stats.commits, 1u) << "the rows and both incidents in one store call";
+    EXPECT_EQ(stats.incidents_in_commit, 2u);
+    EXPECT_EQ(stats.incident_conflicts, 0u);
+    for (int64_t w : {wearer_, other}) {
+        auto incidents = store_->ListIncidents(w, 10);
+        ASSERT_TRUE(incidents.ok());
+        EXPECT_EQ(incidents->size(), 1u) << "one incident per wearer, not two";
+        EXPECT_TRUE(store_->FindOpenIncident(w)->has_value());
+    }
+    EXPECT_EQ(changes, 2) << "each opening announced once; the repeated danger changed nothing";
+}
+
 TEST_P(VerdictStageTest, StopHandlesWhatIsQueuedAndRefusesWhatComesAfter) {
     VerdictStage stage(*store_, *ids_, hub_, clock_, {2, 1024, 65536, {}});
     stage.Start();

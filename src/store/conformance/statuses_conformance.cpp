@@ -175,6 +175,76 @@ TEST_P(StoreConformance, RecordVerdictsStoresReadingsAndRowsTogetherAndSkipsMiss
 
 // The posture path's output rides in the same call: posture rows (user_posture follows) and the fall
 // suspicion saved or cleared, after the record's reading and row; a missing user's record keeps nothing.
+// The verdict stage's incident transitions ride in the same commit: a new incident and an update are
+// written with the rows; a transition that conflicts (the incident changed meanwhile, or the wearer has
+// another open one) is refused alone — the record's row still stands.
+TEST_P(StoreConformance, RecordVerdictsWritesIncidentTransitionsAndRefusesAConflictAlone) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    auto opened_b = store().SaveIncident(DangerIncident(b, kT0), {}, {});
+    ASSERT_TRUE(opened_b.ok()) << opened_b.status().ToString();
+
+    domain::IncidentEvent opened;
+    opened.at = kT0 + minutes(1);
+    opened.type = "opened";
+    opened.actor = "system";
+    opened.detail = "Heart rate is high.";
+    NewOutboxMessage sms;
+    sms.channel = "sms";
+    sms.recipient = "010-1111-2222";
+    sms.body = "alert";
+    sms.idempotency_key = "rv-a-1";
+    sms.created_at = kT0 + minutes(1);
+    sms.next_attempt_at = kT0 + minutes(1);
+    std::vector<VerdictRecord> records(3);
+    records[0].user_unique_num = a;  // opens a's incident with its event and message
+    records[0].row = StatusRow{a, 2, kT0 + minutes(1), "heart_rate", "fast", kT0 + minutes(1)};
+    records[0].incident = IncidentTransition{DangerIncident(a, kT0 + minutes(1)), {opened}, {sms}};
+    records[1].user_unique_num = b;  // a second open incident for b: refused, the row stands
+    records[1].row = StatusRow{b, 2, kT0 + minutes(1), "heart_rate", "fast", kT0 + minutes(1)};
+    records[1].incident = IncidentTransition{DangerIncident(b, kT0 + minutes(1)), {opened}, {}};
+    domain::Incident escalated = *opened_b;  // b's open incident moves on, at the version read
+    escalated.phase = domain::IncidentPhase::kDispatched;
+    escalated.dispatched_at = kT0 + minutes(2);
+    records[2].user_unique_num = b;
+    records[2].incident = IncidentTransition{escalated, {}, {}};
+    auto results = store().RecordVerdicts(records);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    ASSERT_EQ(results->size(), 3u);
+    EXPECT_TRUE((*results)[0].ok()) << (*results)[0].ToString();
+    EXPECT_EQ((*results)[1].code(), ErrorCode::kConflict);
+    EXPECT_TRUE((*results)[2].ok()) << (*results)[2].ToString();
+
+    auto open_a = store().FindOpenIncident(a);
+    ASSERT_TRUE(open_a.ok() && open_a->has_value());
+    EXPECT_EQ((*open_a)->version, 1);
+    auto events = store().IncidentEvents((*open_a)->id);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].type, "opened");
+    auto outbox = store().IncidentOutbox((*open_a)->id);
+    ASSERT_TRUE(outbox.ok());
+    ASSERT_EQ(outbox->size(), 1u);
+    EXPECT_EQ((*outbox)[0].idempotency_key, "rv-a-1");
+    EXPECT_EQ(store().RecentStatuses(b, 10)->size(), 1u) << "the conflicting record's row is written";
+    auto b_now = store().FindIncident(opened_b->id);
+    ASSERT_TRUE(b_now.ok());
+    EXPECT_EQ(b_now->version, 2);
+    EXPECT_EQ(b_now->phase, domain::IncidentPhase::kDispatched);
+    EXPECT_EQ(store().ListIncidents(b, 10)->size(), 1u);
+
+    // A stale version is a conflict of that record alone, too.
+    std::vector<VerdictRecord> stale(1);
+    stale[0].user_unique_num = b;
+    stale[0].row = StatusRow{b, 1, kT0 + minutes(3), "heart_rate", "fast", kT0 + minutes(3)};
+    stale[0].incident = IncidentTransition{escalated, {}, {}};  // still at the version before the update
+    auto again = store().RecordVerdicts(stale);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ((*again)[0].code(), ErrorCode::kConflict);
+    EXPECT_EQ(store().RecentStatuses(b, 10)->size(), 2u);
+    EXPECT_EQ(store().FindIncident(opened_b->id)->version, 2);
+}
+
 TEST_P(StoreConformance, RecordVerdictsStoresPosturesAndSuspicionsWithTheRows) {
     const int64_t a = CreateUserOrDie("wearer_a");
     const int64_t b = CreateUserOrDie("wearer_b");

@@ -103,6 +103,9 @@ struct MemoryStore::Tables {
         return it == users.end() ? nullptr : &it->second;
     }
     // The wearer's open incident other than `except`, if any.
+    Result<domain::Incident> PutIncident(const domain::Incident& incident,
+                                         std::span<const domain::IncidentEvent> events,
+                                         std::span<const NewOutboxMessage> outbox);
     const domain::Incident* OpenIncident(int64_t wearer, int64_t except = 0) const {
         for (const auto& [id, incident] : incidents) {
             if (id != except && incident.wearer == wearer && incident.open()) return &incident;
@@ -588,6 +591,9 @@ Result<std::vector<Status>> MemoryStore::RecordVerdicts(std::span<const VerdictR
             if (r.row) VG_RETURN_IF_ERROR(Tables::CheckStatus(*r.row));
             for (const PostureRow& posture : r.postures) VG_RETURN_IF_ERROR(Tables::CheckPosture(posture));
             if (r.save_suspicion) VG_RETURN_IF_ERROR(Tables::CheckSuspicion(*r.save_suspicion));
+            if (r.incident && r.incident->incident.id != 0 && !t.incidents.contains(r.incident->incident.id)) {
+                return NotFound("incident " + std::to_string(r.incident->incident.id) + " not found");
+            }
         }
         for (size_t i = 0; i < records.size(); ++i) {
             if (!results[i].ok()) continue;
@@ -598,6 +604,14 @@ Result<std::vector<Status>> MemoryStore::RecordVerdicts(std::span<const VerdictR
             for (const PostureRow& posture : r.postures) t.PutPosture(user, posture);
             if (r.save_suspicion) t.fall_suspicions[r.save_suspicion->wearer] = *r.save_suspicion;
             if (r.clear_suspicion) t.fall_suspicions.erase(r.user_unique_num);
+            if (r.incident) {
+                // Refused before anything of it is written: the record's other writes stand.
+                auto saved = t.PutIncident(r.incident->incident, r.incident->events, r.incident->outbox);
+                if (!saved.ok()) {
+                    if (saved.status().code() != ErrorCode::kConflict) return saved.status();
+                    results[i] = saved.status();
+                }
+            }
         }
         return results;
     });
@@ -632,57 +646,62 @@ Result<std::vector<PostureRow>> MemoryStore::RecentPostures(int64_t user_unique_
 // ---------------------------------------------------------------------------
 // Incidents
 
+// SaveIncident on the tables. Checked first, written after: an error leaves everything as it was.
+Result<domain::Incident> MemoryStore::Tables::PutIncident(const domain::Incident& incident,
+                                                          std::span<const domain::IncidentEvent> new_events,
+                                                          std::span<const NewOutboxMessage> messages) {
+    Tables& t = *this;
+    domain::Incident saved = incident;
+    if (incident.id == 0) {
+        if (t.User(incident.wearer) == nullptr) return NotFound("user not found");
+        if (incident.open() && t.OpenIncident(incident.wearer) != nullptr) {
+            return Conflict("The wearer already has an open incident.");
+        }
+        saved.id = ++t.last_incident;
+        saved.version = 1;
+    } else {
+        auto it = t.incidents.find(incident.id);
+        if (it == t.incidents.end()) return NotFound("incident not found");
+        if (it->second.version != incident.version) {
+            return Conflict("Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
+        }
+        if (t.User(incident.wearer) == nullptr)
+            return Invalid("user " + std::to_string(incident.wearer) + " does not exist");
+        if (incident.open() && t.OpenIncident(incident.wearer, incident.id) != nullptr) {
+            return Conflict("The wearer already has an open incident.");
+        }
+        saved.version = incident.version + 1;
+    }
+    t.incidents[saved.id] = saved;
+    std::vector<domain::IncidentEvent>& stored_events = t.events[saved.id];
+    for (domain::IncidentEvent e : new_events) {
+        e.id = ++t.last_event;
+        e.incident_id = saved.id;
+        stored_events.push_back(std::move(e));
+    }
+    for (const NewOutboxMessage& m : messages) {
+        if (!t.outbox_keys.insert(m.idempotency_key).second) continue;  // written before: skipped
+        OutboxMessage row;
+        row.id = ++t.last_outbox;
+        row.incident_id = saved.id;
+        row.channel = m.channel;
+        row.recipient = m.recipient;
+        row.subject = m.subject;
+        row.body = m.body;
+        row.payload_json = m.payload_json;
+        row.idempotency_key = m.idempotency_key;
+        row.created_at = m.created_at;
+        row.next_attempt_at = m.next_attempt_at;
+        row.state = "pending";
+        t.outbox.emplace(row.id, std::move(row));
+    }
+    return saved;
+}
+
 Result<domain::Incident> MemoryStore::SaveIncident(const domain::Incident& incident,
                                                    std::span<const domain::IncidentEvent> events,
                                                    std::span<const NewOutboxMessage> outbox) {
-    return Locked([&](Tables& t) -> Result<domain::Incident> {
-        domain::Incident saved = incident;
-        // Checked first, written after: an error leaves everything as it was.
-        if (incident.id == 0) {
-            if (t.User(incident.wearer) == nullptr) return NotFound("user not found");
-            if (incident.open() && t.OpenIncident(incident.wearer) != nullptr) {
-                return Conflict("The wearer already has an open incident.");
-            }
-            saved.id = ++t.last_incident;
-            saved.version = 1;
-        } else {
-            auto it = t.incidents.find(incident.id);
-            if (it == t.incidents.end()) return NotFound("incident not found");
-            if (it->second.version != incident.version) {
-                return Conflict("Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
-            }
-            if (t.User(incident.wearer) == nullptr)
-                return Invalid("user " + std::to_string(incident.wearer) + " does not exist");
-            if (incident.open() && t.OpenIncident(incident.wearer, incident.id) != nullptr) {
-                return Conflict("The wearer already has an open incident.");
-            }
-            saved.version = incident.version + 1;
-        }
-        t.incidents[saved.id] = saved;
-        std::vector<domain::IncidentEvent>& stored_events = t.events[saved.id];
-        for (domain::IncidentEvent e : events) {
-            e.id = ++t.last_event;
-            e.incident_id = saved.id;
-            stored_events.push_back(std::move(e));
-        }
-        for (const NewOutboxMessage& m : outbox) {
-            if (!t.outbox_keys.insert(m.idempotency_key).second) continue;  // written before: skipped
-            OutboxMessage row;
-            row.id = ++t.last_outbox;
-            row.incident_id = saved.id;
-            row.channel = m.channel;
-            row.recipient = m.recipient;
-            row.subject = m.subject;
-            row.body = m.body;
-            row.payload_json = m.payload_json;
-            row.idempotency_key = m.idempotency_key;
-            row.created_at = m.created_at;
-            row.next_attempt_at = m.next_attempt_at;
-            row.state = "pending";
-            t.outbox.emplace(row.id, std::move(row));
-        }
-        return saved;
-    });
+    return Locked([&](Tables& t) -> Result<domain::Incident> { return t.PutIncident(incident, events, outbox); });
 }
 
 Result<std::optional<domain::Incident>> MemoryStore::FindOpenIncident(int64_t user_unique_num) {

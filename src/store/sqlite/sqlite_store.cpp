@@ -1097,6 +1097,12 @@ Result<std::vector<Status>> SqliteStore::AppendStatuses(std::span<const StatusRo
     return results;
 }
 
+namespace {
+Result<domain::Incident> WriteIncident(Connection& conn, const domain::Incident& incident,
+                                       std::span<const domain::IncidentEvent> events,
+                                       std::span<const NewOutboxMessage> outbox);
+}  // namespace
+
 Result<std::vector<Status>> SqliteStore::RecordVerdicts(std::span<const VerdictRecord> records) {
     std::vector<Status> results(records.size());
     Status status = impl_->Write([&](Connection& conn) -> Status {
@@ -1134,6 +1140,14 @@ Result<std::vector<Status>> SqliteStore::RecordVerdicts(std::span<const VerdictR
             for (const PostureRow& posture : r.postures) VG_RETURN_IF_ERROR(WritePostureRow(conn, posture));
             if (r.save_suspicion) VG_RETURN_IF_ERROR(WriteFallSuspicion(conn, *r.save_suspicion));
             if (r.clear_suspicion) VG_RETURN_IF_ERROR(WriteClearFallSuspicion(conn, r.user_unique_num));
+            if (r.incident) {
+                // Refused before anything of it is written: the record's other writes stand.
+                auto saved = WriteIncident(conn, r.incident->incident, r.incident->events, r.incident->outbox);
+                if (!saved.ok()) {
+                    if (saved.status().code() != ErrorCode::kConflict) return saved.status();
+                    results[i] = saved.status();
+                }
+            }
         }
         return Status::Ok();
     });
@@ -1620,69 +1634,83 @@ Result<std::vector<Row>> ReadRows(Statement& st, ReadFn read, std::string_view w
 
 }  // namespace
 
+namespace {
+
+// SaveIncident's write on the writer's connection. kConflict and kNotFound are found before anything is
+// written (the insert or update is refused whole), so a caller may go on in the same transaction.
+Result<domain::Incident> WriteIncident(Connection& conn, const domain::Incident& incident,
+                                       std::span<const domain::IncidentEvent> events,
+                                       std::span<const NewOutboxMessage> outbox) {
+    domain::Incident saved = incident;
+    const IncidentTexts texts{JoinCauses(incident.causes), JoinStrings(incident.rules)};
+    if (incident.id == 0) {
+        Statement st = conn.Prepare(kInsertIncident);
+        BindIncident(st, incident, texts);
+        if (Status s = st.Run("insert incident"); !s.ok()) {
+            if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
+            }
+            if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
+            return s;
+        }
+        saved.id = conn.LastInsertRowid();
+        saved.version = 1;
+    } else {
+        Statement st = conn.Prepare(kUpdateIncident);
+        BindIncident(st, incident, texts);
+        st.BindInt64(25, incident.id);
+        st.BindInt64(26, incident.version);
+        if (Status s = st.Run("update incident"); !s.ok()) {
+            if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
+                return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
+            }
+            return s;
+        }
+        if (conn.Changes() == 0) {
+            Statement exists = conn.Prepare(kSelectIncidentById);
+            exists.BindInt64(1, incident.id);
+            const int rc = exists.Step();
+            if (rc == SQLITE_DONE) return NotFound("incident not found");
+            if (rc != SQLITE_ROW) return exists.ErrorStatus("read incident");
+            return Status::Error(ErrorCode::kConflict,
+                                 "Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
+        }
+        saved.version = incident.version + 1;
+    }
+    for (const domain::IncidentEvent& e : events) {
+        Statement st = conn.Prepare(kInsertIncidentEvent);
+        st.BindInt64(1, saved.id);
+        st.BindTime(2, e.at);
+        st.BindText(3, e.type);
+        st.BindText(4, e.actor);
+        st.BindText(5, e.detail);
+        VG_RETURN_IF_ERROR(st.Run("insert incident event"));
+    }
+    for (const NewOutboxMessage& m : outbox) {
+        Statement st = conn.Prepare(kInsertOutbox);
+        st.BindInt64(1, saved.id);
+        st.BindText(2, m.channel);
+        st.BindText(3, m.recipient);
+        st.BindText(4, m.subject);
+        st.BindText(5, m.body);
+        st.BindText(6, m.payload_json);
+        st.BindText(7, m.idempotency_key);
+        st.BindTime(8, m.created_at);
+        st.BindTime(9, m.next_attempt_at);
+        VG_RETURN_IF_ERROR(st.Run("insert outbox message"));
+    }
+    return saved;
+}
+
+}  // namespace
+
 Result<domain::Incident> SqliteStore::SaveIncident(const domain::Incident& incident,
                                                    std::span<const domain::IncidentEvent> events,
                                                    std::span<const NewOutboxMessage> outbox) {
-    domain::Incident saved = incident;
-    const IncidentTexts texts{JoinCauses(incident.causes), JoinStrings(incident.rules)};
+    Result<domain::Incident> saved = Status::Error(ErrorCode::kInternal, "not written");
     Status status = impl_->Write([&](Connection& conn) -> Status {
-        if (incident.id == 0) {
-            Statement st = conn.Prepare(kInsertIncident);
-            BindIncident(st, incident, texts);
-            if (Status s = st.Run("insert incident"); !s.ok()) {
-                if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
-                    return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
-                }
-                if (st.error_code() == SQLITE_CONSTRAINT_FOREIGNKEY) return NotFound("user not found");
-                return s;
-            }
-            saved.id = conn.LastInsertRowid();
-            saved.version = 1;
-        } else {
-            Statement st = conn.Prepare(kUpdateIncident);
-            BindIncident(st, incident, texts);
-            st.BindInt64(25, incident.id);
-            st.BindInt64(26, incident.version);
-            if (Status s = st.Run("update incident"); !s.ok()) {
-                if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
-                    return Status::Error(ErrorCode::kConflict, "The wearer already has an open incident.");
-                }
-                return s;
-            }
-            if (conn.Changes() == 0) {
-                Statement exists = conn.Prepare(kSelectIncidentById);
-                exists.BindInt64(1, incident.id);
-                const int rc = exists.Step();
-                if (rc == SQLITE_DONE) return NotFound("incident not found");
-                if (rc != SQLITE_ROW) return exists.ErrorStatus("read incident");
-                return Status::Error(ErrorCode::kConflict,
-                                     "Incident " + std::to_string(incident.id) + " changed meanwhile; reload it.");
-            }
-            saved.version = incident.version + 1;
-        }
-        for (const domain::IncidentEvent& e : events) {
-            Statement st = conn.Prepare(kInsertIncidentEvent);
-            st.BindInt64(1, saved.id);
-            st.BindTime(2, e.at);
-            st.BindText(3, e.type);
-            st.BindText(4, e.actor);
-            st.BindText(5, e.detail);
-            VG_RETURN_IF_ERROR(st.Run("insert incident event"));
-        }
-        for (const NewOutboxMessage& m : outbox) {
-            Statement st = conn.Prepare(kInsertOutbox);
-            st.BindInt64(1, saved.id);
-            st.BindText(2, m.channel);
-            st.BindText(3, m.recipient);
-            st.BindText(4, m.subject);
-            st.BindText(5, m.body);
-            st.BindText(6, m.payload_json);
-            st.BindText(7, m.idempotency_key);
-            st.BindTime(8, m.created_at);
-            st.BindTime(9, m.next_attempt_at);
-            VG_RETURN_IF_ERROR(st.Run("insert outbox message"));
-        }
-        return Status::Ok();
+        saved = WriteIncident(conn, incident, events, outbox);
+        return saved.status();
     });
     if (!status.ok()) return status;
     return saved;

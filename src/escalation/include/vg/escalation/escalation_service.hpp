@@ -75,6 +75,15 @@ struct EscalationServiceOptions {
     Milliseconds tick{500};
 };
 
+// A verdict's transition made ready for the caller's own commit (the verdict stage's group commit,
+// store::VerdictRecord::incident), then announced with EscalationService::Committed.
+struct PreparedTransition {
+    int64_t wearer = 0;
+    store::IncidentTransition write;  // the incident (id 0: a new one), its events, its outbox messages
+    std::vector<Notice> notices;
+    bool opened = false;
+};
+
 // What happened, for live events: the incident after the transition and its notices.
 using IncidentListener = std::function<void(const domain::Incident&, const std::vector<Notice>&)>;
 
@@ -94,6 +103,17 @@ class EscalationService {
     // (no store access after the wearer's first verdict). Errors are logged, not returned: a
     // failed store write is retried by the next verdict or tick.
     void OnVerdict(int64_t wearer, const domain::Detection& detection, bool signal_loss);
+
+    // OnVerdict in two halves, for a caller that commits the transition with its own writes (the verdict
+    // stage: the status row and the incident it opens in one transaction). PrepareVerdict decides what
+    // OnVerdict would store, reading the store but writing nothing (nullopt: nothing to store — also the
+    // cheap path). The caller writes `write` with the version check of SaveIncident; on success it calls
+    // Committed, which announces it (live event, delivery wake-up) and returns the incident as stored. On
+    // kConflict (someone's transition came first) the caller hands the verdict to OnVerdict instead, which
+    // re-reads and retries. Errors: the store's reads.
+    Result<std::optional<PreparedTransition>> PrepareVerdict(int64_t wearer, const domain::Detection& detection,
+                                                             bool signal_loss);
+    Result<domain::Incident> Committed(const PreparedTransition& prepared);
 
     // People. kNotFound for an unknown incident; the errors of escalation.hpp otherwise.
     Result<domain::Incident> WearerOk(int64_t incident_id);
@@ -134,6 +154,8 @@ class EscalationService {
     // When `t` makes the emergency call but the wearer already made max_dispatches_per_hour calls in
     // the hour, takes the call out of `t` (phase guardians, a "dispatch_refused" event) and logs it.
     void WithholdDispatchOverLimit(Transition& t, TimePoint now);
+    // After a transition was stored: the open-incident cache, the delivery wake-up, the live event, the log.
+    void Announce(const domain::Incident& saved, const Transition& t, bool has_messages);
     std::mutex& StripeFor(int64_t wearer) { return stripes_[static_cast<size_t>(wearer) % stripes_.size()]; }
     void Run();
 

@@ -33,6 +33,14 @@ struct NewOutboxMessage {
     TimePoint next_attempt_at;
 };
 
+// An incident transition as SaveIncident writes it: the incident (id 0: a new one), its new events and the
+// outbox messages it causes. Carried by the verdict stage into its group commit (VerdictRecord::incident).
+struct IncidentTransition {
+    domain::Incident incident;
+    std::vector<domain::IncidentEvent> events;
+    std::vector<NewOutboxMessage> outbox;
+};
+
 // A stored outbox message with its delivery state.
 struct OutboxMessage {
     int64_t id = 0;

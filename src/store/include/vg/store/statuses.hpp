@@ -17,6 +17,7 @@
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/store/fall_suspicions.hpp"
+#include "vg/store/incidents.hpp"
 #include "vg/store/readings.hpp"
 
 namespace vg::store {
@@ -54,6 +55,10 @@ struct VerdictRecord {
     std::optional<FallSuspicion> save_suspicion;  // as SaveFallSuspicion would (wearer must equal user_unique_num)
     bool clear_suspicion = false;                 // as ClearFallSuspicion would; REQUIRES !(save_suspicion &&
                                                   // clear_suspicion) (both set is kInternal for the whole call)
+    // The incident transition the verdict caused, written last as SaveIncident would (incident.wearer must
+    // equal user_unique_num). Its kConflict (the incident changed meanwhile, or the wearer has another open
+    // one) is that record's Status, but only the transition is left out: the rest of the record is written.
+    std::optional<IncidentTransition> incident;
 };
 
 class StatusStore {
@@ -71,8 +76,11 @@ class StatusStore {
     // Records every verdict in one transaction, in order, and per record in order: its reading (if any;
     // a retried (device, seq) is recognised and not stored twice), then its row (if any; danger_degree
     // follows), then its posture rows (in order; user_posture follows the last), then its suspicion
-    // saved or cleared (if either). One Status per record: kNotFound for a record whose user does not
-    // exist (that record alone is skipped: nothing of it is written). An error of the whole is returned
+    // saved or cleared (if either), then its incident transition (if any; the incident as stored is
+    // incident.version + 1, or for a new one the wearer's open incident). One Status per record: kNotFound
+    // for a record whose user does not exist (that record alone is skipped: nothing of it is written);
+    // kConflict when only its incident transition was refused (see VerdictRecord::incident). An error of
+    // the whole is returned
     // instead, and nothing of the call is kept: the store closed, the commit failed, or — kInternal — a
     // status outside 0-2, a posture outside 0-7 or a negative still_run for an existing user, an
     // unknown device, a record with both save_suspicion and clear_suspicion.

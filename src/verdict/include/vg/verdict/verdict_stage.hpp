@@ -9,8 +9,14 @@
 //      update_status reading (the seed stores one per call); users.danger_degree follows. An
 //      update_status reading travels unstored (ReadingEnvelope::store_with_verdict) and is written in
 //      the same call, with its row: one commit per update_status instead of two;
-//   2. per verdict, in each wearer's order: publishes the `detection` live event, hands the verdict to
-//      escalation (whose `incident` events therefore follow the detection that caused them), and only
+//      The incident transition a wearer's first verdict of the batch causes is in that commit too
+//      (EscalationService::PrepareVerdict; store::VerdictRecord::incident): the status row and the
+//      incident it opens are durable together. One that conflicts (a person's transition came first) is
+//      re-applied through EscalationService::OnVerdict after the commit, as are later verdicts of the
+//      same wearer in the batch;
+//   2. per verdict, in each wearer's order: publishes the `detection` live event, announces its committed
+//      transition or hands the verdict to escalation (whose `incident` events therefore follow the
+//      detection that caused them), and only
 //      then answers the caller waiting for it (`on_detected`, the seed's synchronous update_status): an
 //      acknowledged update_status has its reading AND its status row on disk, and the incident its
 //      verdict opened exists; a row the store refused is answered with the error.
@@ -64,13 +70,15 @@ struct VerdictStageOptions {
 };
 
 struct VerdictStageStats {
-    uint64_t verdicts = 0;       // every verdict handled (late readings included)
-    uint64_t status_rows = 0;    // rows committed
-    uint64_t readings = 0;       // readings stored with their verdicts (update_status)
-    uint64_t commits = 0;        // store calls (one group commit each)
-    uint64_t failed_rows = 0;    // records the store refused (their callers got the error)
-    uint64_t largest_batch = 0;  // most verdicts handled in one go
-    uint64_t posture_rows = 0;   // UserPosture rows committed
+    uint64_t verdicts = 0;             // every verdict handled (late readings included)
+    uint64_t status_rows = 0;          // rows committed
+    uint64_t readings = 0;             // readings stored with their verdicts (update_status)
+    uint64_t commits = 0;              // store calls (one group commit each)
+    uint64_t failed_rows = 0;          // records the store refused (their callers got the error)
+    uint64_t largest_batch = 0;        // most verdicts handled in one go
+    uint64_t posture_rows = 0;         // UserPosture rows committed
+    uint64_t incidents_in_commit = 0;  // incident transitions committed with their verdict's row
+    uint64_t incident_conflicts = 0;   // prepared transitions refused (re-applied through OnVerdict)
 };
 
 class VerdictStage final : public detector::DetectionListener, public posture::PostureVerdictSink {
@@ -112,6 +120,10 @@ class VerdictStage final : public detector::DetectionListener, public posture::P
         std::optional<int64_t> device_id;
         std::function<void(const Result<domain::Detection>&)> reply;
         std::optional<posture::PostureVerdict> posture;  // set: a posture verdict (nothing above applies)
+        // The wearer's first verdict of a batch has its incident transition prepared and committed with the
+        // rows (EscalationService::PrepareVerdict); a later one of the same batch escalates after the commit.
+        std::optional<escalation::PreparedTransition> prepared;
+        bool escalated_in_commit = false;  // prepared (a transition or nothing to do): no OnVerdict after
     };
     struct Shard {
         std::mutex mu;
@@ -138,7 +150,7 @@ class VerdictStage final : public detector::DetectionListener, public posture::P
     bool stopped_ = false;  // controlling thread only
 
     std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0},
-        posture_rows_{0};
+        posture_rows_{0}, incidents_in_commit_{0}, incident_conflicts_{0};
 };
 
 }  // namespace vg::verdict
