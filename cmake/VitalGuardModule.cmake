@@ -4,6 +4,10 @@
 #   include/          public headers (vg/<name>/...), the module's only interface
 #   *.cpp             implementation (private); main.cpp is left to the caller (executables)
 #   *_test.cpp        hermetic GoogleTest tests -> executable vg_<name>_test, run by CTest
+#   *_pgtest.cpp      tests that need a live PostgreSQL server -> vg_<name>_pgtest, CTest label "pg"
+#   *_redistest.cpp   tests that need a live Redis server -> vg_<name>_redistest, CTest label "redis"
+#                     (both read the server's address from VG_TEST_POSTGRES / VG_TEST_REDIS, which
+#                     scripts/test sets from scripts/test-servers; tests/live_servers.hpp)
 #   *_benchmark.cpp   Google Benchmark -> executable vg_<name>_benchmark
 # DEPS are public (they appear in the public headers); PRIVATE_DEPS are not.
 # Dependencies must point one way, towards common and domain (see docs/architecture.md).
@@ -30,7 +34,7 @@ function(vg_module NAME)
   cmake_parse_arguments(M "" "" "DEPS;PRIVATE_DEPS;TEST_DEPS" ${ARGN})
   file(GLOB all_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   set(lib_sources ${all_sources})
-  list(FILTER lib_sources EXCLUDE REGEX "(_test|_benchmark|/main)\\.cpp$")
+  list(FILTER lib_sources EXCLUDE REGEX "(_test|_pgtest|_redistest|_benchmark|/main)\\.cpp$")
   set(target vg_${NAME})
   if(lib_sources)
     add_library(${target} STATIC ${lib_sources})
@@ -52,6 +56,17 @@ function(vg_module NAME)
       gtest_discover_tests(${target}_test DISCOVERY_MODE PRE_TEST
                            PROPERTIES LABELS unit)
     endif()
+    foreach(server pg redis)
+      set(server_tests ${all_sources})
+      list(FILTER server_tests INCLUDE REGEX "_${server}test\\.cpp$")
+      if(server_tests)
+        add_executable(${target}_${server}test ${server_tests})
+        target_link_libraries(${target}_${server}test PRIVATE ${target} ${M_PRIVATE_DEPS} ${M_TEST_DEPS}
+                              vg_live_servers GTest::gtest_main GTest::gmock vg_warnings)
+        gtest_discover_tests(${target}_${server}test DISCOVERY_MODE PRE_TEST
+                             PROPERTIES LABELS ${server})
+      endif()
+    endforeach()
   endif()
 
   if(VG_BUILD_BENCHMARKS)

@@ -22,6 +22,7 @@
 #include "vg/app/operational_metrics.hpp"
 #include "vg/app/posture_event_relay.hpp"
 #include "vg/app/store_outbox_queue.hpp"
+#include "vg/app/store_url.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/demo/demo.hpp"
@@ -45,6 +46,7 @@
 #include "vg/posture/posture_detector.hpp"
 #include "vg/posture/posture_service.hpp"
 #include "vg/rules/rules.hpp"
+#include "vg/store/postgres_store.hpp"
 #include "vg/store/sqlite_store.hpp"
 #include "vg/verdict/verdict_stage.hpp"
 #include "vg/verdict/wearer_ids.hpp"
@@ -201,7 +203,7 @@ struct Deployment::Services {
     std::shared_ptr<prometheus::Registry> metrics_registry = std::make_shared<prometheus::Registry>();
     OperationalMetrics metrics{*metrics_registry, VG_VERSION};
     std::optional<DataDirLock> data_dir_lock;  // released last: after the store is closed
-    std::unique_ptr<store::SqliteStore> store;
+    std::unique_ptr<store::Store> store;       // SqliteStore, or PostgresStore with --store postgres://…
     std::unique_ptr<auth::AccountService> accounts;
     rules::ProfileRegistry profiles;
     std::unique_ptr<guidance::KnowledgeBase> knowledge;
@@ -242,6 +244,8 @@ struct Deployment::Services {
     Status LockDataDir();
     Status CheckDemo() const;
     Status OpenStore();
+    Status OpenSqliteStore();
+    Status BuildAccounts();
     Status LoadProfilesAndKnowledge();
     Status BuildNotifier();
     Status LoadStatusModels();
@@ -252,6 +256,29 @@ struct Deployment::Services {
 
 Status Deployment::Services::OpenStore() {
     VG_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+    if (!config.store_url.empty()) {
+        store::PostgresStoreOptions options;
+        options.conninfo = config.store_url;
+        options.schema = config.store_schema;
+        // Every thread that may wait on the store at once has a connection: workers, urgent and slow lanes.
+        options.exclusive = true;  // one server per schema, as one per data directory (DataDirLock)
+        options.connections = config.store_connections > 0
+                                  ? config.store_connections
+                                  : std::max(4, config.worker_threads + config.urgent_threads + config.slow_threads);
+        auto opened = store::PostgresStore::Open(options);
+        if (!opened.ok()) {
+            return Failed("cannot open the PostgreSQL store " + RedactedStoreUrl(config.store_url), opened.status());
+        }
+        store = std::move(opened).value();
+        spdlog::info("store: PostgreSQL {} (schema {}, {} connections)", RedactedStoreUrl(config.store_url),
+                     config.store_schema, options.connections);
+    } else {
+        VG_RETURN_IF_ERROR(OpenSqliteStore());
+    }
+    return BuildAccounts();
+}
+
+Status Deployment::Services::OpenSqliteStore() {
     const std::string db_path = (fs::path(config.data_dir) / "vitalguard.db").string();
     store::SqliteStoreOptions options;
     options.path = db_path;
@@ -263,7 +290,10 @@ Status Deployment::Services::OpenStore() {
     if (!opened.ok()) return Failed("cannot open the database " + db_path, opened.status());
     store = std::move(opened).value();
     VG_RETURN_IF_ERROR(SecureDatabaseFiles(db_path));
+    return Status::Ok();
+}
 
+Status Deployment::Services::BuildAccounts() {
     auth::AccountOptions account_options;
     account_options.session_ttl = config.session_ttl;
     account_options.idle_timeout = config.session_idle_timeout;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -69,6 +70,9 @@ struct RawServeOptions {
     std::string metrics_token;
     std::vector<std::string> allowed_origins;
     std::string sqlite_sync = "full";
+    std::string store_url;
+    std::string store_schema = "vitalguard";
+    int store_connections = 0;
     std::string profiles_dir;
     int detector_shards = 2;
     std::string replay_window = "26h";
@@ -258,6 +262,23 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "moments on power loss (never on a process crash)")
         ->envname("VG_SQLITE_SYNC")
         ->check(CLI::IsMember({"full", "normal"}))
+        ->capture_default_str();
+    serve
+        .add_option("--store", o.store_url,
+                    "Where data is kept: sqlite (the default: DATA_DIR/vitalguard.db) or a PostgreSQL URI, "
+                    "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE (libpq's; prefer VG_STORE or a config file "
+                    "to keep a password off the command line)")
+        ->envname("VG_STORE");
+    serve
+        .add_option("--store-schema", o.store_schema,
+                    "PostgreSQL: the schema holding VitalGuard's tables, created when missing ([a-z_][a-z0-9_]*)")
+        ->envname("VG_STORE_SCHEMA")
+        ->capture_default_str();
+    serve
+        .add_option("--store-connections", o.store_connections,
+                    "PostgreSQL: connections in the pool; 0: one per thread that may wait on the store")
+        ->envname("VG_STORE_CONNECTIONS")
+        ->check(CLI::Range(0, 512))
         ->capture_default_str();
     serve
         .add_option("--profiles-dir", o.profiles_dir,
@@ -456,6 +477,29 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     c.metrics_token = o.metrics_token;
     c.allowed_origins = o.allowed_origins;
     c.sqlite_synchronous_full = o.sqlite_sync == "full";
+    if (o.store_url != "sqlite" && !o.store_url.starts_with("postgres://") &&
+        !o.store_url.starts_with("postgresql://") && !o.store_url.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "unknown store",
+                             {{"store", "must be sqlite or a postgres:// or postgresql:// URI"}});
+    }
+    c.store_url = o.store_url == "sqlite" ? "" : o.store_url;
+    {
+        const std::string& schema = o.store_schema;
+        bool valid = !schema.empty() && schema.size() <= 63 &&
+                     (std::islower(static_cast<unsigned char>(schema[0])) || schema[0] == '_');
+        for (char ch : schema) {
+            valid = valid && (std::islower(static_cast<unsigned char>(ch)) ||
+                              std::isdigit(static_cast<unsigned char>(ch)) || ch == '_');
+        }
+        valid = valid && !schema.starts_with("pg_");  // PostgreSQL reserves pg_* for its own schemas
+        if (!valid) {
+            return Status::Error(
+                ErrorCode::kValidationFailed, "bad store schema",
+                {{"store-schema", "must be 1 to 63 of a-z, 0-9 and _, not starting with a digit or pg_"}});
+        }
+    }
+    c.store_schema = o.store_schema;
+    c.store_connections = o.store_connections;
     c.profiles_dir = o.profiles_dir;
     c.detector_shards = o.detector_shards;
     VG_RETURN_IF_ERROR(DurationInto(o.replay_window, "replay-window", c.replay_window));

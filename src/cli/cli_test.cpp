@@ -55,6 +55,31 @@ TEST_F(ServeCommandTest, FlagBeatsEnvironmentBeatsConfigFileBeatsDefault) {
     EXPECT_EQ(cmd->config.session_idle_timeout, milliseconds(30 * 60 * 1000));  // default
 }
 
+TEST_F(ServeCommandTest, TheStoreIsSqliteByDefaultOrAPostgresUri) {
+    auto plain = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->config.store_url, "");
+    EXPECT_EQ(plain->config.store_schema, "vitalguard");
+    auto sqlite = ParseServeCommand({"vitalguard", "serve", "--store", "sqlite"});
+    ASSERT_TRUE(sqlite.ok());
+    EXPECT_EQ(sqlite->config.store_url, "");
+    auto pg = ParseServeCommand({"vitalguard", "serve", "--store", "postgresql://vg@db.internal:5433/vg",
+                                 "--store-schema", "vg_prod", "--store-connections", "24"});
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    EXPECT_EQ(pg->config.store_url, "postgresql://vg@db.internal:5433/vg");
+    EXPECT_EQ(pg->config.store_schema, "vg_prod");
+    EXPECT_EQ(pg->config.store_connections, 24);
+
+    auto unknown = ParseServeCommand({"vitalguard", "serve", "--store", "mysql://db/vg"});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_NE(unknown.status().ToString().find("store"), std::string::npos) << unknown.status().ToString();
+    for (const char* schema : {"Public", "1st", "vg-prod", "vg;drop", "pg_catalog", ""}) {
+        auto bad = ParseServeCommand({"vitalguard", "serve", "--store-schema", schema});
+        ASSERT_FALSE(bad.ok()) << schema;
+        EXPECT_NE(bad.status().ToString().find("store-schema"), std::string::npos) << bad.status().ToString();
+    }
+}
+
 TEST_F(ServeCommandTest, CookiesAreSecureByDefaultWhenThePublicUrlIsHttps) {
     auto plain = ParseServeCommand({"vitalguard", "serve"});
     ASSERT_TRUE(plain.ok());

@@ -7,8 +7,10 @@
 #include <iostream>
 #include <memory>
 
+#include "vg/app/store_url.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/auth/crypto.hpp"
+#include "vg/store/postgres_store.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 namespace vg::cli {
@@ -20,8 +22,25 @@ namespace json = boost::json;
 // The operator in the audit log: no account has unique_num 0.
 constexpr int64_t kOperatorActor = 0;
 
-Result<std::unique_ptr<store::SqliteStore>> OpenDatabase(const std::string& data_dir) {
-    const fs::path db = fs::path(data_dir) / "vitalguard.db";
+Result<std::unique_ptr<store::Store>> OpenDatabase(const UserCommandArgs& args) {
+    if (!args.store_url.empty() && args.store_url != "sqlite") {
+        if (!args.store_url.starts_with("postgres://") && !args.store_url.starts_with("postgresql://")) {
+            return Status::Error(ErrorCode::kValidationFailed, "--store must be sqlite or a postgresql:// URI");
+        }
+        // Not exclusive: beside a running server, as on SQLite.
+        store::PostgresStoreOptions options;
+        options.conninfo = args.store_url;
+        options.schema = args.store_schema;
+        options.connections = 1;
+        auto opened = store::PostgresStore::Open(options);
+        if (!opened.ok()) {
+            return Status::Error(opened.status().code(), "cannot open the PostgreSQL store " +
+                                                             app::RedactedStoreUrl(args.store_url) + ": " +
+                                                             opened.status().message());
+        }
+        return std::unique_ptr<store::Store>(std::move(opened).value());
+    }
+    const fs::path db = fs::path(args.data_dir) / "vitalguard.db";
     std::error_code ec;
     if (!fs::exists(db, ec)) {
         return Status::Error(ErrorCode::kNotFound,
@@ -30,7 +49,9 @@ Result<std::unique_ptr<store::SqliteStore>> OpenDatabase(const std::string& data
     store::SqliteStoreOptions options;
     options.path = db.string();
     options.read_connections = 1;
-    return store::SqliteStore::Open(options);
+    auto opened = store::SqliteStore::Open(options);
+    if (!opened.ok()) return opened.status();
+    return std::unique_ptr<store::Store>(std::move(opened).value());
 }
 
 std::string TimeOrDash(const std::optional<TimePoint>& t) { return t ? FormatIso8601(*t) : "-"; }
@@ -100,6 +121,11 @@ void DefineUserCommands(CLI::App& app, UserCommandArgs& args) {
         c->add_option("--data-dir", args.data_dir, "The server's data directory")
             ->envname("VG_DATA_DIR")
             ->capture_default_str();
+        c->add_option("--store", args.store_url, "As serve --store: sqlite (the data directory's) or a PostgreSQL URI")
+            ->envname("VG_STORE");
+        c->add_option("--store-schema", args.store_schema, "As serve --store-schema")
+            ->envname("VG_STORE_SCHEMA")
+            ->capture_default_str();
     };
     CLI::App* list = user->add_subcommand(
         "list", "Every account: id, name, created, locked, last login and use, sessions, active devices");
@@ -128,12 +154,12 @@ int RunUserCommand(const CLI::App& app, const UserCommandArgs& args, std::istrea
         if (user->got_subcommand(name)) which = name;
     }
     const std::string prefix = "vitalguard user " + which + ": ";
-    auto opened = OpenDatabase(args.data_dir);
+    auto opened = OpenDatabase(args);
     if (!opened.ok()) {
         err << prefix << opened.status().message() << "\n";
         return 1;
     }
-    store::SqliteStore& store = **opened;
+    store::Store& store = **opened;
     if (which == "list") return List(store, args.json, out, err);
 
     auto found = store.FindUserById(args.id);

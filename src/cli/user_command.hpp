@@ -7,7 +7,9 @@
 // data-directory lock that `serve` holds. What it ends reaches the running server through the
 // database: a deleted session is refused on its next request, and its open live streams close
 // within the server's stream re-check interval (5 s; src/api, SweepStreams).
-// It never creates a database: a data directory without one is an error.
+// It never creates a database: a data directory without one is an error. With --store postgresql://… it
+// works on that PostgreSQL schema instead (beside a running server too: it does not take the schema's
+// server lock).
 
 #include <CLI/CLI.hpp>
 #include <iosfwd>
@@ -16,11 +18,13 @@
 namespace vg::cli {
 
 struct UserCommandArgs {
-    std::string data_dir = "data";  // as `serve --data-dir` (env VG_DATA_DIR)
-    bool json = false;              // list: JSON instead of a table
-    std::string id;                 // lock, unlock, reset-password: the login id
-    std::string reason;             // lock: the operator's note
-    bool password_stdin = false;    // reset-password: read the new password from stdin
+    std::string data_dir = "data";            // as `serve --data-dir` (env VG_DATA_DIR)
+    std::string store_url;                    // as `serve --store` (env VG_STORE): "" or sqlite, or a PostgreSQL URI
+    std::string store_schema = "vitalguard";  // as `serve --store-schema`
+    bool json = false;                        // list: JSON instead of a table
+    std::string id;                           // lock, unlock, reset-password: the login id
+    std::string reason;                       // lock: the operator's note
+    bool password_stdin = false;              // reset-password: read the new password from stdin
 };
 
 // Adds the `user` command and its subcommands to `app`.

@@ -82,6 +82,7 @@ NewOutboxMessage Message(const std::string& key, TimePoint at) {
 
 void StoreConformance::SetUp() {
     harness_ = GetParam().open();
+    if (IsSkipped()) return;  // a harness without its server (VG_REQUIRE_POSTGRES) skipped the test
     ASSERT_NE(harness_, nullptr) << "cannot open a " << GetParam().name << " store";
 }
 

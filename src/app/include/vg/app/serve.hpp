@@ -56,8 +56,14 @@ struct ServeConfig {
     std::string metrics_token;
     std::vector<std::string> allowed_origins;
     bool sqlite_synchronous_full = true;
-    std::string profiles_dir;  // rule profiles (*.json); empty: ./profiles, else the source tree's
-    int detector_shards = 2;   // detection threads; each wearer belongs to one
+    // Where everything is kept: empty (or "sqlite"): the embedded SQLite file data_dir/vitalguard.db;
+    // postgres://… or postgresql://… (a libpq URI, password included if any: never logged): PostgreSQL
+    // (store/postgres), its tables in the schema store_schema. The data directory is still locked and used.
+    std::string store_url;
+    std::string store_schema = "vitalguard";
+    int store_connections = 0;  // PostgreSQL connections; 0: one per thread that may wait on the store
+    std::string profiles_dir;   // rule profiles (*.json); empty: ./profiles, else the source tree's
+    int detector_shards = 2;    // detection threads; each wearer belongs to one
     // Start-up: readings measured this far back are replayed through the rules (Detector::Warm).
     std::chrono::milliseconds replay_window{26 * 60 * 60 * 1000};
 

@@ -14,8 +14,9 @@
 //
 // A service that needs one or two aggregates may take just those ports; one object (a Store)
 // implements them all, so the aggregates share one database and one Close.
-// Implementations: store/sqlite (the embedded default), store/memory (in memory, for logic tests);
-// later store/postgres. Every implementation passes the conformance suite in store/conformance.
+// Implementations: store/sqlite (the embedded default), store/memory (in memory, for logic tests),
+// store/postgres (a PostgreSQL server). Every implementation passes the conformance suite in
+// store/conformance.
 //
 // The rules every method of every port follows:
 // Durability: every method is a complete unit of work: it either happens entirely and is durable

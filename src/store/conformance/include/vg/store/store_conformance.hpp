@@ -38,7 +38,9 @@ class StoreHarness {
 
 struct StoreImplementation {
     std::string name;  // the instantiation's test name suffix: letters, digits and '_'
-    // A new harness for one test; nullptr (after reporting why with ADD_FAILURE) when it cannot be made.
+    // A new harness for one test; nullptr (after reporting why with ADD_FAILURE) when it cannot be made,
+    // or after GTEST_SKIP (in a void helper it calls) when its live server is not there: then the test
+    // is skipped.
     std::function<std::unique_ptr<StoreHarness>()> open;
 };
 
