@@ -1,6 +1,10 @@
 #include "e2e_fixture.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 namespace vg::e2e {
 
@@ -54,6 +58,36 @@ std::vector<std::string> ServerTest::ErrorFields(const testing::HttpResult& resu
 
 std::string ServerTest::ErrorCode(const testing::HttpResult& result) {
     return std::string(result.json().at("error").at("code").as_string());
+}
+
+std::vector<int> ServerTest::UpdateStatusUntilKilled(std::vector<testing::HttpClient>& clients,
+                                                     const std::vector<json::object>& bodies, int target) {
+    std::vector<std::atomic<int>> acknowledged(clients.size());
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> senders;
+    for (size_t i = 0; i < clients.size(); ++i) {
+        senders.emplace_back([&, i] {
+            while (!stop.load()) {
+                try {
+                    if (clients[i].Post("/api/update_status", bodies[i]).status == 200) acknowledged[i].fetch_add(1);
+                } catch (const testing::HttpClientError&) {
+                    return;  // the server is gone
+                }
+            }
+        });
+    }
+    auto total = [&] {
+        int n = 0;
+        for (auto& a : acknowledged) n += a.load();
+        return n;
+    };
+    for (int i = 0; i < 300 && total() < target; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(server_->Kill().signal, SIGKILL);  // requests in flight
+    stop = true;
+    for (auto& t : senders) t.join();
+    std::vector<int> counts;
+    for (auto& a : acknowledged) counts.push_back(a.load());
+    return counts;
 }
 
 }  // namespace vg::e2e

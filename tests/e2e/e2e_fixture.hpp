@@ -31,6 +31,11 @@ class ServerTest : public ::testing::Test {
     // The "field" of every entry of error.fields, in order.
     static std::vector<std::string> ErrorFields(const testing::HttpResult& result);
     static std::string ErrorCode(const testing::HttpResult& result);
+    // A full update_status load that ends in kill -9: one thread per client (each logged in) posts
+    // `bodies[i]` until `target` calls were acknowledged in all (or 6 s passed), then the server is killed
+    // with SIGKILL while calls are in flight. Returns each client's count of acknowledged (200) calls.
+    std::vector<int> UpdateStatusUntilKilled(std::vector<testing::HttpClient>& clients,
+                                             const std::vector<json::object>& bodies, int target);
 
     testing::TempDir data_dir_{"vg-e2e-data"};
     std::unique_ptr<testing::ServerProcess> server_;

@@ -1,6 +1,7 @@
 // The seed's status API and device ingest end to end: real binary, real HTTP, real SQLite.
 #include <atomic>
 #include <csignal>
+#include <numeric>
 #include <thread>
 
 #include "e2e_fixture.hpp"
@@ -117,33 +118,11 @@ TEST_F(VitalsE2eTest, KillMinus9UnderUpdateStatusLoadLosesNoAcknowledgedReadingO
         clients.push_back(Client());
         SignupAndLogin(clients.back(), "load_" + std::to_string(w));
     }
-    std::vector<std::atomic<int>> acknowledged(kWearers);
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> senders;
-    for (int w = 0; w < kWearers; ++w) {
-        senders.emplace_back([&, w] {
-            // Wearer 0 is in danger (sustained severe tachycardia with low oxygen): an incident opens.
-            const json::object body = w == 0 ? Vitals(175, 86) : Vitals(72);
-            while (!stop.load()) {
-                try {
-                    auto r = clients[static_cast<size_t>(w)].Post("/api/update_status", body);
-                    if (r.status == 200) acknowledged[static_cast<size_t>(w)].fetch_add(1);
-                } catch (const testing::HttpClientError&) {
-                    return;  // the server is gone
-                }
-            }
-        });
-    }
-    auto total = [&] {
-        int n = 0;
-        for (auto& a : acknowledged) n += a.load();
-        return n;
-    };
-    for (int i = 0; i < 200 && total() < 300; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    EXPECT_EQ(server_->Kill().signal, SIGKILL);  // requests in flight
-    stop = true;
-    for (auto& t : senders) t.join();
-    ASSERT_GT(total(), 0);
+    std::vector<json::object> bodies;
+    // Wearer 0 is in danger (sustained severe tachycardia with low oxygen): an incident opens.
+    for (int w = 0; w < kWearers; ++w) bodies.push_back(w == 0 ? Vitals(175, 86) : Vitals(72));
+    const std::vector<int> acknowledged = UpdateStatusUntilKilled(clients, bodies, 300);
+    ASSERT_GT(std::accumulate(acknowledged.begin(), acknowledged.end(), 0), 0);
 
     int64_t danger_wearer = 0;
     {
@@ -159,7 +138,7 @@ TEST_F(VitalsE2eTest, KillMinus9UnderUpdateStatusLoadLosesNoAcknowledgedReadingO
             auto readings = db.RecentReadings(user->unique_num, 1'000'000);
             auto rows = db.RecentStatuses(user->unique_num, 1'000'000);
             ASSERT_TRUE(readings.ok() && rows.ok());
-            const auto acked = static_cast<size_t>(acknowledged[static_cast<size_t>(w)].load());
+            const auto acked = static_cast<size_t>(acknowledged[static_cast<size_t>(w)]);
             // Every acknowledged call is there; a call cut off by the kill may be there or not.
             EXPECT_GE(readings->size(), acked) << "wearer " << w;
             EXPECT_GE(rows->size(), acked) << "wearer " << w;
