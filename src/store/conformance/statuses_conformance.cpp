@@ -1,6 +1,7 @@
 // StatusStore (statuses.hpp): the seed's UserStatus and UserPosture.
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "vg/store/store_conformance.hpp"
@@ -171,6 +172,66 @@ TEST_P(StoreConformance, RecordVerdictsStoresReadingsAndRowsTogetherAndSkipsMiss
     auto empty = store().RecordVerdicts({});
     ASSERT_TRUE(empty.ok());
     EXPECT_TRUE(empty->empty());
+}
+
+// Several verdicts of one wearer in one call, plain ones and one with an incident, in every order: the
+// rows keep the given order (a tie in time goes to the later one), danger_degree is the last row's
+// status, and texts arrive byte for byte whatever characters they hold.
+TEST_P(StoreConformance, RecordVerdictsKeepsTheGivenOrderAcrossPlainAndIncidentRecords) {
+    const int64_t a = CreateUserOrDie("wearer_a");
+    const int64_t b = CreateUserOrDie("wearer_b");
+    const std::string awkward = "quote \" backslash \\ comma, {brace} NULL 심박 ";
+    auto plain = [&](int64_t user, int status, int minute, std::string explanation) {
+        VerdictRecord r;
+        r.user_unique_num = user;
+        IncomingReading in;
+        in.reading.measured_at = kT0 + minutes(minute);
+        in.reading.values[0] = 60 + minute;
+        r.reading = in;
+        r.received_at = kT0 + minutes(minute);
+        r.row = StatusRow{user, status, kT0 + minutes(5), "heart_rate", std::move(explanation), kT0 + minutes(minute)};
+        return r;
+    };
+    std::vector<VerdictRecord> records;
+    records.push_back(plain(a, 2, 1, awkward));
+    records.push_back(plain(b, 1, 1, "b first"));
+    records.push_back(plain(a, 1, 2, "a second"));
+    VerdictRecord with_incident = plain(a, 2, 3, "a third, opens an incident");
+    with_incident.incident = IncidentTransition{DangerIncident(a, kT0 + minutes(3)), {}, {}};
+    records.push_back(with_incident);
+    records.push_back(plain(a, 0, 4, "a last"));
+    records.push_back(plain(b, 2, 2, "b last"));
+    auto results = store().RecordVerdicts(records);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    for (const Status& one : *results) EXPECT_TRUE(one.ok()) << one.ToString();
+
+    EXPECT_EQ(store().FindUserByUniqueNum(a)->danger_degree, 0);
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 2);
+    auto rows_of_a = store().RecentStatuses(a, 10);
+    ASSERT_TRUE(rows_of_a.ok());
+    ASSERT_EQ(rows_of_a->size(), 4u);  // all at minute 5: newest first is the last given
+    EXPECT_EQ((*rows_of_a)[0].explanation, "a last");
+    EXPECT_EQ((*rows_of_a)[1].explanation, "a third, opens an incident");
+    EXPECT_EQ((*rows_of_a)[2].explanation, "a second");
+    EXPECT_EQ((*rows_of_a)[3].explanation, awkward);
+    EXPECT_EQ((*rows_of_a)[3].causes, "heart_rate");
+    EXPECT_EQ((*rows_of_a)[3].reading_at, kT0 + minutes(1));
+    EXPECT_EQ(store().RecentStatuses(b, 10)->front().explanation, "b last");
+    auto readings_of_a = store().RecentReadings(a, 10);
+    ASSERT_TRUE(readings_of_a.ok());
+    ASSERT_EQ(readings_of_a->size(), 4u);
+    EXPECT_EQ(readings_of_a->front().reading.get(domain::Metric::kHeartRate), 64);
+    auto open = store().FindOpenIncident(a);
+    ASSERT_TRUE(open.ok() && open->has_value());
+
+    // The incident record last: its row's status wins over the plain ones before it.
+    std::vector<VerdictRecord> again;
+    again.push_back(plain(b, 0, 6, "b plain"));
+    VerdictRecord b_incident = plain(b, 1, 7, "b incident");
+    b_incident.incident = IncidentTransition{DangerIncident(b, kT0 + minutes(7)), {}, {}};
+    again.push_back(b_incident);
+    ASSERT_TRUE(store().RecordVerdicts(again).ok());
+    EXPECT_EQ(store().FindUserByUniqueNum(b)->danger_degree, 1);
 }
 
 // The posture path's output rides in the same call: posture rows (user_posture follows) and the fall

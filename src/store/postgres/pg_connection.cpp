@@ -59,6 +59,7 @@ Params& Params::Null() {
 }
 
 Params& Params::Raw(std::string literal) {
+    if (literal.find('\0') != std::string::npos) has_nul_ = true;
     values_.emplace_back(std::move(literal));
     return *this;
 }
@@ -88,6 +89,15 @@ void AppendArrayElement(std::string& literal, const std::optional<int64_t>& valu
 void AppendArrayElement(std::string& literal, const std::optional<double>& value) {
     literal += literal.empty() ? "{" : ",";
     literal += value ? FormatDouble(*value) : "NULL";
+}
+
+void AppendArrayElement(std::string& literal, std::string_view value) {
+    literal += literal.empty() ? "{\"" : ",\"";
+    for (char c : value) {
+        if (c == '"' || c == '\\') literal += '\\';
+        literal += c;
+    }
+    literal += '"';
 }
 
 // ---------------------------------------------------------------------------
@@ -166,6 +176,7 @@ Status Connection::Setup() {
 Status Connection::Reset() {
     if (conn_ == nullptr) return Unavailable("cannot reach PostgreSQL: " + last_error_);
     PQreset(conn_);
+    prepared_.clear();  // a new session has none of the old one's statements
     if (PQstatus(conn_) != CONNECTION_OK) {
         broken_ = true;
         last_error_ = Trim(PQerrorMessage(conn_));
@@ -217,9 +228,17 @@ Result<Rows> Connection::Exec(const char* sql, const Params& params, std::string
         return Internal(std::string(what) + ": a text value contains a NUL byte, which PostgreSQL cannot store");
     }
     if (broken()) return Unavailable(std::string(what) + ": the connection is broken: " + last_error_);
+    auto prepared = prepared_.find(sql);
+    if (prepared == prepared_.end()) {
+        std::string name = "vg_" + std::to_string(prepared_.size() + 1);
+        PGresult* made = PQprepare(conn_, name.c_str(), sql, params.size(), nullptr);
+        if (made == nullptr || PQresultStatus(made) != PGRES_COMMAND_OK) return Failure(made, what);
+        PQclear(made);
+        prepared = prepared_.emplace(sql, std::move(name)).first;
+    }
     const std::vector<const char*> values = params.Pointers();
-    PGresult* result =
-        PQexecParams(conn_, sql, params.size(), nullptr, values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
+    PGresult* result = PQexecPrepared(conn_, prepared->second.c_str(), params.size(),
+                                      values.empty() ? nullptr : values.data(), nullptr, nullptr, 0);
     const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         last_sqlstate_.clear();

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "vg/common/clock.hpp"
@@ -59,6 +60,9 @@ class Params {
 // Appends one element of a bigint[] / float8[] literal.
 void AppendArrayElement(std::string& literal, const std::optional<int64_t>& value);
 void AppendArrayElement(std::string& literal, const std::optional<double>& value);
+// A text element, double-quoted with its quotes and backslashes escaped (so commas, braces, blanks and the
+// word NULL stay text).
+void AppendArrayElement(std::string& literal, std::string_view value);
 std::string FormatDouble(double value);
 
 // The rows of one successful statement (or the count of rows it changed).
@@ -128,7 +132,9 @@ class Connection {
     // PQreset, then the session setup again. kUnavailable when the server cannot be reached.
     Status Reset();
 
-    // Runs one statement with parameters. `what` names it in error messages.
+    // Runs one statement with parameters. `what` names it in error messages. Each distinct SQL text is
+    // prepared once per session (named statements are session state, kept across transactions and
+    // forgotten on Reset), so a statement is parsed and planned once, not on every call.
     Result<Rows> Exec(const char* sql, const Params& params, std::string_view what);
     // Runs SQL without parameters (transaction control, DDL); may hold several statements.
     Status Command(const char* sql, std::string_view what);
@@ -158,6 +164,7 @@ class Connection {
     std::string last_error_;
     std::string last_sqlstate_;
     std::string last_constraint_;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name, this session
 };
 
 }  // namespace vg::store::pg

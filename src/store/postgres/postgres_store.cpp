@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "pg_connection.hpp"
@@ -146,6 +147,31 @@ constexpr const char* kInsertStatus =
 constexpr const char* kSelectRecentStatuses =
     "SELECT user_unique_num, status, updated_at, causes, explanation, reading_at FROM user_status "
     "WHERE user_unique_num = $1 ORDER BY updated_at DESC, id DESC LIMIT $2";
+// RecordVerdicts' set-based path (BulkWriteVerdicts): a run of plain verdicts in ONE statement, because
+// the stage is bound by round trips, not by the server's work. Data-modifying CTEs share one snapshot:
+// rows of users missing from it are left out (joined away), and the statement returns the users present.
+// $1..$12: the readings' user, device, seq, measured_at, received_at and seven metrics; $13..$18: the
+// status rows' user, status, updated_at, causes, explanation, reading_at; $19: every record's user.
+// Ids increase in the given order (ORDER BY ord), so "the row appended last" stays the last given; each
+// user's last given status becomes its danger_degree, and an unchanged user is not written (as
+// kSetDangerDegree).
+constexpr const char* kRecordPlainVerdicts =
+    "WITH readings AS (INSERT INTO vitals (user_unique_num, device_id, device_seq, measured_at, received_at, "
+    "heart_rate, respiration_rate, spo2, skin_temp, glucose, steps, calories) "
+    "SELECT r.u, r.device_id, r.device_seq, r.measured_at, r.received_at, r.m0, r.m1, r.m2, r.m3, r.m4, r.m5, r.m6 "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::float8[], $7::float8[], "
+    "$8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[]) WITH ORDINALITY "
+    "AS r(u, device_id, device_seq, measured_at, received_at, m0, m1, m2, m3, m4, m5, m6, ord) "
+    "JOIN users ON users.unique_num = r.u ORDER BY r.ord ON CONFLICT DO NOTHING), "
+    "statuses AS (INSERT INTO user_status (user_unique_num, status, updated_at, causes, explanation, reading_at) "
+    "SELECT s.u, s.status, s.updated_at, s.causes, s.explanation, s.reading_at "
+    "FROM unnest($13::bigint[], $14::int[], $15::bigint[], $16::text[], $17::text[], $18::bigint[]) WITH ORDINALITY "
+    "AS s(u, status, updated_at, causes, explanation, reading_at, ord) "
+    "JOIN users ON users.unique_num = s.u ORDER BY s.ord), "
+    "degrees AS (UPDATE users SET danger_degree = v.status FROM (SELECT DISTINCT ON (d.u) d.u, d.status "
+    "FROM unnest($13::bigint[], $14::int[]) WITH ORDINALITY AS d(u, status, ord) ORDER BY d.u, d.ord DESC) v "
+    "WHERE users.unique_num = v.u AND users.danger_degree IS DISTINCT FROM v.status) "
+    "SELECT unique_num FROM users WHERE unique_num = ANY($19::bigint[])";
 constexpr const char* kSetUserPosture = "UPDATE users SET user_posture = $2 WHERE unique_num = $1";
 constexpr const char* kInsertPosture =
     "INSERT INTO user_posture (user_unique_num, posture, updated_at) VALUES ($1, $2, $3)";
@@ -699,6 +725,62 @@ Status WriteVerdictRecord(Connection& conn, const VerdictRecord& r, Status& resu
             result = saved.status();
         }
         VG_RETURN_IF_ERROR(conn.Command("RELEASE SAVEPOINT verdict_incident", "release savepoint"));
+    }
+    return Status::Ok();
+}
+
+// Whether RecordVerdicts may write `r` with BulkWriteVerdicts: a reading and/or a status row, nothing else
+// (the seed's update_status and the watch's vitals; postures, suspicions and incidents go one by one).
+bool IsPlainVerdict(const VerdictRecord& r) {
+    return (r.reading || r.row) && r.postures.empty() && !r.save_suspicion && !r.clear_suspicion && !r.incident;
+}
+
+// RecordVerdicts for a run of plain verdicts (IsPlainVerdict), in one statement (kRecordPlainVerdicts)
+// rather than several per record, with the same outcome as WriteVerdictRecord one by one: a record of a
+// missing user is refused alone (results[i] = kNotFound, nothing of it written); readings in order, a
+// retried (device, seq) not stored twice; status rows in order, each user's danger_degree its last row's
+// status. The statement's error is the whole call's.
+Status BulkWriteVerdicts(Connection& conn, std::span<const VerdictRecord> run, std::span<Status> results) {
+    std::array<std::string, 5> reading_columns;  // user, device, seq, measured_at, received_at
+    std::array<std::string, domain::kMetricCount> metrics;
+    std::array<std::string, 6> status_columns;  // user, status, updated_at, causes, explanation, reading_at
+    std::string users;
+    for (const VerdictRecord& r : run) {
+        pg::AppendArrayElement(users, std::optional<int64_t>(r.user_unique_num));
+        if (r.reading) {
+            const IncomingReading& in = *r.reading;
+            pg::AppendArrayElement(reading_columns[0], std::optional<int64_t>(r.user_unique_num));
+            pg::AppendArrayElement(reading_columns[1], r.device_id);
+            // A sequence number means something only with its device: without one it is not kept.
+            pg::AppendArrayElement(reading_columns[2], r.device_id ? in.device_seq : std::nullopt);
+            pg::AppendArrayElement(reading_columns[3], std::optional<int64_t>(ToUnixMillis(in.reading.measured_at)));
+            pg::AppendArrayElement(reading_columns[4], std::optional<int64_t>(ToUnixMillis(r.received_at)));
+            for (size_t m = 0; m < metrics.size(); ++m) pg::AppendArrayElement(metrics[m], in.reading.values[m]);
+        }
+        if (r.row) {
+            const StatusRow& row = *r.row;
+            pg::AppendArrayElement(status_columns[0], std::optional<int64_t>(row.user_unique_num));
+            pg::AppendArrayElement(status_columns[1], std::optional<int64_t>(row.status));
+            pg::AppendArrayElement(status_columns[2], std::optional<int64_t>(ToUnixMillis(row.updated_at)));
+            pg::AppendArrayElement(status_columns[3], row.causes);
+            pg::AppendArrayElement(status_columns[4], row.explanation);
+            pg::AppendArrayElement(status_columns[5], row.reading_at
+                                                          ? std::optional<int64_t>(ToUnixMillis(*row.reading_at))
+                                                          : std::nullopt);
+        }
+    }
+    auto array = [](std::string& literal) { return literal.empty() ? std::string("{}") : std::move(literal) + "}"; };
+    Params params;
+    for (std::string& column : reading_columns) params.Raw(array(column));
+    for (std::string& metric : metrics) params.Raw(array(metric));
+    for (std::string& column : status_columns) params.Raw(array(column));
+    params.Raw(array(users));
+    auto present_rows = conn.Exec(kRecordPlainVerdicts, params, "record verdicts");
+    if (!present_rows.ok()) return present_rows.status();
+    std::unordered_set<int64_t> present;
+    for (int i = 0; i < present_rows->size(); ++i) present.insert(Row(*present_rows, i).Int64(0));
+    for (size_t i = 0; i < run.size(); ++i) {
+        if (!present.contains(run[i].user_unique_num)) results[i] = NotFound("user not found");
     }
     return Status::Ok();
 }
@@ -1465,6 +1547,15 @@ Result<std::vector<Status>> PostgresStore::RecordVerdicts(std::span<const Verdic
             }
         }
         for (size_t i = 0; i < records.size(); ++i) {
+            // A run of plain verdicts goes set-based; runs and the other records keep the given order.
+            size_t end = i;
+            while (end < records.size() && IsPlainVerdict(records[end])) ++end;
+            if (end > i) {
+                VG_RETURN_IF_ERROR(BulkWriteVerdicts(conn, records.subspan(i, end - i),
+                                                     std::span<Status>(results).subspan(i, end - i)));
+                i = end - 1;
+                continue;
+            }
             VG_RETURN_IF_ERROR(conn.Command("SAVEPOINT verdict_record", "savepoint"));
             Status record;
             VG_RETURN_IF_ERROR(WriteVerdictRecord(conn, records[i], record));
