@@ -25,6 +25,7 @@
 #include "vg/app/store_url.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
+#include "vg/bus/redis_streams_bus.hpp"
 #include "vg/demo/demo.hpp"
 #include "vg/detector/detector.hpp"
 #include "vg/escalation/escalation_service.hpp"
@@ -228,7 +229,8 @@ struct Deployment::Services {
     std::unique_ptr<detector::Detector> detector;
     std::unique_ptr<posture::PostureDetector> posture_detector;
     std::unique_ptr<ShardConsumer> shard_consumer;
-    std::unique_ptr<bus::InProcBus> bus;  // stops (draining into the detectors) before the detectors go
+    std::unique_ptr<bus::ReadingBus> bus;  // stops (draining into the detectors) before the detectors go
+    bus::InProcBus* inproc_bus = nullptr;  // `bus` when it is the in-process one (its queue is a metric)
     std::unique_ptr<ingest::IngestService> ingest;
     std::unique_ptr<posture::PostureService> posture;  // publishes onto the bus
 
@@ -250,6 +252,7 @@ struct Deployment::Services {
     Status BuildNotifier();
     Status LoadStatusModels();
     Status LoadPostureModels();
+    Status OpenBus();
     void BuildPipeline();
     Status BuildApi();
 };
@@ -456,6 +459,28 @@ Status Deployment::Services::LoadPostureModels() {
     return Status::Ok();
 }
 
+// The bus between ingest and detection: in this process (threads), or Redis Streams (--bus redis://…),
+// whose shards this node takes as leases and whose update_status replies come back through Redis.
+Status Deployment::Services::OpenBus() {
+    if (config.bus_url.empty()) {
+        auto inproc = std::make_unique<bus::InProcBus>(
+            clock, bus::InProcBusOptions{config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
+        inproc_bus = inproc.get();
+        bus = std::move(inproc);
+        return Status::Ok();
+    }
+    bus::RedisStreamsBusOptions options;
+    options.url = config.bus_url;
+    options.prefix = config.bus_prefix;
+    options.shards = config.bus_shards;
+    auto opened = bus::RedisStreamsBus::Open(clock, std::move(options));
+    if (!opened.ok()) return Failed("cannot open the Redis bus " + RedactedStoreUrl(config.bus_url), opened.status());
+    spdlog::info("bus: Redis Streams {} (prefix {}, {} shards, node {})", RedactedStoreUrl(config.bus_url),
+                 config.bus_prefix, config.bus_shards, (*opened)->node_id());
+    bus = std::move(opened).value();
+    return Status::Ok();
+}
+
 // reading → bus → detector → verdict stage → escalation, and the posture path beside it.
 void Deployment::Services::BuildPipeline() {
     wearer_ids = std::make_unique<verdict::WearerIds>(*store);
@@ -491,16 +516,16 @@ void Deployment::Services::BuildPipeline() {
     }
 
     store::Store* store_ptr = store.get();
+    // One detector shard per bus shard (a Redis bus has more shards than this node has threads; the
+    // shards it does not own cost nothing).
     detector = std::make_unique<detector::Detector>(
-        config.detector_shards, profiles, "adult-default",
+        bus->shard_count(), profiles, "adult-default",
         [store_ptr](int64_t wearer) {
             auto user = store_ptr->FindUserByUniqueNum(wearer);
             return user.ok() ? user->rule_profile : std::string("adult-default");
         },
         *verdicts);
     if (status_models.status) detector->SetModels(status_models);
-    bus = std::make_unique<bus::InProcBus>(
-        clock, bus::InProcBusOptions{config.detector_shards, 1'000'000, std::chrono::milliseconds(1000)});
     ingest = std::make_unique<ingest::IngestService>(*store, *bus, clock, ingest::IngestOptions{});
 
     // IMU windows travel the same bus: a wearer's windows are evaluated on its detector shard's thread, and
@@ -518,7 +543,7 @@ void Deployment::Services::BuildPipeline() {
             *posture_model, *store, *verdicts, posture_metrics, bus->shard_count(), detector_options);
         posture::PostureServiceOptions intake_options;
         intake_options.queue_capacity = config.posture_queue;
-        bus::InProcBus* the_bus = bus.get();
+        bus::ReadingBus* the_bus = bus.get();
         posture = std::make_unique<posture::PostureService>(
             posture_model->info(),
             [the_bus](posture::WindowJob job) { return the_bus->PublishWindows(std::move(job)); }, clock,
@@ -655,6 +680,7 @@ Result<std::unique_ptr<Deployment>> Deployment::Build(const ServeConfig& config)
     VG_RETURN_IF_ERROR(s->BuildNotifier());
     VG_RETURN_IF_ERROR(s->LoadStatusModels());
     VG_RETURN_IF_ERROR(s->LoadPostureModels());
+    VG_RETURN_IF_ERROR(s->OpenBus());
     s->BuildPipeline();
     VG_RETURN_IF_ERROR(s->BuildApi());
     return std::unique_ptr<Deployment>(new Deployment(std::move(s)));
@@ -703,7 +729,7 @@ Status Deployment::Start() {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }
     s.metrics_sampler = s.metrics.StartSampler(
-        {s.store.get(), s.bus.get(), s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock, s.verdicts.get()},
+        {s.store.get(), s.inproc_bus, s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock, s.verdicts.get()},
         std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));

@@ -13,6 +13,10 @@ TEST(RedactedStoreUrl, HidesThePasswordAndKeepsTheRest) {
     EXPECT_EQ(RedactedStoreUrl("postgresql://db/vg?password=only"), "postgresql://db/vg?password=***");
     // A password holding '@' (libpq takes the last '@' of the authority).
     EXPECT_EQ(RedactedStoreUrl("postgresql://vg:a@b@db/vg"), "postgresql://vg:***@db/vg");
+    // The Redis bus's URL (--bus) is logged through the same function.
+    EXPECT_EQ(RedactedStoreUrl("redis://:s3cret@cache:6379/2"), "redis://:***@cache:6379/2");
+    EXPECT_EQ(RedactedStoreUrl("redis://default:s3cret@cache"), "redis://default:***@cache");
+    EXPECT_EQ(RedactedStoreUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
 }
 
 TEST(RedactedStoreUrl, KeepsAUrlWithoutAPassword) {

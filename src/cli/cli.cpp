@@ -73,6 +73,9 @@ struct RawServeOptions {
     std::string store_url;
     std::string store_schema = "vitalguard";
     int store_connections = 0;
+    std::string bus_url;
+    std::string bus_prefix = "vg";
+    int bus_shards = 16;
     std::string profiles_dir;
     int detector_shards = 2;
     std::string replay_window = "26h";
@@ -279,6 +282,24 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "PostgreSQL: connections in the pool; 0: one per thread that may wait on the store")
         ->envname("VG_STORE_CONNECTIONS")
         ->check(CLI::Range(0, 512))
+        ->capture_default_str();
+    serve
+        .add_option("--bus", o.bus_url,
+                    "How readings reach detection: inproc (the default: threads in this process) or a Redis URL, "
+                    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (Redis Streams; prefer VG_BUS to keep a password off "
+                    "the command line)")
+        ->envname("VG_BUS");
+    serve
+        .add_option("--bus-prefix", o.bus_prefix,
+                    "Redis bus: the prefix of its keys; servers with the same prefix share one bus "
+                    "([A-Za-z0-9_.-], at most 64)")
+        ->envname("VG_BUS_PREFIX")
+        ->capture_default_str();
+    serve
+        .add_option("--bus-shards", o.bus_shards,
+                    "Redis bus: its shards (streams); every server of one bus must use the same number")
+        ->envname("VG_BUS_SHARDS")
+        ->check(CLI::Range(1, 1024))
         ->capture_default_str();
     serve
         .add_option("--profiles-dir", o.profiles_dir,
@@ -499,6 +520,24 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
         }
     }
     c.store_schema = o.store_schema;
+    if (o.bus_url != "inproc" && !o.bus_url.empty() && !o.bus_url.starts_with("redis://")) {
+        return Status::Error(ErrorCode::kValidationFailed, "unknown bus",
+                             {{"bus", "must be inproc or a redis:// URL"}});
+    }
+    c.bus_url = o.bus_url == "inproc" ? "" : o.bus_url;
+    {
+        const std::string& prefix = o.bus_prefix;
+        bool valid = !prefix.empty() && prefix.size() <= 64;
+        for (char ch : prefix) {
+            valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.' || ch == '-');
+        }
+        if (!valid) {
+            return Status::Error(ErrorCode::kValidationFailed, "bad bus prefix",
+                                 {{"bus-prefix", "must be 1 to 64 of A-Z, a-z, 0-9, _, . and -"}});
+        }
+    }
+    c.bus_prefix = o.bus_prefix;
+    c.bus_shards = o.bus_shards;
     c.store_connections = o.store_connections;
     c.profiles_dir = o.profiles_dir;
     c.detector_shards = o.detector_shards;

@@ -80,6 +80,34 @@ TEST_F(ServeCommandTest, TheStoreIsSqliteByDefaultOrAPostgresUri) {
     }
 }
 
+TEST_F(ServeCommandTest, TheBusIsInProcessByDefaultOrARedisUrl) {
+    auto plain = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->config.bus_url, "");
+    EXPECT_EQ(plain->config.bus_prefix, "vg");
+    EXPECT_EQ(plain->config.bus_shards, 16);
+    auto inproc = ParseServeCommand({"vitalguard", "serve", "--bus", "inproc"});
+    ASSERT_TRUE(inproc.ok());
+    EXPECT_EQ(inproc->config.bus_url, "");
+    auto redis = ParseServeCommand({"vitalguard", "serve", "--bus", "redis://cache.internal:6380/1", "--bus-prefix",
+                                    "vg-prod", "--bus-shards", "64"});
+    ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+    EXPECT_EQ(redis->config.bus_url, "redis://cache.internal:6380/1");
+    EXPECT_EQ(redis->config.bus_prefix, "vg-prod");
+    EXPECT_EQ(redis->config.bus_shards, 64);
+
+    auto unknown = ParseServeCommand({"vitalguard", "serve", "--bus", "kafka://broker"});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_NE(unknown.status().ToString().find("bus"), std::string::npos) << unknown.status().ToString();
+    const std::vector<std::string> bad_prefixes{"", "vg prod", "vg{1}", "vg:x", std::string(65, 'a')};
+    for (const std::string& prefix : bad_prefixes) {
+        auto bad = ParseServeCommand({"vitalguard", "serve", "--bus-prefix", prefix});
+        ASSERT_FALSE(bad.ok()) << prefix;
+        EXPECT_NE(bad.status().ToString().find("bus-prefix"), std::string::npos) << bad.status().ToString();
+    }
+    EXPECT_FALSE(ParseServeCommand({"vitalguard", "serve", "--bus-shards", "0"}).ok());
+}
+
 TEST_F(ServeCommandTest, CookiesAreSecureByDefaultWhenThePublicUrlIsHttps) {
     auto plain = ParseServeCommand({"vitalguard", "serve"});
     ASSERT_TRUE(plain.ok());

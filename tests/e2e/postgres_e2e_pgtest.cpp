@@ -67,7 +67,14 @@ class PostgresServeE2eTest : public ServerTest {
             EXPECT_EQ(ExecOnce(uri_, "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE"), "");
         }
     }
-    void StartOnPostgres() { StartServer({"--store", uri_, "--store-schema", schema_}); }
+    void StartOnPostgres() {
+        std::vector<std::string> args{"--store", uri_, "--store-schema", schema_};
+        args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+        StartServer(args);
+    }
+    // The bodies of the tests that run on both buses (in process, and Redis Streams below).
+    void SeedsStatusApiWorksAndItsRowsAreInPostgres();
+    void KillMinus9UnderUpdateStatusLoadLosesNothingAcknowledged();
 
     std::unique_ptr<store::PostgresStore> OpenStoreOrDie() {
         store::PostgresStoreOptions options;
@@ -86,9 +93,30 @@ class PostgresServeE2eTest : public ServerTest {
 
     std::string uri_;
     std::string schema_;
+    std::vector<std::string> extra_args_;  // more serve flags (the Redis bus's)
+};
+
+// The same server with its bus on Redis Streams (--bus; the private Redis of scripts/test-servers,
+// VG_TEST_REDIS), under a key prefix of its own: update_status's verdict comes back through Redis.
+class PostgresRedisServeE2eTest : public PostgresServeE2eTest {
+  protected:
+    void SetUp() override {
+        VG_REQUIRE_REDIS();
+        static std::atomic<int> counter{0};
+        extra_args_ = {"--bus", *testing::RedisUrl(), "--bus-prefix",
+                       "vg_e2e_" + std::to_string(getpid()) + "_" + std::to_string(counter.fetch_add(1))};
+        PostgresServeE2eTest::SetUp();
+    }
 };
 
 TEST_F(PostgresServeE2eTest, TheSeedsStatusApiWorksAndItsRowsAreInPostgres) {
+    SeedsStatusApiWorksAndItsRowsAreInPostgres();
+}
+TEST_F(PostgresRedisServeE2eTest, TheSeedsStatusApiWorksThroughTheRedisBus) {
+    SeedsStatusApiWorksAndItsRowsAreInPostgres();
+}
+
+void PostgresServeE2eTest::SeedsStatusApiWorksAndItsRowsAreInPostgres() {
     HttpClient client = Client();
     SignupAndLogin(client, "pg_kim");
     auto normal = client.Post("/api/update_status", Vitals(72));
@@ -132,6 +160,15 @@ TEST_F(PostgresServeE2eTest, TheSeedsStatusApiWorksAndItsRowsAreInPostgres) {
 // Acknowledged = committed in PostgreSQL: a kill -9 in the middle of a full update_status load loses no
 // acknowledged reading or status row, and the incident a danger opened is neither lost nor doubled.
 TEST_F(PostgresServeE2eTest, KillMinus9UnderUpdateStatusLoadLosesNoAcknowledgedReadingOrStatusRow) {
+    KillMinus9UnderUpdateStatusLoadLosesNothingAcknowledged();
+}
+// On the Redis bus the restarted server is a new node: it takes the dead node's shards once their leases
+// lapse (5 s) and claims what the dead node had read but not acknowledged.
+TEST_F(PostgresRedisServeE2eTest, KillMinus9UnderUpdateStatusLoadOnTheRedisBusLosesNothingAcknowledged) {
+    KillMinus9UnderUpdateStatusLoadLosesNothingAcknowledged();
+}
+
+void PostgresServeE2eTest::KillMinus9UnderUpdateStatusLoadLosesNothingAcknowledged() {
     constexpr int kWearers = 6;
     std::vector<HttpClient> clients;
     for (int w = 0; w < kWearers; ++w) {

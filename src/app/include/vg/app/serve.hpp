@@ -62,8 +62,14 @@ struct ServeConfig {
     std::string store_url;
     std::string store_schema = "vitalguard";
     int store_connections = 0;  // PostgreSQL connections; 0: one per thread that may wait on the store
-    std::string profiles_dir;   // rule profiles (*.json); empty: ./profiles, else the source tree's
-    int detector_shards = 2;    // detection threads; each wearer belongs to one
+    // The bus from ingest to detection: empty: in this process (detector_shards threads); redis://…: Redis
+    // Streams (bus/redis_streams) under the key prefix bus_prefix with bus_shards shards (every node of one
+    // bus must agree), this node consuming the shards it holds leases on. The URL's password is never logged.
+    std::string bus_url;
+    std::string bus_prefix = "vg";
+    int bus_shards = 16;
+    std::string profiles_dir;  // rule profiles (*.json); empty: ./profiles, else the source tree's
+    int detector_shards = 2;   // detection threads; each wearer belongs to one
     // Start-up: readings measured this far back are replayed through the rules (Detector::Warm).
     std::chrono::milliseconds replay_window{26 * 60 * 60 * 1000};
 
