@@ -229,8 +229,9 @@ struct Deployment::Services {
     std::unique_ptr<detector::Detector> detector;
     std::unique_ptr<posture::PostureDetector> posture_detector;
     std::unique_ptr<ShardConsumer> shard_consumer;
-    std::unique_ptr<bus::ReadingBus> bus;  // stops (draining into the detectors) before the detectors go
-    bus::InProcBus* inproc_bus = nullptr;  // `bus` when it is the in-process one (its queue is a metric)
+    std::unique_ptr<bus::ReadingBus> bus;       // stops (draining into the detectors) before the detectors go
+    bus::InProcBus* inproc_bus = nullptr;       // `bus` when it is the in-process one (for its metrics)
+    bus::RedisStreamsBus* redis_bus = nullptr;  // `bus` when it is Redis Streams (for its metrics)
     std::unique_ptr<ingest::IngestService> ingest;
     std::unique_ptr<posture::PostureService> posture;  // publishes onto the bus
 
@@ -477,6 +478,7 @@ Status Deployment::Services::OpenBus() {
     if (!opened.ok()) return Failed("cannot open the Redis bus " + RedactedStoreUrl(config.bus_url), opened.status());
     spdlog::info("bus: Redis Streams {} (prefix {}, {} shards, node {})", RedactedStoreUrl(config.bus_url),
                  config.bus_prefix, config.bus_shards, (*opened)->node_id());
+    redis_bus = opened->get();
     bus = std::move(opened).value();
     return Status::Ok();
 }
@@ -728,9 +730,9 @@ Status Deployment::Start() {
     if (Status listening = s.server->Start(); !listening.ok()) {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }
-    s.metrics_sampler = s.metrics.StartSampler(
-        {s.store.get(), s.inproc_bus, s.ingest.get(), &s.live_hub, s.escalation.get(), &s.clock, s.verdicts.get()},
-        std::chrono::seconds(5));
+    s.metrics_sampler = s.metrics.StartSampler({s.store.get(), s.inproc_bus, s.redis_bus, s.ingest.get(), &s.live_hub,
+                                                s.escalation.get(), &s.clock, s.verdicts.get()},
+                                               std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));
     if (s.config.demo) {

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "vg/bus/inproc_bus.hpp"
+#include "vg/bus/redis_streams_bus.hpp"
 #include "vg/domain/incident.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/ingest/ingest_service.hpp"
@@ -109,6 +110,44 @@ struct OperationalMetrics::Families {
                              .Help("Verdict records the store refused (their callers were answered with the error)")
                              .Register(r)
                              .Add({})),
+          bus_backlog(prometheus::BuildGauge()
+                          .Name("vitalguard_bus_backlog_entries")
+                          .Help("Redis bus: entries published and not yet acknowledged, all shards (lag + pending)")
+                          .Register(r)
+                          .Add({})),
+          bus_max_backlog(prometheus::BuildGauge()
+                              .Name("vitalguard_bus_max_shard_backlog_entries")
+                              .Help("Redis bus: entries published and not yet acknowledged on the most behind shard")
+                              .Register(r)
+                              .Add({})),
+          bus_owned(prometheus::BuildGauge()
+                        .Name("vitalguard_bus_owned_shards")
+                        .Help("Redis bus: shards this server consumes (holds the lease of)")
+                        .Register(r)
+                        .Add({})),
+          bus_reclaimed(prometheus::BuildCounter()
+                            .Name("vitalguard_bus_reclaimed_entries_total")
+                            .Help("Redis bus: entries a dead or replaced consumer had read and not acknowledged, "
+                                  "claimed and delivered again")
+                            .Register(r)
+                            .Add({})),
+          bus_poison(prometheus::BuildCounter()
+                         .Name("vitalguard_bus_poison_entries_total")
+                         .Help("Redis bus: entries that did not decode (logged, acknowledged, dropped)")
+                         .Register(r)
+                         .Add({})),
+          bus_replies_timed_out(
+              prometheus::BuildCounter()
+                  .Name("vitalguard_bus_replies_timed_out_total")
+                  .Help(
+                      "Redis bus: update_status verdicts and window answers no detector gave within the reply timeout")
+                  .Register(r)
+                  .Add({})),
+          bus_publish_refused(prometheus::BuildCounter()
+                                  .Name("vitalguard_bus_publish_refused_total")
+                                  .Help("Redis bus: batches refused (429) while a shard was behind")
+                                  .Register(r)
+                                  .Add({})),
           verdict_largest_batch(prometheus::BuildGauge()
                                     .Name("vitalguard_verdict_largest_batch")
                                     .Help("Most verdicts the verdict stage handled in one go since start")
@@ -130,6 +169,13 @@ struct OperationalMetrics::Families {
     prometheus::Counter& verdict_commits;
     prometheus::Counter& verdict_rows;
     prometheus::Counter& verdict_failed;
+    prometheus::Gauge& bus_backlog;
+    prometheus::Gauge& bus_max_backlog;
+    prometheus::Gauge& bus_owned;
+    prometheus::Counter& bus_reclaimed;
+    prometheus::Counter& bus_poison;
+    prometheus::Counter& bus_replies_timed_out;
+    prometheus::Counter& bus_publish_refused;
     prometheus::Gauge& verdict_largest_batch;
 };
 
@@ -163,6 +209,21 @@ void OperationalMetrics::Sample(const Sources& s) {
     std::lock_guard lock(sample_mu_);
     if (s.bus) f_->queued.Set(static_cast<double>(s.bus->queued()));
     if (s.live) f_->clients.Set(static_cast<double>(s.live->subscriber_count()));
+    // Counters advance by what is new since the last sample.
+    auto advance = [](prometheus::Counter& counter, uint64_t now_seen, uint64_t& seen) {
+        if (now_seen > seen) counter.Increment(static_cast<double>(now_seen - seen));
+        seen = std::max(seen, now_seen);
+    };
+    if (s.redis_bus) {
+        const bus::RedisBusStats stats = s.redis_bus->Stats();
+        f_->bus_backlog.Set(static_cast<double>(stats.backlog));
+        f_->bus_max_backlog.Set(static_cast<double>(stats.max_shard_backlog));
+        f_->bus_owned.Set(static_cast<double>(stats.owned_shards));
+        advance(f_->bus_reclaimed, stats.reclaimed, reclaimed_seen_);
+        advance(f_->bus_poison, stats.poison, poison_seen_);
+        advance(f_->bus_replies_timed_out, stats.replies_timed_out, replies_timed_out_seen_);
+        advance(f_->bus_publish_refused, stats.publish_refused, publish_refused_seen_);
+    }
     if (s.ingest) {
         const uint64_t now_seen = s.ingest->readings_accepted();
         if (now_seen > ingested_seen_) f_->ingested.Increment(static_cast<double>(now_seen - ingested_seen_));
@@ -176,11 +237,6 @@ void OperationalMetrics::Sample(const Sources& s) {
     }
     if (s.verdicts) {
         const verdict::VerdictStageStats stats = s.verdicts->stats();
-        // Counters advance by what is new since the last sample.
-        auto advance = [](prometheus::Counter& counter, uint64_t now_seen, uint64_t& seen) {
-            if (now_seen > seen) counter.Increment(static_cast<double>(now_seen - seen));
-            seen = std::max(seen, now_seen);
-        };
         advance(f_->verdict_commits, stats.commits, commits_seen_);
         advance(f_->verdict_rows, stats.status_rows, status_rows_seen_);
         advance(f_->verdict_failed, stats.failed_rows, failed_records_seen_);

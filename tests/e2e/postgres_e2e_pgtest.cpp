@@ -116,6 +116,19 @@ TEST_F(PostgresRedisServeE2eTest, TheSeedsStatusApiWorksThroughTheRedisBus) {
     SeedsStatusApiWorksAndItsRowsAreInPostgres();
 }
 
+// What an operator watches on the Redis bus is on /metrics: this server holds every shard (it is the bus's
+// only consumer), nothing is behind, nothing was reclaimed or dropped.
+TEST_F(PostgresRedisServeE2eTest, TheRedisBusIsOnMetrics) {
+    HttpClient client = Client();
+    SignupAndLogin(client, "pg_metrics");
+    ASSERT_EQ(client.Post("/api/update_status", Vitals(72)).status, 200);
+    auto metrics = Client().Get("/metrics");
+    ASSERT_EQ(metrics.status, 200) << metrics.body;
+    EXPECT_NE(metrics.body.find("vitalguard_bus_owned_shards 16"), std::string::npos) << metrics.body;
+    EXPECT_NE(metrics.body.find("vitalguard_bus_poison_entries_total 0"), std::string::npos) << metrics.body;
+    EXPECT_NE(metrics.body.find("vitalguard_bus_replies_timed_out_total 0"), std::string::npos) << metrics.body;
+}
+
 void PostgresServeE2eTest::SeedsStatusApiWorksAndItsRowsAreInPostgres() {
     HttpClient client = Client();
     SignupAndLogin(client, "pg_kim");

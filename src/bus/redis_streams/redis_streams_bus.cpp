@@ -1334,6 +1334,11 @@ RedisBusStats RedisStreamsBus::Stats() const {
     stats.poison = s.poison.load();
     stats.replies_timed_out = s.replies_timed_out.load();
     stats.publish_refused = s.publish_refused.load();
+    for (int shard = 0; shard < s.options.shards; ++shard) {
+        const auto value = static_cast<uint64_t>(std::max<int64_t>(s.backlog[static_cast<size_t>(shard)].load(), 0));
+        stats.backlog += value;
+        stats.max_shard_backlog = std::max(stats.max_shard_backlog, value);
+    }
     return stats;
 }
 

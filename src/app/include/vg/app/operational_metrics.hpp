@@ -18,6 +18,16 @@
 //   vitalguard_verdict_failed_records_total                     counter: records the store refused
 //   vitalguard_verdict_largest_batch                            gauge: most verdicts handled in one go
 //                                                               (rows / commits is the group-commit size)
+//   With the Redis Streams bus (--bus redis://…; 0 on the in-process bus):
+//   vitalguard_bus_backlog_entries                              gauge: entries published, not yet acknowledged
+//                                                               (every shard: the consumer group's lag + pending)
+//   vitalguard_bus_max_shard_backlog_entries                    gauge: the same on the most behind shard
+//   vitalguard_bus_owned_shards                                 gauge: shards this server consumes (its leases)
+//   vitalguard_bus_reclaimed_entries_total                      counter: a dead consumer's entries claimed
+//   vitalguard_bus_poison_entries_total                         counter: entries that did not decode (dropped)
+//   vitalguard_bus_replies_timed_out_total                      counter: update_status / window answers that no
+//                                                               detector gave in time
+//   vitalguard_bus_publish_refused_total                        counter: batches refused while a shard was behind
 //
 // Every labelled series exists from the start at zero (all channels, outcomes and open phases), so an
 // alert on increase() sees the first failure, not only the second.
@@ -53,7 +63,8 @@ class Family;
 
 namespace vg::bus {
 class InProcBus;
-}
+class RedisStreamsBus;
+}  // namespace vg::bus
 namespace vg::ingest {
 class IngestService;
 }
@@ -83,6 +94,7 @@ class OperationalMetrics {
     struct Sources {
         store::Store* store = nullptr;
         const bus::InProcBus* bus = nullptr;
+        const bus::RedisStreamsBus* redis_bus = nullptr;
         const ingest::IngestService* ingest = nullptr;
         const live::LiveHub* live = nullptr;
         const escalation::EscalationService* escalation = nullptr;
@@ -99,12 +111,16 @@ class OperationalMetrics {
 
     struct Families;
     std::unique_ptr<Families> f_;
-    std::mutex sample_mu_;                // one Sample at a time
-    uint64_t ingested_seen_ = 0;          // GUARDED_BY(sample_mu_): counters advance by what is new
-    uint64_t dispatch_refused_seen_ = 0;  // GUARDED_BY(sample_mu_)
-    uint64_t commits_seen_ = 0;           // GUARDED_BY(sample_mu_)
-    uint64_t status_rows_seen_ = 0;       // GUARDED_BY(sample_mu_)
-    uint64_t failed_records_seen_ = 0;    // GUARDED_BY(sample_mu_)
+    std::mutex sample_mu_;                 // one Sample at a time
+    uint64_t ingested_seen_ = 0;           // GUARDED_BY(sample_mu_): counters advance by what is new
+    uint64_t dispatch_refused_seen_ = 0;   // GUARDED_BY(sample_mu_)
+    uint64_t commits_seen_ = 0;            // GUARDED_BY(sample_mu_)
+    uint64_t status_rows_seen_ = 0;        // GUARDED_BY(sample_mu_)
+    uint64_t failed_records_seen_ = 0;     // GUARDED_BY(sample_mu_)
+    uint64_t reclaimed_seen_ = 0;          // GUARDED_BY(sample_mu_)
+    uint64_t poison_seen_ = 0;             // GUARDED_BY(sample_mu_)
+    uint64_t replies_timed_out_seen_ = 0;  // GUARDED_BY(sample_mu_)
+    uint64_t publish_refused_seen_ = 0;    // GUARDED_BY(sample_mu_)
 };
 
 class OperationalMetrics::Sampler {

@@ -84,6 +84,10 @@ struct RedisBusStats {
     uint64_t poison = 0;             // entries that did not decode (logged, acknowledged, dropped)
     uint64_t replies_timed_out = 0;  // callbacks answered kUnavailable after reply_timeout
     uint64_t publish_refused = 0;    // Publish / PublishWindows calls refused with kRateLimited
+    // Entries published and not yet acknowledged (the group's lag + pending), over every shard of the bus
+    // and on its most behind shard, as the backlog monitor last sampled them (every 200 ms).
+    uint64_t backlog = 0;
+    uint64_t max_shard_backlog = 0;
 };
 
 class RedisStreamsBus final : public ReadingBus {
