@@ -229,8 +229,9 @@ struct Deployment::Services {
     std::unique_ptr<detector::Detector> detector;
     std::unique_ptr<posture::PostureDetector> posture_detector;
     std::unique_ptr<ShardConsumer> shard_consumer;
-    std::unique_ptr<bus::ReadingBus> bus;       // stops (draining into the detectors) before the detectors go
-    bus::InProcBus* inproc_bus = nullptr;       // `bus` when it is the in-process one (for its metrics)
+    std::string store_identity;            // what the store is, the same on every server of this deployment (OpenStore)
+    std::unique_ptr<bus::ReadingBus> bus;  // stops (draining into the detectors) before the detectors go
+    bus::InProcBus* inproc_bus = nullptr;  // `bus` when it is the in-process one (for its metrics)
     bus::RedisStreamsBus* redis_bus = nullptr;  // `bus` when it is Redis Streams (for its metrics)
     std::unique_ptr<ingest::IngestService> ingest;
     std::unique_ptr<posture::PostureService> posture;  // publishes onto the bus
@@ -273,11 +274,16 @@ Status Deployment::Services::OpenStore() {
         if (!opened.ok()) {
             return Failed("cannot open the PostgreSQL store " + RedactedStoreUrl(config.store_url), opened.status());
         }
+        store_identity = "postgresql " + (*opened)->identity();
         store = std::move(opened).value();
         spdlog::info("store: PostgreSQL {} (schema {}, {} connections)", RedactedStoreUrl(config.store_url),
                      config.store_schema, options.connections);
     } else {
         VG_RETURN_IF_ERROR(OpenSqliteStore());
+        char host[256] = {};
+        if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+        store_identity =
+            "sqlite " + std::string(host) + ":" + fs::absolute(config.data_dir).lexically_normal().string();
     }
     return BuildAccounts();
 }
@@ -474,6 +480,7 @@ Status Deployment::Services::OpenBus() {
     options.url = config.bus_url;
     options.prefix = config.bus_prefix;
     options.shards = config.bus_shards;
+    options.owner = store_identity;  // one bus prefix, one deployment
     auto opened = bus::RedisStreamsBus::Open(clock, std::move(options));
     if (!opened.ok()) return Failed("cannot open the Redis bus " + RedactedStoreUrl(config.bus_url), opened.status());
     spdlog::info("bus: Redis Streams {} (prefix {}, {} shards, node {})", RedactedStoreUrl(config.bus_url),

@@ -248,6 +248,27 @@ TEST_F(PostgresServeE2eTest, ASecondServerOnTheSameSchemaIsRefused) {
     EXPECT_EQ(client.Get("/healthz").status, 200);
 }
 
+// One bus prefix, one deployment: a server of another schema on the same Redis prefix would consume this
+// one's readings (and find none of its wearers). It is refused at start with a message naming both.
+TEST_F(PostgresRedisServeE2eTest, AServerOfAnotherSchemaOnTheSameBusPrefixIsRefused) {
+    const std::string other_schema = schema_ + "_other";
+    testing::ServerProcessOptions options;
+    options.args = {"serve", "--port",         "0",         "--data-dir", data_dir_.file("other"), "--store",
+                    uri_,    "--store-schema", other_schema};
+    options.args.insert(options.args.end(), extra_args_.begin(), extra_args_.end());
+    try {
+        testing::ServerProcess other(testing::FindBinary("vitalguard"), options);
+        FAIL() << "a server of schema " << other_schema << " started on the bus of " << schema_;
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("belongs to owner=postgresql"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("/" + schema_ + " shards=16"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(ExecOnce(uri_, "DROP SCHEMA IF EXISTS " + other_schema + " CASCADE"), "");
+    HttpClient client = Client();  // the first one is unharmed
+    SignupAndLogin(client, "pg_bus_owner");
+    EXPECT_EQ(client.Post("/api/update_status", Vitals(72)).status, 200);
+}
+
 // The operator's `vitalguard user` works on the PostgreSQL schema beside the running server: a lock ends
 // the account's session at once (the server reads it from the shared database).
 TEST_F(PostgresServeE2eTest, TheOperatorsUserCommandWorksOnTheSchemaBesideTheServer) {

@@ -452,6 +452,25 @@ Result<std::unique_ptr<RedisStreamsBus>> RedisStreamsBus::Open(const Clock& cloc
 
     auto connection = state->Connect("open", state->options.command_timeout);
     if (!connection.ok()) return connection.status();
+    if (!state->options.owner.empty()) {
+        const std::string key = state->options.prefix + ":identity";
+        const std::string identity =
+            "owner=" + state->options.owner + " shards=" + std::to_string(state->options.shards);
+        auto set = (*connection)->Command({"SET", key, identity, "NX", "GET"});
+        if (!set.ok()) return set.status();
+        if (redis::IsError(set->get())) {
+            return Status::Error(ErrorCode::kUnavailable,
+                                 "cannot record the bus's identity: " + std::string(redis::StringOf(set->get())));
+        }
+        // SET … NX GET answers the value that was there (nil when this node recorded it).
+        const std::string recorded(redis::StringOf(set->get()));
+        if (!recorded.empty() && recorded != identity) {
+            return Status::Error(ErrorCode::kConflict,
+                                 "the Redis bus prefix '" + state->options.prefix + "' belongs to " + recorded +
+                                     ", not " + identity +
+                                     ": use another prefix, or the same store and shard count as its other servers");
+        }
+    }
     VG_RETURN_IF_ERROR(state->CreateGroups(**connection));
 
     State* s = state.get();

@@ -270,6 +270,29 @@ void ExpectEachWearerInOrderExactlyOnce(DeliveryLog& log, int wearers, int64_t b
     }
 }
 
+// One prefix, one deployment: the first node records its owner and shard count; a node of another owner,
+// or with another shard count, is refused with a message naming both, and a node like the first is not.
+TEST_F(RedisStreamsBusTest, ANodeOfAnotherDeploymentOrShardCountIsRefused) {
+    auto first = Node(false, [](RedisStreamsBusOptions& o) { o.owner = "postgresql vg/vitalguard"; });
+    ASSERT_NE(first, nullptr);
+    RedisStreamsBusOptions other;
+    other.url = *::vg::testing::RedisUrl();
+    other.prefix = prefix_;
+    other.shards = 16;
+    other.owner = "postgresql other/vitalguard";
+    auto refused = RedisStreamsBus::Open(clock_, other);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), ErrorCode::kConflict);
+    EXPECT_NE(refused.status().message().find("owner=postgresql vg/vitalguard shards=16"), std::string::npos)
+        << refused.status().ToString();
+    other.owner = "postgresql vg/vitalguard";
+    other.shards = 8;
+    EXPECT_EQ(RedisStreamsBus::Open(clock_, other).status().code(), ErrorCode::kConflict);
+    other.shards = 16;
+    auto same = RedisStreamsBus::Open(clock_, other);
+    EXPECT_TRUE(same.ok()) << same.status().ToString();
+}
+
 TEST_F(RedisStreamsBusTest, TwoConsumingNodesSplitTheShardsAndKeepEachWearerInOrder) {
     DeliveryLog log;
     NodeConsumer consumer_a(log, 0), consumer_b(log, 1);

@@ -1044,6 +1044,7 @@ struct PostgresStore::Impl {
 
     WriteGate gate;
     std::unique_ptr<Connection> owner;  // exclusive: holds the schema's advisory lock until Close
+    std::string identity;               // "DATABASE/SCHEMA" (identity())
 
     std::mutex close_mu;  // serializes Close(); held for its whole duration
     bool closed = false;  // guarded by close_mu
@@ -1093,10 +1094,16 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresStoreOp
     params.search_path = "\"" + options.schema + "\"";
 
     std::vector<std::unique_ptr<Connection>> connections;
+    std::string identity;
     for (int i = 0; i < options.connections; ++i) {
         auto conn = Connection::Connect(params);
         if (!conn->ok()) return Unavailable("cannot connect to PostgreSQL: " + conn->last_error());
-        if (i == 0) VG_RETURN_IF_ERROR(Migrate(*conn, options.schema, clock));
+        if (i == 0) {
+            VG_RETURN_IF_ERROR(Migrate(*conn, options.schema, clock));
+            auto database = conn->Exec("SELECT current_database()", Params(), "read the database's name");
+            if (!database.ok()) return database.status();
+            identity = Row(*database, 0).Text(0) + "/" + options.schema;
+        }
         connections.push_back(std::move(conn));
     }
     std::unique_ptr<Connection> owner;
@@ -1114,10 +1121,13 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresStoreOp
     }
     auto impl = std::make_unique<Impl>(options, std::move(connections));
     impl->owner = std::move(owner);
+    impl->identity = std::move(identity);
     return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
 }
 
 PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+const std::string& PostgresStore::identity() const { return impl_->identity; }
 
 PostgresStore::~PostgresStore() { Close(); }
 

@@ -74,6 +74,11 @@ struct RedisStreamsBusOptions {
     size_t lag_limit = 200'000;  // backlog (entries) of a shard at which Publish refuses with kRateLimited
     std::chrono::milliseconds retention{std::chrono::minutes(10)};  // entries older than this are trimmed
     std::chrono::milliseconds command_timeout{2000};                // connecting, and any one command
+    // What the bus belongs to (the server passes its store's identity). Open records it, and `shards`, under
+    // `{prefix}:identity` the first time and refuses (kConflict) a node whose owner or shard count differs:
+    // two deployments on one prefix would consume each other's readings, and nodes disagreeing on the shard
+    // count would put one wearer on two shards. Empty: not checked.
+    std::string owner;
 };
 
 struct RedisBusStats {
@@ -93,7 +98,8 @@ struct RedisBusStats {
 class RedisStreamsBus final : public ReadingBus {
   public:
     // Checks the options (kInternal naming the bad one: "RedisStreamsBusOptions.url is not ..."), connects
-    // (kUnavailable "cannot reach Redis at host:port: ..."; never the password), creates the consumer group on
+    // (kUnavailable "cannot reach Redis at host:port: ..."; never the password), checks the owner and the shard
+    // count against those recorded (kConflict, see `owner`), creates the consumer group on
     // every shard's stream and starts the reply reader and the backlog monitor. `clock` must outlive the bus.
     static Result<std::unique_ptr<RedisStreamsBus>> Open(const Clock& clock, RedisStreamsBusOptions options);
     ~RedisStreamsBus() override;  // Stops (unless abandoned).

@@ -110,6 +110,10 @@ class PostgresStore final : public Store {
     PostgresStore(const PostgresStore&) = delete;
     PostgresStore& operator=(const PostgresStore&) = delete;
 
+    // "DATABASE/SCHEMA" (current_database() at Open, and the schema): what every server of one deployment
+    // shares whatever address it reaches the database by (the Redis bus records it as its owner).
+    const std::string& identity() const;
+
     // ---- AccountStore ----
     Result<domain::User> CreateUser(const NewUser& user) override;
     Result<domain::User> FindUserById(std::string_view id) override;
