@@ -558,7 +558,10 @@ void Deployment::Services::BuildPipeline() {
             [the_bus](posture::WindowJob job) { return the_bus->PublishWindows(std::move(job)); }, clock,
             posture_metrics, intake_options);
     }
-    shard_consumer = std::make_unique<ShardConsumer>(*detector, posture_detector.get());
+    // Only a bus that moves shards between nodes calls OnShardAssigned; the in-process one never does, and its
+    // detector is warmed once in Start.
+    shard_consumer = std::make_unique<ShardConsumer>(*detector, posture_detector.get(), *store, bus->shard_count(),
+                                                     config.replay_window);
 }
 
 Status Deployment::Services::BuildApi() {
@@ -705,7 +708,10 @@ Deployment::~Deployment() {
 
 Status Deployment::Start() {
     Services& s = *s_;
-    if (s.config.replay_window.count() > 0) {
+    // On a bus across processes each shard's state is rebuilt when this node is given the shard
+    // (ShardConsumer::OnShardAssigned), since the shards this node will hold are not known yet.
+    const bool shards_move = s.redis_bus != nullptr;
+    if (s.config.replay_window.count() > 0 && !shards_move) {
         // Before the bus starts: the rules' windows, counters, baselines and held levels continue where
         // the previous process left them instead of starting cold after every restart.
         const auto started = std::chrono::steady_clock::now();
@@ -723,7 +729,7 @@ Status Deployment::Start() {
     // From the end of the pipeline to its start, so no stage hands work to one that is not running.
     s.delivery->Start();
     s.escalation->Start();  // deadlines that passed while the server was down fire on the first tick
-    if (s.posture_detector) {
+    if (s.posture_detector && !shards_move) {
         // Before the bus starts: falls that were suspected when the previous process died are decided as
         // usual from here on.
         auto restore = posture::SuspicionsToRestore(*s.store, *s.store);

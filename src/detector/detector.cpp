@@ -175,6 +175,15 @@ void Detector::ResetWearer(int shard_index, int64_t wearer) {
     shard.has_resets.store(true, std::memory_order_release);
 }
 
+void Detector::DropShard(int shard_index) {
+    Shard& shard = *shards_[static_cast<size_t>(shard_index)];
+    shard.wearers.clear();
+    shard.size.store(0, std::memory_order_relaxed);
+    std::lock_guard lock(shard.resets_mu);
+    shard.resets.clear();
+    shard.has_resets.store(false, std::memory_order_release);
+}
+
 size_t Detector::wearer_count() const {
     size_t n = 0;
     for (const auto& s : shards_) n += s->size.load(std::memory_order_relaxed);

@@ -144,6 +144,22 @@ TEST_F(DetectorWarmTest, WarmedStateContinuesWhereTheStoredReadingsLeftIt) {
     EXPECT_EQ(listener_.events[0].previous, Level::kNormal);
 }
 
+// A shard given to another node and back starts from what is rebuilt then, not from what was held before.
+TEST_F(DetectorWarmTest, DropShardForgetsEveryWearerOfTheShardAndNoOther) {
+    Detector detector(2, registry_, "adult-default", nullptr, listener_);
+    std::vector<domain::VitalsReading> stored{Reading(1, 0, 72).reading, Reading(1, 1, 74).reading};
+    const TimePoint now = stored.back().measured_at + std::chrono::seconds(30);
+    EXPECT_EQ(detector.Warm(0, 1, stored, now), 2u);
+    EXPECT_EQ(detector.Warm(0, 2, stored, now), 2u);
+    EXPECT_EQ(detector.Warm(1, 3, stored, now), 2u);
+    EXPECT_EQ(detector.wearer_count(), 3u);
+    detector.DropShard(0);
+    EXPECT_EQ(detector.wearer_count(), 1u);
+    // Kept state would skip the reading older than its last one; forgotten state evaluates both again.
+    EXPECT_EQ(detector.Warm(0, 1, stored, now), 2u) << "warmed again from scratch";
+    EXPECT_EQ(detector.wearer_count(), 2u);
+}
+
 TEST_F(DetectorWarmTest, ColdStateNeedsTwoReadingsAgain) {
     // The same live reading without the warm-up: one reading is not enough (the contrast above).
     Detector detector(1, registry_, "adult-default", nullptr, listener_);

@@ -1084,6 +1084,8 @@ void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
     bool down = false;
     milliseconds backoff{50};
     auto next_tick = SteadyClock::now() + options.tick_interval;
+    // Before anything of the shard is delivered: its wearers' state is rebuilt (another node had them).
+    if (!abandoned.load()) consumer->OnShardAssigned(shard, clock.Now());
     for (;;) {
         if (abandoned.load() || worker.lost.load()) break;
         // Giving the shard back (or stopping) goes on to acknowledge and release even when the lease lapsed
@@ -1168,6 +1170,8 @@ void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
         (void)reply;  // when it fails the lease simply expires
         spdlog::debug("bus node {}: released shard {}", node_id, shard);
     }
+    // After the last delivery: what this node held of the shard's wearers goes stale once another node has them.
+    if (!abandoned.load()) consumer->OnShardRevoked(shard);
     std::vector<std::shared_ptr<std::promise<void>>> ticks;
     {
         std::lock_guard lock(worker.mu);

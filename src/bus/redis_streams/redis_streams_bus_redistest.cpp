@@ -148,6 +148,12 @@ struct DeliveryLog {
     std::vector<Delivery> deliveries;  // GUARDED_BY(mu)
     std::array<std::atomic<int>, 64> in_delivery{};
     std::atomic<int> overlaps{0};
+    // Shard hand-overs (OnShardAssigned / OnShardRevoked), per node (0..3) and shard.
+    std::array<std::array<std::atomic<bool>, 64>, 4> holding{};
+    std::array<std::atomic<int>, 4> assigned{};
+    std::array<std::atomic<int>, 4> revoked{};
+    std::atomic<int> delivered_unassigned{0};  // deliveries on a shard the node was not assigned (or was revoked)
+    std::atomic<int> assigned_twice{0};        // OnShardAssigned for a shard the node already held
 
     std::map<int64_t, std::vector<int64_t>> PerWearer() {
         std::lock_guard lock(mu);
@@ -166,7 +172,16 @@ class NodeConsumer : public ReadingConsumer {
   public:
     NodeConsumer(DeliveryLog& log, int node, milliseconds delay = milliseconds(0))
         : log_(log), node_(node), delay_(delay) {}
+    void OnShardAssigned(int shard, TimePoint) override {
+        if (log_.holding[static_cast<size_t>(node_)][static_cast<size_t>(shard)].exchange(true)) ++log_.assigned_twice;
+        ++log_.assigned[static_cast<size_t>(node_)];
+    }
+    void OnShardRevoked(int shard) override {
+        log_.holding[static_cast<size_t>(node_)][static_cast<size_t>(shard)] = false;
+        ++log_.revoked[static_cast<size_t>(node_)];
+    }
     void OnReadings(int shard, std::span<ReadingEnvelope> batch) override {
+        if (!log_.holding[static_cast<size_t>(node_)][static_cast<size_t>(shard)].load()) ++log_.delivered_unassigned;
         if (log_.in_delivery[static_cast<size_t>(shard)]++ != 0) ++log_.overlaps;
         if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
         {
@@ -331,6 +346,14 @@ TEST_F(RedisStreamsBusTest, TwoConsumingNodesSplitTheShardsAndKeepEachWearerInOr
     EXPECT_EQ(log.overlaps.load(), 0) << "two nodes delivered one shard at the same time";
     EXPECT_EQ(publisher.refusals(), 0);
     ExpectEachWearerInOrderExactlyOnce(log, kWearers, batches);
+    // Every delivery fell between its node's OnShardAssigned and OnShardRevoked for that shard: a takes all 16
+    // and gives 8 back to b, which takes a's other 8 when a stops; every assignment ends revoked.
+    EXPECT_EQ(log.delivered_unassigned.load(), 0);
+    EXPECT_EQ(log.assigned_twice.load(), 0);
+    EXPECT_EQ(log.assigned[0].load(), 16);
+    EXPECT_EQ(log.assigned[1].load(), 16);
+    EXPECT_EQ(log.revoked[0].load(), 16);
+    EXPECT_EQ(log.revoked[1].load(), 16);
     EXPECT_EQ(a->Stats().poison + b->Stats().poison, 0u);
 }
 

@@ -65,6 +65,14 @@ class ReadingConsumer {
     // Called about every tick interval, for time-driven work (signal loss, a fall's silence rule); `now` from
     // the bus's Clock.
     virtual void OnTick(int shard, TimePoint now) = 0;
+    // A bus across processes moves shards between nodes. OnShardAssigned is called on the shard's thread
+    // before anything of a shard this node now consumes is delivered: another node may have had its wearers,
+    // so the consumer rebuilds their state (from the store) rather than trusting what it may hold from
+    // before. OnShardRevoked is called on the shard's thread after the last delivery of a shard this node
+    // gave up or lost: the consumer forgets its wearers' state. InProcBus owns every shard from Start to Stop
+    // and calls neither. The defaults do nothing.
+    virtual void OnShardAssigned(int /*shard*/, TimePoint /*now*/) {}
+    virtual void OnShardRevoked(int /*shard*/) {}
 };
 
 inline void ReadingConsumer::OnWindows(int /*shard*/, std::span<posture::WindowJob> jobs) {

@@ -14,7 +14,8 @@
 // baselines and held levels survive a restart (serve replays a recent window).
 //
 // Thread-safety: OnReadings/OnTick are called by the bus, one thread per shard.
-// Warm only before the bus starts delivering (start-up, single thread).
+// Warm and DropShard before the bus starts delivering (start-up, single thread) or on the shard's own thread
+// (the bus's OnShardAssigned / OnShardRevoked, when a distributed bus moves the shard).
 // ResetWearer, wearer_count and stats may be called from any thread.
 // Ownership: borrows the registry and the listener; both must outlive it.
 
@@ -89,11 +90,14 @@ class Detector final : public bus::ReadingConsumer {
     // then counted from `now` (the restart), not from the last reading: a wearer already silent before
     // the restart is reported once more after a full silence time, and the restart itself is not
     // mistaken for a silence. Returns the number of readings evaluated.
-    // REQUIRES: the bus has not started delivering; `shard` is the bus's ShardOf(wearer).
+    // REQUIRES: the bus has not started delivering, or on the shard's thread; `shard` is the bus's ShardOf(wearer).
     size_t Warm(int shard, int64_t wearer, std::span<const domain::VitalsReading> readings, TimePoint now);
 
     // Forgets the wearer's state (e.g. its profile changed); takes effect before the wearer's next reading.
     void ResetWearer(int shard, int64_t wearer);
+    // Forgets the state of every wearer of `shard` (the shard moved to another node, or comes back from one).
+    // REQUIRES: as Warm.
+    void DropShard(int shard);
     size_t wearer_count() const;
     DetectorStats stats() const;
 

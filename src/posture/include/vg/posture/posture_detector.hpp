@@ -160,8 +160,12 @@ class PostureDetector {
     // Puts a stored suspicion (see SuspicionsToRestore) back into its wearer's state, to be decided as usual: by
     // the windows that come next (windows not after the stored last one are late), at the deadline, or by the
     // silence rule, which counts silence_after from `now` (the restart), not from the last window received
-    // before it. REQUIRES: before the shard's first OnWindows/OnTick; `shard` is the wearer's.
+    // before it. REQUIRES: before the shard's first OnWindows/OnTick, or on the shard's thread (a distributed
+    // bus's OnShardAssigned); `shard` is the wearer's.
     void Restore(int shard, const store::FallSuspicion& suspicion, TimePoint now);
+    // Forgets every wearer of `shard` (the shard moved to another node, or comes back from one). REQUIRES: on the
+    // shard's thread, or before the bus starts.
+    void DropShard(int shard) { shards_[static_cast<size_t>(shard)].clear(); }
 
     const ClassifierInfo& info() const { return classifier_.info(); }
     const PostureDetectorOptions& options() const { return options_; }

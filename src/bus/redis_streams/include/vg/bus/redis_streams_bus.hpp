@@ -26,7 +26,8 @@
 // the next owner redelivers); after it, it acknowledges (XACK). Delivery is therefore at least once: a reading
 // is delivered twice only when its node died (or lost its lease) between delivering and acknowledging it.
 // An entry that does not decode is logged, counted (Stats().poison) and acknowledged. OnTick runs about every
-// tick_interval on each owned shard's thread.
+// tick_interval on each owned shard's thread. The consumer's OnShardAssigned runs on the shard's thread when it
+// starts (before the reclaim), OnShardRevoked when it ends (not after Abandon).
 //
 // Replies. Callbacks do not travel: the publisher keeps on_detected / WindowJob::answer in a table under a
 // sequence number, and the entry carries {node id, seq}. The consuming side hands the consumer callbacks that
