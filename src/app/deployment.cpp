@@ -266,7 +266,8 @@ Status Deployment::Services::OpenStore() {
         options.conninfo = config.store_url;
         options.schema = config.store_schema;
         // Every thread that may wait on the store at once has a connection: workers, urgent and slow lanes.
-        options.exclusive = true;  // one server per schema, as one per data directory (DataDirLock)
+        // One server per schema, as one per data directory (DataDirLock) — unless it is one role of several.
+        options.exclusive = config.role == ServeConfig::Role::kAll;
         options.connections = config.store_connections > 0
                                   ? config.store_connections
                                   : std::max(4, config.worker_threads + config.urgent_threads + config.slow_threads);
@@ -481,6 +482,8 @@ Status Deployment::Services::OpenBus() {
     options.prefix = config.bus_prefix;
     options.shards = config.bus_shards;
     options.owner = store_identity;  // one bus prefix, one deployment
+    // Only these roles detect; an api node publishes and waits for its replies, a notifier does not publish.
+    options.consume = config.role == ServeConfig::Role::kAll || config.role == ServeConfig::Role::kDetector;
     auto opened = bus::RedisStreamsBus::Open(clock, std::move(options));
     if (!opened.ok()) return Failed("cannot open the Redis bus " + RedactedStoreUrl(config.bus_url), opened.status());
     spdlog::info("bus: Redis Streams {} (prefix {}, {} shards, node {})", RedactedStoreUrl(config.bus_url),
@@ -503,6 +506,8 @@ void Deployment::Services::BuildPipeline() {
         !config.emergency_webhook_url.empty() ? config.emergency_webhook_url : config.emergency_sms_to;
     escalation_options.guardian_webhook_url = config.guardian_webhook_url;
     escalation_options.email_enabled = !config.smtp_url.empty();  // guard_email codes and alerts
+    // In roles, other processes open and close incidents too: no memory of "nothing open".
+    escalation_options.cache_open_incidents = config.role == ServeConfig::Role::kAll;
     escalation = std::make_unique<escalation::EscalationService>(
         *store, clock, escalation_options,
         [this](const domain::Incident& incident, const std::vector<escalation::Notice>& notices) {
@@ -711,7 +716,11 @@ Status Deployment::Start() {
     // On a bus across processes each shard's state is rebuilt when this node is given the shard
     // (ShardConsumer::OnShardAssigned), since the shards this node will hold are not known yet.
     const bool shards_move = s.redis_bus != nullptr;
-    if (s.config.replay_window.count() > 0 && !shards_move) {
+    using Role = ServeConfig::Role;
+    const Role role = s.config.role;
+    const bool notifies = role == Role::kAll || role == Role::kNotifier;
+    const bool detects = role == Role::kAll || role == Role::kDetector;
+    if (s.config.replay_window.count() > 0 && detects && !shards_move) {
         // Before the bus starts: the rules' windows, counters, baselines and held levels continue where
         // the previous process left them instead of starting cold after every restart.
         const auto started = std::chrono::steady_clock::now();
@@ -727,9 +736,11 @@ Status Deployment::Start() {
         spdlog::info("rebuilt detection state of {} wearers from {} stored readings in {} ms", wearers, readings, ms);
     }
     // From the end of the pipeline to its start, so no stage hands work to one that is not running.
-    s.delivery->Start();
-    s.escalation->Start();  // deadlines that passed while the server was down fire on the first tick
-    if (s.posture_detector && !shards_move) {
+    if (notifies) {
+        s.delivery->Start();
+        s.escalation->Start();  // deadlines that passed while the server was down fire on the first tick
+    }
+    if (s.posture_detector && detects && !shards_move) {
         // Before the bus starts: falls that were suspected when the previous process died are decided as
         // usual from here on.
         auto restore = posture::SuspicionsToRestore(*s.store, *s.store);
@@ -738,8 +749,14 @@ Status Deployment::Start() {
             s.posture_detector->Restore(s.bus->ShardOf(f.wearer), f, s.clock.Now());
         }
     }
-    s.verdicts->Start();
-    s.bus->Start(*s.shard_consumer);
+    if (detects) {
+        s.verdicts->Start();
+        s.bus->Start(*s.shard_consumer);
+    }
+    spdlog::info("role: {}", role == Role::kAll        ? "all (alone on its store)"
+                             : role == Role::kApi      ? "api (readings to the Redis bus; no detection here)"
+                             : role == Role::kDetector ? "detector (its share of the Redis bus's shards)"
+                                                       : "notifier (escalation timers and delivery)");
     if (Status listening = s.server->Start(); !listening.ok()) {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }

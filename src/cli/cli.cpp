@@ -73,6 +73,7 @@ struct RawServeOptions {
     std::string store_url;
     std::string store_schema = "vitalguard";
     int store_connections = 0;
+    std::string role = "all";
     std::string bus_url;
     std::string bus_prefix = "vg";
     int bus_shards = 16;
@@ -282,6 +283,14 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
                     "PostgreSQL: connections in the pool; 0: one per thread that may wait on the store")
         ->envname("VG_STORE_CONNECTIONS")
         ->check(CLI::Range(0, 512))
+        ->capture_default_str();
+    serve
+        .add_option("--role", o.role,
+                    "What this server does: all (everything, alone on its store), or one part of a scaled-out "
+                    "deployment sharing a PostgreSQL store: api (the HTTP API), detector (detection on its share of "
+                    "the Redis bus), notifier (escalation timers and notification delivery)")
+        ->envname("VG_ROLE")
+        ->check(CLI::IsMember({"all", "api", "detector", "notifier"}))
         ->capture_default_str();
     serve
         .add_option("--bus", o.bus_url,
@@ -538,6 +547,24 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     }
     c.bus_prefix = o.bus_prefix;
     c.bus_shards = o.bus_shards;
+    using Role = app::ServeConfig::Role;
+    c.role = o.role == "api"        ? Role::kApi
+             : o.role == "detector" ? Role::kDetector
+             : o.role == "notifier" ? Role::kNotifier
+                                    : Role::kAll;
+    if (c.role != Role::kAll && c.store_url.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "a role needs a shared store",
+                             {{"role",
+                               "api, detector and notifier share one PostgreSQL store: set --store "
+                               "postgresql://…"}});
+    }
+    if ((c.role == Role::kApi || c.role == Role::kDetector) && c.bus_url.empty()) {
+        return Status::Error(ErrorCode::kValidationFailed, "a role needs the Redis bus",
+                             {{"role", "api and detector meet on the Redis bus: set --bus redis://…"}});
+    }
+    if (c.role != Role::kAll && o.demo) {
+        return Status::Error(ErrorCode::kValidationFailed, "the demo runs alone", {{"demo", "only with --role all"}});
+    }
     c.store_connections = o.store_connections;
     c.profiles_dir = o.profiles_dir;
     c.detector_shards = o.detector_shards;

@@ -108,6 +108,36 @@ TEST_F(ServeCommandTest, TheBusIsInProcessByDefaultOrARedisUrl) {
     EXPECT_FALSE(ParseServeCommand({"vitalguard", "serve", "--bus-shards", "0"}).ok());
 }
 
+TEST_F(ServeCommandTest, ARoleIsOnePartOfADeploymentSharingPostgresAndTheRedisBus) {
+    using Role = app::ServeConfig::Role;
+    auto plain = ParseServeCommand({"vitalguard", "serve"});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->config.role, Role::kAll);
+    const std::vector<std::string> shared{"--store", "postgresql://vg@db/vg", "--bus", "redis://cache:6379"};
+    for (const auto& [name, role] : std::vector<std::pair<std::string, Role>>{
+             {"api", Role::kApi}, {"detector", Role::kDetector}, {"notifier", Role::kNotifier}}) {
+        std::vector<std::string> args{"vitalguard", "serve", "--role", name};
+        args.insert(args.end(), shared.begin(), shared.end());
+        auto parsed = ParseServeCommand(args);
+        ASSERT_TRUE(parsed.ok()) << name << ": " << parsed.status().ToString();
+        EXPECT_EQ(parsed->config.role, role);
+    }
+    // A role without a shared store, an api or detector without the bus, a demo in a role, an unknown role.
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"vitalguard", "serve", "--role", "api", "--bus", "redis://cache"},
+             {"vitalguard", "serve", "--role", "detector", "--store", "postgresql://vg@db/vg"},
+             {"vitalguard", "serve", "--role", "notifier", "--store", "postgresql://vg@db/vg", "--demo"},
+             {"vitalguard", "serve", "--role", "everything"}}) {
+        auto bad = ParseServeCommand(args);
+        ASSERT_FALSE(bad.ok()) << args[3];
+    }
+    auto no_store = ParseServeCommand({"vitalguard", "serve", "--role", "api", "--bus", "redis://cache"});
+    EXPECT_NE(no_store.status().ToString().find("role"), std::string::npos) << no_store.status().ToString();
+    EXPECT_TRUE(
+        ParseServeCommand({"vitalguard", "serve", "--role", "notifier", "--store", "postgresql://vg@db/vg"}).ok())
+        << "a notifier needs no bus";
+}
+
 TEST_F(ServeCommandTest, CookiesAreSecureByDefaultWhenThePublicUrlIsHttps) {
     auto plain = ParseServeCommand({"vitalguard", "serve"});
     ASSERT_TRUE(plain.ok());

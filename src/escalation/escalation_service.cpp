@@ -280,7 +280,7 @@ VerdictInput ToVerdictInput(const domain::Detection& d, bool signal_loss) {
 }  // namespace
 
 void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
-    if (d.level == Level::kNormal || d.advice_only) {
+    if ((d.level == Level::kNormal || d.advice_only) && options_.cache_open_incidents) {
         std::lock_guard lock(open_mu_);
         auto it = has_open_.find(wearer);
         if (it != has_open_.end() && !it->second) return;  // the common case: nothing open, all normal
@@ -297,7 +297,7 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
 
 Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int64_t wearer, const domain::Detection& d,
                                                                             bool signal_loss) {
-    if (d.level == Level::kNormal || d.advice_only) {
+    if ((d.level == Level::kNormal || d.advice_only) && options_.cache_open_incidents) {
         std::lock_guard lock(open_mu_);
         auto it = has_open_.find(wearer);
         if (it != has_open_.end() && !it->second)

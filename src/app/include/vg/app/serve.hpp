@@ -62,6 +62,16 @@ struct ServeConfig {
     std::string store_url;
     std::string store_schema = "vitalguard";
     int store_connections = 0;  // PostgreSQL connections; 0: one per thread that may wait on the store
+    // What this server does (issue 17's scale-out; docs/deployment.md):
+    //   all       everything, alone on its store (the default; the store is locked to it)
+    //   api       the HTTP API: publishes readings and IMU windows onto the Redis bus and waits there for
+    //             update_status's verdict; no detection, no escalation timers, no delivery
+    //   detector  consumes its share of the bus's shards: detection, the verdict stage, the incidents verdicts
+    //             open or move on (serves HTTP for health and metrics)
+    //   notifier  escalation timers (countdowns, re-raises) and notification delivery from the outbox
+    // Every role but all needs a PostgreSQL store shared by all of them; api and detector need the Redis bus.
+    enum class Role { kAll, kApi, kDetector, kNotifier };
+    Role role = Role::kAll;
     // The bus from ingest to detection: empty: in this process (detector_shards threads); redis://…: Redis
     // Streams (bus/redis_streams) under the key prefix bus_prefix with bus_shards shards (every node of one
     // bus must agree), this node consuming the shards it holds leases on. The URL's password is never logged.

@@ -73,6 +73,10 @@ struct EscalationServiceOptions {
     // The wearer's time zone, for the times written in e-mails (as the emergency report does; KST).
     std::chrono::minutes utc_offset{9 * 60};
     Milliseconds tick{500};
+    // Remember which wearers have no open incident, so a normal verdict of such a wearer costs no store read.
+    // Off where other processes open and close this service's wearers' incidents (the scale-out roles): the
+    // memory would go stale, and a recovery after an incident opened elsewhere would be missed.
+    bool cache_open_incidents = true;
 };
 
 // A verdict's transition made ready for the caller's own commit (the verdict stage's group commit,
