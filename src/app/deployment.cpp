@@ -25,6 +25,7 @@
 #include "vg/app/store_url.hpp"
 #include "vg/auth/account_service.hpp"
 #include "vg/bus/inproc_bus.hpp"
+#include "vg/bus/redis_live_fanout.hpp"
 #include "vg/bus/redis_streams_bus.hpp"
 #include "vg/demo/demo.hpp"
 #include "vg/detector/detector.hpp"
@@ -215,6 +216,8 @@ struct Deployment::Services {
     std::unique_ptr<notify::DeliveryWorker> delivery;
 
     live::LiveHub live_hub;
+    // In the roles: live events to and from the other servers (its subscriber feeds live_hub, so it goes first).
+    std::unique_ptr<bus::RedisLiveFanout> live_fanout;
     std::unique_ptr<verdict::WearerIds> wearer_ids;
     std::unique_ptr<escalation::EscalationService> escalation;
     std::unique_ptr<posture::PostureClassifier> posture_model;
@@ -490,6 +493,22 @@ Status Deployment::Services::OpenBus() {
                  config.bus_prefix, config.bus_shards, (*opened)->node_id());
     redis_bus = opened->get();
     bus = std::move(opened).value();
+    if (config.role != ServeConfig::Role::kAll) {
+        // A detector makes the live events and an api server holds the browsers that watch them.
+        bus::RedisLiveFanoutOptions fanout_options;
+        fanout_options.url = config.bus_url;
+        fanout_options.prefix = config.bus_prefix;
+        fanout_options.node_id = redis_bus->node_id();
+        auto fanout = bus::RedisLiveFanout::Open(
+            std::move(fanout_options),
+            [this](int64_t wearer, const std::string& message) { live_hub.DeliverLocal(wearer, message); });
+        if (!fanout.ok()) {
+            return Failed("cannot open the live-event fan-out on " + RedactedStoreUrl(config.bus_url), fanout.status());
+        }
+        live_fanout = std::move(fanout).value();
+        bus::RedisLiveFanout* relay = live_fanout.get();
+        live_hub.SetRelay([relay](int64_t wearer, const std::string& message) { relay->Publish(wearer, message); });
+    }
     return Status::Ok();
 }
 

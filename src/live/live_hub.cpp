@@ -28,6 +28,11 @@ void LiveHub::Unsubscribe(int64_t wearer, const LiveSubscriber* subscriber) {
 }
 
 int LiveHub::Publish(int64_t wearer, const std::string& message) {
+    if (relay_) relay_(wearer, message);
+    return DeliverLocal(wearer, message);
+}
+
+int LiveHub::DeliverLocal(int64_t wearer, const std::string& message) {
     std::vector<std::shared_ptr<LiveSubscriber>> targets;
     {
         Stripe& s = StripeOf(wearer);
@@ -48,6 +53,7 @@ int LiveHub::Publish(int64_t wearer, const std::string& message) {
 }
 
 bool LiveHub::HasSubscribers(int64_t wearer) const {
+    if (relay_) return true;
     Stripe& s = StripeOf(wearer);
     std::lock_guard lock(s.mu);
     return s.by_wearer.contains(wearer);

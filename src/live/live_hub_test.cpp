@@ -49,5 +49,21 @@ TEST(LiveHubTest, UnsubscribeRemovesOnlyThatSubscriber) {
     EXPECT_TRUE(a->messages.empty());
 }
 
+// Across servers: every published message also goes to the relay (even when nobody watches here, since
+// watchers elsewhere are not known), and what another server relayed is delivered here only, not relayed back.
+TEST(LiveHubTest, ARelayTakesEveryPublishedMessageAndDeliverLocalDoesNotRelay) {
+    LiveHub hub;
+    std::vector<std::pair<int64_t, std::string>> relayed;
+    hub.SetRelay([&](int64_t wearer, const std::string& message) { relayed.emplace_back(wearer, message); });
+    auto a = std::make_shared<Inbox>();
+    hub.Subscribe(1, a);
+    EXPECT_TRUE(hub.HasSubscribers(2)) << "someone elsewhere may watch wearer 2";
+    EXPECT_EQ(hub.Publish(1, "here"), 1);
+    EXPECT_EQ(hub.Publish(2, "elsewhere"), 0);
+    EXPECT_EQ(hub.DeliverLocal(1, "from another server"), 1);
+    EXPECT_EQ(relayed, (std::vector<std::pair<int64_t, std::string>>{{1, "here"}, {2, "elsewhere"}}));
+    EXPECT_EQ(a->messages, (std::vector<std::string>{"here", "from another server"}));
+}
+
 }  // namespace
 }  // namespace vg::live

@@ -17,6 +17,7 @@
 #include "e2e_fixture.hpp"
 #include "vg/store/postgres_store.hpp"
 #include "vg/testing/live_servers.hpp"
+#include "vg/testing/websocket_client.hpp"
 
 namespace vg::e2e {
 namespace {
@@ -115,8 +116,26 @@ TEST_F(ClusterE2eTest, AnApiTwoDetectorsAndANotifierShareTheWorkAndOutliveADetec
     ASSERT_EQ(first.status, 200) << first.body << api.LogTail();
     EXPECT_EQ(first.json().at("level").as_string(), "normal");
 
-    // Load: every wearer posts without pause (wearer 0 in danger) until told to stop.
+    // The danger wearer's dashboard watches through the api server, which detects nothing: what it shows live
+    // was made by a detector and fanned out through Redis.
+    testing::WebSocketClient page;
+    const std::string origin = "http://127.0.0.1:" + std::to_string(api.port());
+    auto handshake = page.Connect(api.port(), "/api/stream",
+                                  {{"Cookie", "vg_session=" + *clients[0].cookie("vg_session")}, {"Origin", origin}});
+    ASSERT_TRUE(handshake.accepted()) << handshake.status << " " << handshake.body;
     std::atomic<bool> stop{false};
+    std::atomic<int> live_detections{0}, live_incidents{0};
+    std::thread watcher([&] {
+        while (!stop.load()) {
+            auto event = page.ReceiveJson(milliseconds(200));
+            if (!event || !event->is_object() || !event->as_object().contains("type")) continue;
+            const auto type = event->at("type").as_string();
+            if (type == "detection") ++live_detections;
+            if (type == "incident") ++live_incidents;
+        }
+    });
+
+    // Load: every wearer posts without pause (wearer 0 in danger) until told to stop.
     std::vector<std::atomic<int>> acknowledged(kWearers);
     std::atomic<int> refused{0};
     std::atomic<int64_t> last_ack_ms{0};
@@ -152,8 +171,16 @@ TEST_F(ClusterE2eTest, AnApiTwoDetectorsAndANotifierShareTheWorkAndOutliveADetec
         for (auto& a : acknowledged) n += a.load();
         return n;
     };
+    auto stop_all = [&] {
+        stop = true;
+        for (auto& t : load) t.join();
+        watcher.join();
+    };
     while (total() < 200 && since_t0() < 20'000) std::this_thread::sleep_for(milliseconds(20));
-    ASSERT_GE(total(), 200) << api.LogTail();
+    if (total() < 200) {
+        stop_all();
+        FAIL() << "only " << total() << " update_status acknowledged in 20 s" << api.LogTail();
+    }
 
     const int before_kill = total();
     const int64_t killed_at = since_t0();
@@ -162,13 +189,24 @@ TEST_F(ClusterE2eTest, AnApiTwoDetectorsAndANotifierShareTheWorkAndOutliveADetec
     while (total() < before_kill + 200 && since_t0() - killed_at < 30'000) {
         std::this_thread::sleep_for(milliseconds(20));
     }
-    stop = true;
-    for (auto& t : load) t.join();
+    stop_all();
+    EXPECT_GT(live_detections.load(), 0) << "no live detection event reached the api server's page";
+    EXPECT_GT(live_incidents.load(), 0) << "the incident the danger opened was not shown live";
     EXPECT_GE(total(), before_kill + 200) << "the load did not resume after the kill" << detector_b.LogTail();
-    std::printf("cluster: %d acknowledged (%d before the kill), %d refused; longest pause %lld ms\n", total(),
-                before_kill, refused.load(), static_cast<long long>(longest_gap_ms.load()));
+    std::printf(
+        "cluster: %d acknowledged (%d before the kill), %d refused; longest pause %lld ms; live on the api "
+        "server: %d detection and %d incident events\n",
+        total(), before_kill, refused.load(), static_cast<long long>(longest_gap_ms.load()), live_detections.load(),
+        live_incidents.load());
     RecordProperty("longest_pause_ms", static_cast<int>(longest_gap_ms.load()));
+    // b takes a's shards once their leases lapse (5 s), whether or not the load needed them yet.
+    const auto takeover_deadline = steady_clock::now() + std::chrono::seconds(20);
+    while (Count(detector_b.log(), "assigned: rebuilt") < 16 && steady_clock::now() < takeover_deadline) {
+        std::this_thread::sleep_for(milliseconds(100));
+    }
     EXPECT_GE(Count(detector_b.log(), "assigned: rebuilt"), 16u) << "b took a's shards" << detector_b.LogTail();
+    std::printf("cluster: detector b held all 16 shards %lld ms after a was killed\n",
+                static_cast<long long>(since_t0() - killed_at));
 
     // Nothing acknowledged is lost; the danger opened one incident, not one per detector.
     store::PostgresStoreOptions options;

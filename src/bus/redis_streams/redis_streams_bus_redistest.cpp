@@ -20,6 +20,7 @@
 
 #include "redis_connection.hpp"
 #include "vg/bus/bus_conformance.hpp"
+#include "vg/bus/redis_live_fanout.hpp"
 #include "vg/bus/redis_streams_bus.hpp"
 #include "vg/testing/live_servers.hpp"
 
@@ -306,6 +307,48 @@ TEST_F(RedisStreamsBusTest, ANodeOfAnotherDeploymentOrShardCountIsRefused) {
     other.shards = 16;
     auto same = RedisStreamsBus::Open(clock_, other);
     EXPECT_TRUE(same.ok()) << same.status().ToString();
+}
+
+// Live events between servers: what one publishes reaches the other's `deliver` (wearer and text intact),
+// never its own; a server that is not subscribed yet misses it (pub/sub keeps nothing).
+TEST_F(RedisStreamsBusTest, LiveEventsFanOutToTheOtherServersAndNotBack) {
+    struct Received {
+        std::mutex mu;
+        std::vector<std::pair<int64_t, std::string>> messages;
+        size_t size() {
+            std::lock_guard lock(mu);
+            return messages.size();
+        }
+    } at_a, at_b;
+    auto open = [&](const std::string& node, Received& into) {
+        RedisLiveFanoutOptions options;
+        options.url = *::vg::testing::RedisUrl();
+        options.prefix = prefix_;
+        options.node_id = node;
+        auto fanout = RedisLiveFanout::Open(options, [&into](int64_t wearer, const std::string& message) {
+            std::lock_guard lock(into.mu);
+            into.messages.emplace_back(wearer, message);
+        });
+        EXPECT_TRUE(fanout.ok()) << fanout.status().ToString();
+        return fanout.ok() ? std::move(fanout).value() : nullptr;
+    };
+    auto a = open("node-a", at_a);
+    auto b = open("node-b", at_b);
+    ASSERT_TRUE(a && b);
+    // The subscriber connects on its own thread: publish until b has one (earlier ones may be missed).
+    const std::string text = R"({"type":"detection","explanation":"심박이 높아요\nline two"})";
+    ASSERT_TRUE(WaitFor([&] {
+        a->Publish(42, text);
+        return at_b.size() > 0;
+    }));
+    {
+        std::lock_guard lock(at_b.mu);
+        EXPECT_EQ(at_b.messages.front(), (std::pair<int64_t, std::string>{42, text}));
+    }
+    EXPECT_EQ(at_a.size(), 0u) << "a server's own messages are not delivered to it twice";
+    EXPECT_GT(a->stats().published, 0u);
+    EXPECT_EQ(a->stats().publish_dropped, 0u);
+    EXPECT_EQ(b->stats().received, at_b.size());
 }
 
 TEST_F(RedisStreamsBusTest, TwoConsumingNodesSplitTheShardsAndKeepEachWearerInOrder) {

@@ -6,11 +6,14 @@
 // only enqueue, and a subscriber that refuses (closed, or too slow) is dropped.
 // Subscriptions are per wearer; a guardian watching three wearers subscribes three
 // times with the same subscriber.
-// Thread-safety: every method may be called from any thread. Subscribers are held
-// by shared_ptr; Publish copies the subscriber list under a short lock and delivers
+// Across servers (the scale-out roles) a relay takes every published message too (SetRelay: the Redis
+// fan-out), and what other servers relayed arrives through DeliverLocal, to this server's subscribers only.
+// Thread-safety: every method may be called from any thread, except SetRelay (before any Publish).
+// Subscribers are held by shared_ptr; Publish copies the subscriber list under a short lock and delivers
 // outside it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,10 +35,17 @@ class LiveHub {
 
     void Subscribe(int64_t wearer, std::shared_ptr<LiveSubscriber> subscriber);
     void Unsubscribe(int64_t wearer, const LiveSubscriber* subscriber);
-    // Delivers to every subscriber of `wearer`; returns how many took it.
+    // Delivers to every subscriber of `wearer` here, and hands the message to the relay when there is one;
+    // returns how many subscribers here took it.
     int Publish(int64_t wearer, const std::string& message);
-    // Whether anyone watches `wearer` now (lets publishers skip building a message nobody reads).
+    // Delivers to this server's subscribers only (a message another server relayed).
+    int DeliverLocal(int64_t wearer, const std::string& message);
+    // Whether anyone may watch `wearer` now (lets publishers skip building a message nobody reads): always
+    // with a relay, since watchers on other servers are not known here.
     bool HasSubscribers(int64_t wearer) const;
+    // Every Publish also calls `relay` (on the publisher's thread; it must not block for long). REQUIRES:
+    // before the first Publish.
+    void SetRelay(std::function<void(int64_t wearer, const std::string& message)> relay) { relay_ = std::move(relay); }
     size_t subscriber_count() const;
 
   private:
@@ -46,6 +56,7 @@ class LiveHub {
     Stripe& StripeOf(int64_t wearer) const;
 
     mutable std::vector<Stripe> stripes_;
+    std::function<void(int64_t, const std::string&)> relay_;
 };
 
 }  // namespace vg::live
