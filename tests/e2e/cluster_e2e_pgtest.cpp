@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "e2e_fixture.hpp"
+#include "pg_exec.hpp"
 #include "vg/store/postgres_store.hpp"
 #include "vg/testing/live_servers.hpp"
 #include "vg/testing/websocket_client.hpp"
@@ -25,15 +26,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using testing::HttpClient;
-
-std::string ExecOnce(const std::string& conninfo, const std::string& sql) {
-    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
-    if (PQstatus(conn.get()) != CONNECTION_OK) return PQerrorMessage(conn.get());
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return PQresultErrorMessage(result.get());
-    return "";
-}
 
 size_t Count(const std::string& text, const std::string& what) {
     size_t n = 0;

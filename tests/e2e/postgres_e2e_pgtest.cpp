@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "e2e_fixture.hpp"
+#include "pg_exec.hpp"
 #include "vg/store/postgres_store.hpp"
 #include "vg/testing/live_servers.hpp"
 
@@ -24,16 +25,6 @@ namespace vg::e2e {
 namespace {
 
 using testing::HttpClient;
-
-// Runs one statement over a connection of its own; the error message, or "" on success.
-std::string ExecOnce(const std::string& conninfo, const std::string& sql) {
-    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
-    if (PQstatus(conn.get()) != CONNECTION_OK) return PQerrorMessage(conn.get());
-    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(conn.get(), sql.c_str()), &PQclear);
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return PQresultErrorMessage(result.get());
-    return "";
-}
 
 // Runs a shell command; its exit code and everything it wrote.
 struct Output {

@@ -17,6 +17,14 @@ ReadingEnvelope At(int64_t wearer, int64_t ms) {
     return e;
 }
 
+posture::WindowJob Job(int64_t wearer, size_t windows, std::atomic<int>* answered, std::atomic<int>* failed) {
+    posture::WindowJob job;
+    job.wearer = wearer;
+    job.windows.resize(windows);
+    job.answer = [answered, failed](Result<std::vector<posture::WindowResult>> r) { ++(r.ok() ? *answered : *failed); };
+    return job;
+}
+
 void RecordingConsumer::OnReadings(int shard, std::span<ReadingEnvelope> batch) {
     std::lock_guard lock(mu_);
     for (auto& e : batch) {
@@ -55,14 +63,6 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BusConformance);
 namespace {
 
 using std::chrono::milliseconds;
-
-posture::WindowJob Job(int64_t wearer, size_t windows, std::atomic<int>* answered, std::atomic<int>* failed) {
-    posture::WindowJob job;
-    job.wearer = wearer;
-    job.windows.resize(windows);
-    job.answer = [answered, failed](Result<std::vector<posture::WindowResult>> r) { ++(r.ok() ? *answered : *failed); };
-    return job;
-}
 
 // Waits (polling, at most `limit`) until `done` holds; returns whether it did.
 template <typename Done>

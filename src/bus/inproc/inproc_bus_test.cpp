@@ -12,6 +12,7 @@ namespace vg::bus {
 namespace {
 
 using conformance::At;
+using conformance::Job;
 using conformance::RecordingConsumer;
 
 // ---- the conformance suite ----
@@ -87,14 +88,6 @@ TEST(InProcBusTest, AWearersShareFreesWhenItsReadingsAreHandedToDetection) {
     bus.Stop();
     std::lock_guard lock(consumer.mu_);
     EXPECT_EQ(consumer.seen_[9].size(), 10u);
-}
-
-posture::WindowJob Job(int64_t wearer, size_t windows, std::atomic<int>* answered, std::atomic<int>* failed) {
-    posture::WindowJob job;
-    job.wearer = wearer;
-    job.windows.resize(windows);
-    job.answer = [answered, failed](Result<std::vector<posture::WindowResult>> r) { ++(r.ok() ? *answered : *failed); };
-    return job;
 }
 
 TEST(InProcBusTest, AFullWindowQueueRefusesAndAStoppedBusAnswersWhatItNeverRan) {

@@ -253,6 +253,16 @@ void ParseEntries(const redisReply* entries, std::vector<RawEntry>& out) {
 }
 
 // Whether a reply is Redis's NOGROUP error (the group, or the stream, is gone).
+// The entries of an XREAD / XREADGROUP answer ([[stream, [entries…]], …]), in order.
+std::vector<RawEntry> EntriesOfRead(const redisReply* reply) {
+    std::vector<RawEntry> entries;
+    for (size_t i = 0; i < redis::ElementCount(reply); ++i) {
+        const redisReply* stream = redis::ElementAt(reply, i);
+        if (redis::ElementCount(stream) >= 2) ParseEntries(redis::ElementAt(stream, 1), entries);
+    }
+    return entries;
+}
+
 bool IsNoGroup(const redisReply* reply) {
     return redis::IsError(reply) && redis::StringOf(reply).substr(0, 7) == "NOGROUP";
 }
@@ -710,11 +720,7 @@ void RedisStreamsBus::State::RunReplyReader() {
             continue;
         }
         backoff = milliseconds(50);
-        std::vector<RawEntry> entries;
-        for (size_t i = 0; i < redis::ElementCount(reply->get()); ++i) {
-            const redisReply* stream = redis::ElementAt(reply->get(), i);
-            if (redis::ElementCount(stream) >= 2) ParseEntries(redis::ElementAt(stream, 1), entries);
-        }
+        std::vector<RawEntry> entries = EntriesOfRead(reply->get());
         if (entries.empty()) continue;
         for (RawEntry& e : entries) {
             last = e.id;
@@ -1156,11 +1162,7 @@ void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
             continue;
         }
         backoff = milliseconds(50);
-        std::vector<RawEntry> entries;
-        for (size_t i = 0; i < redis::ElementCount(reply->get()); ++i) {
-            const redisReply* stream = redis::ElementAt(reply->get(), i);
-            if (redis::ElementCount(stream) >= 2) ParseEntries(redis::ElementAt(stream, 1), entries);
-        }
+        std::vector<RawEntry> entries = EntriesOfRead(reply->get());
         if (!Deliver(worker, *connection, entries, unacked)) break;
         ServeTicks(worker, next_tick);
     }

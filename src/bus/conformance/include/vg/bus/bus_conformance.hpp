@@ -62,6 +62,9 @@ void PrintTo(const BusImplementation& implementation, std::ostream* os);
 
 // A reading of `wearer` measured at `ms` ms since the epoch (no values).
 ReadingEnvelope At(int64_t wearer, int64_t ms);
+// A window job of `wearer` with `windows` empty windows, whose answer counts into `answered` (a result) or
+// `failed` (an error).
+posture::WindowJob Job(int64_t wearer, size_t windows, std::atomic<int>* answered, std::atomic<int>* failed);
 
 // A consumer that records what it is given, for the suite and the implementations' own tests. It answers
 // every on_detected with an empty Detection and every window job with one default WindowResult per window,
