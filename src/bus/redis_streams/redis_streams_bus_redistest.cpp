@@ -348,7 +348,9 @@ TEST_F(RedisStreamsBusTest, LiveEventsFanOutToTheOtherServersAndNotBack) {
     EXPECT_EQ(at_a.size(), 0u) << "a server's own messages are not delivered to it twice";
     EXPECT_GT(a->stats().published, 0u);
     EXPECT_EQ(a->stats().publish_dropped, 0u);
-    EXPECT_EQ(b->stats().received, at_b.size());
+    // Publishing has stopped; messages still in flight may arrive meanwhile: every one counted is delivered.
+    EXPECT_TRUE(WaitFor([&] { return b->stats().received == at_b.size(); }))
+        << b->stats().received << " counted, " << at_b.size() << " delivered";
 }
 
 TEST_F(RedisStreamsBusTest, TwoConsumingNodesSplitTheShardsAndKeepEachWearerInOrder) {
