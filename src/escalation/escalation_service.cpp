@@ -279,11 +279,24 @@ VerdictInput ToVerdictInput(const domain::Detection& d, bool signal_loss) {
 
 }  // namespace
 
+bool EscalationService::KnownNothingOpen(int64_t wearer) {
+    std::lock_guard lock(open_mu_);
+    auto it = has_open_.find(wearer);
+    if (it == has_open_.end() || it->second.open) return false;
+    if (options_.cache_open_incidents) return true;
+    return options_.nothing_open_memory.count() > 0 &&
+           clock_.Now() - it->second.learnt_at < options_.nothing_open_memory;
+}
+
+void EscalationService::Learn(int64_t wearer, bool open) {
+    const TimePoint now = clock_.Now();
+    std::lock_guard lock(open_mu_);
+    has_open_[wearer] = OpenKnowledge{open, now};
+}
+
 void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
-    if ((d.level == Level::kNormal || d.advice_only) && options_.cache_open_incidents) {
-        std::lock_guard lock(open_mu_);
-        auto it = has_open_.find(wearer);
-        if (it != has_open_.end() && !it->second) return;  // the common case: nothing open, all normal
+    if ((d.level == Level::kNormal || d.advice_only) && KnownNothingOpen(wearer)) {
+        return;  // the common case: nothing open, all normal
     }
     const VerdictInput v = ToVerdictInput(d, signal_loss);
     const TimePoint now = clock_.Now();
@@ -297,11 +310,8 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
 
 Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int64_t wearer, const domain::Detection& d,
                                                                             bool signal_loss) {
-    if ((d.level == Level::kNormal || d.advice_only) && options_.cache_open_incidents) {
-        std::lock_guard lock(open_mu_);
-        auto it = has_open_.find(wearer);
-        if (it != has_open_.end() && !it->second)
-            return std::optional<PreparedTransition>();  // nothing open, all normal
+    if ((d.level == Level::kNormal || d.advice_only) && KnownNothingOpen(wearer)) {
+        return std::optional<PreparedTransition>();  // nothing open, all normal
     }
     const VerdictInput v = ToVerdictInput(d, signal_loss);
     std::lock_guard stripe(StripeFor(wearer));
@@ -311,8 +321,7 @@ Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int6
     const TimePoint now = clock_.Now();
     std::optional<Transition> stepped = escalation::OnVerdict(options_.policy, current, wearer, v, now);
     if (!stepped) {
-        std::lock_guard lock(open_mu_);
-        has_open_[wearer] = current && current->open();
+        Learn(wearer, current && current->open());
         return std::optional<PreparedTransition>();
     }
     Transition& t = *stepped;
@@ -356,10 +365,7 @@ Result<Incident> EscalationService::Committed(const PreparedTransition& prepared
 }
 
 void EscalationService::Announce(const Incident& saved, const Transition& t, bool has_messages) {
-    {
-        std::lock_guard lock(open_mu_);
-        has_open_[saved.wearer] = saved.open();
-    }
+    Learn(saved.wearer, saved.open());
     if (has_messages && on_outbox_) on_outbox_();
     if (on_change_) on_change_(saved, t.notices);
     if (t.opened || std::find(t.notices.begin(), t.notices.end(), Notice::kEmergencyDispatch) != t.notices.end()) {
@@ -543,8 +549,8 @@ Result<std::optional<Incident>> EscalationService::Apply(int64_t wearer, std::op
         }
         std::optional<Result<Transition>> stepped = step(current);
         if (!stepped) {
-            std::lock_guard lock(open_mu_);
-            has_open_[wearer] = !incident_id && current && current->open();
+            // What a step on a given incident found says nothing about whether another is open.
+            if (!incident_id) Learn(wearer, current && current->open());
             return std::optional<Incident>();
         }
         if (!stepped->ok()) return stepped->status();

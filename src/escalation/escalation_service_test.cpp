@@ -170,6 +170,52 @@ TEST_F(EscalationServiceTest, NormalVerdictsWithoutAnIncidentStoreNothing) {
     EXPECT_TRUE(changes_.empty());
 }
 
+// The scale-out roles: a detector's service shares the store with other processes that open and close the
+// same wearers' incidents (an api server's SOS, a person's "I'm OK"), so it keeps no lasting memory of what is
+// open. "Nothing open" is believed for nothing_open_memory only, and never for a caution or danger.
+TEST_F(EscalationServiceTest, WithoutTheOpenIncidentCacheNothingOpenIsBelievedOnlyBriefly) {
+    EscalationServiceOptions options;
+    options.cache_open_incidents = false;
+    options.nothing_open_memory = seconds(1);
+    EscalationService detector(*store_, clock_, options, nullptr, nullptr);
+    detector.OnVerdict(wearer_, Verdict(Level::kNormal), false);  // learns: nothing open
+
+    // Another process opens an incident, and the wearer says "I'm OK": a normal verdict now closes it.
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(wearer_).value()->id;
+    ASSERT_TRUE(service_->WearerOk(id).ok());
+    // Within the memory the detector's normal verdict is not applied …
+    clock_.Advance(std::chrono::milliseconds(500));
+    detector.OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    EXPECT_TRUE(store_->FindIncident(id)->open()) << "believed nothing open for 1 s";
+    // … after it, it is (the recovery closes the incident).
+    clock_.Advance(std::chrono::milliseconds(600));
+    detector.OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    EXPECT_EQ(store_->FindIncident(id)->phase, IncidentPhase::kClosed);
+
+    // A danger always reads the store, however recently nothing was open: it joins the incident another
+    // process opened instead of opening a second one.
+    detector.OnVerdict(wearer_, Verdict(Level::kNormal), false);  // learns: nothing open
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t second = store_->FindOpenIncident(wearer_).value()->id;
+    detector.OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    EXPECT_EQ(store_->ListIncidents(wearer_, 10)->size(), 2u);
+    EXPECT_EQ(store_->FindOpenIncident(wearer_).value()->id, second);
+
+    // 0: every verdict reads the store.
+    ASSERT_TRUE(service_->WearerOk(second).ok());
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    ASSERT_EQ(store_->FindIncident(second)->phase, IncidentPhase::kClosed);
+    options.nothing_open_memory = Milliseconds(0);
+    EscalationService uncached(*store_, clock_, options, nullptr, nullptr);
+    uncached.OnVerdict(wearer_, Verdict(Level::kNormal), false);  // nothing open
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
+    const int64_t third = store_->FindOpenIncident(wearer_).value()->id;
+    ASSERT_TRUE(service_->WearerOk(third).ok());
+    uncached.OnVerdict(wearer_, Verdict(Level::kNormal), false);
+    EXPECT_EQ(store_->FindIncident(third)->phase, IncidentPhase::kClosed);
+}
+
 // The verdict stage's half: PrepareVerdict decides without writing; the caller commits the transition with
 // its own writes (here RecordVerdicts with the status row), and Committed announces the stored incident.
 TEST_F(EscalationServiceTest, APreparedVerdictIsStoredByTheCallerAndAnnouncedOnce) {

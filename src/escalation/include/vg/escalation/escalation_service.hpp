@@ -77,6 +77,12 @@ struct EscalationServiceOptions {
     // Off where other processes open and close this service's wearers' incidents (the scale-out roles): the
     // memory would go stale, and a recovery after an incident opened elsewhere would be missed.
     bool cache_open_incidents = true;
+    // With cache_open_incidents off: how long a store read that found nothing open still answers for a
+    // normal (or advice-only) verdict of that wearer. A caution or danger verdict always reads the store; so
+    // the most this costs is a normal verdict applied this much later to an incident another process just
+    // opened, where reading the store for every normal verdict would cost a round trip per reading (the
+    // detector role's throughput). 0: read every time.
+    Milliseconds nothing_open_memory{1000};
 };
 
 // A verdict's transition made ready for the caller's own commit (the verdict stage's group commit,
@@ -171,8 +177,18 @@ class EscalationService {
     std::array<std::mutex, 64> stripes_;
     std::atomic<int64_t> dispatches_refused_{0};
 
+    // Whether a wearer has an open incident, as this process last learnt it (and when).
+    struct OpenKnowledge {
+        bool open = false;
+        TimePoint learnt_at{};
+    };
+    // True when the wearer is known to have nothing open (options_.cache_open_incidents, or learnt within
+    // nothing_open_memory): a normal verdict then needs no store read.
+    bool KnownNothingOpen(int64_t wearer);
+    void Learn(int64_t wearer, bool open);
+
     std::mutex open_mu_;
-    std::unordered_map<int64_t, bool> has_open_;  // GUARDED_BY(open_mu_); absent: not known yet
+    std::unordered_map<int64_t, OpenKnowledge> has_open_;  // GUARDED_BY(open_mu_); absent: not known yet
 
     std::mutex run_mu_;
     std::condition_variable run_cv_;
