@@ -52,7 +52,7 @@ http::Response AccountRoutes::Signup(RequestContext& ctx) {
     // would be the way around that limit. Reserved before the hash (parallel sign-ups cannot all pass)
     // and given back when the answer turned out not to be about a taken id. Once the budget is spent
     // every sign-up from the address gets the same 429, taken id or not.
-    if (int wait = check_id_limiter_.TryAcquire(ctx.client_address)) {
+    if (int wait = check_id_limiter_->TryAcquire(ctx.client_address)) {
         return ErrorResponse(TooManyIdChecks(wait, check_id_per_minute_));
     }
     auto user = accounts_.Signup(input, {ctx.client_address, std::string(ctx.request.header("user-agent"))});
@@ -60,7 +60,7 @@ http::Response AccountRoutes::Signup(RequestContext& ctx) {
         return ErrorResponse(Status::Error(ErrorCode::kConflict, "This id is already taken. Please choose another.",
                                            {{"id", "is already taken"}}));
     }
-    check_id_limiter_.Release(ctx.client_address);
+    check_id_limiter_->Release(ctx.client_address);
     if (!user.ok()) return ErrorResponse(user.status());
     http::Response r = JsonResponse(201, json::object{{"user", UserJson(*user)}});
     r.set_header("Location", "/api/me");
@@ -68,7 +68,7 @@ http::Response AccountRoutes::Signup(RequestContext& ctx) {
 }
 
 http::Response AccountRoutes::CheckId(RequestContext& ctx) {
-    if (int wait = check_id_limiter_.TryAcquire(ctx.client_address))
+    if (int wait = check_id_limiter_->TryAcquire(ctx.client_address))
         return ErrorResponse(TooManyIdChecks(wait, check_id_per_minute_));
     for (const auto& [name, value] : ctx.request.query) {
         if (name != "id") {

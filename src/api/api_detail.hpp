@@ -17,6 +17,7 @@
 #include "vg/api/errors.hpp"
 #include "vg/api/json_input.hpp"
 #include "vg/api/router.hpp"
+#include "vg/auth/rate_limits.hpp"
 #include "vg/auth/token_bucket.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/events/events.hpp"
@@ -150,13 +151,22 @@ inline void ClearSessionCookie(http::Response& r, bool secure) {
 // vitals_routes.cpp:
 // The `?limit=` of the seed's recent-rows reads (get_status, get_posture): 10 by default, 1–1000.
 Result<int> RecentRowsLimit(const RequestContext& ctx);
-// A daily quota of `per_day` (see ApiOptions); null for 0 (none).
-std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(const Clock& clock, int64_t per_day);
+// A daily quota of `per_day` (see ApiOptions) made by `rate_limits` under `name`; null for 0 (none).
+std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(auth::RateLimits& rate_limits, std::string_view name,
+                                                         const Clock& clock, int64_t per_day);
 // Whether a request of `n` readings (or windows: `what`) may go ahead: kRateLimited with Retry-After,
 // naming the quota, when the wearer's quota is spent or `n` is more than a day's quota. OK with no quota.
 Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what);
 // Charges what the request used (its new readings: duplicates of an earlier upload cost nothing).
 void ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used);
+// A quota shared between servers waits on the network (auth::TokenBucketLimiter::waits_on_network). Such a
+// quota is checked on a lane that may wait, never on an io thread: true when `ctx`'s handler must move to
+// the urgent lane first. It is charged when the request is admitted (ChargesUpFront) rather than on the
+// thread that answers, which answers every caller of the bus or the posture queue and must not wait.
+bool QuotaMustLeaveIoThread(const auth::TokenBucketLimiter* quota, const RequestContext& ctx);
+inline bool ChargesUpFront(const auth::TokenBucketLimiter* quota) {
+    return quota != nullptr && quota->waits_on_network();
+}
 
 // self_service_routes.cpp: an audit entry of the account's own change (actor and wearer: the account).
 // Logged, not failed, when it cannot be written: the change has happened.

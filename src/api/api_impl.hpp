@@ -113,6 +113,7 @@ class Api::Impl {
           posture_(services.posture),
           options_(std::move(options)),
           registry_(services.metrics_registry ? services.metrics_registry : std::make_shared<prometheus::Registry>()),
+          rate_limits_(services.rate_limits ? services.rate_limits : auth::InProcessRateLimits()),
           requests_(prometheus::BuildCounter()
                         .Name("vitalguard_http_requests_total")
                         .Help("HTTP requests answered, by method, route pattern and status code")
@@ -125,20 +126,20 @@ class Api::Impl {
           live_streams_(services.accounts, services.store, services.clock, services.live, wearer_access_,
                         options_.max_streams_per_user),
           phone_routes_(services.accounts, services.store, services.clock, services.escalation),
-          account_routes_(services.accounts, services.clock, phone_routes_.profile_view(), live_streams_,
+          account_routes_(services.accounts, services.clock, *rate_limits_, phone_routes_.profile_view(), live_streams_,
                           options_.check_id_per_minute, options_.secure_cookies),
           self_service_routes_(services.accounts, services.store, services.clock, phone_routes_.profile_view(),
                                live_streams_, options_.secure_cookies),
           vitals_routes_(services.store, services.store, services.store, services.clock, services.ingest,
-                         services.profiles, std::move(services.on_rule_profile_changed), wearer_access_,
+                         services.profiles, std::move(services.on_rule_profile_changed), wearer_access_, *rate_limits_,
                          options_.readings_per_wearer_per_day),
           incident_routes_(services.store, services.store, services.store, services.store, services.clock,
                            services.escalation, services.knowledge, services.rewriter, services.profiles,
-                           services.status_model, services.cause_model, wearer_access_,
+                           services.status_model, services.cause_model, wearer_access_, *rate_limits_,
                            *registry_),  // registers vitalguard_sos_refused_total
-          guardian_routes_(services.store, services.store, services.clock, live_streams_,
+          guardian_routes_(services.store, services.store, services.clock, live_streams_, *rate_limits_,
                            options_.guardian_requests_per_hour),
-          posture_routes_(services.store, services.clock, services.posture, wearer_access_,
+          posture_routes_(services.store, services.clock, services.posture, wearer_access_, *rate_limits_,
                           options_.windows_per_wearer_per_day),
           operations_routes_(services.store, api.draining_, *registry_, options_.version, options_.demo,
                              options_.metrics_token) {
@@ -326,7 +327,13 @@ class Api::Impl {
             Result<auth::AuthContext>& auth = *attempt;
             if (!auth.ok()) {
                 http::Response r = ErrorResponse(auth.status());
-                if (!ctx.session_token.empty()) ClearSessionCookie(r, options_.secure_cookies);
+                // Only a session that is really gone ends the browser's cookie: a store that cannot answer now
+                // (503, kUnavailable) must not log a family's dashboard out.
+                const ErrorCode code = auth.status().code();
+                if (!ctx.session_token.empty() &&
+                    (code == ErrorCode::kUnauthenticated || code == ErrorCode::kSessionExpired)) {
+                    ClearSessionCookie(r, options_.secure_cookies);
+                }
                 return r;
             }
             if (unsafe) {
@@ -389,6 +396,7 @@ class Api::Impl {
     const ApiOptions options_;
     Router router_;
     std::shared_ptr<prometheus::Registry> registry_;
+    std::shared_ptr<auth::RateLimits> rate_limits_;  // the routes' limiters come from it
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& latency_;
     std::shared_mutex metrics_cache_mu_;

@@ -53,7 +53,7 @@ http::Response GuardianRoutes::RequestGuardianLink(RequestContext& ctx) {
                                            {{field, "must be another person's id"}}));
     }
     // The asker's own list shows the requests that reached someone, so requests are counted per account.
-    if (int wait = guardian_request_limiter_.TryAcquire(std::to_string(ctx.wearer()))) {
+    if (int wait = guardian_request_limiter_->TryAcquire(std::to_string(ctx.wearer()))) {
         Status s =
             Status::Error(ErrorCode::kRateLimited,
                           "You have sent many guardian requests (at most " + std::to_string(requests_per_hour_) +

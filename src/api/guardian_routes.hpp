@@ -3,11 +3,12 @@
 // which closes the guardian's live streams of the wearer (guardian_routes.cpp).
 // Thread-safety: handlers are called concurrently from the HTTP lanes; the request limiter is thread-safe.
 // Ownership: borrows the guardian store, the account store, the clock and LiveStreams, which must
-// outlive it; owns the guardian-request limiter.
+// outlive it; owns the guardian-request limiter (made by the RateLimits, "guardian_request").
 
 #include "api_detail.hpp"
 #include "live_streams.hpp"
 #include "vg/auth/rate_limiter.hpp"
+#include "vg/auth/rate_limits.hpp"
 
 namespace vg::api {
 
@@ -15,13 +16,14 @@ class GuardianRoutes {
   public:
     // `requests_per_hour`: ApiOptions::guardian_requests_per_hour.
     GuardianRoutes(store::GuardianStore& guardians, store::AccountStore& accounts, const Clock& clock,
-                   LiveStreams& streams, int requests_per_hour)
+                   LiveStreams& streams, auth::RateLimits& rate_limits, int requests_per_hour)
         : guardians_(guardians),
           accounts_(accounts),
           clock_(clock),
           streams_(streams),
           requests_per_hour_(requests_per_hour),
-          guardian_request_limiter_(clock, {requests_per_hour, std::chrono::hours(1), 100'000}) {}
+          guardian_request_limiter_(rate_limits.SlidingWindow("guardian_request", clock,
+                                                              {requests_per_hour, std::chrono::hours(1), 100'000})) {}
 
     http::Response ListGuardians(RequestContext& ctx);
     http::Response RequestGuardianLink(RequestContext& ctx);
@@ -34,7 +36,7 @@ class GuardianRoutes {
     const Clock& clock_;
     LiveStreams& streams_;
     const int requests_per_hour_;
-    auth::SlidingWindowLimiter guardian_request_limiter_;  // per account (unique_num)
+    const std::unique_ptr<auth::SlidingWindowLimiter> guardian_request_limiter_;  // per account (unique_num)
 };
 
 }  // namespace vg::api

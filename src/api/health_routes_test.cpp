@@ -19,6 +19,13 @@ http::Request Get(std::string path, std::vector<http::Header> headers = {}) {
     return r;
 }
 
+std::string SetCookie(const http::Response& r) {
+    for (const http::Header& h : r.headers) {
+        if (h.name == "Set-Cookie") return h.value;
+    }
+    return "";
+}
+
 class HealthRoutesTest : public ::testing::Test {
   protected:
     HealthRoutesTest() : accounts_(store_, clock_, auth::AccountOptions{}) {}
@@ -42,6 +49,40 @@ TEST_F(HealthRoutesTest, ReadyzAnswersACodeAndKeepsTheStoresWordsForTheLog) {
     EXPECT_EQ(body.at("error").at("code").as_string(), "unavailable");
     EXPECT_EQ(body.at("error").at("message").as_string(), "The database is not ready.");
     EXPECT_EQ(r.body.find(store_words), std::string::npos) << r.body;
+}
+
+// A database that cannot answer is not a logged-out person: the session cookie stays (a family's dashboard
+// must not be logged out by a database restart); a session that is really gone ends the cookie.
+TEST_F(HealthRoutesTest, AStoreOutageAnswers503AndKeepsTheSessionCookie) {
+    domain::SignupInput kim;
+    kim.profile.id = "grandma_kim";
+    kim.password = "correct horse";
+    kim.profile.name = "김영희";
+    kim.profile.age = 78;
+    kim.profile.address = "서울특별시 종로구 세종대로 1";
+    kim.profile.phone_num = "010-1234-5678";
+    ASSERT_TRUE(accounts_.Signup(kim).ok());
+    auto login = accounts_.Login("grandma_kim", "correct horse", auth::ClientInfo{"127.0.0.1", ""});
+    ASSERT_TRUE(login.ok()) << login.status().ToString();
+    auto api = Make();
+    const http::Header cookie{"cookie", "vg_session=" + login->token};
+    EXPECT_EQ(api->Handle(Get("/api/me", {cookie})).status, 200);
+
+    store_.Close();
+    http::Response down = api->Handle(Get("/api/me", {cookie}));
+    EXPECT_EQ(down.status, 503) << down.body;
+    EXPECT_EQ(SetCookie(down), "") << "the cookie was ended by an outage";
+
+    http::Response unknown = api->Handle(Get("/api/me", {{"cookie", "vg_session=not-a-session"}}));
+    EXPECT_EQ(unknown.status, 503) << "unknown or not, the store cannot tell now";
+}
+
+TEST_F(HealthRoutesTest, AnUnknownSessionEndsTheCookie) {
+    auto api = Make();
+    http::Response r = api->Handle(Get("/api/me", {{"cookie", "vg_session=not-a-session"}}));
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_NE(SetCookie(r).find("vg_session="), std::string::npos);
+    EXPECT_NE(SetCookie(r).find("Max-Age=0"), std::string::npos) << SetCookie(r);
 }
 
 TEST_F(HealthRoutesTest, MetricsArePublicWithoutAToken) {

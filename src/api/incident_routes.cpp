@@ -256,7 +256,7 @@ http::Response IncidentRoutes::EmergencyCall(RequestContext& ctx) {
     if (!established.ok()) return ErrorResponse(established.status());
     const bool limit_address = !*established && !open->has_value();
     if (limit_address) {
-        if (int wait = sos_address_limiter_.RetryAfterSeconds(ctx.client_address); wait > 0) {
+        if (int wait = sos_address_limiter_->RetryAfterSeconds(ctx.client_address); wait > 0) {
             sos_refused_.Add({{"limit", "address"}}).Increment();
             spdlog::warn("SOS of wearer {} refused: 10 SOS an hour from {} for new accounts", ctx.wearer(),
                          ctx.client_address);
@@ -275,7 +275,7 @@ http::Response IncidentRoutes::EmergencyCall(RequestContext& ctx) {
         }
         return ErrorResponse(incident.status());
     }
-    if (limit_address) (void)sos_address_limiter_.Record(ctx.client_address);
+    if (limit_address) (void)sos_address_limiter_->Record(ctx.client_address);
     auto user = users_.FindUserByUniqueNum(ctx.wearer());
     return JsonResponse(
         201, json::object{{"incident", IncidentJson(*incident, user.ok() ? user->profile.id : "", clock_.Now())}});

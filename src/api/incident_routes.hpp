@@ -5,13 +5,14 @@
 // Prometheus counters are thread-safe.
 // Ownership: borrows the store, the clock, the escalation service, the knowledge base, the rewriter,
 // the rule profiles, the models, WearerAccess and the metrics registry, which must outlive it; owns
-// the SOS address limiter.
+// the SOS address limiter (made by the RateLimits, "sos_address").
 
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
 #include "api_detail.hpp"
 #include "vg/auth/rate_limiter.hpp"
+#include "vg/auth/rate_limits.hpp"
 #include "vg/escalation/escalation_service.hpp"
 #include "vg/guidance/async_rewriter.hpp"
 #include "vg/guidance/knowledge_base.hpp"
@@ -29,7 +30,8 @@ class IncidentRoutes {
                    store::ReadingStore& readings, const Clock& clock, escalation::EscalationService* escalation,
                    const guidance::KnowledgeBase* knowledge, guidance::AsyncRewriter* rewriter,
                    const rules::ProfileRegistry* profiles, const models::StatusModel* status_model,
-                   const models::StatusModel* cause_model, WearerAccess& access, prometheus::Registry& registry)
+                   const models::StatusModel* cause_model, WearerAccess& access, auth::RateLimits& rate_limits,
+                   prometheus::Registry& registry)
         : incidents_(incidents),
           outbox_(outbox),
           users_(users),
@@ -42,6 +44,7 @@ class IncidentRoutes {
           status_model_(status_model),
           cause_model_(cause_model),
           access_(access),
+          sos_address_limiter_(rate_limits.SlidingWindow("sos_address", clock, {10, std::chrono::hours(1), 100'000})),
           sos_refused_(prometheus::BuildCounter()
                            .Name("vitalguard_sos_refused_total")
                            .Help("SOS presses refused by a limit (answered 429)")
@@ -74,7 +77,7 @@ class IncidentRoutes {
     WearerAccess& access_;
     // New SOS incidents of accounts that are not established (EscalationService::Established), per client
     // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
-    auth::SlidingWindowLimiter sos_address_limiter_{clock_, {10, std::chrono::hours(1), 100'000}};
+    const std::unique_ptr<auth::SlidingWindowLimiter> sos_address_limiter_;
     // SOS presses refused (429), by the limit that refused them: account_sos, account_calls, address.
     prometheus::Family<prometheus::Counter>& sos_refused_;
 };

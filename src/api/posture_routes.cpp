@@ -43,6 +43,7 @@ json::object WindowResultJson(const posture::WindowResult& r, const posture::Cla
 
 http::Response PostureRoutes::UpdatePosture(RequestContext& ctx) {
     if (!posture_) return ErrorResponse(NoPostureModel());
+    if (QuotaMustLeaveIoThread(windows_quota_.get(), ctx)) return http::Response::RunOn(http::Lane::kUrgent);
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     auto window = ReadPostureWindow(*body, "", /*measured_at_required=*/false, PostureTimeRules{clock_.Now()});
@@ -52,17 +53,19 @@ http::Response PostureRoutes::UpdatePosture(RequestContext& ctx) {
     if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), 1, "IMU windows"); !quota.ok()) {
         return ErrorResponse(quota);
     }
+    const bool charged = ChargesUpFront(windows_quota_.get());
+    if (charged) ChargeQuota(windows_quota_.get(), ctx.wearer(), 1);
     // Answered by the verdict stage once the rows and the fall state are on disk; no thread waits meanwhile.
     auto pending = http::Response::Later(posture_->options().answer_timeout, ErrorResponse(TakingTooLong()));
     Status submitted =
         posture_->SubmitAsync(ctx.wearer(), std::move(windows), posture::RecordPolicy::kEveryCall,
                               [responder = std::move(pending.second), quota = windows_quota_, wearer = ctx.wearer(),
-                               info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
+                               charged, info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
                                   if (!results.ok()) {
                                       responder.Send(ErrorResponse(results.status()));
                                       return;
                                   }
-                                  ChargeQuota(quota.get(), wearer, 1);
+                                  if (!charged) ChargeQuota(quota.get(), wearer, 1);
                                   responder.Send(JsonResponse(200, WindowResultJson(results->front(), *info)));
                               });
     if (!submitted.ok()) return ErrorResponse(submitted);
@@ -70,6 +73,7 @@ http::Response PostureRoutes::UpdatePosture(RequestContext& ctx) {
 }
 
 http::Response PostureRoutes::PostureBatch(RequestContext& ctx) {
+    if (QuotaMustLeaveIoThread(windows_quota_.get(), ctx)) return http::Response::RunOn(http::Lane::kUrgent);
     if (!posture_) return ErrorResponse(NoPostureModel());
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
@@ -116,21 +120,22 @@ http::Response PostureRoutes::PostureBatch(RequestContext& ctx) {
     if (Status quota = CheckQuota(windows_quota_.get(), ctx.wearer(), count, "IMU windows"); !quota.ok()) {
         return ErrorResponse(quota);
     }
+    const bool charged = ChargesUpFront(windows_quota_.get());
+    if (charged) ChargeQuota(windows_quota_.get(), ctx.wearer(), count);
     auto pending = http::Response::Later(posture_->options().answer_timeout, ErrorResponse(TakingTooLong()));
-    Status submitted =
-        posture_->SubmitAsync(ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange,
-                              [responder = std::move(pending.second), quota = windows_quota_, wearer = ctx.wearer(),
-                               count, info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
-                                  if (!results.ok()) {
-                                      responder.Send(ErrorResponse(results.status()));
-                                      return;
-                                  }
-                                  ChargeQuota(quota.get(), wearer, count);
-                                  json::array list;
-                                  for (const posture::WindowResult& r : *results)
-                                      list.push_back(WindowResultJson(r, *info));
-                                  responder.Send(JsonResponse(200, json::object{{"results", std::move(list)}}));
-                              });
+    Status submitted = posture_->SubmitAsync(
+        ctx.wearer(), std::move(windows), posture::RecordPolicy::kOnChange,
+        [responder = std::move(pending.second), quota = windows_quota_, wearer = ctx.wearer(), count, charged,
+         info = &posture_->info()](Result<std::vector<posture::WindowResult>> results) {
+            if (!results.ok()) {
+                responder.Send(ErrorResponse(results.status()));
+                return;
+            }
+            if (!charged) ChargeQuota(quota.get(), wearer, count);
+            json::array list;
+            for (const posture::WindowResult& r : *results) list.push_back(WindowResultJson(r, *info));
+            responder.Send(JsonResponse(200, json::object{{"results", std::move(list)}}));
+        });
     if (!submitted.ok()) return ErrorResponse(submitted);
     return std::move(pending.first);
 }

@@ -3,7 +3,7 @@
 // windows, through posture::PostureService (posture_routes.cpp).
 // Thread-safety: handlers are called concurrently from the HTTP lanes; the windows quota is thread-safe.
 // Ownership: borrows the store, the clock, the posture service and WearerAccess, which must outlive
-// it; owns the windows quota.
+// it; owns the windows quota (made by the RateLimits, "windows_quota").
 
 #include <memory>
 
@@ -18,12 +18,12 @@ class PostureRoutes {
     // `posture`: optional (the routes answer 503 without it). `windows_per_day`:
     // ApiOptions::windows_per_wearer_per_day.
     PostureRoutes(store::StatusStore& store, const Clock& clock, posture::PostureService* posture, WearerAccess& access,
-                  int64_t windows_per_day)
+                  auth::RateLimits& rate_limits, int64_t windows_per_day)
         : store_(store),
           clock_(clock),
           posture_(posture),
           access_(access),
-          windows_quota_(MakeDailyQuota(clock, windows_per_day)) {}
+          windows_quota_(MakeDailyQuota(rate_limits, "windows_quota", clock, windows_per_day)) {}
 
     http::Response UpdatePosture(RequestContext& ctx);
     http::Response PostureBatch(RequestContext& ctx);

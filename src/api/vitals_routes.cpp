@@ -6,6 +6,7 @@ namespace vg::api {
 
 http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
     if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
+    if (QuotaMustLeaveIoThread(readings_quota_.get(), ctx)) return http::Response::RunOn(http::Lane::kUrgent);
     auto body = ParseJsonObjectBody(ctx.request);
     if (!body.ok()) return ErrorResponse(body.status());
     ObjectReader reader(*body);
@@ -17,6 +18,8 @@ http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
     if (Status quota = CheckQuota(readings_quota_.get(), ctx.wearer(), 1, "readings"); !quota.ok()) {
         return ErrorResponse(quota);
     }
+    const bool charged = ChargesUpFront(readings_quota_.get());
+    if (charged) ChargeQuota(readings_quota_.get(), ctx.wearer(), 1);
     // Answered when the verdict stage has the reading and its status row on disk, with no thread held
     // meanwhile (the group commit then grows with the callers waiting, not with a pool's threads).
     auto pending = http::Response::Later(ingest_->options().verdict_timeout,
@@ -24,13 +27,13 @@ http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
     http::Responder responder = std::move(pending.second);
     Status submitted = ingest_->Submit(ctx.wearer(), reading,
                                        ctx.device ? std::optional<int64_t>(ctx.device->device_id) : std::nullopt,
-                                       [responder, quota = readings_quota_, wearer = ctx.wearer(),
+                                       [responder, quota = readings_quota_, wearer = ctx.wearer(), charged,
                                         measured_at = reading.measured_at](const Result<domain::Detection>& verdict) {
                                            if (!verdict.ok()) {
                                                responder.Send(ErrorResponse(verdict.status()));
                                                return;
                                            }
-                                           ChargeQuota(quota.get(), wearer, 1);
+                                           if (!charged) ChargeQuota(quota.get(), wearer, 1);
                                            json::object out = DetectionJson(*verdict);
                                            out["timestamp"] = FormatIso8601(measured_at);
                                            responder.Send(JsonResponse(200, out));
@@ -41,11 +44,12 @@ http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
 
 namespace detail {
 
-std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(const Clock& clock, int64_t per_day) {
+std::unique_ptr<auth::TokenBucketLimiter> MakeDailyQuota(auth::RateLimits& rate_limits, std::string_view name,
+                                                         const Clock& clock, int64_t per_day) {
     if (per_day <= 0) return nullptr;
     const double day = static_cast<double>(per_day);
-    return std::make_unique<auth::TokenBucketLimiter>(
-        clock, auth::TokenBucketLimiter::Options{.capacity = day, .refill_per_second = day / 86'400.0});
+    return rate_limits.TokenBucket(
+        name, clock, auth::TokenBucketLimiter::Options{.capacity = day, .refill_per_second = day / 86'400.0});
 }
 
 Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t n, std::string_view what) {
@@ -68,6 +72,10 @@ Status CheckQuota(const auth::TokenBucketLimiter* quota, int64_t wearer, size_t 
 
 void ChargeQuota(auth::TokenBucketLimiter* quota, int64_t wearer, size_t used) {
     if (quota != nullptr && used > 0) (void)quota->Charge(std::to_string(wearer), static_cast<double>(used));
+}
+
+bool QuotaMustLeaveIoThread(const auth::TokenBucketLimiter* quota, const RequestContext& ctx) {
+    return quota != nullptr && quota->waits_on_network() && ctx.request.lane == http::Lane::kInline;
 }
 
 Result<int> RecentRowsLimit(const RequestContext& ctx) {

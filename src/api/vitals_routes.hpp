@@ -4,8 +4,8 @@
 // Thread-safety: handlers are called concurrently from the HTTP lanes (update_status also on the io
 // threads); the readings quota is thread-safe.
 // Ownership: borrows the store, the clock, the ingest service, the rule profiles and WearerAccess,
-// which must outlive it; owns the readings quota, shared with the verdict stage's callbacks (which
-// may run after the Api is gone).
+// which must outlive it; owns the readings quota (made by the RateLimits, "readings_quota"), shared with
+// the verdict stage's callbacks (which may run after the Api is gone).
 
 #include <functional>
 #include <memory>
@@ -23,7 +23,8 @@ class VitalsRoutes {
     // ApiServices's. `readings_per_day`: ApiOptions::readings_per_wearer_per_day.
     VitalsRoutes(store::ReadingStore& readings, store::StatusStore& statuses, store::AccountStore& users,
                  const Clock& clock, ingest::IngestService* ingest, const rules::ProfileRegistry* profiles,
-                 std::function<void(int64_t)> on_rule_profile_changed, WearerAccess& access, int64_t readings_per_day)
+                 std::function<void(int64_t)> on_rule_profile_changed, WearerAccess& access,
+                 auth::RateLimits& rate_limits, int64_t readings_per_day)
         : readings_(readings),
           statuses_(statuses),
           users_(users),
@@ -32,7 +33,7 @@ class VitalsRoutes {
           profiles_(profiles),
           on_rule_profile_changed_(std::move(on_rule_profile_changed)),
           access_(access),
-          readings_quota_(MakeDailyQuota(clock, readings_per_day)) {}
+          readings_quota_(MakeDailyQuota(rate_limits, "readings_quota", clock, readings_per_day)) {}
 
     http::Response UpdateStatus(RequestContext& ctx);
     http::Response GetStatus(RequestContext& ctx);

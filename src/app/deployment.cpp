@@ -24,6 +24,7 @@
 #include "vg/app/store_outbox_queue.hpp"
 #include "vg/app/store_url.hpp"
 #include "vg/auth/account_service.hpp"
+#include "vg/auth/redis_rate_limits.hpp"
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/bus/redis_live_fanout.hpp"
 #include "vg/bus/redis_streams_bus.hpp"
@@ -206,6 +207,10 @@ struct Deployment::Services {
     OperationalMetrics metrics{*metrics_registry, VG_VERSION};
     std::optional<DataDirLock> data_dir_lock;  // released last: after the store is closed
     std::unique_ptr<store::Store> store;       // SqliteStore, or PostgresStore with --store postgres://…
+    // Where every limiter comes from: in this process, or shared in Redis with the other api servers when the
+    // bus is Redis (BuildAccounts). AccountService and the Api take theirs from it.
+    std::shared_ptr<auth::RateLimits> rate_limits;
+    auth::RedisRateLimits* redis_rate_limits = nullptr;  // `rate_limits` when it is Redis (for its metric)
     std::unique_ptr<auth::AccountService> accounts;
     rules::ProfileRegistry profiles;
     std::unique_ptr<guidance::KnowledgeBase> knowledge;
@@ -253,6 +258,7 @@ struct Deployment::Services {
     Status OpenStore();
     Status OpenSqliteStore();
     Status BuildAccounts();
+    Status OpenRateLimits();
     Status LoadProfilesAndKnowledge();
     Status BuildNotifier();
     Status LoadStatusModels();
@@ -318,7 +324,30 @@ Status Deployment::Services::BuildAccounts() {
     account_options.failed_login_window = config.failed_login_window;
     account_options.touch_interval =
         std::min<std::chrono::milliseconds>(std::chrono::seconds(60), config.session_idle_timeout / 4);
-    accounts = std::make_unique<auth::AccountService>(*store, clock, account_options);
+    VG_RETURN_IF_ERROR(OpenRateLimits());
+    accounts = std::make_unique<auth::AccountService>(*store, clock, account_options, rate_limits);
+    return Status::Ok();
+}
+
+// The rate limits (logins, sign-ups, check_id, guardian requests, SOS per address, the daily quotas): with the
+// Redis bus every api server counts in the same Redis, under the bus's prefix, so N servers allow each key the
+// limit once, not N times; otherwise in this process. Redis is not needed to start: while it does not answer
+// each limiter limits in this process (counted in vitalguard_rate_limit_fallbacks_total).
+Status Deployment::Services::OpenRateLimits() {
+    if (config.bus_url.empty()) {
+        rate_limits = auth::InProcessRateLimits();
+        return Status::Ok();
+    }
+    auth::RedisRateLimitsOptions options;
+    options.url = config.bus_url;
+    options.prefix = config.bus_prefix;
+    auto opened = auth::RedisRateLimits::Open(std::move(options));
+    if (!opened.ok()) {
+        return Failed("cannot set up the rate limits on " + RedactedStoreUrl(config.bus_url), opened.status());
+    }
+    redis_rate_limits = opened->get();
+    rate_limits = std::move(opened).value();
+    spdlog::info("rate limits: shared in Redis {} (prefix {}:rl)", RedactedStoreUrl(config.bus_url), config.bus_prefix);
     return Status::Ok();
 }
 
@@ -622,8 +651,8 @@ Status Deployment::Services::BuildApi() {
     } else {
         spdlog::info("serving the web dashboard from {}", fs::absolute(api_options.web_dir).string());
     }
-    api::ApiServices services{*accounts, *store,  clock,   nullptr, nullptr, nullptr, nullptr,
-                              nullptr,   nullptr, nullptr, nullptr, nullptr, nullptr, metrics_registry};
+    api::ApiServices services{*accounts, *store,  clock,   nullptr, nullptr, nullptr,          nullptr,    nullptr,
+                              nullptr,   nullptr, nullptr, nullptr, nullptr, metrics_registry, rate_limits};
     services.ingest = ingest.get();
     services.live = &live_hub;
     services.profiles = &profiles;
@@ -780,7 +809,7 @@ Status Deployment::Start() {
         return Failed("cannot listen on " + s.config.host + ":" + std::to_string(s.config.port), listening);
     }
     s.metrics_sampler = s.metrics.StartSampler({s.store.get(), s.inproc_bus, s.redis_bus, s.ingest.get(), &s.live_hub,
-                                                s.escalation.get(), &s.clock, s.verdicts.get()},
+                                                s.escalation.get(), &s.clock, s.verdicts.get(), s.redis_rate_limits},
                                                std::chrono::seconds(5));
     s.janitor = std::make_unique<SessionJanitor>(
         *s.accounts, std::min<std::chrono::milliseconds>(std::chrono::minutes(5), s.config.session_idle_timeout));

@@ -12,6 +12,7 @@
 #include <array>
 #include <map>
 
+#include "vg/auth/redis_rate_limits.hpp"
 #include "vg/bus/inproc_bus.hpp"
 #include "vg/bus/redis_streams_bus.hpp"
 #include "vg/domain/incident.hpp"
@@ -148,6 +149,12 @@ struct OperationalMetrics::Families {
                                   .Help("Redis bus: batches refused (429) while a shard was behind")
                                   .Register(r)
                                   .Add({})),
+          rate_limit_fallbacks(prometheus::BuildCounter()
+                                   .Name("vitalguard_rate_limit_fallbacks_total")
+                                   .Help("Rate-limit operations done in this process alone because the shared Redis "
+                                         "did not answer in time (the limits then hold per server)")
+                                   .Register(r)
+                                   .Add({})),
           verdict_largest_batch(prometheus::BuildGauge()
                                     .Name("vitalguard_verdict_largest_batch")
                                     .Help("Most verdicts the verdict stage handled in one go since start")
@@ -176,6 +183,7 @@ struct OperationalMetrics::Families {
     prometheus::Counter& bus_poison;
     prometheus::Counter& bus_replies_timed_out;
     prometheus::Counter& bus_publish_refused;
+    prometheus::Counter& rate_limit_fallbacks;
     prometheus::Gauge& verdict_largest_batch;
 };
 
@@ -224,6 +232,7 @@ void OperationalMetrics::Sample(const Sources& s) {
         advance(f_->bus_replies_timed_out, stats.replies_timed_out, replies_timed_out_seen_);
         advance(f_->bus_publish_refused, stats.publish_refused, publish_refused_seen_);
     }
+    if (s.rate_limits) advance(f_->rate_limit_fallbacks, s.rate_limits->fallbacks(), rate_limit_fallbacks_seen_);
     if (s.ingest) {
         const uint64_t now_seen = s.ingest->readings_accepted();
         if (now_seen > ingested_seen_) f_->ingested.Increment(static_cast<double>(now_seen - ingested_seen_));

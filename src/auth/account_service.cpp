@@ -53,15 +53,19 @@ LoginThrottleOptions ThrottleOptions(const AccountOptions& o) {
 
 }  // namespace
 
-AccountService::AccountService(store::Store& store, const Clock& clock, AccountOptions options)
+AccountService::AccountService(store::Store& store, const Clock& clock, AccountOptions options,
+                               std::shared_ptr<RateLimits> rate_limits)
     : store_(store),
       clock_(clock),
       options_(options),
       hasher_(options.password_cost),
-      login_throttle_(clock, ThrottleOptions(options)),
-      signups_by_address_(clock, {options.max_signups_per_address, options.signup_window, 100'000}),
-      account_changes_(clock,
-                       {std::max(1, options.max_account_changes_per_hour), options.account_change_window, 100'000}) {}
+      rate_limits_(rate_limits ? std::move(rate_limits) : InProcessRateLimits()),
+      login_throttle_(rate_limits_->LoginThrottle("login", clock, ThrottleOptions(options))),
+      signups_by_address_(rate_limits_->SlidingWindow(
+          "signup_address", clock, {options.max_signups_per_address, options.signup_window, 100'000})),
+      account_changes_(rate_limits_->SlidingWindow(
+          "account_changes", clock,
+          {std::max(1, options.max_account_changes_per_hour), options.account_change_window, 100'000})) {}
 
 Result<domain::User> AccountService::Signup(const domain::SignupInput& input) {
     std::vector<FieldError> problems = domain::ValidateSignup(input);
@@ -78,7 +82,7 @@ Result<domain::User> AccountService::Signup(const domain::SignupInput& input, co
     if (options_.max_signups_per_address <= 0) return Signup(input);
     if (!domain::ValidateSignup(input).empty()) return Signup(input);  // its field errors; nothing counted
     // Reserved before the ~90 ms hash, so parallel sign-ups cannot all pass; given back unless created.
-    if (int wait = signups_by_address_.TryAcquire(client.address)) {
+    if (int wait = signups_by_address_->TryAcquire(client.address)) {
         Status s = Status::Error(ErrorCode::kRateLimited, "Too many accounts were created from your address (at most " +
                                                               std::to_string(options_.max_signups_per_address) +
                                                               " an hour). Please try again in " + WaitText(wait) + ".");
@@ -86,7 +90,7 @@ Result<domain::User> AccountService::Signup(const domain::SignupInput& input, co
         return s;
     }
     auto user = Signup(input);
-    if (!user.ok()) signups_by_address_.Release(client.address);
+    if (!user.ok()) signups_by_address_->Release(client.address);
     return user;
 }
 
@@ -107,7 +111,7 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
         return Status::Error(ErrorCode::kValidationFailed, "Please enter your id and password.", std::move(fields));
     }
     // Checked and counted in one step before the hash: parallel attempts cannot all pass the check.
-    const LoginThrottle::Decision admitted = login_throttle_.Begin(id, client.address);
+    const LoginThrottle::Decision admitted = login_throttle_->Begin(id, client.address);
     if (!admitted.admitted()) return LoginRefused(admitted);
 
     auto user = store_.FindUserById(id);
@@ -120,7 +124,7 @@ Result<LoginResult> AccountService::Login(std::string_view id, std::string_view 
         return user.status();
     }
     if (!password_ok) return Status::Error(ErrorCode::kInvalidCredentials, kBadCredentials);  // stays counted
-    login_throttle_.Succeeded(id, client.address);
+    login_throttle_->Succeeded(id, client.address);
     // Checked after the password: only someone who knows it learns that the account is locked.
     if (user->locked_at) return AccountLocked();
 

@@ -10,7 +10,7 @@ int CeilSeconds(std::chrono::milliseconds wait) {
 }
 }  // namespace
 
-LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options)
+InProcessLoginThrottle::InProcessLoginThrottle(const Clock& clock, LoginThrottleOptions options)
     : clock_(clock),
       options_(options),
       by_address_(clock, {options.max_failures_per_address, options.window, options.max_keys}),
@@ -19,7 +19,7 @@ LoginThrottle::LoginThrottle(const Clock& clock, LoginThrottleOptions options)
       ceiling_turn_(options.max_keys),
       known_addresses_(options.max_keys) {}
 
-std::string LoginThrottle::PairKey(std::string_view id, std::string_view address) {
+std::string InProcessLoginThrottle::PairKey(std::string_view id, std::string_view address) {
     std::string key;
     key.reserve(id.size() + address.size() + 1);
     key.append(id).push_back('\n');  // neither an id nor an address contains a newline
@@ -27,7 +27,7 @@ std::string LoginThrottle::PairKey(std::string_view id, std::string_view address
     return key;
 }
 
-int LoginThrottle::PairWaitSeconds(const PairState& pair, TimePoint now) const {
+int InProcessLoginThrottle::PairWaitSeconds(const PairState& pair, TimePoint now) const {
     if (pair.failures < options_.free_failures_per_pair) return 0;
     // 1 s after the last free failure, then doubling, up to the cap.
     const int doublings = std::min(pair.failures - options_.free_failures_per_pair, 30);
@@ -39,7 +39,7 @@ int LoginThrottle::PairWaitSeconds(const PairState& pair, TimePoint now) const {
     return CeilSeconds(std::chrono::duration_cast<std::chrono::milliseconds>(allowed_at - now));
 }
 
-LoginThrottle::Decision LoginThrottle::Begin(std::string_view id, std::string_view address) {
+LoginThrottle::Decision InProcessLoginThrottle::Begin(std::string_view id, std::string_view address) {
     const TimePoint now = clock_.Now();
     const std::string pair_key = PairKey(id, address);
     std::lock_guard lock(mu_);
@@ -85,7 +85,7 @@ LoginThrottle::Decision LoginThrottle::Begin(std::string_view id, std::string_vi
     return {};
 }
 
-void LoginThrottle::Succeeded(std::string_view id, std::string_view address) {
+void InProcessLoginThrottle::Succeeded(std::string_view id, std::string_view address) {
     const TimePoint now = clock_.Now();
     const std::string pair_key = PairKey(id, address);
     std::lock_guard lock(mu_);

@@ -10,22 +10,24 @@ int CeilSeconds(std::chrono::milliseconds wait) {
 }
 }  // namespace
 
-SlidingWindowLimiter::SlidingWindowLimiter(const Clock& clock, Options options)
+InProcessSlidingWindowLimiter::InProcessSlidingWindowLimiter(const Clock& clock, Options options)
     : clock_(clock), options_(options), events_(options.max_keys) {}
 
-void SlidingWindowLimiter::Prune(std::deque<TimePoint>& events, TimePoint now) const {
+void InProcessSlidingWindowLimiter::Prune(std::deque<TimePoint>& events, TimePoint now) const {
     while (!events.empty() && events.front() <= now - options_.window) events.pop_front();
 }
 
-int SlidingWindowLimiter::WaitSeconds(const std::deque<TimePoint>& events, TimePoint now) const {
-    if (static_cast<int>(events.size()) < options_.max_events) return 0;
-    // The key may act again once enough events have left the window to go below the limit.
-    const size_t excess = events.size() - static_cast<size_t>(options_.max_events);
+int InProcessSlidingWindowLimiter::WaitSeconds(const std::deque<TimePoint>& events, TimePoint now) const {
+    if (events.empty() || static_cast<int>(events.size()) < options_.max_events) return 0;
+    // The key may act again once enough events have left the window to go below the limit (with
+    // max_events <= 0, once its newest event has: Record keeps one).
+    const size_t excess =
+        std::min(events.size() - 1, events.size() - static_cast<size_t>(std::max(0, options_.max_events)));
     const TimePoint frees_at = events[excess] + options_.window;
     return CeilSeconds(std::chrono::duration_cast<std::chrono::milliseconds>(frees_at - now));
 }
 
-int SlidingWindowLimiter::RetryAfterSeconds(std::string_view key) const {
+int InProcessSlidingWindowLimiter::RetryAfterSeconds(std::string_view key) const {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     events_.EvictExpired(now, kEvictionBudget);
@@ -35,7 +37,7 @@ int SlidingWindowLimiter::RetryAfterSeconds(std::string_view key) const {
     return WaitSeconds(*events, now);
 }
 
-int SlidingWindowLimiter::TryAcquire(std::string_view key) {
+int InProcessSlidingWindowLimiter::TryAcquire(std::string_view key) {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     events_.EvictExpired(now, kEvictionBudget);
@@ -53,7 +55,7 @@ int SlidingWindowLimiter::TryAcquire(std::string_view key) {
     return 0;
 }
 
-bool SlidingWindowLimiter::Record(std::string_view key) {
+bool InProcessSlidingWindowLimiter::Record(std::string_view key) {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     events_.EvictExpired(now, kEvictionBudget);
@@ -66,7 +68,7 @@ bool SlidingWindowLimiter::Record(std::string_view key) {
     return true;
 }
 
-void SlidingWindowLimiter::Release(std::string_view key) {
+void InProcessSlidingWindowLimiter::Release(std::string_view key) {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     std::deque<TimePoint>* events = events_.Find(key, now);
@@ -79,12 +81,12 @@ void SlidingWindowLimiter::Release(std::string_view key) {
     }
 }
 
-void SlidingWindowLimiter::Reset(std::string_view key) {
+void InProcessSlidingWindowLimiter::Reset(std::string_view key) {
     std::lock_guard lock(mu_);
     events_.Erase(key);
 }
 
-size_t SlidingWindowLimiter::tracked_keys() const {
+size_t InProcessSlidingWindowLimiter::tracked_keys() const {
     std::lock_guard lock(mu_);
     return events_.size();
 }

@@ -15,7 +15,7 @@ using std::chrono::seconds;
 
 TEST(SlidingWindowLimiterTest, AllowsUpToTheLimitThenRefusesUntilTheWindowSlides) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {3, minutes(15), 100});
+    InProcessSlidingWindowLimiter limiter(clock, {3, minutes(15), 100});
     for (int i = 0; i < 3; ++i) {
         EXPECT_EQ(limiter.RetryAfterSeconds("kim"), 0);
         EXPECT_EQ(limiter.TryAcquire("kim"), 0);
@@ -31,7 +31,7 @@ TEST(SlidingWindowLimiterTest, AllowsUpToTheLimitThenRefusesUntilTheWindowSlides
 
 TEST(SlidingWindowLimiterTest, KeysAreIndependentAndResetForgets) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {1, minutes(1), 100});
+    InProcessSlidingWindowLimiter limiter(clock, {1, minutes(1), 100});
     EXPECT_EQ(limiter.TryAcquire("a"), 0);
     EXPECT_GT(limiter.RetryAfterSeconds("a"), 0);
     EXPECT_GT(limiter.TryAcquire("a"), 0);
@@ -44,7 +44,7 @@ TEST(SlidingWindowLimiterTest, KeysAreIndependentAndResetForgets) {
 // of distinct keys wiped the count of the key being limited. Now the new key is refused instead.
 TEST(SlidingWindowLimiterTest, AFullTableRefusesNewKeysAndKeepsTheLiveOnes) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {1, minutes(10), 10});
+    InProcessSlidingWindowLimiter limiter(clock, {1, minutes(10), 10});
     EXPECT_EQ(limiter.TryAcquire("attacker"), 0);
     ASSERT_GT(limiter.RetryAfterSeconds("attacker"), 0);
     for (int i = 0; i < 100; ++i) {
@@ -66,7 +66,7 @@ TEST(SlidingWindowLimiterTest, AFullTableRefusesNewKeysAndKeepsTheLiveOnes) {
 
 TEST(SlidingWindowLimiterTest, ExpiredKeysAreEvictedAFewPerCallWithoutAFullScan) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {1, minutes(1), 100'000});
+    InProcessSlidingWindowLimiter limiter(clock, {1, minutes(1), 100'000});
     for (int i = 0; i < 1000; ++i) ASSERT_EQ(limiter.TryAcquire("k" + std::to_string(i)), 0);
     clock.Advance(minutes(2));
     // One call reclaims a handful, not all 1000 (that would be the scan under the mutex).
@@ -80,7 +80,7 @@ TEST(SlidingWindowLimiterTest, ExpiredKeysAreEvictedAFewPerCallWithoutAFullScan)
 
 TEST(SlidingWindowLimiterTest, TryAcquireIsOneStepUnderParallelCallers) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {3, minutes(1), 100});
+    InProcessSlidingWindowLimiter limiter(clock, {3, minutes(1), 100});
     std::atomic<int> acquired{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t) {
@@ -94,7 +94,7 @@ TEST(SlidingWindowLimiterTest, TryAcquireIsOneStepUnderParallelCallers) {
 
 TEST(SlidingWindowLimiterTest, ReleaseGivesTheNewestEventBack) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {2, minutes(1), 100});
+    InProcessSlidingWindowLimiter limiter(clock, {2, minutes(1), 100});
     EXPECT_EQ(limiter.TryAcquire("a"), 0);
     EXPECT_EQ(limiter.TryAcquire("a"), 0);
     EXPECT_GT(limiter.TryAcquire("a"), 0);
@@ -108,7 +108,7 @@ TEST(SlidingWindowLimiterTest, ReleaseGivesTheNewestEventBack) {
 
 TEST(SlidingWindowLimiterTest, ExpiredKeysAreDroppedOnLookup) {
     ManualClock clock;
-    SlidingWindowLimiter limiter(clock, {2, minutes(1), 10});
+    InProcessSlidingWindowLimiter limiter(clock, {2, minutes(1), 10});
     EXPECT_EQ(limiter.TryAcquire("a"), 0);
     clock.Advance(minutes(2));
     EXPECT_EQ(limiter.RetryAfterSeconds("a"), 0);

@@ -32,7 +32,7 @@ Status AccountService::CheckCurrentPassword(const domain::User& user, std::strin
                              {{"current_password", "is required"}});
     }
     if (options_.max_account_changes_per_hour > 0) {
-        if (int wait = account_changes_.TryAcquire(std::to_string(user.unique_num))) {
+        if (int wait = account_changes_->TryAcquire(std::to_string(user.unique_num))) {
             Status s = Status::Error(ErrorCode::kRateLimited,
                                      "Too many password and profile changes for this account (at most " +
                                          std::to_string(options_.max_account_changes_per_hour) +
@@ -42,7 +42,7 @@ Status AccountService::CheckCurrentPassword(const domain::User& user, std::strin
         }
     }
     // The login's throttle, on the account's login id: a stolen session guesses no faster than a login.
-    const LoginThrottle::Decision admitted = login_throttle_.Begin(user.profile.id, client.address);
+    const LoginThrottle::Decision admitted = login_throttle_->Begin(user.profile.id, client.address);
     if (!admitted.admitted()) {
         Status s =
             Status::Error(ErrorCode::kRateLimited, "Too many wrong passwords for this account. Please try again in " +
@@ -55,7 +55,7 @@ Status AccountService::CheckCurrentPassword(const domain::User& user, std::strin
         return Status::Error(ErrorCode::kInvalidCredentials, "The current password is incorrect.",
                              {{"current_password", "is incorrect"}});
     }
-    login_throttle_.Succeeded(user.profile.id, client.address);
+    login_throttle_->Succeeded(user.profile.id, client.address);
     return Status::Ok();
 }
 

@@ -10,31 +10,31 @@ constexpr size_t kEvictionBudget = 4;  // expired entries reclaimed per call (Ex
 
 int CeilSeconds(double seconds) { return std::max(1, static_cast<int>(std::ceil(seconds))); }
 
-// The preconditions of Options, enforced: a zero rate would never refill and would divide by zero.
-TokenBucketLimiter::Options Sane(TokenBucketLimiter::Options options) {
+}  // namespace
+
+TokenBucketLimiter::Options TokenBucketLimiter::Sane(Options options) {
     if (!(options.capacity > 0)) options.capacity = 1;
     if (!(options.refill_per_second > 0)) options.refill_per_second = 1;
     return options;
 }
-}  // namespace
 
-TokenBucketLimiter::TokenBucketLimiter(const Clock& clock, Options options)
+InProcessTokenBucketLimiter::InProcessTokenBucketLimiter(const Clock& clock, Options options)
     : clock_(clock), options_(Sane(options)), buckets_(options.max_keys) {}
 
-void TokenBucketLimiter::Refill(Bucket& bucket, TimePoint now) const {
+void InProcessTokenBucketLimiter::Refill(Bucket& bucket, TimePoint now) const {
     if (now <= bucket.updated_at) return;
     const double elapsed = std::chrono::duration<double>(now - bucket.updated_at).count();
     bucket.tokens = std::min(options_.capacity, bucket.tokens + elapsed * options_.refill_per_second);
     bucket.updated_at = now;
 }
 
-TimePoint TokenBucketLimiter::FullAt(double tokens, TimePoint now) const {
+TimePoint InProcessTokenBucketLimiter::FullAt(double tokens, TimePoint now) const {
     const double seconds = std::max(0.0, options_.capacity - tokens) / options_.refill_per_second;
     return now + std::chrono::duration_cast<Milliseconds>(std::chrono::duration<double>(seconds)) +
            std::chrono::seconds(1);
 }
 
-int TokenBucketLimiter::RetryAfterSeconds(std::string_view key) const {
+int InProcessTokenBucketLimiter::RetryAfterSeconds(std::string_view key) const {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     buckets_.EvictExpired(now, kEvictionBudget);
@@ -50,7 +50,7 @@ int TokenBucketLimiter::RetryAfterSeconds(std::string_view key) const {
     return CeilSeconds((1.0 - copy.tokens) / options_.refill_per_second);
 }
 
-bool TokenBucketLimiter::Charge(std::string_view key, double amount) {
+bool InProcessTokenBucketLimiter::Charge(std::string_view key, double amount) {
     if (!(amount > 0)) return true;
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
@@ -69,7 +69,7 @@ bool TokenBucketLimiter::Charge(std::string_view key, double amount) {
     return true;
 }
 
-double TokenBucketLimiter::Available(std::string_view key) const {
+double InProcessTokenBucketLimiter::Available(std::string_view key) const {
     const TimePoint now = clock_.Now();
     std::lock_guard lock(mu_);
     Bucket* bucket = buckets_.Find(key, now);
@@ -79,7 +79,7 @@ double TokenBucketLimiter::Available(std::string_view key) const {
     return copy.tokens;
 }
 
-size_t TokenBucketLimiter::tracked_keys() const {
+size_t InProcessTokenBucketLimiter::tracked_keys() const {
     std::lock_guard lock(mu_);
     return buckets_.size();
 }

@@ -9,7 +9,7 @@ using namespace std::chrono_literals;
 
 TEST(TokenBucketLimiterTest, ABurstUpToTheCapacityThenWaitsForTheRefill) {
     ManualClock clock;
-    TokenBucketLimiter quota(clock, {.capacity = 86'400, .refill_per_second = 1});  // a day, one a second
+    InProcessTokenBucketLimiter quota(clock, {.capacity = 86'400, .refill_per_second = 1});  // a day, one a second
     EXPECT_EQ(quota.RetryAfterSeconds("w1"), 0);
     EXPECT_TRUE(quota.Charge("w1", 80'000));
     EXPECT_EQ(quota.RetryAfterSeconds("w1"), 0);
@@ -26,7 +26,7 @@ TEST(TokenBucketLimiterTest, ABurstUpToTheCapacityThenWaitsForTheRefill) {
 
 TEST(TokenBucketLimiterTest, AChargeAfterTheWorkMayLeaveADebtThatTheRefillPaysBack) {
     ManualClock clock;
-    TokenBucketLimiter quota(clock, {.capacity = 100, .refill_per_second = 2});
+    InProcessTokenBucketLimiter quota(clock, {.capacity = 100, .refill_per_second = 2});
     EXPECT_TRUE(quota.Charge("w", 95));
     EXPECT_EQ(quota.RetryAfterSeconds("w"), 0);  // 5 left: the next request is admitted...
     EXPECT_TRUE(quota.Charge("w", 45));          // ...and used 45: 40 in debt
@@ -44,7 +44,7 @@ TEST(TokenBucketLimiterTest, AChargeAfterTheWorkMayLeaveADebtThatTheRefillPaysBa
 
 TEST(TokenBucketLimiterTest, AKeyIsForgottenOnceItWouldBeFullAgain) {
     ManualClock clock;
-    TokenBucketLimiter quota(clock, {.capacity = 10, .refill_per_second = 1, .max_keys = 2});
+    InProcessTokenBucketLimiter quota(clock, {.capacity = 10, .refill_per_second = 1, .max_keys = 2});
     EXPECT_TRUE(quota.Charge("a", 10));
     EXPECT_TRUE(quota.Charge("b", 10));
     EXPECT_EQ(quota.tracked_keys(), 2u);
@@ -61,7 +61,7 @@ TEST(TokenBucketLimiterTest, AKeyIsForgottenOnceItWouldBeFullAgain) {
 
 TEST(TokenBucketLimiterTest, TimeGoingBackwardsDoesNotRefill) {
     ManualClock clock;
-    TokenBucketLimiter quota(clock, {.capacity = 10, .refill_per_second = 1});
+    InProcessTokenBucketLimiter quota(clock, {.capacity = 10, .refill_per_second = 1});
     EXPECT_TRUE(quota.Charge("w", 10));
     clock.Advance(-60s);
     EXPECT_GT(quota.RetryAfterSeconds("w"), 0);

@@ -1,4 +1,4 @@
-#include "redis_connection.hpp"
+#include "vg/redis/connection.hpp"
 
 #include <hiredis/hiredis.h>
 #include <sys/socket.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <charconv>
 
-namespace vg::bus::redis {
+namespace vg::redis {
 namespace {
 
 timeval ToTimeval(std::chrono::milliseconds d) {
@@ -26,9 +26,9 @@ std::optional<int64_t> ParseInt(std::string_view text) {
     return value;
 }
 
-Status BadUrl(std::string_view why) {
+Status BadUrl(std::string_view option, std::string_view why) {
     return Status::Error(ErrorCode::kInternal,
-                         "RedisStreamsBusOptions.url is not redis://host[:port][/db]: " + std::string(why));
+                         std::string(option) + " is not redis://host[:port][/db]: " + std::string(why));
 }
 
 }  // namespace
@@ -40,9 +40,9 @@ std::string RedisAddress::ToString() const {
     return s;
 }
 
-Result<RedisAddress> ParseRedisUrl(std::string_view url) {
+Result<RedisAddress> ParseRedisUrl(std::string_view url, std::string_view option) {
     constexpr std::string_view kScheme = "redis://";
-    if (url.substr(0, kScheme.size()) != kScheme) return BadUrl("it does not start with redis://");
+    if (url.substr(0, kScheme.size()) != kScheme) return BadUrl(option, "it does not start with redis://");
     std::string_view rest = url.substr(kScheme.size());
     RedisAddress address;
     // userinfo: everything up to the last '@' before the path
@@ -64,34 +64,35 @@ Result<RedisAddress> ParseRedisUrl(std::string_view url) {
     std::string_view port_text;
     if (!hostport.empty() && hostport.front() == '[') {
         const size_t close = hostport.find(']');
-        if (close == std::string_view::npos) return BadUrl("an IPv6 host has no closing ']'");
+        if (close == std::string_view::npos) return BadUrl(option, "an IPv6 host has no closing ']'");
         address.host = std::string(hostport.substr(1, close - 1));
         const std::string_view after = hostport.substr(close + 1);
         if (!after.empty()) {
-            if (after.front() != ':') return BadUrl("junk after the IPv6 host");
+            if (after.front() != ':') return BadUrl(option, "junk after the IPv6 host");
             port_text = after.substr(1);
-            if (port_text.empty()) return BadUrl("an empty port");
+            if (port_text.empty()) return BadUrl(option, "an empty port");
         }
     } else {
         const size_t colon = hostport.find(':');
         address.host = std::string(hostport.substr(0, colon));
         if (colon != std::string_view::npos) {
             port_text = hostport.substr(colon + 1);
-            if (port_text.empty()) return BadUrl("an empty port");
+            if (port_text.empty()) return BadUrl(option, "an empty port");
         }
     }
-    if (address.host.empty()) return BadUrl("no host");
+    if (address.host.empty()) return BadUrl(option, "no host");
     for (char c : address.host) {
-        if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '@') return BadUrl("a host with a bad character");
+        if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '@')
+            return BadUrl(option, "a host with a bad character");
     }
     if (!port_text.empty()) {
         const auto port = ParseInt(port_text);
-        if (!port || *port < 1 || *port > 65535) return BadUrl("the port is not a number from 1 to 65535");
+        if (!port || *port < 1 || *port > 65535) return BadUrl(option, "the port is not a number from 1 to 65535");
         address.port = static_cast<int>(*port);
     }
     if (!path.empty()) {
         const auto db = ParseInt(path);
-        if (!db || *db < 0 || *db > 1'000'000) return BadUrl("the database (after '/') is not a number");
+        if (!db || *db < 0 || *db > 1'000'000) return BadUrl(option, "the database (after '/') is not a number");
         address.db = static_cast<int>(*db);
     }
     return address;
@@ -243,4 +244,4 @@ std::optional<StreamId> ParseStreamId(std::string_view text) {
     return id;
 }
 
-}  // namespace vg::bus::redis
+}  // namespace vg::redis

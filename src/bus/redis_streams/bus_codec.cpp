@@ -4,7 +4,7 @@
 #include <cstring>
 #include <utility>
 
-namespace vg::bus::redis {
+namespace vg::bus::codec {
 namespace {
 
 constexpr uint8_t kKindReadings = 'r';
@@ -431,4 +431,4 @@ Result<DecodedReply> DecodeReply(std::string_view bytes) {
     return reply;
 }
 
-}  // namespace vg::bus::redis
+}  // namespace vg::bus::codec

@@ -20,7 +20,7 @@
 #include "vg/bus/bus.hpp"
 #include "vg/common/status.hpp"
 
-namespace vg::bus::redis {
+namespace vg::bus::codec {
 
 inline constexpr uint8_t kCodecVersion = 1;
 
@@ -57,4 +57,4 @@ std::string EncodeDetectionReply(uint64_t seq, const Result<domain::Detection>& 
 std::string EncodeWindowsReply(uint64_t seq, const Result<std::vector<posture::WindowResult>>& result);
 Result<DecodedReply> DecodeReply(std::string_view bytes);
 
-}  // namespace vg::bus::redis
+}  // namespace vg::bus::codec

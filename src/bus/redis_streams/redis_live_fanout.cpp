@@ -7,11 +7,13 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
-#include "redis_connection.hpp"
+#include "vg/redis/connection.hpp"
 
 namespace vg::bus {
 
@@ -21,7 +23,8 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 constexpr milliseconds kPingEvery{400};
 constexpr milliseconds kMaxBackoff{2000};
-constexpr milliseconds kReconnectGap{1000};  // Publish tries to reconnect at most this often
+constexpr milliseconds kReconnectGap{1000};  // the publisher tries to reconnect at most this often
+constexpr size_t kPublishBatch = 512;        // PUBLISHes pipelined per round trip
 
 std::string RandomId() {
     std::random_device rd;
@@ -38,9 +41,13 @@ struct RedisLiveFanout::State {
     std::string channel;
     Deliver deliver;
 
-    std::mutex publish_mu;
-    std::unique_ptr<redis::RedisConnection> publisher;  // GUARDED_BY(publish_mu)
-    SteadyClock::time_point last_connect_try{};         // GUARDED_BY(publish_mu)
+    // Publish queues; the publisher thread sends what is queued in pipelined batches.
+    std::mutex queue_mu;
+    std::condition_variable queue_cv;
+    std::deque<std::string> queue;  // GUARDED_BY(queue_mu); payloads
+    std::thread publisher_thread;
+    std::unique_ptr<redis::RedisConnection> publisher;  // the publisher thread's
+    SteadyClock::time_point last_connect_try{};         // the publisher thread's
 
     std::atomic<bool> stop{false};
     std::mutex stop_mu;
@@ -62,6 +69,9 @@ struct RedisLiveFanout::State {
     }
     void Handle(const redisReply* reply);
     void RunSubscriber();
+    void RunPublisher();
+    // Sends `batch` pipelined on `publisher` (connecting first if need be); counts what went and what not.
+    void SendBatch(std::vector<std::string>& batch);
 };
 
 void RedisLiveFanout::State::Handle(const redisReply* reply) {
@@ -114,8 +124,11 @@ void RedisLiveFanout::State::RunSubscriber() {
 }
 
 Result<std::unique_ptr<RedisLiveFanout>> RedisLiveFanout::Open(RedisLiveFanoutOptions options, Deliver deliver) {
-    auto address = redis::ParseRedisUrl(options.url);
+    auto address = redis::ParseRedisUrl(options.url, "RedisStreamsBusOptions.url");
     if (!address.ok()) return address.status();
+    if (options.max_queued == 0) {
+        return Status::Error(ErrorCode::kInternal, "RedisLiveFanoutOptions.max_queued must be at least 1");
+    }
     if (options.node_id.empty()) options.node_id = RandomId();
     auto state = std::make_unique<State>();
     state->channel = options.prefix + ":live";
@@ -127,6 +140,7 @@ Result<std::unique_ptr<RedisLiveFanout>> RedisLiveFanout::Open(RedisLiveFanoutOp
     state->publisher = std::move(publisher).value();
     State* s = state.get();
     s->subscriber = std::thread([s] { s->RunSubscriber(); });
+    s->publisher_thread = std::thread([s] { s->RunPublisher(); });
     return std::unique_ptr<RedisLiveFanout>(new RedisLiveFanout(std::move(state)));
 }
 
@@ -138,35 +152,80 @@ RedisLiveFanout::~RedisLiveFanout() {
         state_->stop = true;
     }
     state_->stop_cv.notify_all();
+    {
+        std::lock_guard lock(state_->queue_mu);  // so the publisher cannot miss the stop between check and wait
+    }
+    state_->queue_cv.notify_all();
     if (state_->subscriber.joinable()) state_->subscriber.join();
+    if (state_->publisher_thread.joinable()) state_->publisher_thread.join();
 }
 
 bool RedisLiveFanout::Publish(int64_t wearer, const std::string& message) {
     State& s = *state_;
-    const std::string payload = s.options.node_id + "\n" + std::to_string(wearer) + "\n" + message;
-    std::lock_guard lock(s.publish_mu);
-    if (s.publisher == nullptr || s.publisher->broken()) {
-        s.publisher.reset();
-        const auto now = SteadyClock::now();
-        if (now - s.last_connect_try < kReconnectGap) {
+    std::string payload;
+    payload.reserve(s.options.node_id.size() + 24 + message.size());
+    payload.append(s.options.node_id).push_back('\n');
+    payload.append(std::to_string(wearer)).push_back('\n');
+    payload.append(message);
+    {
+        std::lock_guard lock(s.queue_mu);
+        if (s.queue.size() >= s.options.max_queued) {
             ++s.dropped;
             return false;
         }
-        s.last_connect_try = now;
-        auto connected = s.Connect("publisher", s.options.command_timeout);
-        if (!connected.ok()) {
-            ++s.dropped;
-            return false;
-        }
-        s.publisher = std::move(connected).value();
+        s.queue.push_back(std::move(payload));
     }
-    auto reply = s.publisher->Command({"PUBLISH", s.channel, payload});
-    if (!reply.ok() || redis::IsError(reply->get())) {
-        ++s.dropped;
-        return false;
-    }
-    ++s.published;
+    s.queue_cv.notify_one();
     return true;
+}
+
+void RedisLiveFanout::State::RunPublisher() {
+    std::vector<std::string> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(queue_mu);
+            queue_cv.wait(lock, [&] { return stop.load() || !queue.empty(); });
+            if (queue.empty()) return;  // stopping, and everything queued was sent
+            const size_t n = std::min(queue.size(), kPublishBatch);
+            batch.clear();
+            for (size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(queue.front()));
+                queue.pop_front();
+            }
+        }
+        SendBatch(batch);
+    }
+}
+
+void RedisLiveFanout::State::SendBatch(std::vector<std::string>& batch) {
+    if (publisher == nullptr || publisher->broken()) {
+        publisher.reset();
+        const auto now = SteadyClock::now();
+        if (now - last_connect_try < kReconnectGap) {
+            dropped += batch.size();
+            return;
+        }
+        last_connect_try = now;
+        auto connected = Connect("publisher", options.command_timeout);
+        if (!connected.ok()) {
+            dropped += batch.size();
+            return;
+        }
+        publisher = std::move(connected).value();
+    }
+    size_t appended = 0;
+    for (const std::string& payload : batch) {
+        if (!publisher->Append({"PUBLISH", channel, payload}).ok()) break;
+        ++appended;
+    }
+    size_t sent = 0;
+    for (size_t i = 0; i < appended; ++i) {
+        auto reply = publisher->GetReply();
+        if (!reply.ok()) break;  // broken: the rest are lost
+        if (!redis::IsError(reply->get())) ++sent;
+    }
+    published += sent;
+    dropped += batch.size() - sent;
 }
 
 RedisLiveFanoutStats RedisLiveFanout::stats() const {

@@ -15,7 +15,7 @@
 #include <variant>
 
 #include "bus_codec.hpp"
-#include "redis_connection.hpp"
+#include "vg/redis/connection.hpp"
 
 namespace vg::bus {
 namespace {
@@ -195,17 +195,17 @@ struct PendingReply {
     // Publish returned OK. Until then a reply that already came is kept in `early` (and dropped with the entry
     // if Publish fails), so that a failed Publish never calls any of its callbacks.
     bool armed = false;
-    std::optional<redis::DecodedReply> early;
+    std::optional<codec::DecodedReply> early;
 };
 
 // Calls `pending`'s callback with `reply`, or with `error` when there is no reply. A reply of the wrong kind is
 // treated as garbage (logged, and the callback answered kInternal).
-void Answer(PendingReply& pending, std::optional<redis::DecodedReply> reply, const Status& error) {
+void Answer(PendingReply& pending, std::optional<codec::DecodedReply> reply, const Status& error) {
     if (auto* detection = std::get_if<DetectionCallback>(&pending.callback)) {
         if (!*detection) return;
         if (!reply) {
             (*detection)(error);
-        } else if (reply->kind == redis::ReplyKind::kDetection && reply->detection) {
+        } else if (reply->kind == codec::ReplyKind::kDetection && reply->detection) {
             (*detection)(*reply->detection);
         } else {
             spdlog::error("bus: reply {} is not a detection", reply->seq);
@@ -215,7 +215,7 @@ void Answer(PendingReply& pending, std::optional<redis::DecodedReply> reply, con
         if (!*windows) return;
         if (!reply) {
             (*windows)(error);
-        } else if (reply->kind == redis::ReplyKind::kWindows && reply->windows) {
+        } else if (reply->kind == codec::ReplyKind::kWindows && reply->windows) {
             (*windows)(std::move(*reply->windows));
         } else {
             spdlog::error("bus: reply {} is not a window result", reply->seq);
@@ -335,7 +335,7 @@ struct RedisStreamsBus::State {
 
     // replies
     void RunReplyReader();
-    void Dispatch(redis::DecodedReply reply);
+    void Dispatch(codec::DecodedReply reply);
     void ExpireReplies();
     void AnswerEveryWaiting();
     static Status StoppedError() {
@@ -455,7 +455,7 @@ Result<std::unique_ptr<RedisStreamsBus>> RedisStreamsBus::Open(const Clock& cloc
     if (options.command_timeout < milliseconds(1)) return BadOption("command_timeout", "must be at least 1 ms");
     if (options.retention < milliseconds(1)) return BadOption("retention", "must be at least 1 ms");
     if (options.lag_limit < 1) return BadOption("lag_limit", "must be at least 1");
-    auto address = redis::ParseRedisUrl(options.url);
+    auto address = redis::ParseRedisUrl(options.url, "RedisStreamsBusOptions.url");
     if (!address.ok()) return address.status();
     std::string node = options.node_id.empty() ? RandomNodeId() : options.node_id;
     auto state = std::make_unique<State>(clock, std::move(options), std::move(address).value(), std::move(node));
@@ -519,7 +519,7 @@ void RedisStreamsBus::State::Unregister(const std::vector<uint64_t>& seqs) {
 }
 
 void RedisStreamsBus::State::Arm(const std::vector<uint64_t>& seqs) {
-    std::vector<std::pair<PendingReply, std::optional<redis::DecodedReply>>> now;  // answered here
+    std::vector<std::pair<PendingReply, std::optional<codec::DecodedReply>>> now;  // answered here
     {
         std::lock_guard lock(replies_mu);
         for (uint64_t seq : seqs) {
@@ -527,7 +527,7 @@ void RedisStreamsBus::State::Arm(const std::vector<uint64_t>& seqs) {
             if (it == replies.end()) continue;
             it->second.armed = true;
             if (it->second.early || replies_closed) {
-                std::optional<redis::DecodedReply> reply = std::move(it->second.early);
+                std::optional<codec::DecodedReply> reply = std::move(it->second.early);
                 now.emplace_back(std::move(it->second), std::move(reply));
                 replies.erase(it);
             }
@@ -593,7 +593,7 @@ Status RedisStreamsBus::Publish(std::vector<ReadingEnvelope> batch) {
                 seqs.push_back(seq);
             }
         }
-        entries.emplace_back(static_cast<int>(i), redis::EncodeReadings(s.node_id, parts[i], part_seqs));
+        entries.emplace_back(static_cast<int>(i), codec::EncodeReadings(s.node_id, parts[i], part_seqs));
     }
     Status added = s.AddEntries(entries, "r");
     if (!added.ok()) {
@@ -619,7 +619,7 @@ Status RedisStreamsBus::PublishWindows(posture::WindowJob job) {
         seqs.push_back(*seq);
     }
     std::vector<std::pair<int, std::string>> entries;
-    entries.emplace_back(shard, redis::EncodeWindowJob(s.node_id, job, seq));
+    entries.emplace_back(shard, codec::EncodeWindowJob(s.node_id, job, seq));
     Status added = s.AddEntries(entries, "w");
     if (!added.ok()) {
         s.Unregister(seqs);
@@ -631,7 +631,7 @@ Status RedisStreamsBus::PublishWindows(posture::WindowJob job) {
 
 // ---- replies ----
 
-void RedisStreamsBus::State::Dispatch(redis::DecodedReply reply) {
+void RedisStreamsBus::State::Dispatch(codec::DecodedReply reply) {
     PendingReply pending;
     {
         std::lock_guard lock(replies_mu);
@@ -724,7 +724,7 @@ void RedisStreamsBus::State::RunReplyReader() {
         if (entries.empty()) continue;
         for (RawEntry& e : entries) {
             last = e.id;
-            auto decoded = redis::DecodeReply(e.payload);
+            auto decoded = codec::DecodeReply(e.payload);
             if (!decoded.ok()) {
                 spdlog::error("bus node {}: dropping reply {}: {}", node_id, e.id, decoded.status().ToString());
                 continue;
@@ -1008,15 +1008,15 @@ bool RedisStreamsBus::State::Deliver(ShardWorker& worker, RedisConnection& conne
         unacked.push_back(e.id);
         Status bad = Status::Ok();
         if (e.type == "r" && e.has_payload) {
-            auto decoded = redis::DecodeReadings(e.payload);
+            auto decoded = codec::DecodeReadings(e.payload);
             if (decoded.ok()) {
                 if (!jobs.empty()) flush();
                 const std::string reply_node = decoded->reply_node;
-                for (redis::DecodedReading& d : decoded->readings) {
+                for (codec::DecodedReading& d : decoded->readings) {
                     if (d.reply_seq) {
                         d.envelope.on_detected = [keep = shared, reply_node,
                                                   seq = *d.reply_seq](const Result<domain::Detection>& r) {
-                            keep->SendReply(reply_node, redis::EncodeDetectionReply(seq, r));
+                            keep->SendReply(reply_node, codec::EncodeDetectionReply(seq, r));
                         };
                     }
                     readings.push_back(std::move(d.envelope));
@@ -1025,13 +1025,13 @@ bool RedisStreamsBus::State::Deliver(ShardWorker& worker, RedisConnection& conne
             }
             bad = decoded.status();
         } else if (e.type == "w" && e.has_payload) {
-            auto decoded = redis::DecodeWindowJob(e.payload);
+            auto decoded = codec::DecodeWindowJob(e.payload);
             if (decoded.ok()) {
                 if (!readings.empty()) flush();
                 if (decoded->reply_seq) {
                     decoded->job.answer = [keep = shared, reply_node = decoded->reply_node,
                                            seq = *decoded->reply_seq](Result<std::vector<posture::WindowResult>> r) {
-                        keep->SendReply(reply_node, redis::EncodeWindowsReply(seq, r));
+                        keep->SendReply(reply_node, codec::EncodeWindowsReply(seq, r));
                     };
                 }
                 jobs.push_back(std::move(decoded->job));

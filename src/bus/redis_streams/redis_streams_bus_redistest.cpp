@@ -18,10 +18,11 @@
 #include <set>
 #include <thread>
 
-#include "redis_connection.hpp"
 #include "vg/bus/bus_conformance.hpp"
 #include "vg/bus/redis_live_fanout.hpp"
 #include "vg/bus/redis_streams_bus.hpp"
+#include "vg/redis/connection.hpp"
+#include "vg/redis/testing.hpp"
 #include "vg/testing/live_servers.hpp"
 
 namespace vg::bus {
@@ -39,33 +40,8 @@ std::string NewPrefix() {
 }
 
 // A plain connection for what a test does to Redis behind the bus's back.
-std::unique_ptr<redis::RedisConnection> RawRedis() {
-    auto address = redis::ParseRedisUrl(*::vg::testing::RedisUrl());
-    EXPECT_TRUE(address.ok()) << address.status().ToString();
-    if (!address.ok()) return nullptr;
-    auto connection = redis::RedisConnection::Connect(*address, "vg-bus-test", milliseconds(2000), milliseconds(5000));
-    EXPECT_TRUE(connection.ok()) << connection.status().ToString();
-    if (!connection.ok()) return nullptr;
-    return std::move(connection).value();
-}
-
-// Deletes every key under `prefix`.
-void DeleteKeys(const std::string& prefix) {
-    auto redis = RawRedis();
-    if (redis == nullptr) return;
-    std::string cursor = "0";
-    const std::string pattern = prefix + ":*";
-    do {
-        auto reply = redis->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-        if (!reply.ok() || redis::ElementCount(reply->get()) < 2) return;
-        cursor = std::string(redis::StringOf(redis::ElementAt(reply->get(), 0)));
-        const redisReply* keys = redis::ElementAt(reply->get(), 1);
-        std::vector<std::string_view> del{"DEL"};
-        for (size_t i = 0; i < redis::ElementCount(keys); ++i)
-            del.push_back(redis::StringOf(redis::ElementAt(keys, i)));
-        if (del.size() > 1) (void)redis->Command(del);
-    } while (cursor != "0");
-}
+std::unique_ptr<redis::RedisConnection> RawRedis() { return redis::testing::Connect("vg-bus-test"); }
+void DeleteKeys(const std::string& prefix) { redis::testing::DeleteKeysUnder(prefix); }
 
 int64_t IntegerCommand(const std::vector<std::string_view>& args) {
     auto redis = RawRedis();
@@ -346,11 +322,29 @@ TEST_F(RedisStreamsBusTest, LiveEventsFanOutToTheOtherServersAndNotBack) {
         EXPECT_EQ(at_b.messages.front(), (std::pair<int64_t, std::string>{42, text}));
     }
     EXPECT_EQ(at_a.size(), 0u) << "a server's own messages are not delivered to it twice";
-    EXPECT_GT(a->stats().published, 0u);
+    EXPECT_TRUE(WaitFor([&] { return a->stats().published > 0; }));
     EXPECT_EQ(a->stats().publish_dropped, 0u);
     // Publishing has stopped; messages still in flight may arrive meanwhile: every one counted is delivered.
     EXPECT_TRUE(WaitFor([&] { return b->stats().received == at_b.size(); }))
         << b->stats().received << " counted, " << at_b.size() << " delivered";
+
+    // A burst (Publish only queues; the publisher pipelines) arrives whole and in the order published.
+    // (Messages of the loop above may still be queued ahead of it: they are about wearer 42.)
+    constexpr int kBurst = 5000;
+    for (int i = 0; i < kBurst; ++i) EXPECT_TRUE(a->Publish(7, std::to_string(i)));
+    auto burst = [&] {
+        std::vector<std::string> texts;
+        std::lock_guard lock(at_b.mu);
+        for (const auto& [wearer, message] : at_b.messages) {
+            if (wearer == 7) texts.push_back(message);
+        }
+        return texts;
+    };
+    EXPECT_TRUE(WaitFor([&] { return burst().size() >= kBurst; })) << burst().size() << " arrived";
+    const std::vector<std::string> arrived = burst();
+    ASSERT_EQ(arrived.size(), static_cast<size_t>(kBurst));
+    for (int i = 0; i < kBurst; ++i) ASSERT_EQ(arrived[static_cast<size_t>(i)], std::to_string(i)) << i;
+    EXPECT_EQ(a->stats().publish_dropped, 0u);
 }
 
 TEST_F(RedisStreamsBusTest, TwoConsumingNodesSplitTheShardsAndKeepEachWearerInOrder) {
@@ -810,30 +804,6 @@ TEST_F(RedisStreamsBusTest, GarbledEntriesAreAcknowledgedCountedAndTheShardKeeps
 
 // ---- lost connections ----
 
-// Kills every connection of this test's buses (CLIENT KILL by id; the server is shared by other tests, so
-// not CLIENT KILL TYPE normal). Returns how many.
-int KillConnectionsOf(const std::string& prefix) {
-    auto redis = RawRedis();
-    if (redis == nullptr) return 0;
-    auto list = redis->Command({"CLIENT", "LIST", "TYPE", "normal"});
-    if (!list.ok()) return 0;
-    const std::string text(redis::StringOf(list->get()));
-    const std::string name_prefix = "name=vg-bus:" + prefix + ":";
-    int killed = 0;
-    size_t start = 0;
-    while (start < text.size()) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string line = text.substr(start, end - start);
-        start = end + 1;
-        if (line.find(name_prefix) == std::string::npos || line.rfind("id=", 0) != 0) continue;
-        const std::string id = line.substr(3, line.find(' ') - 3);
-        auto killed_reply = redis->Command({"CLIENT", "KILL", "ID", id});
-        if (killed_reply.ok()) killed += static_cast<int>(redis::IntegerOf(killed_reply->get()).value_or(0));
-    }
-    return killed;
-}
-
 TEST_F(RedisStreamsBusTest, PublishingConsumingAndRepliesResumeAfterTheConnectionsAreKilled) {
     DeliveryLog log;
     NodeConsumer consumer(log, 0);
@@ -852,7 +822,7 @@ TEST_F(RedisStreamsBusTest, PublishingConsumingAndRepliesResumeAfterTheConnectio
     for (int64_t t = 0; t < 50; ++t) ASSERT_TRUE(publish(t));
     ASSERT_TRUE(WaitFor([&] { return consumer.delivered_.load() == 50 * 8; }));
 
-    const int killed = KillConnectionsOf(prefix_);
+    const int killed = redis::testing::KillClientsNamed("vg-bus:" + prefix_ + ":");
     std::printf("killed %d connections of the two nodes\n", killed);
     EXPECT_GE(killed, 16 + 2) << "at least every shard thread's and the reply readers'";
     for (int64_t t = 50; t < 100; ++t) ASSERT_TRUE(publish(t));

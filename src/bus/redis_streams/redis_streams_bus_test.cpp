@@ -1,6 +1,7 @@
 // Hermetic tests of the Redis Streams bus: the entry and reply encoding (every field round-trips; truncated,
-// garbled and random input is refused, never undefined behaviour), the URL, and Open's errors without a
-// server. The behaviour over a live Redis is in redis_streams_bus_redistest.cpp.
+// garbled and random input is refused, never undefined behaviour) and Open's errors without a server (the
+// URL is vg_redis's: src/redis/connection_test.cpp). The behaviour over a live Redis is in
+// redis_streams_bus_redistest.cpp.
 #include "vg/bus/redis_streams_bus.hpp"
 
 #include <gtest/gtest.h>
@@ -11,9 +12,8 @@
 #include <random>
 
 #include "bus_codec.hpp"
-#include "redis_connection.hpp"
 
-namespace vg::bus::redis {
+namespace vg::bus::codec {
 namespace {
 
 ReadingEnvelope FullEnvelope(int64_t wearer, int64_t ms) {
@@ -274,40 +274,7 @@ TEST(BusCodecTest, RandomAndMutatedBytesNeverCrashTheDecoders) {
     }
 }
 
-// ---- the URL and Open's errors ----
-
-TEST(RedisUrlTest, ParsesHostPortDbAndCredentials) {
-    auto plain = ParseRedisUrl("redis://127.0.0.1:6390");
-    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
-    EXPECT_EQ(plain->host, "127.0.0.1");
-    EXPECT_EQ(plain->port, 6390);
-    EXPECT_EQ(plain->db, 0);
-    EXPECT_EQ(plain->password, "");
-
-    auto full = ParseRedisUrl("redis://vg:s3cret@redis.internal/3");
-    ASSERT_TRUE(full.ok()) << full.status().ToString();
-    EXPECT_EQ(full->host, "redis.internal");
-    EXPECT_EQ(full->port, 6379);
-    EXPECT_EQ(full->db, 3);
-    EXPECT_EQ(full->user, "vg");
-    EXPECT_EQ(full->password, "s3cret");
-    EXPECT_EQ(full->ToString(), "redis.internal:6379/3");
-
-    auto v6 = ParseRedisUrl("redis://[::1]:7000");
-    ASSERT_TRUE(v6.ok()) << v6.status().ToString();
-    EXPECT_EQ(v6->host, "::1");
-    EXPECT_EQ(v6->ToString(), "[::1]:7000");
-
-    for (const char* bad :
-         {"", "http://host:1", "redis://", "redis://:1", "redis://host:", "redis://host:0", "redis://host:65536",
-          "redis://host:12x", "redis://host/db", "redis://host/-1", "redis://[::1", "redis://pw@"}) {
-        auto refused = ParseRedisUrl(bad);
-        ASSERT_FALSE(refused.ok()) << bad;
-        EXPECT_EQ(refused.status().code(), ErrorCode::kInternal) << bad;
-        EXPECT_NE(refused.status().message().find("RedisStreamsBusOptions.url"), std::string::npos)
-            << refused.status().message();
-    }
-}
+// ---- Open's errors (the URL itself: src/redis/connection_test.cpp) ----
 
 TEST(RedisStreamsBusOpenTest, ABadUrlIsRefusedNamingTheOption) {
     ManualClock clock;
@@ -316,7 +283,7 @@ TEST(RedisStreamsBusOpenTest, ABadUrlIsRefusedNamingTheOption) {
     auto bus = RedisStreamsBus::Open(clock, options);
     ASSERT_FALSE(bus.ok());
     EXPECT_EQ(bus.status().code(), ErrorCode::kInternal);
-    EXPECT_NE(bus.status().message().find("url"), std::string::npos) << bus.status().message();
+    EXPECT_NE(bus.status().message().find("RedisStreamsBusOptions.url"), std::string::npos) << bus.status().message();
     EXPECT_EQ(bus.status().message().find("pa55word"), std::string::npos) << bus.status().message();
 
     options.url = "redis://127.0.0.1:1";
@@ -339,4 +306,4 @@ TEST(RedisStreamsBusOpenTest, AnUnreachableRedisIsUnavailableWithItsAddressButNo
 }
 
 }  // namespace
-}  // namespace vg::bus::redis
+}  // namespace vg::bus::codec

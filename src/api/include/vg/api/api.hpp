@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "vg/auth/account_service.hpp"
+#include "vg/auth/rate_limits.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/common/ip_range.hpp"
 #include "vg/escalation/escalation_service.hpp"
@@ -102,6 +103,10 @@ struct ApiServices {
     posture::PostureService* posture = nullptr;
     // The registry /metrics serves, shared with the app's own metrics; null: the Api makes its own.
     std::shared_ptr<prometheus::Registry> metrics_registry;
+    // Where the routes' limiters come from (check_id, guardian_request, sos_address, readings_quota,
+    // windows_quota): shared by the api servers of a deployment (the app's Redis adapter); null:
+    // auth::InProcessRateLimits(), this process's own counts.
+    std::shared_ptr<auth::RateLimits> rate_limits;
 };
 
 class Api {
@@ -109,7 +114,7 @@ class Api {
     Api(ApiServices services, ApiOptions options);
     Api(auth::AccountService& accounts, store::Store& store, const Clock& clock, ApiOptions options)
         : Api(ApiServices{accounts, store, clock, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                          nullptr, nullptr, nullptr, nullptr},
+                          nullptr, nullptr, nullptr, nullptr, nullptr},
               std::move(options)) {}
     ~Api();
     Api(const Api&) = delete;

@@ -28,6 +28,9 @@
 //   vitalguard_bus_replies_timed_out_total                      counter: update_status / window answers that no
 //                                                               detector gave in time
 //   vitalguard_bus_publish_refused_total                        counter: batches refused while a shard was behind
+//   vitalguard_rate_limit_fallbacks_total                       counter: rate-limit operations done in this
+//                                                               process because the shared Redis did not answer
+//                                                               (auth::RedisRateLimits; 0 without it)
 //
 // Every labelled series exists from the start at zero (all channels, outcomes and open phases), so an
 // alert on increase() sees the first failure, not only the second.
@@ -68,6 +71,9 @@ class RedisStreamsBus;
 namespace vg::ingest {
 class IngestService;
 }
+namespace vg::auth {
+class RedisRateLimits;
+}
 namespace vg::live {
 class LiveHub;
 }
@@ -100,6 +106,7 @@ class OperationalMetrics {
         const escalation::EscalationService* escalation = nullptr;
         const Clock* clock = nullptr;
         const verdict::VerdictStage* verdicts = nullptr;
+        const auth::RedisRateLimits* rate_limits = nullptr;
     };
     class Sampler;
     // Samples once now (so the first scrape has the figures) and then every `period` until the returned
@@ -111,16 +118,17 @@ class OperationalMetrics {
 
     struct Families;
     std::unique_ptr<Families> f_;
-    std::mutex sample_mu_;                 // one Sample at a time
-    uint64_t ingested_seen_ = 0;           // GUARDED_BY(sample_mu_): counters advance by what is new
-    uint64_t dispatch_refused_seen_ = 0;   // GUARDED_BY(sample_mu_)
-    uint64_t commits_seen_ = 0;            // GUARDED_BY(sample_mu_)
-    uint64_t status_rows_seen_ = 0;        // GUARDED_BY(sample_mu_)
-    uint64_t failed_records_seen_ = 0;     // GUARDED_BY(sample_mu_)
-    uint64_t reclaimed_seen_ = 0;          // GUARDED_BY(sample_mu_)
-    uint64_t poison_seen_ = 0;             // GUARDED_BY(sample_mu_)
-    uint64_t replies_timed_out_seen_ = 0;  // GUARDED_BY(sample_mu_)
-    uint64_t publish_refused_seen_ = 0;    // GUARDED_BY(sample_mu_)
+    std::mutex sample_mu_;                    // one Sample at a time
+    uint64_t ingested_seen_ = 0;              // GUARDED_BY(sample_mu_): counters advance by what is new
+    uint64_t dispatch_refused_seen_ = 0;      // GUARDED_BY(sample_mu_)
+    uint64_t commits_seen_ = 0;               // GUARDED_BY(sample_mu_)
+    uint64_t status_rows_seen_ = 0;           // GUARDED_BY(sample_mu_)
+    uint64_t failed_records_seen_ = 0;        // GUARDED_BY(sample_mu_)
+    uint64_t reclaimed_seen_ = 0;             // GUARDED_BY(sample_mu_)
+    uint64_t poison_seen_ = 0;                // GUARDED_BY(sample_mu_)
+    uint64_t replies_timed_out_seen_ = 0;     // GUARDED_BY(sample_mu_)
+    uint64_t publish_refused_seen_ = 0;       // GUARDED_BY(sample_mu_)
+    uint64_t rate_limit_fallbacks_seen_ = 0;  // GUARDED_BY(sample_mu_)
 };
 
 class OperationalMetrics::Sampler {

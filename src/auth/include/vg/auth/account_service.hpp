@@ -20,11 +20,16 @@
 // Hot paths authenticate from short-lived copies (TryAuthenticateCached, TryAuthenticateDeviceCached;
 // CredentialCache) instead of reading the store on every request.
 //
+// The limiters come from a RateLimits (rate_limits.hpp): in this process by default, or shared by the
+// api servers of a deployment (the app's Redis adapter), under the names "login", "signup_address" and
+// "account_changes".
+//
 // Thread-safety: all methods may be called concurrently (the Store, the limiters and the copies are
 // thread-safe).
-// Ownership: borrows the Store and the Clock; both must outlive the service.
+// Ownership: borrows the Store and the Clock; both must outlive the service. Shares the RateLimits.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +39,7 @@
 #include "vg/auth/crypto.hpp"
 #include "vg/auth/login_throttle.hpp"
 #include "vg/auth/rate_limiter.hpp"
+#include "vg/auth/rate_limits.hpp"
 #include "vg/common/clock.hpp"
 #include "vg/common/status.hpp"
 #include "vg/domain/account.hpp"
@@ -106,7 +112,9 @@ struct PairedDevice {
 
 class AccountService {
   public:
-    AccountService(store::Store& store, const Clock& clock, AccountOptions options);
+    // `rate_limits`: where the limiters come from; null: InProcessRateLimits().
+    AccountService(store::Store& store, const Clock& clock, AccountOptions options,
+                   std::shared_ptr<RateLimits> rate_limits = nullptr);
 
     // kValidationFailed with every offending field; kConflict (field "id") when the id is taken;
     // kRateLimited (with retry-after) when `client`'s address has created max_signups_per_address
@@ -212,9 +220,11 @@ class AccountService {
     const Clock& clock_;
     const AccountOptions options_;
     PasswordHasher hasher_;
-    LoginThrottle login_throttle_;
-    SlidingWindowLimiter signups_by_address_;
-    SlidingWindowLimiter account_changes_;  // per account (unique_num), password and profile changes
+    const std::shared_ptr<RateLimits> rate_limits_;
+    const std::unique_ptr<LoginThrottle> login_throttle_;             // "login"
+    const std::unique_ptr<SlidingWindowLimiter> signups_by_address_;  // "signup_address"
+    // "account_changes": per account (unique_num), password and profile changes
+    const std::unique_ptr<SlidingWindowLimiter> account_changes_;
     CredentialCache<AuthContext> sessions_cache_{options_.credential_cache_ttl, options_.credential_cache_entries};
     CredentialCache<domain::Device> devices_cache_{options_.credential_cache_ttl, options_.credential_cache_entries};
 };

@@ -19,13 +19,13 @@
 //          the ceiling altogether (rule 1 and 2 still apply): the owner at home is never locked out.
 // Check and count are one step (Begin): an admitted attempt is counted as a failure before its
 // password is checked, so parallel attempts cannot all pass the check while the hashes run; Succeeded
-// takes the count back. Nothing is ever a hard lock of the id.
+// takes the count back. Nothing is ever a hard lock of the id. Time comes from the injected Clock.
 //
-// State is in memory only (one process), bounded by `max_keys` per table (ExpiringMap, amortised
-// eviction); when a table is full of live keys a new key is refused with a retry time instead of
-// forgetting a live one. Known-good addresses are a convenience and are simply not remembered then.
-// Thread-safety: all methods may be called from any thread (one internal mutex, held only for the
-// bookkeeping, never across the password hash). Time comes from the injected Clock.
+// An interface (vg/auth/rate_limits.hpp makes them): InProcessLoginThrottle below keeps its tables in
+// this process; the Redis adapter (auth/redis) decides each Begin and Succeeded in one Lua script on
+// Redis, so every api server of a deployment applies the rules to the same counts.
+// Thread-safety: all methods of every implementation may be called from any thread, and never hold a
+// lock across the password hash.
 
 #include <chrono>
 #include <mutex>
@@ -52,6 +52,8 @@ struct LoginThrottleOptions {
 
 class LoginThrottle {
   public:
+    // Which rule refused: kPair (1), kAddress (2), kId (3), kFull (an in-process table is full of live
+    // keys, or max_failures_per_address <= 0).
     enum class Refusal { kNone, kPair, kAddress, kId, kFull };
     struct Decision {
         int retry_after_seconds = 0;  // > 0 when refused
@@ -59,15 +61,28 @@ class LoginThrottle {
         bool admitted() const { return why == Refusal::kNone; }
     };
 
-    LoginThrottle(const Clock& clock, LoginThrottleOptions options);
+    virtual ~LoginThrottle() = default;
 
     // Admits the attempt and counts it as a failure (of the pair, the address and the id), or refuses
     // it with how long to wait. Every admitted attempt must end with Succeeded or nothing (a failure
     // stays counted).
-    Decision Begin(std::string_view id, std::string_view address);
+    virtual Decision Begin(std::string_view id, std::string_view address) = 0;
     // The admitted attempt logged in: its count is taken back, the pair's failures are forgotten and
     // the address is remembered as one this id logs in from.
-    void Succeeded(std::string_view id, std::string_view address);
+    virtual void Succeeded(std::string_view id, std::string_view address) = 0;
+};
+
+// The throttle in this process's memory, bounded by `max_keys` per table (ExpiringMap, amortised
+// eviction); when a table is full of live keys a new key is refused with a retry time instead of
+// forgetting a live one. Known-good addresses are a convenience and are simply not remembered then.
+// Scope: one process (several api servers each count on their own: use RateLimits' Redis adapter).
+// Thread-safety: one internal mutex, held only for the bookkeeping, never across the password hash.
+class InProcessLoginThrottle final : public LoginThrottle {
+  public:
+    InProcessLoginThrottle(const Clock& clock, LoginThrottleOptions options);
+
+    Decision Begin(std::string_view id, std::string_view address) override;
+    void Succeeded(std::string_view id, std::string_view address) override;
 
   private:
     struct PairState {
@@ -82,8 +97,8 @@ class LoginThrottle {
     const Clock& clock_;
     const LoginThrottleOptions options_;
     std::mutex mu_;  // makes Begin's checks and counts one step across the tables below
-    SlidingWindowLimiter by_address_;
-    SlidingWindowLimiter by_id_;
+    InProcessSlidingWindowLimiter by_address_;
+    InProcessSlidingWindowLimiter by_id_;
     ExpiringMap<PairState> pairs_;         // GUARDED_BY(mu_); expires `window` after the latest failure
     ExpiringMap<TimePoint> ceiling_turn_;  // GUARDED_BY(mu_); id -> when a fresh address last got a turn
     ExpiringMap<char> known_addresses_;    // GUARDED_BY(mu_); pair -> logged in successfully

@@ -8,12 +8,12 @@
 // after it ran. So the check and the charge are two steps: a request is admitted while the key holds
 // anything (RetryAfterSeconds), and charged afterwards for what it used (Charge), which may leave the
 // key in debt — by at most what the requests admitted at once used — to be paid back by the refill.
-// A full bucket is the same as no entry: a key's entry expires when it would have refilled, so memory
-// is bounded by the keys active within one refill period and by `max_keys` (ExpiringMap: a full table
-// of live keys refuses new keys rather than forget the ones it is limiting).
-// Scope: one process (a cluster needs the same behind a shared counter; docs/architecture.md).
+// A full bucket is the same as no entry: a key's entry expires when it would have refilled.
 // Time comes from the injected Clock.
-// Thread-safety: all methods are safe from any thread (one internal mutex).
+//
+// An interface (vg/auth/rate_limits.hpp makes them): InProcessTokenBucketLimiter below keeps the buckets
+// in this process; the Redis adapter (auth/redis) keeps them in Redis, shared by every api server.
+// Thread-safety: all methods of every implementation are safe from any thread.
 
 #include <chrono>
 #include <mutex>
@@ -29,22 +29,44 @@ class TokenBucketLimiter {
     struct Options {
         double capacity = 1;           // the most a key may hold (and so use in one burst); > 0
         double refill_per_second = 1;  // > 0
+        // Keys one process tracks at most (the in-process limiter, and the Redis adapter's twin).
         size_t max_keys = 100'000;
     };
+    // `options` with its preconditions enforced (a capacity or rate that is not > 0 becomes 1: a zero
+    // rate would never refill and would divide by zero). Every implementation uses these.
+    static Options Sane(Options options);
 
-    TokenBucketLimiter(const Clock& clock, Options options);
+    virtual ~TokenBucketLimiter() = default;
 
     // 0 when `key` holds more than nothing (a request may go ahead); otherwise the whole seconds (>= 1)
-    // until it will. When the table is full of other live keys and `key` has no entry, the seconds until
-    // one may expire (a new key cannot be charged then).
-    int RetryAfterSeconds(std::string_view key) const;
-    // Takes `amount` (>= 0) from `key`, into debt if need be (never below -capacity). Call it after the
-    // work, with what the work used. False when `key` has no entry and the table is full of other live
-    // keys (nothing is charged: the next RetryAfterSeconds refuses it).
-    bool Charge(std::string_view key, double amount);
+    // until it will. When an in-process table is full of other live keys and `key` has no entry, the
+    // seconds until one may expire (a new key cannot be charged then).
+    virtual int RetryAfterSeconds(std::string_view key) const = 0;
+    // Takes `amount` (>= 0; nothing otherwise) from `key`, into debt if need be (never below -capacity).
+    // Call it after the work, with what the work used. False when `key` has no entry and an in-process
+    // table is full of other live keys (nothing is charged: the next RetryAfterSeconds refuses it).
+    virtual bool Charge(std::string_view key, double amount) = 0;
     // What `key` holds now, negative in debt (the capacity when it has no entry).
-    double Available(std::string_view key) const;
-    double capacity() const { return options_.capacity; }
+    virtual double Available(std::string_view key) const = 0;
+    virtual double capacity() const = 0;
+    // True when the calls above wait on the network (a bucket shared between servers): a caller keeps them
+    // off threads that must not wait (an io thread, or the one thread that answers every caller).
+    virtual bool waits_on_network() const { return false; }
+};
+
+// The buckets in this process's memory: bounded by the keys active within one refill period and by
+// `max_keys` (ExpiringMap: a full table of live keys refuses new keys rather than forget the ones it
+// is limiting).
+// Scope: one process (several api servers each count on their own: use RateLimits' Redis adapter).
+// Thread-safety: all methods are safe from any thread (one internal mutex).
+class InProcessTokenBucketLimiter final : public TokenBucketLimiter {
+  public:
+    InProcessTokenBucketLimiter(const Clock& clock, Options options);
+
+    int RetryAfterSeconds(std::string_view key) const override;
+    bool Charge(std::string_view key, double amount) override;
+    double Available(std::string_view key) const override;
+    double capacity() const override { return options_.capacity; }
     size_t tracked_keys() const;
 
   private:

@@ -1,6 +1,7 @@
 #pragma once
-// Private to bus/redis_streams: one blocking hiredis connection (RAII over redisContext), the redis:// URL,
-// and small helpers to read RESP2 replies. hiredis.h stays out of the public header.
+// vg_redis (src/redis/README.md): one blocking hiredis connection (RAII over redisContext), the redis:// URL,
+// and small helpers to read RESP2 replies, shared by the Redis adapters (bus/redis_streams, auth/redis).
+// hiredis.h stays out of this header.
 //
 // A connection that saw an I/O error, a timeout or a protocol error is broken for good (hiredis cannot
 // resynchronise it): every later call fails with kUnavailable until the owner throws it away and connects
@@ -21,7 +22,7 @@
 struct redisContext;
 struct redisReply;
 
-namespace vg::bus::redis {
+namespace vg::redis {
 
 // redis://[[user]:password@]host[:port][/db]; host may be [v6-address]. Port 6379 and db 0 by default.
 struct RedisAddress {
@@ -34,8 +35,9 @@ struct RedisAddress {
     std::string ToString() const;
 };
 
-// kInternal naming `url` (the option) and what is wrong; the message never repeats a password.
-Result<RedisAddress> ParseRedisUrl(std::string_view url);
+// kInternal naming `option` (the option the URL came from, e.g. "RedisStreamsBusOptions.url") and what is
+// wrong; the message never repeats a password.
+Result<RedisAddress> ParseRedisUrl(std::string_view url, std::string_view option = "url");
 
 struct ReplyDeleter {
     void operator()(redisReply* reply) const;
@@ -97,4 +99,4 @@ struct StreamId {
 };
 std::optional<StreamId> ParseStreamId(std::string_view text);
 
-}  // namespace vg::bus::redis
+}  // namespace vg::redis

@@ -11,9 +11,11 @@
 //
 // The subscriber pings Redis every 400 ms on its own connection, so it notices a dead server within about a
 // second (it then reconnects with back-off, 50 ms doubling to 2 s) and stops within half a second.
-// Publish runs on the caller's thread (the verdict stage's): one PUBLISH on a shared connection, never
-// waiting more than command_timeout; while Redis is unreachable it tries to reconnect at most once a second
-// and drops the message (counted).
+// Publish never waits on Redis (it runs on the detector's and the verdict stage's threads, once per live
+// event): it queues the message, and a publisher thread sends what is queued in pipelined batches of up to
+// 512 PUBLISHes per round trip, in the order queued. While Redis is unreachable the publisher tries to
+// reconnect at most once a second and drops what it cannot send; a full queue (max_queued) drops the new
+// message. Both are counted (publish_dropped). The destructor sends what is still queued, then stops.
 //
 // Thread-safety: Publish and stats from any thread. `deliver` runs on the subscriber thread.
 
@@ -32,10 +34,11 @@ struct RedisLiveFanoutOptions {
     std::string prefix = "vg";  // the bus prefix: one channel per deployment
     std::string node_id;        // this server's name ([A-Za-z0-9_.-]); empty: random
     std::chrono::milliseconds command_timeout{1000};
+    size_t max_queued = 100'000;  // messages waiting for the publisher; > 0
 };
 
 struct RedisLiveFanoutStats {
-    uint64_t published = 0;        // messages handed to Redis
+    uint64_t published = 0;        // messages Redis took
     uint64_t publish_dropped = 0;  // messages dropped because Redis could not take them
     uint64_t received = 0;         // other servers' messages handed to `deliver`
 };
@@ -50,7 +53,8 @@ class RedisLiveFanout {
     RedisLiveFanout(const RedisLiveFanout&) = delete;
     RedisLiveFanout& operator=(const RedisLiveFanout&) = delete;
 
-    // Sends `message` about `wearer` to every other subscribed server. False when it was dropped.
+    // Queues `message` about `wearer` for every other subscribed server. False when it was dropped (the
+    // queue is full).
     bool Publish(int64_t wearer, const std::string& message);
     RedisLiveFanoutStats stats() const;
 
