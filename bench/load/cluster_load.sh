@@ -7,7 +7,7 @@
 #
 # Usage: bench/load/cluster_load.sh [APIS=1] [DETECTORS=1] [WATCHES=300] [DURATION=8h]
 #        bench/load/cluster_load.sh embedded [WATCHES] [DURATION]   # one `serve` on SQLite, for comparison
-# Environment: VG_BINARY (default build/bin/vitalguard); VG_PACE=INTERVAL (e.g. 2s) paces the fleet instead:
+# Environment: VG_BINARY (default build/bin/vitalguard); VG_ARGS (extra serve flags for every server); VG_PACE=INTERVAL (e.g. 2s) paces the fleet instead:
 # every watch sends one reading per INTERVAL, timestamped now (simulate --speed realtime), for DURATION of
 # real time, so the latencies are those of a cluster below its capacity; VG_UPDATE_STATUS=1 also runs
 # bench/load/update_status_fleet.sh (200 wearers, 32 connections, 20 s) against the first api server.
@@ -53,11 +53,13 @@ cleanup() {
 trap cleanup EXIT
 
 # start NAME ROLE [serve flags...]: a server in the background; waits for its port.
+# shellcheck disable=SC2086
 start() {
   local name=$1 role=$2
   shift 2
   "$BIN" serve --port 0 --data-dir "$WORK/$name" --ready-file "$WORK/$name.ready" --role "$role" \
-    --log-level info --signups-per-address-per-hour 0 --check-id-per-minute 100000 "$@" >"$WORK/$name.log" 2>&1 &
+    --log-level info --signups-per-address-per-hour 0 --check-id-per-minute 100000 "$@" ${VG_ARGS:-} \
+    >"$WORK/$name.log" 2>&1 &
   echo $! >"$WORK/$name.pid"
   for _ in $(seq 300); do [[ -s "$WORK/$name.ready" ]] && return 0; sleep 0.1; done
   echo "$name did not start:" >&2
