@@ -7,7 +7,9 @@
 #
 # Usage: bench/load/cluster_load.sh [APIS=1] [DETECTORS=1] [WATCHES=300] [DURATION=8h]
 #        bench/load/cluster_load.sh embedded [WATCHES] [DURATION]   # one `serve` on SQLite, for comparison
-# Environment: VG_BINARY (default build/bin/vitalguard); VG_ARGS (extra serve flags for every server); VG_PACE=INTERVAL (e.g. 2s) paces the fleet instead:
+# Environment: VG_KILL_DETECTOR=SECONDS kills detector1 with SIGKILL that long after the simulators
+# start streaming (cluster mode, 2+ detectors) and times how long until the survivors own every shard;
+# VG_BINARY (default build/bin/vitalguard); VG_ARGS (extra serve flags for every server); VG_PACE=INTERVAL (e.g. 2s) paces the fleet instead:
 # every watch sends one reading per INTERVAL, timestamped now (simulate --speed realtime), for DURATION of
 # real time, so the latencies are those of a cluster below its capacity; VG_UPDATE_STATUS=1 also runs
 # bench/load/update_status_fleet.sh (200 wearers, 32 connections, 20 s) against the first api server.
@@ -75,7 +77,28 @@ else
   # shellcheck disable=SC1091
   source "$WORK/servers.env"
   shared=(--store "$VG_TEST_POSTGRES" --store-schema vg_load --bus "$VG_TEST_REDIS" --bus-prefix vg_load)
-  start notifier notifier "${shared[@]}"
+  # A webhook receiver standing in for 119 and the guardians' endpoint: every delivery, real HTTP, one
+  # line each (path and idempotency key), so a message delivered twice shows.
+  python3 - "$WORK/hooks.log" "$WORK/hooks.port" <<'PY' &
+import http.server, sys, threading
+log = open(sys.argv[1], "a", buffering=1)
+lock = threading.Lock()
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with lock:
+            log.write(f"{self.path} {self.headers.get('Idempotency-Key', '')}\n")
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+open(sys.argv[2], "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+  echo $! >"$WORK/hooks.pid"
+  for _ in $(seq 100); do [[ -s "$WORK/hooks.port" ]] && break; sleep 0.1; done
+  hooks="http://127.0.0.1:$(cat "$WORK/hooks.port")"
+  start notifier notifier "${shared[@]}" --emergency-webhook-url "$hooks/119" --guardian-webhook-url "$hooks/guardian" \
+    --webhook-secret cluster-load-secret-0123456789
   for d in $(seq "$DETECTORS"); do start "detector$d" detector "${shared[@]}"; done
   for a in $(seq "$APIS"); do start "api$a" api "${shared[@]}"; done
   # Every shard owned (and rebuilt) before the load starts.
@@ -98,6 +121,38 @@ for a in $(seq "$APIS"); do
     --out "$WORK/sim$a.json" >"$WORK/sim$a.out" 2>&1 &
   echo $! >"$WORK/sim$a.simpid"
 done
+if [[ -n "${VG_KILL_DETECTOR:-}" && $MODE == cluster ]]; then
+  [[ $DETECTORS -ge 2 ]] || { echo "VG_KILL_DETECTOR needs 2 or more detectors" >&2; exit 1; }
+  (
+    owned() { # shards the surviving detectors own, from their /metrics
+      local total=0 d n
+      for d in $(seq 2 "$DETECTORS"); do
+        n=$(curl -s "http://127.0.0.1:$(cat "$WORK/detector$d.ready")/metrics" | awk '/^vitalguard_bus_owned_shards /{print $2}')
+        total=$((total + ${n:-0}))
+      done
+      echo "$total"
+    }
+    # Streaming starts after provisioning: wait for the first stored reading.
+    until [[ $(psql "$VG_TEST_POSTGRES" -qAt -c "SELECT count(*) FROM vg_load.vitals" 2>/dev/null || echo 0) -gt 0 ]]; do
+      sleep 0.5
+    done
+    sleep "$VG_KILL_DETECTOR"
+    before=$(owned)
+    killed_at=$(date +%s.%N)
+    kill -9 "$(cat "$WORK/detector1.pid")"
+    echo "== kill -9 detector1 after ${VG_KILL_DETECTOR} s of streaming; the survivors owned $before of 16 shards"
+    for _ in $(seq 600); do
+      now=$(owned)
+      if [[ $now -ge 16 ]]; then
+        echo "== the survivors own all 16 shards $(python3 -c "print(f'{$(date +%s.%N) - $killed_at:.1f}')") s after the kill"
+        exit 0
+      fi
+      sleep 0.1
+    done
+    echo "== the survivors own only $(owned) of 16 shards 60 s after the kill"
+  ) >"$WORK/kill.out" 2>&1 &
+  echo $! >"$WORK/kill.simpid"
+fi
 status=0
 for a in $(seq "$APIS"); do
   wait "$(cat "$WORK/sim$a.simpid")" || { status=1; echo "simulator $a failed:" >&2; tail -20 "$WORK/sim$a.out" >&2; }
@@ -119,8 +174,23 @@ for key, label in (("push_latency_all_ms", "push latency, every detection"), ("p
         print(f"{label} (api {a}, {p['count']}): p50 {p['p50']:.0f} ms, p99 {p['p99']:.0f} ms, max {p['max']:.0f} ms")
 found = sum(e["detected"] for r in runs for e in r["score"]["emergencies"])
 knowable = sum(e["knowable"] for r in runs for e in r["score"]["emergencies"])
-print(f"emergencies detected: {found} of {knowable} knowable")
+print(f"emergencies detected: {found} of {knowable} knowable; "
+      f"false alerts: {sum(r['score']['false_alerts']['total'] for r in runs)}; "
+      f"detections received: {sum(r['run']['detections'] for r in runs)} for {readings} readings")
 EOF
+
+if [[ $MODE == cluster ]]; then
+  [[ -f "$WORK/kill.simpid" ]] && { wait "$(cat "$WORK/kill.simpid")" || true; cat "$WORK/kill.out"; }
+  # Nothing acknowledged lost, nothing judged twice, nothing delivered twice: from PostgreSQL and the receiver.
+  sleep 2 # the notifier's last deliveries
+  q() { psql "$VG_TEST_POSTGRES" -qAt -c "SET search_path TO vg_load; $1" | tail -1; }
+  acked=$(python3 -c "import json,sys; print(sum(json.load(open(f))['run']['stored'] for f in sys.argv[1:]))" "$WORK"/sim*.json)
+  echo "== readings acknowledged as stored: $acked; rows in PostgreSQL: $(q 'SELECT count(*) FROM vitals')"
+  echo "== status rows: $(q 'SELECT count(*) FROM user_status'); readings judged twice: $(q 'SELECT count(*) FROM (SELECT 1 FROM user_status WHERE reading_at IS NOT NULL GROUP BY user_unique_num, reading_at HAVING count(*) > 1) d')"
+  echo "== incidents: $(q 'SELECT count(*) FROM incidents') ($(q "SELECT count(*) FROM incidents WHERE dispatched_at IS NOT NULL") dispatched, $(q "SELECT count(*) FROM incident_events WHERE type = 'dispatched'") dispatch events)"
+  echo "== emergency reports written: $(q "SELECT count(*) FROM outbox WHERE channel = 'emergency'"); incidents with two: $(q "SELECT count(*) FROM (SELECT incident_id FROM outbox WHERE channel = 'emergency' GROUP BY incident_id HAVING count(*) > 1) d"); outbox not delivered: $(q "SELECT count(*) FROM outbox WHERE state <> 'delivered'")"
+  [[ -f "$WORK/hooks.log" ]] && echo "== webhook deliveries received: $(wc -l <"$WORK/hooks.log") ($(grep -c '^/119 ' "$WORK/hooks.log" || true) to 119); keys received twice: $(awk '{print $2}' "$WORK/hooks.log" | sort | uniq -d | wc -l)"
+fi
 
 # What the servers counted: the verdict stage's commits and rows, the bus and the live fan-out.
 for f in "$WORK"/*.ready; do

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -613,8 +614,14 @@ void Deployment::Services::BuildPipeline() {
     }
     // Only a bus that moves shards between nodes calls OnShardAssigned; the in-process one never does, and its
     // detector is warmed once in Start.
+    // A bus that acknowledges deliveries does so only once the stage has committed their verdicts.
+    verdict::VerdictStage* stage = verdicts.get();
     shard_consumer = std::make_unique<ShardConsumer>(*detector, posture_detector.get(), *store, bus->shard_count(),
-                                                     config.replay_window);
+                                                     config.replay_window, [stage] {
+                                                         std::promise<void> handled;
+                                                         stage->AfterHandled([&handled] { handled.set_value(); });
+                                                         handled.get_future().wait();
+                                                     });
 }
 
 Status Deployment::Services::BuildApi() {

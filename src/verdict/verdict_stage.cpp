@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <unordered_set>
 
 #include "vg/events/events.hpp"
@@ -61,6 +63,11 @@ void VerdictStage::Stop() {
 }
 
 void VerdictStage::AnswerShuttingDown(Item& item) {
+    if (item.barrier) {
+        item.barrier();
+        item.barrier = nullptr;
+        return;
+    }
     if (item.posture) {
         if (item.posture->answer) {
             item.posture->answer(
@@ -123,8 +130,24 @@ void VerdictStage::OnPostureVerdict(posture::PostureVerdict verdict) {
     Enqueue(std::move(item));
 }
 
+void VerdictStage::AfterHandled(std::function<void()> done) {
+    auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());
+    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+    for (auto& shard : shards_) {
+        Item marker;
+        marker.barrier = [remaining, shared_done] {
+            if (remaining->fetch_sub(1) == 1) (*shared_done)();
+        };
+        EnqueueOn(*shard, std::move(marker));
+    }
+}
+
 void VerdictStage::Enqueue(Item item) {
-    Shard& shard = *shards_[static_cast<size_t>(bus::ShardFor(item.wearer, static_cast<int>(shards_.size())))];
+    EnqueueOn(*shards_[static_cast<size_t>(bus::ShardFor(item.wearer, static_cast<int>(shards_.size())))],
+              std::move(item));
+}
+
+void VerdictStage::EnqueueOn(Shard& shard, Item item) {
     {
         std::unique_lock lock(shard.mu);
         shard.has_room.wait(lock, [&] { return shard.queue.size() < options_.queue_capacity || shard.stopping; });
@@ -162,7 +185,9 @@ void VerdictStage::Run(Shard& shard) {
 
 void VerdictStage::Handle(std::vector<Item>& batch) {
     const TimePoint now = clock_.Now();
-    verdicts_.fetch_add(batch.size(), std::memory_order_relaxed);
+    const auto markers = static_cast<size_t>(
+        std::count_if(batch.begin(), batch.end(), [](const Item& item) { return static_cast<bool>(item.barrier); }));
+    verdicts_.fetch_add(batch.size() - markers, std::memory_order_relaxed);
     uint64_t largest = largest_batch_.load(std::memory_order_relaxed);
     while (batch.size() > largest && !largest_batch_.compare_exchange_weak(largest, batch.size())) {
     }
@@ -174,6 +199,7 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     std::unordered_set<int64_t> wearers_seen;  // a wearer's first item of the batch may escalate in the commit
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        if (item.barrier) continue;
         const bool first_of_wearer = wearers_seen.insert(item.wearer).second;
         if (escalation_ && first_of_wearer && !item.posture && !item.late) {
             auto prepared = escalation_->PrepareVerdict(item.wearer, item.detection, !item.reading_at.has_value());
@@ -254,6 +280,11 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     // incidents right after a danger verdict finds the one that verdict opened.
     for (size_t i = 0; i < batch.size(); ++i) {
         Item& item = batch[i];
+        if (item.barrier) {
+            item.barrier();  // everything before it in this shard is committed and delivered
+            item.barrier = nullptr;
+            continue;
+        }
         if (item.posture) {
             const Status committed = record_of[i] != SIZE_MAX ? results[record_of[i]] : Status::Ok();
             posture::DeliverPostureVerdict(*item.posture, committed, posture_listener_);

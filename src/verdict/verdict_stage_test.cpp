@@ -149,6 +149,40 @@ TEST_P(VerdictStageTest, CommitsAQueuedBatchTogetherAndAnswersAfterIt) {
     EXPECT_EQ(stats.largest_batch, static_cast<uint64_t>(kReadings));
 }
 
+// AfterHandled (what a bus waits for before it acknowledges deliveries): called once every verdict handed
+// to the stage before it, on every stage shard, is committed — never before — and at once on a stopped stage.
+TEST_P(VerdictStageTest, AfterHandledWaitsForEveryEarlierVerdictOnEveryShard) {
+    VerdictStage stage(*store_, *ids_, hub_, clock_, {4, 1024, 65536, {}});
+    std::vector<int64_t> wearers{wearer_};
+    for (int i = 1; i < 8; ++i) wearers.push_back(CreateUser("wearer_" + std::to_string(i)));
+    constexpr int kEach = 25;
+    // Queued before Start, so that nothing is committed yet when the marker is placed.
+    for (int i = 0; i < kEach; ++i) {
+        for (int64_t w : wearers) {
+            auto e = Reading(w, i, nullptr);
+            e.record_status = true;
+            stage.OnDetection(w, &e, Verdict(Level::kNormal), Level::kNormal);
+        }
+    }
+    std::promise<size_t> rows_when_handled;
+    stage.AfterHandled([&] {
+        size_t rows = 0;
+        for (int64_t w : wearers) rows += Rows(w);
+        rows_when_handled.set_value(rows);
+    });
+    auto handled = rows_when_handled.get_future();
+    EXPECT_EQ(handled.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+        << "called before the stage started";
+    stage.Start();
+    ASSERT_EQ(handled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_EQ(handled.get(), wearers.size() * kEach) << "every earlier verdict's row was on disk";
+    EXPECT_EQ(stage.stats().verdicts, static_cast<uint64_t>(wearers.size() * kEach)) << "markers are not verdicts";
+    stage.Stop();
+    bool called = false;
+    stage.AfterHandled([&] { called = true; });
+    EXPECT_TRUE(called) << "a stopped stage has nothing left to wait for";
+}
+
 // The seed's update_status: the reading arrives unstored and is stored with its row in the same commit,
 // before the caller hears; a late one is stored too, without a row.
 TEST_P(VerdictStageTest, AnUnstoredReadingIsStoredWithItsRowBeforeTheAnswer) {

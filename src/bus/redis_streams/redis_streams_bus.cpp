@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -362,6 +364,7 @@ struct RedisStreamsBus::State {
     Status Acknowledge(int shard, RedisConnection& connection, std::vector<std::string>& unacked);
     // Claims and delivers every pending entry of the shard's group. false as Deliver.
     Result<bool> Reclaim(ShardWorker& worker, RedisConnection& connection, std::vector<std::string>& unacked);
+    Result<ShardBacklog> ReadBacklog(int shard, RedisConnection& connection);
     // Runs OnTick when due or asked for (TickAll), and answers TickAll's requests.
     void ServeTicks(ShardWorker& worker, SteadyClock::time_point& next_tick);
     bool LeaseValidFor(const ShardWorker& worker, milliseconds ahead) const {
@@ -970,6 +973,9 @@ void RedisStreamsBus::State::ServeTicks(ShardWorker& worker, SteadyClock::time_p
 
 Status RedisStreamsBus::State::Acknowledge(int shard, RedisConnection& connection, std::vector<std::string>& unacked) {
     if (unacked.empty()) return Status::Ok();
+    // Their verdicts durable first: an entry acknowledged is never delivered again, so a kill -9 between the
+    // acknowledgement and the verdict's commit would lose the verdict (a missed alert).
+    consumer->Settle(shard);
     std::vector<std::string_view> args{"XACK", stream_keys[static_cast<size_t>(shard)], kGroup};
     for (const std::string& id : unacked) args.emplace_back(id);
     auto reply = connection.Command(args);
@@ -1079,6 +1085,74 @@ Result<bool> RedisStreamsBus::State::Reclaim(ShardWorker& worker, RedisConnectio
     }
 }
 
+Result<ShardBacklog> RedisStreamsBus::State::ReadBacklog(int shard, RedisConnection& connection) {
+    const std::string& key = stream_keys[static_cast<size_t>(shard)];
+    auto unavailable = [&](std::string_view what, const redisReply* reply) {
+        return Status::Error(ErrorCode::kUnavailable,
+                             std::string(what) + " on shard " + std::to_string(shard) + " failed" +
+                                 (reply != nullptr ? ": " + std::string(redis::StringOf(reply)) : std::string()));
+    };
+    // Entries after the group's last-delivered id went to nobody; a group that is gone (recreated from the
+    // start by the reclaim) has delivered nothing.
+    StreamId last_delivered{};
+    {
+        auto groups = connection.Command({"XINFO", "GROUPS", key});
+        if (!groups.ok()) return groups.status();
+        if (redis::IsError(groups->get())) return unavailable("XINFO GROUPS", groups->get());
+        for (size_t g = 0; g < redis::ElementCount(groups->get()); ++g) {
+            const redisReply* group = redis::ElementAt(groups->get(), g);
+            if (redis::StringOf(redis::FieldOf(group, "name")) != kGroup) continue;
+            if (auto id = redis::ParseStreamId(redis::StringOf(redis::FieldOf(group, "last-delivered-id")))) {
+                last_delivered = *id;
+            }
+        }
+    }
+    // Entries delivered to some node and never acknowledged (its verdicts unknown): the reclaim delivers them.
+    std::set<StreamId> pending;
+    for (std::string from = "-";;) {
+        auto reply = connection.Command({"XPENDING", key, kGroup, from, "+", kReadCount});
+        if (!reply.ok()) return reply.status();
+        if (IsNoGroup(reply->get())) break;
+        if (redis::IsError(reply->get())) return unavailable("XPENDING", reply->get());
+        const size_t n = redis::ElementCount(reply->get());
+        std::string last;
+        for (size_t i = 0; i < n; ++i) {
+            const redisReply* entry = redis::ElementAt(reply->get(), i);
+            last = std::string(redis::StringOf(redis::ElementAt(entry, 0)));
+            if (auto id = redis::ParseStreamId(last)) pending.insert(*id);
+        }
+        if (n < static_cast<size_t>(std::stoi(std::string(kReadCount))) || last.empty()) break;
+        from = "(" + last;
+    }
+    // The entries themselves, from the first pending one (or the first undelivered one) to the end.
+    ShardBacklog unjudged;
+    std::string from = pending.empty() ? "(" + last_delivered.ToString() : pending.begin()->ToString();
+    for (;;) {
+        auto reply = connection.Command({"XRANGE", key, from, "+", "COUNT", kReadCount});
+        if (!reply.ok()) return reply.status();
+        if (redis::IsError(reply->get())) return unavailable("XRANGE", reply->get());
+        std::vector<RawEntry> entries;
+        ParseEntries(reply->get(), entries);
+        for (const RawEntry& e : entries) {
+            if (!e.sid || (*e.sid <= last_delivered && !pending.contains(*e.sid))) continue;  // acknowledged
+            if (e.type != "r" || !e.has_payload) continue;  // window jobs: the stored suspicions cover those
+            auto decoded = codec::DecodeReadings(e.payload);
+            if (!decoded.ok()) continue;  // poison: never judged, never delivered
+            for (const codec::DecodedReading& d : decoded->readings) {
+                auto [it, inserted] =
+                    unjudged.earliest_unjudged.try_emplace(d.envelope.wearer, d.envelope.reading.measured_at);
+                if (!inserted) it->second = std::min(it->second, d.envelope.reading.measured_at);
+            }
+        }
+        if (redis::ElementCount(reply->get()) < static_cast<size_t>(std::stoi(std::string(kReadCount))) ||
+            entries.empty()) {
+            break;
+        }
+        from = "(" + entries.back().id;
+    }
+    return unjudged;
+}
+
 void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
     const int shard = worker.shard;
     const std::string& key = stream_keys[static_cast<size_t>(shard)];
@@ -1090,8 +1164,7 @@ void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
     bool down = false;
     milliseconds backoff{50};
     auto next_tick = SteadyClock::now() + options.tick_interval;
-    // Before anything of the shard is delivered: its wearers' state is rebuilt (another node had them).
-    if (!abandoned.load()) consumer->OnShardAssigned(shard, clock.Now());
+    bool assigned = false;
     for (;;) {
         if (abandoned.load() || worker.lost.load()) break;
         // Giving the shard back (or stopping) goes on to acknowledge and release even when the lease lapsed
@@ -1122,6 +1195,15 @@ void RedisStreamsBus::State::RunShard(ShardWorker& worker) {
         if (worker.give_back.load()) {
             release = true;
             break;
+        }
+        if (!assigned) {
+            // Before anything of the shard is delivered: its wearers' state is rebuilt (another node had them),
+            // leaving out what is still on the bus, which is delivered next.
+            if (abandoned.load()) break;
+            RedisConnection& c = *connection;
+            consumer->OnShardAssigned(shard, clock.Now(), [this, shard, &c] { return ReadBacklog(shard, c); });
+            assigned = true;
+            continue;  // the backlog's read may have broken the connection
         }
         if (need_reclaim) {
             auto done = Reclaim(worker, *connection, unacked);

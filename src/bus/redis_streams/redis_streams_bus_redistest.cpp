@@ -149,7 +149,7 @@ class NodeConsumer : public ReadingConsumer {
   public:
     NodeConsumer(DeliveryLog& log, int node, milliseconds delay = milliseconds(0))
         : log_(log), node_(node), delay_(delay) {}
-    void OnShardAssigned(int shard, TimePoint) override {
+    void OnShardAssigned(int shard, TimePoint, const bus::ShardBacklogReader&) override {
         if (log_.holding[static_cast<size_t>(node_)][static_cast<size_t>(shard)].exchange(true)) ++log_.assigned_twice;
         ++log_.assigned[static_cast<size_t>(node_)];
     }
@@ -871,6 +871,128 @@ TEST_F(RedisStreamsBusTest, TickAllTicksEveryOwnedShardAndWaits) {
     EXPECT_EQ(consumer.ticks_.load(), before + 4);
     node->Stop();
     node->TickAll();  // stopped: returns at once
+}
+
+// ---- what a new owner must still judge ----
+
+// Records what it was told at each assignment (the bus's backlog) and every delivery; Settle checks that what
+// it delivered is still pending in Redis, i.e. the bus settles before it acknowledges.
+class BacklogConsumer : public ReadingConsumer {
+  public:
+    BacklogConsumer(std::string stream_prefix, milliseconds delay)
+        : stream_prefix_(std::move(stream_prefix)), delay_(delay), redis_(redis::testing::Connect("backlog-check")) {}
+    void OnShardAssigned(int shard, TimePoint, const bus::ShardBacklogReader& backlog) override {
+        auto b = backlog();
+        std::lock_guard lock(mu_);
+        if (!b.ok()) {
+            ++backlog_failures_;
+            return;
+        }
+        for (const auto& [wearer, at] : b->earliest_unjudged) earliest_unjudged_[wearer] = ToUnixMillis(at) - kT0;
+        (void)shard;
+    }
+    void OnReadings(int shard, std::span<ReadingEnvelope> batch) override {
+        if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
+        std::lock_guard lock(mu_);
+        for (const ReadingEnvelope& e : batch)
+            delivered_[e.wearer].push_back(ToUnixMillis(e.reading.measured_at) - kT0);
+        delivered_since_settle_[shard] = true;
+        count_ += static_cast<int>(batch.size());
+    }
+    void OnTick(int, TimePoint) override {}
+    void Settle(int shard) override {
+        std::lock_guard lock(mu_);
+        if (!delivered_since_settle_[shard] || !redis_) return;
+        delivered_since_settle_[shard] = false;
+        ++settles_;
+        auto pending = redis_->Command({"XPENDING", stream_prefix_ + std::to_string(shard), "detectors"});
+        if (!pending.ok() || redis::IntegerOf(redis::ElementAt(pending->get(), 0)).value_or(0) == 0) {
+            ++settled_after_acknowledgement_;
+        }
+    }
+
+    std::mutex mu_;
+    std::map<int64_t, int64_t> earliest_unjudged_;       // GUARDED_BY(mu_)
+    std::map<int64_t, std::vector<int64_t>> delivered_;  // GUARDED_BY(mu_)
+    std::map<int, bool> delivered_since_settle_;         // GUARDED_BY(mu_)
+    int backlog_failures_ = 0;                           // GUARDED_BY(mu_)
+    int settles_ = 0;                                    // GUARDED_BY(mu_)
+    int settled_after_acknowledgement_ = 0;              // GUARDED_BY(mu_)
+    std::atomic<int> count_{0};
+
+  private:
+    const std::string stream_prefix_;
+    const milliseconds delay_;
+    std::unique_ptr<redis::RedisConnection> redis_;
+};
+
+// A detector killed mid-stream leaves entries it read but never acknowledged, and entries nobody read. The
+// next owner is told, per wearer, the earliest reading among exactly those — the readings it must judge rather
+// than rebuild from the store as judged — and they are exactly what it is then delivered. Every
+// acknowledgement waits for the consumer's Settle (its verdicts durable): at Settle, what it delivered is still
+// pending in Redis.
+TEST_F(RedisStreamsBusTest, ANewOwnerIsToldWhatIsStillOnTheBusAndAcknowledgementsWaitForSettle) {
+    constexpr int kWearers = 32;
+    const std::string stream_prefix = prefix_ + ":bus:";
+    // A reads slowly, so that when it dies it has read entries it has not acknowledged, and others are unread.
+    BacklogConsumer consumer_a(stream_prefix, milliseconds(20));
+    auto publisher_node = Node(false);
+    auto a = Node(true);
+    ASSERT_TRUE(publisher_node && a);
+    a->Start(consumer_a);
+    ASSERT_TRUE(WaitFor([&] { return a->OwnedShards().size() == 16; }));
+    Publisher publisher(*publisher_node, kWearers);
+    ASSERT_TRUE(WaitFor([&] { return consumer_a.count_.load() > 600; }, milliseconds(20'000)));
+    a->Abandon();  // kill -9: what it read stays pending, unacknowledged
+    const int64_t batches = publisher.Stop();
+    {
+        std::lock_guard lock(consumer_a.mu_);
+        EXPECT_GT(consumer_a.settles_, 0);
+        EXPECT_EQ(consumer_a.settled_after_acknowledgement_, 0) << "an entry was acknowledged before Settle";
+        // A first owner may come after the first publications: then they are all still to judge.
+        for (const auto& [wearer, first] : consumer_a.earliest_unjudged_) EXPECT_EQ(first, 0) << "wearer " << wearer;
+    }
+
+    BacklogConsumer consumer_b(stream_prefix, milliseconds(0));
+    auto b = Node(true);
+    ASSERT_TRUE(b);
+    b->Start(consumer_b);
+    ASSERT_TRUE(WaitFor([&] { return b->OwnedShards().size() == 16; }, milliseconds(10'000)));
+    // Everything A did not acknowledge reaches B, up to each wearer's last reading.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+            std::lock_guard lock(consumer_b.mu_);
+            if (consumer_b.delivered_.size() < static_cast<size_t>(kWearers)) return false;
+            for (const auto& [wearer, times] : consumer_b.delivered_) {
+                if (times.empty() || times.back() != batches - 1) return false;
+            }
+            return true;
+        },
+        milliseconds(20'000)));
+    b->Stop();
+
+    std::lock_guard lock_a(consumer_a.mu_);
+    std::lock_guard lock_b(consumer_b.mu_);
+    EXPECT_EQ(consumer_b.backlog_failures_, 0);
+    size_t read_by_a = 0, left_to_b = 0;
+    for (int64_t w = 1; w <= kWearers; ++w) {
+        const std::vector<int64_t>& got = consumer_b.delivered_[w];
+        ASSERT_FALSE(got.empty()) << "wearer " << w;
+        ASSERT_EQ(consumer_b.earliest_unjudged_.count(w), 1u) << "wearer " << w << " has readings left to judge";
+        const int64_t told = consumer_b.earliest_unjudged_[w];
+        // B is delivered exactly the readings from `told` on: each once, in order; nothing A acknowledged.
+        ASSERT_EQ(got.size(), static_cast<size_t>(batches - told)) << "wearer " << w << ", told " << told;
+        for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], told + static_cast<int64_t>(i)) << "wearer " << w;
+        // A read everything before `told` (and acknowledged it, or B would have been told earlier).
+        const std::vector<int64_t>& by_a = consumer_a.delivered_[w];
+        EXPECT_GE(by_a.size(), static_cast<size_t>(told)) << "wearer " << w;
+        read_by_a += by_a.size();
+        left_to_b += got.size();
+    }
+    std::printf("A read %zu readings before it died (%lld batches published); B was told of and delivered %zu\n",
+                read_by_a, static_cast<long long>(batches), left_to_b);
+    EXPECT_GT(read_by_a, 0u);
+    EXPECT_GT(left_to_b, 0u);
 }
 
 }  // namespace

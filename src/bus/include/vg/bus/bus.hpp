@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "vg/common/clock.hpp"
@@ -53,6 +54,16 @@ struct ReadingEnvelope {
     std::function<void(const Result<domain::Detection>&)> on_detected;
 };
 
+// A shard's readings still on the bus when a node takes the shard over: per wearer, the earliest measured_at
+// among its readings that no node acknowledged (delivered to nobody yet, or to a node that died before
+// acknowledging them). Whether their verdicts were recorded is unknown, so the new owner must judge them
+// when they are delivered again, not take them for judged when it rebuilds its state from the store.
+struct ShardBacklog {
+    std::unordered_map<int64_t, TimePoint> earliest_unjudged;
+};
+// Reads the shard's backlog from the bus (a network round trip or several). kUnavailable when it cannot.
+using ShardBacklogReader = std::function<Result<ShardBacklog>()>;
+
 // The consumer side: called on the shard's own thread, never concurrently for one shard.
 class ReadingConsumer {
   public:
@@ -68,11 +79,19 @@ class ReadingConsumer {
     // A bus across processes moves shards between nodes. OnShardAssigned is called on the shard's thread
     // before anything of a shard this node now consumes is delivered: another node may have had its wearers,
     // so the consumer rebuilds their state (from the store) rather than trusting what it may hold from
-    // before. OnShardRevoked is called on the shard's thread after the last delivery of a shard this node
-    // gave up or lost: the consumer forgets its wearers' state. InProcBus owns every shard from Start to Stop
-    // and calls neither. The defaults do nothing.
-    virtual void OnShardAssigned(int /*shard*/, TimePoint /*now*/) {}
+    // before. Readings stored but still on the bus (`backlog`) are delivered after the call and must not be
+    // taken for judged: a consumer that rebuilds from the store calls `backlog` *after* reading the store (a
+    // reading stored and published meanwhile is then in the backlog) and leaves each wearer's readings from
+    // its earliest unjudged one on for delivery. OnShardRevoked is called on the shard's thread after the
+    // last delivery of a shard this node gave up or lost: the consumer forgets its wearers' state. InProcBus
+    // owns every shard from Start to Stop and calls neither. The defaults do nothing.
+    virtual void OnShardAssigned(int /*shard*/, TimePoint /*now*/, const ShardBacklogReader& /*backlog*/) {}
     virtual void OnShardRevoked(int /*shard*/) {}
+    // Called on the shard's thread by a bus that acknowledges deliveries (Redis Streams) before it
+    // acknowledges what it delivered on `shard`; returns once every verdict of those deliveries is durable
+    // (its commit done), so a node killed after an acknowledgement has lost no verdict the bus would not
+    // deliver again. The default returns at once: for consumers that record nothing asynchronously.
+    virtual void Settle(int /*shard*/) {}
 };
 
 inline void ReadingConsumer::OnWindows(int /*shard*/, std::span<posture::WindowJob> jobs) {

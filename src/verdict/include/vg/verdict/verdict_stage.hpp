@@ -105,10 +105,17 @@ class VerdictStage final : public detector::DetectionListener, public posture::P
     void OnLateReading(int64_t wearer, bus::ReadingEnvelope& envelope, const domain::Detection& current) override;
     void OnPostureVerdict(posture::PostureVerdict verdict) override;
 
+    // Calls `done` once every verdict enqueued before this call has been handled: committed (or its commit
+    // failed) and delivered. On a stage thread; here at once when the stage is stopping or stopped. For a
+    // bus that acknowledges deliveries only once their verdicts are durable (bus::ReadingConsumer::Settle).
+    // Thread-safety: any thread. `done` must not block on the stage.
+    void AfterHandled(std::function<void()> done);
+
     VerdictStageStats stats() const;
 
   private:
     struct Item {
+        std::function<void()> barrier;  // set: an AfterHandled marker, nothing else applies
         int64_t wearer = 0;
         domain::Detection detection;
         domain::Level previous = domain::Level::kNormal;
@@ -134,6 +141,7 @@ class VerdictStage final : public detector::DetectionListener, public posture::P
         std::thread thread;
     };
     void Enqueue(Item item);
+    void EnqueueOn(Shard& shard, Item item);
     static void AnswerShuttingDown(Item& item);
     void Run(Shard& shard);
     void Handle(std::vector<Item>& batch);
