@@ -2,10 +2,13 @@
 // real vitalguard binary. Builds nothing: run "npm run build" first. Each scenario reports
 // PASS/FAIL; a missing server feature is a FAIL that says so. Exit code 1 if anything failed.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hasFlag, startServer } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const AXE = new URL('../node_modules/axe-core/axe.min.js', import.meta.url).pathname;
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
 const only = process.argv.slice(2);
@@ -146,6 +149,84 @@ async function scenario(name, fn) {
     results.push({ name, ok: false, ms: Date.now() - t0, error: e.message, missing: e instanceof Missing || /SERVER FEATURE MISSING/.test(e.message) });
     console.log(`FAIL  ${name}\n      ${e.message.split('\n').join('\n      ')}`);
   }
+}
+
+/**
+ * axe-core on the page as it is now, against WCAG 2.0/2.1/2.2 A and AA. Prints a one-line summary (rules
+ * violated by impact) and every violation (id, impact, target, help); throws on a serious or critical one.
+ * No rule is disabled. The page's context needs bypassCSP: addScriptTag inserts axe as an inline
+ * script, which the dashboard's Content-Security-Policy (script-src 'self') would refuse.
+ */
+const axeLines = [];
+async function axeCheck(page, name) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+  const { violations, incomplete } = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'] },
+    });
+    const list = (vs) => vs.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+    return { violations: list(r.violations), incomplete: list(r.incomplete) };
+  });
+  const of = (...impacts) => violations.filter((v) => impacts.includes(v.impact));
+  // "incomplete": what axe could not decide by itself (e.g. text over a translucent layer); listed, not failed.
+  const review = incomplete.length ? ` (to check by eye: ${incomplete.map((v) => `${v.id} ${v.targets.length}×`).join(', ')})` : '';
+  const line = `axe ${name}: ${of('serious').length} serious, ${of('critical').length} critical, ${of('moderate', 'minor').length} moderate/minor${review}`;
+  axeLines.push(line);
+  console.log(`      ${line}`);
+  for (const v of violations) {
+    console.log(`        ${v.impact} ${v.id}: ${v.help}`);
+    for (const t of v.targets.slice(0, 5)) console.log(`          ${t}`);
+    if (v.targets.length > 5) console.log(`          … and ${v.targets.length - 5} more`);
+  }
+  for (const v of incomplete) console.log(`        to check: ${v.id}: ${v.targets.slice(0, 5).join(' | ')}${v.targets.length > 5 ? ' …' : ''}`);
+  const bad = of('serious', 'critical');
+  check(bad.length === 0, `axe ${name}: ${bad.map((v) => `${v.impact} ${v.id} (${v.targets.length}×)`).join(', ')}`);
+}
+
+/** What the page's display looks like now: root font size, theme, and whether anything scrolls sideways. */
+const displayState = (page) =>
+  page.evaluate(() => {
+    const html = document.documentElement;
+    return {
+      rootPx: parseFloat(getComputedStyle(html).fontSize),
+      size: html.dataset.textSize ?? null,
+      theme: html.dataset.theme ?? null,
+      scrollWidth: Math.max(html.scrollWidth, document.body.scrollWidth),
+      width: html.clientWidth,
+    };
+  });
+/** Elements wider than the screen (for the message when something scrolls sideways). */
+const overflowing = (page) =>
+  page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > w + 1 && getComputedStyle(e).position !== 'fixed')
+      .slice(0, 8)
+      .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`);
+  });
+async function expectNoSideScroll(page, what) {
+  const d = await displayState(page);
+  if (d.scrollWidth > d.width) throw new Error(`${what}: the page scrolls sideways (${d.scrollWidth} > ${d.width} px at root ${d.rootPx} px): ${(await overflowing(page)).join(', ')}`);
+}
+/**
+ * A browser of someone who set its default text size to `px` (Chromium: Settings → Appearance → Font
+ * size, 16 px out of the box): its own profile with webkit.webprefs.default_font_size. (CDP's
+ * Page.setFontSizes does the same for one page, but a full-page screenshot or a viewport change resets it.)
+ */
+async function browserWithFontSize(px, options) {
+  const dir = mkdtempSync(join(tmpdir(), 'vg-font-'));
+  mkdirSync(join(dir, 'Default'));
+  writeFileSync(join(dir, 'Default', 'Preferences'), JSON.stringify({ webkit: { webprefs: { default_font_size: px } } }));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: ['--no-sandbox', '--lang=ko-KR'], ...options });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  return {
+    ctx,
+    page,
+    async close() {
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--lang=ko-KR'] });
@@ -835,11 +916,240 @@ try {
       await srv?.stop();
     }
   }
+
+  // 7. For old eyes (issue 19): the text follows the browser's size and the size control, high contrast,
+  //    and axe-core on every page. One server for these scenarios, started by the first that runs.
+  {
+    let srv = null;
+    const server = async () => (srv ??= await startServer());
+    const a11y = { bypassCSP: true }; // for axeCheck's inline script (see there)
+    const signupApi = async (base, id, name) => {
+      const r = await fetch(`${base}/api/signup`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, password: 'correct horse 1', name, age: 82, address: '광주광역시 북구 용봉로 77', detailed_address: '3층', phone_num: '010-4444-5555', guard_name: '문지호', guard_phone_num: '010-6666-7777' }),
+      });
+      check(r.status === 201, `signup ${id} → ${r.status}`);
+    };
+    /** A wearer logged in on `page`, with a paired watch that has sent a normal reading. */
+    const wearerWithReading = async (ctx, page, base, name) => {
+      const id = uid('moon');
+      await signupApi(base, id, name);
+      await loginInUi(page, base, id);
+      const token = await pairDevice(ctx, base);
+      await postAsDevice(base, token, NORMAL);
+      await page.locator('[data-testid="tile-heart_rate"]', { hasText: '72' }).waitFor({ timeout: 3000 });
+      return { id, token };
+    };
+    const dangerAlert = async (page, base, token) => {
+      await postAsDevice(base, token, DANGER);
+      await postAsDevice(base, token, DANGER);
+      await page.locator('[data-testid="incident-alert"]').waitFor({ timeout: 3000 });
+    };
+    const sizeButton = (page, name) => page.locator('[data-testid="size-control"]').getByRole('button', { name, exact: true });
+
+    await scenario('axe: login, register, dashboard, alert, guardian and settings have no serious or critical violations', async () => {
+      const base = (await server()).base;
+      const ctx = await browser.newContext({ ...phone, ...a11y });
+      const page = await ctx.newPage();
+      await page.goto(`${base}/#/login`);
+      await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      await axeCheck(page, 'login(ko)');
+      await page.goto(`${base}/#/register`);
+      await page.locator('input[name="guard_phone_num"]').waitFor({ timeout: 5000 });
+      await axeCheck(page, 'register(ko)');
+      await page.fill('input[name="id"]', 'AB');
+      await page.fill('input[name="phone_num"]', '010-12345678');
+      await page.click('button[type="submit"]');
+      await page.locator('[data-testid="error-id"]').waitFor({ timeout: 2000 });
+      await axeCheck(page, 'register with errors(ko)');
+      const { id: wearerId, token } = await wearerWithReading(ctx, page, base, '문옥순');
+      await axeCheck(page, 'dashboard(ko)');
+      await dangerAlert(page, base, token);
+      await axeCheck(page, 'alert danger(ko)');
+      await page.goto(`${base}/#/settings`);
+      await page.locator('[data-testid="my-details"]').waitFor({ timeout: 5000 });
+      await page.locator('[data-testid="sessions"] [data-testid="session-current"]').waitFor({ timeout: 5000 });
+      await axeCheck(page, 'settings(ko)');
+      // The guardian's overview and the wearer's alert as the guardian sees it.
+      const gctx = await browser.newContext({ ...desktop, ...a11y });
+      const gpage = await gctx.newPage();
+      const gid = uid('ahn');
+      await signupApi(base, gid, '안재민');
+      await loginInUi(gpage, base, gid);
+      const ask = await (await apiAs(gctx, base))('POST', '/api/guardians', { wearer_id: wearerId });
+      check(ask.status === 202, `POST /api/guardians → ${ask.status}`);
+      const wcall = await apiAs(ctx, base);
+      const linkId = (await wcall('GET', '/api/guardians')).body.guardians.find((l) => l.guardian.id === gid).id;
+      check((await wcall('POST', `/api/guardians/${linkId}/accept`, {})).status === 200, 'accepting the link failed');
+      await gpage.goto(`${base}/#/guardian`);
+      const card = gpage.locator(`[data-testid="wearer-${wearerId}"]`);
+      await card.waitFor({ timeout: 5000 });
+      await axeCheck(gpage, 'guardian(ko)');
+      await card.getByRole('link').click();
+      await gpage.locator('[data-testid="incident-alert"]').waitFor({ timeout: 5000 });
+      await axeCheck(gpage, 'alert for the guardian(ko)');
+      await gctx.close();
+      // English
+      await page.goto(`${base}/#/dashboard`);
+      await page.locator('[data-testid="incident-alert"]').waitFor({ timeout: 5000 });
+      await page.getByRole('button', { name: '대시보드 보기' }).click();
+      await page.getByRole('button', { name: 'English' }).first().click();
+      await page.locator('[data-testid="status-level"]', { hasText: 'Danger' }).waitFor({ timeout: 3000 });
+      await axeCheck(page, 'dashboard(en)');
+      await ctx.close();
+    });
+
+    await scenario('old eyes: the browser\'s larger text is followed, "아주 크게" and high contrast are remembered, no sideways scrolling at 360 px', async () => {
+      const base = (await server()).base;
+      // Someone who set 24 px as the browser's default text size (16 px out of the box).
+      const big = await browserWithFontSize(24, { ...phone, ...a11y });
+      const { ctx, page } = big;
+      await page.goto(`${base}/#/login`);
+      await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      let d = await displayState(page);
+      check(d.rootPx === 30 && d.size === 'normal' && d.theme === null, `with a 24 px browser default: ${JSON.stringify(d)} (expected a 30 px root, 24 × 1.25)`);
+      const plainCtx = await browser.newContext(phone); // the default 16 px
+      const plain = await plainCtx.newPage();
+      await plain.goto(`${base}/#/login`);
+      await plain.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      check((await displayState(plain)).rootPx === 20, `with the default 16 px the root is ${(await displayState(plain)).rootPx} px, expected 20`);
+      await plainCtx.close();
+      // The size control and the contrast switch are on the login page too.
+      await sizeButton(page, '아주 크게').click();
+      d = await displayState(page);
+      check(d.rootPx === 45 && d.size === 'largest', `after "아주 크게": ${JSON.stringify(d)} (expected 45 px = 30 × 1.5)`);
+      check((await sizeButton(page, '아주 크게').getAttribute('aria-pressed')) === 'true', '"아주 크게" is not shown as pressed');
+      check((await sizeButton(page, '보통').getAttribute('aria-pressed')) === 'false', '"보통" is still shown as pressed');
+      const toggle = page.getByTestId('contrast-toggle');
+      check((await toggle.getAttribute('aria-pressed')) === 'false', 'high contrast is on before it was chosen');
+      await toggle.click();
+      check((await displayState(page)).theme === 'contrast', 'high contrast did not turn on');
+      check((await toggle.getAttribute('aria-pressed')) === 'true', 'the contrast switch is not shown as pressed');
+      await expectNoSideScroll(page, 'login (largest, 24 px browser)');
+      await axeCheck(page, 'login(ko, contrast, largest)');
+      await page.screenshot({ path: `${SHOTS}56-contrast-largest-login-360.png`, fullPage: true });
+
+      const { id: wearerId, token } = await wearerWithReading(ctx, page, base, '문옥순');
+      await page.reload();
+      await page.locator('[data-testid="tile-heart_rate"]', { hasText: '72' }).waitFor({ timeout: 5000 });
+      d = await displayState(page);
+      check(d.rootPx === 45 && d.size === 'largest' && d.theme === 'contrast', `after a reload: ${JSON.stringify(d)}`);
+      check((await sizeButton(page, '아주 크게').getAttribute('aria-pressed')) === 'true' && (await toggle.getAttribute('aria-pressed')) === 'true', 'the controls do not show the remembered choices');
+      check(await page.evaluate(() => localStorage.getItem('vg.textSize') === 'largest' && localStorage.getItem('vg.theme') === 'contrast'), 'the choices are not in localStorage');
+      await expectNoSideScroll(page, 'dashboard (contrast, largest)');
+      await axeCheck(page, 'dashboard(ko, contrast, largest)');
+      await page.screenshot({ path: `${SHOTS}52-contrast-largest-dashboard-360.png`, fullPage: true });
+      await page.setViewportSize(desktop.viewport);
+      await page.screenshot({ path: `${SHOTS}53-contrast-largest-dashboard-1280.png`, fullPage: true });
+      // Large text alone, standard colours.
+      await toggle.click();
+      check((await displayState(page)).theme === null, 'high contrast did not turn off');
+      await page.screenshot({ path: `${SHOTS}51-large-text-dashboard-1280.png`, fullPage: true });
+      await page.setViewportSize(phone.viewport);
+      await expectNoSideScroll(page, 'dashboard (largest)');
+      await axeCheck(page, 'dashboard(ko, largest)');
+      await page.screenshot({ path: `${SHOTS}50-large-text-dashboard-360.png`, fullPage: true });
+      for (const path of ['/settings', '/guardian']) {
+        await page.goto(`${base}/#${path}`);
+        await page.locator('main h1').waitFor({ timeout: 5000 });
+        await page.waitForLoadState('networkidle');
+        await expectNoSideScroll(page, `${path} (largest)`);
+      }
+      await page.goto(`${base}/#/dashboard`);
+      await toggle.click();
+      // The danger alert in high contrast at the largest size.
+      await dangerAlert(page, base, token);
+      const alert = page.locator('[data-testid="incident-alert"]');
+      const inner = await alert.evaluate((e) => ({ sw: e.scrollWidth, cw: e.clientWidth }));
+      check(inner.sw <= inner.cw, `the alert scrolls sideways: ${JSON.stringify(inner)} ${(await overflowing(page)).join(', ')}`);
+      await axeCheck(page, 'alert danger(ko, contrast, largest)');
+      await page.screenshot({ path: `${SHOTS}54-contrast-largest-alert-360.png` });
+      await page.setViewportSize(desktop.viewport);
+      await page.screenshot({ path: `${SHOTS}55-contrast-largest-alert-1280.png` });
+      await big.close();
+
+      // The same wearer in a browser left at its default size: high contrast alone, then "아주 크게".
+      const ctx2 = await browser.newContext({ ...phone, ...a11y });
+      const page2 = await ctx2.newPage();
+      await loginInUi(page2, base, wearerId);
+      const alert2 = page2.locator('[data-testid="incident-alert"]');
+      await alert2.waitFor({ timeout: 5000 });
+      await alert2.getByRole('button', { name: '대시보드 보기' }).click();
+      await page2.getByTestId('contrast-toggle').click();
+      d = await displayState(page2);
+      check(d.rootPx === 20 && d.theme === 'contrast', `high contrast at the default size: ${JSON.stringify(d)}`);
+      await axeCheck(page2, 'dashboard(ko, contrast)');
+      await page2.screenshot({ path: `${SHOTS}58-contrast-dashboard-360.png`, fullPage: true });
+      await page2.setViewportSize(desktop.viewport);
+      await page2.screenshot({ path: `${SHOTS}59-contrast-dashboard-1280.png`, fullPage: true });
+      await page2.getByRole('button', { name: '안내 다시 보기' }).click();
+      await alert2.waitFor({ timeout: 3000 });
+      await axeCheck(page2, 'alert danger(ko, contrast)');
+      await page2.screenshot({ path: `${SHOTS}61-contrast-alert-1280.png` });
+      await page2.setViewportSize(phone.viewport);
+      await page2.screenshot({ path: `${SHOTS}60-contrast-alert-360.png` });
+      // At "아주 크게" (30 px) the two answers are still on a phone's first screen.
+      await alert2.getByRole('button', { name: '대시보드 보기' }).click();
+      await sizeButton(page2, '아주 크게').click();
+      check((await displayState(page2)).rootPx === 30, 'the largest step is not 30 px at the default browser size');
+      await page2.getByRole('button', { name: '안내 다시 보기' }).click();
+      await alert2.waitFor({ timeout: 3000 });
+      await page2.screenshot({ path: `${SHOTS}62-contrast-largest-alert-default-browser-360.png` });
+      for (const name of ['괜찮아요', '신고하기 (119)']) {
+        const box = await alert2.getByRole('button', { name }).boundingBox();
+        check(box && box.y + box.height <= phone.viewport.height, `"${name}" is below the first screen at the largest size (${JSON.stringify(box)})`);
+      }
+      await ctx2.close();
+    });
+
+    await scenario('200 % text (a 32 px browser default): login, dashboard, settings and guardian wrap instead of scrolling sideways at 360 px', async () => {
+      const base = (await server()).base;
+      const big = await browserWithFontSize(32, phone);
+      const { ctx, page } = big;
+      await page.goto(`${base}/#/login`);
+      await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      check((await displayState(page)).rootPx === 40, `root at a 32 px browser default: ${(await displayState(page)).rootPx} px, expected 40`);
+      await expectNoSideScroll(page, 'login (200 %)');
+      await wearerWithReading(ctx, page, base, '문옥순');
+      await expectNoSideScroll(page, 'dashboard (200 %)');
+      await page.screenshot({ path: `${SHOTS}57-dashboard-200pct-360.png`, fullPage: true });
+      for (const path of ['/settings', '/guardian']) {
+        await page.goto(`${base}/#${path}`);
+        await page.locator('main h1').waitFor({ timeout: 5000 });
+        await page.waitForLoadState('networkidle');
+        await expectNoSideScroll(page, `${path} (200 %)`);
+      }
+      await big.close();
+    });
+
+    await scenario('high contrast follows prefers-contrast: more until the person chooses; the controls speak English too', async () => {
+      const base = (await server()).base;
+      const ctx = await browser.newContext({ ...phone, contrast: 'more' });
+      const page = await ctx.newPage();
+      await page.goto(`${base}/#/login`);
+      await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      check((await displayState(page)).theme === 'contrast', 'prefers-contrast: more does not give high contrast');
+      await page.getByRole('button', { name: 'English' }).first().click();
+      const toggle = page.getByRole('button', { name: 'High contrast' });
+      check((await toggle.getAttribute('aria-pressed')) === 'true', 'the switch does not show the followed system setting');
+      await page.getByRole('group', { name: 'Text size' }).getByRole('button', { name: 'Large', exact: true }).click();
+      check((await displayState(page)).size === 'large', 'English "Large" did not set the size');
+      await toggle.click();
+      await page.reload();
+      await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
+      const d = await displayState(page);
+      check(d.theme === null && d.size === 'large', `the choice against the system setting was not kept: ${JSON.stringify(d)}`);
+      await ctx.close();
+    });
+
+    await srv?.stop();
+  }
 } finally {
   await browser.close();
 }
 
 const failed = results.filter((r) => !r.ok);
+if (axeLines.length) console.log(`\naxe-core (WCAG 2.x A/AA):\n${axeLines.map((l) => `  ${l}`).join('\n')}`);
 console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
 for (const f of failed) console.log(`  ${f.missing ? '[server feature missing] ' : ''}${f.name}`);
 process.exit(failed.length ? 1 : 0);

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api as defaultApi, type ApiClient } from './api/client';
 import { DemoBanner } from './components/DemoBanner';
+import { DisplayControls } from './components/DisplayControls';
 import type { User } from './api/types';
 import { useI18n } from './i18n/i18n';
+import { DisplayProvider } from './lib/display';
 import { navigate, useRoute } from './lib/route';
 import { Dashboard } from './pages/Dashboard';
 import { Guardian } from './pages/Guardian';
@@ -31,6 +33,7 @@ function Header({ signedIn, path, onLogout }: { signedIn: boolean; path: string;
       <button type="button" className="btn-lang" onClick={() => setLang(lang === 'ko' ? 'en' : 'ko')} lang={lang === 'ko' ? 'en' : 'ko'}>
         {t('lang.switch')}
       </button>
+      <DisplayControls />
       {signedIn ? (
         <nav aria-label={t('nav.main')}>
           {link('/dashboard', 'nav.dashboard')}
@@ -110,10 +113,12 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
   }
 
   return (
-    <SessionContext.Provider value={session}>
-      <DemoBanner />
-      <Header signedIn={auth.state === 'in'} path={route.path} onLogout={() => void logout()} />
-      {body}
-    </SessionContext.Provider>
+    <DisplayProvider>
+      <SessionContext.Provider value={session}>
+        <DemoBanner />
+        <Header signedIn={auth.state === 'in'} path={route.path} onLogout={() => void logout()} />
+        {body}
+      </SessionContext.Provider>
+    </DisplayProvider>
   );
 }

@@ -2,13 +2,45 @@ import { useMemo } from 'react';
 import type { EChartsCoreOption } from 'echarts/core';
 import type { PostureRow, StatusRow } from '../api/types';
 import { useI18n } from '../i18n/i18n';
-import { CHART_ORDER, FALL, POSTURE_COLOURS, POSTURE_COUNT, postureKey, rowIndex } from '../lib/posture';
+import { useDisplay } from '../lib/display';
+import { CHART_ORDER, FALL, POSTURE_COLOURS, POSTURE_COLOURS_CONTRAST, POSTURE_COUNT, postureKey, rowIndex } from '../lib/posture';
 import { EChart } from './EChart';
 
 export type Range = 'hour' | 'day' | 'week';
 export const RANGE_MS: Record<Range, number> = { hour: 3600_000, day: 86400_000, week: 7 * 86400_000 };
-const LEVEL_COLOURS = ['#1e7b34', '#a15800', '#b3261e'] as const;
 export { postureIndex } from '../lib/posture';
+
+/** The charts' colours in the standard and the high-contrast theme (styles.css has the same pairs). */
+export const CHART_PALETTES = {
+  standard: {
+    text: '#1b2430',
+    grid: '#e3e7ec',
+    line: '#8d96a0',
+    edge: '#fff',
+    levels: ['#1e7b34', '#a15800', '#b3261e'],
+    fall: '#b3261e',
+    postures: POSTURE_COLOURS,
+  },
+  contrast: {
+    text: '#fff',
+    grid: '#6b6b6b',
+    line: '#c8c8c8',
+    edge: '#000',
+    levels: ['#7ee08a', '#ffb454', '#ff8a80'],
+    fall: '#ff8a80',
+    postures: POSTURE_COLOURS_CONTRAST,
+  },
+} as const;
+
+/**
+ * The palette of the theme shown, and a px size scaled like the page's text (20 px root = ×1), up to
+ * ×1.6: beyond that the labels crowd a phone's chart, and the summary below it says the same in text.
+ */
+function useChartLook() {
+  const { contrast, rootPx } = useDisplay();
+  const k = Math.min(1.6, rootPx / 20);
+  return { c: CHART_PALETTES[contrast ? 'contrast' : 'standard'], px: (n: number) => Math.round(n * k), contrast, k };
+}
 
 export function statusTime(s: StatusRow): string {
   return s.reading_at ?? s.updated_at;
@@ -43,6 +75,7 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
   const counts = [0, 0, 0];
   for (const [, v] of points) counts[v] = (counts[v] ?? 0) + 1;
   const levelNames = [t('level.normal'), t('level.caution'), t('level.danger')];
+  const { c, px, contrast, k } = useChartLook();
   const option = useMemo<EChartsCoreOption>(
     () => ({
       animation: false,
@@ -53,22 +86,24 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
         type: 'time',
         min: from,
         max: now,
-        axisLabel: { fontSize: 14, color: '#1b2430', hideOverlap: true },
+        axisLabel: { fontSize: px(14), color: c.text, hideOverlap: true, margin: px(12) },
+        axisLine: { lineStyle: { color: c.text } },
       },
       yAxis: {
         type: 'value',
         min: 0,
         max: 2,
         interval: 1,
-        axisLabel: { fontSize: 16, color: '#1b2430', formatter: (v: number) => levelNames[v] ?? '' },
+        axisLabel: { fontSize: px(16), color: c.text, formatter: (v: number) => levelNames[v] ?? '' },
+        splitLine: { lineStyle: { color: c.grid } },
       },
       visualMap: {
         show: false,
         dimension: 1,
         pieces: [
-          { value: 0, color: LEVEL_COLOURS[0] },
-          { value: 1, color: LEVEL_COLOURS[1] },
-          { value: 2, color: LEVEL_COLOURS[2] },
+          { value: 0, color: c.levels[0] },
+          { value: 1, color: c.levels[1] },
+          { value: 2, color: c.levels[2] },
         ],
       },
       series: [
@@ -82,7 +117,8 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
         },
       ],
     }),
-    [points, from, now, lang],
+    // c and px follow contrast and k
+    [points, from, now, lang, contrast, k],
   );
   const rangeName = t(`chart.range.${range}`);
   const summary = t('chart.status.summary', {
@@ -95,7 +131,7 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
     <section className="panel" aria-labelledby="status-chart-title">
       <h2 id="status-chart-title">{t('chart.status.title')}</h2>
       {points.length === 0 ? <p className="note">{t('chart.empty')}</p> : null}
-      <EChart option={option} height={220} label={summary} />
+      <EChart option={option} height={Math.round(220 * k)} label={summary} />
       <p className="chart-summary">{summary}</p>
     </section>
   );
@@ -136,6 +172,7 @@ export function PostureChart({
   const { points, min, max, counts } = useMemo(() => postureTimeline(postures, range, now), [postures, range, now]);
   const names = useMemo(() => CHART_ORDER.map((i) => t(postureKey(i))), [lang]);
   const short = max - min <= 15 * 60_000;
+  const { c, px, contrast, k } = useChartLook();
   const option = useMemo<EChartsCoreOption>(() => {
     const timeFmt = new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB',
       short
@@ -156,35 +193,38 @@ export function PostureChart({
         min,
         max,
         splitNumber: 3,
-        axisLabel: { fontSize: 14, color: '#1b2430', hideOverlap: true, formatter: (v: number) => timeFmt.format(new Date(v)) },
+        axisLabel: { fontSize: px(14), color: c.text, hideOverlap: true, margin: px(12), formatter: (v: number) => timeFmt.format(new Date(v)) },
+        axisLine: { lineStyle: { color: c.text } },
       },
       yAxis: {
         type: 'category',
         data: names.map((n, row) => ({
           value: n,
-          textStyle: CHART_ORDER[row] === FALL ? { color: '#b3261e', fontWeight: 'bold' } : undefined,
+          textStyle: CHART_ORDER[row] === FALL ? { color: c.fall, fontWeight: 'bold' } : undefined,
         })),
-        axisLabel: { fontSize: 15, color: '#1b2430' },
+        axisLabel: { fontSize: px(15), color: c.text },
+        axisLine: { lineStyle: { color: c.text } },
         axisTick: { alignWithLabel: true },
-        splitLine: { show: true, lineStyle: { color: '#e3e7ec' } },
+        splitLine: { show: true, lineStyle: { color: c.grid } },
       },
       series: [
         {
           type: 'line',
           step: 'end',
-          lineStyle: { width: 3, color: '#8d96a0' },
+          lineStyle: { width: 3, color: c.line },
           symbol: 'circle',
-          symbolSize: 12,
+          symbolSize: px(12),
           data: points.map((p) => ({
             value: [p.at, p.row],
             symbol: p.index === FALL ? 'triangle' : 'circle',
-            symbolSize: p.index === FALL ? 20 : 12,
-            itemStyle: { color: POSTURE_COLOURS[p.index], borderColor: '#fff', borderWidth: 1.5 },
+            symbolSize: px(p.index === FALL ? 20 : 12),
+            itemStyle: { color: c.postures[p.index], borderColor: c.edge, borderWidth: 1.5 },
           })),
         },
       ],
     };
-  }, [points, min, max, names, short, range, lang]);
+    // c and px follow contrast and k
+  }, [points, min, max, names, short, range, lang, contrast, k]);
   const latest = points[points.length - 1];
   const top = counts.indexOf(Math.max(...counts));
   const falls = counts[FALL] ?? 0;
@@ -207,7 +247,7 @@ export function PostureChart({
         <p className="note">{t('chart.empty')}</p>
       ) : (
         <>
-          <EChart option={option} height={300} label={summary} />
+          <EChart option={option} height={Math.round(300 * k)} label={summary} />
           <p className="chart-summary">{summary}</p>
         </>
       )}

@@ -13,6 +13,13 @@ export const ko = {
   'lang.ko': '한국어',
   'lang.en': 'English',
 
+  'display.size': '글자 크기',
+  'display.size.mark': '가',
+  'display.size.normal': '보통',
+  'display.size.large': '크게',
+  'display.size.largest': '아주 크게',
+  'display.contrast': '고대비 화면',
+
   'nav.dashboard': '내 상태',
   'nav.guardian': '돌보는 분',
   'nav.settings': '설정',
@@ -369,6 +376,13 @@ export const en: Record<StringKey, string> = {
   'lang.switch': '한국어',
   'lang.ko': '한국어',
   'lang.en': 'English',
+
+  'display.size': 'Text size',
+  'display.size.mark': 'A',
+  'display.size.normal': 'Normal',
+  'display.size.large': 'Large',
+  'display.size.largest': 'Largest',
+  'display.contrast': 'High contrast',
 
   'nav.dashboard': 'My status',
   'nav.guardian': 'People I watch',

@@ -33,6 +33,8 @@ export const postureKey = (i: number) => `posture.${i}` as StringKey;
 
 /** Colours per class for the chart (each at least 4.5:1 on white); Fall is the danger red. */
 export const POSTURE_COLOURS = ['#6b4fa3', '#3f6fb5', '#0f7c8c', '#5b7d2a', '#8a6d1d', '#1e7b34', '#555f6d', '#b3261e'] as const;
+/** The same for the high-contrast theme: light colours, each at least 9:1 on black. */
+export const POSTURE_COLOURS_CONTRAST = ['#c9b3ff', '#9ecbff', '#5fe3f0', '#c5e478', '#ffe14d', '#7ee08a', '#d0d0d0', '#ff8a80'] as const;
 
 /** The chart's rows, bottom to top: from resting to moving, the fall on top where it stands out. */
 export const CHART_ORDER = [LYING, 3, 4, 5, 1, 0, 2, FALL] as const;

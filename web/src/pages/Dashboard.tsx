@@ -66,7 +66,7 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
 
   return (
     <>
-      <main id="main" className="dashboard" aria-hidden={showAlert ? true : undefined}>
+      <main id="main" className="dashboard" aria-hidden={showAlert ? true : undefined} inert={showAlert ? true : undefined}>
         {wearer ? (
           <p className="viewing">
             {t('guardian.viewing', { name: wearerName ?? wearer })} <a href="#/guardian">{t('guardian.backToList')}</a>
