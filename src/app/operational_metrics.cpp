@@ -111,6 +111,11 @@ struct OperationalMetrics::Families {
                              .Help("Verdict records the store refused (their callers were answered with the error)")
                              .Register(r)
                              .Add({})),
+          verdict_split(prometheus::BuildCounter()
+                            .Name("vitalguard_verdict_split_commits_total")
+                            .Help("Verdict group commits that failed whole and were recorded one verdict at a time")
+                            .Register(r)
+                            .Add({})),
           bus_backlog(prometheus::BuildGauge()
                           .Name("vitalguard_bus_backlog_entries")
                           .Help("Redis bus: entries published and not yet acknowledged, all shards (lag + pending)")
@@ -176,6 +181,7 @@ struct OperationalMetrics::Families {
     prometheus::Counter& verdict_commits;
     prometheus::Counter& verdict_rows;
     prometheus::Counter& verdict_failed;
+    prometheus::Counter& verdict_split;
     prometheus::Gauge& bus_backlog;
     prometheus::Gauge& bus_max_backlog;
     prometheus::Gauge& bus_owned;
@@ -249,6 +255,7 @@ void OperationalMetrics::Sample(const Sources& s) {
         advance(f_->verdict_commits, stats.commits, commits_seen_);
         advance(f_->verdict_rows, stats.status_rows, status_rows_seen_);
         advance(f_->verdict_failed, stats.failed_rows, failed_records_seen_);
+        advance(f_->verdict_split, stats.split_commits, split_commits_seen_);
         f_->verdict_largest_batch.Set(static_cast<double>(stats.largest_batch));
     }
     if (s.store == nullptr || s.clock == nullptr) return;

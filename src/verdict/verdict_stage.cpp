@@ -19,6 +19,35 @@ bool RefusedOnlyTheIncident(const store::VerdictRecord& record, const Status& re
 
 }  // namespace
 
+std::vector<Status> RecordAllOrEach(const RecordFn& record, std::span<const store::VerdictRecord> records,
+                                    bool* split) {
+    *split = false;
+    auto written = record(records);
+    if (written.ok()) return std::move(written).value();
+    if (records.size() == 1) {
+        spdlog::error("recording a verdict failed: {}", written.status().ToString());
+        return {written.status()};
+    }
+    spdlog::warn("recording {} verdicts together failed ({}); recording them one by one", records.size(),
+                 written.status().ToString());
+    *split = true;
+    std::vector<Status> results;
+    results.reserve(records.size());
+    size_t failed = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+        auto one = record(records.subspan(i, 1));
+        if (one.ok() && one->size() == 1) {
+            results.push_back((*one)[0]);
+        } else {
+            results.push_back(one.ok() ? Status::Error(ErrorCode::kInternal, "the store answered no result")
+                                       : one.status());
+        }
+        if (!results.back().ok()) ++failed;
+    }
+    if (failed > 0) spdlog::error("recording verdicts one by one: {} of {} failed", failed, records.size());
+    return results;
+}
+
 VerdictStage::VerdictStage(store::Store& store, WearerIds& ids, live::LiveHub& hub, const Clock& clock,
                            VerdictStageOptions options)
     : store_(store), ids_(ids), hub_(hub), clock_(clock), options_(options) {
@@ -252,13 +281,11 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
     }
     std::vector<Status> results;
     if (!records.empty()) {
-        auto written = store_.RecordVerdicts(records);
-        if (written.ok()) {
-            results = std::move(written).value();
-        } else {
-            spdlog::error("recording {} verdicts failed: {}", records.size(), written.status().ToString());
-            results.assign(records.size(), written.status());
-        }
+        bool split = false;
+        results =
+            RecordAllOrEach([this](std::span<const store::VerdictRecord> some) { return store_.RecordVerdicts(some); },
+                            records, &split);
+        if (split) split_commits_.fetch_add(1, std::memory_order_relaxed);
         commits_.fetch_add(1, std::memory_order_relaxed);
         for (size_t r = 0; r < records.size(); ++r) {
             if (RefusedOnlyTheIncident(records[r], results[r])) {
@@ -335,9 +362,18 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
 }
 
 VerdictStageStats VerdictStage::stats() const {
-    return {verdicts_.load(),     status_rows_.load(),         readings_.load(),
-            commits_.load(),      failed_rows_.load(),         largest_batch_.load(),
-            posture_rows_.load(), incidents_in_commit_.load(), incident_conflicts_.load()};
+    VerdictStageStats s;
+    s.verdicts = verdicts_.load();
+    s.status_rows = status_rows_.load();
+    s.readings = readings_.load();
+    s.commits = commits_.load();
+    s.failed_rows = failed_rows_.load();
+    s.split_commits = split_commits_.load();
+    s.largest_batch = largest_batch_.load();
+    s.posture_rows = posture_rows_.load();
+    s.incidents_in_commit = incidents_in_commit_.load();
+    s.incident_conflicts = incident_conflicts_.load();
+    return s;
 }
 
 }  // namespace vg::verdict

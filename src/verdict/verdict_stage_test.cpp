@@ -520,3 +520,58 @@ INSTANTIATE_TEST_SUITE_P(Stores, VerdictStageTest, ::testing::Values("sqlite", "
 
 }  // namespace
 }  // namespace vg::verdict
+
+namespace vg::verdict {
+namespace {
+
+// A group commit that fails whole (PostgreSQL's serialization failures outlasting its retries, with two
+// detectors committing at once) is recorded again one record per call, in order; what one record's own call
+// refuses stays refused, the others are kept.
+TEST(RecordAllOrEach, AWholeBatchThatFailsIsRecordedOneByOne) {
+    std::vector<store::VerdictRecord> records(4);
+    for (size_t i = 0; i < records.size(); ++i) records[i].user_unique_num = static_cast<int64_t>(i + 1);
+    std::vector<std::vector<int64_t>> calls;
+    auto store = [&](std::span<const store::VerdictRecord> some) -> Result<std::vector<Status>> {
+        std::vector<int64_t> wearers;
+        for (const auto& r : some) wearers.push_back(r.user_unique_num);
+        calls.push_back(wearers);
+        if (some.size() > 1) {
+            return Status::Error(ErrorCode::kUnavailable, "gave up after 20 attempts: could not serialize access");
+        }
+        if (some[0].user_unique_num == 3) return std::vector<Status>{Status::Error(ErrorCode::kNotFound, "no user")};
+        return std::vector<Status>{Status::Ok()};
+    };
+    bool split = false;
+    const std::vector<Status> results = RecordAllOrEach(store, records, &split);
+    EXPECT_TRUE(split);
+    ASSERT_EQ(results.size(), 4u);
+    EXPECT_TRUE(results[0].ok());
+    EXPECT_TRUE(results[1].ok());
+    EXPECT_EQ(results[2].code(), ErrorCode::kNotFound);
+    EXPECT_TRUE(results[3].ok());
+    const std::vector<std::vector<int64_t>> expected{{1, 2, 3, 4}, {1}, {2}, {3}, {4}};
+    EXPECT_EQ(calls, expected) << "one group call, then one call per record in order";
+
+    // A batch that commits is one call; a single record that fails is not tried again.
+    calls.clear();
+    auto fine = [&](std::span<const store::VerdictRecord> some) -> Result<std::vector<Status>> {
+        calls.push_back({static_cast<int64_t>(some.size())});
+        return std::vector<Status>(some.size(), Status::Ok());
+    };
+    EXPECT_EQ(RecordAllOrEach(fine, records, &split).size(), 4u);
+    EXPECT_FALSE(split);
+    EXPECT_EQ(calls.size(), 1u);
+    calls.clear();
+    auto down = [&](std::span<const store::VerdictRecord>) -> Result<std::vector<Status>> {
+        calls.push_back({});
+        return Status::Error(ErrorCode::kUnavailable, "the database is down");
+    };
+    const auto one = RecordAllOrEach(down, std::span(records).first(1), &split);
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0].code(), ErrorCode::kUnavailable);
+    EXPECT_FALSE(split);
+    EXPECT_EQ(calls.size(), 1u);
+}
+
+}  // namespace
+}  // namespace vg::verdict

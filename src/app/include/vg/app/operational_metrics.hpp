@@ -124,6 +124,7 @@ class OperationalMetrics {
     uint64_t commits_seen_ = 0;               // GUARDED_BY(sample_mu_)
     uint64_t status_rows_seen_ = 0;           // GUARDED_BY(sample_mu_)
     uint64_t failed_records_seen_ = 0;        // GUARDED_BY(sample_mu_)
+    uint64_t split_commits_seen_ = 0;         // GUARDED_BY(sample_mu_)
     uint64_t reclaimed_seen_ = 0;             // GUARDED_BY(sample_mu_)
     uint64_t poison_seen_ = 0;                // GUARDED_BY(sample_mu_)
     uint64_t replies_timed_out_seen_ = 0;     // GUARDED_BY(sample_mu_)

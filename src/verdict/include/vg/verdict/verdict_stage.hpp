@@ -44,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -75,11 +76,19 @@ struct VerdictStageStats {
     uint64_t readings = 0;             // readings stored with their verdicts (update_status)
     uint64_t commits = 0;              // store calls (one group commit each)
     uint64_t failed_rows = 0;          // records the store refused (their callers got the error)
+    uint64_t split_commits = 0;        // group commits that failed whole and were recorded one by one
     uint64_t largest_batch = 0;        // most verdicts handled in one go
     uint64_t posture_rows = 0;         // UserPosture rows committed
     uint64_t incidents_in_commit = 0;  // incident transitions committed with their verdict's row
     uint64_t incident_conflicts = 0;   // prepared transitions refused (re-applied through OnVerdict)
 };
+
+// Records `records` with one `record` call (a group commit: Store::RecordVerdicts). When that call fails as a
+// whole — e.g. PostgreSQL's serialization failures outlasting the store's retries while two detectors commit
+// at once — records them again one call each, in order, so that one conflicting record does not cost the
+// others. One Status per record; `*split` is set to whether it fell back.
+using RecordFn = std::function<Result<std::vector<Status>>(std::span<const store::VerdictRecord>)>;
+std::vector<Status> RecordAllOrEach(const RecordFn& record, std::span<const store::VerdictRecord> records, bool* split);
 
 class VerdictStage final : public detector::DetectionListener, public posture::PostureVerdictSink {
   public:
@@ -157,8 +166,8 @@ class VerdictStage final : public detector::DetectionListener, public posture::P
     bool started_ = false;  // controlling thread only
     bool stopped_ = false;  // controlling thread only
 
-    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, largest_batch_{0},
-        posture_rows_{0}, incidents_in_commit_{0}, incident_conflicts_{0};
+    std::atomic<uint64_t> verdicts_{0}, status_rows_{0}, readings_{0}, commits_{0}, failed_rows_{0}, split_commits_{0},
+        largest_batch_{0}, posture_rows_{0}, incidents_in_commit_{0}, incident_conflicts_{0};
 };
 
 }  // namespace vg::verdict
