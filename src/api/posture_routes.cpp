@@ -24,13 +24,13 @@ Status TakingTooLong() {
 json::object WindowResultJson(const posture::WindowResult& r, const posture::ClassifierInfo& info) {
     json::object probabilities;
     for (size_t i = 0; i < posture::kNumPostures; ++i) {
-        probabilities[posture::PostureName(static_cast<posture::Posture>(i))] = r.prediction.probabilities[i];
+        probabilities[posture::WireName(static_cast<posture::Posture>(i))] = r.prediction.probabilities[i];
     }
     probabilities["Other"] = r.prediction.probabilities[posture::kOtherClass];
     json::object fall{{"state", posture::FallStateName(r.fall)}};
     if (r.incident_id) fall["incident_id"] = *r.incident_id;
     return json::object{{"posture", static_cast<int>(r.posture)},
-                        {"name", posture::PostureName(r.posture)},
+                        {"name", posture::WireName(r.posture)},
                         {"other", r.prediction.other},
                         {"probabilities", std::move(probabilities)},
                         {"updated_at", FormatIso8601(r.at)},
@@ -155,7 +155,7 @@ http::Response PostureRoutes::GetPosture(RequestContext& ctx) {
         const bool known = r.posture >= 0 && r.posture < static_cast<int>(posture::kNumPostures);
         list.push_back(
             json::object{{"posture", r.posture},
-                         {"name", known ? posture::PostureName(static_cast<posture::Posture>(r.posture)) : "Unknown"},
+                         {"name", known ? posture::WireName(static_cast<posture::Posture>(r.posture)) : "Unknown"},
                          {"updated_at", FormatIso8601(r.updated_at)}});
     }
     return JsonResponse(200, json::object{{"postures", std::move(list)}});

@@ -49,7 +49,7 @@ std::string PostureLiveEvent(std::string_view wearer_id, const posture::PostureE
     json::object o{{"type", "posture"},
                    {"wearer", wearer_id},
                    {"posture", static_cast<int>(event.posture)},
-                   {"name", posture::PostureName(event.posture)},
+                   {"name", posture::WireName(event.posture)},
                    {"changed", event.changed},
                    {"fall", posture::FallStateName(event.fall)},
                    {"at", FormatIso8601(event.at)}};

@@ -74,6 +74,11 @@ TEST(PostureLiveEvent, HasTheDocumentedShape) {
                                  "at": "2027-01-15T08:00:00.000Z"})"));
     e.previous.reset();
     EXPECT_TRUE(json::parse(PostureLiveEvent("grandma_kim", e)).at("previous_posture").is_null());
+    // The names are the seed's labels (its API table), not the model's class names.
+    e.posture = posture::Posture::kSitting;
+    EXPECT_EQ(json::parse(PostureLiveEvent("grandma_kim", e)).at("name").as_string(), "Sitdown");
+    e.posture = posture::Posture::kStanding;
+    EXPECT_EQ(json::parse(PostureLiveEvent("grandma_kim", e)).at("name").as_string(), "StandUp");
 }
 
 }  // namespace

@@ -27,6 +27,14 @@ std::string_view PostureName(Posture posture) {
     return "Unknown";
 }
 
+std::string_view WireName(Posture posture) {
+    // One table, in the seed's order (0 … 7).
+    static constexpr std::array<std::string_view, kNumPostures> kSeedNames = {
+        "Downstair", "Upstair", "Running", "Sitdown", "StandUp", "Walking", "Lying", "Fall"};
+    const auto i = static_cast<size_t>(posture);
+    return i < kSeedNames.size() ? kSeedNames[i] : std::string_view("Unknown");
+}
+
 std::string_view PlacementName(Placement placement) { return placement == Placement::kWaist ? "waist" : "wrist"; }
 
 PosturePrediction PredictionFromProbabilities(const std::array<float, kNumModelClasses>& probabilities) {

@@ -14,6 +14,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The API's names are the seed's labels exactly (its API table: 0:Downstair … 7:Fall); the model's class
+// names stay for logs and reports.
+TEST(WireName, IsTheSeedsLabelForEveryClass) {
+    const std::vector<std::string_view> seed = {"Downstair", "Upstair", "Running", "Sitdown",
+                                                "StandUp",   "Walking", "Lying",   "Fall"};
+    ASSERT_EQ(seed.size(), kNumPostures);
+    for (size_t i = 0; i < kNumPostures; ++i) EXPECT_EQ(WireName(static_cast<Posture>(i)), seed[i]) << i;
+    EXPECT_EQ(WireName(static_cast<Posture>(9)), "Unknown");
+    EXPECT_EQ(PostureName(Posture::kSitting), "Sitting");
+    EXPECT_EQ(PostureName(Posture::kStanding), "Standing");
+}
+
 // A wearer standing still at `rate` Hz: gravity on z, tiny noise-free values.
 ImuWindow Still(double rate, size_t n = 0, bool gravity_removed = false) {
     ImuWindow w;

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -24,6 +25,10 @@ namespace vg::e2e {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The seed's posture labels (its API table, update_posture), by class number: the API's names.
+constexpr std::array<const char*, 8> kSeedNames = {"Downstair", "Upstair", "Running", "Sitdown",
+                                                   "StandUp",   "Walking", "Lying",   "Fall"};
 using testing::HttpClient;
 
 const fs::path kData = testing::SharedDataRoot();
@@ -328,7 +333,8 @@ TEST_F(PostureE2eTest, GetPostureListsTheRowsAndOnlyLinkedGuardiansMayReadThem) 
         const std::string at(r.at("updated_at").as_string());
         EXPECT_LE(at, previous) << "newest first";
         previous = at;
-        EXPECT_FALSE(r.at("name").as_string().empty());
+        // The seed's label for the class, exactly (its API table).
+        EXPECT_EQ(r.at("name").as_string(), kSeedNames.at(static_cast<size_t>(r.at("posture").as_int64())));
     }
     EXPECT_EQ(wearer.Get("/api/get_posture/?limit=1").json().at("postures").as_array().size(), 1u);
     EXPECT_EQ(wearer.Get("/api/get_posture?limit=0").status, 400);
@@ -362,13 +368,12 @@ TEST_F(PostureE2eTest, UpdatePostureAnswersTheWindowAndNamesEveryBadField) {
         const json::value j = r.json();
         EXPECT_GE(j.at("posture").as_int64(), 0);
         EXPECT_LE(j.at("posture").as_int64(), 7);
-        EXPECT_FALSE(j.at("name").as_string().empty());
+        EXPECT_EQ(j.at("name").as_string(), kSeedNames.at(static_cast<size_t>(j.at("posture").as_int64())));
         EXPECT_TRUE(j.at("other").is_bool());
         const json::object& p = j.at("probabilities").as_object();
-        for (const char* name :
-             {"Downstairs", "Upstairs", "Running", "Sitting", "Standing", "Walking", "Lying", "Fall", "Other"}) {
-            EXPECT_TRUE(p.contains(name)) << name;
-        }
+        EXPECT_EQ(p.size(), kSeedNames.size() + 1);
+        for (const char* name : kSeedNames) EXPECT_TRUE(p.contains(name)) << name;
+        EXPECT_TRUE(p.contains("Other"));
         EXPECT_FALSE(j.at("model").as_string().empty());
         EXPECT_TRUE(j.at("updated_at").is_string());
         EXPECT_TRUE(j.at("fall").at("state").is_string());

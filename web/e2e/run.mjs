@@ -2,6 +2,7 @@
 // real vitalguard binary. Builds nothing: run "npm run build" first. Each scenario reports
 // PASS/FAIL; a missing server feature is a FAIL that says so. Exit code 1 if anything failed.
 import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +90,9 @@ function fallWindow() {
   });
 }
 
-const POSTURE_EN = ['Downstairs', 'Upstairs', 'Running', 'Sitting', 'Standing', 'Walking', 'Lying', 'Fall'];
-const postureNumber = (row) => (typeof row.posture === 'number' ? row.posture : POSTURE_EN.indexOf(row.name ?? row.posture));
+/** The API's posture names: the seed's labels exactly (its API table), by class number. */
+const POSTURE_SEED = ['Downstair', 'Upstair', 'Running', 'Sitdown', 'StandUp', 'Walking', 'Lying', 'Fall'];
+const postureNumber = (row) => (typeof row.posture === 'number' ? row.posture : POSTURE_SEED.indexOf(row.name ?? row.posture));
 
 async function postDevice(base, token, path, body) {
   const r = await fetch(`${base}${path}`, {
@@ -365,6 +367,7 @@ try {
         check(one.status === 200, `device POST /api/update_posture → ${one.status} ${JSON.stringify(one.body)}`);
         check(Number.isInteger(one.body.posture) && one.body.posture >= 0 && one.body.posture <= 7, `update_posture answered ${JSON.stringify(one.body)}`);
         check(typeof one.body.name === 'string' && one.body.updated_at, `update_posture answer lacks name/updated_at: ${JSON.stringify(one.body)}`);
+        check(one.body.name === POSTURE_SEED[one.body.posture], `update_posture named class ${one.body.posture} ${JSON.stringify(one.body.name)}, expected the seed's ${POSTURE_SEED[one.body.posture]}`);
         console.log(`      a still, upright window is classified as ${one.body.name} (${one.body.posture}); fall: ${JSON.stringify(one.body.fall)}`);
         await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[one.body.posture] }).waitFor({ timeout: 3000 }).catch(async () => {
           throw new Error(`posture card shows ${JSON.stringify(await card.innerText())}, expected ${POSTURE_KO[one.body.posture]} (live event)`);
@@ -387,6 +390,7 @@ try {
         check(hist.status === 200 && Array.isArray(hist.body?.postures) && hist.body.postures.length >= 1, `GET /api/get_posture/ → ${hist.status} ${JSON.stringify(hist.body)?.slice(0, 300)}`);
         check(hist.body.postures.length <= 10, `get_posture returned ${hist.body.postures.length} rows (the contract says the 10 most recent)`);
         const newest = hist.body.postures[0];
+        check(hist.body.postures.every((r) => r.name === POSTURE_SEED[r.posture]), `get_posture names are not the seed's labels: ${JSON.stringify(hist.body.postures)}`);
         await page.reload();
         await card.locator('[data-testid="posture-word"]', { hasText: POSTURE_KO[postureNumber(newest)] }).waitFor({ timeout: 5000 });
         await page.locator('[data-testid="posture-chart"] svg').first().waitFor({ timeout: 3000 });
@@ -617,6 +621,100 @@ try {
       await ctx.close();
     } finally {
       await srv.stop();
+    }
+  });
+
+  // 4b. SOS with a location (issue 19): the browser's position goes with the call and reaches the 119
+  //     report (a webhook sink on loopback stands in for 119); without permission the call still goes.
+  await scenario('SOS with a location: the position reaches the 119 report; without permission the call still goes', async () => {
+    // The 119 receiver: records every report it is sent.
+    const reports = [];
+    const sink = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        reports.push({ path: req.url, body });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+    const sinkUrl = `http://127.0.0.1:${sink.address().port}/119`;
+    const srv = await startServer({ countdown: '5s', extraArgs: ['--emergency-webhook-url', sinkUrl, '--webhook-secret', 'e2e-webhook-secret-0123456789'] });
+    const reportFor = async (name, ms) => {
+      const until = Date.now() + ms;
+      for (;;) {
+        const r = reports.find((x) => x.body.includes(name));
+        if (r) return JSON.parse(r.body);
+        if (Date.now() > until) throw new Error(`no 119 report naming ${name} within ${ms} ms (got ${reports.length}: ${reports.map((x) => x.body.slice(0, 200)).join(' | ')})`);
+        await sleep(100);
+      }
+    };
+    const signup = async (base, id, name) => {
+      const r = await fetch(`${base}/api/signup`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, password: 'correct horse 1', name, age: 80, address: '서울특별시 중구 세종대로 110', phone_num: '010-3333-4444' }),
+      });
+      check(r.status === 201, `signup ${id} → ${r.status}`);
+    };
+    try {
+      const base = srv.base;
+      // Allowed: Chromium answers with the position it was given (Seoul City Hall).
+      const ctx = await browser.newContext({ ...phone, permissions: ['geolocation'], geolocation: { latitude: 37.5665, longitude: 126.978 } });
+      const page = await ctx.newPage();
+      const id = uid('sosgeo');
+      await signup(base, id, '최위치');
+      await loginInUi(page, base, id);
+      const t0 = Date.now();
+      await page.locator('[data-testid="sos"]').click();
+      const note = page.locator('[data-testid="sos-location"]');
+      await note.waitFor({ timeout: 5000 });
+      check((await note.getAttribute('data-located')) === 'yes', `with permission the SOS says ${JSON.stringify(await note.innerText())}`);
+      check((await note.innerText()).includes('위치를 함께 보냈어요'), `the SOS confirmation says ${JSON.stringify(await note.innerText())}`);
+      console.log(`      with the position: the confirmation came ${Date.now() - t0} ms after the press`);
+      const alert = page.locator('[data-testid="incident-alert"]');
+      const incidentId = Number(await alert.getAttribute('data-incident-id'));
+      await page.screenshot({ path: `${SHOTS}63-sos-location-sent-360.png` });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.screenshot({ path: `${SHOTS}64-sos-location-sent-desktop.png` });
+      // The incident keeps the position (its timeline), and the call made when the countdown ends carries it.
+      const detail = await (await apiAs(ctx, base))('GET', `/api/incidents/${incidentId}`);
+      check(detail.status === 200 && detail.body.incident.kind === 'sos', `GET /api/incidents/${incidentId} → ${detail.status} ${JSON.stringify(detail.body)?.slice(0, 300)}`);
+      const loc = detail.body.events.find((e) => e.type === 'location');
+      check(loc && loc.detail.startsWith('37.566500,126.978000'), `the incident's timeline has no location event with the position: ${JSON.stringify(detail.body.events)}`);
+      const report = await reportFor('최위치', 15000);
+      check(report.location && Math.abs(report.location.latitude - 37.5665) < 1e-6 && Math.abs(report.location.longitude - 126.978) < 1e-6,
+        `the 119 report's location is ${JSON.stringify(report.location)}`);
+      check(typeof report.text === 'string' && report.text.includes('37.5665') && report.text.includes('126.97'), `the 119 report's text lacks the position: ${JSON.stringify(report.text)}`);
+      console.log(`      119 report: ${report.text.split('\n').find((l) => l.startsWith('위치')) ?? JSON.stringify(report.location)}`);
+      await ctx.close();
+
+      // Not allowed: no position, and the call goes at once anyway.
+      const ctx2 = await browser.newContext(phone);
+      const page2 = await ctx2.newPage();
+      const id2 = uid('sosnogeo');
+      await signup(base, id2, '한허락');
+      await loginInUi(page2, base, id2);
+      const t1 = Date.now();
+      await page2.locator('[data-testid="sos"]').click();
+      const note2 = page2.locator('[data-testid="sos-location"]');
+      await note2.waitFor({ timeout: 5000 });
+      const waited = Date.now() - t1;
+      check((await note2.getAttribute('data-located')) === 'no', `without permission the SOS says ${JSON.stringify(await note2.innerText())}`);
+      check((await note2.innerText()).includes('위치 없이 신고했어요'), `the SOS confirmation says ${JSON.stringify(await note2.innerText())}`);
+      check(waited < 4500, `without permission the call took ${waited} ms (at most the 3 s location timeout)`);
+      console.log(`      without permission: the confirmation came ${waited} ms after the press`);
+      const list = await (await apiAs(ctx2, base))('GET', '/api/incidents');
+      check(list.status === 200 && list.body.incidents.some((i) => i.kind === 'sos'), `no SOS incident without permission: ${JSON.stringify(list.body)?.slice(0, 300)}`);
+      await page2.screenshot({ path: `${SHOTS}65-sos-no-location-360.png` });
+      await page2.setViewportSize({ width: 1280, height: 900 });
+      await page2.screenshot({ path: `${SHOTS}66-sos-no-location-desktop.png` });
+      const report2 = await reportFor('한허락', 15000);
+      check(!report2.location, `the 119 report without permission has a location: ${JSON.stringify(report2.location)}`);
+      await ctx2.close();
+    } finally {
+      await srv.stop();
+      await new Promise((r) => sink.close(r));
     }
   });
 

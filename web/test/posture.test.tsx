@@ -36,11 +36,15 @@ const apply = (s: PostureState, ...events: PostureEvent[]) => events.reduce((st,
 describe('posture classes', () => {
   it('reads numbers, numeric strings and the server class names; nothing else', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7].map(postureIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // The API's names: the seed's labels exactly (its API table).
+    expect(['Downstair', 'Upstair', 'Running', 'Sitdown', 'StandUp', 'Walking', 'Lying', 'Fall'].map(postureIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // The model's class names, which older servers sent.
     expect(['Downstairs', 'Upstairs', 'Running', 'Sitting', 'Standing', 'Walking', 'Lying', 'Fall'].map(postureIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(postureIndex('6')).toBe(6);
     expect(postureIndex(' fall ')).toBe(7);
     for (const bad of [8, -1, 2.5, 'Other', '', null, undefined, {}]) expect(postureIndex(bad), String(bad)).toBeNull();
     expect(rowIndex({ posture: 'weird', name: 'Sitting', updated_at: iso(0) })).toBe(3);
+    expect(rowIndex({ posture: 'weird', name: 'StandUp', updated_at: iso(0) })).toBe(4);
   });
 
   it('names every class in both languages, with the Korean words of the contract', () => {

@@ -1163,15 +1163,19 @@ export interface components {
         };
         PostureResult: {
             posture: number;
-            /** @enum {string} */
-            name: "Downstairs" | "Upstairs" | "Running" | "Sitting" | "Standing" | "Walking" | "Lying" | "Fall";
+            /**
+             * @description The seed's label for `posture` (its API table): 0 Downstair, 1 Upstair, 2 Running, 3 Sitdown, 4 StandUp, 5 Walking, 6 Lying, 7 Fall. Clients should go by the number and say it in their own words.
+             * @enum {string}
+             */
+            name: "Downstair" | "Upstair" | "Running" | "Sitdown" | "StandUp" | "Walking" | "Lying" | "Fall";
             other: boolean;
+            /** @description The model's nine probabilities (sum 1), keyed by the seed's eight labels (the seed names no keys; these are its labels, for consistency with `name`) and Other. */
             probabilities: {
-                Downstairs: number;
-                Upstairs: number;
+                Downstair: number;
+                Upstair: number;
                 Running: number;
-                Sitting: number;
-                Standing: number;
+                Sitdown: number;
+                StandUp: number;
                 Walking: number;
                 Lying: number;
                 Fall: number;
@@ -1191,8 +1195,11 @@ export interface components {
         };
         PostureRow: {
             posture: number;
-            /** @enum {string} */
-            name: "Downstairs" | "Upstairs" | "Running" | "Sitting" | "Standing" | "Walking" | "Lying" | "Fall";
+            /**
+             * @description The seed's label for `posture` (its API table): 0 Downstair, 1 Upstair, 2 Running, 3 Sitdown, 4 StandUp, 5 Walking, 6 Lying, 7 Fall. Clients should go by the number and say it in their own words.
+             * @enum {string}
+             */
+            name: "Downstair" | "Upstair" | "Running" | "Sitdown" | "StandUp" | "Walking" | "Lying" | "Fall";
             /**
              * Format: date-time
              * @description ISO 8601 UTC with milliseconds, e.g. 2026-11-23T16:30:00.000Z
@@ -1526,7 +1533,11 @@ export interface components {
             type: "posture";
             wearer: string;
             posture: number;
-            name: string;
+            /**
+             * @description The seed's label for `posture` (its API table): 0 Downstair, 1 Upstair, 2 Running, 3 Sitdown, 4 StandUp, 5 Walking, 6 Lying, 7 Fall. Clients should go by the number and say it in their own words.
+             * @enum {string}
+             */
+            name: "Downstair" | "Upstair" | "Running" | "Sitdown" | "StandUp" | "Walking" | "Lying" | "Fall";
             previous_posture: number | null;
             changed: boolean;
             /** @enum {string} */
@@ -3779,11 +3790,11 @@ export interface operations {
                      *       "name": "Lying",
                      *       "other": false,
                      *       "probabilities": {
-                     *         "Downstairs": 0.020025359466671944,
-                     *         "Upstairs": 0.020568283274769783,
+                     *         "Downstair": 0.020025359466671944,
+                     *         "Upstair": 0.020568283274769783,
                      *         "Running": 0.008340912871062756,
-                     *         "Sitting": 0.24649587273597717,
-                     *         "Standing": 0.09657961875200272,
+                     *         "Sitdown": 0.24649587273597717,
+                     *         "StandUp": 0.09657961875200272,
                      *         "Walking": 0.008476008661091328,
                      *         "Lying": 0.5425286889076233,
                      *         "Fall": 0.008871901780366898,
@@ -3875,11 +3886,11 @@ export interface operations {
                      *           "name": "Lying",
                      *           "other": false,
                      *           "probabilities": {
-                     *             "Downstairs": 0.020025359466671944,
-                     *             "Upstairs": 0.020568283274769783,
+                     *             "Downstair": 0.020025359466671944,
+                     *             "Upstair": 0.020568283274769783,
                      *             "Running": 0.008340912871062756,
-                     *             "Sitting": 0.24649587273597717,
-                     *             "Standing": 0.09657961875200272,
+                     *             "Sitdown": 0.24649587273597717,
+                     *             "StandUp": 0.09657961875200272,
                      *             "Walking": 0.008476008661091328,
                      *             "Lying": 0.5425286889076233,
                      *             "Fall": 0.008871901780366898,
@@ -3897,11 +3908,11 @@ export interface operations {
                      *           "name": "Lying",
                      *           "other": false,
                      *           "probabilities": {
-                     *             "Downstairs": 0.020025359466671944,
-                     *             "Upstairs": 0.020568283274769783,
+                     *             "Downstair": 0.020025359466671944,
+                     *             "Upstair": 0.020568283274769783,
                      *             "Running": 0.008340912871062756,
-                     *             "Sitting": 0.24649587273597717,
-                     *             "Standing": 0.09657961875200272,
+                     *             "Sitdown": 0.24649587273597717,
+                     *             "StandUp": 0.09657961875200272,
                      *             "Walking": 0.008476008661091328,
                      *             "Lying": 0.5425286889076233,
                      *             "Fall": 0.008871901780366898,

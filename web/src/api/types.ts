@@ -32,7 +32,8 @@ export type IncidentDetail = Schemas['IncidentDetail'];
 export type GuardianLink = Schemas['GuardianLink'];
 /**
  * A row of the posture history: GET /api/get_posture's rows, and rows the dashboard makes of stream
- * events. 0 Downstairs, 1 Upstairs, 2 Running, 3 Sitting, 4 Standing, 5 Walking, 6 Lying, 7 Fall.
+ * events. 0 Downstair, 1 Upstair, 2 Running, 3 Sitdown, 4 StandUp, 5 Walking, 6 Lying, 7 Fall (the
+ * seed's labels, the API's `name`); the dashboard says them in its own words by the number.
  * Wider than the document on purpose: the dashboard also shows rows of older servers, which sent the
  * posture's name instead of its number and no name field (src/lib/posture.ts reads both).
  */
@@ -47,9 +48,11 @@ export type FallState = Schemas['FallInfo']['state'];
  * purpose, like PostureRow: older servers sent the name as `posture`, `updated_at` instead of `at`,
  * and not every field.
  */
-export type PostureEvent = Partial<Omit<Schemas['WebSocketPosture'], 'type' | 'wearer' | 'posture'>> &
+export type PostureEvent = Partial<Omit<Schemas['WebSocketPosture'], 'type' | 'wearer' | 'posture' | 'name'>> &
   Pick<Schemas['WebSocketPosture'], 'type' | 'wearer'> & {
     posture: Schemas['WebSocketPosture']['posture'] | string;
+    /** The seed's label; older servers sent the model's class names. The dashboard goes by the number. */
+    name?: Schemas['WebSocketPosture']['name'] | string;
     /** Older servers named the time updated_at. */
     updated_at?: string;
   };

@@ -65,6 +65,8 @@ export interface IncidentAlertProps {
   wearerName?: string;
   onOk: () => Promise<void>;
   onCall: () => Promise<void>;
+  /** After the wearer's own call: whether it carried their position (null: not known, say nothing). */
+  locationSent?: boolean | null;
   onAck: () => Promise<void>;
   onMinimize: () => void;
 }
@@ -162,6 +164,11 @@ export function IncidentAlert(props: IncidentAlertProps) {
           />
         ) : null}
         {incident.phase === 'dispatched' ? <DispatchState detail={detail} /> : null}
+        {role === 'wearer' && props.locationSent != null ? (
+          <p className="incident-note" data-testid="sos-location" data-located={props.locationSent ? 'yes' : 'no'}>
+            {t(props.locationSent ? 'incident.location.sent' : 'incident.location.none')}
+          </p>
+        ) : null}
         {incident.acknowledged_by ? (
           <p className="incident-note">{t('incident.acked', { who: incident.acknowledged_by })}</p>
         ) : null}

@@ -8,7 +8,7 @@ export const POSTURE_COUNT = 8;
 export const FALL = 7;
 export const LYING = 6;
 
-/** The server's class names (PostureName in src/posture), and spellings the seed used. */
+/** The API's names (the seed's labels, WireName in src/posture), and the model's class names older servers sent. */
 const NAMES: Record<string, number> = {
   downstairs: 0, downstair: 0, upstairs: 1, upstair: 1, running: 2, sitting: 3, 'sit down': 3, sitdown: 3,
   standing: 4, 'stand up': 4, standup: 4, walking: 5, lying: 6, fall: 7,

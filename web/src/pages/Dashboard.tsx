@@ -9,6 +9,7 @@ import { StatusCard } from '../components/StatusCard';
 import { VitalsTiles } from '../components/VitalsTiles';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
+import { callForHelp } from '../lib/location';
 import { useWearerLive } from '../lib/useWearerLive';
 import { useSession } from '../session';
 
@@ -31,6 +32,8 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
   const [now, setNow] = useState(Date.now());
   const [sosError, setSosError] = useState<string | null>(null);
   const [sosBusy, setSosBusy] = useState(false);
+  /** Whether the wearer's last SOS carried the position, for the incident it opened or joined. */
+  const [sosLocated, setSosLocated] = useState<{ id: number; located: boolean } | null>(null);
   const role = wearer ? 'guardian' : 'wearer';
 
   // The chart window moves with the clock (each minute) and with every new status.
@@ -54,8 +57,9 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
     setSosBusy(true);
     setSosError(null);
     try {
-      const a = await api.emergencyCall();
+      const a = await callForHelp(api);
       live.applyIncident(a.incident);
+      setSosLocated({ id: a.incident.id, located: a.located });
       setMinimized(null);
     } catch (e) {
       setSosError(e instanceof Error ? e.message : t('common.error'));
@@ -126,9 +130,11 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             setMinimized(minimizeAt(a.incident, 1));
           }}
           onCall={async () => {
-            const a = await api.emergencyCall();
+            const a = await callForHelp(api);
             live.applyIncident(a.incident);
+            setSosLocated({ id: a.incident.id, located: a.located });
           }}
+          locationSent={sosLocated && sosLocated.id === incident.id ? sosLocated.located : null}
           onAck={async () => {
             const a = await api.acknowledge(incident.id);
             live.applyIncident(a.incident);

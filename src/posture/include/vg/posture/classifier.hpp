@@ -37,7 +37,13 @@ inline constexpr size_t kNumPostures = 8;
 inline constexpr size_t kNumModelClasses = 9;
 inline constexpr size_t kOtherClass = 8;
 
-std::string_view PostureName(Posture posture);  // "Downstairs", "Upstairs", …, "Fall"
+// The model's class names, for logs, training and evaluation reports: "Downstairs", "Upstairs", "Running",
+// "Sitting", "Standing", "Walking", "Lying", "Fall".
+std::string_view PostureName(Posture posture);
+// The API's and the live events' names: the seed's labels exactly (its API table, update_posture):
+// "Downstair", "Upstair", "Running", "Sitdown", "StandUp", "Walking", "Lying", "Fall". Also the keys of
+// update_posture's `probabilities` (the seed defines none; its names for consistency), beside "Other".
+std::string_view WireName(Posture posture);
 
 enum class Placement : uint8_t { kWrist, kWaist };
 std::string_view PlacementName(Placement placement);  // "wrist", "waist"
