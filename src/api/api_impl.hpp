@@ -132,7 +132,7 @@ class Api::Impl {
                                live_streams_, options_.secure_cookies),
           vitals_routes_(services.store, services.store, services.store, services.clock, services.ingest,
                          services.profiles, std::move(services.on_rule_profile_changed), wearer_access_, *rate_limits_,
-                         options_.readings_per_wearer_per_day),
+                         options_.readings_per_wearer_per_day, options_.trend_queries_per_minute),
           incident_routes_(services.store, services.store, services.store, services.store, services.clock,
                            services.escalation, services.knowledge, services.rewriter, services.profiles,
                            services.status_model, services.cause_model, wearer_access_, *rate_limits_,

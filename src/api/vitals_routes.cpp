@@ -2,7 +2,49 @@
 // limit the posture routes share.
 #include "vitals_routes.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "vg/common/time_text.hpp"
+#include "vg/store/limits.hpp"
+
 namespace vg::api {
+namespace {
+
+// The bucket sizes a trend may have, in seconds: the smallest that gives at most `points` buckets.
+constexpr std::array<int64_t, 12> kTrendBucketSeconds = {60,   120,  300,   600,   900,   1800,
+                                                         3600, 7200, 10800, 21600, 43200, 86400};
+constexpr int kDefaultTrendPoints = 300;
+constexpr int kMaxTrendPoints = 1000;
+constexpr int kMinTrendPoints = 10;
+constexpr auto kMaxTrendRange = std::chrono::days(400);
+// The personal baseline drawn on a chart: the middle 80 % of the hourly means over this long before `to`,
+// given at least kMinUsualHours hours with readings of the metric.
+constexpr auto kUsualWindow = std::chrono::days(7);
+constexpr size_t kMinUsualHours = 24;
+// The metrics a chart draws (steps and calories are activity, not vital signs: no bands or baseline).
+constexpr std::array<domain::Metric, 5> kChartedMetrics = {domain::Metric::kHeartRate, domain::Metric::kRespirationRate,
+                                                           domain::Metric::kSpo2, domain::Metric::kSkinTemp,
+                                                           domain::Metric::kGlucose};
+
+// Linear interpolation between closest ranks; `sorted` is not empty.
+double Percentile(const std::vector<double>& sorted, double q) {
+    const double rank = q * static_cast<double>(sorted.size() - 1);
+    const auto lower = static_cast<size_t>(std::floor(rank));
+    const size_t upper = std::min(lower + 1, sorted.size() - 1);
+    return sorted[lower] + (rank - static_cast<double>(lower)) * (sorted[upper] - sorted[lower]);
+}
+
+double Rounded(double v) { return std::round(v * 100) / 100; }
+
+json::object SummaryJson(const store::MetricSummary& m) {
+    return json::object{
+        {"count", m.count}, {"min", Rounded(m.min)}, {"max", Rounded(m.max)}, {"mean", Rounded(m.mean)}};
+}
+
+}  // namespace
 
 http::Response VitalsRoutes::UpdateStatus(RequestContext& ctx) {
     if (!ingest_) return ErrorResponse(Unavailable("Vitals ingest"));
@@ -172,6 +214,9 @@ http::Response VitalsRoutes::IngestBatch(RequestContext& ctx) {
 }
 
 http::Response VitalsRoutes::RecentVitals(RequestContext& ctx) {
+    if (ctx.request.query_param("from") || ctx.request.query_param("to") || ctx.request.query_param("points")) {
+        return Trend(ctx);
+    }
     auto wearer = access_.TargetWearer(ctx, "GET /api/vitals");
     if (!wearer.ok()) return ErrorResponse(wearer.status());
     auto rows = readings_.RecentReadings(*wearer, 60);
@@ -186,6 +231,127 @@ http::Response VitalsRoutes::RecentVitals(RequestContext& ctx) {
         list.push_back(std::move(o));
     }
     return JsonResponse(200, json::object{{"vitals", std::move(list)}});
+}
+
+http::Response VitalsRoutes::Trend(RequestContext& ctx) {
+    std::vector<FieldError> problems;
+    for (const auto& [name, value] : ctx.request.query) {
+        if (name != "from" && name != "to" && name != "points" && name != "wearer") {
+            problems.push_back({name, "is not a known parameter (from, to, points, wearer)"});
+        }
+    }
+    auto time_param = [&](const char* name) -> std::optional<TimePoint> {
+        const std::string* raw = ctx.request.query_param(name);
+        if (raw == nullptr) {
+            problems.push_back({name, "is required with from/to (an ISO 8601 time, e.g. 2026-12-07T09:00:00+09:00)"});
+            return std::nullopt;
+        }
+        auto t = ParseIso8601(*raw);
+        if (!t.ok()) {
+            problems.push_back({name, "must be an ISO 8601 time with a zone, e.g. 2026-12-07T09:00:00+09:00"});
+            return std::nullopt;
+        }
+        return *t;
+    };
+    const std::optional<TimePoint> from = time_param("from");
+    const std::optional<TimePoint> to = time_param("to");
+    if (from && to && *to <= *from) problems.push_back({"to", "must be after from"});
+    if (from && to && *to - *from > kMaxTrendRange) problems.push_back({"to", "must be at most 400 days after from"});
+    int points = kDefaultTrendPoints;
+    if (const std::string* raw = ctx.request.query_param("points")) {
+        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), points);
+        if (ec != std::errc() || end != raw->data() + raw->size() || points < kMinTrendPoints ||
+            points > kMaxTrendPoints) {
+            problems.push_back({"points", "must be a whole number from 10 to 1000"});
+        }
+    }
+    if (!problems.empty()) {
+        return ErrorResponse(
+            Status::Error(ErrorCode::kValidationFailed, "The trend's range is not valid.", std::move(problems)));
+    }
+    const std::string account = std::to_string(ctx.auth->user.unique_num);
+    if (int wait = trend_limiter_->TryAcquire(account)) {
+        Status s = Status::Error(ErrorCode::kRateLimited,
+                                 "Too many trend requests (at most " + std::to_string(trend_queries_per_minute_) +
+                                     " a minute). Please try again in " + std::to_string(wait) + " seconds.");
+        s.WithRetryAfter(wait);
+        return ErrorResponse(s);
+    }
+    auto wearer = access_.TargetWearer(ctx, "GET /api/vitals (trend)");
+    if (!wearer.ok()) return ErrorResponse(wearer.status());
+    auto user = users_.FindUserByUniqueNum(*wearer);
+    if (!user.ok()) return ErrorResponse(user.status());
+
+    const int64_t span_s = std::chrono::duration_cast<std::chrono::seconds>(*to - *from).count();
+    int64_t bucket_s = kTrendBucketSeconds.back();
+    for (int64_t candidate : kTrendBucketSeconds) {
+        if ((span_s + candidate - 1) / candidate <= points) {
+            bucket_s = candidate;
+            break;
+        }
+    }
+    const Milliseconds bucket = std::chrono::seconds(bucket_s);
+    // Buckets on multiples of their size since the epoch, so a chart refreshed a minute later draws the
+    // same buckets.
+    const TimePoint start = FromUnixMillis(ToUnixMillis(*from) / bucket.count() * bucket.count());
+    auto buckets = readings_.SummarizeReadings(*wearer, start, *to, bucket);
+    if (!buckets.ok()) return ErrorResponse(buckets.status());
+    json::array bucket_list;
+    for (const store::ReadingBucket& b : *buckets) {
+        json::object o{{"start", FormatIso8601(b.start)}, {"readings", b.readings}};
+        for (int i = 0; i < domain::kMetricCount; ++i) {
+            const store::MetricSummary& m = b.metrics[static_cast<size_t>(i)];
+            if (m.count > 0) o[domain::MetricName(static_cast<domain::Metric>(i))] = SummaryJson(m);
+        }
+        bucket_list.push_back(std::move(o));
+    }
+
+    json::object out{{"from", FormatIso8601(start)},
+                     {"to", FormatIso8601(*to)},
+                     {"bucket_seconds", bucket_s},
+                     {"buckets", std::move(bucket_list)}};
+    std::shared_ptr<const rules::RuleProfile> profile;
+    if (profiles_) {
+        profile = profiles_->Find(user->rule_profile);
+        if (!profile) profile = profiles_->Find("adult-default");
+    }
+    json::object bands;
+    if (profile) {
+        out["profile"] = profile->name();
+        for (domain::Metric metric : kChartedMetrics) {
+            json::array list;
+            for (const rules::ValueBand& band : rules::ValueBands(*profile, metric)) {
+                json::object o{{"rule", band.rule}, {"level", domain::LevelName(band.level)}};
+                o[band.compare] = band.value;
+                if (band.for_s > 0) o["for_s"] = band.for_s;
+                list.push_back(std::move(o));
+            }
+            bands[domain::MetricName(metric)] = std::move(list);
+        }
+    }
+    out["bands"] = std::move(bands);
+
+    const TimePoint usual_from = FromUnixMillis((ToUnixMillis(*to - kUsualWindow) / 3'600'000) * 3'600'000);
+    auto hours = readings_.SummarizeReadings(*wearer, usual_from, *to, std::chrono::hours(1));
+    if (!hours.ok()) return ErrorResponse(hours.status());
+    json::object usual;
+    for (domain::Metric metric : kChartedMetrics) {
+        std::vector<double> means;
+        for (const store::ReadingBucket& b : *hours) {
+            const store::MetricSummary& m = b.metrics[static_cast<size_t>(metric)];
+            if (m.count > 0) means.push_back(m.mean);
+        }
+        if (means.size() < kMinUsualHours) continue;
+        double sum = 0;
+        for (double v : means) sum += v;
+        std::sort(means.begin(), means.end());
+        usual[domain::MetricName(metric)] = json::object{{"low", Rounded(Percentile(means, 0.1))},
+                                                         {"high", Rounded(Percentile(means, 0.9))},
+                                                         {"mean", Rounded(sum / static_cast<double>(means.size()))},
+                                                         {"hours", means.size()}};
+    }
+    out["usual"] = std::move(usual);
+    return JsonResponse(200, out);
 }
 
 http::Response VitalsRoutes::ListRuleProfiles(RequestContext&) {

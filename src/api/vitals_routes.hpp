@@ -24,7 +24,7 @@ class VitalsRoutes {
     VitalsRoutes(store::ReadingStore& readings, store::StatusStore& statuses, store::AccountStore& users,
                  const Clock& clock, ingest::IngestService* ingest, const rules::ProfileRegistry* profiles,
                  std::function<void(int64_t)> on_rule_profile_changed, WearerAccess& access,
-                 auth::RateLimits& rate_limits, int64_t readings_per_day)
+                 auth::RateLimits& rate_limits, int64_t readings_per_day, int trend_queries_per_minute)
         : readings_(readings),
           statuses_(statuses),
           users_(users),
@@ -33,11 +33,15 @@ class VitalsRoutes {
           profiles_(profiles),
           on_rule_profile_changed_(std::move(on_rule_profile_changed)),
           access_(access),
-          readings_quota_(MakeDailyQuota(rate_limits, "readings_quota", clock, readings_per_day)) {}
+          readings_quota_(MakeDailyQuota(rate_limits, "readings_quota", clock, readings_per_day)),
+          trend_queries_per_minute_(trend_queries_per_minute),
+          trend_limiter_(rate_limits.SlidingWindow("vitals_trend", clock,
+                                                   {trend_queries_per_minute, std::chrono::minutes(1), 100'000})) {}
 
     http::Response UpdateStatus(RequestContext& ctx);
     http::Response GetStatus(RequestContext& ctx);
     http::Response IngestBatch(RequestContext& ctx);
+    // GET /api/vitals: the latest readings, or with from/to a trend (docs/api.md, "Trends").
     http::Response RecentVitals(RequestContext& ctx);
     http::Response ListRuleProfiles(RequestContext& ctx);
     http::Response SetRuleProfile(RequestContext& ctx);
@@ -54,6 +58,12 @@ class VitalsRoutes {
     // The wearers' daily quota of readings (ApiOptions); null when unlimited. Shared: update_status
     // charges it when its verdict comes, on the verdict stage's thread, which may be after this Api is gone.
     std::shared_ptr<auth::TokenBucketLimiter> readings_quota_;
+    // Trend queries (GET /api/vitals with from/to) per signed-in account per minute: each reads up to a
+    // range's worth of readings (a month at one reading per 5 s is ~520,000 rows), twice with the baseline.
+    int trend_queries_per_minute_;
+    std::unique_ptr<auth::SlidingWindowLimiter> trend_limiter_;
+
+    http::Response Trend(RequestContext& ctx);
 };
 
 }  // namespace vg::api

@@ -608,6 +608,34 @@ std::vector<std::string> RuleProfile::RuleIds() const {
     return ids;
 }
 
+std::vector<ValueBand> ValueBands(const RuleProfile& profile, domain::Metric metric) {
+    const internal::ProfileData& data = profile.data();
+    const internal::MetricRules& rules = data.metrics[static_cast<size_t>(metric)];
+    auto compare_name = [](internal::Compare c) -> std::string_view {
+        switch (c) {
+            case internal::Compare::kAbove:
+                return "above";
+            case internal::Compare::kAtLeast:
+                return "at_least";
+            case internal::Compare::kBelow:
+                return "below";
+            case internal::Compare::kAtMost:
+                return "at_most";
+        }
+        return "above";
+    };
+    std::vector<ValueBand> bands;
+    for (const auto& t : rules.thresholds) {
+        const internal::RuleInfo& info = data.rules[t.rule];
+        bands.push_back({info.id, info.level, compare_name(t.bound.cmp), t.bound.value, 0});
+    }
+    for (const auto& r : rules.sustained) {
+        const internal::RuleInfo& info = data.rules[r.rule];
+        bands.push_back({info.id, info.level, compare_name(r.bound.cmp), r.bound.value, r.for_s});
+    }
+    return bands;
+}
+
 size_t RuleProfile::wearer_state_bytes() const { return sizeof(WearerState) + data_->data_bytes; }
 
 Result<std::shared_ptr<const RuleProfile>> ParseProfile(std::string_view json_text, std::string_view source_name) {

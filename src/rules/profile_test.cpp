@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "vg/rules/rules.hpp"
 
@@ -60,6 +63,27 @@ TEST(ProfileTest, ShippedProfilesLoadWithTheirRules) {
     EXPECT_LE(adult->wearer_state_bytes(), kMaxWearerStateBytes);
     EXPECT_LE(glucose->wearer_state_bytes(), kMaxWearerStateBytes);
     EXPECT_EQ(registry.Find("no-such-profile"), nullptr);
+}
+
+// The bands a trend chart draws are the profile's own numbers: NEWS2's pulse bands for adult-default.
+TEST(ProfileTest, ValueBandsAreTheThresholdsThenTheSustainedRules) {
+    ProfileRegistry registry;
+    ASSERT_TRUE(registry.LoadDirectory(VG_PROFILES_DIR).ok());
+    auto adult = registry.Find("adult-default");
+    ASSERT_NE(adult, nullptr);
+    std::vector<std::string> described;
+    for (const ValueBand& b : ValueBands(*adult, domain::Metric::kHeartRate)) {
+        std::ostringstream line;
+        line << b.rule << " " << domain::LevelName(b.level) << " " << b.compare << " " << b.value << " " << b.for_s;
+        described.push_back(line.str());
+    }
+    EXPECT_EQ(described,
+              (std::vector<std::string>{
+                  "heart_rate.low.danger danger at_most 40 0", "heart_rate.high.moderate caution at_least 111 0",
+                  "heart_rate.high.danger danger at_least 131 0", "heart_rate.low.mild caution at_most 50 1800",
+                  "heart_rate.high.mild caution at_least 91 1800"}));
+    // Wrist temperature is judged only against the wearer's own baseline: no fixed band to draw.
+    EXPECT_TRUE(ValueBands(*adult, domain::Metric::kSkinTemp).empty());
 }
 
 TEST(ProfileTest, MalformedJsonIsInvalidJsonWithLineAndColumn) {

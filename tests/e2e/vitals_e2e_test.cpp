@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "e2e_fixture.hpp"
+#include "vg/common/clock.hpp"
 #include "vg/store/sqlite_store.hpp"
 
 namespace vg::e2e {
@@ -334,6 +335,122 @@ TEST_F(VitalsE2eTest, RuleProfilesAreListedAndSelectable) {
     json::value last;
     for (int i = 0; i < 2; ++i) last = client.Post("/api/update_status", low).json();
     EXPECT_EQ(last.at("status").as_int64(), 2) << json::serialize(last);
+}
+
+// Issue 19, trends: with from/to, GET /api/vitals summarizes the stored readings in buckets the server
+// picks (min/max/mean per metric, gaps left out), with the wearer's rule bands and usual range.
+TEST_F(VitalsE2eTest, TrendsSummarizeARangeInBucketsWithTheBandsAndTheUsualRange) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "trend_park");
+    const std::string token = PairWatch(person);
+    HttpClient watch = Client();
+    const testing::Headers auth = {{"Authorization", "Bearer " + token}};
+    // Two days, one reading per 10 min, on whole hours of the epoch; heart rate 60 + the hour of the day
+    // % 3 + (0, 1, 2, 3, 4, 5 through the hour); no readings in the 3 hours before the last one.
+    const int64_t hour_ms = 3'600'000;
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    const int64_t end_ms = now_ms / hour_ms * hour_ms;
+    const int64_t begin_ms = end_ms - 48 * hour_ms;
+    json::array readings;
+    int seq = 0;
+    for (int64_t t = begin_ms; t < end_ms; t += 600'000) {
+        const int64_t hour = (t - begin_ms) / hour_ms;
+        if (hour >= 44 && hour < 47) continue;
+        json::object r = Vitals(60 + static_cast<double>(hour % 3) + static_cast<double>((t % hour_ms) / 600'000));
+        r["seq"] = ++seq;
+        r["timestamp"] = t;
+        readings.push_back(r);
+    }
+    auto sent = watch.Post("/api/devices/readings", json::object{{"readings", readings}}, auth);
+    ASSERT_EQ(sent.status, 200) << sent.body;
+    ASSERT_EQ(sent.json().at("stored").as_int64() + sent.json().at("not_evaluated").as_int64(), 270);
+
+    const std::string from = FormatIso8601(FromUnixMillis(end_ms - 24 * hour_ms));
+    const std::string to = FormatIso8601(FromUnixMillis(end_ms));
+    auto day = person.Get("/api/vitals?from=" + from + "&to=" + to + "&points=24");
+    ASSERT_EQ(day.status, 200) << day.body;
+    const json::value trend = day.json();
+    EXPECT_EQ(trend.at("bucket_seconds").as_int64(), 3600);
+    EXPECT_EQ(trend.at("from").as_string(), from);
+    EXPECT_EQ(trend.at("profile").as_string(), "adult-default");
+    const auto& buckets = trend.at("buckets").as_array();
+    ASSERT_EQ(buckets.size(), 21u);  // 24 hours less the 3 without readings
+    const auto& first = buckets[0].as_object();
+    EXPECT_EQ(first.at("start").as_string(), from);
+    EXPECT_EQ(first.at("readings").as_int64(), 6);
+    const auto& hr = first.at("heart_rate").as_object();
+    EXPECT_EQ(hr.at("count").as_int64(), 6);
+    EXPECT_EQ(hr.at("min").to_number<double>(), 60 + 24 % 3);
+    EXPECT_EQ(hr.at("max").to_number<double>(), 65 + 24 % 3);
+    EXPECT_EQ(hr.at("mean").to_number<double>(), 62.5 + 24 % 3);
+    EXPECT_FALSE(first.contains("glucose"));
+    // The hour after the gap follows the hour before it.
+    EXPECT_EQ(buckets[20].at("start").as_string(), FormatIso8601(FromUnixMillis(end_ms - hour_ms)));
+    EXPECT_EQ(buckets[19].at("start").as_string(), FormatIso8601(FromUnixMillis(end_ms - 5 * hour_ms)));
+
+    // NEWS2's pulse bands from adult-default, and the middle 80 % of 45 hourly means (62-64 bpm).
+    const auto& hr_bands = trend.at("bands").at("heart_rate").as_array();
+    ASSERT_EQ(hr_bands.size(), 5u);
+    EXPECT_EQ(hr_bands[2].at("rule").as_string(), "heart_rate.high.danger");
+    EXPECT_EQ(hr_bands[2].at("level").as_string(), "danger");
+    EXPECT_EQ(hr_bands[2].at("at_least").to_number<double>(), 131);
+    EXPECT_EQ(hr_bands[4].at("for_s").as_int64(), 1800);
+    EXPECT_TRUE(trend.at("bands").at("skin_temp").as_array().empty());
+    const auto& usual = trend.at("usual").at("heart_rate").as_object();
+    EXPECT_EQ(usual.at("hours").as_int64(), 45);
+    EXPECT_EQ(usual.at("low").to_number<double>(), 62.5);
+    EXPECT_EQ(usual.at("high").to_number<double>(), 64.5);
+    EXPECT_FALSE(trend.at("usual").as_object().contains("glucose"));
+
+    // A week asks for 300 points by default: hourly buckets (half-hours would be 336), from on the hour.
+    auto week =
+        person.Get("/api/vitals?from=" + FormatIso8601(FromUnixMillis(end_ms - 7 * 24 * hour_ms + 1234)) + "&to=" + to);
+    ASSERT_EQ(week.status, 200) << week.body;
+    EXPECT_EQ(week.json().at("bucket_seconds").as_int64(), 3600);
+    EXPECT_EQ(week.json().at("buckets").as_array().size(), 45u);
+}
+
+TEST_F(VitalsE2eTest, ATrendRequestThatIsWrongNamesTheFieldAndAStrangerSeesNothing) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "trend_lee");
+    auto problem_of = [&](const std::string& query) {
+        auto r = person.Get("/api/vitals?" + query);
+        EXPECT_EQ(r.status, 400) << query << ": " << r.body;
+        const json::value body = r.json();
+        const auto& fields = body.at("error").at("fields").as_array();
+        return fields.empty() ? std::string() : std::string(fields[0].at("field").as_string());
+    };
+    EXPECT_EQ(problem_of("from=yesterday&to=2026-12-07T00:00:00Z"), "from");
+    EXPECT_EQ(problem_of("from=2026-12-07T00:00:00Z"), "to");
+    EXPECT_EQ(problem_of("from=2026-12-07T00:00:00Z&to=2026-12-06T00:00:00Z"), "to");
+    EXPECT_EQ(problem_of("from=2024-12-07T00:00:00Z&to=2026-12-06T00:00:00Z"), "to");
+    EXPECT_EQ(problem_of("from=2026-12-06T00:00:00Z&to=2026-12-07T00:00:00Z&points=5"), "points");
+    EXPECT_EQ(problem_of("from=2026-12-06T00:00:00Z&to=2026-12-07T00:00:00Z&bucket=60"), "bucket");
+
+    HttpClient stranger = Client();
+    SignupAndLogin(stranger, "trend_stranger");
+    auto peek = stranger.Get("/api/vitals?from=2026-12-06T00:00:00Z&to=2026-12-07T00:00:00Z&wearer=trend_lee");
+    EXPECT_EQ(peek.status, 404) << peek.body;
+    EXPECT_EQ(Client().Get("/api/vitals?from=2026-12-06T00:00:00Z&to=2026-12-07T00:00:00Z").status, 401);
+}
+
+// Each trend reads up to a range's worth of rows: an account gets 30 a minute, then 429 with Retry-After;
+// another account is not affected.
+TEST_F(VitalsE2eTest, TrendRequestsAreLimitedPerAccount) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "trend_busy");
+    const std::string query = "/api/vitals?from=2026-11-07T00:00:00Z&to=2026-12-07T00:00:00Z";
+    for (int i = 0; i < 30; ++i) ASSERT_EQ(person.Get(query).status, 200) << i;
+    auto refused = person.Get(query);
+    EXPECT_EQ(refused.status, 429) << refused.body;
+    EXPECT_FALSE(refused.header("retry-after").empty());
+    HttpClient other = Client();
+    SignupAndLogin(other, "trend_other");
+    EXPECT_EQ(other.Get(query).status, 200);
+    // The latest-readings form is not a trend and is not counted.
+    EXPECT_EQ(person.Get("/api/vitals").status, 200);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "vg/store/limits.hpp"
 #include "vg/store/store_conformance.hpp"
 
 namespace vg::store::conformance {
@@ -168,6 +169,63 @@ TEST_P(StoreConformance, ForEachWearerReadingsSinceGivesEachWearerOldestFirst) {
     EXPECT_EQ(seen[0].second, std::vector<double>{70});
     EXPECT_EQ(seen[1].first, b);
     EXPECT_EQ(seen[1].second, (std::vector<double>{80, 81, 82}));
+}
+
+// Trend charts: buckets of [from, to), only those with readings, a metric summarized over the readings that
+// carry it, the edges exact (from inclusive, to exclusive), other wearers never mixed in.
+TEST_P(StoreConformance, ReadingsAreSummarizedInBucketsOfTheRange) {
+    const int64_t user = CreateUserOrDie("trend_user");
+    const int64_t other = CreateUserOrDie("trend_other");
+    std::vector<IncomingReading> batch = {
+        ReadingAt(59'999, std::nullopt, 200),  // before `from`
+        ReadingAt(60'000, std::nullopt, 60),   // bucket 0 starts at from = 60 s
+        ReadingAt(70'000, std::nullopt, 80),   //
+        ReadingAt(80'000, std::nullopt, 70),   //
+        ReadingAt(200'000, std::nullopt, 90),  // bucket 2 (bucket 1 has none)
+        ReadingAt(240'000, std::nullopt, 10),  // == to: excluded
+    };
+    batch[2].reading.values[static_cast<size_t>(domain::Metric::kSpo2)].reset();
+    batch[3].reading.set(domain::Metric::kGlucose, 110);
+    ASSERT_TRUE(store().AppendReadings(user, std::nullopt, batch, kT0).ok());
+    std::vector<IncomingReading> theirs = {ReadingAt(61'000, std::nullopt, 150)};
+    ASSERT_TRUE(store().AppendReadings(other, std::nullopt, theirs, kT0).ok());
+
+    auto buckets =
+        store().SummarizeReadings(user, FromUnixMillis(60'000), FromUnixMillis(240'000), std::chrono::minutes(1));
+    ASSERT_TRUE(buckets.ok()) << buckets.status().ToString();
+    ASSERT_EQ(buckets->size(), 2u);
+    const ReadingBucket& first = (*buckets)[0];
+    EXPECT_EQ(ToUnixMillis(first.start), 60'000);
+    EXPECT_EQ(first.readings, 3);
+    const MetricSummary& hr = first.metrics[static_cast<size_t>(domain::Metric::kHeartRate)];
+    EXPECT_EQ(hr.count, 3);
+    EXPECT_DOUBLE_EQ(hr.min, 60);
+    EXPECT_DOUBLE_EQ(hr.max, 80);
+    EXPECT_DOUBLE_EQ(hr.mean, 70);
+    EXPECT_EQ(first.metrics[static_cast<size_t>(domain::Metric::kSpo2)].count, 2);
+    const MetricSummary& glucose = first.metrics[static_cast<size_t>(domain::Metric::kGlucose)];
+    EXPECT_EQ(glucose.count, 1);
+    EXPECT_DOUBLE_EQ(glucose.mean, 110);
+    EXPECT_EQ(first.metrics[static_cast<size_t>(domain::Metric::kSteps)].count, 0);
+    const ReadingBucket& third = (*buckets)[1];
+    EXPECT_EQ(ToUnixMillis(third.start), 180'000);
+    EXPECT_EQ(third.readings, 1);
+    EXPECT_DOUBLE_EQ(third.metrics[static_cast<size_t>(domain::Metric::kHeartRate)].max, 90);
+
+    auto none =
+        store().SummarizeReadings(user + 1000, FromUnixMillis(0), FromUnixMillis(600'000), std::chrono::minutes(1));
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+    // The caller validates the request; a wrong one is its bug, never a silently empty chart.
+    EXPECT_EQ(
+        store().SummarizeReadings(user, FromUnixMillis(0), FromUnixMillis(0), std::chrono::minutes(1)).status().code(),
+        ErrorCode::kInternal);
+    EXPECT_EQ(store()
+                  .SummarizeReadings(user, FromUnixMillis(0), FromUnixMillis(kMaxSummaryBuckets * 1000 + 1000),
+                                     std::chrono::seconds(1))
+                  .status()
+                  .code(),
+              ErrorCode::kInternal);
 }
 
 }  // namespace

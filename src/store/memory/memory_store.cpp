@@ -513,6 +513,44 @@ Result<std::vector<StoredReading>> MemoryStore::RecentReadings(int64_t user_uniq
     });
 }
 
+Result<std::vector<ReadingBucket>> MemoryStore::SummarizeReadings(int64_t user_unique_num, TimePoint from, TimePoint to,
+                                                                  Milliseconds bucket) {
+    if (Status s = CheckSummaryRequest(from, to, bucket); !s.ok()) return s;
+    return Locked([&](Tables& t) -> Result<std::vector<ReadingBucket>> {
+        std::map<int64_t, ReadingBucket> buckets;  // by index from `from`
+        std::map<int64_t, std::array<double, domain::kMetricCount>> sums;
+        if (auto it = t.readings.find(user_unique_num); it != t.readings.end()) {
+            for (const StoredReading& row : it->second) {
+                const TimePoint at = row.reading.measured_at;
+                if (at < from || at >= to) continue;
+                const int64_t index = (at - from) / bucket;
+                ReadingBucket& b = buckets[index];
+                b.start = from + index * bucket;
+                ++b.readings;
+                for (int m = 0; m < domain::kMetricCount; ++m) {
+                    const auto& value = row.reading.values[static_cast<size_t>(m)];
+                    if (!value) continue;
+                    MetricSummary& summary = b.metrics[static_cast<size_t>(m)];
+                    summary.min = summary.count == 0 ? *value : std::min(summary.min, *value);
+                    summary.max = summary.count == 0 ? *value : std::max(summary.max, *value);
+                    ++summary.count;
+                    sums[index][static_cast<size_t>(m)] += *value;
+                }
+            }
+        }
+        std::vector<ReadingBucket> out;
+        out.reserve(buckets.size());
+        for (auto& [index, b] : buckets) {
+            for (size_t m = 0; m < b.metrics.size(); ++m) {
+                if (b.metrics[m].count > 0)
+                    b.metrics[m].mean = sums[index][m] / static_cast<double>(b.metrics[m].count);
+            }
+            out.push_back(b);
+        }
+        return out;
+    });
+}
+
 Status MemoryStore::ForEachWearerReadingsSince(
     TimePoint since, const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) {
     Result<std::vector<int64_t>> wearers = Locked([&](Tables& t) -> Result<std::vector<int64_t>> {

@@ -132,6 +132,15 @@ constexpr size_t kReadingsPerStatement = 1000;
 constexpr const char* kSelectRecentReadings =
     "SELECT id, device_id, device_seq, measured_at, received_at, heart_rate, respiration_rate, spo2, skin_temp, "
     "glucose, steps, calories FROM vitals WHERE user_unique_num = $1 ORDER BY measured_at DESC, id DESC LIMIT $2";
+// Per bucket: its index, the readings, then per metric (in Metric order) COUNT, MIN, MAX, AVG.
+constexpr const char* kSummarizeReadings =
+    "SELECT (measured_at - $2) / $4 AS bucket, COUNT(*), COUNT(heart_rate), MIN(heart_rate), "
+    "MAX(heart_rate), AVG(heart_rate), COUNT(respiration_rate), MIN(respiration_rate), "
+    "MAX(respiration_rate), AVG(respiration_rate), COUNT(spo2), MIN(spo2), MAX(spo2), AVG(spo2), "
+    "COUNT(skin_temp), MIN(skin_temp), MAX(skin_temp), AVG(skin_temp), COUNT(glucose), MIN(glucose), "
+    "MAX(glucose), AVG(glucose), COUNT(steps), MIN(steps), MAX(steps), AVG(steps), COUNT(calories), "
+    "MIN(calories), MAX(calories), AVG(calories) FROM vitals WHERE user_unique_num = $1 AND measured_at "
+    ">= $2 AND measured_at < $3 GROUP BY bucket ORDER BY bucket";
 constexpr const char* kSelectUserNums = "SELECT unique_num FROM users ORDER BY unique_num";
 constexpr const char* kSelectReadingsSince =
     "SELECT measured_at, heart_rate, respiration_rate, spo2, skin_temp, glucose, steps, calories FROM vitals "
@@ -1493,6 +1502,31 @@ Result<std::vector<StoredReading>> PostgresStore::RecentReadings(int64_t user_un
                     s.reading.values[static_cast<size_t>(m)] = r.OptionalDouble(5 + m);
                 }
                 return s;
+            });
+    });
+}
+
+Result<std::vector<ReadingBucket>> PostgresStore::SummarizeReadings(int64_t user_unique_num, TimePoint from,
+                                                                    TimePoint to, Milliseconds bucket) {
+    if (Status s = CheckSummaryRequest(from, to, bucket); !s.ok()) return s;
+    return impl_->Read([&](Connection& conn) {
+        return Collect<ReadingBucket>(
+            conn.Exec(kSummarizeReadings,
+                      Params().Int(user_unique_num).Int(ToUnixMillis(from)).Int(ToUnixMillis(to)).Int(bucket.count()),
+                      "summarize readings"),
+            [&](const Row& r) {
+                ReadingBucket b;
+                b.start = from + r.Int64(0) * bucket;
+                b.readings = r.Int64(1);
+                for (int m = 0; m < domain::kMetricCount; ++m) {
+                    MetricSummary& summary = b.metrics[static_cast<size_t>(m)];
+                    summary.count = r.Int64(2 + 4 * m);
+                    if (summary.count == 0) continue;
+                    summary.min = *r.OptionalDouble(3 + 4 * m);
+                    summary.max = *r.OptionalDouble(4 + 4 * m);
+                    summary.mean = *r.OptionalDouble(5 + 4 * m);
+                }
+                return b;
             });
     });
 }

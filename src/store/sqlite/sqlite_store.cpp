@@ -315,6 +315,15 @@ constexpr std::string_view kInsertReading =
 constexpr std::string_view kSelectRecentReadings =
     "SELECT id, device_id, device_seq, measured_at, received_at, heart_rate, respiration_rate, spo2, skin_temp, "
     "glucose, steps, calories FROM vitals WHERE user_unique_num = ?1 ORDER BY measured_at DESC, id DESC LIMIT ?2";
+// Per bucket: its index, the readings, then per metric (in Metric order) COUNT, MIN, MAX, AVG.
+constexpr std::string_view kSummarizeReadings =
+    "SELECT (measured_at - ?2) / ?4 AS bucket, COUNT(*), COUNT(heart_rate), MIN(heart_rate), "
+    "MAX(heart_rate), AVG(heart_rate), COUNT(respiration_rate), MIN(respiration_rate), "
+    "MAX(respiration_rate), AVG(respiration_rate), COUNT(spo2), MIN(spo2), MAX(spo2), AVG(spo2), "
+    "COUNT(skin_temp), MIN(skin_temp), MAX(skin_temp), AVG(skin_temp), COUNT(glucose), MIN(glucose), "
+    "MAX(glucose), AVG(glucose), COUNT(steps), MIN(steps), MAX(steps), AVG(steps), COUNT(calories), "
+    "MIN(calories), MAX(calories), AVG(calories) FROM vitals WHERE user_unique_num = ?1 AND measured_at "
+    ">= ?2 AND measured_at < ?3 GROUP BY bucket ORDER BY bucket";
 constexpr std::string_view kSelectUserNums = "SELECT unique_num FROM users ORDER BY unique_num";
 constexpr std::string_view kSelectReadingsSince =
     "SELECT measured_at, heart_rate, respiration_rate, spo2, skin_temp, glucose, steps, calories FROM vitals "
@@ -1352,6 +1361,36 @@ Result<std::vector<bool>> SqliteStore::AppendReadings(int64_t user_unique_num, s
     });
     if (!status.ok()) return status;
     return stored;
+}
+
+Result<std::vector<ReadingBucket>> SqliteStore::SummarizeReadings(int64_t user_unique_num, TimePoint from, TimePoint to,
+                                                                  Milliseconds bucket) {
+    if (Status s = CheckSummaryRequest(from, to, bucket); !s.ok()) return s;
+    return impl_->Read([&](Connection& conn) -> Result<std::vector<ReadingBucket>> {
+        Statement st = conn.Prepare(kSummarizeReadings);
+        st.BindInt64(1, user_unique_num);
+        st.BindTime(2, from);
+        st.BindTime(3, to);
+        st.BindInt64(4, bucket.count());
+        std::vector<ReadingBucket> rows;
+        int rc;
+        while ((rc = st.Step()) == SQLITE_ROW) {
+            ReadingBucket b;
+            b.start = from + st.Int64(0) * bucket;
+            b.readings = st.Int64(1);
+            for (int m = 0; m < domain::kMetricCount; ++m) {
+                MetricSummary& summary = b.metrics[static_cast<size_t>(m)];
+                summary.count = st.Int64(2 + 4 * m);
+                if (summary.count == 0) continue;
+                summary.min = *st.OptionalDouble(3 + 4 * m);
+                summary.max = *st.OptionalDouble(4 + 4 * m);
+                summary.mean = *st.OptionalDouble(5 + 4 * m);
+            }
+            rows.push_back(b);
+        }
+        if (rc != SQLITE_DONE) return st.ErrorStatus("summarize readings");
+        return rows;
+    });
 }
 
 Status SqliteStore::ForEachWearerReadingsSince(

@@ -64,6 +64,9 @@ struct ApiOptions {
     // Guardian-link requests one account may send per hour (429 after that): each says nothing of
     // whether the id exists, but the asker's own list of requests does, so they are counted.
     int guardian_requests_per_hour = 20;
+    // Trend queries (GET /api/vitals with from/to) one account may make per minute (429 after that): each
+    // reads up to a range's worth of stored readings. A chart page makes one per range it shows.
+    int trend_queries_per_minute = 30;
     // What one wearer's devices (and the wearer's own update_status/update_posture) may send: a day's
     // quota, refilled continuously, so a watch may upload in one burst what it kept while offline, up to
     // a day's worth. It bounds the database's growth and each wearer's share of ingest and detection

@@ -69,6 +69,20 @@ class RuleProfile {
     std::unique_ptr<const internal::ProfileData> data_;
 };
 
+// Where one of a metric's rules calls a value caution or danger by itself: a threshold (for_s 0) or a
+// sustained rule (for_s > 0: only when every reading for that long is in the band). For drawing the
+// profile's bands on a chart. Trend and baseline rules judge against the wearer's own history and have no
+// fixed band.
+struct ValueBand {
+    std::string rule;  // the rule id, e.g. "heart_rate.high.danger"
+    domain::Level level = domain::Level::kCaution;
+    std::string_view compare;  // "above", "at_least", "below" or "at_most" (the profile's keys)
+    double value = 0;
+    int32_t for_s = 0;
+};
+// The bands of `metric` in `profile`, thresholds first, each kind in profile order.
+std::vector<ValueBand> ValueBands(const RuleProfile& profile, domain::Metric metric);
+
 // Parses and validates a profile. On failure: kInvalidJson when the text is not JSON (one
 // FieldError, field "", with line and column), otherwise kValidationFailed with one FieldError per
 // problem, each naming its JSON path (e.g. "metrics.heart_rate.thresholds[2].level",

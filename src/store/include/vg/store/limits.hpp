@@ -3,11 +3,14 @@
 // SQLite, PostgreSQL or memory. A `limit` argument outside [1, max] is clamped into it.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace vg::store {
 
 // RecentReadings, RecentStatuses, RecentPostures, ListIncidents.
 inline constexpr int kMaxRecentRows = 1000;
+// SummarizeReadings: buckets in one call.
+inline constexpr int64_t kMaxSummaryBuckets = 5000;
 // DueIncidents.
 inline constexpr int kMaxDueIncidents = 10000;
 // AuditFor.

@@ -5,6 +5,7 @@
 // One port of vg::store::Store (store.hpp): durable on OK, nothing written on error, safe from any
 // thread, kUnavailable once closed, kInternal for what no rule below names.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -31,6 +32,25 @@ struct StoredReading {
     TimePoint received_at;
 };
 
+// One metric over the readings of one bucket that carry it (count > 0 in every summary returned).
+struct MetricSummary {
+    int64_t count = 0;
+    double min = 0;
+    double max = 0;
+    double mean = 0;
+};
+
+// The readings measured in [start, start + bucket): how many, and each metric's summary (count 0 when
+// none of them had the metric).
+struct ReadingBucket {
+    TimePoint start;
+    int64_t readings = 0;
+    std::array<MetricSummary, domain::kMetricCount> metrics{};
+};
+
+// SummarizeReadings's precondition, shared by the implementations: OK, or kInternal naming what is wrong.
+Status CheckSummaryRequest(TimePoint from, TimePoint to, Milliseconds bucket);
+
 class ReadingStore {
   public:
     virtual ~ReadingStore() = default;
@@ -47,6 +67,13 @@ class ReadingStore {
     // The `limit` (clamped to [1, kMaxRecentRows]) most recently measured readings, newest first
     // (measured_at; a tie: the one stored last first). An unknown user has none: an empty list.
     virtual Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) = 0;
+    // The wearer's readings measured in [from, to), summarized in buckets of `bucket` that start at
+    // from, from + bucket, ...: oldest first, only buckets with at least one reading (an unknown user has
+    // none). For trend charts: a month of readings comes back as a few hundred rows.
+    // REQUIRES: bucket >= 1 s, from < to, at most kMaxSummaryBuckets buckets (kInternal otherwise: the
+    // caller validates the request).
+    virtual Result<std::vector<ReadingBucket>> SummarizeReadings(int64_t user_unique_num, TimePoint from, TimePoint to,
+                                                                 Milliseconds bucket) = 0;
     // Every reading measured at or after `since`, wearer by wearer in increasing unique_num: `fn` is
     // called once per wearer that has any, with that wearer's readings oldest first (measured_at, then
     // storage order). For rebuilding detector state at start-up. Holds one wearer's readings in memory

@@ -147,6 +147,8 @@ class PostgresStore final : public Store {
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
                                              std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
+    Result<std::vector<ReadingBucket>> SummarizeReadings(int64_t user_unique_num, TimePoint from, TimePoint to,
+                                                         Milliseconds bucket) override;
     Status ForEachWearerReadingsSince(
         TimePoint since,
         const std::function<void(int64_t wearer, std::vector<domain::VitalsReading>&& readings)>& fn) override;

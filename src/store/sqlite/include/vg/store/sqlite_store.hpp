@@ -127,6 +127,8 @@ class SqliteStore final : public Store {
     Result<std::vector<bool>> AppendReadings(int64_t user_unique_num, std::optional<int64_t> device_id,
                                              std::span<const IncomingReading> readings, TimePoint received_at) override;
     Result<std::vector<StoredReading>> RecentReadings(int64_t user_unique_num, int limit) override;
+    Result<std::vector<ReadingBucket>> SummarizeReadings(int64_t user_unique_num, TimePoint from, TimePoint to,
+                                                         Milliseconds bucket) override;
     // One short read per wearer, so that writers are never held up for long.
     Status ForEachWearerReadingsSince(
         TimePoint since,
