@@ -34,6 +34,8 @@ http::Response AccountRoutes::Signup(RequestContext& ctx) {
     input.profile.guard_phone_num = reader.String("guard_phone_num", false).value_or("");
     // Unverified until its owner enters the code sent to it (POST /api/phone/verification).
     input.profile.guard_email = domain::NormalizeEmailAddress(reader.String("guard_email", false).value_or(""));
+    // The dashboard sends the browser's zone; a client that sends none gets Korea's (the seed's).
+    input.profile.time_zone = reader.String("time_zone", false).value_or(std::string(domain::kDefaultTimeZone));
     reader.Refuse("danger_degree", "is set by VitalGuard, not at sign-up");
     reader.Refuse("user_posture", "is set by VitalGuard, not at sign-up");
     reader.Refuse("unique_num", "is assigned by VitalGuard");

@@ -81,6 +81,7 @@ inline json::object UserJson(const domain::User& user) {
                    {"guard_name", p.guard_name},
                    {"guard_phone_num", p.guard_phone_num},
                    {"guard_email", p.guard_email},
+                   {"time_zone", p.time_zone},
                    {"danger_degree", user.danger_degree},
                    {"created_at", FormatIso8601(user.created_at)}};
     o["user_posture"] = user.user_posture ? json::value(*user.user_posture) : json::value(nullptr);

@@ -45,11 +45,11 @@ json::object GuidanceToJson(const Result<guidance::Guidance>& g) {
                         {"text", g->text}};
 }
 
-// The guidance for `request`; null when it cannot be composed.
-json::value ComposedJson(const guidance::KnowledgeBase& kb, const guidance::GuidanceRequest& request) {
-    auto g = guidance::Compose(kb, request);
-    if (!g.ok()) return nullptr;
-    return GuidanceToJson(g);
+// The state of a rewrite as docs/api.md shows it: nullopt is "pending".
+json::object RewriteJson(const std::optional<guidance::RewriteResult>& r) {
+    if (!r) return json::object{{"state", "pending"}};
+    if (r->rewritten) return json::object{{"state", "done"}, {"text", r->text}};
+    return json::object{{"state", "fallback"}, {"reason", r->reason}};
 }
 
 // An incident's guidance, with the LLM rewrite when one is configured: "pending" on the first read
@@ -81,14 +81,7 @@ json::value GuidanceJson(const guidance::KnowledgeBase* kb, guidance::AsyncRewri
     if (rewriter != nullptr) {
         const std::string key = "incident-" + std::to_string(i.id) + "-v" + std::to_string(i.version) + "-" +
                                 std::string(guidance::LanguageName(language));
-        const std::optional<guidance::RewriteResult> r = rewriter->Get(key, *g);
-        if (!r) {
-            out["rewrite"] = json::object{{"state", "pending"}};
-        } else if (r->rewritten) {
-            out["rewrite"] = json::object{{"state", "done"}, {"text", r->text}};
-        } else {
-            out["rewrite"] = json::object{{"state", "fallback"}, {"reason", r->reason}};
-        }
+        out["rewrite"] = RewriteJson(rewriter->Get(key, *g));
     }
     return out;
 }
@@ -318,8 +311,28 @@ http::Response IncidentRoutes::PredictModel2(RequestContext& ctx) {
     json::object out = DetectionJson(d);
     out["abnormal"] = std::move(abnormal);
     const bool needs_guidance = knowledge_ && d.level != domain::Level::kNormal && !d.advice_only;
-    out["guidance"] =
-        needs_guidance ? ComposedJson(*knowledge_, guidance::RequestFor(d, reading, LanguageOf(ctx.request))) : nullptr;
+    out["guidance"] = nullptr;
+    if (needs_guidance) {
+        auto g = guidance::Compose(*knowledge_, guidance::RequestFor(d, reading, LanguageOf(ctx.request)));
+        if (g.ok()) {
+            json::object guidance_json = GuidanceToJson(g);
+            if (rewriter_ != nullptr) {
+                // The seed's predict_model2 answers with the LLM's four parts. Keyed by the composed text: the same
+                // values ask once, and asking again later gets "done". Each new text costs an LLM call, so one
+                // wearer may start predict_rewrites_per_hour_ of them; after that the knowledge base's text stands.
+                const std::string key = "predict-" + std::string(guidance::LanguageName(g->language)) + "-" +
+                                        std::to_string(std::hash<std::string>{}(g->text));
+                if (rewriter_->Asked(key)) {
+                    guidance_json["rewrite"] = RewriteJson(rewriter_->Get(key, *g));
+                } else if (predict_rewrite_limiter_->TryAcquire(std::to_string(ctx.wearer())) != 0) {
+                    guidance_json["rewrite"] = json::object{{"state", "fallback"}, {"reason", "rate_limited"}};
+                } else {
+                    guidance_json["rewrite"] = RewriteJson(rewriter_->Get(key, *g));
+                }
+            }
+            out["guidance"] = std::move(guidance_json);
+        }
+    }
     return JsonResponse(200, out);
 }
 

@@ -45,6 +45,8 @@ class IncidentRoutes {
           cause_model_(cause_model),
           access_(access),
           sos_address_limiter_(rate_limits.SlidingWindow("sos_address", clock, {10, std::chrono::hours(1), 100'000})),
+          predict_rewrite_limiter_(rate_limits.SlidingWindow(
+              "predict_rewrite", clock, {kPredictRewritesPerHour, std::chrono::hours(1), 100'000})),
           sos_refused_(prometheus::BuildCounter()
                            .Name("vitalguard_sos_refused_total")
                            .Help("SOS presses refused by a limit (answered 429)")
@@ -78,6 +80,10 @@ class IncidentRoutes {
     // New SOS incidents of accounts that are not established (EscalationService::Established), per client
     // address: many throw-away accounts from one place cannot loop SOS (docs/escalation.md, "Limits").
     const std::unique_ptr<auth::SlidingWindowLimiter> sos_address_limiter_;
+    // LLM rewrites predict_model2 may start per wearer per hour: each is a paid call to the endpoint, and
+    // predict's values are the caller's to vary. Beyond it the rewrite is "fallback", reason "rate_limited".
+    static constexpr int kPredictRewritesPerHour = 20;
+    const std::unique_ptr<auth::SlidingWindowLimiter> predict_rewrite_limiter_;
     // SOS presses refused (429), by the limit that refused them: account_sos, account_calls, address.
     prometheus::Family<prometheus::Counter>& sos_refused_;
 };

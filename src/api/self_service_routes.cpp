@@ -75,6 +75,7 @@ http::Response SelfServiceRoutes::UpdateMe(RequestContext& ctx) {
     changes.phone_num = reader.String("phone_num", false);
     changes.guard_name = reader.String("guard_name", false);
     changes.guard_phone_num = reader.String("guard_phone_num", false);
+    changes.time_zone = reader.String("time_zone", false);
     reader.Refuse("id", "cannot be changed");
     reader.Refuse("password", "is changed with POST /api/me/password");
     reader.Refuse("guard_email", "is changed with PUT /api/me/guard_email");

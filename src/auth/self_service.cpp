@@ -85,6 +85,7 @@ Result<domain::User> AccountService::UpdateProfile(const AuthContext& auth, cons
     if (changes.phone_num) next.phone_num = *changes.phone_num;
     if (changes.guard_name) next.guard_name = *changes.guard_name;
     if (changes.guard_phone_num) next.guard_phone_num = *changes.guard_phone_num;
+    if (changes.time_zone) next.time_zone = *changes.time_zone;
     if (auto problems = ValidateProfile(next); !problems.empty()) {
         return Status::Error(ErrorCode::kValidationFailed, "Some fields need to be corrected.", std::move(problems));
     }
@@ -101,6 +102,7 @@ Result<domain::User> AccountService::UpdateProfile(const AuthContext& auth, cons
     if (next.phone_num != old.phone_num) names.push_back("phone_num");
     if (next.guard_name != old.guard_name) names.push_back("guard_name");
     if (next.guard_phone_num != old.guard_phone_num) names.push_back("guard_phone_num");
+    if (next.time_zone != old.time_zone) names.push_back("time_zone");
     if (next.address != old.address || next.detailed_address != old.detailed_address) {
         update.address_confirmed_at = clock_.Now();  // the wearer just told us where they live
     }

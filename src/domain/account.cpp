@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "vg/tz/tz.hpp"
+
 namespace vg::domain {
 namespace {
 
@@ -275,6 +277,7 @@ std::vector<FieldError> ValidateSignup(const SignupInput& input) {
         }
     }
     if (!p.guard_email.empty()) add("guard_email", CheckEmailAddress(p.guard_email));
+    add("time_zone", tz::CheckTimeZone(p.time_zone));
     return errors;
 }
 

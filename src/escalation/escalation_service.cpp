@@ -9,6 +9,7 @@
 
 #include "vg/escalation/phone_verification.hpp"
 #include "vg/notify/emergency.hpp"
+#include "vg/tz/tz.hpp"
 
 namespace vg::escalation {
 
@@ -77,20 +78,11 @@ std::string GuardianText(Notice n, const Incident& i, const std::string& name, c
     return text;
 }
 
-// "2026-11-23 16:30 (UTC+09:00)": the wearer's local time, as the emergency report writes it.
-std::string LocalTimeText(TimePoint t, std::chrono::minutes utc_offset) {
-    const TimePoint local = t + utc_offset;
-    const auto days = std::chrono::floor<std::chrono::days>(local);
-    const std::chrono::year_month_day ymd(days);
-    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local - days).count();
-    const int offset = static_cast<int>(utc_offset.count() % (24 * 60));
-    const int magnitude = offset < 0 ? -offset : offset;
-    char out[96];
-    std::snprintf(out, sizeof(out), "%04d-%02u-%02u %02lld:%02lld (UTC%c%02d:%02d)", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<long long>(minutes / 60), static_cast<long long>(minutes % 60), offset < 0 ? '-' : '+',
-                  magnitude / 60, magnitude % 60);
-    return out;
+// "2026-11-23 16:30 (UTC+09:00)": the wearer's local time in their IANA zone, as the emergency report
+// writes it.
+std::string LocalTimeText(TimePoint t, const std::string& time_zone) {
+    const tz::LocalTime local = tz::ToLocal(t, time_zone);
+    return local.date + " " + local.time + " (" + local.offset + ")";
 }
 
 // The e-mail of a guardian notice: the SMS text (`text`, which says who and what, with the link), and
@@ -102,7 +94,7 @@ struct GuardianEmail {
 };
 GuardianEmail GuardianEmailFor(Notice n, const Incident& i, const std::string& name, const std::string& address,
                                const std::string& text, const std::string& link, bool ko, TimePoint now,
-                               std::chrono::minutes utc_offset) {
+                               const std::string& time_zone) {
     const std::string who = ko ? name + "님" : name;
     std::string what;
     switch (n) {
@@ -138,9 +130,8 @@ GuardianEmail GuardianEmailFor(Notice n, const Incident& i, const std::string& n
         body.resize(body.size() - link.size() - 1);  // the link gets a line of its own below
     }
     body += "\n\n";
-    body += (ko ? "발생 시각: " : "Began at: ") + LocalTimeText(i.opened_at, utc_offset) + "\n";
-    if (now != i.opened_at)
-        body += (ko ? "이 알림 시각: " : "This notice at: ") + LocalTimeText(now, utc_offset) + "\n";
+    body += (ko ? "발생 시각: " : "Began at: ") + LocalTimeText(i.opened_at, time_zone) + "\n";
+    if (now != i.opened_at) body += (ko ? "이 알림 시각: " : "This notice at: ") + LocalTimeText(now, time_zone) + "\n";
     if (!address.empty()) body += (ko ? "주소: " : "Address: ") + address + "\n";
     if (!link.empty()) body += (ko ? "대시보드: " : "Dashboard: ") + link + "\n";
     body += ko ? "\n이 메일은 VitalGuard 보호자 알림입니다. 이 주소는 인증번호로 확인되었습니다.\n"
@@ -686,6 +677,7 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 report.address += " " + domain::WithoutInvisibleCharacters(user->profile.detailed_address);
             }
             report.phone = user->profile.phone_num;
+            report.time_zone = user->profile.time_zone;
             if (location) {
                 notify::GeoLocation g;
                 g.latitude = location->latitude;
@@ -742,7 +734,7 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
             if (!user->profile.detailed_address.empty()) {
                 address += " " + domain::WithoutInvisibleCharacters(user->profile.detailed_address);
             }
-            GuardianEmail mail = GuardianEmailFor(n, i, name, address, text, link, ko, now, options_.utc_offset);
+            GuardianEmail mail = GuardianEmailFor(n, i, name, address, text, link, ko, now, user->profile.time_zone);
             // The SMS's key scheme with "-email": one e-mail per notice, however often the save is retried.
             add("email", email_to, std::move(mail.subject), std::move(mail.body), "",
                 key_base + "-" + purpose + "-contact-email");

@@ -407,6 +407,34 @@ TEST_F(EscalationServiceTest, AnUnverifiedNumberGetsNoSmsAndTheTimelineSaysWhy) 
     EXPECT_GE(Count(Outbox(id), "sms"), 1);
 }
 
+// Issue 19: every time a person reads is in the wearer's own IANA zone, daylight saving included — the
+// 119 report of a wearer living in Berlin says 09:00 (UTC+01:00) in January, not Korea's 17:00.
+TEST_F(EscalationServiceTest, TheEmergencyReportIsWrittenInTheWearersTimeZone) {
+    store::NewUser u;
+    u.profile.id = "oma_berlin";
+    u.profile.name = "Erika Muster";
+    u.profile.age = 84;
+    u.profile.address = "Unter den Linden 1, Berlin";
+    u.profile.phone_num = "+49 30 1234567";
+    u.profile.time_zone = "Europe/Berlin";
+    u.password_hash = "x";
+    u.created_at = clock_.Now() - std::chrono::hours(48);
+    auto created = store_->CreateUser(u);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    EXPECT_EQ(store_->FindUserByUniqueNum(created->unique_num)->profile.time_zone, "Europe/Berlin");
+    service_->OnVerdict(created->unique_num, Verdict(Level::kDanger), false);
+    const int64_t id = store_->FindOpenIncident(created->unique_num).value()->id;
+    Advance(seconds(60));
+    auto messages = Outbox(id);
+    ASSERT_EQ(Count(messages, "emergency"), 1);
+    const auto dispatch =
+        *std::find_if(messages.begin(), messages.end(), [](auto& m) { return m.channel == "emergency"; });
+    // Opened at 1'800'000'000'000 ms, 2027-01-15 08:00 UTC.
+    EXPECT_NE(dispatch.body.find("2027-01-15 09:00 (UTC+01:00)"), std::string::npos) << dispatch.body;
+    EXPECT_NE(dispatch.payload_json.find(R"("time_zone":"Europe/Berlin")"), std::string::npos) << dispatch.payload_json;
+    EXPECT_NE(dispatch.payload_json.find(R"("utc_offset_minutes":60)"), std::string::npos) << dispatch.payload_json;
+}
+
 TEST_F(EscalationServiceTest, AVerifiedGuardEmailGetsTheAlertsByEmailAndAnUnverifiedOneNone) {
     // Without an e-mail channel nothing goes by e-mail, verified or not.
     ASSERT_TRUE(store_->SetGuardEmail(wearer_, "guardian@example.org", "").ok());

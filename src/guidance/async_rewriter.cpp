@@ -27,6 +27,11 @@ std::optional<RewriteResult> AsyncRewriter::Get(const std::string& key, const Gu
     return std::nullopt;
 }
 
+bool AsyncRewriter::Asked(const std::string& key) {
+    std::lock_guard lock(mu_);
+    return cache_.count(key) != 0 || in_flight_.count(key) != 0;
+}
+
 void AsyncRewriter::Run() {
     std::unique_lock lock(mu_);
     while (true) {

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "vg/tz/tz.hpp"
+
 namespace vg::notify {
 namespace {
 
@@ -12,29 +14,9 @@ std::string FormatNumber(double value, int decimals) {
     return out;
 }
 
-struct LocalTime {
-    std::string date;    // "2026-11-23"
-    std::string time;    // "16:30"
-    std::string offset;  // "UTC+09:00"
-};
-
-LocalTime ToLocal(TimePoint t, std::chrono::minutes utc_offset) {
-    const TimePoint local = t + utc_offset;
-    const auto days = std::chrono::floor<std::chrono::days>(local);
-    const std::chrono::year_month_day ymd(days);
-    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(local - days).count();
-    const int offset = static_cast<int>(utc_offset.count() % (24 * 60));
-    const int magnitude = offset < 0 ? -offset : offset;
-    char date[32];
-    char time[48];
-    char zone[48];
-    std::snprintf(date, sizeof(date), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-    std::snprintf(time, sizeof(time), "%02lld:%02lld", static_cast<long long>(minutes / 60),
-                  static_cast<long long>(minutes % 60));
-    std::snprintf(zone, sizeof(zone), "UTC%c%02d:%02d", offset < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
-    return {date, time, zone};
-}
+// The local date, time and "UTC+09:00" of `t` in `zone` (the wearer's IANA zone; tz::ToLocal's fallback
+// for a name that is not one).
+tz::LocalTime ToLocal(TimePoint t, const std::string& zone) { return tz::ToLocal(t, zone); }
 
 std::string JoinCauses(const std::vector<EmergencyCause>& causes, ReportLanguage language) {
     std::string out;
@@ -130,7 +112,7 @@ std::string_view EmergencyCauseName(EmergencyCause cause, ReportLanguage languag
 
 std::string RenderEmergencyReport(const EmergencyReport& report, ReportLanguage language) {
     const bool ko = language == ReportLanguage::kKorean;
-    const LocalTime when = ToLocal(report.detected_at, report.utc_offset);
+    const tz::LocalTime when = ToLocal(report.detected_at, report.time_zone);
     std::string out;
     out.reserve(512);
     out += ko ? "[VitalGuard 응급신고]\n" : "[VitalGuard EMERGENCY]\n";
@@ -148,7 +130,7 @@ std::string RenderEmergencyReport(const EmergencyReport& report, ReportLanguage 
     if (report.location) {
         const GeoLocation& at = *report.location;
         out += FormatNumber(at.latitude, 5) + "," + FormatNumber(at.longitude, 5);
-        const LocalTime fix = ToLocal(at.at, report.utc_offset);
+        const tz::LocalTime fix = ToLocal(at.at, report.time_zone);
         const std::string fix_time = fix.date == when.date ? fix.time : fix.date + " " + fix.time;
         if (at.accuracy_m) {
             out += ko ? " (오차 " + FormatNumber(*at.accuracy_m, 0) + "m, " + fix_time + ")"
@@ -218,7 +200,9 @@ std::string EmergencyReportJson(const EmergencyReport& report, ReportLanguage la
     object["causes"] = std::move(causes);
     object["detail"] = report.detail;
     object["detected_at"] = FormatIso8601(report.detected_at);
-    object["utc_offset_minutes"] = report.utc_offset.count();
+    const tz::LocalTime local = ToLocal(report.detected_at, report.time_zone);
+    object["time_zone"] = local.zone;
+    object["utc_offset_minutes"] = local.utc_offset.count();
     object["link"] = report.link;
     object["text"] = RenderEmergencyReport(report, language);
     return boost::json::serialize(object);

@@ -77,15 +77,18 @@ TEST(EmergencyReportTest, SaysWhatIsMissing) {
     report.incident_id = "inc-1";
     report.wearer_name = "Jane Doe";
     report.causes = {EmergencyCause::kManualSos};
-    report.detected_at = FromUnixMillis(0);
-    report.utc_offset = std::chrono::minutes(-150);  // UTC-02:30 (Newfoundland summer)
+    report.detected_at = FromUnixMillis(1'782'907'200'000);  // 2026-07-01T12:00:00Z
+    report.time_zone = "America/St_Johns";                   // UTC-02:30 in summer (NDT)
     const std::string en = RenderEmergencyReport(report, ReportLanguage::kEnglish);
     ExpectContains(en, "Name: Jane Doe\n");
     ExpectContains(en, "Address: not registered");
     ExpectContains(en, "Location: unknown");
     ExpectContains(en, "Vitals: no recent readings");
     ExpectContains(en, "Cause: SOS pressed by the wearer\n");
-    ExpectContains(en, "Time: 1969-12-31 21:30 (UTC-02:30)");
+    ExpectContains(en, "Time: 2026-07-01 09:30 (UTC-02:30)");
+    // The same wearer in winter: the zone's rules, not a fixed offset (NST, UTC-03:30).
+    report.detected_at = FromUnixMillis(1'795'419'000'000);  // 2026-11-23T07:30:00Z
+    ExpectContains(RenderEmergencyReport(report, ReportLanguage::kEnglish), "Time: 2026-11-23 04:00 (UTC-03:30)");
     EXPECT_EQ(en.find("Phone:"), std::string::npos);
     const std::string ko = RenderEmergencyReport(report, ReportLanguage::kKorean);
     ExpectContains(ko, "주소: 미등록");

@@ -142,8 +142,15 @@ Result<Credentials> Provision(HttpConnection& http, const WearerPlan& plan, cons
 // Per-wearer ingest state, owned by one streaming thread.
 struct StreamState {
     std::unique_ptr<WearerSimulator> sim;
-    std::string auth;  // "Bearer <token>"
+    std::string auth;    // "Bearer <token>"
+    std::string cookie;  // the wearer's session, which the live stream lives on
+    SteadyClock::time_point session_used{};
 };
+
+// A live stream ends with its session, and the session with 30 min unused (AccountOptions::idle_timeout);
+// the readings use the watch's token, not the session. A person with the dashboard open uses it (the page's
+// requests); so does the simulator, so an hour-long real-time run keeps its streams.
+constexpr auto kSessionUseInterval = std::chrono::minutes(10);
 
 struct IngestCounters {
     std::atomic<int64_t> sent{0}, stored{0}, duplicates{0}, not_evaluated{0}, requests{0}, retries{0};
@@ -427,6 +434,8 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
     for (int i = 0; i < n; ++i) {
         states[static_cast<size_t>(i)].sim = std::make_unique<WearerSimulator>(fleet, i);
         states[static_cast<size_t>(i)].auth = "Bearer " + creds[static_cast<size_t>(i)].device_token;
+        states[static_cast<size_t>(i)].cookie = creds[static_cast<size_t>(i)].cookie;
+        states[static_cast<size_t>(i)].session_used = SteadyClock::now();
     }
     std::vector<ImuCursor> imu_cursors(static_cast<size_t>(n));
     if (!imu_counters.unavailable.load()) {
@@ -449,6 +458,15 @@ Result<RunResult> RunSimulation(const Scenario& scenario, const DriverOptions& o
                 std::vector<SimReading> buffer;
                 auto post = [&](int i, TimePoint until) {
                     StreamState& w = states[static_cast<size_t>(i)];
+                    if (SteadyClock::now() - w.session_used >= kSessionUseInterval) {
+                        auto me = SendRetrying(http, "GET", "/api/me", "", {{"Cookie", "vg_session=" + w.cookie}},
+                                               counters.retries, error);
+                        if (!me.ok() || me->status != 200) {
+                            error.Set(me.ok() ? Refused("GET /api/me (keeping the session)", *me) : me.status());
+                            return false;
+                        }
+                        w.session_used = SteadyClock::now();
+                    }
                     buffer.clear();
                     w.sim->GenerateUntil(until, buffer);
                     if (!buffer.empty()) {

@@ -227,6 +227,43 @@ TEST_F(IncidentE2eTest, GuidanceIsRewrittenByTheConfiguredLlmWithoutWaitingForIt
     EXPECT_FALSE(sink_.Received("/v1/chat/completions").empty());
 }
 
+// Issue 19: predict_model2 returns the LLM's four parts too, as the seed's does: the same values ask the
+// endpoint once ("pending", then "done"); a wearer who varies them to start paid calls gets 20 an hour,
+// then the knowledge base's text with the rewrite "fallback", reason "rate_limited".
+TEST_F(IncidentE2eTest, PredictModel2ReturnsTheRewriteAndLimitsTheCallsItStarts) {
+    StartServer({"--llm-base-url", sink_.Url(""), "--llm-model", "test-model"});
+    HttpClient wearer = Client();
+    SignupAndLogin(wearer, "predict_llm");
+    auto first = wearer.Post("/api/predict_model2", Vitals(150, 88));
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_EQ(first.json().at("guidance").at("rewrite").at("state").as_string(), "pending");
+    EXPECT_FALSE(first.json().at("guidance").at("text").as_string().empty());
+    std::string state, text;
+    for (int i = 0; i < 50 && state != "done"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto again = wearer.Post("/api/predict_model2", Vitals(150, 88));
+        ASSERT_EQ(again.status, 200) << again.body;
+        const json::value rewrite = again.json().at("guidance").at("rewrite");
+        state = std::string(rewrite.at("state").as_string());
+        if (state == "done") text = std::string(rewrite.at("text").as_string());
+    }
+    EXPECT_EQ(state, "done");
+    EXPECT_EQ(text, kRewrite);
+    EXPECT_EQ(sink_.Received("/v1/chat/completions").size(), 1u) << "the same values ask once";
+
+    // 19 more distinct values start 19 more rewrites; the 21st is refused without a call.
+    std::string last_state, last_reason;
+    for (int hr = 151; hr <= 171; ++hr) {
+        auto r = wearer.Post("/api/predict_model2", Vitals(hr, 88));
+        ASSERT_EQ(r.status, 200) << r.body;
+        const json::value rewrite = r.json().at("guidance").at("rewrite");
+        last_state = std::string(rewrite.at("state").as_string());
+        if (rewrite.as_object().contains("reason")) last_reason = std::string(rewrite.at("reason").as_string());
+    }
+    EXPECT_EQ(last_state, "fallback");
+    EXPECT_EQ(last_reason, "rate_limited");
+}
+
 TEST_F(IncidentE2eTest, PredictModel2NamesTheAbnormalVitalsWithGuidance) {
     HttpClient wearer = Client();
     SignupAndLogin(wearer, "predict_jung");

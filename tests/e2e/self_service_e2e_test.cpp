@@ -223,6 +223,35 @@ TEST_F(SelfServiceE2eTest, PatchWithABadFieldChangesNothingAndAGoodOneChangesThe
     EXPECT_EQ(wearer.Get("/api/me").json().at("user"), user);
 }
 
+// Issue 19: each wearer has an IANA time zone — the browser's at sign-up, Korea's when a client sends none —
+// checked against the time-zone database, changed like the rest of the profile.
+TEST_F(SelfServiceE2eTest, TheTimeZoneIsTakenAtSignUpCheckedAndChangeable) {
+    HttpClient seoul = Client();
+    SignupAndLogin(seoul, "tz_seoul");
+    EXPECT_EQ(seoul.Get("/api/me").json().at("user").at("time_zone").as_string(), "Asia/Seoul");
+
+    HttpClient visitor = Client();
+    json::object body = SignupBody("tz_berlin");
+    body["time_zone"] = "Europe/Berlin";
+    auto created = visitor.Post("/api/signup", body);
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json().at("user").at("time_zone").as_string(), "Europe/Berlin");
+
+    json::object wrong = SignupBody("tz_nowhere");
+    wrong["time_zone"] = "+09:00";
+    auto refused = Client().Post("/api/signup", wrong);
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_EQ(ErrorFields(refused), std::vector<std::string>{"time_zone"});
+
+    auto bad = Patch(seoul, json::object{{"current_password", "correct horse"}, {"time_zone", "Mars/Olympus"}});
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    EXPECT_EQ(ErrorFields(bad), std::vector<std::string>{"time_zone"});
+    EXPECT_EQ(seoul.Get("/api/me").json().at("user").at("time_zone").as_string(), "Asia/Seoul");
+    auto moved = Patch(seoul, json::object{{"current_password", "correct horse"}, {"time_zone", "America/New_York"}});
+    ASSERT_EQ(moved.status, 200) << moved.body;
+    EXPECT_EQ(seoul.Get("/api/me").json().at("user").at("time_zone").as_string(), "America/New_York");
+}
+
 TEST_F(SelfServiceE2eTest, AChangedGuardianPhoneIsUnverifiedAndAnUnchangedOneStaysVerified) {
     HttpClient wearer = Client();
     SignupAndLogin(wearer, "self_phone");

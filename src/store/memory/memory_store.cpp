@@ -398,6 +398,7 @@ Result<domain::User> MemoryStore::UpdateUserProfile(const ProfileUpdate& u) {
         stored.phone_num = p.phone_num;
         stored.guard_name = p.guard_name;
         stored.guard_phone_num = p.guard_phone_num;
+        stored.time_zone = p.time_zone;
         if (u.address_confirmed_at) user->address_confirmed_at = u.address_confirmed_at;
         for (const std::string& phone : u.unverify_phones) t.phone_codes.erase({u.user_unique_num, phone});
         return *user;

@@ -236,11 +236,17 @@ CREATE INDEX phone_code_sends_by_user ON phone_code_sends (user_unique_num, sent
 CREATE INDEX phone_code_sends_by_phone ON phone_code_sends (phone, sent_at);
 )sql";
 
+// SQLite's version 9: the wearer's IANA time zone (issue 19).
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Asia/Seoul';
+)sql";
+
 constexpr std::array kMigrations = {
     PostgresMigration{1,
                       "the schema of SQLite's version 8: accounts, vitals, statuses, incidents, outbox, guardians, "
                       "audit, fall suspicions, phone verification",
                       kMigration1},
+    PostgresMigration{2, "the wearer's time zone", kMigration2},
 };
 
 }  // namespace

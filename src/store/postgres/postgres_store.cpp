@@ -44,7 +44,7 @@ Status Conflict(std::string message) { return Status::Error(ErrorCode::kConflict
 #define VG_PG_USER_COLUMNS                                                                             \
     "unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "     \
     "guard_phone_num, danger_degree, user_posture, created_at, rule_profile, guard_email, locked_at, " \
-    "locked_reason, address_confirmed_at"
+    "locked_reason, address_confirmed_at, time_zone"
 #define VG_PG_SESSION_COLUMNS \
     "token_hash, user_unique_num, csrf_token, created_at, last_seen_at, expires_at, client_address, user_agent"
 #define VG_PG_DEVICE_COLUMNS "device_id, user_unique_num, name, token_hash, created_at, revoked_at, last_seen_at"
@@ -66,7 +66,7 @@ constexpr const char* kBeginSerializable = "BEGIN ISOLATION LEVEL SERIALIZABLE";
 // ---- accounts ----
 constexpr const char* kInsertUser =
     "INSERT INTO users (id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, created_at, guard_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "guard_phone_num, created_at, guard_email, time_zone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
     "RETURNING " VG_PG_USER_COLUMNS;
 constexpr const char* kSelectUserById = "SELECT " VG_PG_USER_COLUMNS " FROM users WHERE id = $1";
 constexpr const char* kSelectUserByUniqueNum = "SELECT " VG_PG_USER_COLUMNS " FROM users WHERE unique_num = $1";
@@ -93,7 +93,8 @@ constexpr const char* kTouchDevice = "UPDATE devices SET last_seen_at = $2 WHERE
 
 constexpr const char* kUpdateProfile =
     "UPDATE users SET name = $2, age = $3, address = $4, detailed_address = $5, phone_num = $6, guard_name = $7, "
-    "guard_phone_num = $8, address_confirmed_at = COALESCE($9, address_confirmed_at) WHERE unique_num = $1 "
+    "guard_phone_num = $8, address_confirmed_at = COALESCE($9, address_confirmed_at), time_zone = $10 "
+    "WHERE unique_num = $1 "
     "RETURNING " VG_PG_USER_COLUMNS;
 constexpr const char* kDeletePhoneCode = "DELETE FROM phone_codes WHERE user_unique_num = $1 AND phone = $2";
 constexpr const char* kSetAddressConfirmed = "UPDATE users SET address_confirmed_at = $2 WHERE unique_num = $1";
@@ -104,11 +105,11 @@ constexpr const char* kDeleteSessionsExcept =
     "DELETE FROM sessions WHERE user_unique_num = $1 AND token_hash <> $2 RETURNING token_hash";
 constexpr const char* kSetPasswordHash = "UPDATE users SET password_hash = $2 WHERE unique_num = $1";
 constexpr const char* kSetUserLock = "UPDATE users SET locked_at = $2, locked_reason = $3 WHERE unique_num = $1";
-// The summary's first 18 columns are ReadUser's.
+// The summary's first 19 columns are ReadUser's.
 constexpr const char* kSelectUserSummaries =
     "SELECT u.unique_num, u.id, u.password_hash, u.name, u.age, u.address, u.detailed_address, u.phone_num, "
     "u.guard_name, u.guard_phone_num, u.danger_degree, u.user_posture, u.created_at, u.rule_profile, u.guard_email, "
-    "u.locked_at, u.locked_reason, u.address_confirmed_at, "
+    "u.locked_at, u.locked_reason, u.address_confirmed_at, u.time_zone, "
     "(SELECT COUNT(*) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
     "(SELECT COUNT(*) FROM devices d WHERE d.user_unique_num = u.unique_num AND d.revoked_at IS NULL), "
     "(SELECT MAX(created_at) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
@@ -332,6 +333,7 @@ domain::User ReadUser(const Row& r) {
     user.locked_at = r.OptionalTime(15);
     user.locked_reason = r.Text(16);
     user.address_confirmed_at = r.OptionalTime(17);
+    user.profile.time_zone = r.Text(18);
     return user;
 }
 
@@ -1181,7 +1183,8 @@ Result<domain::User> PostgresStore::CreateUser(const NewUser& in) {
                                   .Text(p.guard_name)
                                   .Text(p.guard_phone_num)
                                   .Time(in.created_at)
-                                  .Text(p.guard_email),
+                                  .Text(p.guard_email)
+                                  .Text(p.time_zone),
                               "create user");
         if (!rows.ok()) {
             // users.id is the only unique key a caller supplies (unique_num is assigned here).
@@ -1364,7 +1367,8 @@ Result<domain::User> PostgresStore::UpdateUserProfile(const ProfileUpdate& u) {
                                   .Text(p.phone_num)
                                   .Text(p.guard_name)
                                   .Text(p.guard_phone_num)
-                                  .OptionalTime(u.address_confirmed_at),
+                                  .OptionalTime(u.address_confirmed_at)
+                                  .Text(u.profile.time_zone),
                               "update profile");
         if (!rows.ok()) return rows.status();
         if (rows->empty()) return NotFound("user not found");
@@ -1453,11 +1457,11 @@ Result<std::vector<UserSummary>> PostgresStore::ListUserSummaries(int64_t after,
             [](const Row& r) {
                 UserSummary s;
                 s.user = ReadUser(r);
-                s.sessions = r.Int64(18);
-                s.active_devices = r.Int64(19);
-                s.last_login_at = r.OptionalTime(20);
-                s.last_seen_at = r.OptionalTime(21);
-                if (auto device_seen = r.OptionalTime(22);
+                s.sessions = r.Int64(19);
+                s.active_devices = r.Int64(20);
+                s.last_login_at = r.OptionalTime(21);
+                s.last_seen_at = r.OptionalTime(22);
+                if (auto device_seen = r.OptionalTime(23);
                     device_seen && (!s.last_seen_at || *device_seen > *s.last_seen_at)) {
                     s.last_seen_at = device_seen;
                 }

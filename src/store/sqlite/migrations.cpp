@@ -254,6 +254,12 @@ constexpr std::string_view kMigration8 = R"sql(
 ALTER TABLE users ADD COLUMN guard_email TEXT NOT NULL DEFAULT '';
 )sql";
 
+// The wearer's IANA time zone (issue 19): local times in messages and on the dashboard. Accounts made
+// before it: Korea's, which every message used until then.
+constexpr std::string_view kMigration9 = R"sql(
+ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Asia/Seoul';
+)sql";
+
 constexpr std::array kMigrations = {
     SqliteMigration{1, "users, user_status, user_posture, sessions, devices", kMigration1},
     SqliteMigration{2, "vitals, rule profiles, status causes", kMigration2},
@@ -263,6 +269,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{6, "phone verification codes and their send log", kMigration6},
     SqliteMigration{7, "account lock and address confirmation", kMigration7},
     SqliteMigration{8, "guardian e-mail address", kMigration8},
+    SqliteMigration{9, "the wearer's time zone", kMigration9},
 };
 
 }  // namespace

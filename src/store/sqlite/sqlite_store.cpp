@@ -238,15 +238,15 @@ constexpr std::string_view kRollbackTo = "ROLLBACK TO op";
 
 constexpr std::string_view kInsertUser =
     "INSERT INTO users (id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
-    "guard_phone_num, created_at, guard_email) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "guard_phone_num, created_at, guard_email, time_zone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 constexpr std::string_view kSelectUserById =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
     "guard_phone_num, danger_degree, user_posture, created_at, rule_profile, guard_email, locked_at, locked_reason, "
-    "address_confirmed_at FROM users WHERE id = ?1";
+    "address_confirmed_at, time_zone FROM users WHERE id = ?1";
 constexpr std::string_view kSelectUserByUniqueNum =
     "SELECT unique_num, id, password_hash, name, age, address, detailed_address, phone_num, guard_name, "
     "guard_phone_num, danger_degree, user_posture, created_at, rule_profile, guard_email, locked_at, locked_reason, "
-    "address_confirmed_at FROM users WHERE unique_num = ?1";
+    "address_confirmed_at, time_zone FROM users WHERE unique_num = ?1";
 constexpr std::string_view kUserIdExists = "SELECT 1 FROM users WHERE id = ?1";
 
 constexpr std::string_view kInsertSession =
@@ -281,10 +281,11 @@ constexpr std::string_view kInsertStatus =
 constexpr std::string_view kSelectRecentStatuses =
     "SELECT user_unique_num, status, updated_at, causes, explanation, reading_at FROM user_status "
     "WHERE user_unique_num = ?1 ORDER BY updated_at DESC, id DESC LIMIT ?2";
-// Self-service and the operator (issues 15, 16). The summary's first 18 columns are ReadUser's.
+// Self-service and the operator (issues 15, 16). The summary's first 19 columns are ReadUser's.
 constexpr std::string_view kUpdateProfile =
     "UPDATE users SET name = ?2, age = ?3, address = ?4, detailed_address = ?5, phone_num = ?6, guard_name = ?7, "
-    "guard_phone_num = ?8, address_confirmed_at = COALESCE(?9, address_confirmed_at) WHERE unique_num = ?1";
+    "guard_phone_num = ?8, address_confirmed_at = COALESCE(?9, address_confirmed_at), time_zone = ?10 "
+    "WHERE unique_num = ?1";
 constexpr std::string_view kForgetPhoneCode = "DELETE FROM phone_codes WHERE user_unique_num = ?1 AND phone = ?2";
 constexpr std::string_view kSetAddressConfirmed = "UPDATE users SET address_confirmed_at = ?2 WHERE unique_num = ?1";
 constexpr std::string_view kSelectSessionsByUser =
@@ -297,7 +298,7 @@ constexpr std::string_view kSetUserLock = "UPDATE users SET locked_at = ?2, lock
 constexpr std::string_view kSelectUserSummaries =
     "SELECT u.unique_num, u.id, u.password_hash, u.name, u.age, u.address, u.detailed_address, u.phone_num, "
     "u.guard_name, u.guard_phone_num, u.danger_degree, u.user_posture, u.created_at, u.rule_profile, u.guard_email, "
-    "u.locked_at, u.locked_reason, u.address_confirmed_at, "
+    "u.locked_at, u.locked_reason, u.address_confirmed_at, u.time_zone, "
     "(SELECT COUNT(*) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
     "(SELECT COUNT(*) FROM devices d WHERE d.user_unique_num = u.unique_num AND d.revoked_at IS NULL), "
     "(SELECT MAX(created_at) FROM sessions s WHERE s.user_unique_num = u.unique_num), "
@@ -363,6 +364,7 @@ domain::User ReadUser(const Statement& st) {
     user.locked_at = st.OptionalTime(15);
     user.locked_reason = st.Text(16);
     user.address_confirmed_at = st.OptionalTime(17);
+    user.profile.time_zone = st.Text(18);
     return user;
 }
 
@@ -800,6 +802,7 @@ Result<domain::User> SqliteStore::CreateUser(const NewUser& in) {
         st.BindText(9, p.guard_phone_num);
         st.BindTime(10, in.created_at);
         st.BindText(11, p.guard_email);
+        st.BindText(12, p.time_zone);
         if (st.Step() != SQLITE_DONE) {
             // users.id is the only unique key a caller supplies (unique_num is assigned here).
             if (st.error_code() == SQLITE_CONSTRAINT_UNIQUE) {
@@ -1224,6 +1227,7 @@ Result<domain::User> SqliteStore::UpdateUserProfile(const ProfileUpdate& u) {
         st.BindText(7, p.guard_name);
         st.BindText(8, p.guard_phone_num);
         st.BindOptional(9, u.address_confirmed_at);
+        st.BindText(10, u.profile.time_zone);
         VG_RETURN_IF_ERROR(st.Run("update profile"));
         if (conn.Changes() == 0) return NotFound("user not found");
         for (const std::string& phone : u.unverify_phones) {
@@ -1322,11 +1326,11 @@ Result<std::vector<UserSummary>> SqliteStore::ListUserSummaries(int64_t after, i
         while ((rc = st.Step()) == SQLITE_ROW) {
             UserSummary s;
             s.user = ReadUser(st);
-            s.sessions = st.Int64(18);
-            s.active_devices = st.Int64(19);
-            s.last_login_at = st.OptionalTime(20);
-            s.last_seen_at = st.OptionalTime(21);
-            if (auto device_seen = st.OptionalTime(22);
+            s.sessions = st.Int64(19);
+            s.active_devices = st.Int64(20);
+            s.last_login_at = st.OptionalTime(21);
+            s.last_seen_at = st.OptionalTime(22);
+            if (auto device_seen = st.OptionalTime(23);
                 device_seen && (!s.last_seen_at || *device_seen > *s.last_seen_at)) {
                 s.last_seen_at = device_seen;
             }

@@ -84,6 +84,7 @@ struct ProfileChanges {
     std::optional<std::string> phone_num;
     std::optional<std::string> guard_name;
     std::optional<std::string> guard_phone_num;
+    std::optional<std::string> time_zone;  // an IANA zone (tz::CheckTimeZone)
 };
 
 // Sessions ended by a change (their token hashes: their live streams are to be closed).

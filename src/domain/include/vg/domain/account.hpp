@@ -17,6 +17,8 @@
 namespace vg::domain {
 
 // The seed's User fields a person provides at sign-up (password aside).
+inline constexpr std::string_view kDefaultTimeZone = "Asia/Seoul";
+
 struct UserProfile {
     std::string id;                // login id, 4-32 of [a-z0-9_.-]
     std::string name;              // the wearer's name
@@ -27,6 +29,9 @@ struct UserProfile {
     std::string guard_name;        // guardian's name; empty when the wearer has none
     std::string guard_phone_num;   // guardian's phone; present exactly when guard_name is
     std::string guard_email;       // guardian's e-mail address (CheckEmailAddress); optional, empty: none
+    // The wearer's IANA time zone (e.g. "Asia/Seoul"): the local time of SMS, e-mails, the 119 report and
+    // the dashboard. Sign-up takes the browser's; accounts made before it existed are "Asia/Seoul".
+    std::string time_zone = std::string(kDefaultTimeZone);
 
     friend bool operator==(const UserProfile&, const UserProfile&) = default;
 };

@@ -70,8 +70,6 @@ struct EscalationServiceOptions {
     // An `email` channel is configured: every guardian notice also goes by e-mail to the wearer's
     // guard_email once it is verified (PhoneVerificationService, field guard_email). False: no e-mail.
     bool email_enabled = false;
-    // The wearer's time zone, for the times written in e-mails (as the emergency report does; KST).
-    std::chrono::minutes utc_offset{9 * 60};
     Milliseconds tick{500};
     // Remember which wearers have no open incident, so a normal verdict of such a wearer costs no store read.
     // Off where other processes open and close this service's wearers' incidents (the scale-out roles): the

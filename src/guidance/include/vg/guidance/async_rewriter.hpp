@@ -33,6 +33,9 @@ class AsyncRewriter {
     // The result for `key` if there is one; otherwise queues `guidance` for rewriting (once per key)
     // and returns nullopt ("pending").
     std::optional<RewriteResult> Get(const std::string& key, const Guidance& guidance);
+    // Whether `key` was asked already: rewritten, failed, or queued or in progress (a caller that must
+    // decide whether to start a rewrite; Get on a key asked already starts nothing).
+    bool Asked(const std::string& key);
 
   private:
     void Run();

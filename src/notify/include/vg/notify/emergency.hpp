@@ -80,7 +80,7 @@ struct EmergencyReport {
     std::vector<EmergencyCause> causes;  // at least one in practice; the first is the headline
     std::string detail;                  // the detector's explanation, copied as it is (may be empty)
     TimePoint detected_at{};
-    std::chrono::minutes utc_offset{9 * 60};  // the wearer's time zone (KST by default)
+    std::string time_zone = "Asia/Seoul";  // the wearer's IANA zone: every time is written in it
     std::string link;                         // URL of the incident page
 };
 

@@ -44,7 +44,7 @@ struct ProfileUpdate {
     int64_t user_unique_num = 0;
     // The whole new profile (validated by the caller). profile.id is ignored: a login id never changes.
     // Only the sign-up fields are written (name, age, address, detailed_address, phone_num, guard_name,
-    // guard_phone_num); columns other features add keep their values.
+    // guard_phone_num, time_zone); columns other features add keep their values.
     domain::UserProfile profile;
     std::optional<TimePoint> address_confirmed_at;  // written when set; kept when nullopt
     // domain::PhoneKey of numbers whose verification of this user ends (their phone_codes rows are
