@@ -81,7 +81,7 @@ struct EmergencyReport {
     std::string detail;                  // the detector's explanation, copied as it is (may be empty)
     TimePoint detected_at{};
     std::string time_zone = "Asia/Seoul";  // the wearer's IANA zone: every time is written in it
-    std::string link;                         // URL of the incident page
+    std::string link;                      // URL of the incident page
 };
 
 // The report as plain text, lines separated by '\n'. See the header comment for its shape.
