@@ -207,6 +207,8 @@ const overflowing = (page) =>
       .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} (${Math.round(e.getBoundingClientRect().right)} px)`);
   });
 async function expectNoSideScroll(page, what) {
+  // After a viewport change the charts resize on the next frame (ResizeObserver): measure after it.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const d = await displayState(page);
   if (d.scrollWidth > d.width) throw new Error(`${what}: the page scrolls sideways (${d.scrollWidth} > ${d.width} px at root ${d.rootPx} px): ${(await overflowing(page)).join(', ')}`);
 }
@@ -328,7 +330,7 @@ try {
         const card = gpage.locator(`[data-testid="wearer-${wearerId}"]`);
         await card.waitFor({ timeout: 5000 });
         await gpage.screenshot({ path: `${SHOTS}06-guardian-list-desktop.png`, fullPage: true });
-        await card.getByRole('link').click();
+        await card.getByRole('link', { name: /상태 보기|status/ }).click();
         await gpage.locator('[data-testid="stream-state"]', { hasText: /실시간 연결됨/ }).waitFor({ timeout: 5000 });
         // Close the guardian's copy of the alert (if any) to see the dashboard, then watch a live change.
         const galert = gpage.locator('[data-testid="incident-alert"]');
@@ -462,7 +464,7 @@ try {
           const card = guardian.page.locator(`[data-testid="wearer-${wearerId}"]`);
           await card.locator('[data-testid="wearer-fall"][data-fall="confirmed"]').waitFor({ timeout: 5000 });
           await guardian.page.screenshot({ path: `${SHOTS}24-guardian-fall-list-desktop.png`, fullPage: true });
-          await card.getByRole('link').click();
+          await card.getByRole('link', { name: /상태 보기|status/ }).click();
           const galert = guardian.page.locator('[data-testid="incident-alert"]');
           await galert.waitFor({ timeout: 3000 });
           const gtitle = await galert.locator('h1').innerText();
@@ -1083,7 +1085,7 @@ try {
       const card = gpage.locator(`[data-testid="wearer-${wearerId}"]`);
       await card.waitFor({ timeout: 5000 });
       await axeCheck(gpage, 'guardian(ko)');
-      await card.getByRole('link').click();
+      await card.getByRole('link', { name: /상태 보기|status/ }).click();
       await gpage.locator('[data-testid="incident-alert"]').waitFor({ timeout: 5000 });
       await axeCheck(gpage, 'alert for the guardian(ko)');
       await gctx.close();
@@ -1200,7 +1202,7 @@ try {
       await ctx2.close();
     });
 
-    await scenario('200 % text (a 32 px browser default): login, dashboard, settings and guardian wrap instead of scrolling sideways at 360 px', async () => {
+    await scenario('200 % text (a 32 px browser default): login, dashboard, settings, guardian, trends and diary wrap instead of scrolling sideways at 360 px', async () => {
       const base = (await server()).base;
       const big = await browserWithFontSize(32, phone);
       const { ctx, page } = big;
@@ -1211,7 +1213,7 @@ try {
       await wearerWithReading(ctx, page, base, '문옥순');
       await expectNoSideScroll(page, 'dashboard (200 %)');
       await page.screenshot({ path: `${SHOTS}57-dashboard-200pct-360.png`, fullPage: true });
-      for (const path of ['/settings', '/guardian']) {
+      for (const path of ['/settings', '/guardian', '/trends', '/diary']) {
         await page.goto(`${base}/#${path}`);
         await page.locator('main h1').waitFor({ timeout: 5000 });
         await page.waitForLoadState('networkidle');
@@ -1237,6 +1239,291 @@ try {
       await page.locator('input[name="id"]').waitFor({ timeout: 5000 });
       const d = await displayState(page);
       check(d.theme === null && d.size === 'large', `the choice against the system setting was not kept: ${JSON.stringify(d)}`);
+      await ctx.close();
+    });
+
+    await srv?.stop();
+  }
+  // 8. Trends and the day diary (issue 19): a wearer with a week of readings sent late by the watch
+  //    (POST /api/devices/readings with past timestamps: a danger episode two days ago at 03:05 and six
+  //    hours with the watch off four days ago), then a danger now that nobody answers (--countdown 5s: 119 is
+  //    called) and a guardian acknowledges. The guardian opens Trends from the list, switches ranges, zooms;
+  //    the diary of today and of the danger day say what happened. A second wearer with a glucose sensor.
+  {
+    let srv = null;
+    const server = async () => (srv ??= await startServer({ countdown: '5s' }));
+    const a11y = { bypassCSP: true };
+    const H = 3600_000;
+    const DAY_MS = 24 * H;
+    /** The day (YYYY-MM-DD) and a time of day in Seoul, where the browsers of these scenarios are. */
+    const seoulDay = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Seoul' }).format(new Date(ms));
+    const seoulTime = (day, h, m) => {
+      const [y, mo, d] = day.split('-').map(Number);
+      return Date.UTC(y, mo - 1, d, h, m) - 9 * H;
+    };
+    const signup = async (base, id, name) => {
+      const r = await fetch(`${base}/api/signup`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, password: 'correct horse 1', name, age: 81, address: '대전광역시 서구 둔산로 100', detailed_address: '2층', phone_num: '010-2222-3333', guard_name: '박준호', guard_phone_num: '010-7777-8888' }),
+      });
+      check(r.status === 201, `signup ${id} → ${r.status}`);
+    };
+    /** Readings as the watch kept them while offline, in batches of 1000 (POST /api/devices/readings). */
+    const upload = async (base, token, readings) => {
+      for (let i = 0; i < readings.length; i += 1000) {
+        const r = await postDevice(base, token, '/api/devices/readings', { readings: readings.slice(i, i + 1000) });
+        if (r.status === 404 || r.status === 405) throw missing(`POST /api/devices/readings → ${r.status}`);
+        check(r.status === 200, `POST /api/devices/readings → ${r.status} ${JSON.stringify(r.body)}`);
+        check(r.body.not_evaluated === 0, `readings stored but not evaluated: ${JSON.stringify(r.body)}`);
+      }
+    };
+    /** The trend form of GET /api/vitals (from/to) is in the contract the server serves. */
+    const trendSupported = async (base) => {
+      const doc = await (await fetch(`${base}/api/openapi.json`)).text().catch(() => '');
+      if (!doc.includes('VitalsTrend')) throw missing('GET /api/vitals has no trend form (from/to): no VitalsTrend in /api/openapi.json');
+    };
+    const trends = (page) => page.locator('[data-testid="trends"]');
+    const waitRange = async (page, range, bucket) => {
+      await page.locator(`[data-testid="trends"][data-range="${range}"]`).waitFor({ timeout: 8000 });
+      const b = await trends(page).getAttribute('data-bucket');
+      check(b === String(bucket), `range ${range}: bucket of ${b} s, expected ${bucket} s`);
+      await page.locator('[data-testid="trend-heart_rate"] svg').first().waitFor({ timeout: 5000 });
+    };
+    const summaryOf = (page, metric) => page.locator(`[data-testid="trend-summary-${metric}"]`).innerText();
+    const diaryLines = async (page) => (await page.locator('[data-testid="diary-list"] > li').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+
+    await scenario('trends: a week sent late, a danger now; the guardian switches ranges and zooms; the diary tells the day', async () => {
+      const base = (await server()).base;
+      await trendSupported(base);
+      const wearerId = uid('park');
+      await signup(base, wearerId, '박순자');
+      const wctx = await browser.newContext(phone);
+      const wpage = await wctx.newPage();
+      await loginInUi(wpage, base, wearerId);
+      const token = await pairDevice(wctx, base);
+
+      // A week: every 2 minutes (the detector confirms a change over readings at most 5 minutes apart), each
+      // minute in the last 3 hours; none four days ago 10:00–16:00 (the watch was off); a danger episode two
+      // days ago in Seoul, heart rate 165 and SpO2 88 from 03:05 to 03:15.
+      const now = Date.now();
+      const dangerDay = seoulDay(now - 2 * DAY_MS);
+      const epDanger = [seoulTime(dangerDay, 3, 5), seoulTime(dangerDay, 3, 16)];
+      const offDay = seoulDay(now - 4 * DAY_MS);
+      const off = [seoulTime(offDay, 10, 0), seoulTime(offDay, 16, 0)];
+      const times = [];
+      for (let t = now - 7 * DAY_MS + 5 * 60_000; t < now - 3 * H; t += 2 * 60_000) if (t < off[0] || t >= off[1]) times.push(t);
+      for (let t = now - 3 * H; t < now - 90_000; t += 60_000) times.push(t);
+      const readings = times.map((t, i) => {
+        const hour = ((t / H + 9) % 24 + 24) % 24; // Seoul
+        const wave = Math.sin(((hour - 9) / 24) * 2 * Math.PI); // lowest at night
+        const jitter = ((i * 7919) % 11) - 5;
+        const danger = t >= epDanger[0] && t < epDanger[1];
+        return {
+          seq: i + 1,
+          timestamp: new Date(t).toISOString(),
+          heart_rate: danger ? 165 : Math.round(68 + 7 * wave + jitter / 2),
+          spo2: danger ? 88 : 97 + (i % 3 === 0 ? -1 : 0) + (i % 7 === 0 ? 1 : 0),
+          respiration_rate: danger ? 26 : 15 + (i % 4 === 0 ? 1 : 0),
+          skin_temp: Math.round((33.6 + 0.4 * wave + jitter / 40) * 10) / 10,
+          steps: hour > 8 && hour < 20 ? (i % 5) * 12 : 0,
+        };
+      });
+      await upload(base, token, readings);
+      console.log(`      uploaded ${readings.length} readings of the past week (danger day ${dangerDay}, watch off ${offDay} 10:00–16:00)`);
+      // The detector judges them in order: the danger episode leaves its status rows with the readings' times.
+      const wcall = await apiAs(wctx, base);
+      for (let i = 0; ; i++) {
+        const st = await wcall('GET', '/api/get_status/?limit=1000');
+        if (st.body?.statuses?.some((r) => r.level === 'danger' && Date.parse(r.reading_at) < now - DAY_MS)) break;
+        check(i < 50, `no danger status row for the episode two days ago: ${JSON.stringify(st.body).slice(0, 400)}`);
+        await sleep(200);
+      }
+
+      // The server judges late readings when they arrive: what it opened then (see the report on issue 19).
+      const early = (await wcall('GET', '/api/incidents')).body.incidents;
+      console.log(`      incidents opened by the upload of past readings: ${early.length ? early.map((x) => `#${x.id} ${x.level} [${x.causes.join(',')}] ${x.opened_at} → ${x.close_reason || x.phase}`).join('; ') : 'none'}`);
+
+      // A guardian, linked.
+      const gid = uid('jun');
+      await signup(base, gid, '박준호');
+      const gctx = await browser.newContext({ ...phone, ...a11y });
+      const gpage = await gctx.newPage();
+      await loginInUi(gpage, base, gid);
+      const gcall = await apiAs(gctx, base);
+      check((await gcall('POST', '/api/guardians', { wearer_id: wearerId })).status === 202, 'asking to watch failed');
+      const linkId = (await wcall('GET', '/api/guardians')).body.guardians.find((l) => l.guardian.id === gid).id;
+      check((await wcall('POST', `/api/guardians/${linkId}/accept`, {})).status === 200, 'accepting the link failed');
+
+      // A danger now; nobody answers, so 119 is called after 5 s; then the guardian acknowledges.
+      await postAsDevice(base, token, { ...NORMAL, heart_rate: 70 });
+      await postAsDevice(base, token, { ...DANGER, heart_rate: 172 });
+      await postAsDevice(base, token, { ...DANGER, heart_rate: 176 });
+      let live = null;
+      for (let i = 0; i < 60; i++) {
+        const list = (await gcall('GET', `/api/incidents?wearer=${wearerId}`)).body.incidents;
+        live = list.find((x) => x.phase !== 'closed');
+        if (live?.phase === 'dispatched') break;
+        await sleep(250);
+      }
+      check(live?.phase === 'dispatched', `the danger incident was not dispatched after the 5 s countdown: ${JSON.stringify(live)}`);
+      await gpage.goto(`${base}/#/guardian`);
+      const card = gpage.locator(`[data-testid="wearer-${wearerId}"]`);
+      await card.waitFor({ timeout: 5000 });
+      await card.getByRole('button', { name: '확인했어요' }).click();
+      await card.getByRole('button', { name: '확인했어요' }).waitFor({ state: 'detached', timeout: 5000 });
+
+      // Trends from the guardian's list: one button per watched wearer.
+      await card.getByRole('link', { name: '박순자 님 추세 보기' }).click();
+      await waitRange(gpage, 'day', 300);
+      for (const m of ['heart_rate', 'spo2', 'respiration_rate', 'skin_temp']) await gpage.locator(`[data-testid="trend-${m}"]`).waitFor({ timeout: 3000 });
+      check((await gpage.locator('[data-testid="trend-glucose"]').count()) === 0, 'a glucose chart for a wearer without glucose readings');
+      let hr = await summaryOf(gpage, 'heart_rate');
+      check(/^지난 1일 심박수: 평균 \d+, \d+–17\d \(회\/분\)\. 평소 범위는 \d+–\d+이에요\. 위험 범위에 든 때가 1번 있었어요/.test(hr), `heart-rate summary (1 day): ${hr}`);
+      const incidentsText = await gpage.locator('[data-testid="trend-incidents"]').innerText();
+      check(/위험: 심박수/.test(incidentsText), `the incidents of the day are not listed: ${incidentsText}`);
+      await expectNoSideScroll(gpage, 'trends (360 px)');
+      await axeCheck(gpage, 'trends(ko)');
+      await gpage.screenshot({ path: `${SHOTS}67-trends-day-360.png`, fullPage: true });
+
+      await gpage.getByRole('radio', { name: '1주' }).check();
+      await waitRange(gpage, 'week', 3600);
+      hr = await summaryOf(gpage, 'heart_rate');
+      check(/^지난 1주 심박수: .* 위험 범위에 든 때가 2번 있었어요/.test(hr), `heart-rate summary (1 week): ${hr}`);
+      const gaps = Number(await gpage.locator('[data-testid="trend-heart_rate"]').getAttribute('data-gaps'));
+      check(gaps >= 1, `the week's heart-rate line has ${gaps} breaks; the watch was off for 6 hours`);
+      await gpage.setViewportSize(desktop.viewport);
+      await gpage.screenshot({ path: `${SHOTS}68-trends-week-1280.png`, fullPage: true });
+
+      // Zoom: the big button, then Ctrl + wheel on the heart-rate chart; every chart shows the same part.
+      const visible = () => gpage.locator('[data-testid="trend-visible"]').innerText();
+      const zoomAttr = async () => {
+        const z = gpage.locator('[data-testid="trend-zoom"]');
+        return [Number(await z.getAttribute('data-start')), Number(await z.getAttribute('data-end'))];
+      };
+      const whole = await visible();
+      await gpage.getByRole('button', { name: /확대/ }).click();
+      check((await zoomAttr()).join() === '25,75', `after "확대" the zoom is ${await zoomAttr()}`);
+      check((await visible()) !== whole, 'the visible part is still said to be the whole week');
+      const box = await gpage.locator('[data-testid="trend-heart_rate"] .chart').boundingBox();
+      await gpage.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4);
+      await gpage.keyboard.down('Control');
+      await gpage.mouse.wheel(0, -400);
+      await gpage.keyboard.up('Control');
+      await gpage.waitForFunction(() => {
+        const z = document.querySelector('[data-testid="trend-zoom"]');
+        return z && Number(z.dataset.end) - Number(z.dataset.start) < 49;
+      }, null, { timeout: 3000 }).catch(async () => { throw new Error(`Ctrl + wheel on the chart did not zoom: ${await zoomAttr()}`); });
+      const [zs, ze] = await zoomAttr();
+      console.log(`      zoomed to ${zs.toFixed(1)}–${ze.toFixed(1)} % of the week: ${await visible()}`);
+      await gpage.locator('[data-testid="trend-spo2"]').scrollIntoViewIfNeeded();
+      await gpage.screenshot({ path: `${SHOTS}69-trends-zoomed-1280.png`, fullPage: true });
+      await gpage.getByRole('button', { name: '전체 보기' }).click();
+      check((await zoomAttr()).join() === '0,100', `"전체 보기" left the zoom at ${await zoomAttr()}`);
+
+      // English, a month, on a phone.
+      await gpage.setViewportSize(phone.viewport);
+      await gpage.getByRole('button', { name: 'English' }).first().click();
+      await gpage.getByRole('radio', { name: '1 month' }).check();
+      await waitRange(gpage, 'month', 10800);
+      hr = await summaryOf(gpage, 'heart_rate');
+      check(/^Heart rate, last month: average \d+, range \d+–\d+ \(bpm\)\. The usual range is \d+–\d+\. Times in the danger range: 2/.test(hr), `heart-rate summary (month, en): ${hr}`);
+      await expectNoSideScroll(gpage, 'trends (en, 360 px)');
+      await axeCheck(gpage, 'trends(en)');
+      await gpage.screenshot({ path: `${SHOTS}70-trends-month-en-360.png`, fullPage: true });
+
+      // High contrast, Korean, the last hour.
+      await gpage.getByRole('button', { name: '한국어' }).first().click();
+      await gpage.getByTestId('contrast-toggle').click();
+      await gpage.getByRole('radio', { name: '1시간' }).check();
+      await waitRange(gpage, 'hour', 60);
+      await expectNoSideScroll(gpage, 'trends (contrast, 360 px)');
+      await axeCheck(gpage, 'trends(ko, contrast)');
+      await gpage.screenshot({ path: `${SHOTS}71-trends-contrast-360.png`, fullPage: true });
+      await gpage.setViewportSize(desktop.viewport);
+      await gpage.screenshot({ path: `${SHOTS}72-trends-contrast-1280.png`, fullPage: true });
+      await gpage.getByTestId('contrast-toggle').click();
+      await gpage.setViewportSize(phone.viewport);
+
+      // The day diary: today, then the danger day two days back.
+      await gpage.getByTestId('open-diary').click();
+      await gpage.locator('[data-testid="diary-list"]').waitFor({ timeout: 8000 });
+      let lines = await diaryLines(gpage);
+      console.log(`      diary of today:\n        ${lines.join('\n        ')}`);
+      // The lines of the incident of now, in order: its start with the values, 119 called, acknowledged.
+      const own = (await gpage.locator(`[data-testid="diary-list"] > li[data-incident="${live.id}"]`).allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+      const at = (re) => own.findIndex((l) => re.test(l));
+      const start = at(/^\d\d:\d\d 심박수 17\d회\/분.*위험/);
+      const called = at(/^\d\d:\d\d 119에 신고했어요$/);
+      const acked = at(/^\d\d:\d\d 내가 확인했어요$/); // the guardian reading it is the one who acknowledged
+      check(start === 0 && called > start && acked > called, `today's diary does not read start → 119 called → acknowledged for incident ${live.id}:\n${own.join('\n')}`);
+      await expectNoSideScroll(gpage, 'diary (360 px)');
+      await axeCheck(gpage, 'diary(ko)');
+      await gpage.screenshot({ path: `${SHOTS}74-diary-today-360.png`, fullPage: true });
+      await gpage.getByTestId('diary-prev').click();
+      await gpage.getByTestId('diary-prev').click();
+      await gpage.locator(`[data-testid="diary"][data-day="${dangerDay}"] [data-testid="diary-list"]`).waitFor({ timeout: 8000 });
+      lines = await diaryLines(gpage);
+      console.log(`      diary of ${dangerDay}:\n        ${lines.join('\n        ')}`);
+      check(lines.some((l) => /^03:\d\d 상태: 위험 — 심박수 165회\/분.*산소포화도 88%/.test(l)), `the danger day's diary lacks the episode:\n${lines.join('\n')}`);
+      check(lines.some((l) => /^0[34]:\d\d 상태: 정상$/.test(l)), `the danger day's diary lacks the recovery:\n${lines.join('\n')}`);
+      await gpage.screenshot({ path: `${SHOTS}73-diary-danger-day-360.png`, fullPage: true });
+      await gpage.getByTestId('contrast-toggle').click();
+      await axeCheck(gpage, 'diary(ko, contrast)');
+      await gpage.screenshot({ path: `${SHOTS}76-diary-contrast-360.png`, fullPage: true });
+      await gpage.getByTestId('contrast-toggle').click();
+      await gpage.getByRole('button', { name: 'English' }).first().click();
+      await gpage.getByRole('button', { name: /To today/ }).click();
+      await gpage.locator('[data-testid="diary-list"]').waitFor({ timeout: 8000 });
+      lines = await diaryLines(gpage);
+      check(lines.some((l) => /119 called$/.test(l)) && lines.some((l) => /You acknowledged$/.test(l)), `today's diary in English:\n${lines.join('\n')}`);
+      await gpage.setViewportSize(desktop.viewport);
+      await axeCheck(gpage, 'diary(en)');
+      await gpage.screenshot({ path: `${SHOTS}75-diary-today-en-1280.png`, fullPage: true });
+
+      // The wearer's own dashboard has the one button too.
+      const alert = wpage.locator('[data-testid="incident-alert"]');
+      if (await alert.count()) await alert.getByRole('button', { name: '대시보드 보기' }).click();
+      await wpage.getByTestId('open-trends').click();
+      await wpage.locator('[data-testid="trends"][data-range="day"] [data-testid="trend-heart_rate"]').waitFor({ timeout: 8000 });
+      check((await wpage.getByRole('heading', { level: 1 }).innerText()) === '건강 추세', 'the wearer\'s own trends are not titled "건강 추세"');
+      await gctx.close();
+      await wctx.close();
+    });
+
+    await scenario('glucose: a wearer with a glucose sensor gets a glucose tile (mg/dL) and a glucose chart', async () => {
+      const base = (await server()).base;
+      await trendSupported(base);
+      const id = uid('gluc');
+      await signup(base, id, '최영수');
+      const ctx = await browser.newContext({ ...phone, ...a11y });
+      const page = await ctx.newPage();
+      await loginInUi(page, base, id);
+      const call = await apiAs(ctx, base);
+      const prof = await call('PUT', '/api/me/rule_profile', { rule_profile: 'glucose' });
+      check(prof.status === 200, `PUT /api/me/rule_profile glucose → ${prof.status} ${JSON.stringify(prof.body)}`);
+      const token = await pairDevice(ctx, base);
+      const now = Date.now();
+      const readings = [];
+      for (let t = now - DAY_MS + 60_000, i = 0; t < now - 120_000; t += 10 * 60_000, i++) {
+        const hour = ((t / H + 9) % 24 + 24) % 24;
+        const meal = [8, 13, 19].some((h) => hour >= h && hour < h + 2) ? 45 : 0;
+        readings.push({ seq: i + 1, timestamp: new Date(t).toISOString(), heart_rate: 72, spo2: 97, glucose: 105 + meal + (i % 5) * 3 });
+      }
+      await upload(base, token, readings);
+      await postAsDevice(base, token, { heart_rate: 74, spo2: 97, glucose: 118 });
+      const tile = page.locator('[data-testid="tile-glucose"]');
+      await tile.waitFor({ timeout: 5000 });
+      const text = await tile.innerText();
+      check(/혈당/.test(text) && /mg\/dL/.test(text), `glucose tile: ${JSON.stringify(text)}`);
+      await tile.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${SHOTS}77-glucose-tile-360.png` });
+      await page.getByTestId('open-trends').click();
+      await page.locator('[data-testid="trends"][data-range="day"] [data-testid="trend-glucose"] svg').first().waitFor({ timeout: 8000 });
+      const g = await summaryOf(page, 'glucose');
+      check(/^지난 1일 혈당: 평균 \d+, \d+–\d+ \(mg\/dL\)\./.test(g), `glucose summary: ${g}`);
+      await page.locator('[data-testid="trend-glucose"]').scrollIntoViewIfNeeded();
+      await axeCheck(page, 'trends glucose(ko)');
+      await page.screenshot({ path: `${SHOTS}78-trends-glucose-360.png`, fullPage: true });
       await ctx.close();
     });
 

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { api as defaultApi, type ApiClient } from './api/client';
 import { DemoBanner } from './components/DemoBanner';
 import { DisplayControls } from './components/DisplayControls';
@@ -11,7 +11,12 @@ import { Guardian } from './pages/Guardian';
 import { Login } from './pages/Login';
 import { Register } from './pages/Register';
 import { Settings } from './pages/Settings';
+import { TREND_RANGES, type TrendRange } from './lib/trends';
 import { SessionContext, type Session } from './session';
+
+// Trends and the day diary carry the zooming charts: their own chunk, loaded when first opened.
+const Trends = lazy(() => import('./pages/Trends').then((m) => ({ default: m.Trends })));
+const Diary = lazy(() => import('./pages/Diary').then((m) => ({ default: m.Diary })));
 
 type Auth = { state: 'checking' } | { state: 'out'; notice: string | null } | { state: 'in'; user: User };
 
@@ -106,7 +111,22 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
       );
   } else if (route.path === '/guardian') body = <Guardian />;
   else if (route.path === '/settings') body = <Settings />;
-  else {
+  else if (route.path === '/trends' || route.path === '/diary') {
+    // The wearer's own records, or those of a wearer a guardian watches (?wearer=…&name=…).
+    const wearer = route.params.get('wearer') ?? undefined;
+    const self = wearer === auth.user.id ? undefined : wearer;
+    const name = self ? route.params.get('name') ?? self : undefined;
+    const range = route.params.get('range');
+    body = (
+      <Suspense fallback={<main id="main"><p role="status">{t('common.loading')}</p></main>}>
+        {route.path === '/trends' ? (
+          <Trends key={self ?? '(self)'} wearer={self} wearerName={name} initialRange={(TREND_RANGES as readonly string[]).includes(range ?? '') ? (range as TrendRange) : undefined} />
+        ) : (
+          <Diary key={self ?? '(self)'} wearer={self} wearerName={name} day={route.params.get('day')} />
+        )}
+      </Suspense>
+    );
+  } else {
     const wearer = route.params.get('wearer') ?? undefined;
     const self = wearer === auth.user.id ? undefined : wearer;
     body = <Dashboard key={self ?? '(self)'} wearer={self} wearerName={self ? route.params.get('name') ?? self : undefined} />;

@@ -25,6 +25,7 @@ const user: User = {
   phone_num: '010-1234-5678', guard_name: '김민수', guard_phone_num: '010-9876-5432', danger_degree: 0,
   created_at: '2026-12-06T10:00:00.000Z', user_posture: null, rule_profile: 'adult-default', guard_phone_verified: true,
   phone_verified: true, address_confirmed_at: null, address_confirm_due: true, guard_email: '', guard_email_verified: false,
+  time_zone: 'Asia/Seoul',
 };
 
 function fakeApi(overrides: Partial<ApiClient>) {

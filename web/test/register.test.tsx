@@ -96,6 +96,7 @@ describe('Register form', () => {
     await waitFor(() => expect(signup).toHaveBeenCalledTimes(1));
     expect(signup.mock.calls[0]![0]).toEqual({
       id: good.id, password: good.password, name: good.name, age: 78, address: good.address, phone_num: good.phone_num,
+      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone, // the browser's, for the wearer's local times
     });
     const err = await screen.findByTestId('error-address');
     expect(err.textContent).toContain('server says no');

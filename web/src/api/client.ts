@@ -18,6 +18,7 @@ import type {
   StatusRow,
   User,
   Vitals,
+  VitalsTrend,
 } from './types';
 
 export interface FieldProblem {
@@ -215,6 +216,13 @@ export class ApiClient {
   }
   getVitals(wearer?: string): Promise<{ vitals: Vitals[] }> {
     return this.request('GET', `/api/vitals${qs({ wearer })}`);
+  }
+  /**
+   * The readings of [from, to) summarised per bucket (the server picks the bucket, at most `points` of
+   * them), with the wearer's caution/danger bands and usual range. One call per range change.
+   */
+  getVitalsTrend(opts: { from: string; to: string; points?: number; wearer?: string }): Promise<VitalsTrend> {
+    return this.request('GET', `/api/vitals${qs(opts)}`);
   }
   /** The most recent UserPosture rows, newest first (the server's default is 10). 503 when it has no posture model. */
   getPostures(wearer?: string, limit?: number): Promise<{ postures: PostureRow[] }> {

@@ -304,8 +304,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Recent readings
-         * @description The 60 most recent readings, newest first.
+         * Recent readings, or a trend over a range
+         * @description Without from/to: the 60 most recent readings, newest first. With from/to: the readings of [from, to) summarized in buckets the server picks (the smallest of 60 s ... 1 day giving at most `points`), each with count/min/max/mean per metric (buckets without readings are left out: a gap), the wearer's rule bands per metric and the usual range (10th-90th percentile of the hourly means over the 7 days before `to`, given 24 hours with readings). A range is at most 400 days; 30 trend requests per account per minute.
          */
         get: operations["recentVitals"];
         put?: never;
@@ -810,6 +810,11 @@ export interface components {
             phone_num?: string;
             guard_name?: string;
             guard_phone_num?: string;
+            /**
+             * @description the wearer's IANA time zone (e.g. Asia/Seoul, Europe/Berlin): SMS, e-mails, the 119 report and the dashboard write local times in it; at sign-up the dashboard sends the browser's, and a client that sends none gets Asia/Seoul
+             * @example Asia/Seoul
+             */
+            time_zone?: string;
         };
         PasswordChangeInput: {
             current_password: string;
@@ -867,6 +872,8 @@ export interface components {
             guard_phone_num: string;
             /** @description the guardian's e-mail address; "" when none. Alert e-mails go there once verified. */
             guard_email: string;
+            /** @description the wearer's IANA time zone */
+            time_zone: string;
             /**
              * @description 0 normal, 1 caution, 2 danger
              * @enum {integer}
@@ -911,6 +918,11 @@ export interface components {
             guard_phone_num?: string;
             /** @description optional: the guardian's e-mail address, a plain addr-spec (no display name); its domain is stored in lower case. Unverified until its owner enters the code sent to it. */
             guard_email?: string;
+            /**
+             * @description the wearer's IANA time zone (e.g. Asia/Seoul, Europe/Berlin): SMS, e-mails, the 119 report and the dashboard write local times in it; at sign-up the dashboard sends the browser's, and a client that sends none gets Asia/Seoul
+             * @example Asia/Seoul
+             */
+            time_zone?: string;
         };
         UserAnswer: {
             user: components["schemas"]["User"];
@@ -1556,6 +1568,67 @@ export interface components {
             /** @description re-authentication, throttled like a login */
             current_password: string;
         };
+        /** @description one metric over the readings of a bucket that carry it */
+        MetricSummary: {
+            count: number;
+            min: number;
+            max: number;
+            mean: number;
+        };
+        TrendBucket: {
+            /** Format: date-time */
+            start: string;
+            readings: number;
+            heart_rate?: components["schemas"]["MetricSummary"];
+            respiration_rate?: components["schemas"]["MetricSummary"];
+            spo2?: components["schemas"]["MetricSummary"];
+            skin_temp?: components["schemas"]["MetricSummary"];
+            glucose?: components["schemas"]["MetricSummary"];
+            steps?: components["schemas"]["MetricSummary"];
+            calories?: components["schemas"]["MetricSummary"];
+        };
+        /** @description where a rule calls a value caution or danger: one of above/at_least/below/at_most; for_s when it must last that long (a sustained rule) */
+        ValueBand: {
+            rule: string;
+            /** @enum {string} */
+            level: "caution" | "danger";
+            above?: number;
+            at_least?: number;
+            below?: number;
+            at_most?: number;
+            for_s?: number;
+        };
+        /** @description the 10th-90th percentile and mean of the hourly means over the 7 days before `to` */
+        UsualRange: {
+            low: number;
+            high: number;
+            mean: number;
+            hours: number;
+        };
+        VitalsTrend: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {integer} */
+            bucket_seconds: 60 | 120 | 300 | 600 | 900 | 1800 | 3600 | 7200 | 10800 | 21600 | 43200 | 86400;
+            buckets: components["schemas"]["TrendBucket"][];
+            profile?: string;
+            bands: {
+                heart_rate?: components["schemas"]["ValueBand"][];
+                respiration_rate?: components["schemas"]["ValueBand"][];
+                spo2?: components["schemas"]["ValueBand"][];
+                skin_temp?: components["schemas"]["ValueBand"][];
+                glucose?: components["schemas"]["ValueBand"][];
+            };
+            usual: {
+                heart_rate?: components["schemas"]["UsualRange"];
+                respiration_rate?: components["schemas"]["UsualRange"];
+                spo2?: components["schemas"]["UsualRange"];
+                skin_temp?: components["schemas"]["UsualRange"];
+                glucose?: components["schemas"]["UsualRange"];
+            };
+        };
     };
     responses: {
         /** @description Invalid JSON, unknown or missing fields, values out of range: every problem at once, one entry per field; nothing was changed. */
@@ -1812,6 +1885,7 @@ export interface operations {
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
                      *         "guard_email": "",
+                     *         "time_zone": "Asia/Seoul",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -1984,6 +2058,7 @@ export interface operations {
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
                      *         "guard_email": "",
+                     *         "time_zone": "Asia/Seoul",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -2136,6 +2211,7 @@ export interface operations {
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
                      *         "guard_email": "",
+                     *         "time_zone": "Asia/Seoul",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -2228,6 +2304,7 @@ export interface operations {
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
                      *         "guard_email": "",
+                     *         "time_zone": "Asia/Seoul",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -2283,6 +2360,7 @@ export interface operations {
                      *         "guard_name": "Kim Min-ji",
                      *         "guard_phone_num": "010-9876-5432",
                      *         "guard_email": "",
+                     *         "time_zone": "Asia/Seoul",
                      *         "danger_degree": 0,
                      *         "created_at": "2026-12-06T11:39:36.235Z",
                      *         "user_posture": null,
@@ -2623,6 +2701,12 @@ export interface operations {
             query?: {
                 /** @description a linked guardian reads this wearer (audit-logged); 404 for anyone else */
                 wearer?: string;
+                /** @description start of a trend (ISO 8601 with a zone); rounded down to a multiple of the bucket */
+                from?: string;
+                /** @description end of a trend (exclusive), after `from`, at most 400 days later */
+                to?: string;
+                /** @description at most this many buckets (10-1000, default 300) */
+                points?: number;
             };
             header?: never;
             path?: never;
@@ -2630,39 +2714,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Readings */
+            /** @description Readings, or a trend (with from/to) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "vitals": [
-                     *         {
-                     *           "timestamp": "2026-12-06T11:39:36.817Z",
-                     *           "heart_rate": 72,
-                     *           "respiration_rate": 16,
-                     *           "spo2": 98,
-                     *           "skin_temp": 33.5
-                     *         },
-                     *         {
-                     *           "timestamp": "2026-12-06T11:39:06.821Z",
-                     *           "heart_rate": 76
-                     *         },
-                     *         {
-                     *           "timestamp": "2026-12-06T11:38:36.821Z",
-                     *           "heart_rate": 75,
-                     *           "spo2": 97
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["VitalsList"];
+                    "application/json": components["schemas"]["VitalsList"] | components["schemas"]["VitalsTrend"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
         };
     };
     ruleProfiles: {

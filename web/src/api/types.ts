@@ -30,6 +30,16 @@ export type IncidentEvent = Schemas['IncidentEvent'];
 export type Notification = Schemas['Notification'];
 export type IncidentDetail = Schemas['IncidentDetail'];
 export type GuardianLink = Schemas['GuardianLink'];
+/** GET /api/vitals?from=&to=: the readings per bucket, the bands of the wearer's rules, the usual range. */
+export type VitalsTrend = Schemas['VitalsTrend'];
+export type TrendBucket = Schemas['TrendBucket'];
+/** One metric over the readings of a bucket that carry it. */
+export type MetricStats = Schemas['MetricSummary'];
+/** Where a rule calls a value caution or danger; `for_s`: only when it lasts that long. */
+export type TrendBand = Schemas['ValueBand'];
+export type UsualRange = Schemas['UsualRange'];
+/** The metrics a bucket may summarise. */
+export type TrendMetric = Exclude<keyof TrendBucket, 'start' | 'readings'>;
 /**
  * A row of the posture history: GET /api/get_posture's rows, and rows the dashboard makes of stream
  * events. 0 Downstair, 1 Upstair, 2 Running, 3 Sitdown, 4 StandUp, 5 Walking, 6 Lying, 7 Fall (the

@@ -2,12 +2,14 @@ import type { Vitals } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 
-type Metric = 'heart_rate' | 'spo2' | 'respiration_rate' | 'skin_temp' | 'steps';
-const TILES: { metric: Metric; unit: StringKey; digits: number }[] = [
+type Metric = 'heart_rate' | 'spo2' | 'respiration_rate' | 'skin_temp' | 'glucose' | 'steps';
+/** `optional`: a tile only when the readings carry the metric (glucose: a wearer with a glucose sensor). */
+const TILES: { metric: Metric; unit: StringKey; digits: number; optional?: boolean }[] = [
   { metric: 'heart_rate', unit: 'vitals.unit.bpm', digits: 0 },
   { metric: 'spo2', unit: 'vitals.unit.percent', digits: 0 },
   { metric: 'respiration_rate', unit: 'vitals.unit.breaths', digits: 0 },
   { metric: 'skin_temp', unit: 'vitals.unit.celsius', digits: 1 },
+  { metric: 'glucose', unit: 'vitals.unit.mgdl', digits: 0, optional: true },
   { metric: 'steps', unit: 'vitals.unit.stepsPerMin', digits: 0 },
 ];
 
@@ -31,7 +33,7 @@ export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnorm
     <section aria-labelledby="vitals-title" className="panel vitals-panel">
       <h2 id="vitals-title">{t('vitals.title')}</h2>
       <ul className="tiles">
-        {TILES.map(({ metric, unit, digits }) => {
+        {TILES.filter((tile) => !tile.optional || latest[tile.metric] !== undefined).map(({ metric, unit, digits }) => {
           const v = latest[metric];
           const bad = abnormal.includes(metric);
           return (

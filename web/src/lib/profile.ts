@@ -13,6 +13,7 @@ export interface ProfileValues {
   phone_num: string;
   guard_name: string;
   guard_phone_num: string;
+  time_zone: string;
 }
 export type ProfileField = keyof ProfileValues;
 export type ProfileProblems = Partial<Record<ProfileField, Problem>>;
@@ -26,6 +27,7 @@ export function profileValues(user: User): ProfileValues {
     phone_num: user.phone_num ?? '',
     guard_name: user.guard_name ?? '',
     guard_phone_num: user.guard_phone_num ?? '',
+    time_zone: user.time_zone ?? 'Asia/Seoul',
   };
 }
 

@@ -26,3 +26,13 @@ export function useRoute(): Route {
   }, []);
   return route;
 }
+
+/** A link that keeps whom a guardian looks at: "#/diary?wearer=…&name=…&day=…" (no wearer: one's own). */
+export function wearerLink(path: string, wearer: string | undefined, name: string | undefined, extra: Record<string, string> = {}): string {
+  const p = new URLSearchParams();
+  if (wearer) p.set('wearer', wearer);
+  if (wearer && name) p.set('name', name);
+  for (const [k, v] of Object.entries(extra)) p.set(k, v);
+  const q = p.toString();
+  return `#${path}${q ? `?${q}` : ''}`;
+}

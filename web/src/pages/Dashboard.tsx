@@ -11,6 +11,7 @@ import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { callForHelp } from '../lib/location';
 import { useWearerLive } from '../lib/useWearerLive';
+import { wearerLink } from '../lib/route';
 import { useSession } from '../session';
 
 const PHASE_RANK: Record<Incident['phase'], number> = { guidance: 0, guardians: 1, countdown: 2, dispatched: 3, closed: 4 };
@@ -109,6 +110,11 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
         {role === 'wearer' ? <PhoneVerifyCard user={user} api={api} onVerified={() => void refreshMe()} /> : null}
         <PostureCard posture={live.posture} incident={incident} now={now} />
         <VitalsTiles readings={live.vitals} abnormal={abnormal} />
+        <p className="trends-link">
+          <a className="btn btn-primary btn-block" href={wearerLink('/trends', wearer, wearerName)} data-testid="open-trends">
+            {t('trends.open')}
+          </a>
+        </p>
         <div className="charts">
           <RangePicker value={range} onChange={setRange} />
           <StatusChart statuses={live.statuses} range={range} now={now} />

@@ -8,6 +8,7 @@ import { PostureIcon } from '../components/PostureIcon';
 import { currentPosture, FALL_FLAG_TEXT, fallFlag, initialPosture, postureKey, postureReducer, type PostureState } from '../lib/posture';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
+import { wearerLink } from '../lib/route';
 import { useSession } from '../session';
 
 export const STALE_MS = 15 * 60_000;
@@ -94,6 +95,9 @@ function WearerCard({ w, now, onAck }: { w: WearerSummary; now: number; onAck: (
         ) : null}
         <a className="btn btn-primary" href={`#/dashboard?wearer=${encodeURIComponent(w.id)}&name=${encodeURIComponent(w.name)}`}>
           {t('guardian.open', { name: w.name })}
+        </a>
+        <a className="btn btn-secondary" href={wearerLink('/trends', w.id, w.name)} data-testid={`trends-${w.id}`}>
+          {t('trends.openNamed', { name: w.name })}
         </a>
       </div>
     </li>

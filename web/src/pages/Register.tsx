@@ -3,6 +3,7 @@ import { ApiError, type ApiClient } from '../api/client';
 import type { SignupInput } from '../api/types';
 import { Field } from '../components/Field';
 import { useI18n } from '../i18n/i18n';
+import { browserTimeZone } from '../lib/timezone';
 import { checkId, validateRegister, type FieldName, type Problems, type RegisterValues } from '../lib/validation';
 
 const EMPTY: RegisterValues = {
@@ -70,6 +71,8 @@ export function Register({ api, onRegistered, checkDelayMs = 400 }: { api: ApiCl
     }
     const body: SignupInput = {
       id: v.id, password: v.password, name: v.name, age: Number(v.age), address: v.address, phone_num: v.phone_num,
+      // Times in messages and on the dashboard are the wearer's local time; changeable in "My details".
+      time_zone: browserTimeZone(),
     };
     if (v.detailed_address) body.detailed_address = v.detailed_address;
     if (v.guard_name) body.guard_name = v.guard_name;

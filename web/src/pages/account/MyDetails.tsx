@@ -13,6 +13,7 @@ import {
   type ProfileField,
   type ProfileValues,
 } from '../../lib/profile';
+import { browserTimeZone, describeTimeZone, timeZoneChoices } from '../../lib/timezone';
 
 type Notice = { ok: boolean; text: string } | null;
 
@@ -140,6 +141,8 @@ export function MyDetails({
             <dd data-testid="details-address">{addressFor119(user.address, user.detailed_address)}</dd>
             <dt>{t('register.phone')}</dt>
             <dd>{user.phone_num}</dd>
+            <dt>{t('details.timeZone')}</dt>
+            <dd data-testid="details-time-zone">{describeTimeZone(user.time_zone ?? 'Asia/Seoul')}</dd>
             <dt>{t('details.guardian')}</dt>
             <dd>
               {user.guard_name || user.guard_phone_num ? (
@@ -175,6 +178,31 @@ export function MyDetails({
               <p className="preview-119-address">{preview || '—'}</p>
             </div>
             <Field label={t('register.phone')} hint={t('register.phone.hint')} type="tel" autoComplete="tel" maxLength={20} {...common('phone_num')} />
+            <div className="field">
+              <label htmlFor="details-time-zone-select">{t('details.timeZone')}</label>
+              <p className="field-hint" id="details-time-zone-hint">
+                {t('details.timeZone.hint')}
+              </p>
+              <select
+                id="details-time-zone-select"
+                name="time_zone"
+                aria-describedby="details-time-zone-hint"
+                value={v.time_zone}
+                onChange={(e) => set('time_zone')(e.target.value)}
+                data-testid="details-time-zone-select"
+              >
+                {timeZoneChoices(v.time_zone).map((zone) => (
+                  <option key={zone} value={zone}>
+                    {zone === browserTimeZone() ? `${describeTimeZone(zone)} — ${t('details.timeZone.device')}` : describeTimeZone(zone)}
+                  </option>
+                ))}
+              </select>
+              {serverErrors.time_zone ? (
+                <p className="field-error" role="alert">
+                  {serverErrors.time_zone}
+                </p>
+              ) : null}
+            </div>
           </fieldset>
           <fieldset>
             <legend>{t('details.guardian')}</legend>
