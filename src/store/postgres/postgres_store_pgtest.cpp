@@ -505,21 +505,28 @@ TEST_F(PostgresStoreTest, ManyThreadsWritingAtOnceLoseNothing) {
                 const int64_t seq = t * kPerThread + i;
                 const std::vector<IncomingReading> to_shared{ReadingAt(10'000 + seq, seq, 70)};
                 const std::vector<IncomingReading> to_own{ReadingAt(10'000 + i, std::nullopt, 80)};
-                auto a = s.AppendReadings(shared, watch, to_shared, kT0);
-                if (!a.ok() || *a != std::vector<bool>{true}) ++failures;
-                if (!s.AppendReadings(mine, std::nullopt, to_own, kT0).ok()) ++failures;
-                Status b = s.AppendStatus(StatusRow{shared, (t + i) % 3, kT0 + Milliseconds(seq), {}, {}, {}});
-                if (!b.ok()) {
+                // Every failure is counted and says what it was.
+                auto expect_ok = [&](const Status& status, const char* what) {
+                    if (status.ok()) return;
                     ++failures;
-                    ADD_FAILURE() << b.ToString();
-                }
-                if (!s.AppendStatus(StatusRow{mine, i % 3, kT0 + Milliseconds(i), {}, {}, {}}).ok()) ++failures;
+                    ADD_FAILURE() << what << ": " << status.ToString();
+                };
+                auto a = s.AppendReadings(shared, watch, to_shared, kT0);
+                expect_ok(a.status(), "append a reading of the shared wearer");
+                if (a.ok() && *a != std::vector<bool>{true})
+                    expect_ok(Status::Error(ErrorCode::kInternal, "not appended"), "shared reading");
+                expect_ok(s.AppendReadings(mine, std::nullopt, to_own, kT0).status(), "append an own reading");
+                expect_ok(s.AppendStatus(StatusRow{shared, (t + i) % 3, kT0 + Milliseconds(seq), {}, {}, {}}),
+                          "append a status of the shared wearer");
+                expect_ok(s.AppendStatus(StatusRow{mine, i % 3, kT0 + Milliseconds(i), {}, {}, {}}),
+                          "append an own status");
                 std::vector<VerdictRecord> verdict(1);
                 verdict[0].user_unique_num = shared;
                 verdict[0].row = StatusRow{shared, (t + i + 1) % 3, kT0 + Milliseconds(seq), {}, {}, {}};
                 verdict[0].postures = {PostureRow{shared, i % 8, kT0 + Milliseconds(seq)}};
                 auto v = s.RecordVerdicts(verdict);
-                if (!v.ok() || !(*v)[0].ok()) ++failures;
+                expect_ok(v.status(), "record a verdict of the shared wearer");
+                if (v.ok()) expect_ok((*v)[0], "the shared wearer's verdict");
             }
         });
     }
