@@ -60,7 +60,7 @@ start() {
   local name=$1 role=$2
   shift 2
   "$BIN" serve --port 0 --data-dir "$WORK/$name" --ready-file "$WORK/$name.ready" --role "$role" \
-    --log-level info --signups-per-address-per-hour 0 --check-id-per-minute 100000 "$@" ${VG_ARGS:-} \
+    --log-level info --signups-per-address-per-hour 0 --check-id-per-minute 100000 --escalate-within 0 "$@" ${VG_ARGS:-} \
     >"$WORK/$name.log" 2>&1 &
   echo $! >"$WORK/$name.pid"
   for _ in $(seq 300); do [[ -s "$WORK/$name.ready" ]] && return 0; sleep 0.1; done

@@ -549,6 +549,7 @@ void Deployment::Services::BuildPipeline() {
     escalation_options.policy.countdown = config.countdown;
     escalation_options.policy.caution_to_guardians = config.caution_to_guardians;
     escalation_options.policy.reraise_every = config.reraise_every;
+    escalation_options.policy.escalate_within = config.escalate_within;
     escalation_options.language = config.language;
     escalation_options.base_url = config.public_url;
     escalation_options.emergency_recipient =

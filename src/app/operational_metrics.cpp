@@ -75,6 +75,13 @@ struct OperationalMetrics::Families {
                       .Help("Emergency calls not made because the account had used up its calls for the hour")
                       .Register(r)
                       .Add({})),
+          past(prometheus::BuildCounter()
+                   .Name("vitalguard_past_episodes_not_escalated_total")
+                   .Help("Verdicts (kind=verdict) and confirmed falls (kind=fall) on readings older than "
+                         "--escalate-within (a watch's backlog): recorded, no incident opened or changed")
+                   .Register(r)),
+          past_verdicts(past.Add({{"kind", "verdict"}})),
+          past_falls(past.Add({{"kind", "fall"}})),
           ingested(prometheus::BuildCounter()
                        .Name("vitalguard_readings_ingested_total")
                        .Help("Vital-sign readings acknowledged as stored (update_status and device batches)")
@@ -174,6 +181,9 @@ struct OperationalMetrics::Families {
     prometheus::Gauge& countdowns;
     prometheus::Gauge& overdue;
     prometheus::Counter& refused;
+    prometheus::Family<prometheus::Counter>& past;
+    prometheus::Counter& past_verdicts;
+    prometheus::Counter& past_falls;
     prometheus::Counter& ingested;
     prometheus::Histogram& verdict_latency;
     prometheus::Gauge& queued;
@@ -249,6 +259,10 @@ void OperationalMetrics::Sample(const Sources& s) {
         if (refused > dispatch_refused_seen_)
             f_->refused.Increment(static_cast<double>(refused - dispatch_refused_seen_));
         dispatch_refused_seen_ = std::max(dispatch_refused_seen_, refused);
+        advance(f_->past_verdicts, static_cast<uint64_t>(std::max<int64_t>(0, s.escalation->past_verdicts())),
+                past_verdicts_seen_);
+        advance(f_->past_falls, static_cast<uint64_t>(std::max<int64_t>(0, s.escalation->past_falls())),
+                past_falls_seen_);
     }
     if (s.verdicts) {
         const verdict::VerdictStageStats stats = s.verdicts->stats();

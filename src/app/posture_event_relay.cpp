@@ -22,9 +22,14 @@ std::optional<int64_t> PostureEventRelay::OnPostureEvent(const posture::PostureE
             case posture::FallState::kConfirmed: {
                 spdlog::warn("wearer {}: fall at {} confirmed after {} ms ({})", event.wearer,
                              FormatIso8601(t.impact_at), after_ms, posture::FallReasonName(t.reason));
-                auto opened = escalation_.Fall(event.wearer);
-                if (opened.ok()) {
-                    incident = opened->id;
+                auto opened = escalation_.Fall(event.wearer, t.impact_at);
+                if (opened.ok() && opened->has_value()) {
+                    incident = (*opened)->id;
+                } else if (opened.ok()) {
+                    spdlog::warn(
+                        "wearer {}: the fall at {} came with a backlog, longer ago than escalation looks back: "
+                        "recorded, no incident opened",
+                        event.wearer, FormatIso8601(t.impact_at));
                 } else {
                     spdlog::error("wearer {}: the confirmed fall could not open an incident: {}", event.wearer,
                                   opened.status().ToString());

@@ -84,6 +84,7 @@ struct RawServeOptions {
     std::string countdown = "60s";
     std::string caution_to_guardians = "10m";
     std::string reraise_every = "5m";
+    std::string escalate_within = "10m";
     std::string language = "ko";
     std::string public_url;
     std::string emergency_webhook_url;
@@ -333,6 +334,10 @@ void DefineServeOptions(CLI::App& serve, RawServeOptions& o) {
          "A caution incident still open this long is told to guardians", "VG_CAUTION_TO_GUARDIANS");
     text("--reraise-every", o.reraise_every, "Guardians are reminded this often until one acknowledges",
          "VG_RERAISE_EVERY");
+    text("--escalate-within", o.escalate_within,
+         "Only readings and falls measured this recently open or change incidents; older ones (a watch's backlog "
+         "after hours offline) are recorded and shown, not alarmed; 0: no limit (simulator max-speed replays)",
+         "VG_ESCALATE_WITHIN");
     text("--language", o.language, "Language of SMS texts and the emergency report: ko or en", "VG_LANGUAGE");
     text("--public-url", o.public_url, "This service's public address, for links in messages", "VG_PUBLIC_URL");
     text("--emergency-webhook-url", o.emergency_webhook_url, "Send the emergency call (119) as a signed webhook here",
@@ -572,11 +577,13 @@ Result<ServeCommand> Finish(const RawServeOptions& o) {
     VG_RETURN_IF_ERROR(DurationInto(o.countdown, "countdown", c.countdown));
     VG_RETURN_IF_ERROR(DurationInto(o.caution_to_guardians, "caution-to-guardians", c.caution_to_guardians));
     VG_RETURN_IF_ERROR(DurationInto(o.reraise_every, "reraise-every", c.reraise_every));
+    VG_RETURN_IF_ERROR(DurationInto(o.escalate_within, "escalate-within", c.escalate_within));
     {
         escalation::EscalationPolicy policy;
         policy.countdown = c.countdown;
         policy.caution_to_guardians = c.caution_to_guardians;
         policy.reraise_every = c.reraise_every;
+        policy.escalate_within = c.escalate_within;
         if (auto problems = escalation::ValidatePolicy(policy); !problems.empty()) {
             return Status::Error(ErrorCode::kValidationFailed, "escalation settings out of range", std::move(problems));
         }

@@ -153,6 +153,9 @@ std::vector<FieldError> ValidatePolicy(const EscalationPolicy& p) {
     check("reraise-every", p.reraise_every, kMinute, 24 * kHour, "1 min and 24 h");
     check("wearer-ok-grace", p.wearer_ok_grace, kMinute, 24 * kHour, "1 min and 24 h");
     check("max-snooze", p.max_snooze, kMinute, 24 * kHour, "1 min and 24 h");
+    if (p.escalate_within != Milliseconds{0}) {  // 0: every reading, however old (replays, evaluations)
+        check("escalate-within", p.escalate_within, kMinute, 24 * kHour, "1 min and 24 h, or 0 for no limit");
+    }
     return problems;
 }
 

@@ -268,6 +268,33 @@ VerdictInput ToVerdictInput(const domain::Detection& d, bool signal_loss) {
     return v;
 }
 
+// A silence verdict carries the levels its last reading held (a danger stays until it has been out of
+// range for a while). When that reading is older than escalate_within — the last of a watch's backlog,
+// hours old — those levels speak of the past: with no incident open, the verdict opens only what the
+// silence itself is (the signal-loss rule's level, "check the watch"), never a countdown for an old
+// danger. An open incident is left to the verdict as it is (a silence never closes or lowers it).
+VerdictInput ForEscalation(const domain::Detection& d, bool signal_loss, bool incident_open,
+                           Milliseconds escalate_within) {
+    VerdictInput v = ToVerdictInput(d, signal_loss);
+    if (!signal_loss || incident_open || escalate_within == Milliseconds{0}) return v;
+    const auto silence = std::find_if(d.fired.begin(), d.fired.end(),
+                                      [](const domain::FiredRule& f) { return f.kind == "signal_loss"; });
+    if (silence == d.fired.end() || silence->value * 1000 <= static_cast<double>(escalate_within.count()) ||
+        silence->level >= d.level) {
+        return v;
+    }
+    v.level = silence->level;
+    v.causes.clear();
+    v.rules = {silence->rule};
+    // Its own sentence of the explanation ("No readings for 2 h 50 min: check that the watch is ...").
+    const size_t from = d.explanation.find("No readings for");
+    if (from != std::string::npos) {
+        const size_t end = d.explanation.find(". ", from);
+        v.explanation = d.explanation.substr(from, end == std::string::npos ? std::string::npos : end + 1 - from);
+    }
+    return v;
+}
+
 }  // namespace
 
 bool EscalationService::KnownNothingOpen(int64_t wearer) {
@@ -285,13 +312,23 @@ void EscalationService::Learn(int64_t wearer, bool open) {
     has_open_[wearer] = OpenKnowledge{open, now};
 }
 
-void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss) {
+bool EscalationService::Past(TimePoint measured_at) const {
+    const Milliseconds limit = options_.policy.escalate_within;
+    return limit != Milliseconds{0} && clock_.Now() - measured_at > limit;
+}
+
+void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bool signal_loss,
+                                  std::optional<TimePoint> measured_at) {
     if ((d.level == Level::kNormal || d.advice_only) && KnownNothingOpen(wearer)) {
         return;  // the common case: nothing open, all normal
     }
-    const VerdictInput v = ToVerdictInput(d, signal_loss);
+    if (measured_at && Past(*measured_at)) {
+        past_verdicts_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     const TimePoint now = clock_.Now();
     auto r = Apply(wearer, std::nullopt, [&](const std::optional<Incident>& open) -> std::optional<Result<Transition>> {
+        const VerdictInput v = ForEscalation(d, signal_loss, open && open->open(), options_.policy.escalate_within);
         auto t = escalation::OnVerdict(options_.policy, open, wearer, v, now);
         if (!t) return std::nullopt;
         return Result<Transition>(std::move(*t));
@@ -300,15 +337,20 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
 }
 
 Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int64_t wearer, const domain::Detection& d,
-                                                                            bool signal_loss) {
+                                                                            bool signal_loss,
+                                                                            std::optional<TimePoint> measured_at) {
     if ((d.level == Level::kNormal || d.advice_only) && KnownNothingOpen(wearer)) {
         return std::optional<PreparedTransition>();  // nothing open, all normal
     }
-    const VerdictInput v = ToVerdictInput(d, signal_loss);
+    if (measured_at && Past(*measured_at)) {
+        past_verdicts_.fetch_add(1, std::memory_order_relaxed);
+        return std::optional<PreparedTransition>();  // a backlog's verdict: recorded, not escalated
+    }
     std::lock_guard stripe(StripeFor(wearer));
     auto open = store_.FindOpenIncident(wearer);
     if (!open.ok()) return open.status();
     const std::optional<Incident>& current = *open;
+    const VerdictInput v = ForEscalation(d, signal_loss, current && current->open(), options_.policy.escalate_within);
     const TimePoint now = clock_.Now();
     std::optional<Transition> stepped = escalation::OnVerdict(options_.policy, current, wearer, v, now);
     if (!stepped) {
@@ -512,6 +554,16 @@ Result<Incident> EscalationService::Sos(int64_t wearer, std::optional<Location> 
     if (!r.ok()) return r.status();
     if (!r->has_value()) return Status::Error(ErrorCode::kInternal, "SOS changed nothing");
     return std::move(**r);
+}
+
+Result<std::optional<Incident>> EscalationService::Fall(int64_t wearer, std::optional<TimePoint> impact_at) {
+    if (impact_at && Past(*impact_at)) {
+        past_falls_.fetch_add(1, std::memory_order_relaxed);
+        return std::optional<Incident>();
+    }
+    auto opened = Fall(wearer);
+    if (!opened.ok()) return opened.status();
+    return std::optional<Incident>(std::move(opened).value());
 }
 
 Result<Incident> EscalationService::Fall(int64_t wearer) {

@@ -318,6 +318,79 @@ TEST_F(EscalationServiceTest, DangerNotifiesTheContactThenDispatchesOnceWhenNobo
     EXPECT_NE(std::find(types.begin(), types.end(), "dispatched"), types.end());
 }
 
+// A watch back after hours offline sends its backlog: an episode of then is recorded (by the caller) but
+// neither opens nor clears an incident now; what is recent still escalates as always.
+TEST_F(EscalationServiceTest, ABacklogsVerdictsAndFallsOpenAndClearNothing) {
+    const TimePoint now = clock_.Now();
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false, now - std::chrono::hours(3));
+    auto prepared = service_->PrepareVerdict(wearer_, Verdict(Level::kDanger), false, now - minutes(11));
+    ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+    EXPECT_FALSE(prepared->has_value());
+    EXPECT_TRUE(store_->ListIncidents(wearer_, 10)->empty());
+    EXPECT_TRUE(changes_.empty());
+    EXPECT_EQ(service_->past_verdicts(), 2);
+    EXPECT_TRUE(service_->Past(now - minutes(11)));
+    EXPECT_FALSE(service_->Past(now - minutes(9)));
+
+    auto fall = service_->Fall(wearer_, now - std::chrono::hours(1));
+    ASSERT_TRUE(fall.ok()) << fall.status().ToString();
+    EXPECT_FALSE(fall->has_value());
+    EXPECT_EQ(service_->past_falls(), 1);
+    EXPECT_TRUE(store_->ListIncidents(wearer_, 10)->empty());
+
+    // Nine minutes old is recent: the countdown starts.
+    service_->OnVerdict(wearer_, Verdict(Level::kDanger), false, now - minutes(9));
+    auto open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    const int64_t id = (*open)->id;
+    EXPECT_EQ((*open)->phase, IncidentPhase::kCountdown);
+    ASSERT_TRUE(service_->WearerOk(id).ok());
+    // A normal reading of two hours ago says nothing about now; a normal reading of now closes it.
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false, now - std::chrono::hours(2));
+    EXPECT_TRUE(store_->FindIncident(id)->open());
+    service_->OnVerdict(wearer_, Verdict(Level::kNormal), false, clock_.Now());
+    EXPECT_FALSE(store_->FindIncident(id)->open());
+    // A recent fall opens its incident.
+    auto recent = service_->Fall(wearer_, clock_.Now() - seconds(20));
+    ASSERT_TRUE(recent.ok() && recent->has_value()) << recent.status().ToString();
+    EXPECT_EQ((*recent)->kind, domain::IncidentKind::kFall);
+}
+
+// After a backlog the watch falls silent: the silence verdict still carries the danger its last reading
+// (hours old) held. With nothing open it opens only what the silence is — "check the watch", a caution —
+// never a countdown for that old danger; a silence of minutes keeps today's behaviour.
+TEST_F(EscalationServiceTest, ASilenceAfterAnOldDangerOpensOnlyTheSignalLoss) {
+    auto silent_for = [](double silent_s) {
+        domain::Detection d = Verdict(Level::kDanger);
+        d.fired[0].kind = "hysteresis";
+        domain::FiredRule silence;
+        silence.rule = "signal_loss";
+        silence.kind = "signal_loss";
+        silence.level = Level::kCaution;
+        silence.value = silent_s;
+        d.fired.push_back(silence);
+        d.explanation =
+            "Heart rate was 150 bpm at its last reading; the danger alert stays until it has been out of the danger "
+            "range for 5 min. No readings for 2 h 50 min: check that the watch is worn, charged and connected.";
+        return d;
+    };
+    service_->OnVerdict(wearer_, silent_for(3 * 3600 - 600), /*signal_loss=*/true);
+    auto open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    EXPECT_EQ((*open)->level, Level::kCaution);
+    EXPECT_EQ((*open)->phase, IncidentPhase::kGuidance);
+    EXPECT_TRUE((*open)->causes.empty());
+    EXPECT_EQ((*open)->explanation, "No readings for 2 h 50 min: check that the watch is worn, charged and connected.");
+    EXPECT_EQ(Count(Outbox((*open)->id), "sms"), 0) << "nobody is alarmed at once";
+    ASSERT_TRUE(service_->Resolve((*open)->id, "wearer").ok());
+
+    service_->OnVerdict(wearer_, silent_for(300), /*signal_loss=*/true);
+    open = store_->FindOpenIncident(wearer_);
+    ASSERT_TRUE(open.ok() && open->has_value());
+    EXPECT_EQ((*open)->level, Level::kDanger);
+    EXPECT_EQ((*open)->phase, IncidentPhase::kCountdown);
+}
+
 TEST_F(EscalationServiceTest, CrashMidCountdownStillDispatchesExactlyOnce) {
     service_->OnVerdict(wearer_, Verdict(Level::kDanger), false);
     const int64_t id = store_->FindOpenIncident(wearer_).value()->id;

@@ -660,6 +660,11 @@ std::string FormatFallTable(const FallScore& s) {
            " wearer-days = " + FallNum(s.false_per_wearer_day, 2) + " per wearer-day\n";
     out += "  fall confirmations " + std::to_string(s.confirmations) + ", with a fall incident " +
            std::to_string(s.with_incident) + "; fall incidents " + std::to_string(s.fall_incidents) + "\n";
+    if (s.confirmations > 0 && s.with_incident == 0) {
+        out += "  (no confirmed fall opened an incident: a server escalates only readings and falls of the last "
+               "--escalate-within, 10 min by default; for a max-speed replay of the past start it with "
+               "--escalate-within 0)\n";
+    }
     return out;
 }
 

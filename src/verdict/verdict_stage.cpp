@@ -231,7 +231,8 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
         if (item.barrier) continue;
         const bool first_of_wearer = wearers_seen.insert(item.wearer).second;
         if (escalation_ && first_of_wearer && !item.posture && !item.late) {
-            auto prepared = escalation_->PrepareVerdict(item.wearer, item.detection, !item.reading_at.has_value());
+            auto prepared =
+                escalation_->PrepareVerdict(item.wearer, item.detection, !item.reading_at.has_value(), item.reading_at);
             if (prepared.ok()) {
                 item.escalated_in_commit = true;
                 item.prepared = std::move(*prepared);
@@ -337,7 +338,7 @@ void VerdictStage::Handle(std::vector<Item>& batch) {
                 } else if (!item.escalated_in_commit || item.prepared) {
                     // Not prepared, or its transition was refused (a conflict, or the commit failed): re-read
                     // and re-apply, storing on its own.
-                    escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value());
+                    escalation_->OnVerdict(item.wearer, d, !item.reading_at.has_value(), item.reading_at);
                 }
             }
         }

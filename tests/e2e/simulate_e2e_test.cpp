@@ -35,9 +35,10 @@ const sim::EventTypeScore* TypeScore(const sim::Score& s, sim::EventType t) {
     return nullptr;
 }
 
+// Max-speed runs replay the past: the server escalates readings of any age (--escalate-within 0).
 class SimulateE2eTest : public ServerTest {
   protected:
-    void SetUp() override { StartServer(); }
+    void SetUp() override { StartServer({"--escalate-within", "0"}); }
 };
 
 TEST_F(SimulateE2eTest, SmokeFleetIsDetectedOverTheLiveStreamAndScored) {
@@ -170,7 +171,7 @@ TEST_F(SimulateFallsE2eTest, FallsScenarioDetectsMostFallsWithFewFalseFalls) {
     // The scenario names ../shared/data beside the repository; the tests read wherever VG_SHARED_DATA says.
     scenario->imu->data_dir = testing::SharedDataRoot().string();
     for (sim::ImuDataset d : scenario->imu->datasets) VG_REQUIRE_DATA_SET(sim::ImuDatasetName(d));
-    StartServer({"--models-dir", models.string()});
+    StartServer({"--models-dir", models.string(), "--escalate-within", "0"});
     sim::DriverOptions options;
     options.server = "http://127.0.0.1:" + std::to_string(server_->port());
     options.speed = sim::Speed::kMax;
@@ -210,7 +211,7 @@ TEST_F(SimulateFallsE2eTest, FallsScenarioWithoutAPostureModelSaysPostureIsNotAv
     json::value falls_json = json::parse(shipped_text.str());
     falls_json.at("imu").as_object()["data_dir"] = testing::SharedDataRoot().string();
     std::ofstream(data_dir_.file("falls-scenario.json")) << json::serialize(falls_json);
-    StartServer({"--models-dir", "none"});
+    StartServer({"--models-dir", "none", "--escalate-within", "0"});
     sim::SimulateArgs args;
     args.server = "http://127.0.0.1:" + std::to_string(server_->port());
     args.scenario = data_dir_.file("falls-scenario.json");

@@ -233,6 +233,73 @@ TEST_F(VitalsE2eTest, DeviceBatchesAreIdempotentAndNeedAValidToken) {
     EXPECT_EQ(person.Post("/api/devices/readings", json::object{{"readings", readings}}).status, 401);
 }
 
+// A watch back after hours offline uploads its backlog, three hours old, of an episode of danger: the
+// readings and their status rows are kept (history and trends show it) but nobody is called now for
+// what ended hours ago; the same readings arriving fresh open an incident at once.
+TEST_F(VitalsE2eTest, ABacklogOfHoursAgoIsRecordedButCallsNobody) {
+    HttpClient person = Client();
+    SignupAndLogin(person, "backlog_kim");
+    const testing::Headers auth = {{"Authorization", "Bearer " + PairWatch(person)}};
+    HttpClient watch = Client();
+    const auto now = std::chrono::system_clock::now();
+    auto batch = [&](int first_seq, int count, std::chrono::system_clock::time_point from) {
+        json::array readings;
+        for (int i = 0; i < count; ++i) {
+            json::object r = Vitals(175, 86);
+            r["seq"] = first_seq + i;
+            r["timestamp"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 (from + std::chrono::seconds(30 * i)).time_since_epoch())
+                                 .count();
+            readings.push_back(r);
+        }
+        return json::object{{"readings", readings}};
+    };
+    auto backlog = watch.Post("/api/devices/readings", batch(1, 20, now - std::chrono::hours(3)), auth);
+    ASSERT_EQ(backlog.status, 200) << backlog.body;
+    EXPECT_EQ(backlog.json().at("stored").as_int64(), 20);
+    // Its danger is judged and recorded...
+    bool danger_recorded = false;
+    for (int i = 0; i < 100 && !danger_recorded; ++i) {
+        const json::value h = person.Get("/api/get_status/").json();
+        for (const auto& row : h.at("statuses").as_array()) danger_recorded |= row.at("status").as_int64() == 2;
+        if (!danger_recorded) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(danger_recorded) << server_->LogTail(40);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the rest of the backlog's verdicts
+    // ...and calls nobody: no danger incident, no countdown. (The silence since the backlog's last reading,
+    // hours now, may open what a silence is: a caution "check the watch", never the old danger.)
+    const json::value after_backlog = person.Get("/api/incidents").json();
+    for (const auto& v : after_backlog.at("incidents").as_array()) {
+        EXPECT_EQ(v.at("level").as_string(), "caution") << json::serialize(v);
+        EXPECT_EQ(v.at("phase").as_string(), "guidance") << json::serialize(v);
+        EXPECT_EQ(v.at("rules"), json::value(json::array{"signal_loss"})) << json::serialize(v);
+    }
+    // Counted (the metrics are sampled every 5 s).
+    const std::string counter = "vitalguard_past_episodes_not_escalated_total{kind=\"verdict\"}";
+    std::string metrics;
+    for (int i = 0; i < 100; ++i) {
+        metrics = Client().Get("/metrics").body;
+        const size_t at = metrics.find(counter + " ");
+        if (at != std::string::npos && metrics.compare(at + counter.size() + 1, 2, "0\n") != 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const size_t at = metrics.find(counter + " ");
+    ASSERT_NE(at, std::string::npos) << metrics.substr(0, 400);
+    EXPECT_GE(std::stod(metrics.substr(at + counter.size() + 1)), 1.0) << metrics.substr(at, 80);
+
+    // The same danger measured now: the countdown starts.
+    auto fresh = watch.Post("/api/devices/readings", batch(21, 2, now - std::chrono::seconds(30)), auth);
+    ASSERT_EQ(fresh.status, 200) << fresh.body;
+    std::string phase;
+    for (int i = 0; i < 100 && phase != "countdown"; ++i) {
+        const json::value listed = person.Get("/api/incidents").json();
+        const auto& incidents = listed.at("incidents").as_array();
+        phase = incidents.empty() ? "" : std::string(incidents[0].at("phase").as_string());
+        if (phase != "countdown") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(phase, "countdown") << server_->LogTail(40);
+}
+
 // Issue 15, item 6: one wearer's devices cannot grow the database without bound. A day's quota (here 12
 // readings), refilled steadily: a request is admitted while anything is left and charged for what it
 // stored (retried duplicates cost nothing); once spent, 429 with Retry-After and nothing stored; another

@@ -121,6 +121,8 @@ class OperationalMetrics {
     std::mutex sample_mu_;                    // one Sample at a time
     uint64_t ingested_seen_ = 0;              // GUARDED_BY(sample_mu_): counters advance by what is new
     uint64_t dispatch_refused_seen_ = 0;      // GUARDED_BY(sample_mu_)
+    uint64_t past_verdicts_seen_ = 0;         // GUARDED_BY(sample_mu_)
+    uint64_t past_falls_seen_ = 0;            // GUARDED_BY(sample_mu_)
     uint64_t commits_seen_ = 0;               // GUARDED_BY(sample_mu_)
     uint64_t status_rows_seen_ = 0;           // GUARDED_BY(sample_mu_)
     uint64_t failed_records_seen_ = 0;        // GUARDED_BY(sample_mu_)

@@ -88,6 +88,9 @@ struct ServeConfig {
     std::chrono::milliseconds countdown{60'000};
     std::chrono::milliseconds caution_to_guardians{10 * 60'000};
     std::chrono::milliseconds reraise_every{5 * 60'000};
+    // Readings (and falls) measured longer ago than this are recorded but open or change no incident
+    // (escalation::EscalationPolicy::escalate_within).
+    std::chrono::milliseconds escalate_within{10 * 60'000};
     std::string language = "ko";            // of SMS texts and the emergency report
     std::string public_url;                 // links in messages, e.g. https://vitalguard.example
     std::string emergency_webhook_url;      // the emergency call as a signed webhook ...

@@ -42,6 +42,14 @@ struct EscalationPolicy {
     Milliseconds wearer_ok_grace{10 * 60 * 1000};
     // The longest snooze a guardian may ask for (caution incidents only).
     Milliseconds max_snooze{2 * 60 * 60 * 1000};
+    // A verdict on a reading measured longer ago than this, or a fall whose impact is older (a watch's
+    // backlog sent after hours without a connection), is recorded and shown but neither opens, escalates
+    // nor clears an incident: a countdown to 119 now for an episode of three hours ago misleads everyone,
+    // and a normal reading of then says nothing about now. A danger that lasts into the present is
+    // caught by the backlog's last readings and the next fresh ones (the rules' windows span both).
+    // 0: no limit, every reading escalates however old it is (a simulator's max-speed replay of past
+    // days, an evaluation through the server).
+    Milliseconds escalate_within{10 * 60 * 1000};
 };
 
 // Returns the problems of a policy (empty when valid), one per field, e.g. {"countdown", "must be

@@ -109,8 +109,10 @@ class EscalationService {
 
     // A verdict of the rules for `wearer`. Cheap when nothing is open and the verdict is normal
     // (no store access after the wearer's first verdict). Errors are logged, not returned: a
-    // failed store write is retried by the next verdict or tick.
-    void OnVerdict(int64_t wearer, const domain::Detection& detection, bool signal_loss);
+    // failed store write is retried by the next verdict or tick. `measured_at`: the reading's time;
+    // one older than policy.escalate_within changes nothing (Past; counted in past_verdicts).
+    void OnVerdict(int64_t wearer, const domain::Detection& detection, bool signal_loss,
+                   std::optional<TimePoint> measured_at = std::nullopt);
 
     // OnVerdict in two halves, for a caller that commits the transition with its own writes (the verdict
     // stage: the status row and the incident it opens in one transaction). PrepareVerdict decides what
@@ -120,7 +122,8 @@ class EscalationService {
     // kConflict (someone's transition came first) the caller hands the verdict to OnVerdict instead, which
     // re-reads and retries. Errors: the store's reads.
     Result<std::optional<PreparedTransition>> PrepareVerdict(int64_t wearer, const domain::Detection& detection,
-                                                             bool signal_loss);
+                                                             bool signal_loss,
+                                                             std::optional<TimePoint> measured_at = std::nullopt);
     Result<domain::Incident> Committed(const PreparedTransition& prepared);
 
     // People. kNotFound for an unknown incident; the errors of escalation.hpp otherwise.
@@ -138,6 +141,15 @@ class EscalationService {
     Result<bool> Established(const domain::User& user, TimePoint now);
     // Emergency calls not made because of max_dispatches_per_hour (also logged), since start.
     int64_t dispatches_refused() const { return dispatches_refused_.load(); }
+    // Whether something measured at `measured_at` is too old to escalate now (policy.escalate_within):
+    // a watch's backlog, recorded and shown but not alarmed.
+    bool Past(TimePoint measured_at) const;
+    // Verdicts (caution or danger included) and confirmed falls left alone as Past, since start.
+    int64_t past_verdicts() const { return past_verdicts_.load(); }
+    int64_t past_falls() const { return past_falls_.load(); }
+    // A fall confirmed by the posture detector: danger with a countdown (OnFall). `impact_at`: when it
+    // happened; a Past one opens nothing and returns nullopt (counted in past_falls).
+    Result<std::optional<domain::Incident>> Fall(int64_t wearer, std::optional<TimePoint> impact_at);
     Result<domain::Incident> Fall(int64_t wearer);
 
     // Applies every deadline due at `now` (what the ticker does); returns the transitions stored.
@@ -174,6 +186,8 @@ class EscalationService {
     std::function<void()> on_outbox_;
     std::array<std::mutex, 64> stripes_;
     std::atomic<int64_t> dispatches_refused_{0};
+    std::atomic<int64_t> past_verdicts_{0};
+    std::atomic<int64_t> past_falls_{0};
 
     // Whether a wearer has an open incident, as this process last learnt it (and when).
     struct OpenKnowledge {
