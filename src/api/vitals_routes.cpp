@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "vg/common/time_text.hpp"
+#include "vg/messages/verdict_text.hpp"
 #include "vg/store/limits.hpp"
 
 namespace vg::api {
@@ -146,18 +147,27 @@ http::Response VitalsRoutes::GetStatus(RequestContext& ctx) {
     json::array list;
     for (const store::StatusRow& r : *rows) {
         json::array causes;
+        std::vector<domain::Metric> metrics;
         std::string_view rest = r.causes;
         while (!rest.empty()) {
             size_t comma = rest.find(',');
-            causes.emplace_back(rest.substr(0, comma));
+            const std::string_view name = rest.substr(0, comma);
+            causes.emplace_back(name);
+            if (auto m = domain::MetricFromName(name)) metrics.push_back(*m);
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         }
-        list.push_back(json::object{{"status", r.status},
-                                    {"level", domain::LevelName(static_cast<domain::Level>(r.status))},
-                                    {"updated_at", FormatIso8601(r.updated_at)},
-                                    {"reading_at", TimeOrNull(r.reading_at)},
-                                    {"causes", std::move(causes)},
-                                    {"explanation", r.explanation}});
+        json::object row{{"status", r.status},
+                         {"level", domain::LevelName(static_cast<domain::Level>(r.status))},
+                         {"updated_at", FormatIso8601(r.updated_at)},
+                         {"reading_at", TimeOrNull(r.reading_at)},
+                         {"causes", std::move(causes)},
+                         {"explanation", r.explanation}};
+        if (r.status != 0) {
+            // A row keeps its causes, not its rules: the plain words say which values were out of range.
+            row["summary"] = json::object{{"ko", messages::VerdictSummary(metrics, {}, messages::Language::kKorean)},
+                                          {"en", messages::VerdictSummary(metrics, {}, messages::Language::kEnglish)}};
+        }
+        list.push_back(std::move(row));
     }
     return JsonResponse(200, json::object{{"statuses", std::move(list)}});
 }

@@ -6,8 +6,11 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <cstdio>
+#include <span>
+#include <utility>
 
 #include "vg/escalation/phone_verification.hpp"
+#include "vg/messages/verdict_text.hpp"
 #include "vg/notify/emergency.hpp"
 #include "vg/tz/tz.hpp"
 
@@ -23,10 +26,27 @@ constexpr int kMaxConflictRetries = 5;
 
 bool Korean(const EscalationServiceOptions& o) { return o.language != "en"; }
 
-std::string LevelWord(Level l, bool ko) {
-    if (l == Level::kDanger) return ko ? "위험" : "danger";
-    if (l == Level::kCaution) return ko ? "주의" : "caution";
-    return ko ? "정상" : "normal";
+messages::Language LanguageOf(bool ko) { return ko ? messages::Language::kKorean : messages::Language::kEnglish; }
+
+std::string LevelWord(Level l, bool ko) { return std::string(messages::LevelWord(l, LanguageOf(ko))); }
+
+// What the values say, for people: Korean from the message catalogue (the rules' own explanation is
+// English); English keeps the rules' explanation, which has the numbers.
+std::string WhatWasFound(const Incident& i, bool ko, std::span<const std::pair<Metric, double>> values) {
+    if (!ko) return i.explanation;
+    return messages::VerdictSummary(i.causes, i.rules, messages::Language::kKorean, values);
+}
+
+// The values that decided a verdict, one per metric (a trend's value is its % change, a silence's its
+// seconds: neither is a measurement).
+std::vector<std::pair<Metric, double>> ValuesOf(const domain::Detection& d) {
+    std::vector<std::pair<Metric, double>> out;
+    for (const domain::FiredRule& f : d.fired) {
+        if (f.level != d.level || f.kind == "trend" || f.kind == "signal_loss") continue;
+        const bool seen = std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.first == f.metric; });
+        if (!seen) out.emplace_back(f.metric, f.value);
+    }
+    return out;
 }
 
 std::string Link(const EscalationServiceOptions& o, const Incident& i) {
@@ -36,7 +56,7 @@ std::string Link(const EscalationServiceOptions& o, const Incident& i) {
 
 // `with_alert`: the same transition alerts the guardians too (an SOS dispatched at once says so in its alert).
 std::string GuardianText(Notice n, const Incident& i, const std::string& name, const std::string& link, bool ko,
-                         bool with_alert) {
+                         bool with_alert, std::span<const std::pair<Metric, double>> values) {
     const std::string who = ko ? name + "님" : name;
     std::string text = "[VitalGuard] ";
     switch (n) {
@@ -49,8 +69,8 @@ std::string GuardianText(Notice n, const Incident& i, const std::string& name, c
             } else if (i.kind == domain::IncidentKind::kFall) {
                 text += ko ? who + "의 낙상이 감지되었습니다." : "A fall of " + who + " was detected.";
             } else {
-                text += ko ? who + " 상태 " + LevelWord(i.level, ko) + ": " + i.explanation
-                           : who + " is at " + LevelWord(i.level, ko) + ": " + i.explanation;
+                text += ko ? who + " 상태 " + LevelWord(i.level, ko) + ": " + WhatWasFound(i, ko, values)
+                           : who + " is at " + LevelWord(i.level, ko) + ": " + WhatWasFound(i, ko, values);
             }
             if (i.deadline) {
                 text += ko ? " 응답이 없으면 곧 119에 신고합니다. 확인하시면 '확인'을 눌러 주세요."
@@ -58,8 +78,10 @@ std::string GuardianText(Notice n, const Incident& i, const std::string& name, c
             }
             break;
         case Notice::kGuardiansReminder:
-            text += ko ? "아직 확인되지 않았습니다: " + who + " 상태 " + LevelWord(i.level, ko) + ". " + i.explanation
-                       : "Still not acknowledged: " + who + " is at " + LevelWord(i.level, ko) + ". " + i.explanation;
+            text += ko ? "아직 확인되지 않았습니다: " + who + " 상태 " + LevelWord(i.level, ko) + ". " +
+                             WhatWasFound(i, ko, values)
+                       : "Still not acknowledged: " + who + " is at " + LevelWord(i.level, ko) + ". " +
+                             WhatWasFound(i, ko, values);
             break;
         case Notice::kGuardiansDispatched:
             text += ko ? who + "에게 응답이 없어 119에 신고했습니다." : "No answer from " + who + "; 119 was called.";
@@ -331,6 +353,7 @@ void EscalationService::OnVerdict(int64_t wearer, const domain::Detection& d, bo
         const VerdictInput v = ForEscalation(d, signal_loss, open && open->open(), options_.policy.escalate_within);
         auto t = escalation::OnVerdict(options_.policy, open, wearer, v, now);
         if (!t) return std::nullopt;
+        t->values = ValuesOf(d);
         return Result<Transition>(std::move(*t));
     });
     if (!r.ok()) spdlog::error("escalation: verdict for wearer {} failed: {}", wearer, r.status().ToString());
@@ -358,6 +381,7 @@ Result<std::optional<PreparedTransition>> EscalationService::PrepareVerdict(int6
         return std::optional<PreparedTransition>();
     }
     Transition& t = *stepped;
+    t.values = ValuesOf(d);
     if (t.events.empty() && !t.opened && t.incident.escalate_at == (current ? current->escalate_at : std::nullopt) &&
         t.incident.next_reraise_at == (current ? current->next_reraise_at : std::nullopt)) {
         return std::optional<PreparedTransition>();  // idempotent repeat: nothing to store
@@ -763,7 +787,7 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 report.vitals.glucose_mg_dl = r.get(Metric::kGlucose);
             }
             report.causes = EmergencyCauses(i);
-            report.detail = i.explanation;
+            report.detail = WhatWasFound(i, ko, t.values);
             report.detected_at = i.opened_at;
             report.link = link;
             const auto lang = ko ? notify::ReportLanguage::kKorean : notify::ReportLanguage::kEnglish;
@@ -773,7 +797,7 @@ std::vector<store::NewOutboxMessage> EscalationService::Messages(const Incident&
                 "inc-" + std::to_string(i.wearer) + "-" + std::to_string(ToUnixMillis(i.opened_at)) + "-dispatch");
             continue;
         }
-        const std::string text = GuardianText(n, i, name, link, ko, with_alert);
+        const std::string text = GuardianText(n, i, name, link, ko, with_alert, t.values);
         if (text.empty()) continue;
         const std::string purpose(NoticeName(n));
         for (const auto& [phone, guardian] : sms_to) {

@@ -530,7 +530,10 @@ TEST_F(EscalationServiceTest, AVerifiedGuardEmailGetsTheAlertsByEmailAndAnUnveri
     EXPECT_EQ(mail.recipient, "guardian@example.org");
     EXPECT_NE(mail.subject.find("김영희님"), std::string::npos) << mail.subject;
     EXPECT_NE(mail.subject.find("위험"), std::string::npos) << mail.subject;
-    EXPECT_NE(mail.body.find("150"), std::string::npos) << mail.body;  // what: the explanation
+    // What, in the reader's language (the message catalogue's words, not the rules' English).
+    EXPECT_NE(mail.body.find("심박수가 너무 높습니다(분당 150회)."), std::string::npos) << mail.body;
+    EXPECT_EQ(mail.body.find("Heart rate"), std::string::npos) << mail.body;
+    EXPECT_NE(sms.body.find("김영희님 상태 위험: 심박수가 너무 높습니다(분당 150회)."), std::string::npos) << sms.body;
     EXPECT_NE(mail.body.find("세종대로 1 101동 202호"), std::string::npos) << mail.body;
     // When, in KST: 1'800'000'060'000 ms is 2027-01-15 08:01 UTC, 17:01 in Seoul.
     EXPECT_NE(mail.body.find("2027-01-15 17:01 (UTC+09:00)"), std::string::npos) << mail.body;

@@ -1,10 +1,22 @@
 #include "vg/events/events.hpp"
 
 #include <boost/json.hpp>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vg/messages/verdict_text.hpp"
 
 namespace vg::events {
 
 namespace json = boost::json;
+
+json::object SummaryJson(std::span<const domain::Metric> causes, std::span<const std::string> rules,
+                         std::span<const std::pair<domain::Metric, double>> values = {}) {
+    return json::object{{"ko", messages::VerdictSummary(causes, rules, messages::Language::kKorean, values)},
+                        {"en", messages::VerdictSummary(causes, rules, messages::Language::kEnglish, values)}};
+}
 
 json::object DetectionJson(const domain::Detection& d) {
     json::array causes;
@@ -21,6 +33,17 @@ json::object DetectionJson(const domain::Detection& d) {
     json::object o{{"status", static_cast<int>(d.level)}, {"level", domain::LevelName(d.level)},
                    {"causes", std::move(causes)},         {"rules", std::move(rules)},
                    {"explanation", d.explanation},        {"advice_only", d.advice_only}};
+    if (d.level != domain::Level::kNormal) {
+        // The rules that decided the level (a held one names the rule that set it).
+        std::vector<std::string> deciding;
+        std::vector<std::pair<domain::Metric, double>> values;  // measured ones: not a trend's %, not a silence's s
+        for (const domain::FiredRule& r : d.fired) {
+            if (r.level != d.level) continue;
+            deciding.push_back(r.rule);
+            if (r.kind != "trend" && r.kind != "signal_loss") values.emplace_back(r.metric, r.value);
+        }
+        o["summary"] = SummaryJson(d.causes, deciding, values);
+    }
     if (d.model_probabilities) {
         const auto& p = *d.model_probabilities;
         json::array model_causes;
@@ -71,6 +94,7 @@ json::object IncidentJson(const domain::Incident& i, std::string_view wearer_id,
                    {"causes", std::move(causes)},
                    {"rules", std::move(rules)},
                    {"explanation", i.explanation},
+                   {"summary", SummaryJson(i.causes, i.rules)},
                    {"opened_at", FormatIso8601(i.opened_at)},
                    {"updated_at", FormatIso8601(i.updated_at)},
                    {"reraise_count", i.reraise_count},

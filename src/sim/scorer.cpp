@@ -661,9 +661,10 @@ std::string FormatFallTable(const FallScore& s) {
     out += "  fall confirmations " + std::to_string(s.confirmations) + ", with a fall incident " +
            std::to_string(s.with_incident) + "; fall incidents " + std::to_string(s.fall_incidents) + "\n";
     if (s.confirmations > 0 && s.with_incident == 0) {
-        out += "  (no confirmed fall opened an incident: a server escalates only readings and falls of the last "
-               "--escalate-within, 10 min by default; for a max-speed replay of the past start it with "
-               "--escalate-within 0)\n";
+        out +=
+            "  (no confirmed fall opened an incident: a server escalates only readings and falls of the last "
+            "--escalate-within, 10 min by default; for a max-speed replay of the past start it with "
+            "--escalate-within 0)\n";
     }
     return out;
 }

@@ -118,6 +118,11 @@ TEST_F(IncidentE2eTest, DangerCountsDownAndTheSignedEmergencyCallGoesOutOnce) {
     EXPECT_EQ(incident.at("phase").as_string(), "countdown");
     EXPECT_EQ(incident.at("status").as_int64(), 2);
     EXPECT_LE(incident.at("seconds_left").as_int64(), 5);
+    // What was found, in plain words of both languages (the explanation stays the rules' English evidence).
+    const std::string summary_ko(incident.at("summary").at("ko").as_string());
+    EXPECT_NE(summary_ko.find("심박수가 너무 높습니다."), std::string::npos) << summary_ko;
+    EXPECT_EQ(summary_ko.find("Heart rate"), std::string::npos) << summary_ko;
+    EXPECT_NE(incident.at("summary").at("en").as_string().find("Heart rate is too high."), std::string::npos);
     // Guidance in the seed's four parts, Korean by default, saying to call 119 now.
     const json::value& g = incident.at("guidance");
     ASSERT_TRUE(g.is_object()) << json::serialize(incident);

@@ -1529,6 +1529,193 @@ try {
 
     await srv?.stop();
   }
+
+  // 9. The LLM rewrite and the wearer's own time zone (issue 19). A fake OpenAI-compatible endpoint on
+  //    loopback answers every chat completion with one four-part text, after 1.5 s, so the first reads
+  //    of an incident say "pending". A wearer signed up in America/St_Johns, in a browser in Asia/Seoul,
+  //    sees her zone named and her times on her clock (dashboard, alert, trends, diary); her danger alert
+  //    shows the knowledge base's words, then the endpoint's, with "I'm OK" and "Call 119" first as always.
+  //    Her guardian (whom the API does not tell her zone) sees the rewrite too, in the browser's zone.
+  await scenario('LLM rewrite: the alert shows the endpoint\'s four parts after "pending"; a wearer in another time zone sees her zone and her times', async () => {
+    if (!hasFlag('--llm-base-url')) throw missing('"vitalguard serve" has no --llm-base-url flag');
+    const FAKE = [
+      '1. 현재 상태: 심박이 아주 빠르고 몸에 산소가 부족해요. (테스트 엔드포인트의 문구)',
+      '2. 원인: 몸이 무리하고 있다는 신호일 수 있어요.',
+      '3. 대처 방법: 바로 앉거나 누워서 쉬시고, 창문을 열어 주세요.',
+      '4. 경고: 숨이 차거나 가슴이 아프면 지금 바로 119에 신고하세요.',
+    ];
+    const asked = [];
+    const llm = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        asked.push({ method: req.method, path: req.url, body });
+        if (req.method !== 'POST' || !req.url.endsWith('/chat/completions')) {
+          res.writeHead(404, { 'Content-Type': 'application/json' });
+          res.end('{"error":{"message":"not found"}}');
+          return;
+        }
+        setTimeout(() => {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: FAKE.join('\n') } }] }));
+        }, 1500);
+      });
+    });
+    await new Promise((r) => llm.listen(0, '127.0.0.1', r));
+    // The server asks {base}/v1/chat/completions (docs/guidance.md), so the base is the endpoint's root.
+    // A 120 s countdown: no emergency call goes out while the scenario looks.
+    const srv = await startServer({ countdown: '120s', extraArgs: ['--llm-base-url', `http://127.0.0.1:${llm.address().port}`, '--llm-model', 'test'] });
+    const ZONE = 'America/St_Johns';
+    const ctxs = [];
+    try {
+      const base = srv.base;
+      const signup = async (id, name, extra = {}) => {
+        const r = await fetch(`${base}/api/signup`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ id, password: 'correct horse 1', name, age: 83, address: '서울특별시 용산구 이태원로 29', phone_num: '010-3030-4040', ...extra }),
+        });
+        const body = await r.json().catch(() => null);
+        check(r.status === 201, `signup ${id} → ${r.status} ${JSON.stringify(body)}`);
+        return body.user;
+      };
+      const wid = uid('nfld');
+      const gid = uid('nfldson');
+      const wuser = await signup(wid, '오말자', { time_zone: ZONE });
+      check(wuser.time_zone === ZONE, `the wearer was signed up in ${JSON.stringify(wuser.time_zone)}, not ${ZONE}`);
+      await signup(gid, '오준서');
+      const wctx = await browser.newContext({ ...phone, bypassCSP: true }); // the browser is in Asia/Seoul
+      ctxs.push(wctx);
+      const page = await wctx.newPage();
+      await loginInUi(page, base, wid);
+      /** How the dashboard writes an instant (i18n formatTime, formatClock) in `zone`, by this browser's Intl. */
+      const written = (iso, zone, clock = false) =>
+        page.evaluate(([at, z, c]) => new Intl.DateTimeFormat('ko-KR', c
+          ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: z }
+          : { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: z }).format(new Date(at)), [iso, zone, clock]);
+
+      // The zone is named once, and the status card's time is on her clock.
+      const note = page.locator('[data-testid="tz-note"]');
+      await note.waitFor({ timeout: 3000 });
+      const noteText = await note.innerText();
+      check(noteText.includes('시간대: America/St Johns (UTC-0'), `the time-zone note says ${JSON.stringify(noteText)}`);
+      check((await page.locator('[data-testid="tz-note"]').count()) === 1, 'the zone is named more than once');
+      const token = await pairDevice(wctx, base);
+      await postAsDevice(base, token, NORMAL);
+      await page.locator('[data-testid="tile-heart_rate"]', { hasText: '72' }).waitFor({ timeout: 3000 });
+      const wcall = await apiAs(wctx, base);
+      const row = (await wcall('GET', '/api/get_status/?limit=1')).body.statuses[0];
+      const at = row.reading_at ?? row.updated_at;
+      const mine = await written(at, ZONE);
+      const seoul = await written(at, 'Asia/Seoul');
+      check(mine !== seoul, `St. John's and Seoul write ${at} alike (${mine})`);
+      const updated = await page.locator('.status-time').innerText();
+      check(updated === `마지막 측정: ${mine}`, `the status card says ${JSON.stringify(updated)}, expected "마지막 측정: ${mine}" (her clock; Seoul's would be ${seoul})`);
+      console.log(`      a reading at ${at}: "${updated}" on her clock (the browser's, Seoul: ${seoul}); note: "${noteText.replace(/\s+/g, ' ')}"`);
+      await axeCheck(page, 'dashboard with the zone note(ko)');
+      await page.screenshot({ path: `${SHOTS}79-tz-note-dashboard-360.png`, fullPage: true });
+      await page.setViewportSize(desktop.viewport);
+      await page.screenshot({ path: `${SHOTS}80-tz-note-dashboard-1280.png`, fullPage: true });
+      await page.setViewportSize(phone.viewport);
+
+      // A guardian in the same (Seoul) browser zone, linked.
+      const gctx = await browser.newContext({ ...desktop, bypassCSP: true });
+      ctxs.push(gctx);
+      const gpage = await gctx.newPage();
+      await loginInUi(gpage, base, gid);
+      check((await (await apiAs(gctx, base))('POST', '/api/guardians', { wearer_id: wid })).status === 202, 'asking to watch failed');
+      const linkId = (await wcall('GET', '/api/guardians')).body.guardians.find((l) => l.guardian.id === gid).id;
+      check((await wcall('POST', `/api/guardians/${linkId}/accept`, {})).status === 200, 'accepting the link failed');
+
+      // Danger: the alert comes at once with the knowledge base's words while the rewrite is pending.
+      await postAsDevice(base, token, DANGER);
+      await postAsDevice(base, token, DANGER);
+      const alert = page.locator('[data-testid="incident-alert"]');
+      await alert.waitFor({ timeout: 3000 });
+      const guidance = alert.locator('[data-testid="guidance"]');
+      await guidance.waitFor({ timeout: 2000 });
+      const first = { source: await guidance.getAttribute('data-source'), pending: await guidance.getAttribute('data-pending') };
+      check(first.source === 'knowledge' && first.pending === 'yes', `while the endpoint is still writing, the alert shows ${JSON.stringify(first)}, expected the knowledge base's words, pending`);
+      check((await guidance.locator(':scope > li h2').count()) >= 3, 'the knowledge base\'s parts have no headings');
+      await page.screenshot({ path: `${SHOTS}81-llm-alert-pending-360.png` });
+      const t0 = Date.now();
+      await alert.locator('[data-testid="guidance"][data-source="rewrite"]').waitFor({ timeout: 12000 }).catch(async () => {
+        throw new Error(`the rewrite did not replace the knowledge base's words within 12 s (the endpoint was asked ${asked.length}×; server log: ${srv.log.join('').slice(-600)})`);
+      });
+      console.log(`      the rewrite replaced the knowledge base's words ${Date.now() - t0} ms after the alert showed them`);
+      const parts = (await alert.locator('[data-testid="guidance"] > li').allInnerTexts()).map((x) => x.trim());
+      check(JSON.stringify(parts) === JSON.stringify(FAKE), `the alert shows the parts ${JSON.stringify(parts)}, expected the endpoint's ${JSON.stringify(FAKE)}`);
+      check((await alert.locator('[data-testid="guidance"] > li.call-119').innerText()).includes('119에 신고하세요'), 'part 4 is not marked as the call to 119');
+      const aiNote = await alert.locator('[data-testid="guidance-ai-note"]').innerText();
+      check(aiNote.startsWith('AI가 다듬은 안내'), `the AI note says ${JSON.stringify(aiNote)}`);
+      // The answers are where they always are: first, on the first screen.
+      for (const name of ['괜찮아요', '신고하기 (119)']) {
+        const box = await alert.getByRole('button', { name }).boundingBox();
+        check(box && box.y + box.height <= phone.viewport.height, `"${name}" is not on the first screen with the rewrite (${JSON.stringify(box)})`);
+      }
+      check(await alert.evaluate((e) => {
+        const ok = e.querySelector('.incident-actions');
+        const g = e.querySelector('[data-testid="guidance"]');
+        return !!ok && !!g && !!(ok.compareDocumentPosition(g) & Node.DOCUMENT_POSITION_FOLLOWING);
+      }), 'the guidance comes before the answers');
+      const req = asked.find((a) => a.method === 'POST');
+      check(req && req.path === '/v1/chat/completions' && JSON.parse(req.body).model === 'test', `the endpoint was asked ${JSON.stringify(asked.map((a) => `${a.method} ${a.path}`))}`);
+      console.log(`      the endpoint was asked ${asked.length}× (POST ${req.path}, model "test")`);
+      await axeCheck(page, 'alert with the rewrite(ko)');
+      await page.screenshot({ path: `${SHOTS}82-llm-alert-rewrite-first-screen-360.png` });
+      await guidance.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${SHOTS}83-llm-alert-rewrite-360.png` });
+      await page.setViewportSize(desktop.viewport);
+      await page.screenshot({ path: `${SHOTS}84-llm-alert-rewrite-1280.png` });
+      await page.setViewportSize(phone.viewport);
+      // Her clock in the alert too: the zone is named under the notifications.
+      check((await alert.locator('[data-testid="tz-note"]').count()) === 1, 'the alert does not name her zone');
+
+      // The guardian reads the same rewrite. GET /api/guardians tells a guardian no wearer's zone, so the
+      // guardian's view of her is in the browser's zone, without a note.
+      await gpage.goto(`${base}/#/guardian`);
+      const card = gpage.locator(`[data-testid="wearer-${wid}"]`);
+      await card.waitFor({ timeout: 5000 });
+      await card.getByRole('link', { name: /상태 보기|status/ }).click();
+      const galert = gpage.locator('[data-testid="incident-alert"]');
+      await galert.locator('[data-testid="guidance"][data-source="rewrite"]').waitFor({ timeout: 12000 });
+      check((await galert.locator('[data-testid="guidance"] > li').first().innerText()).trim() === FAKE[0], 'the guardian does not read the rewrite');
+      check((await gpage.locator('[data-testid="tz-note"]').count()) === 0, 'the guardian\'s view names a zone it was not told');
+      await axeCheck(gpage, 'guardian alert with the rewrite(ko)');
+      await gpage.screenshot({ path: `${SHOTS}85-llm-guardian-alert-rewrite-1280.png` });
+
+      // "I'm OK" works as ever; then trends and the diary on her clock.
+      await alert.getByRole('button', { name: '괜찮아요' }).click();
+      await alert.waitFor({ state: 'detached', timeout: 3000 });
+      const inc = (await wcall('GET', '/api/incidents?limit=1')).body.incidents[0];
+      check(inc.wearer_ok_at, `no wearer_ok_at after "괜찮아요": ${JSON.stringify(inc).slice(0, 300)}`);
+      await page.getByTestId('open-trends').click();
+      await page.locator('[data-testid="trends"][data-range="day"] [data-testid="trend-heart_rate"] svg').first().waitFor({ timeout: 8000 });
+      check((await page.locator('[data-testid="tz-note"]').count()) === 1, 'Trends does not name her zone');
+      const listed = await page.locator('[data-testid="trend-incidents"]').innerText();
+      const openedMine = await page.evaluate(([iso, z]) => new Intl.DateTimeFormat('ko-KR', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: z }).format(new Date(iso)), [inc.opened_at, ZONE]);
+      check(listed.includes(openedMine), `Trends lists the incident without her time ${openedMine}: ${listed}`);
+      await axeCheck(page, 'trends with the zone note(ko)');
+      await page.screenshot({ path: `${SHOTS}86-tz-trends-360.png`, fullPage: true });
+      await page.getByTestId('open-diary').click();
+      await page.locator('[data-testid="diary-list"]').waitFor({ timeout: 8000 });
+      check((await page.locator('[data-testid="tz-note"]').count()) === 1, 'the diary does not name her zone');
+      const day = await page.evaluate((z) => new Intl.DateTimeFormat('en-CA', { timeZone: z }).format(new Date()), ZONE);
+      check((await page.locator('[data-testid="diary"]').getAttribute('data-day')) === day, `the diary's today is not her today (${day})`);
+      const own = (await page.locator(`[data-testid="diary-list"] > li[data-incident="${inc.id}"]`).allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim());
+      const startClock = await written(inc.opened_at, ZONE, true);
+      check(own.length > 0 && own[0].startsWith(`${startClock} `), `the diary's first line of the incident does not start at her ${startClock}: ${JSON.stringify(own)}`);
+      console.log(`      diary of ${day} (her day): ${own.join(' · ')}`);
+      await axeCheck(page, 'diary with the zone note(ko)');
+      await page.screenshot({ path: `${SHOTS}87-tz-diary-360.png`, fullPage: true });
+      await page.setViewportSize(desktop.viewport);
+      await page.screenshot({ path: `${SHOTS}88-tz-diary-1280.png`, fullPage: true });
+    } finally {
+      for (const c of ctxs) await c.close().catch(() => undefined);
+      await srv.stop();
+      llm.close();
+      llm.closeAllConnections?.();
+    }
+  });
 } finally {
   await browser.close();
 }

@@ -3,7 +3,7 @@ import { api as defaultApi, type ApiClient } from './api/client';
 import { DemoBanner } from './components/DemoBanner';
 import { DisplayControls } from './components/DisplayControls';
 import type { User } from './api/types';
-import { useI18n } from './i18n/i18n';
+import { TimeZoneScope, useI18n } from './i18n/i18n';
 import { DisplayProvider } from './lib/display';
 import { navigate, useRoute } from './lib/route';
 import { Dashboard } from './pages/Dashboard';
@@ -17,6 +17,15 @@ import { SessionContext, type Session } from './session';
 // Trends and the day diary carry the zooming charts: their own chunk, loaded when first opened.
 const Trends = lazy(() => import('./pages/Trends').then((m) => ({ default: m.Trends })));
 const Diary = lazy(() => import('./pages/Diary').then((m) => ({ default: m.Diary })));
+
+/**
+ * The zone a wearer's screens write clock times in: the signed-in wearer's own (GET /api/me). A guardian
+ * watching someone else is told only the wearer's id and name (GET /api/guardians has no time zone), so
+ * there the browser's zone stands (undefined).
+ */
+function wearerZone(user: User, watched: string | undefined): string | undefined {
+  return watched ? undefined : user.time_zone;
+}
 
 type Auth = { state: 'checking' } | { state: 'out'; notice: string | null } | { state: 'in'; user: User };
 
@@ -118,18 +127,24 @@ export function App({ api = defaultApi }: { api?: ApiClient }) {
     const name = self ? route.params.get('name') ?? self : undefined;
     const range = route.params.get('range');
     body = (
-      <Suspense fallback={<main id="main"><p role="status">{t('common.loading')}</p></main>}>
-        {route.path === '/trends' ? (
-          <Trends key={self ?? '(self)'} wearer={self} wearerName={name} initialRange={(TREND_RANGES as readonly string[]).includes(range ?? '') ? (range as TrendRange) : undefined} />
-        ) : (
-          <Diary key={self ?? '(self)'} wearer={self} wearerName={name} day={route.params.get('day')} />
-        )}
-      </Suspense>
+      <TimeZoneScope zone={wearerZone(auth.user, self)}>
+        <Suspense fallback={<main id="main"><p role="status">{t('common.loading')}</p></main>}>
+          {route.path === '/trends' ? (
+            <Trends key={self ?? '(self)'} wearer={self} wearerName={name} initialRange={(TREND_RANGES as readonly string[]).includes(range ?? '') ? (range as TrendRange) : undefined} />
+          ) : (
+            <Diary key={self ?? '(self)'} wearer={self} wearerName={name} day={route.params.get('day')} />
+          )}
+        </Suspense>
+      </TimeZoneScope>
     );
   } else {
     const wearer = route.params.get('wearer') ?? undefined;
     const self = wearer === auth.user.id ? undefined : wearer;
-    body = <Dashboard key={self ?? '(self)'} wearer={self} wearerName={self ? route.params.get('name') ?? self : undefined} />;
+    body = (
+      <TimeZoneScope zone={wearerZone(auth.user, self)}>
+        <Dashboard key={self ?? '(self)'} wearer={self} wearerName={self ? route.params.get('name') ?? self : undefined} />
+      </TimeZoneScope>
+    );
   }
 
   return (

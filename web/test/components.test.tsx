@@ -32,6 +32,17 @@ describe('StatusCard', () => {
     expect(screen.getByText('No readings from the watch yet.')).toBeTruthy();
   });
 
+  it('says what was found in Korean words on a Korean screen, and the rules\' explanation in English', () => {
+    const summary = { ko: '심박수가 너무 높습니다(분당 150회).', en: 'Heart rate is too high (150 bpm).' };
+    const status = { level: 'danger' as const, explanation: 'Heart rate 150 bpm is at or above 131 bpm.', summary };
+    const ko = wrap(<StatusCard status={status} />);
+    expect(screen.getByText(summary.ko)).toBeTruthy();
+    expect(screen.queryByText(status.explanation)).toBeNull();
+    ko.unmount();
+    wrap(<StatusCard status={status} />, 'en');
+    expect(screen.getByText(status.explanation)).toBeTruthy();
+  });
+
   it('names the causes in the chosen language', () => {
     wrap(<StatusCard status={{ level: 'danger', causes: ['spo2', 'heart_rate'] }} />);
     expect(screen.getByText('산소포화도, 심박수')).toBeTruthy();

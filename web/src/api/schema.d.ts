@@ -1064,6 +1064,7 @@ export interface components {
             causes: string[];
             rules: components["schemas"]["RuleHit"][];
             explanation: string;
+            summary?: components["schemas"]["Summary"];
             advice_only: boolean;
             model?: components["schemas"]["ModelOutput"];
             /**
@@ -1089,6 +1090,7 @@ export interface components {
             reading_at: string | null;
             causes: string[];
             explanation: string;
+            summary?: components["schemas"]["Summary"];
         };
         StatusList: {
             statuses: components["schemas"]["StatusRow"][];
@@ -1274,6 +1276,7 @@ export interface components {
             causes: string[];
             rules: string[];
             explanation: string;
+            summary: components["schemas"]["Summary"];
             /**
              * Format: date-time
              * @description ISO 8601 UTC with milliseconds, e.g. 2026-11-23T16:30:00.000Z
@@ -1399,6 +1402,7 @@ export interface components {
             causes: string[];
             rules: components["schemas"]["RuleHit"][];
             explanation: string;
+            summary?: components["schemas"]["Summary"];
             advice_only: boolean;
             model?: components["schemas"]["ModelOutput"];
             abnormal: {
@@ -1522,6 +1526,7 @@ export interface components {
             causes: string[];
             rules: components["schemas"]["RuleHit"][];
             explanation: string;
+            summary?: components["schemas"]["Summary"];
             advice_only: boolean;
             /** Format: date-time */
             reading_at: string | null;
@@ -1628,6 +1633,11 @@ export interface components {
                 skin_temp?: components["schemas"]["UsualRange"];
                 glucose?: components["schemas"]["UsualRange"];
             };
+        };
+        /** @description What the rules found, in plain words from the message catalogue (src/messages), in both languages: one sentence per metric at fault ("심박수가 너무 높습니다." / "Heart rate is too high."), then one for a silence. Empty strings when there is nothing to say (an SOS, a fall). `explanation` beside it is the rules' English evidence with the numbers. */
+        Summary: {
+            ko: string;
+            en: string;
         };
     };
     responses: {
@@ -4044,6 +4054,10 @@ export interface operations {
                      *             "spo2.low.danger"
                      *           ],
                      *           "explanation": "Heart rate 171 bpm has been at or above 131 bpm for 2 readings. SpO2 84% has been at or below 91% for 2 readings.",
+                     *           "summary": {
+                     *             "ko": "심박수가 너무 높습니다. 산소포화도가 너무 낮습니다.",
+                     *             "en": "Heart rate is too high. SpO2 is too low."
+                     *           },
                      *           "opened_at": "2026-12-06T11:39:36.839Z",
                      *           "updated_at": "2026-12-06T11:39:36.839Z",
                      *           "reraise_count": 0,
@@ -4125,6 +4139,10 @@ export interface operations {
                      *           "spo2.low.danger"
                      *         ],
                      *         "explanation": "Heart rate 171 bpm has been at or above 131 bpm for 2 readings. SpO2 84% has been at or below 91% for 2 readings.",
+                     *         "summary": {
+                     *           "ko": "심박수가 너무 높습니다. 산소포화도가 너무 낮습니다.",
+                     *           "en": "Heart rate is too high. SpO2 is too low."
+                     *         },
                      *         "opened_at": "2026-12-06T11:39:36.839Z",
                      *         "updated_at": "2026-12-06T11:39:36.839Z",
                      *         "reraise_count": 0,
@@ -4229,6 +4247,10 @@ export interface operations {
                      *           "spo2.low.danger"
                      *         ],
                      *         "explanation": "Heart rate 171 bpm has been at or above 131 bpm for 2 readings. SpO2 84% has been at or below 91% for 2 readings.",
+                     *         "summary": {
+                     *           "ko": "심박수가 너무 높습니다. 산소포화도가 너무 낮습니다.",
+                     *           "en": "Heart rate is too high. SpO2 is too low."
+                     *         },
                      *         "opened_at": "2026-12-06T11:39:36.839Z",
                      *         "updated_at": "2026-12-06T11:39:37.175Z",
                      *         "reraise_count": 0,
@@ -4304,6 +4326,10 @@ export interface operations {
                      *           "spo2.low.danger"
                      *         ],
                      *         "explanation": "Heart rate 171 bpm has been at or above 131 bpm for 2 readings. SpO2 84% has been at or below 91% for 2 readings.",
+                     *         "summary": {
+                     *           "ko": "심박수가 너무 높습니다. 산소포화도가 너무 낮습니다.",
+                     *           "en": "Heart rate is too high. SpO2 is too low."
+                     *         },
                      *         "opened_at": "2026-12-06T11:39:36.839Z",
                      *         "updated_at": "2026-12-06T11:39:37.173Z",
                      *         "reraise_count": 0,
@@ -4418,6 +4444,10 @@ export interface operations {
                      *           "spo2.low.danger"
                      *         ],
                      *         "explanation": "Heart rate 171 bpm has been at or above 131 bpm for 2 readings. SpO2 84% has been at or below 91% for 2 readings.",
+                     *         "summary": {
+                     *           "ko": "심박수가 너무 높습니다. 산소포화도가 너무 낮습니다.",
+                     *           "en": "Heart rate is too high. SpO2 is too low."
+                     *         },
                      *         "opened_at": "2026-12-06T11:39:36.839Z",
                      *         "updated_at": "2026-12-06T11:39:37.177Z",
                      *         "reraise_count": 0,
@@ -4479,6 +4509,10 @@ export interface operations {
                      *         "causes": [],
                      *         "rules": [],
                      *         "explanation": "The wearer pressed SOS.",
+                     *         "summary": {
+                     *           "ko": "",
+                     *           "en": ""
+                     *         },
                      *         "opened_at": "2026-12-06T11:40:00.000Z",
                      *         "updated_at": "2026-12-06T11:40:00.000Z",
                      *         "reraise_count": 0,

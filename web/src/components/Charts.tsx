@@ -3,6 +3,7 @@ import type { EChartsCoreOption } from 'echarts/core';
 import type { PostureRow, StatusRow } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import { useDisplay } from '../lib/display';
+import { wallClock } from '../lib/timezone';
 import { CHART_ORDER, FALL, POSTURE_COLOURS, POSTURE_COLOURS_CONTRAST, POSTURE_COUNT, postureKey, rowIndex } from '../lib/posture';
 import { EChart } from './EChart';
 
@@ -62,7 +63,7 @@ export function RangePicker({ value, onChange }: { value: Range; onChange: (r: R
 }
 
 export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; range: Range; now: number }) {
-  const { t, lang } = useI18n();
+  const { t, lang, timeZone } = useI18n();
   const from = now - RANGE_MS[range];
   const points = useMemo(
     () =>
@@ -80,12 +81,14 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
     () => ({
       animation: false,
       aria: { enabled: true },
+      // The axis reads the wearer's clock: UTC mode over wall-clock times (lib/timezone wallClock).
+      useUTC: true,
       grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
       tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => levelNames[Number(v)] ?? String(v) },
       xAxis: {
         type: 'time',
-        min: from,
-        max: now,
+        min: wallClock(from, timeZone),
+        max: wallClock(now, timeZone),
         axisLabel: { fontSize: px(14), color: c.text, hideOverlap: true, margin: px(12) },
         axisLine: { lineStyle: { color: c.text } },
       },
@@ -113,12 +116,12 @@ export function StatusChart({ statuses, range, now }: { statuses: StatusRow[]; r
           symbol: 'circle',
           symbolSize: 9,
           lineStyle: { width: 3 },
-          data: points,
+          data: points.map(([x, v]) => [wallClock(x, timeZone), v]),
         },
       ],
     }),
     // c and px follow contrast and k
-    [points, from, now, lang, contrast, k],
+    [points, from, now, lang, contrast, k, timeZone],
   );
   const rangeName = t(`chart.range.${range}`);
   const summary = t('chart.status.summary', {
@@ -168,21 +171,24 @@ export function PostureChart({
   range: Range;
   now: number;
 }) {
-  const { t, lang, formatTime } = useI18n();
+  const { t, lang, formatTime, timeZone } = useI18n();
   const { points, min, max, counts } = useMemo(() => postureTimeline(postures, range, now), [postures, range, now]);
   const names = useMemo(() => CHART_ORDER.map((i) => t(postureKey(i))), [lang]);
   const short = max - min <= 15 * 60_000;
   const { c, px, contrast, k } = useChartLook();
   const option = useMemo<EChartsCoreOption>(() => {
+    // The axis runs over wall-clock times of the wearer's zone (lib/timezone wallClock) in UTC mode, so
+    // its values are written as UTC.
     const timeFmt = new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB',
       short
-        ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }
+        ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }
         : range === 'week'
-          ? { month: 'numeric', day: 'numeric', hour: '2-digit', hourCycle: 'h23' }
-          : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+          ? { month: 'numeric', day: 'numeric', hour: '2-digit', hourCycle: 'h23', timeZone: 'UTC' }
+          : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
     return {
       animation: false,
       aria: { enabled: true },
+      useUTC: true,
       grid: { left: 8, right: 20, top: 12, bottom: 8, containLabel: true },
       tooltip: {
         trigger: 'item',
@@ -190,8 +196,8 @@ export function PostureChart({
       },
       xAxis: {
         type: 'time',
-        min,
-        max,
+        min: wallClock(min, timeZone),
+        max: wallClock(max, timeZone),
         splitNumber: 3,
         axisLabel: { fontSize: px(14), color: c.text, hideOverlap: true, margin: px(12), formatter: (v: number) => timeFmt.format(new Date(v)) },
         axisLine: { lineStyle: { color: c.text } },
@@ -215,7 +221,7 @@ export function PostureChart({
           symbol: 'circle',
           symbolSize: px(12),
           data: points.map((p) => ({
-            value: [p.at, p.row],
+            value: [wallClock(p.at, timeZone), p.row],
             symbol: p.index === FALL ? 'triangle' : 'circle',
             symbolSize: px(p.index === FALL ? 20 : 12),
             itemStyle: { color: c.postures[p.index], borderColor: c.edge, borderWidth: 1.5 },
@@ -224,7 +230,7 @@ export function PostureChart({
       ],
     };
     // c and px follow contrast and k
-  }, [points, min, max, names, short, range, lang, contrast, k]);
+  }, [points, min, max, names, short, range, lang, contrast, k, timeZone]);
   const latest = points[points.length - 1];
   const top = counts.indexOf(Math.max(...counts));
   const falls = counts[FALL] ?? 0;

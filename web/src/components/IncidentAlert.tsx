@@ -7,6 +7,8 @@ import { Countdown, countdownEnd } from './Countdown';
 import { LevelIcon } from './LevelIcon';
 import { PostureIcon } from './PostureIcon';
 import { FALL } from '../lib/posture';
+import { guidanceWording, rewriteParts } from '../lib/guidance';
+import { TimeZoneNote } from './TimeZoneNote';
 
 export function NotificationList({ notifications }: { notifications: Notification[] }) {
   const { t, has, formatTime } = useI18n();
@@ -73,7 +75,7 @@ export interface IncidentAlertProps {
 
 export function IncidentAlert(props: IncidentAlertProps) {
   const { incident, detail, role } = props;
-  const { t, formatTime } = useI18n();
+  const { t, formatTime, lang } = useI18n();
   const [busy, setBusy] = useState<null | 'ok' | 'call' | 'ack'>(null);
   const [error, setError] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -91,14 +93,19 @@ export function IncidentAlert(props: IncidentAlertProps) {
       : t(`incident.title.${level}` as StringKey);
   // A fall's four parts come from the server's guidance when it has them; until then (or without
   // a knowledge base entry) the alert still says what happened and what to do, not a vitals cause.
-  const state = g?.state || (fall ? t('incident.fall.state') : incident.explanation ?? '');
-  const cause = g?.cause || (fall ? t('incident.fall.cause') : incident.explanation ?? '');
+  // Without guidance, what was found: in Korean the catalogue's words, never the rules' English.
+  const found = (lang === 'ko' ? incident.summary?.ko : '') || incident.explanation || '';
+  const state = g?.state || (fall ? t('incident.fall.state') : found);
+  const cause = g?.cause || (fall ? t('incident.fall.cause') : found);
   const actions =
     g && g.actions.length > 0
       ? g.actions
       : fall && role === 'wearer'
         ? [t('incident.fall.action.1'), t('incident.fall.action.2'), t('incident.fall.action.3')]
         : [];
+  // The endpoint's rewrite once it is done; until then, or without one, the knowledge base's parts.
+  const wording = guidanceWording(g);
+  const rewritten = wording.source === 'rewrite' ? rewriteParts(wording.text) : null;
 
   useEffect(() => {
     heading.current?.focus();
@@ -209,32 +216,51 @@ export function IncidentAlert(props: IncidentAlertProps) {
           )}
         </div>
 
-        <ol className="guidance" data-testid="guidance">
-          <li>
-            <h2>{t('incident.state')}</h2>
-            <p id="incident-state">{state}</p>
-          </li>
-          <li>
-            <h2>{t('incident.cause')}</h2>
-            <p>{cause}</p>
-          </li>
-          {actions.length > 0 ? (
+        {rewritten ? (
+          <div className="guidance-rewrite">
+            <ol className="guidance guidance-rewritten" data-testid="guidance" data-source="rewrite">
+              {rewritten.map((part, i) => (
+                <li key={i} className={part.n === 4 ? (g?.call_119 ? 'guidance-warning call-119' : 'guidance-warning') : undefined}>
+                  {part.lines.map((line, j) => (
+                    <p key={j} id={i === 0 && j === 0 ? 'incident-state' : undefined}>
+                      {line}
+                    </p>
+                  ))}
+                </li>
+              ))}
+            </ol>
+            <p className="guidance-ai-note" data-testid="guidance-ai-note">
+              {t('incident.guidance.ai')}
+            </p>
+          </div>
+        ) : (
+          <ol className="guidance" data-testid="guidance" data-source="knowledge" data-pending={wording.source === 'knowledge' && wording.pending ? 'yes' : undefined}>
             <li>
-              <h2>{t('incident.actions')}</h2>
-              <ol className="guidance-actions">
-                {actions.map((a, i) => (
-                  <li key={i}>{a}</li>
-                ))}
-              </ol>
+              <h2>{t('incident.state')}</h2>
+              <p id="incident-state">{state}</p>
             </li>
-          ) : null}
-          {g?.warning ? (
-            <li className={g.call_119 ? 'guidance-warning call-119' : 'guidance-warning'}>
-              <h2>{t('incident.warning')}</h2>
-              <p>{g.warning}</p>
+            <li>
+              <h2>{t('incident.cause')}</h2>
+              <p>{cause}</p>
             </li>
-          ) : null}
-        </ol>
+            {actions.length > 0 ? (
+              <li>
+                <h2>{t('incident.actions')}</h2>
+                <ol className="guidance-actions">
+                  {actions.map((a, i) => (
+                    <li key={i}>{a}</li>
+                  ))}
+                </ol>
+              </li>
+            ) : null}
+            {g?.warning ? (
+              <li className={g.call_119 ? 'guidance-warning call-119' : 'guidance-warning'}>
+                <h2>{t('incident.warning')}</h2>
+                <p>{g.warning}</p>
+              </li>
+            ) : null}
+          </ol>
+        )}
 
         <section className="incident-status" aria-labelledby="incident-notif-title">
           <h2 id="incident-notif-title">{t('incident.notifications')}</h2>
@@ -243,6 +269,7 @@ export function IncidentAlert(props: IncidentAlertProps) {
             <p>{t('incident.escalateAt', { time: formatTime(incident.escalate_at) })}</p>
           ) : null}
           <NotificationList notifications={detail?.notifications ?? []} />
+          <TimeZoneNote />
         </section>
 
         {g?.sources && g.sources.length > 0 ? (

@@ -8,9 +8,8 @@ export const POSTURE_STALE_MS = 5 * 60_000;
 
 /** The wearer's posture now, big: a figure and a word, and a fall said plainly. */
 export function PostureCard({ posture, incident, now }: { posture: PostureState; incident?: Incident | null; now: number }) {
-  const { t, lang, formatTime, relativeTime } = useI18n();
-  const clock = (iso: string) =>
-    new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+  // Clock times in the wearer's zone (the dashboard's TimeZoneScope).
+  const { t, formatTime, formatClock: clock, relativeTime } = useI18n();
   const cur = currentPosture(posture.rows);
   const since = postureSince(posture.rows);
   const flag = fallFlag(posture.fall, incident);

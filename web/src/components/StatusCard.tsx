@@ -5,14 +5,18 @@ import { LevelIcon } from './LevelIcon';
 export interface CurrentStatus {
   level: Level | null;
   explanation?: string;
+  /** What was found in plain words, both languages (the server's message catalogue). */
+  summary?: { ko: string; en: string };
   causes?: string[];
   at?: string | null;
   adviceOnly?: boolean;
 }
 
 export function StatusCard({ status, children }: { status: CurrentStatus; children?: React.ReactNode }) {
-  const { t, has, formatTime } = useI18n();
+  const { t, has, formatTime, lang } = useI18n();
   const level = status.level ?? 'unknown';
+  // Korean readers get the catalogue's Korean words; the rules' own explanation is English (with its numbers).
+  const said = lang === 'ko' ? status.summary?.ko || status.explanation : status.explanation || status.summary?.en;
   const causes = (status.causes ?? []).map((c) => {
     const k = `cause.${c}`;
     return has(k) ? t(k) : c;
@@ -31,7 +35,11 @@ export function StatusCard({ status, children }: { status: CurrentStatus; childr
           <p className="status-desc">{t(`level.${level}.desc`)}</p>
         </div>
       </div>
-      {status.explanation ? <p className="status-explanation">{status.explanation}</p> : null}
+      {said ? (
+        <p className="status-explanation" lang={said === status.summary?.ko ? 'ko' : 'en'}>
+          {said}
+        </p>
+      ) : null}
       {causes.length > 0 ? <p className="status-causes">{causes.join(', ')}</p> : null}
       {status.adviceOnly ? <p className="status-advice">{t('status.adviceOnly')}</p> : null}
       {status.at ? <p className="status-time">{t('status.updated', { time: formatTime(status.at) })}</p> : null}

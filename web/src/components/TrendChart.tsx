@@ -9,6 +9,7 @@ import type { TrendBand, VitalsTrend } from '../api/types';
 import { useI18n } from '../i18n/i18n';
 import type { Lang } from '../i18n/strings';
 import { useDisplay } from '../lib/display';
+import { wallClock } from '../lib/timezone';
 import {
   bandAreas,
   bandBoundText,
@@ -67,7 +68,10 @@ export const TREND_PALETTES = {
   },
 } as const;
 
-/** Axis label templates per level of ECharts' time axis, in the browser's local time zone. */
+/**
+ * Axis label templates per level of ECharts' time axis. The axis runs in UTC mode over wall-clock times of
+ * the wearer's zone (lib/timezone wallClock), so these read the wearer's clock.
+ */
 const TIME_LABELS: Record<Lang, Record<string, string>> = {
   ko: { year: '{yyyy}년', month: '{M}월', day: '{M}월 {d}일', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}', millisecond: '{HH}:{mm}:{ss}' },
   en: { year: '{yyyy}', month: '{MMM}', day: '{d} {MMM}', hour: '{HH}:{mm}', minute: '{HH}:{mm}', second: '{HH}:{mm}:{ss}', millisecond: '{HH}:{mm}:{ss}' },
@@ -75,9 +79,14 @@ const TIME_LABELS: Record<Lang, Record<string, string>> = {
 
 export const locale = (lang: Lang) => (lang === 'ko' ? 'ko-KR' : 'en-GB');
 
-/** "12월 5일 03:05" / "5 Dec, 03:05" in the browser's time zone. */
-export function timeFormatter(lang: Lang, withDate = true): (ms: number) => string {
-  const f = new Intl.DateTimeFormat(locale(lang), withDate ? { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+/** "12월 5일 03:05" / "5 Dec, 03:05" in `timeZone` (the wearer's; absent: the browser's). */
+export function timeFormatter(lang: Lang, withDate = true, timeZone?: string): (ms: number) => string {
+  const f = new Intl.DateTimeFormat(
+    locale(lang),
+    withDate
+      ? { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }
+      : { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone },
+  );
   return (ms) => f.format(new Date(ms));
 }
 
@@ -105,7 +114,7 @@ export function TrendChart({
   zoom: Zoom;
   onZoom: (z: Zoom) => void;
 }) {
-  const { t, lang } = useI18n();
+  const { t, lang, timeZone } = useI18n();
   const { contrast, rootPx } = useDisplay();
   const k = Math.min(1.6, rootPx / 20);
   const px = (n: number) => Math.round(n * k);
@@ -115,15 +124,18 @@ export function TrendChart({
   const unit = t(METRIC_FORMAT[metric].unit);
   const series = useMemo(() => metricSeries(trend, metric), [trend, metric]);
   const axis = useMemo(() => valueAxis(series.points, bands, usual, 10 ** -METRIC_FORMAT[metric].digits), [series, bands, usual, metric]);
-  const fmtTime = useMemo(() => timeFormatter(lang), [lang]);
+  const fmtTime = useMemo(() => timeFormatter(lang, true, timeZone), [lang, timeZone]);
   const summary = trendSummary(trend, metric, range, t, fmtTime);
   const height = Math.round(300 * k);
   const slider = px(34);
 
   const option = useMemo<EChartsCoreOption>(() => {
-    const byAt = new Map(series.points.map((p) => [p.at, p]));
+    // x values are wall-clock times of the wearer's zone, the axis in UTC mode: ticks on their hours.
+    const wall = (ms: number) => wallClock(ms, timeZone);
+    const onWall = (values: [number, number | null][]) => values.map(([x, v]) => [wall(x), v]);
+    const byAt = new Map(series.points.map((p) => [wall(p.at), p]));
     const step = trend.bucket_seconds * 1000;
-    const short = timeFormatter(lang, false);
+    const short = timeFormatter(lang, false, timeZone);
     // The plot's height in px (the chart less the slider and the axis labels), to leave out labels
     // of bands too thin to hold them.
     const plotPx = height - slider - px(16) - px(40);
@@ -165,13 +177,14 @@ export function TrendChart({
       .map((i) => ({ i, at: Date.parse(i.opened_at) }))
       .filter(({ at }) => at >= from && at <= to)
       .map(({ i, at }) => ({
-        xAxis: at,
+        xAxis: wall(at),
         lineStyle: { color: c.incident[incidentLevel(i)], type: 'dashed', width: 2.5 },
         label: { formatter: '⚠', color: c.incident[incidentLevel(i)], fontSize: px(16), fontWeight: 'bold' },
       }));
     return {
       animation: false,
       aria: { enabled: true },
+      useUTC: true,
       grid: { left: 8, right: 18, top: px(22), bottom: slider + px(16), containLabel: true },
       tooltip: {
         trigger: 'axis',
@@ -192,8 +205,8 @@ export function TrendChart({
       },
       xAxis: {
         type: 'time',
-        min: from,
-        max: to,
+        min: wall(from),
+        max: wall(to),
         axisLabel: { fontSize: px(14), color: c.text, hideOverlap: true, margin: px(10), formatter: TIME_LABELS[lang] },
         axisLine: { lineStyle: { color: c.text } },
         splitLine: { show: false },
@@ -232,7 +245,7 @@ export function TrendChart({
         {
           name: 'low',
           type: 'line',
-          data: series.low,
+          data: onWall(series.low),
           stack: 'minmax',
           symbol: 'none',
           lineStyle: { opacity: 0 },
@@ -244,7 +257,7 @@ export function TrendChart({
         {
           name: 'spread',
           type: 'line',
-          data: series.spread,
+          data: onWall(series.spread),
           stack: 'minmax',
           symbol: 'none',
           lineStyle: { opacity: 0 },
@@ -256,7 +269,7 @@ export function TrendChart({
         {
           name: 'mean',
           type: 'line',
-          data: series.mean.map((v, i) =>
+          data: onWall(series.mean).map((v, i) =>
             series.isolated.includes(i) ? { value: v, symbol: 'circle', symbolSize: px(8) } : { value: v, symbol: 'none' },
           ),
           showSymbol: true,
@@ -278,7 +291,7 @@ export function TrendChart({
       ],
     };
     // c and px follow contrast and k
-  }, [series, axis, bands, usual, incidents, from, to, lang, contrast, k, metric, unit, height, slider, fmtTime, trend.bucket_seconds]);
+  }, [series, axis, bands, usual, incidents, from, to, lang, contrast, k, metric, unit, height, slider, fmtTime, trend.bucket_seconds, timeZone]);
 
   const caution = bandLegend(bands, metric, 'caution', t);
   const danger = bandLegend(bands, metric, 'danger', t);

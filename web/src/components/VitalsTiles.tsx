@@ -27,7 +27,7 @@ export function latestValues(readings: Vitals[]): Partial<Record<Metric, { value
 }
 
 export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnormal: string[] }) {
-  const { t, relativeTime } = useI18n();
+  const { t, relativeTime, formatTime } = useI18n();
   const latest = latestValues(readings);
   return (
     <section aria-labelledby="vitals-title" className="panel vitals-panel">
@@ -48,7 +48,10 @@ export function VitalsTiles({ readings, abnormal }: { readings: Vitals[]; abnorm
                     {v.value.toFixed(digits)}
                     <span className="tile-unit">{t(unit)}</span>
                   </span>
-                  <span className="tile-time">{t('vitals.at', { time: relativeTime(v.at) })}</span>
+                  {/* "3분 전 측정"; the clock time (in the wearer's zone) on hover, and in dateTime for machines. */}
+                  <time className="tile-time" dateTime={v.at} title={formatTime(v.at)}>
+                    {t('vitals.at', { time: relativeTime(v.at) })}
+                  </time>
                 </>
               ) : (
                 <span className="tile-empty">{t('vitals.noValue')}</span>

@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { format, strings, type Lang, type StringKey } from './strings';
+import { displayTimeZone } from '../lib/timezone';
 
 export type Translate = (key: StringKey, vars?: Record<string, string | number>) => string;
 
@@ -9,7 +10,15 @@ interface I18n {
   t: Translate;
   /** Has this key? For server-provided codes (causes, purposes) that may be new. */
   has: (key: string) => key is StringKey;
+  /**
+   * The IANA zone clock times are written in: the wearer's inside a TimeZoneScope (the wearer's own
+   * dashboard, Trends and diary), else the browser's.
+   */
+  timeZone: string;
+  /** "12월 5일 오후 03:05" / "5 Dec, 15:05": date and time in `timeZone`. */
   formatTime: (iso: string | null | undefined) => string;
+  /** "15:05": the time of day in `timeZone` (an ISO time or milliseconds). */
+  formatClock: (at: string | number | null | undefined) => string;
   relativeTime: (iso: string | null | undefined, now?: number) => string;
 }
 
@@ -25,20 +34,28 @@ function initialLang(): Lang {
   return 'ko';
 }
 
-export function makeI18n(lang: Lang, setLang: (l: Lang) => void = () => {}): I18n {
+export function makeI18n(lang: Lang, setLang: (l: Lang) => void = () => {}, zone?: string | null): I18n {
   const table = strings[lang];
   const t: Translate = (key, vars) => format(table[key], vars);
   const locale = lang === 'ko' ? 'ko-KR' : 'en-GB';
-  const timeFmt = new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const timeZone = displayTimeZone(zone);
+  const timeFmt = new Intl.DateTimeFormat(locale, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone });
+  const clockFmt = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone });
   return {
     lang,
     setLang,
     t,
     has: (key: string): key is StringKey => key in table,
+    timeZone,
     formatTime: (iso) => {
       if (!iso) return '—';
       const d = new Date(iso);
       return Number.isNaN(d.getTime()) ? '—' : timeFmt.format(d);
+    },
+    formatClock: (at) => {
+      if (at === null || at === undefined || at === '') return '—';
+      const d = new Date(at);
+      return Number.isNaN(d.getTime()) ? '—' : clockFmt.format(d);
     },
     relativeTime: (iso, now = Date.now()) => {
       if (!iso) return '—';
@@ -70,6 +87,16 @@ export function I18nProvider({ children, lang: fixed }: { children: ReactNode; l
     document.documentElement.lang = lang;
   }, [lang]);
   const value = useMemo(() => makeI18n(lang, setLang), [lang, setLang]);
+  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+}
+
+/**
+ * Clock times inside are written in `zone` (a wearer's IANA zone; unknown or absent: the browser's), in
+ * the surrounding language.
+ */
+export function TimeZoneScope({ zone, children }: { zone?: string | null; children: ReactNode }) {
+  const parent = useContext(Ctx);
+  const value = useMemo(() => makeI18n(parent.lang, parent.setLang, zone), [parent.lang, parent.setLang, zone]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

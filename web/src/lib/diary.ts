@@ -6,41 +6,49 @@
 import type { Incident, IncidentDetail, Level, StatusRow } from '../api/types';
 import type { MetricStats, TrendBand, VitalsTrend } from '../api/types';
 import type { StringKey } from '../i18n/strings';
+import { zonedDayKey, zonedDayStart } from './timezone';
 import { CHART_METRICS, formatValue, isChartMetric, levelAt, METRIC_FORMAT, type ChartMetric } from './trends';
 
 type T = (k: StringKey, v?: Record<string, string | number>) => string;
 
-// ---- days (the browser's local time zone) ----
+// ---- days (the wearer's time zone when given, else the browser's) ----
 
 const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-export function dayKey(ms: number): string {
+/** The day (YYYY-MM-DD) of the instant in `zone` (absent: the browser's zone). */
+export function dayKey(ms: number, zone?: string): string {
+  if (zone) return zonedDayKey(ms, zone);
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
+/** A calendar day of the form YYYY-MM-DD that exists (no 2026-02-30). */
 export function isDayKey(s: string | null | undefined): s is string {
   const m = s ? DAY_RE.exec(s) : null;
   if (!m) return false;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return dayKey(d.getTime()) === s;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
-/** Local midnight at the start of the day and of the next one (23, 24 or 25 hours apart). */
-export function dayBounds(key: string): { start: number; end: number } {
+/** Midnight at the start of the day and of the next one (23, 24 or 25 hours apart) in `zone` (absent: the browser's). */
+export function dayBounds(key: string, zone?: string): { start: number; end: number } {
   const m = DAY_RE.exec(key);
   if (!m) throw new Error(`not a day: ${key}`);
   const y = Number(m[1]);
   const mo = Number(m[2]) - 1;
   const d = Number(m[3]);
+  if (zone) return { start: zonedDayStart(y, mo + 1, d, zone), end: zonedDayStart(y, mo + 1, d + 1, zone) };
   return { start: new Date(y, mo, d).getTime(), end: new Date(y, mo, d + 1).getTime() };
 }
 
+/** The calendar day `days` after (or before) `key`, whatever the zone. */
 export function shiftDay(key: string, days: number): string {
   const m = DAY_RE.exec(key);
   if (!m) throw new Error(`not a day: ${key}`);
-  return dayKey(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days).getTime());
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + days));
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
 }
 
 // ---- values ----
@@ -116,6 +124,8 @@ export interface DiaryEntry {
 
 export interface DiaryInput {
   day: string;
+  /** The wearer's IANA zone: the day runs from its midnight to the next (absent: the browser's zone). */
+  timeZone?: string;
   /** The incidents of the day with their timelines; an incident whose detail could not be read has only itself. */
   incidents: { incident: Incident; detail?: IncidentDetail | null }[];
   /** GET /api/get_status rows, any order. */
@@ -129,9 +139,9 @@ export interface DiaryInput {
   me?: string;
 }
 
-/** The incidents that were open at some time of the day. */
-export function incidentsOfDay(incidents: Incident[], day: string, now = Date.now()): Incident[] {
-  const { start, end } = dayBounds(day);
+/** The incidents that were open at some time of the day (in `zone`; absent: the browser's). */
+export function incidentsOfDay(incidents: Incident[], day: string, now = Date.now(), zone?: string): Incident[] {
+  const { start, end } = dayBounds(day, zone);
   return incidents.filter((i) => {
     const opened = Date.parse(i.opened_at);
     const closed = i.closed_at ? Date.parse(i.closed_at) : now;
@@ -194,7 +204,7 @@ function notificationWords(channel: string, purpose: string, t: T, has: (k: stri
  * is left out: the incident's line says it, with the values.
  */
 export function buildDiary(input: DiaryInput, t: T, has: (k: string) => boolean = () => true): { entries: DiaryEntry[]; statusesComplete: boolean } {
-  const { start, end } = dayBounds(input.day);
+  const { start, end } = dayBounds(input.day, input.timeZone);
   const inDay = (at: number) => !Number.isNaN(at) && at >= start && at < end;
   const entries: (DiaryEntry & { seq: number })[] = [];
   let seq = 0;

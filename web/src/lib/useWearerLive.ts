@@ -7,6 +7,7 @@ import type { Incident, IncidentDetail, StatusRow, StreamMessage, Vitals } from 
 import type { CurrentStatus } from '../components/StatusCard';
 import type { Lang } from '../i18n/strings';
 import { initialPosture, MAX_POSTURES, postureReducer, type PostureState } from './posture';
+import { mergeGuidance, REWRITE_POLL_MS, REWRITE_POLL_TRIES, rewritePending } from './guidance';
 
 export interface WearerLive {
   current: CurrentStatus;
@@ -39,30 +40,65 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
   const langRef = useRef(lang);
   langRef.current = lang;
 
+  // While the guidance's rewrite is pending, the incident is read again every REWRITE_POLL_MS, at most
+  // REWRITE_POLL_TRIES times for one state of it (its id, update time and the screen's language).
+  const rewriteTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const rewriteTries = useRef({ key: '', n: 0 });
+  const incidentId = useRef<number | null>(null);
+  const stopRewritePoll = useCallback(() => {
+    if (rewriteTimer.current) clearTimeout(rewriteTimer.current);
+    rewriteTimer.current = null;
+  }, []);
+
   const loadDetail = useCallback(
     (id: number) => {
       api.getIncident(id, langRef.current).then(
         (d) => {
+          if (incidentId.current !== d.incident.id) return; // closed, or another incident since
           setDetail(d);
           // The detail's guidance is composed in the screen's language; keep the live incident's
           // timing fields (seconds_left was measured when the stream event arrived).
-          setIncident((cur) => (cur && cur.id === d.incident.id ? { ...cur, guidance: d.incident.guidance ?? cur.guidance } : cur));
+          setIncident((cur) =>
+            cur && cur.id === d.incident.id ? { ...cur, guidance: mergeGuidance(cur.guidance, d.incident.guidance ?? cur.guidance) } : cur,
+          );
+          stopRewritePoll();
+          if (rewritePending(d.incident.guidance)) {
+            const key = `${d.incident.id}|${d.incident.updated_at}|${langRef.current}`;
+            if (rewriteTries.current.key !== key) rewriteTries.current = { key, n: 0 };
+            if (rewriteTries.current.n < REWRITE_POLL_TRIES) {
+              rewriteTries.current.n += 1;
+              rewriteTimer.current = setTimeout(() => {
+                rewriteTimer.current = null;
+                if (incidentId.current === id) loadDetailRef.current(id);
+              }, REWRITE_POLL_MS);
+            }
+          }
         },
         () => setDetail(null),
       );
     },
-    [api],
+    [api, stopRewritePoll],
   );
+  const loadDetailRef = useRef(loadDetail);
+  loadDetailRef.current = loadDetail;
 
   const applyIncident = useCallback(
     (i: Incident) => {
       if (i.kind === 'fall' && i.phase === 'closed') dispatchPosture({ type: 'fallClosed' });
-      setIncident(i.phase === 'closed' ? null : i);
+      incidentId.current = i.phase === 'closed' ? null : i.id;
+      // Stream events and answers to OK/ack/SOS carry no guidance: keep the words shown until the
+      // detail read below brings them again.
+      setIncident((cur) =>
+        i.phase === 'closed' ? null : cur && cur.id === i.id && i.guidance === undefined ? { ...i, guidance: cur.guidance } : i,
+      );
       setReceivedAt(Date.now());
       if (i.phase !== 'closed') loadDetail(i.id);
-      else setDetail(null);
+      else {
+        stopRewritePoll();
+        setDetail(null);
+      }
     },
-    [loadDetail],
+    [loadDetail, stopRewritePoll],
   );
 
   const loadVitals = useCallback(() => {
@@ -82,7 +118,13 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
       setStatuses(st.value.statuses);
       const latest = st.value.statuses[0];
       if (latest)
-        setCurrent({ level: latest.level, explanation: latest.explanation, causes: latest.causes, at: latest.reading_at ?? latest.updated_at });
+        setCurrent({
+          level: latest.level,
+          explanation: latest.explanation,
+          summary: latest.summary,
+          causes: latest.causes,
+          at: latest.reading_at ?? latest.updated_at,
+        });
     } else if (!(st.reason instanceof ApiError && st.reason.status === 401)) {
       setLoadError(st.reason instanceof ApiError ? st.reason.message : 'network');
     }
@@ -94,11 +136,13 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
       const open = inc.value.incidents.find((i) => i.phase !== 'closed');
       if (open) applyIncident(open);
       else {
+        incidentId.current = null;
+        stopRewritePoll();
         setIncident(null);
         setDetail(null);
       }
     }
-  }, [api, wearer, applyIncident]);
+  }, [api, wearer, applyIncident, stopRewritePoll]);
 
   useEffect(() => {
     setStatuses([]);
@@ -106,14 +150,30 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
     dispatchPosture({ type: 'reset' });
     setIncident(null);
     setDetail(null);
+    incidentId.current = null;
     setCurrent({ level: null });
     const onMessage = (m: StreamMessage) => {
       if (m.type === 'hello') {
         if (m.level) setCurrent((c) => (c.level ? c : { ...c, level: m.level }));
       } else if (m.type === 'detection') {
-        setCurrent({ level: m.level, explanation: m.explanation, causes: m.causes, at: m.reading_at ?? m.detected_at, adviceOnly: m.advice_only });
+        setCurrent({
+          level: m.level,
+          explanation: m.explanation,
+          summary: m.summary,
+          causes: m.causes,
+          at: m.reading_at ?? m.detected_at,
+          adviceOnly: m.advice_only,
+        });
         setStatuses((old) => [
-          { status: m.status, level: m.level, updated_at: m.detected_at, reading_at: m.reading_at, causes: m.causes, explanation: m.explanation },
+          {
+            status: m.status,
+            level: m.level,
+            updated_at: m.detected_at,
+            reading_at: m.reading_at,
+            causes: m.causes,
+            explanation: m.explanation,
+            summary: m.summary,
+          },
           ...old,
         ].slice(0, MAX_STATUSES));
         // The event names the verdict, not every value: fetch the readings once things settle.
@@ -143,8 +203,9 @@ export function useWearerLive(api: ApiClient, wearer: string | undefined, lang: 
     return () => {
       stop();
       if (vitalsTimer.current) clearTimeout(vitalsTimer.current);
+      stopRewritePoll();
     };
-  }, [api, wearer, loadAll, loadVitals, applyIncident]);
+  }, [api, wearer, loadAll, loadVitals, applyIncident, stopRewritePoll]);
 
   // Guidance follows the screen's language.
   useEffect(() => {

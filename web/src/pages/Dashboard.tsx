@@ -6,6 +6,7 @@ import { IncidentAlert } from '../components/IncidentAlert';
 import { PhoneVerifyCard } from '../components/PhoneVerifyCard';
 import { PostureCard } from '../components/PostureCard';
 import { StatusCard } from '../components/StatusCard';
+import { TimeZoneNote } from '../components/TimeZoneNote';
 import { VitalsTiles } from '../components/VitalsTiles';
 import { useI18n } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
@@ -105,6 +106,8 @@ export function Dashboard({ wearer, wearerName }: { wearer?: string; wearerName?
             </>
           ) : null}
         </StatusCard>
+        {/* The times here are in the wearer's zone: said once where this browser's is another. */}
+        <TimeZoneNote />
         {/* After the status card, so that "Call 119" stays on the first screen of a phone. */}
         {role === 'wearer' ? <AddressConfirmBanner user={user} api={api} onConfirmed={refreshMe} /> : null}
         {role === 'wearer' ? <PhoneVerifyCard user={user} api={api} onVerified={() => void refreshMe()} /> : null}

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { Incident, IncidentDetail, StatusRow } from '../api/types';
 import type { VitalsTrend } from '../api/types';
 import { LevelIcon } from '../components/LevelIcon';
+import { TimeZoneNote } from '../components/TimeZoneNote';
 import { locale, timeFormatter } from '../components/TrendChart';
 import { useI18n } from '../i18n/i18n';
 import { buildDiary, dayBounds, dayKey, daySummary, incidentsOfDay, isDayKey, shiftDay } from '../lib/diary';
@@ -22,8 +23,9 @@ interface DayData {
 
 export function Diary({ wearer, wearerName, day: asked }: { wearer?: string; wearerName?: string; day?: string | null }) {
   const { api, user } = useSession();
-  const { t, lang, has } = useI18n();
-  const today = dayKey(Date.now());
+  // Days run from the wearer's midnight, and times are the wearer's clock (the route's TimeZoneScope).
+  const { t, lang, has, timeZone } = useI18n();
+  const today = dayKey(Date.now(), timeZone);
   const day = isDayKey(asked) && asked <= today ? asked : today;
   const [statuses, setStatuses] = useState<StatusRow[] | null>(null);
   const [incidents, setIncidents] = useState<Incident[] | null>(null);
@@ -58,9 +60,9 @@ export function Diary({ wearer, wearerName, day: asked }: { wearer?: string; wea
   useEffect(() => {
     if (incidents === null) return;
     let live = true;
-    const { start, end } = dayBounds(day);
+    const { start, end } = dayBounds(day, timeZone);
     const to = Math.min(end, Math.ceil(Date.now() / 60_000) * 60_000);
-    const ofDay = incidentsOfDay(incidents, day).slice(0, MAX_DETAILS);
+    const ofDay = incidentsOfDay(incidents, day, Date.now(), timeZone).slice(0, MAX_DETAILS);
     Promise.all([
       api.getVitalsTrend({ from: new Date(start).toISOString(), to: new Date(Math.max(to, start + 60_000)).toISOString(), wearer }).then(
         (v) => (isTrend(v) ? v : null),
@@ -73,23 +75,25 @@ export function Diary({ wearer, wearerName, day: asked }: { wearer?: string; wea
     return () => {
       live = false;
     };
-  }, [api, wearer, day, incidents]);
+  }, [api, wearer, day, incidents, timeZone]);
 
   const shown = data && data.day === day && statuses !== null ? data : null;
   const diary = useMemo(
     () =>
       shown
         ? buildDiary(
-            { day, incidents: shown.details, statuses: statuses ?? [], statusesTruncated: (statuses ?? []).length >= STATUS_LIMIT, trend: shown.trend, names, me: user.id },
+            { day, timeZone, incidents: shown.details, statuses: statuses ?? [], statusesTruncated: (statuses ?? []).length >= STATUS_LIMIT, trend: shown.trend, names, me: user.id },
             t,
             has,
           )
         : null,
-    [shown, statuses, day, t, has, names, user.id],
+    [shown, statuses, day, timeZone, t, has, names, user.id],
   );
   const summary = useMemo(() => (shown ? daySummary(shown.trend, t) : []), [shown, t]);
-  const hhmm = useMemo(() => timeFormatter(lang, false), [lang]);
-  const dateText = new Intl.DateTimeFormat(locale(lang), { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long' }).format(new Date(dayBounds(day).start));
+  const hhmm = useMemo(() => timeFormatter(lang, false, timeZone), [lang, timeZone]);
+  const dateText = new Intl.DateTimeFormat(locale(lang), { year: 'numeric', month: 'long', day: 'numeric', weekday: 'long', timeZone }).format(
+    new Date(dayBounds(day, timeZone).start),
+  );
   const go = (d: string) => navigate(wearerLink('/diary', wearer, wearerName, { day: d }).slice(1));
   const name = wearerName ?? wearer ?? '';
 
@@ -106,6 +110,7 @@ export function Diary({ wearer, wearerName, day: asked }: { wearer?: string; wea
         <strong>{dateText}</strong>
         {day === today ? <span className="badge">{t('diary.todayMark')}</span> : null}
       </p>
+      <TimeZoneNote />
       <nav className="day-nav" aria-label={t('diary.nav')}>
         <button type="button" className="btn btn-secondary" onClick={() => go(shiftDay(day, -1))} data-testid="diary-prev">
           <span aria-hidden="true">←</span> {t('diary.prev')}

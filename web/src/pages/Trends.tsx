@@ -7,6 +7,7 @@ import { ApiError } from '../api/client';
 import type { Incident } from '../api/types';
 import type { VitalsTrend } from '../api/types';
 import type { Zoom } from '../components/EChart';
+import { TimeZoneNote } from '../components/TimeZoneNote';
 import { timeFormatter, TrendChart } from '../components/TrendChart';
 import { useI18n } from '../i18n/i18n';
 import { dayKey, isSignalLoss } from '../lib/diary';
@@ -36,7 +37,8 @@ type Loaded = { range: TrendRange; from: number; to: number; trend: VitalsTrend 
 
 export function Trends({ wearer, wearerName, initialRange }: { wearer?: string; wearerName?: string; initialRange?: TrendRange }) {
   const { api } = useSession();
-  const { t, lang } = useI18n();
+  // Times are the wearer's clock (the route's TimeZoneScope).
+  const { t, lang, timeZone } = useI18n();
   const [range, setRange] = useState<TrendRange>(initialRange ?? 'day');
   const [tick, setTick] = useState(0);
   const [data, setData] = useState<Loaded | null>(null);
@@ -107,7 +109,7 @@ export function Trends({ wearer, wearerName, initialRange }: { wearer?: string; 
   const shown = data && data.range === range ? data : null;
   const metrics = useMemo(() => (shown ? metricsWithData(shown.trend) : []), [shown]);
   const inWindow = useMemo(() => (shown ? incidentsIn(incidents, shown.from, shown.to) : []), [incidents, shown]);
-  const fmt = useMemo(() => timeFormatter(lang), [lang]);
+  const fmt = useMemo(() => timeFormatter(lang, true, timeZone), [lang, timeZone]);
   const visible = shown ? zoomWindow(shown.from, shown.to, zoom) : null;
   const name = wearerName ?? wearer;
   const whatOf = (i: Incident) =>
@@ -130,6 +132,7 @@ export function Trends({ wearer, wearerName, initialRange }: { wearer?: string; 
       )}
       <h1>{wearer ? t('trends.titleNamed', { name: name ?? '' }) : t('trends.title')}</h1>
       <p className="lead">{t('trends.intro')}</p>
+      <TimeZoneNote />
       <TrendRangePicker value={range} onChange={chooseRange} />
 
       {loading && !shown ? <p role="status">{t('common.loading')}</p> : null}
@@ -185,7 +188,7 @@ export function Trends({ wearer, wearerName, initialRange }: { wearer?: string; 
               <ul className="trend-incidents">
                 {inWindow.map((i) => (
                   <li key={i.id} className={`level-${incidentLevel(i)}`}>
-                    <a href={wearerLink('/diary', wearer, wearerName, { day: dayKey(Date.parse(i.opened_at)) })}>
+                    <a href={wearerLink('/diary', wearer, wearerName, { day: dayKey(Date.parse(i.opened_at), timeZone) })}>
                       {t('trends.incident', { time: fmt(Date.parse(i.opened_at)), level: t(`level.${incidentLevel(i)}`), what: whatOf(i) })}
                     </a>
                   </li>

@@ -76,6 +76,9 @@ struct Transition {
     bool opened = false;                        // a new incident (incident.id is still 0)
     std::vector<domain::IncidentEvent> events;  // to store with it (incident_id filled in by the store)
     std::vector<Notice> notices;
+    // The measured values behind a verdict's transition (metric, value), for the words of its messages;
+    // set by the service from the verdict, empty for ticks and people's actions.
+    std::vector<std::pair<domain::Metric, double>> values;
 };
 
 // A verdict of the rules for the wearer, as escalation sees it.

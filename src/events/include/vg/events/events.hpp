@@ -18,7 +18,9 @@
 namespace vg::events {
 
 // {"status": 2, "level": "danger", "causes": [...], "rules": [{rule, kind, metric, level, value, detail}],
-//  "explanation": "...", "advice_only": false}
+//  "explanation": "...", "advice_only": false, "summary": {"ko": "...", "en": "..."}}. `explanation` is the
+// rules' English evidence with its numbers; `summary` (caution and danger only) the plain words of the
+// message catalogue (vg/messages/verdict_text.hpp) in both languages, for the reader's to be shown.
 boost::json::object DetectionJson(const domain::Detection& detection);
 
 // A live event for the wearer's stream:
@@ -28,7 +30,8 @@ std::string DetectionEvent(std::string_view wearer_id, const domain::Detection& 
                            std::optional<TimePoint> reading_at, std::optional<TimePoint> received_at,
                            TimePoint detected_at);
 
-// An incident as docs/api.md shows it (without guidance, which depends on the reader's language).
+// An incident as docs/api.md shows it (without guidance, which depends on the reader's language), with
+// its `summary` in both languages like DetectionJson's.
 boost::json::object IncidentJson(const domain::Incident& incident, std::string_view wearer_id, TimePoint now);
 
 // A live event: {"type": "incident", "incident": {...IncidentJson}, "notices": ["wearer_countdown", ...]}
