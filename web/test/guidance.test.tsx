@@ -11,6 +11,7 @@ import type { Lang } from '../src/i18n/strings';
 import { guidanceWording, mergeGuidance, REWRITE_POLL_MS, REWRITE_POLL_TRIES, rewriteParts, rewritePending } from '../src/lib/guidance';
 import { Dashboard } from '../src/pages/Dashboard';
 import { SessionContext } from '../src/session';
+import { FakeSocket } from './fake-socket';
 
 vi.mock('../src/components/EChart', () => ({ EChart: ({ label }: { label: string }) => <div role="img" aria-label={label} /> }));
 
@@ -154,14 +155,6 @@ describe('IncidentAlert with a rewrite', () => {
   });
 });
 
-class FakeSocket {
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  constructor(public url: string) {}
-  send() {}
-  close() {}
-}
 
 describe('a pending rewrite is fetched again', () => {
   beforeEach(() => {

@@ -9,6 +9,7 @@ import type { Lang } from '../src/i18n/strings';
 import { callForHelp, currentLocation, LOCATION_MAX_AGE_MS, LOCATION_TIMEOUT_MS } from '../src/lib/location';
 import { Dashboard } from '../src/pages/Dashboard';
 import { SessionContext } from '../src/session';
+import { FakeSocket } from './fake-socket';
 
 vi.mock('../src/components/EChart', () => ({ EChart: ({ label }: { label: string }) => <div role="img" aria-label={label} /> }));
 
@@ -110,14 +111,6 @@ describe('callForHelp', () => {
 });
 
 // The dashboard's SOS button with a fake API and stream.
-class FakeSocket {
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  constructor(public url: string) {}
-  send() {}
-  close() {}
-}
 
 describe('Dashboard SOS', () => {
   beforeEach(() => vi.stubGlobal('WebSocket', FakeSocket));
